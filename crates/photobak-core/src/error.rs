@@ -1,0 +1,108 @@
+//! Errors of the core library.
+//!
+//! Every error says whether it is worth retrying: the download loop retries transient failures
+//! with backoff, stops an account on credential or quota failures, and records everything else
+//! as a failure of the one item concerned. That split is the original photobak's rule ("one bad
+//! file does not stop the run, bad credentials do"), made explicit in the type.
+
+use std::time::Duration;
+
+/// Result type of the core library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, and therefore what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A local file operation failed; `context` names the file.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, naming the path.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The index database failed.
+    #[error("index database: {0}")]
+    Index(#[from] rusqlite::Error),
+    /// A network request failed before an answer arrived (reset, timeout, truncated body).
+    #[error("network: {0}")]
+    Network(String),
+    /// The server answered with an error status.
+    #[error("{what}: HTTP {status}: {message}")]
+    Remote {
+        /// The request, for the message ("listing albums", "downloading IMG_1.jpg").
+        what: String,
+        /// HTTP status.
+        status: u16,
+        /// Google's message, or the body's start.
+        message: String,
+        /// How long the server asked us to wait (429 `Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// The daily quota of the Google project is used up; the account stops for this run.
+    #[error("quota exhausted: {0}")]
+    QuotaExhausted(String),
+    /// The stored credentials no longer work; the account stops until re-authorised.
+    #[error("credentials for {account}: {message}")]
+    Credentials {
+        /// The account address.
+        account: String,
+        /// What to do about it.
+        message: String,
+    },
+    /// Another photobak holds the repository.
+    #[error("{0}")]
+    Locked(String),
+    /// Bad input from the user or from a file (a flag, an archive entry, a JSON document).
+    #[error("{0}")]
+    Invalid(String),
+    /// The run was asked to stop (SIGINT/SIGTERM).
+    #[error("interrupted")]
+    Cancelled,
+}
+
+impl Error {
+    /// Wraps an I/O error with the operation and path it concerns.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// True when the same request may succeed if tried again later in this run.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Network(_) => true,
+            Error::Remote { status, .. } => *status == 429 || *status == 408 || *status >= 500,
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::Interrupted
+                    | std::io::ErrorKind::TimedOut
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::UnexpectedEof
+            ),
+            _ => false,
+        }
+    }
+
+    /// True when the error ends the work of a whole account for this run.
+    pub fn stops_account(&self) -> bool {
+        matches!(
+            self,
+            Error::QuotaExhausted(_) | Error::Credentials { .. } | Error::Cancelled
+        )
+    }
+}
+
+/// Adds file context to `std::io::Result`.
+pub trait IoContext<T> {
+    /// Names the operation and path in the error.
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn ctx(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::io(context(), e))
+    }
+}

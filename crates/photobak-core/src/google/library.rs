@@ -1,0 +1,404 @@
+//! The Photos Library API: albums, album contents, all items, and fresh base URLs.
+//!
+//! Since 2025-03-31 it only shows items this app created; it is still the one source that can be
+//! polled unattended. Its quirks handled here: int64 fields arrive as JSON strings, an empty page
+//! may be `{}`, only the presence of `nextPageToken` means "more", base URLs expire after about
+//! an hour.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::Endpoints;
+use super::http::{Pacer, RetryPolicy, network_error, read_json, retry_delay};
+use super::oauth::TokenSource;
+use crate::error::{Error, Result};
+
+/// An album as the API returns it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiAlbum {
+    /// Album id.
+    pub id: String,
+    /// Title (may be absent for untitled albums).
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Item count.
+    #[serde(default, deserialize_with = "int64_opt")]
+    pub media_items_count: Option<i64>,
+    /// Everything else, kept for `--everything`.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A media item as the API returns it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiMediaItem {
+    /// Persistent id.
+    pub id: String,
+    /// Caption, absent when empty.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Expiring download base.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// MIME type.
+    #[serde(default)]
+    pub mime_type: Option<String>,
+    /// File name.
+    #[serde(default)]
+    pub filename: Option<String>,
+    /// Capture metadata.
+    #[serde(default)]
+    pub media_metadata: MediaMetadata,
+    /// Link to the item in Google Photos.
+    #[serde(default)]
+    pub product_url: Option<String>,
+}
+
+/// `mediaMetadata`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaMetadata {
+    /// RFC 3339 capture time.
+    #[serde(default)]
+    pub creation_time: Option<String>,
+    /// Width (a string in JSON).
+    #[serde(default, deserialize_with = "int64_opt")]
+    pub width: Option<i64>,
+    /// Height (a string in JSON).
+    #[serde(default, deserialize_with = "int64_opt")]
+    pub height: Option<i64>,
+    /// Photo fields.
+    #[serde(default)]
+    pub photo: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Video fields.
+    #[serde(default)]
+    pub video: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ApiMediaItem {
+    /// True for videos.
+    pub fn is_video(&self) -> bool {
+        self.media_metadata.video.is_some()
+            || self
+                .mime_type
+                .as_deref()
+                .is_some_and(|m| m.starts_with("video/"))
+    }
+
+    /// Video processing status (`READY`, `PROCESSING`, `FAILED`), when a video.
+    pub fn video_status(&self) -> Option<&str> {
+        self.media_metadata
+            .video
+            .as_ref()
+            .and_then(|v| v.get("status"))
+            .and_then(|s| s.as_str())
+    }
+
+    /// Camera make and model, from whichever of photo/video is present.
+    pub fn camera(&self) -> (Option<String>, Option<String>) {
+        let m = self
+            .media_metadata
+            .photo
+            .as_ref()
+            .or(self.media_metadata.video.as_ref());
+        let get = |k: &str| {
+            m.and_then(|m| m.get(k))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        (get("cameraMake"), get("cameraModel"))
+    }
+
+    /// Fingerprint of the fields that change when the item is edited. The API has no ETag or
+    /// modification time, so this is what "changed remotely" means; `baseUrl` is left out because
+    /// it changes on every listing.
+    pub fn version(&self) -> String {
+        let mut v = serde_json::json!({
+            "filename": self.filename,
+            "mimeType": self.mime_type,
+            "description": self.description,
+            "mediaMetadata": self.media_metadata,
+        });
+        canonicalize(&mut v);
+        let hash = blake3::hash(v.to_string().as_bytes());
+        super::super::repo::store::hex(&hash.as_bytes()[..12])
+    }
+}
+
+/// Sorts object keys so the fingerprint does not depend on field order.
+fn canonicalize(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<(String, serde_json::Value)> =
+                std::mem::take(m).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut val) in entries {
+                canonicalize(&mut val);
+                m.insert(k, val);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(canonicalize),
+        _ => {}
+    }
+}
+
+fn int64_opt<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum N {
+        S(String),
+        I(i64),
+        F(f64),
+    }
+    Ok(match Option::<N>::deserialize(d)? {
+        None => None,
+        Some(N::S(s)) => s.trim().parse().ok(),
+        Some(N::I(i)) => Some(i),
+        Some(N::F(f)) => Some(f as i64),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AlbumPage {
+    #[serde(default)]
+    albums: Vec<ApiAlbum>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemPage {
+    #[serde(default)]
+    media_items: Vec<ApiMediaItem>,
+    #[serde(default)]
+    next_page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchGet {
+    #[serde(default)]
+    media_item_results: Vec<BatchResult>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchResult {
+    #[serde(default)]
+    media_item: Option<ApiMediaItem>,
+    #[serde(default)]
+    status: Option<serde_json::Value>,
+}
+
+/// One page of a listing.
+pub struct Page<T> {
+    /// Items of the page (possibly none, even when more follow).
+    pub items: Vec<T>,
+    /// Token for the next page; None on the last.
+    pub next: Option<String>,
+}
+
+/// An authorised Library API client for one account.
+pub struct LibraryClient {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    tokens: Arc<TokenSource>,
+    policy: RetryPolicy,
+    pacer: Arc<Pacer>,
+}
+
+impl LibraryClient {
+    /// Builds a client.
+    pub fn new(
+        http: reqwest::Client,
+        endpoints: Endpoints,
+        tokens: Arc<TokenSource>,
+        policy: RetryPolicy,
+        pacer: Arc<Pacer>,
+    ) -> LibraryClient {
+        LibraryClient {
+            http,
+            endpoints,
+            tokens,
+            policy,
+            pacer,
+        }
+    }
+
+    /// One page of `albums.list` (50 per page, the maximum).
+    pub async fn albums_page(&self, token: Option<&str>) -> Result<Page<ApiAlbum>> {
+        let mut q = vec![("pageSize", "50".to_string())];
+        if let Some(t) = token {
+            q.push(("pageToken", t.to_string()));
+        }
+        let url = format!("{}/albums", self.endpoints.library);
+        let page: AlbumPage = self
+            .call("listing albums", |b| {
+                self.http.get(&url).query(&q).bearer_auth(b)
+            })
+            .await?;
+        Ok(Page {
+            items: page.albums,
+            next: page.next_page_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    /// One page of an album's items (`mediaItems:search` with `albumId`, 100 per page).
+    pub async fn album_items_page(
+        &self,
+        album_id: &str,
+        token: Option<&str>,
+    ) -> Result<Page<ApiMediaItem>> {
+        let mut body = serde_json::json!({"albumId": album_id, "pageSize": 100});
+        if let Some(t) = token {
+            body["pageToken"] = t.into();
+        }
+        let url = format!("{}/mediaItems:search", self.endpoints.library);
+        let page: ItemPage = self
+            .call("listing an album", |b| {
+                self.http.post(&url).json(&body).bearer_auth(b)
+            })
+            .await?;
+        Ok(Page {
+            items: page.media_items,
+            next: page.next_page_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    /// One page of `mediaItems.list` (every item, 100 per page).
+    pub async fn items_page(&self, token: Option<&str>) -> Result<Page<ApiMediaItem>> {
+        let mut q = vec![("pageSize", "100".to_string())];
+        if let Some(t) = token {
+            q.push(("pageToken", t.to_string()));
+        }
+        let url = format!("{}/mediaItems", self.endpoints.library);
+        let page: ItemPage = self
+            .call("listing items", |b| {
+                self.http.get(&url).query(&q).bearer_auth(b)
+            })
+            .await?;
+        Ok(Page {
+            items: page.media_items,
+            next: page.next_page_token.filter(|t| !t.is_empty()),
+        })
+    }
+
+    /// `mediaItems.get`: a fresh base URL for one item.
+    pub async fn item(&self, id: &str) -> Result<ApiMediaItem> {
+        let url = format!("{}/mediaItems/{}", self.endpoints.library, urlencode(id));
+        self.call("refreshing an item", |b| self.http.get(&url).bearer_auth(b))
+            .await
+    }
+
+    /// `mediaItems:batchGet` for up to 50 ids; missing items come back as None.
+    pub async fn items(&self, ids: &[&str]) -> Result<Vec<Option<ApiMediaItem>>> {
+        let url = format!("{}/mediaItems:batchGet", self.endpoints.library);
+        let q: Vec<(&str, &str)> = ids.iter().map(|i| ("mediaItemIds", *i)).collect();
+        let r: BatchGet = self
+            .call("refreshing items", |b| {
+                self.http.get(&url).query(&q).bearer_auth(b)
+            })
+            .await?;
+        Ok(r.media_item_results
+            .into_iter()
+            .map(|x| {
+                if x.status.is_some() && x.media_item.is_none() {
+                    None
+                } else {
+                    x.media_item
+                }
+            })
+            .collect())
+    }
+
+    /// Sends a request with the bearer token, retrying per Google's rules and refreshing the
+    /// token once on 401.
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        what: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            self.pacer.wait().await;
+            let bearer = self.tokens.bearer().await?;
+            let result = match build(&bearer).send().await {
+                Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed => {
+                    refreshed = true;
+                    self.tokens.invalidate(&bearer).await?;
+                    attempt -= 1;
+                    continue;
+                }
+                Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                    Err(Error::Credentials {
+                        account: String::new(),
+                        message: format!("{what}: the API refused a freshly refreshed token (401)"),
+                    })
+                }
+                Ok(resp) => read_json::<T>(what, resp).await,
+                Err(e) => Err(network_error(what, &e)),
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) => match retry_delay(&self.policy, &e, attempt, &self.pacer) {
+                    Some(d) => {
+                        tracing::debug!("{what}: {e}; retrying in {d:?}");
+                        tokio::time::sleep(d).await;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_string_encoded_int64_and_empty_pages() {
+        let item: ApiMediaItem = serde_json::from_str(
+            r#"{"id":"AB1","filename":"a.jpg","mimeType":"image/jpeg","baseUrl":"http://x/lh3/y",
+                "mediaMetadata":{"creationTime":"2022-06-26T10:58:06Z","width":"4624","height":"3468",
+                "photo":{"cameraMake":"Google","cameraModel":"Pixel 7","focalLength":6.81,"isoEquivalent":52,"exposureTime":"0.000816993s"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(item.media_metadata.width, Some(4624));
+        assert_eq!(
+            item.camera(),
+            (Some("Google".into()), Some("Pixel 7".into()))
+        );
+        let page: ItemPage = serde_json::from_str("{}").unwrap();
+        assert!(page.media_items.is_empty() && page.next_page_token.is_none());
+    }
+
+    #[test]
+    fn version_ignores_base_url_and_key_order_but_sees_edits() {
+        let a: ApiMediaItem = serde_json::from_str(
+            r#"{"id":"1","filename":"a.jpg","baseUrl":"u1","mediaMetadata":{"width":"1","height":"2"}}"#,
+        )
+        .unwrap();
+        let b: ApiMediaItem = serde_json::from_str(
+            r#"{"mediaMetadata":{"height":"2","width":"1"},"baseUrl":"u2","filename":"a.jpg","id":"1"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.version(), b.version());
+        let c: ApiMediaItem = serde_json::from_str(
+            r#"{"id":"1","filename":"a.jpg","description":"new","mediaMetadata":{"width":"1","height":"2"}}"#,
+        )
+        .unwrap();
+        assert_ne!(a.version(), c.version());
+    }
+}

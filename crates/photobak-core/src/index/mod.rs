@@ -1,0 +1,110 @@
+//! The index: one SQLite database inside the repository.
+//!
+//! It is the repository's memory: which remote item is which file, which albums hold it, what
+//! its metadata says, and the OAuth credentials of each account (so a repository authorised on
+//! a laptop can be copied to a server). SQLite because the questions we ask ("items by content
+//! hash", "members of this album stored elsewhere", "what did the newest export not contain")
+//! are joins, and because it survives crashes: WAL journaling, one transaction per batch.
+//!
+//! One connection behind a mutex. SQLite serialises writers anyway, and every statement here is
+//! short, so a dedicated thread would buy nothing but a channel protocol.
+
+mod migrate;
+mod queries;
+
+pub use queries::*;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// File name of the index inside the repository.
+pub const INDEX_FILE: &str = "photobak.db";
+
+/// The open index.
+pub struct Index {
+    conn: Mutex<Connection>,
+}
+
+impl Index {
+    /// Opens (creating if needed) the index at `path` and migrates it to the current schema.
+    ///
+    /// # Errors
+    /// When the file cannot be opened, is not a photobak index, or comes from a newer photobak.
+    pub fn open(path: &Path) -> Result<Index> {
+        let existed = path.exists();
+        let conn = Connection::open(path)?;
+        if !existed {
+            restrict_permissions(path)?;
+        }
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut conn = conn;
+        migrate::migrate(&mut conn)?;
+        Ok(Index {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Runs `f` with the connection. Keep `f` short: every other task waits for it.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut guard = self.lock();
+        f(&mut guard)
+    }
+
+    /// Runs `f` inside one transaction, committed when `f` succeeds.
+    pub fn tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut guard = self.lock();
+        let tx = guard.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite inconsistent (the transaction rolls
+        // back on drop), so a poisoned mutex is still safe to use.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The schema version the index is at.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.with(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
+    }
+
+    /// SQLite's own consistency check; `Ok(vec![])` when healthy.
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        self.with(|c| {
+            let mut st = c.prepare("PRAGMA integrity_check")?;
+            let rows = st
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows.into_iter().filter(|r| r != "ok").collect())
+        })
+    }
+}
+
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io(format!("setting permissions of {}", path.display()), e))
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// Current Unix time in seconds.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

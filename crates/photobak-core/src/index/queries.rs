@@ -1,0 +1,594 @@
+//! Typed reads and writes of the index, shared by every command.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Index, now};
+use crate::error::Result;
+
+/// A configured account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Row id.
+    pub id: i64,
+    /// `googlephotos`.
+    pub provider: String,
+    /// The address as given.
+    pub name: String,
+    /// Repository-relative folder of the account.
+    pub folder: String,
+    /// OAuth token JSON, when authorised.
+    pub credentials: Option<String>,
+}
+
+/// An album (or a derived year folder) of an account.
+#[derive(Debug, Clone)]
+pub struct Album {
+    /// Row id.
+    pub id: i64,
+    /// Owning account.
+    pub account_id: i64,
+    /// Source's id (`year:2019` for year folders).
+    pub remote_id: String,
+    /// Title as the source gave it.
+    pub title: String,
+    /// Repository-relative folder.
+    pub folder: String,
+    /// `user` or `auto`.
+    pub kind: String,
+}
+
+/// Where an album comes from and what it is called, before it has a folder.
+#[derive(Debug, Clone)]
+pub struct AlbumSpec<'a> {
+    /// Source's album id.
+    pub remote_id: &'a str,
+    /// library | picker | takeout | derived
+    pub source: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Album description, when the source has one.
+    pub description: Option<&'a str>,
+    /// `user` or `auto`.
+    pub kind: &'a str,
+    /// Raw source JSON (with `--everything`).
+    pub raw_json: Option<&'a str>,
+}
+
+/// Source-neutral metadata of an item. `None` fields leave what is stored untouched, so a
+/// source that does not know a field (the Library API has no GPS) never erases what another
+/// source (Takeout) recorded.
+#[derive(Debug, Clone, Default)]
+pub struct ItemMeta {
+    /// File name as the source gave it.
+    pub filename: String,
+    /// MIME type.
+    pub mime_type: Option<String>,
+    /// Description; `Some("")` means "known to be empty".
+    pub description: Option<String>,
+    /// Capture time, UTC seconds.
+    pub taken_at: Option<i64>,
+    /// Where `taken_at` came from.
+    pub taken_source: Option<String>,
+    /// Pixel width.
+    pub width: Option<i64>,
+    /// Pixel height.
+    pub height: Option<i64>,
+    /// Camera make.
+    pub camera_make: Option<String>,
+    /// Camera model.
+    pub camera_model: Option<String>,
+    /// Latitude, degrees.
+    pub latitude: Option<f64>,
+    /// Longitude, degrees.
+    pub longitude: Option<f64>,
+    /// Altitude, metres.
+    pub altitude: Option<f64>,
+    /// Where the position came from.
+    pub gps_source: Option<String>,
+    /// Video rather than photo.
+    pub is_video: bool,
+    /// Favourite flag, when the source knows it.
+    pub favorite: Option<bool>,
+    /// Archived flag, when the source knows it.
+    pub archived: Option<bool>,
+    /// Trashed flag, when the source knows it.
+    pub trashed: Option<bool>,
+    /// Raw source JSON (with `--everything`).
+    pub raw_json: Option<String>,
+    /// Version fingerprint.
+    pub version: Option<String>,
+}
+
+/// State of an item after it was recorded.
+#[derive(Debug, Clone)]
+pub struct ItemState {
+    /// Row id.
+    pub id: i64,
+    /// Stored content, if any.
+    pub content_id: Option<i64>,
+    /// First time this item was ever seen.
+    pub is_new: bool,
+    /// The version fingerprint differs from the stored one.
+    pub version_changed: bool,
+    /// Any stored metadata field changed.
+    pub meta_changed: bool,
+    /// This run had already recorded it (it is in several albums).
+    pub seen_this_run: bool,
+}
+
+/// A physical file.
+#[derive(Debug, Clone)]
+pub struct Content {
+    /// Row id.
+    pub id: i64,
+    /// BLAKE3 digest.
+    pub blake3: [u8; 32],
+    /// Size in bytes.
+    pub size: i64,
+    /// Repository-relative path.
+    pub path: String,
+}
+
+fn hash_from(v: Vec<u8>) -> [u8; 32] {
+    let mut h = [0u8; 32];
+    if v.len() == 32 {
+        h.copy_from_slice(&v);
+    }
+    h
+}
+
+fn content_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Content> {
+    Ok(Content {
+        id: r.get(0)?,
+        blake3: hash_from(r.get(1)?),
+        size: r.get(2)?,
+        path: r.get(3)?,
+    })
+}
+
+fn album_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Album> {
+    Ok(Album {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        remote_id: r.get(2)?,
+        title: r.get(3)?,
+        folder: r.get(4)?,
+        kind: r.get(5)?,
+    })
+}
+
+const ALBUM_COLS: &str = "id, account_id, remote_id, title, folder, kind";
+
+impl Index {
+    /// Returns the account, creating it with `folder` when new.
+    pub fn ensure_account(&self, provider: &str, name: &str, folder: &str) -> Result<Account> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO accounts (provider, name, folder, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (provider, name) DO NOTHING",
+                params![provider, name, folder, now()],
+            )?;
+            Ok(account_query(c, provider, name)?.expect("just inserted"))
+        })
+    }
+
+    /// The account, if configured before.
+    pub fn account(&self, provider: &str, name: &str) -> Result<Option<Account>> {
+        self.with(|c| account_query(c, provider, name))
+    }
+
+    /// Every account, in creation order.
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT id, provider, name, folder, credentials FROM accounts ORDER BY id",
+            )?;
+            let rows = st
+                .query_map([], account_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Stores (or clears) the OAuth credentials of an account.
+    pub fn set_credentials(&self, account_id: i64, credentials: Option<&str>) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE accounts SET credentials = ?2 WHERE id = ?1",
+                params![account_id, credentials],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records an album, reserving a folder for it when it is new. `folder_for` proposes the
+    /// folder (without a collision suffix); the index decides the suffix, so two albums with the
+    /// same title get `Title` and `Title (2)` in a stable order.
+    pub fn upsert_album(
+        &self,
+        account: &Account,
+        spec: &AlbumSpec<'_>,
+        run_id: Option<i64>,
+        folder_for: impl Fn(u32) -> String,
+    ) -> Result<Album> {
+        self.tx(|tx| {
+            let t = now();
+            let existing: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM albums WHERE account_id = ?1 AND remote_id = ?2",
+                    params![account.id, spec.remote_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let id = match existing {
+                Some(id) => {
+                    tx.execute(
+                        "UPDATE albums SET title = ?2, description = COALESCE(?3, description),
+                         raw_json = COALESCE(?4, raw_json), last_seen = ?5,
+                         seen_run = COALESCE(?6, seen_run) WHERE id = ?1",
+                        params![id, spec.title, spec.description, spec.raw_json, t, run_id],
+                    )?;
+                    id
+                }
+                None => {
+                    let mut n = 1;
+                    let folder = loop {
+                        let candidate = folder_for(n);
+                        let taken: bool = tx.query_row(
+                            "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND folder = ?2 COLLATE NOCASE)",
+                            params![account.id, candidate],
+                            |r| r.get(0),
+                        )?;
+                        if !taken {
+                            break candidate;
+                        }
+                        n += 1;
+                    };
+                    tx.execute(
+                        "INSERT INTO albums (account_id, remote_id, source, title, description, folder,
+                         kind, raw_json, first_seen, last_seen, seen_run)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
+                        params![
+                            account.id,
+                            spec.remote_id,
+                            spec.source,
+                            spec.title,
+                            spec.description,
+                            folder,
+                            spec.kind,
+                            spec.raw_json,
+                            t,
+                            run_id
+                        ],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+            };
+            Ok(tx.query_row(
+                &format!("SELECT {ALBUM_COLS} FROM albums WHERE id = ?1"),
+                [id],
+                album_from_row,
+            )?)
+        })
+    }
+
+    /// Every album of an account.
+    pub fn albums(&self, account_id: i64) -> Result<Vec<Album>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {ALBUM_COLS} FROM albums WHERE account_id = ?1 ORDER BY id"
+            ))?;
+            let rows = st
+                .query_map([account_id], album_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Records an item's metadata as seen in this run and tells what changed.
+    pub fn upsert_item(
+        &self,
+        account_id: i64,
+        remote_id: &str,
+        meta: &ItemMeta,
+        run_id: i64,
+        source: &str,
+        source_ref: Option<&str>,
+    ) -> Result<ItemState> {
+        self.tx(|tx| {
+            let t = now();
+            type Prev = (i64, Option<i64>, Option<String>, Option<i64>, String);
+            let prev: Option<Prev> = tx
+                .query_row(
+                    "SELECT id, content_id, version, seen_run,
+                            json_array(filename, mime_type, description, taken_at, width, height,
+                                       camera_make, camera_model, latitude, longitude, altitude,
+                                       favorite, archived, trashed)
+                     FROM items WHERE account_id = ?1 AND remote_id = ?2",
+                    params![account_id, remote_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()?;
+            let fav = meta.favorite.map(i64::from);
+            let arch = meta.archived.map(i64::from);
+            let trash = meta.trashed.map(i64::from);
+            let state = match prev {
+                None => {
+                    tx.execute(
+                        "INSERT INTO items (account_id, remote_id, version, filename, mime_type,
+                         description, taken_at, taken_source, width, height, camera_make, camera_model,
+                         latitude, longitude, altitude, gps_source, is_video, favorite, archived, trashed,
+                         raw_json, first_seen, last_seen, updated_at, seen_run)
+                         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,
+                                 COALESCE(?18,0),COALESCE(?19,0),COALESCE(?20,0),?21,?22,?22,?22,?23)",
+                        params![
+                            account_id,
+                            remote_id,
+                            meta.version,
+                            meta.filename,
+                            meta.mime_type,
+                            meta.description,
+                            meta.taken_at,
+                            meta.taken_source,
+                            meta.width,
+                            meta.height,
+                            meta.camera_make,
+                            meta.camera_model,
+                            meta.latitude,
+                            meta.longitude,
+                            meta.altitude,
+                            meta.gps_source,
+                            meta.is_video,
+                            fav,
+                            arch,
+                            trash,
+                            meta.raw_json,
+                            t,
+                            run_id
+                        ],
+                    )?;
+                    ItemState {
+                        id: tx.last_insert_rowid(),
+                        content_id: None,
+                        is_new: true,
+                        version_changed: false,
+                        meta_changed: false,
+                        seen_this_run: false,
+                    }
+                }
+                Some((id, content_id, version, seen_run, before)) => {
+                    tx.execute(
+                        "UPDATE items SET version = COALESCE(?2, version), filename = ?3,
+                         mime_type = COALESCE(?4, mime_type), description = COALESCE(?5, description),
+                         taken_at = COALESCE(?6, taken_at), taken_source = COALESCE(?7, taken_source),
+                         width = COALESCE(?8, width), height = COALESCE(?9, height),
+                         camera_make = COALESCE(?10, camera_make), camera_model = COALESCE(?11, camera_model),
+                         latitude = COALESCE(?12, latitude), longitude = COALESCE(?13, longitude),
+                         altitude = COALESCE(?14, altitude), gps_source = COALESCE(?15, gps_source),
+                         favorite = COALESCE(?16, favorite), archived = COALESCE(?17, archived),
+                         trashed = COALESCE(?18, trashed), raw_json = COALESCE(?19, raw_json),
+                         last_seen = ?20, seen_run = ?21
+                         WHERE id = ?1",
+                        params![
+                            id,
+                            meta.version,
+                            meta.filename,
+                            meta.mime_type,
+                            meta.description,
+                            meta.taken_at,
+                            meta.taken_source,
+                            meta.width,
+                            meta.height,
+                            meta.camera_make,
+                            meta.camera_model,
+                            meta.latitude,
+                            meta.longitude,
+                            meta.altitude,
+                            meta.gps_source,
+                            fav,
+                            arch,
+                            trash,
+                            meta.raw_json,
+                            t,
+                            run_id
+                        ],
+                    )?;
+                    let after: String = tx.query_row(
+                        "SELECT json_array(filename, mime_type, description, taken_at, width, height,
+                                camera_make, camera_model, latitude, longitude, altitude,
+                                favorite, archived, trashed) FROM items WHERE id = ?1",
+                        [id],
+                        |r| r.get(0),
+                    )?;
+                    let meta_changed = after != before;
+                    if meta_changed {
+                        tx.execute("UPDATE items SET updated_at = ?2 WHERE id = ?1", params![id, t])?;
+                    }
+                    ItemState {
+                        id,
+                        content_id,
+                        is_new: false,
+                        version_changed: meta.version.is_some() && version != meta.version,
+                        meta_changed,
+                        seen_this_run: seen_run == Some(run_id),
+                    }
+                }
+            };
+            tx.execute(
+                "INSERT INTO provenance (item_id, source, source_ref, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?4)
+                 ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4,
+                 source_ref = COALESCE(?3, source_ref)",
+                params![state.id, source, source_ref, t],
+            )?;
+            Ok(state)
+        })
+    }
+
+    /// Adds an item to an album; true when the membership is new.
+    pub fn add_membership(&self, album_id: i64, item_id: i64) -> Result<bool> {
+        self.with(|c| {
+            let n = c.execute(
+                "INSERT INTO memberships (album_id, item_id, added_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+                params![album_id, item_id, now()],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// The albums holding an item, best home first: user albums before automatic ones, then the
+    /// album recorded first.
+    pub fn item_albums(&self, item_id: i64) -> Result<Vec<Album>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT a.id, a.account_id, a.remote_id, a.title, a.folder, a.kind
+                 FROM memberships m JOIN albums a ON a.id = m.album_id
+                 WHERE m.item_id = ?1 ORDER BY (a.kind <> 'user'), a.id",
+            )?;
+            let rows = st
+                .query_map([item_id], album_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// The stored file with this hash, if any.
+    pub fn content_by_hash(&self, hash: &[u8; 32]) -> Result<Option<Content>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT id, blake3, size, path FROM content WHERE blake3 = ?1",
+                [&hash[..]],
+                content_from_row,
+            )
+            .optional()?)
+        })
+    }
+
+    /// A stored file by row id.
+    pub fn content(&self, id: i64) -> Result<Option<Content>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT id, blake3, size, path FROM content WHERE id = ?1",
+                [id],
+                content_from_row,
+            )
+            .optional()?)
+        })
+    }
+
+    /// How many items use a stored file.
+    pub fn content_users(&self, content_id: i64) -> Result<i64> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM items WHERE content_id = ?1",
+                [content_id],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// True when some stored file already has this path (compared case-insensitively, so a
+    /// repository copied to a case-insensitive file system stays valid).
+    pub fn path_in_use(&self, path: &str) -> Result<bool> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM content WHERE path = ?1 COLLATE NOCASE)",
+                [path],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// Items of an account that are known but have no stored file yet.
+    pub fn items_without_content(&self, account_id: i64) -> Result<i64> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM items WHERE account_id = ?1 AND content_id IS NULL AND trashed = 0",
+                [account_id],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// Paths of the stored files of an album's members, sorted.
+    pub fn album_member_paths(&self, album_id: i64) -> Result<Vec<String>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT DISTINCT ct.path FROM memberships m JOIN items i ON i.id = m.item_id
+                 JOIN content ct ON ct.id = i.content_id WHERE m.album_id = ?1 ORDER BY ct.path",
+            )?;
+            let rows = st
+                .query_map([album_id], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Starts a run record.
+    pub fn begin_run(&self, command: &str, account_id: Option<i64>) -> Result<i64> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO runs (command, account_id, started_at) VALUES (?1, ?2, ?3)",
+                params![command, account_id, now()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    /// Finishes a run record with its summary.
+    pub fn finish_run(&self, run_id: i64, ok: bool, summary: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE runs SET finished_at = ?2, ok = ?3, summary = ?4 WHERE id = ?1",
+                params![run_id, now(), ok, summary],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Records that an item failed (or clears the record when `error` is None).
+    pub fn record_failure(
+        &self,
+        account_id: i64,
+        remote_id: &str,
+        filename: &str,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.with(|c| {
+            match error {
+                Some(e) => c.execute(
+                    "INSERT INTO failures (account_id, remote_id, filename, error, count, first_at, last_at)
+                     VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
+                     ON CONFLICT (account_id, remote_id) DO UPDATE SET error = ?4, count = count + 1,
+                     last_at = ?5, filename = ?3",
+                    params![account_id, remote_id, filename, e, now()],
+                )?,
+                None => c.execute(
+                    "DELETE FROM failures WHERE account_id = ?1 AND remote_id = ?2",
+                    params![account_id, remote_id],
+                )?,
+            };
+            Ok(())
+        })
+    }
+}
+
+fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        provider: r.get(1)?,
+        name: r.get(2)?,
+        folder: r.get(3)?,
+        credentials: r.get(4)?,
+    })
+}
+
+fn account_query(c: &Connection, provider: &str, name: &str) -> Result<Option<Account>> {
+    Ok(c.query_row(
+        "SELECT id, provider, name, folder, credentials FROM accounts WHERE provider = ?1 AND name = ?2",
+        params![provider, name],
+        account_from_row,
+    )
+    .optional()?)
+}

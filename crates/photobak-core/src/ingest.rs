@@ -1,0 +1,282 @@
+//! The one ingest path. Every source (Library API, Picker, Takeout) ends here with a staged,
+//! hashed, fsynced temporary file and the index row of the item it belongs to.
+//!
+//! Rules, in order:
+//! - bytes already stored for this item: nothing to do (or restore the file if it was damaged);
+//! - bytes already stored for another item (any album, account or source): point at that file,
+//!   store nothing (the album gets an `others.txt` line);
+//! - new bytes for an item that had a file of its own: replace that file atomically in place;
+//! - new bytes for an item whose file is shared: the item gets a file of its own (copy-on-write),
+//!   so an update to one item never changes another's bytes;
+//! - otherwise a new file in the item's best album folder (user albums before automatic ones,
+//!   then the year folder), with the reason recorded.
+//!
+//! A file that no item uses any more goes to the repository's trash, not to oblivion.
+
+use rusqlite::params;
+
+use crate::error::Result;
+use crate::index::{Account, Album, AlbumSpec, now};
+use crate::meta::read_file_meta;
+use crate::repo::Repo;
+use crate::repo::naming::{numbered, sanitize};
+use crate::repo::store::{Staged, hash_file};
+
+/// What an item's bytes are and where they belong.
+#[derive(Debug, Clone)]
+pub struct IngestRequest<'a> {
+    /// The owning account.
+    pub account: &'a Account,
+    /// Index row of the item.
+    pub item_id: i64,
+    /// File name to use when a new file is created.
+    pub filename: &'a str,
+    /// Capture time, for the year folder of items in no album.
+    pub taken_at: Option<i64>,
+}
+
+/// What ingesting did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// A new file.
+    New(String),
+    /// Same bytes as a file already stored; linked to it.
+    Linked(String),
+    /// The item already had exactly these bytes.
+    Unchanged(String),
+    /// The item's own file was damaged or missing and was restored.
+    Repaired(String),
+    /// The item's own file was replaced by new bytes.
+    Replaced(String),
+    /// The item's file was shared; the new bytes got a file of their own.
+    Forked(String),
+}
+
+impl Stored {
+    /// Repository-relative path of the item's file.
+    pub fn path(&self) -> &str {
+        match self {
+            Stored::New(p)
+            | Stored::Linked(p)
+            | Stored::Unchanged(p)
+            | Stored::Repaired(p)
+            | Stored::Replaced(p)
+            | Stored::Forked(p) => p,
+        }
+    }
+}
+
+/// Folder for items that are in no album and have no capture time.
+pub const UNDATED_FOLDER: &str = "Undated";
+
+/// Stores an item's bytes following the module's rules. Blocking (file system and SQLite).
+///
+/// # Errors
+/// File system or index failures; the staged file is removed and nothing recorded is changed.
+pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<Stored> {
+    let current = repo
+        .index
+        .with(|c| {
+            Ok(c.query_row(
+                "SELECT content_id FROM items WHERE id = ?1",
+                [req.item_id],
+                |r| r.get::<_, Option<i64>>(0),
+            )?)
+        })?
+        .and_then(|id| repo.index.content(id).ok().flatten());
+
+    if let Some(cur) = &current
+        && cur.blake3 == staged.hash
+    {
+        let abs = repo.abs(&cur.path);
+        let healthy = hash_file(&abs)
+            .map(|(h, _)| h == cur.blake3)
+            .unwrap_or(false);
+        if healthy {
+            return Ok(Stored::Unchanged(cur.path.clone()));
+        }
+        repo.replace(staged, &cur.path)?;
+        mark_verified(repo, cur.id)?;
+        return Ok(Stored::Repaired(cur.path.clone()));
+    }
+
+    if let Some(existing) = repo.index.content_by_hash(&staged.hash)? {
+        drop(staged);
+        set_item_content(repo, req.item_id, existing.id)?;
+        if let Some(old) = current {
+            release_if_unused(repo, old.id)?;
+        }
+        return Ok(Stored::Linked(existing.path));
+    }
+
+    if let Some(old) = current {
+        if repo.index.content_users(old.id)? == 1 {
+            let size = staged.size as i64;
+            let hash = staged.hash;
+            repo.replace(staged, &old.path)?;
+            repo.index.with(|c| {
+                c.execute(
+                    "UPDATE content SET blake3 = ?2, size = ?3, stored_at = ?4, verified_at = ?4
+                     WHERE id = ?1",
+                    params![old.id, &hash[..], size, now()],
+                )?;
+                Ok(())
+            })?;
+            record_file_meta(repo, old.id, &old.path)?;
+            return Ok(Stored::Replaced(old.path));
+        }
+        let path = store_new(repo, req, staged)?;
+        return Ok(Stored::Forked(path));
+    }
+
+    let path = store_new(repo, req, staged)?;
+    Ok(Stored::New(path))
+}
+
+fn store_new(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<String> {
+    let (home, reason) = home_album(repo, req)?;
+    let name = sanitize(req.filename, "item");
+    let hash = staged.hash;
+    let size = staged.size as i64;
+    let path = repo.place_new(staged, &home.folder, &name)?;
+    let content_id = repo.index.tx(|tx| {
+        tx.execute(
+            "INSERT INTO content (blake3, size, path, home_album_id, home_reason, stored_at, verified_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![&hash[..], size, path, home.id, reason, now()],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE items SET content_id = ?2 WHERE id = ?1",
+            params![req.item_id, id],
+        )?;
+        Ok(id)
+    })?;
+    record_file_meta(repo, content_id, &path)?;
+    Ok(path)
+}
+
+/// The album whose folder should hold a new file for the item, and why.
+fn home_album(repo: &Repo, req: &IngestRequest<'_>) -> Result<(Album, String)> {
+    let albums = repo.index.item_albums(req.item_id)?;
+    if let Some(first) = albums.first() {
+        let reason = if first.kind == "user" {
+            if albums.len() > 1 {
+                format!(
+                    "first of {} albums holding it (user albums before automatic ones)",
+                    albums.len()
+                )
+            } else {
+                "its only album".to_string()
+            }
+        } else {
+            "in no user album; automatic album".to_string()
+        };
+        return Ok((first.clone(), reason));
+    }
+    let album = ensure_year_album(repo, req.account, req.taken_at)?;
+    repo.index.add_membership(album.id, req.item_id)?;
+    Ok((
+        album,
+        "in no album; year folder of its capture time".to_string(),
+    ))
+}
+
+/// The `Photos from YYYY` album (the folder Takeout uses too), or `Undated`.
+pub fn ensure_year_album(repo: &Repo, account: &Account, taken_at: Option<i64>) -> Result<Album> {
+    let year = taken_at
+        .and_then(|t| jiff::Timestamp::from_second(t).ok())
+        .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year());
+    let (remote, title) = match year {
+        Some(y) => (format!("year:{y}"), format!("Photos from {y}")),
+        None => ("year:undated".to_string(), UNDATED_FOLDER.to_string()),
+    };
+    let folder_base = format!("{}/{}", account.folder, title);
+    repo.index.upsert_album(
+        account,
+        &AlbumSpec {
+            remote_id: &remote,
+            source: "derived",
+            title: &title,
+            description: None,
+            kind: "auto",
+            raw_json: None,
+        },
+        None,
+        |n| numbered(&folder_base, n),
+    )
+}
+
+/// Folder proposal for an album title: `<account>/<sanitised title>`, numbered on collision.
+pub fn album_folder(account: &Account, title: &str, n: u32) -> String {
+    numbered(
+        &format!("{}/{}", account.folder, sanitize(title, "Untitled")),
+        n,
+    )
+}
+
+fn set_item_content(repo: &Repo, item_id: i64, content_id: i64) -> Result<()> {
+    repo.index.with(|c| {
+        c.execute(
+            "UPDATE items SET content_id = ?2 WHERE id = ?1",
+            params![item_id, content_id],
+        )?;
+        Ok(())
+    })
+}
+
+fn mark_verified(repo: &Repo, content_id: i64) -> Result<()> {
+    repo.index.with(|c| {
+        c.execute(
+            "UPDATE content SET verified_at = ?2 WHERE id = ?1",
+            params![content_id, now()],
+        )?;
+        Ok(())
+    })
+}
+
+/// Moves a file no item uses any more to the trash and forgets it.
+fn release_if_unused(repo: &Repo, content_id: i64) -> Result<()> {
+    if repo.index.content_users(content_id)? > 0 {
+        return Ok(());
+    }
+    if let Some(c) = repo.index.content(content_id)? {
+        if repo.abs(&c.path).exists() {
+            repo.move_to_trash(&c.path)?;
+        }
+        repo.index.with(|conn| {
+            conn.execute("DELETE FROM content WHERE id = ?1", [content_id])?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+fn record_file_meta(repo: &Repo, content_id: i64, path: &str) -> Result<()> {
+    let meta = read_file_meta(&repo.abs(path));
+    repo.index.with(|c| {
+        match &meta {
+            Ok(m) => c.execute(
+                "UPDATE content SET file_taken_at = ?2, file_offset = ?3, file_local = ?4,
+                 file_lat = ?5, file_lon = ?6, file_alt = ?7, file_make = ?8, file_model = ?9,
+                 meta_error = NULL WHERE id = ?1",
+                params![
+                    content_id,
+                    m.taken_at,
+                    m.offset,
+                    m.local,
+                    m.latitude,
+                    m.longitude,
+                    m.altitude,
+                    m.make,
+                    m.model
+                ],
+            )?,
+            Err(e) => c.execute(
+                "UPDATE content SET meta_error = ?2 WHERE id = ?1",
+                params![content_id, e],
+            )?,
+        };
+        Ok(())
+    })
+}

@@ -1,0 +1,22 @@
+//! photobak's core: the repository, its index, the Google sources and the one ingest path they
+//! all feed. No terminal output here: the binary parses flags into the option structs, calls
+//! these functions, and prints what they return. Progress reaches it through [`progress::Progress`];
+//! errors and informational messages go through `tracing`, which the binary routes to the log.
+//!
+//! - [`repo`]: the folder on disk, its lock, durable writes, names, `others.txt`.
+//! - [`index`]: the SQLite index and its schema.
+//! - [`google`]: OAuth, Google's retry rules, the Library API.
+//! - [`ingest`]: store-and-dedup, shared by every source.
+//! - [`backup`]: the Library API backup engine.
+
+pub mod backup;
+pub mod error;
+pub mod google;
+pub mod index;
+pub mod ingest;
+pub mod meta;
+pub mod progress;
+pub mod repo;
+pub mod schedule;
+
+pub use error::{Error, Result};

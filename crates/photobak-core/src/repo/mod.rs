@@ -1,0 +1,161 @@
+//! The repository: a folder holding the media tree, the index and photobak's working area.
+//!
+//! ```text
+//! REPO/                              0700
+//!   photobak.db                      the index (0600), with its -wal/-shm companions
+//!   photobak.b3                      BLAKE3 manifest of every stored file, in b3sum's format
+//!   .photobak/lock                   one instance per repository
+//!   .photobak/tmp/                   downloads in progress (emptied at the start of every run)
+//!   .photobak/trash/<date>/          files removed by prune or replaced by an update
+//!   googlephotos/<account>/<Album>/  the media, one physical file per content
+//!   googlephotos/<account>/<Album>/others.txt  members of the album stored in another folder
+//! ```
+//!
+//! Every path the index stores is relative to REPO with `/` separators, so a repository can be
+//! moved or copied whole.
+
+pub mod lock;
+pub mod naming;
+pub mod others;
+pub mod store;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{IoContext, Result};
+use crate::index::{INDEX_FILE, Index};
+use lock::RepoLock;
+
+/// Folder of photobak's own working files inside the repository.
+pub const WORK_DIR: &str = ".photobak";
+
+/// An open, locked repository.
+pub struct Repo {
+    root: PathBuf,
+    /// The index.
+    pub index: Index,
+    _lock: RepoLock,
+}
+
+impl Repo {
+    /// Opens the repository at `root`, creating it (mode 0700) when missing, taking the
+    /// single-instance lock, migrating the index and clearing leftover temporary files.
+    ///
+    /// # Errors
+    /// When the folder cannot be created, another photobak holds it, or the index is unusable.
+    pub fn open(root: &Path) -> Result<Repo> {
+        create_private_dir(root)?;
+        let work = root.join(WORK_DIR);
+        create_private_dir(&work)?;
+        let lock = RepoLock::acquire(&work.join("lock"), root)?;
+        let tmp = work.join("tmp");
+        // We hold the lock, so anything in tmp/ is the leftover of a run that died.
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).ctx(|| format!("clearing {}", tmp.display()))?;
+        }
+        create_private_dir(&tmp)?;
+        let index = Index::open(&root.join(INDEX_FILE))?;
+        Ok(Repo {
+            root: root.to_path_buf(),
+            index,
+            _lock: lock,
+        })
+    }
+
+    /// The repository folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Absolute path of a repository-relative path.
+    pub fn abs(&self, rel: &str) -> PathBuf {
+        let mut p = self.root.clone();
+        for part in rel.split('/').filter(|s| !s.is_empty()) {
+            p.push(part);
+        }
+        p
+    }
+
+    /// Where downloads are staged.
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join(WORK_DIR).join("tmp")
+    }
+}
+
+/// Creates a folder readable only by its owner (the photos are private).
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .ctx(|| format!("creating {}", dir.display()))
+    }
+    #[cfg(not(unix))]
+    fs::create_dir_all(dir).ctx(|| format!("creating {}", dir.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_private_repository_and_index() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("repo");
+        let repo = Repo::open(&root).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&root).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700);
+            let mode = fs::metadata(root.join(INDEX_FILE))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        assert!(repo.index.schema_version().unwrap() >= 1);
+    }
+
+    #[test]
+    fn staged_file_is_placed_with_collision_suffix_and_adopted_after_crash() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let mut w = repo.stage().unwrap();
+        w.write(b"hello").unwrap();
+        let staged = w.finish().unwrap();
+        assert_eq!(staged.hash, *blake3::hash(b"hello").as_bytes());
+        // A foreign file already sits at the name: the new one gets " (2)".
+        fs::create_dir_all(t.path().join("g/a")).unwrap();
+        fs::write(t.path().join("g/a/x.jpg"), b"other").unwrap();
+        let rel = repo.place_new(staged, "g/a", "x.jpg").unwrap();
+        assert_eq!(rel, "g/a/x (2).jpg");
+        assert_eq!(fs::read(repo.abs(&rel)).unwrap(), b"hello");
+        // Same bytes staged again while the index does not know the file: adopted, not copied.
+        let mut w = repo.stage().unwrap();
+        w.write(b"hello").unwrap();
+        let rel2 = repo.place_new(w.finish().unwrap(), "g/a", "x.jpg").unwrap();
+        assert_eq!(rel2, "g/a/x (2).jpg");
+        assert_eq!(fs::read_dir(repo.tmp_dir()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn second_open_is_refused_with_pid() {
+        let t = tempfile::tempdir().unwrap();
+        let _a = Repo::open(t.path()).unwrap();
+        let start = std::time::Instant::now();
+        let err = Repo::open(t.path())
+            .err()
+            .expect("second open must fail")
+            .to_string();
+        assert!(err.contains(&std::process::id().to_string()), "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(4));
+    }
+}

@@ -1,0 +1,38 @@
+//! `others.txt`: members of an album whose file is stored in another folder.
+//!
+//! The original photobak's answer to "one photo, many albums": the file lives once, and every
+//! other album folder lists its repository-relative path, one per line. Plain text, portable,
+//! readable by people and scripts. Here the file is a projection of the index, regenerated
+//! whole, so it can never hold duplicates or paths the index does not know; it is written
+//! atomically and only when its content changes.
+
+use super::Repo;
+use super::store::write_atomic_if_changed;
+use crate::error::{IoContext, Result};
+
+/// Name of the pointer file in an album folder.
+pub const OTHERS_FILE: &str = "others.txt";
+
+impl Repo {
+    /// Rewrites the `others.txt` of one album from the index. Returns true when the file changed.
+    pub fn refresh_others(&self, album_id: i64, folder: &str) -> Result<bool> {
+        let prefix = format!("{folder}/");
+        let lines: Vec<String> = self
+            .index
+            .album_member_paths(album_id)?
+            .into_iter()
+            .filter(|p| !(p.starts_with(&prefix) && !p[prefix.len()..].contains('/')))
+            .collect();
+        let path = self.abs(&format!("{folder}/{OTHERS_FILE}"));
+        if lines.is_empty() {
+            return match std::fs::remove_file(&path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(e).ctx(|| format!("removing {}", path.display())),
+            };
+        }
+        let mut text = lines.join("\n");
+        text.push('\n');
+        write_atomic_if_changed(&path, text.as_bytes())
+    }
+}

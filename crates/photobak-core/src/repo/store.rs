@@ -1,0 +1,264 @@
+//! Durable writes: stream to a temporary file while hashing, fsync, rename, fsync the folder.
+//!
+//! Nothing ever appears under a final name half-written, and nothing is recorded in the index
+//! before its bytes are on disk. Temporary files live in `.photobak/tmp/` inside the repository,
+//! on the same file system as their destination, so the rename is atomic. A crash between the
+//! rename and the index commit leaves a file that the index does not know; the next run finds it
+//! under the name it would choose anyway, sees the same hash, and adopts it instead of
+//! downloading again.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::Repo;
+use super::naming::numbered;
+use crate::error::{Error, IoContext, Result};
+
+/// A file being written into the repository's temporary area.
+pub struct StageWriter {
+    path: PathBuf,
+    out: Option<BufWriter<File>>,
+    hasher: blake3::Hasher,
+    size: u64,
+}
+
+/// A complete, fsynced temporary file and its hash, waiting to be placed.
+#[derive(Debug)]
+pub struct Staged {
+    path: PathBuf,
+    /// BLAKE3 of the bytes.
+    pub hash: [u8; 32],
+    /// Length in bytes.
+    pub size: u64,
+}
+
+impl StageWriter {
+    pub(super) fn create(tmp_dir: &Path) -> Result<StageWriter> {
+        let mut name = [0u8; 12];
+        getrandom::fill(&mut name).map_err(|e| Error::Invalid(format!("random: {e}")))?;
+        let hex: String = name.iter().map(|b| format!("{b:02x}")).collect();
+        let path = tmp_dir.join(format!("{hex}.part"));
+        let file = File::create_new(&path).ctx(|| format!("creating {}", path.display()))?;
+        Ok(StageWriter {
+            path,
+            out: Some(BufWriter::with_capacity(256 * 1024, file)),
+            hasher: blake3::Hasher::new(),
+            size: 0,
+        })
+    }
+
+    /// Appends bytes, hashing them on the way.
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        let path = &self.path;
+        self.out
+            .as_mut()
+            .expect("writer used after finish")
+            .write_all(chunk)
+            .ctx(|| format!("writing {}", path.display()))
+    }
+
+    /// Copies a whole reader in; returns the number of bytes.
+    pub fn copy_from(&mut self, reader: &mut dyn Read) -> Result<u64> {
+        let mut buf = vec![0u8; 256 * 1024];
+        let start = self.size;
+        loop {
+            let n = match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io("reading source", e)),
+            };
+            self.write(&buf[..n])?;
+        }
+        Ok(self.size - start)
+    }
+
+    /// Bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Flushes and fsyncs; the bytes are now durable under the temporary name.
+    pub fn finish(mut self) -> Result<Staged> {
+        let out = self.out.take().expect("finish called twice");
+        let file = out
+            .into_inner()
+            .map_err(|e| Error::io(format!("writing {}", self.path.display()), e.into_error()))?;
+        file.sync_all()
+            .ctx(|| format!("syncing {}", self.path.display()))?;
+        Ok(Staged {
+            path: std::mem::take(&mut self.path),
+            hash: *self.hasher.finalize().as_bytes(),
+            size: self.size,
+        })
+    }
+}
+
+impl Drop for StageWriter {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Staged {
+    /// Hex form of the hash.
+    pub fn hash_hex(&self) -> String {
+        hex(&self.hash)
+    }
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes a file with BLAKE3, streaming.
+pub fn hash_file(path: &Path) -> std::io::Result<([u8; 32], u64)> {
+    let mut f = File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1024 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((*hasher.finalize().as_bytes(), size))
+}
+
+impl Repo {
+    /// Starts a new temporary file.
+    pub fn stage(&self) -> Result<StageWriter> {
+        StageWriter::create(&self.tmp_dir())
+    }
+
+    /// Moves a staged file into `folder` (repository-relative) under `name`, or `name (2)`… when
+    /// the index or the disk already has that name. Returns the repository-relative path.
+    pub fn place_new(&self, mut staged: Staged, folder: &str, name: &str) -> Result<String> {
+        let dir = self.abs(folder);
+        fs::create_dir_all(&dir).ctx(|| format!("creating folder {}", dir.display()))?;
+        let mut n = 1;
+        loop {
+            let rel = format!("{folder}/{}", numbered(name, n));
+            n += 1;
+            if self.index.path_in_use(&rel)? {
+                continue;
+            }
+            let abs = self.abs(&rel);
+            match fs::symlink_metadata(&abs) {
+                Ok(meta) => {
+                    // A file the index does not know: the leftover of a run that crashed between
+                    // rename and commit. Adopt it when it holds exactly these bytes.
+                    if meta.is_file()
+                        && hash_file(&abs)
+                            .map(|(h, _)| h == staged.hash)
+                            .unwrap_or(false)
+                    {
+                        return Ok(rel);
+                    }
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(format!("checking {}", abs.display()), e)),
+            }
+            rename_durably(&staged.path, &abs)?;
+            staged.path = PathBuf::new();
+            return Ok(rel);
+        }
+    }
+
+    /// Atomically replaces the file at `rel` with a staged one (same path, new bytes).
+    pub fn replace(&self, mut staged: Staged, rel: &str) -> Result<()> {
+        let abs = self.abs(rel);
+        if let Some(parent) = abs.parent() {
+            fs::create_dir_all(parent).ctx(|| format!("creating folder {}", parent.display()))?;
+        }
+        rename_durably(&staged.path, &abs)?;
+        staged.path = PathBuf::new();
+        Ok(())
+    }
+
+    /// Moves a stored file out of the tree into `.photobak/trash/<date>/`, keeping its relative
+    /// path, so nothing is lost by mistake; prune empties the trash later.
+    pub fn move_to_trash(&self, rel: &str) -> Result<PathBuf> {
+        let date = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+        let dest = self.root.join(".photobak/trash").join(date).join(rel);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+        }
+        let mut target = dest.clone();
+        let mut n = 2;
+        while target.exists() {
+            target = dest.with_file_name(numbered(
+                &dest.file_name().unwrap_or_default().to_string_lossy(),
+                n,
+            ));
+            n += 1;
+        }
+        rename_durably(&self.abs(rel), &target)?;
+        Ok(target)
+    }
+}
+
+/// Renames and fsyncs the destination folder so the new name survives a power cut.
+pub fn rename_durably(from: &Path, to: &Path) -> Result<()> {
+    fs::rename(from, to).ctx(|| format!("renaming {} to {}", from.display(), to.display()))?;
+    if let Some(parent) = to.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Fsyncs a directory (a no-op where directories cannot be opened).
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        let d = File::open(dir).ctx(|| format!("opening folder {}", dir.display()))?;
+        d.sync_all()
+            .ctx(|| format!("syncing folder {}", dir.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Writes a small file atomically (temp name, fsync, rename). Returns false, writing nothing,
+/// when the file already has exactly these bytes.
+pub fn write_atomic_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+    if let Ok(existing) = fs::read(path)
+        && existing == bytes
+    {
+        return Ok(false);
+    }
+    let parent = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+    let tmp = parent.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
+    ));
+    {
+        let mut f = File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .ctx(|| format!("writing {}", tmp.display()))?;
+    }
+    rename_durably(&tmp, path)?;
+    Ok(true)
+}

@@ -1,0 +1,37 @@
+//! One module per subcommand: build the core's options, call it, print the outcome.
+
+pub mod auth;
+pub mod backup;
+
+use photobak_core::google::Endpoints;
+use photobak_core::google::http::RetryPolicy;
+use photobak_core::google::oauth::ClientCredentials;
+
+/// Google endpoints: `PHOTOBAK_GOOGLE_ENDPOINT` (a testing aid pointing every call at a fake
+/// service) or the real ones.
+pub fn endpoints() -> Endpoints {
+    match std::env::var("PHOTOBAK_GOOGLE_ENDPOINT") {
+        Ok(e) if !e.trim().is_empty() => Endpoints::under(e.trim()),
+        _ => Endpoints::google(),
+    }
+}
+
+/// The shared HTTP client: connect and idle-read timeouts, never a total timeout (a 4 GB video
+/// may take an hour).
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .user_agent(concat!("photobak/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(30))
+        .read_timeout(std::time::Duration::from_secs(120))
+        .build()?)
+}
+
+/// Everything needed to talk to Google.
+pub fn google_access() -> anyhow::Result<photobak_core::backup::GoogleAccess> {
+    Ok(photobak_core::backup::GoogleAccess {
+        http: http_client()?,
+        endpoints: endpoints(),
+        client: ClientCredentials::from_env()?,
+        policy: RetryPolicy::from_env(),
+    })
+}
