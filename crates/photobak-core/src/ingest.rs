@@ -74,6 +74,9 @@ pub const UNDATED_FOLDER: &str = "Undated";
 /// # Errors
 /// File system or index failures; the staged file is removed and nothing recorded is changed.
 pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<Stored> {
+    let _serial = repo.ingest_lock.lock().unwrap_or_else(|p| p.into_inner());
+    // Every stored item appears in at least one folder: its albums, or its year folder.
+    let albums = albums_or_year_folder(repo, req)?;
     let current = repo
         .index
         .with(|c| {
@@ -125,16 +128,16 @@ pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<St
             record_file_meta(repo, old.id, &old.path)?;
             return Ok(Stored::Replaced(old.path));
         }
-        let path = store_new(repo, req, staged)?;
+        let path = store_new(repo, req, &albums, staged)?;
         return Ok(Stored::Forked(path));
     }
 
-    let path = store_new(repo, req, staged)?;
+    let path = store_new(repo, req, &albums, staged)?;
     Ok(Stored::New(path))
 }
 
-fn store_new(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<String> {
-    let (home, reason) = home_album(repo, req)?;
+fn store_new(repo: &Repo, req: &IngestRequest<'_>, albums: &[Album], staged: Staged) -> Result<String> {
+    let (home, reason) = home_album(albums);
     let name = sanitize(req.filename, "item");
     let hash = staged.hash;
     let size = staged.size as i64;
@@ -156,30 +159,33 @@ fn store_new(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<Str
     Ok(path)
 }
 
-/// The album whose folder should hold a new file for the item, and why.
-fn home_album(repo: &Repo, req: &IngestRequest<'_>) -> Result<(Album, String)> {
+/// The item's albums, best home first; an item in no album gets its year folder.
+fn albums_or_year_folder(repo: &Repo, req: &IngestRequest<'_>) -> Result<Vec<Album>> {
     let albums = repo.index.item_albums(req.item_id)?;
-    if let Some(first) = albums.first() {
-        let reason = if first.kind == "user" {
-            if albums.len() > 1 {
-                format!(
-                    "first of {} albums holding it (user albums before automatic ones)",
-                    albums.len()
-                )
-            } else {
-                "its only album".to_string()
-            }
-        } else {
-            "in no user album; automatic album".to_string()
-        };
-        return Ok((first.clone(), reason));
+    if !albums.is_empty() {
+        return Ok(albums);
     }
     let album = ensure_year_album(repo, req.account, req.taken_at)?;
     repo.index.add_membership(album.id, req.item_id)?;
-    Ok((
-        album,
-        "in no album; year folder of its capture time".to_string(),
-    ))
+    Ok(vec![album])
+}
+
+/// The album whose folder should hold a new file for the item, and why.
+fn home_album(albums: &[Album]) -> (Album, String) {
+    let first = &albums[0];
+    let reason = if first.remote_id.starts_with("year:") {
+        "in no album; year folder of its capture time".to_string()
+    } else if first.kind != "user" {
+        "in no user album; automatic album".to_string()
+    } else if albums.len() > 1 {
+        format!(
+            "first of {} albums holding it (user albums before automatic ones)",
+            albums.len()
+        )
+    } else {
+        "its only album".to_string()
+    };
+    (first.clone(), reason)
 }
 
 /// The `Photos from YYYY` album (the folder Takeout uses too), or `Undated`.

@@ -34,6 +34,9 @@ pub struct Repo {
     root: PathBuf,
     /// The index.
     pub index: Index,
+    /// Serialises the store-and-dedup step (hash lookup, placement, insert) so two downloads of
+    /// the same bytes cannot both decide they are new.
+    pub(crate) ingest_lock: std::sync::Mutex<()>,
     _lock: RepoLock,
 }
 
@@ -58,6 +61,7 @@ impl Repo {
         Ok(Repo {
             root: root.to_path_buf(),
             index,
+            ingest_lock: std::sync::Mutex::new(()),
             _lock: lock,
         })
     }

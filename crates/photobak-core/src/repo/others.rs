@@ -21,7 +21,7 @@ impl Repo {
             .index
             .album_member_paths(album_id)?
             .into_iter()
-            .filter(|p| !(p.starts_with(&prefix) && !p[prefix.len()..].contains('/')))
+            .filter(|p| !p.starts_with(&prefix) || p[prefix.len()..].contains('/'))
             .collect();
         let path = self.abs(&format!("{folder}/{OTHERS_FILE}"));
         if lines.is_empty() {

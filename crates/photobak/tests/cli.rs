@@ -1,0 +1,168 @@
+//! The command line itself: help text, old flags, the lock, the index on a new repository, the
+//! error log and its rotation.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Env;
+
+fn photobak() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_photobak"))
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = photobak().args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn help_is_complete_and_stable() {
+    insta::assert_snapshot!("help", stdout_of(&["--help"]));
+    insta::assert_snapshot!("help_backup", stdout_of(&["backup", "--help"]));
+    insta::assert_snapshot!("help_auth", stdout_of(&["auth", "--help"]));
+}
+
+#[test]
+fn a_new_repository_gets_a_migrated_private_index() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("new repo");
+    let out = photobak()
+        .args(["--repo"])
+        .arg(&repo)
+        .args(["backup"])
+        .env("GOOGLEPHOTOS_CLIENT_ID", "x")
+        .env("GOOGLEPHOTOS_CLIENT_SECRET", "y")
+        .output()
+        .unwrap();
+    // No account named and none stored: a one-line reason and a non-zero exit.
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no account to back up"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let db = rusqlite::Connection::open(repo.join("photobak.db")).unwrap();
+    let v: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!(v, 1);
+    let mode: String = db.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&repo).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(repo.join("photobak.db")).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+#[test]
+fn missing_client_credentials_are_a_clear_error() {
+    let t = tempfile::tempdir().unwrap();
+    let out = photobak()
+        .args(["--repo"])
+        .arg(t.path())
+        .args(["-googlephotos", "a@example.com"])
+        .env_remove("GOOGLEPHOTOS_CLIENT_ID")
+        .env_remove("GOOGLEPHOTOS_CLIENT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("GOOGLEPHOTOS_CLIENT_ID"));
+}
+
+#[test]
+fn a_second_instance_fails_fast_naming_the_repository_and_pid() {
+    let env = Env::new();
+    env.fake.add_account("a@example.com");
+    env.auth("a@example.com");
+    env.fake.add_item(
+        "a@example.com",
+        photobak_testkit::fake_google::NewItem::video("slow.mp4")
+            .content(photobak_testkit::fake_google::Content::mp4(1, 4 << 20)),
+    );
+    env.fake.set_faults(photobak_testkit::fake_google::Faults {
+        slow_body_ms_per_chunk: 50,
+        ..Default::default()
+    });
+    let mut first = env
+        .cmd()
+        .args(["backup", "--googlephotos", "a@example.com"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lock = env.repo.join(".photobak/lock");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&lock).unwrap_or_default().trim().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    let out = env.run(&["-googlephotos", "a@example.com"]);
+    let waited = started.elapsed();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&env.repo.display().to_string()), "{err}");
+    assert!(err.contains(&format!("pid {}", first.id())), "{err}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    assert!(waited >= Duration::from_millis(1500), "gave up too early: {waited:?}");
+}
+
+#[test]
+fn old_single_dash_command_lines_still_work() {
+    let env = Env::new();
+    env.fake.add_account("a@example.com");
+    env.fake
+        .add_item("a@example.com", photobak_testkit::fake_google::NewItem::photo("IMG_1.JPG"));
+    // -authonly, then the original's full line (minus -every) with -flag=value forms.
+    let out = env.run(&["-googlephotos", "a@example.com", "-authonly"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = env.run(&[
+        "-googlephotos=a@example.com",
+        "-concurrency",
+        "20",
+        "-v",
+        "-everything",
+        "-integrity",
+        "-maxalbums=5",
+        "-maxphotos",
+        "10",
+        "-log",
+        "stderr",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 new"));
+    let raw: Option<String> = env
+        .db()
+        .query_row("SELECT raw_json FROM items", [], |r| r.get(0))
+        .unwrap();
+    assert!(raw.is_some_and(|r| r.contains("mediaMetadata")), "-everything keeps the API JSON");
+}
+
+#[test]
+fn only_errors_are_logged_and_the_log_file_rotates() {
+    let env = Env::new();
+    let log = env.dir.path().join("logs/photobak.log");
+    for _ in 0..6 {
+        let out = env
+            .cmd()
+            .env("PHOTOBAK_LOG_MAX_BYTES", "300")
+            .args(["--log"])
+            .arg(&log)
+            .args(["backup", "--googlephotos", "nobody@example.com"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        // With a log file, the reason still reaches the terminal in one line.
+        assert!(String::from_utf8_lossy(&out.stdout).contains("not authorised"));
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("ERROR") && text.contains("not authorised"), "{text}");
+    assert!(!text.contains("INFO"));
+    let rotated = env.dir.path().join("logs/photobak.log.1");
+    assert!(rotated.exists(), "no rotation happened");
+    assert!(std::fs::metadata(&log).unwrap().len() <= 300 + 400);
+}
