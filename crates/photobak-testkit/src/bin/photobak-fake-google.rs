@@ -118,6 +118,8 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// SIGTERM or SIGINT (Ctrl-C elsewhere than Unix).
+#[cfg(unix)]
 async fn wait_for_signal() -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
@@ -126,5 +128,12 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
+    Ok(())
+}
+
+/// SIGTERM or SIGINT (Ctrl-C elsewhere than Unix).
+#[cfg(not(unix))]
+async fn wait_for_signal() -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await?;
     Ok(())
 }

@@ -5,6 +5,10 @@
 //! Errors are `{"error":"…"}` with 400 (bad JSON or inconsistent request) or 404 (unknown
 //! account, album or item).
 
+// Handlers and their helpers return ready-made error responses as `Err`; they are built at
+// most once per request, so boxing them to appease `result_large_err` would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,6 +76,27 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
         .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("invalid JSON body: {e}")))
 }
 
+/// Rejects fields a flattened request would silently ignore (`#[serde(flatten)]` cannot be
+/// combined with `deny_unknown_fields`): the allowed names are those `template` serialises to.
+fn check_fields(body: &Bytes, template: &impl serde::Serialize) -> Result<(), Response> {
+    let Ok(Value::Object(given)) = serde_json::from_slice::<Value>(body) else {
+        return Ok(()); // parse() reports malformed bodies
+    };
+    let Ok(Value::Object(known)) = serde_json::to_value(template) else {
+        return Ok(());
+    };
+    match given
+        .keys()
+        .find(|k| *k != "account" && !known.contains_key(*k))
+    {
+        Some(k) => Err(error(
+            StatusCode::BAD_REQUEST,
+            &format!("invalid JSON body: unknown field `{k}`"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn ok(v: Value) -> Response {
     json_response(StatusCode::OK, &v)
 }
@@ -124,11 +149,15 @@ struct GenerateReq {
 
 /// Runs on a blocking thread: hashing a realistic library takes a while.
 async fn generate(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+    if let Err(e) = check_fields(&body, &GenerateSpec::default()) {
+        return e;
+    }
     let req: GenerateReq = match parse(&body) {
         Ok(r) => r,
         Err(e) => return e,
     };
-    let result = tokio::task::spawn_blocking(move || shared.generate(&req.account, &req.spec)).await;
+    let result =
+        tokio::task::spawn_blocking(move || shared.generate(&req.account, &req.spec)).await;
     match result {
         Ok((albums, items)) => ok(json!({"album_ids": albums, "item_ids": items})),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
@@ -215,6 +244,9 @@ struct ItemReq {
 }
 
 async fn add_item(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+    if let Err(e) = check_fields(&body, &NewItem::default()) {
+        return e;
+    }
     let req: ItemReq = match parse(&body) {
         Ok(r) => r,
         Err(e) => return e,
@@ -288,16 +320,16 @@ async fn expire_tokens(AxState(shared): AxState<Arc<Shared>>) -> Response {
     ok(json!({}))
 }
 
+#[derive(Deserialize)]
+struct RevokeReq {
+    #[serde(alias = "address")]
+    account: String,
+}
+
 async fn revoke(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
     run(|| {
-        let req: AccountReq = parse(&body).or_else(|_| {
-            #[derive(Deserialize)]
-            struct Alt {
-                account: String,
-            }
-            parse::<Alt>(&body).map(|a| AccountReq { address: a.account })
-        })?;
-        shared.revoke_account(&req.address).map_err(model_error)?;
+        let req: RevokeReq = parse(&body)?;
+        shared.revoke_account(&req.account).map_err(model_error)?;
         Ok(ok(json!({})))
     })
 }

@@ -212,7 +212,8 @@ mod tests {
 
     #[test]
     fn faults_json_accepts_partial_objects() {
-        let f: Faults = serde_json::from_str(r#"{"short_pages":true,"retry_after_secs":3}"#).unwrap();
+        let f: Faults =
+            serde_json::from_str(r#"{"short_pages":true,"retry_after_secs":3}"#).unwrap();
         assert!(f.short_pages);
         assert_eq!(f.retry_after_secs, Some(3));
         assert!(serde_json::from_str::<Faults>(r#"{"nope":1}"#).is_err());

@@ -343,11 +343,7 @@ mod tests {
             a.items.iter().map(|(i, _)| i).collect::<Vec<_>>(),
             b.items.iter().map(|(i, _)| i).collect::<Vec<_>>()
         );
-        let videos: Vec<_> = a
-            .items
-            .iter()
-            .filter_map(|(i, _)| i.video_status)
-            .collect();
+        let videos: Vec<_> = a.items.iter().filter_map(|(i, _)| i.video_status).collect();
         assert_eq!(videos.len(), 20);
         assert!(videos.contains(&VideoStatus::Processing));
         assert!(videos.contains(&VideoStatus::Failed));
@@ -357,11 +353,19 @@ mod tests {
         assert!((20..=65).contains(&two), "{two} items in two albums");
         assert_eq!(a.album_titles[5], a.album_titles[0]);
         assert_eq!(a.album_titles[7], "");
-        assert!(a.items.iter().any(|(i, _)| i.filename.contains(':') || i.filename.contains('?')));
+        assert!(
+            a.items
+                .iter()
+                .any(|(i, _)| i.filename.contains(':') || i.filename.contains('?'))
+        );
         let years: BTreeSet<i16> = a
             .items
             .iter()
-            .map(|(i, _)| i.creation_time.to_zoned_datetime(jiff::tz::TimeZone::UTC).year())
+            .map(|(i, _)| {
+                i.creation_time
+                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .year()
+            })
             .collect();
         assert!(years.iter().all(|y| (2012..=2025).contains(y)));
         assert!(years.len() >= 12);
@@ -404,7 +408,12 @@ mod tests {
     #[test]
     fn parallel_preparation_keeps_order() {
         let items: Vec<(NewItem, Vec<usize>)> = (0..9)
-            .map(|i| (NewItem::default().content(Content::mp4(i, 2 << 20)), vec![i as usize]))
+            .map(|i| {
+                (
+                    NewItem::default().content(Content::mp4(i, 2 << 20)),
+                    vec![i as usize],
+                )
+            })
             .collect();
         let prepared = prepare_all(items);
         assert_eq!(prepared.len(), 9);

@@ -7,6 +7,10 @@
 //! offset, so items added or deleted between pages never make a client skip or repeat items
 //! that were there all along; new items appear at the end of the order.
 
+// Handlers and their helpers return ready-made error responses as `Err`; they are built at
+// most once per request, so boxing them to appease `result_large_err` would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeSet;
 use std::ops::Bound;
 use std::sync::Arc;
@@ -67,7 +71,10 @@ const CONTENT_CATEGORIES: &[&str] = &[
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/photoslibrary/v1/albums", get(list_albums))
-        .route("/photoslibrary/v1/albums/{id}", get(get_album).post(album_action))
+        .route(
+            "/photoslibrary/v1/albums/{id}",
+            get(get_album).post(album_action),
+        )
         .route("/photoslibrary/v1/sharedAlbums", get(shared_albums))
         .route("/photoslibrary/v1/sharedAlbums/{token}", get(shared_albums))
         .route("/photoslibrary/v1/sharedAlbums:join", post(shared_albums))
@@ -146,7 +153,11 @@ fn gate(
     let Some(principal) = token.and_then(|t| st.oauth.principal(&t, now_ms)) else {
         return Err(unauthenticated());
     };
-    if !principal.scope.split_whitespace().any(|s| s == READONLY_SCOPE) {
+    if !principal
+        .scope
+        .split_whitespace()
+        .any(|s| s == READONLY_SCOPE)
+    {
         return Err(permission_denied());
     }
     let retry_after = st.faults.faults.retry_after_secs;
@@ -197,7 +208,9 @@ fn query_page_size(
     max: usize,
 ) -> Result<usize, Response> {
     page_size(
-        last(pairs, "pageSize").map(|s| Value::String(s.to_owned())).as_ref(),
+        last(pairs, "pageSize")
+            .map(|s| Value::String(s.to_owned()))
+            .as_ref(),
         default,
         max,
     )
@@ -258,7 +271,9 @@ fn decode_page_token(
     )
     .filter(|p| p.len() == 12)
     .ok_or_else(|| invalid_argument("Invalid page token."))?;
-    Ok(u64::from_le_bytes(payload[..8].try_into().expect("8 bytes")))
+    Ok(u64::from_le_bytes(
+        payload[..8].try_into().expect("8 bytes"),
+    ))
 }
 
 /// One page of `candidates` (everything after the cursor, in order), possibly shortened by the
@@ -292,7 +307,9 @@ fn keyed_page(
         Some(t) => decode_page_token(shared, ctx.account, listing, context, t)?,
         None => 0,
     };
-    let candidates = keys.range((Bound::Excluded(cursor), Bound::Unbounded)).copied();
+    let candidates = keys
+        .range((Bound::Excluded(cursor), Bound::Unbounded))
+        .copied();
     let (page, more) = take_page(st, candidates, size);
     let next = more.then(|| {
         let pos = page.last().copied().unwrap_or(cursor);
@@ -432,8 +449,16 @@ async fn list_albums(
         let size = query_page_size(&pairs, ALBUMS_DEFAULT, ALBUMS_MAX)?;
         let keys = st.lib.accounts[ctx.account].albums.clone();
         let token = last(&pairs, "pageToken").filter(|t| !t.is_empty());
-        let (page, next) =
-            keyed_page(&shared, &mut st, &ctx, &keys, Listing::Albums, 0, token, size)?;
+        let (page, next) = keyed_page(
+            &shared,
+            &mut st,
+            &ctx,
+            &keys,
+            Listing::Albums,
+            0,
+            token,
+            size,
+        )?;
         let albums: Vec<Value> = page
             .iter()
             .map(|k| album_json(&shared, &mut st, *k, ctx.now_ms))
@@ -513,8 +538,16 @@ async fn list_items(
         let size = query_page_size(&pairs, ITEMS_DEFAULT, ITEMS_MAX)?;
         let keys = st.lib.accounts[ctx.account].items.clone();
         let token = last(&pairs, "pageToken").filter(|t| !t.is_empty());
-        let (page, next) =
-            keyed_page(&shared, &mut st, &ctx, &keys, Listing::Items, 0, token, size)?;
+        let (page, next) = keyed_page(
+            &shared,
+            &mut st,
+            &ctx,
+            &keys,
+            Listing::Items,
+            0,
+            token,
+            size,
+        )?;
         let items = items_json(&shared, &mut st, &page, ctx.now_ms);
         Ok(items_page(items, next))
     })())
@@ -573,7 +606,9 @@ async fn batch_get(
                     let item = st.lib.items[&k].clone();
                     json!({"mediaItem": item_json(&shared, &mut st, &item, ctx.now_ms)})
                 }
-                None => json!({"status": {"code": 5, "message": "Requested entity was not found."}}),
+                None => {
+                    json!({"status": {"code": 5, "message": "Requested entity was not found."}})
+                }
             })
             .collect();
         Ok(json_response(
@@ -667,7 +702,9 @@ fn date_pat(v: &Value) -> Result<DatePat, Response> {
         || !(0..=12).contains(&p.month)
         || !(0..=31).contains(&p.day)
     {
-        return Err(invalid_argument("The date filter contains an invalid date."));
+        return Err(invalid_argument(
+            "The date filter contains an invalid date.",
+        ));
     }
     Ok(p)
 }
@@ -696,13 +733,17 @@ fn parse_filter(v: &Value) -> Result<Filter, Response> {
         f.has_date_filter = true;
         if let Some(dates) = df.get("dates").and_then(Value::as_array) {
             if dates.len() > 5 {
-                return Err(invalid_argument("A date filter may contain at most 5 dates."));
+                return Err(invalid_argument(
+                    "A date filter may contain at most 5 dates.",
+                ));
             }
             f.dates = dates.iter().map(date_pat).collect::<Result<_, _>>()?;
         }
         if let Some(ranges) = df.get("ranges").and_then(Value::as_array) {
             if ranges.len() > 5 {
-                return Err(invalid_argument("A date filter may contain at most 5 ranges."));
+                return Err(invalid_argument(
+                    "A date filter may contain at most 5 ranges.",
+                ));
             }
             for r in ranges {
                 let start = r
@@ -740,8 +781,14 @@ fn parse_filter(v: &Value) -> Result<Filter, Response> {
     }
     if let Some(cf) = obj.get("contentFilter") {
         f.has_other_groups = true;
-        let inc = str_list(cf.get("includedContentCategories"), "includedContentCategories")?;
-        let exc = str_list(cf.get("excludedContentCategories"), "excludedContentCategories")?;
+        let inc = str_list(
+            cf.get("includedContentCategories"),
+            "includedContentCategories",
+        )?;
+        let exc = str_list(
+            cf.get("excludedContentCategories"),
+            "excludedContentCategories",
+        )?;
         if inc.len() > 10 || exc.len() > 10 {
             return Err(invalid_argument(
                 "A content filter may contain at most 10 categories of each kind.",
@@ -825,9 +872,8 @@ async fn search(
         let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
             json!({})
         } else {
-            serde_json::from_slice(&body).map_err(|e| {
-                invalid_argument(&format!("Invalid JSON payload received. {e}"))
-            })?
+            serde_json::from_slice(&body)
+                .map_err(|e| invalid_argument(&format!("Invalid JSON payload received. {e}")))?
         };
         let obj = body
             .as_object()
@@ -929,18 +975,35 @@ async fn search(
         // Filtered listings page by offset into the filtered order; the token is bound to the
         // exact filter so it cannot be replayed against another one.
         let context = {
-            let text = format!("{}|{}", filters.map(Value::to_string).unwrap_or_default(), order_by.unwrap_or(""));
-            u64::from_le_bytes(blake3::hash(text.as_bytes()).as_bytes()[..8].try_into().expect("8 bytes"))
+            let text = format!(
+                "{}|{}",
+                filters.map(Value::to_string).unwrap_or_default(),
+                order_by.unwrap_or("")
+            );
+            u64::from_le_bytes(
+                blake3::hash(text.as_bytes()).as_bytes()[..8]
+                    .try_into()
+                    .expect("8 bytes"),
+            )
         };
         let offset = match token {
             Some(t) => decode_page_token(&shared, ctx.account, Listing::Filtered, context, t)?,
             None => 0,
         };
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(ordered.len());
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(ordered.len());
         let (page, more) = take_page(&mut st, ordered[start..].iter().copied(), size);
         let next = more.then(|| {
             let pos = (start + page.len()) as u64;
-            encode_page_token(&shared, &mut st, ctx.account, Listing::Filtered, context, pos)
+            encode_page_token(
+                &shared,
+                &mut st,
+                ctx.account,
+                Listing::Filtered,
+                context,
+                pos,
+            )
         });
         let items = items_json(&shared, &mut st, &page, ctx.now_ms);
         Ok(items_page(items, next))
@@ -980,7 +1043,9 @@ mod tests {
 
     #[test]
     fn filters_validate() {
-        assert!(parse_filter(&json!({"mediaTypeFilter":{"mediaTypes":["PHOTO","VIDEO"]}})).is_err());
+        assert!(
+            parse_filter(&json!({"mediaTypeFilter":{"mediaTypes":["PHOTO","VIDEO"]}})).is_err()
+        );
         assert!(parse_filter(&json!({"contentFilter":{"includedContentCategories":["PETS"],"excludedContentCategories":["PETS"]}})).is_err());
         assert!(parse_filter(&json!({"bogus":1})).is_err());
         let f = parse_filter(&json!({"mediaTypeFilter":{"mediaTypes":["VIDEO"]}})).unwrap();

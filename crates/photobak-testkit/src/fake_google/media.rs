@@ -38,7 +38,12 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
 }
 
 /// A fresh `baseUrl` for an item, issued now.
-pub(crate) fn issue_base_url(shared: &Shared, st: &mut State, item_key: u64, now_ms: i64) -> String {
+pub(crate) fn issue_base_url(
+    shared: &Shared,
+    st: &mut State,
+    item_key: u64,
+    now_ms: i64,
+) -> String {
     format!(
         "{}/lh3/{}",
         shared.base,
@@ -198,17 +203,18 @@ async fn lh3(
         }
         (Want::Video, Some(VideoStatus::Failed)) => html_error(StatusCode::FORBIDDEN, uri.path()),
         (Want::Video, Some(_)) => html_error(StatusCode::NOT_FOUND, uri.path()),
-        (Want::Download, None) => {
-            serve(&shared, &mut st, &headers, content, size, hash, &mime)
-        }
+        (Want::Download, None) => serve(&shared, &mut st, &headers, content, size, hash, &mime),
         (Want::Download, Some(_)) => {
             // `=d` on a video gives a still frame, not the video.
             let still = rendition(fingerprint, 0, 0, false);
             serve_small(&shared, &mut st, &headers, still)
         }
-        (Want::Rendition { w, h, crop }, _) => {
-            serve_small(&shared, &mut st, &headers, rendition(fingerprint, w, h, crop))
-        }
+        (Want::Rendition { w, h, crop }, _) => serve_small(
+            &shared,
+            &mut st,
+            &headers,
+            rendition(fingerprint, w, h, crop),
+        ),
     }
 }
 
@@ -364,7 +370,9 @@ fn serve(
         None => end,
     };
     if body_len == 0 {
-        shared.media_bodies_completed.fetch_add(1, Ordering::Relaxed);
+        shared
+            .media_bodies_completed
+            .fetch_add(1, Ordering::Relaxed);
     }
     let body = body_stream(BodyState {
         shared: shared.clone(),
@@ -385,7 +393,10 @@ fn serve(
     );
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex is valid"));
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).expect("hex is valid"),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=86400, no-transform"),
@@ -487,11 +498,20 @@ mod tests {
     fn range_parsing() {
         assert_eq!(parse_range(None, 100), RangeReq::Full);
         assert_eq!(parse_range(Some("bytes=10-"), 100), RangeReq::Part(10, 99));
-        assert_eq!(parse_range(Some("bytes=10-19"), 100), RangeReq::Part(10, 19));
-        assert_eq!(parse_range(Some("bytes=10-1000"), 100), RangeReq::Part(10, 99));
+        assert_eq!(
+            parse_range(Some("bytes=10-19"), 100),
+            RangeReq::Part(10, 19)
+        );
+        assert_eq!(
+            parse_range(Some("bytes=10-1000"), 100),
+            RangeReq::Part(10, 99)
+        );
         assert_eq!(parse_range(Some("bytes=-10"), 100), RangeReq::Part(90, 99));
         assert_eq!(parse_range(Some("bytes=-1000"), 100), RangeReq::Part(0, 99));
-        assert_eq!(parse_range(Some("bytes=100-"), 100), RangeReq::Unsatisfiable);
+        assert_eq!(
+            parse_range(Some("bytes=100-"), 100),
+            RangeReq::Unsatisfiable
+        );
         assert_eq!(parse_range(Some("bytes=-0"), 100), RangeReq::Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=5-1"), 100), RangeReq::Full);
         assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), RangeReq::Full);

@@ -13,8 +13,9 @@
 //! [`FakeGoogle::stats`]). The same operations are available as JSON under `/_fake/` for the
 //! stand-alone program `photobak-fake-google`.
 //!
-//! Layout: [`model`] (library and content), [`generate`] (deterministic libraries), [`oauth`],
-//! [`library_api`], [`media`], [`faults`], [`control`] (the `/_fake/` interface).
+//! Layout: `model` (library and content), `generate` (deterministic libraries), `oauth`,
+//! `library_api`, `media` (the `baseUrl` hosts), `faults`, `control` (the `/_fake/`
+//! interface), `respond` (Google's error shapes).
 
 mod control;
 mod faults;
@@ -195,7 +196,7 @@ impl Shared {
     pub fn now_ms(&self, st: &State) -> i64 {
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| oauth::duration_ms(d))
+            .map(oauth::duration_ms)
             .unwrap_or(0);
         wall + st.clock_offset_ms
     }
@@ -281,6 +282,20 @@ impl Shared {
 }
 
 /// A running fake Google. Dropping it stops the server and its thread.
+///
+/// ```
+/// use photobak_testkit::fake_google::{FakeConfig, FakeGoogle, GenerateSpec, NewItem};
+///
+/// let fake = FakeGoogle::start(FakeConfig::default()).unwrap();
+/// fake.generate("me@example.com", &GenerateSpec { items: 10, albums: 2, ..GenerateSpec::default() });
+/// let album = fake.add_album("me@example.com", "Extra");
+/// let id = fake.add_item("me@example.com", NewItem::photo("IMG_0001.JPG").in_album(&album));
+/// let snapshot = fake.library();
+/// assert_eq!(snapshot.accounts[0].items.len(), 11);
+/// assert_eq!(fake.item_bytes(&id).len() as u64, snapshot.accounts[0].item(&id).unwrap().size);
+/// // Point photobak at fake.url() for every Google host.
+/// assert!(fake.url().starts_with("http://127.0.0.1:"));
+/// ```
 pub struct FakeGoogle {
     shared: Arc<Shared>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -349,7 +364,9 @@ impl FakeGoogle {
     /// Creates an album; returns its id. Panics on an unknown account.
     pub fn add_album(&self, account: &str, title: &str) -> String {
         let mut st = self.shared.lock();
-        st.lib.add_album(account, title).unwrap_or_else(|e| panic!("add_album: {e}"))
+        st.lib
+            .add_album(account, title)
+            .unwrap_or_else(|e| panic!("add_album: {e}"))
     }
 
     /// Renames an album. Panics on an unknown id.
@@ -513,7 +530,12 @@ pub(crate) fn seal(key: &[u8; 32], domain: &[u8], plain: &[u8], mac_len: usize) 
 }
 
 /// Inverse of [`seal`]; `None` for anything not sealed with this key and domain.
-pub(crate) fn unseal(key: &[u8; 32], domain: &[u8], token: &str, mac_len: usize) -> Option<Vec<u8>> {
+pub(crate) fn unseal(
+    key: &[u8; 32],
+    domain: &[u8],
+    token: &str,
+    mac_len: usize,
+) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token.as_bytes())
@@ -549,13 +571,19 @@ mod tests {
     fn sealed_tokens_round_trip_and_reject_tampering() {
         let key = [7u8; 32];
         let t = seal(&key, b"d1", b"hello world", 16);
-        assert_eq!(unseal(&key, b"d1", &t, 16).as_deref(), Some(&b"hello world"[..]));
+        assert_eq!(
+            unseal(&key, b"d1", &t, 16).as_deref(),
+            Some(&b"hello world"[..])
+        );
         assert_eq!(unseal(&key, b"d2", &t, 16), None);
         assert_eq!(unseal(&[8u8; 32], b"d1", &t, 16), None);
         let mut tampered = t.clone().into_bytes();
         let last = tampered.len() - 1;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert_eq!(unseal(&key, b"d1", std::str::from_utf8(&tampered).unwrap(), 16), None);
+        assert_eq!(
+            unseal(&key, b"d1", std::str::from_utf8(&tampered).unwrap(), 16),
+            None
+        );
         assert_eq!(unseal(&key, b"d1", "!!", 16), None);
     }
 }

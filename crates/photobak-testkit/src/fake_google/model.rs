@@ -564,7 +564,7 @@ pub enum ContentEdit {
 /// shrink by 10 %, because the Library API has no content hash and clients notice edits only
 /// through API fields.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ItemEdit {
     /// New description (empty string removes it).
     pub description: Option<String>,
@@ -915,7 +915,11 @@ impl Library {
         Ok(acc)
     }
 
-    pub fn insert_item(&mut self, acc: usize, prepared: PreparedItem) -> Result<String, ModelError> {
+    pub fn insert_item(
+        &mut self,
+        acc: usize,
+        prepared: PreparedItem,
+    ) -> Result<String, ModelError> {
         let album_keys = self.album_keys_for(acc, &prepared.new.album_ids)?;
         Ok(self.insert_item_in(acc, prepared, &album_keys))
     }
@@ -1198,7 +1202,10 @@ mod tests {
         let c = Content::jpeg(Sample::NikonD70, 7, 100_000);
         let v = c.to_vec();
         assert_eq!(v.len(), 100_000);
-        assert_eq!(&v[..Sample::NikonD70.bytes().len()], Sample::NikonD70.bytes());
+        assert_eq!(
+            &v[..Sample::NikonD70.bytes().len()],
+            Sample::NikonD70.bytes()
+        );
         assert_eq!(v, Content::jpeg(Sample::NikonD70, 7, 100_000).to_vec());
         assert_ne!(v, Content::jpeg(Sample::NikonD70, 8, 100_000).to_vec());
         // A size below the sample's still yields the whole sample.
@@ -1212,7 +1219,13 @@ mod tests {
     fn read_at_any_offset_matches_whole() {
         let c = Content::mp4(3, 300_000);
         let whole = c.to_vec();
-        for (off, len) in [(0u64, 10usize), (20, 40), (35, 100), (123_456, 70_000), (299_990, 10)] {
+        for (off, len) in [
+            (0u64, 10usize),
+            (20, 40),
+            (35, 100),
+            (123_456, 70_000),
+            (299_990, 10),
+        ] {
             let mut buf = vec![0u8; len];
             c.read_at(off, &mut buf);
             assert_eq!(&buf[..], &whole[off as usize..off as usize + len]);
@@ -1234,7 +1247,10 @@ mod tests {
         // Large files switch to the 64-bit box size.
         let big = mp4_header(5 << 30);
         assert_eq!(&big[28..36], &[0, 0, 0, 1, b'm', b'd', b'a', b't']);
-        assert_eq!(u64::from_be_bytes(big[36..44].try_into().unwrap()), (5 << 30) - 28);
+        assert_eq!(
+            u64::from_be_bytes(big[36..44].try_into().unwrap()),
+            (5 << 30) - 28
+        );
     }
 
     #[test]
@@ -1243,12 +1259,19 @@ mod tests {
         let mut b = Library::new(5);
         let acc = a.ensure_account("x@example.com");
         b.ensure_account("x@example.com");
-        let ia = a.insert_item(acc, PreparedItem::prepare(NewItem::default())).unwrap();
-        let ib = b.insert_item(acc, PreparedItem::prepare(NewItem::default())).unwrap();
+        let ia = a
+            .insert_item(acc, PreparedItem::prepare(NewItem::default()))
+            .unwrap();
+        let ib = b
+            .insert_item(acc, PreparedItem::prepare(NewItem::default()))
+            .unwrap();
         assert_eq!(ia, ib);
         assert_eq!(ia.len(), 100);
         assert!(ia.starts_with("AB"));
-        assert!(ia.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            ia.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         assert_ne!(Library::new(6).make_id("AB", 1), a.make_id("AB", 1));
     }
 
@@ -1256,7 +1279,9 @@ mod tests {
     fn edit_regenerates_and_crops() {
         let mut lib = Library::new(1);
         let acc = lib.ensure_account("x@example.com");
-        let id = lib.insert_item(acc, PreparedItem::prepare(NewItem::default())).unwrap();
+        let id = lib
+            .insert_item(acc, PreparedItem::prepare(NewItem::default()))
+            .unwrap();
         let before = lib.item_by_id(&id).unwrap().clone();
         let edit = ItemEdit::regenerate();
         let c = lib.planned_content(&id, &edit).unwrap();
@@ -1280,6 +1305,9 @@ mod tests {
             assert_eq!(serde_json::from_str::<Content>(&j).unwrap(), c);
         }
         let j = serde_json::to_value(Content::mp4(1, 2)).unwrap();
-        assert_eq!(j, serde_json::json!({"generated":{"kind":"mp4","seed":1,"size":2}}));
+        assert_eq!(
+            j,
+            serde_json::json!({"generated":{"kind":"mp4","seed":1,"size":2}})
+        );
     }
 }

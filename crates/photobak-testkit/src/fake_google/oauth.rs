@@ -7,6 +7,10 @@
 //! client gets wrong: form encoding, PKCE, identical `redirect_uri`, one-time codes, and no new
 //! refresh token on refresh. All expiry uses the fake's clock, so tests can jump ahead.
 
+// Handlers and their helpers return ready-made error responses as `Err`; they are built at
+// most once per request, so boxing them to appease `result_large_err` would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv6Addr;
 use std::sync::Arc;
@@ -27,6 +31,8 @@ use super::respond::{escape, json_response};
 
 /// Authorization codes are single use and live 10 minutes.
 const CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;
+/// Client id recorded for tokens minted by [`OAuthState::mint`].
+const MINTED_CLIENT: &str = "fake-minted";
 /// Google drops refresh tokens unused for six months.
 const INACTIVITY_LIMIT_MS: i64 = 183 * 24 * 3600 * 1000;
 
@@ -110,8 +116,7 @@ impl OAuthState {
     }
 
     fn random(&mut self, prefix: &str, len: usize) -> String {
-        const ALPHABET: &[u8] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let mut s = String::with_capacity(prefix.len() + len);
         s.push_str(prefix);
         for _ in 0..len {
@@ -142,7 +147,13 @@ impl OAuthState {
         token
     }
 
-    fn issue_refresh(&mut self, account: usize, client_id: &str, scope: &str, now_ms: i64) -> String {
+    fn issue_refresh(
+        &mut self,
+        account: usize,
+        client_id: &str,
+        scope: &str,
+        now_ms: i64,
+    ) -> String {
         let token = self.random("1//0", 100);
         self.refresh.insert(
             token.clone(),
@@ -206,7 +217,7 @@ impl OAuthState {
         now_ms: i64,
         lifetime_ms: i64,
     ) -> TokenPair {
-        let refresh = self.issue_refresh(account, "fake-minted", scope, now_ms);
+        let refresh = self.issue_refresh(account, MINTED_CLIENT, scope, now_ms);
         let access = self.issue_access(account, scope, Some(refresh.clone()), now_ms, lifetime_ms);
         TokenPair {
             access_token: access,
@@ -446,9 +457,10 @@ pub(crate) async fn token(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| {
-            ct.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+            ct.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
         });
     let response = (|| {
         if !is_form {
@@ -599,7 +611,9 @@ pub(crate) async fn token(
                 {
                     return Err(revoked());
                 }
-                if grant.client_id != client_id && grant.client_id != "fake-minted" {
+                // Tokens minted by a test (no browser flow) work with whatever client the
+                // program under test is configured with.
+                if grant.client_id != client_id && grant.client_id != MINTED_CLIENT {
                     return Err(token_error(
                         StatusCode::UNAUTHORIZED,
                         "unauthorized_client",

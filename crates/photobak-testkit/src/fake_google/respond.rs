@@ -12,7 +12,8 @@ use serde_json::json;
 pub(crate) const UNAUTHENTICATED_MESSAGE: &str = "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.";
 
 /// The 403 message for a token without the needed scope.
-pub(crate) const INSUFFICIENT_SCOPES_MESSAGE: &str = "Request had insufficient authentication scopes.";
+pub(crate) const INSUFFICIENT_SCOPES_MESSAGE: &str =
+    "Request had insufficient authentication scopes.";
 
 /// The daily quota message (google.md §1.6/§1.7); `N` is the fake's project number.
 pub(crate) const DAILY_QUOTA_MESSAGE: &str = "Quota exceeded for quota metric 'All requests' and limit 'All requests per day' of service 'photoslibrary.googleapis.com' for consumer 'project_number:123456789012'.";
