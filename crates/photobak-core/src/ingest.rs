@@ -188,11 +188,16 @@ fn home_album(albums: &[Album]) -> (Album, String) {
     (first.clone(), reason)
 }
 
-/// The `Photos from YYYY` album (the folder Takeout uses too), or `Undated`.
+/// The `Photos from YYYY` album (the folder Takeout uses too) of a capture time, or `Undated`.
 pub fn ensure_year_album(repo: &Repo, account: &Account, taken_at: Option<i64>) -> Result<Album> {
     let year = taken_at
         .and_then(|t| jiff::Timestamp::from_second(t).ok())
-        .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year());
+        .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year() as i32);
+    ensure_year_folder(repo, account, year)
+}
+
+/// The `Photos from YYYY` album of a year, or `Undated` without one.
+pub fn ensure_year_folder(repo: &Repo, account: &Account, year: Option<i32>) -> Result<Album> {
     let (remote, title) = match year {
         Some(y) => (format!("year:{y}"), format!("Photos from {y}")),
         None => ("year:undated".to_string(), UNDATED_FOLDER.to_string()),

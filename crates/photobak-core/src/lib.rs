@@ -8,15 +8,25 @@
 //! - [`google`]: OAuth, Google's retry rules, the Library API.
 //! - [`ingest`]: store-and-dedup, shared by every source.
 //! - [`backup`]: the Library API backup engine.
+//! - [`remote`]: complete listings of a source, for prune and repairs.
+//! - [`prune`], [`verify`], [`manifest`], [`status`], [`list`]: the operations commands.
 
 pub mod backup;
 pub mod error;
 pub mod google;
 pub mod index;
 pub mod ingest;
+pub mod list;
+pub mod manifest;
 pub mod meta;
 pub mod progress;
+pub mod prune;
+pub mod remote;
 pub mod repo;
 pub mod schedule;
+pub mod status;
+pub mod takeout_import;
+pub mod verify;
+pub mod xmp;
 
 pub use error::{Error, Result};

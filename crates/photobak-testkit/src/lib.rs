@@ -5,3 +5,4 @@
 //! `photobak-fake-google` program.
 
 pub mod fake_google;
+pub mod takeout_gen;

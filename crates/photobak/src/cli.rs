@@ -53,6 +53,22 @@ pub enum Command {
     /// Authorise accounts and store their credentials in the repository, then exit (copy the
     /// repository to a headless server afterwards)
     Auth(AuthArgs),
+    /// Import from another source into the repository (merged, de-duplicated, incremental)
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Remove from the repository what disappeared at the source (destructive: plans first,
+    /// refuses incomplete listings and mass deletions, keeps removed files in a trash)
+    Prune(PruneArgs),
+    /// Re-hash every stored file and check the repository's structure; --repair fixes what it can
+    Verify(VerifyArgs),
+    /// What the archive holds per account and source, recent runs, failures, credentials
+    Status(StatusArgs),
+    /// One line per stored item (JSON Lines with --json)
+    List(ListArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout
+    Man,
 }
 
 /// `photobak backup`.
@@ -102,6 +118,157 @@ pub struct AuthArgs {
     /// How long to wait for the browser's answer
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_interval)]
     pub timeout: std::time::Duration,
+}
+
+/// `photobak import …`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import a Google Takeout export of Google Photos: every part of one export (.zip,
+    /// .tgz/.tar.gz, or extracted folders) in one call. Each newer export merges into the same
+    /// repository; importing the same export again changes nothing
+    Takeout(TakeoutArgs),
+}
+
+/// `photobak import takeout`.
+#[derive(Debug, Args)]
+pub struct TakeoutArgs {
+    /// The parts of one export (takeout-…-001.zip takeout-…-002.zip …)
+    #[arg(required = true, value_name = "PATH")]
+    pub parts: Vec<std::path::PathBuf>,
+
+    /// The account to merge into (default: the address found in the export, else a name derived
+    /// from the export); use the same address as for `backup` to merge with API backups
+    #[arg(long, visible_alias = "googlephotos", value_name = "ADDRESS")]
+    pub account: Option<String>,
+
+    /// Also import what is in the export's Trash (marked as trashed)
+    #[arg(long)]
+    pub include_trash: bool,
+
+    /// Write a FILE.xmp sidecar next to each stored file (capture time with offset, GPS,
+    /// description, favourite as rating, people as keywords)
+    #[arg(long)]
+    pub xmp: bool,
+
+    /// Leave file modification times alone (default: set them to the capture time)
+    #[arg(long)]
+    pub no_mtime: bool,
+
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `photobak prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// An account to prune (repeatable); default: every account in the repository
+    #[arg(
+        long = "googlephotos",
+        visible_alias = "account",
+        value_name = "ADDRESS"
+    )]
+    pub accounts: Vec<String>,
+
+    /// Print the plan and stop; nothing is changed
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+
+    /// Refuse to remove more items than this per account: a number (50) or a percentage of the
+    /// account's items (25%)
+    #[arg(long, value_name = "N|PERCENT%", default_value = "10%", value_parser = parse_max_delete)]
+    pub max_delete: photobak_core::prune::MaxDelete,
+
+    /// Carry out a plan that removes more than --max-delete
+    #[arg(long)]
+    pub force: bool,
+
+    /// Days removed files stay in .photobak/trash before a later prune empties it
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    pub trash_days: u32,
+
+    /// Delete removed files at once instead of moving them to the trash
+    #[arg(long)]
+    pub purge: bool,
+
+    /// Print the plan (and the outcome) as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `photobak verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Fetch missing or corrupted files again where a source can provide them, rewrite
+    /// others.txt files, remove temporary leftovers
+    #[arg(long)]
+    pub repair: bool,
+
+    /// Re-hash only this percentage of the files, chosen at random (e.g. 5)
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub sample: Option<f64>,
+
+    /// Re-hash only files not verified within this long (e.g. 30d)
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub since: Option<std::time::Duration>,
+
+    /// Hashing threads (at least 2)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Print the report as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `photobak status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `photobak list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only items of this account
+    #[arg(long, visible_alias = "googlephotos", value_name = "ADDRESS")]
+    pub account: Option<String>,
+
+    /// Only items in the album with this title
+    #[arg(long, value_name = "TITLE")]
+    pub album: Option<String>,
+
+    /// One JSON object per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `photobak completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+fn parse_max_delete(s: &str) -> Result<photobak_core::prune::MaxDelete, String> {
+    s.parse()
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("{s:?}: expected a percentage such as 5"))?;
+    if !(v > 0.0 && v <= 100.0) {
+        return Err(format!(
+            "{s:?}: the percentage must be above 0 and at most 100"
+        ));
+    }
+    Ok(v)
 }
 
 /// Parses `1d`, `12h`, `90m`, `1h30m`… (zero is refused).

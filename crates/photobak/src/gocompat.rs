@@ -47,10 +47,22 @@ const MODERN_VALUE_FLAGS: &[&str] = &[
     "--sample",
     "--since",
     "--album",
+    "--threads",
 ];
 
 /// Subcommand names.
-pub const SUBCOMMANDS: &[&str] = &["backup", "auth", "import", "list", "help"];
+pub const SUBCOMMANDS: &[&str] = &[
+    "backup",
+    "auth",
+    "import",
+    "prune",
+    "verify",
+    "status",
+    "list",
+    "completions",
+    "man",
+    "help",
+];
 
 /// Rewrites an old-style argv into the modern form. `args[0]` is the program name.
 pub fn go_compat(args: Vec<String>) -> Vec<String> {

@@ -59,6 +59,15 @@ async fn run(cli: &Cli, cancel: CancellationToken) -> anyhow::Result<bool> {
     match &cli.command {
         Command::Backup(args) => commands::backup::run(&cli.repo, args, cancel).await,
         Command::Auth(args) => commands::auth::run(&cli.repo, args).await.map(|()| true),
+        Command::Import(cli::ImportCommand::Takeout(args)) => {
+            commands::import::run(&cli.repo, args, cancel).await
+        }
+        Command::Prune(args) => commands::prune::run(&cli.repo, args, cancel).await,
+        Command::Verify(args) => commands::verify::run(&cli.repo, args, cancel).await,
+        Command::Status(args) => commands::status::run(&cli.repo, args),
+        Command::List(args) => commands::list::run(&cli.repo, args),
+        Command::Completions(args) => commands::completions::completions(args).map(|()| true),
+        Command::Man => commands::completions::man().map(|()| true),
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{Env, assert_matches_library, hash_hex};
 use photobak_testkit::fake_google::{
-    Content, FakeConfig, Faults, GenerateSpec, ItemEdit, NewItem, Sizes, VideoStatus,
+    Content, FakeConfig, Faults, GenerateSpec, ItemEdit, NewItem, Sample, Sizes, VideoStatus,
 };
 
 const A: &str = "alice@example.com";
@@ -202,11 +202,40 @@ fn faults_still_end_byte_exact() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     let stats = env.fake.stats();
     assert!(stats.faults("api_5xx") + stats.faults("media_5xx") > 0, "{stats:?}");
+    assert!(stats.faults("reset") + stats.faults("truncate") > 0, "{stats:?}");
+    assert!(stats.faults("api_429") + stats.faults("media_429") > 0, "{stats:?}");
     assert!(stats.token_refreshes >= 1);
     env.fake.set_faults(Faults::default());
     let snap = env.fake.library();
     assert_matches_library(&env, &snap, A);
     assert_eq!(env.tmp_leftovers(), 0);
+}
+
+#[test]
+fn expired_base_urls_are_refreshed_and_retried() {
+    let env = Env::with_config(FakeConfig {
+        base_url_ttl: Duration::from_millis(500),
+        ..FakeConfig::default()
+    });
+    env.fake.add_account(A);
+    for i in 0..8 {
+        env.fake.add_item(
+            A,
+            NewItem::photo(&format!("IMG_{i}.JPG")).content(Content::jpeg(Sample::Canon40D, i, 256 * 1024)),
+        );
+    }
+    env.auth(A);
+    env.fake.set_faults(Faults {
+        slow_body_ms_per_chunk: 60,
+        ..Faults::default()
+    });
+    let api_before = env.fake.stats().api_requests;
+    env.ok(&["backup", "--googlephotos", A, "--concurrency", "1"]);
+    // Later items' URLs expired while earlier ones downloaded: each was refreshed with
+    // mediaItems.get (one API call per refresh on top of the two listings).
+    assert!(env.fake.stats().api_requests - api_before >= 5, "{:?}", env.fake.stats());
+    env.fake.set_faults(Faults::default());
+    assert_matches_library(&env, &env.fake.library(), A);
 }
 
 #[test]

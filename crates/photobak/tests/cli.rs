@@ -44,7 +44,7 @@ fn a_new_repository_gets_a_migrated_private_index() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     let db = rusqlite::Connection::open(repo.join("photobak.db")).unwrap();
     let v: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(v, 1);
+    assert_eq!(v, 2);
     let mode: String = db.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");
     #[cfg(unix)]

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The steps, in order; step `i` takes the schema from version `i` to `i + 1`.
-const STEPS: &[&str] = &[include_str!("schema_v1.sql")];
+const STEPS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
 
 /// The version a fully migrated index has.
 pub const CURRENT_VERSION: i64 = STEPS.len() as i64;
@@ -53,6 +53,33 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 8);
+    }
+
+    #[test]
+    fn a_version_1_index_keeps_its_data_through_the_upgrade() {
+        let mut c = Connection::open_in_memory().unwrap();
+        let tx = c.transaction().unwrap();
+        tx.execute_batch(STEPS[0]).unwrap();
+        tx.pragma_update(None, "user_version", 1).unwrap();
+        tx.execute_batch(
+            "INSERT INTO accounts (provider, name, folder, created_at) VALUES ('googlephotos', 'a@x', 'googlephotos/a_at_x', 1);
+             INSERT INTO items (account_id, remote_id, filename, first_seen, last_seen, updated_at)
+             VALUES (1, 'r1', 'IMG_1.JPG', 1, 1, 1);",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        migrate(&mut c).unwrap();
+        let (name, people): (String, Option<String>) = c
+            .query_row("SELECT filename, people FROM items WHERE remote_id = 'r1'", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(name, "IMG_1.JPG");
+        assert_eq!(people, None);
+        let n: i64 = c
+            .query_row("SELECT count(*) FROM takeout_exports", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
     }
 
     #[test]

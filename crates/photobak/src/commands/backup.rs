@@ -75,7 +75,12 @@ async fn once(
         everything: args.everything,
     };
     let progress = crate::progress::for_terminal();
-    let summaries = backup(repo, google.clone(), opts, progress, cancel).await?;
+    let summaries = backup(repo.clone(), google.clone(), opts, progress, cancel).await?;
+    // The b3sum-compatible manifest follows every run, so the archive can be checked without
+    // photobak.
+    let manifest_repo = repo.clone();
+    tokio::task::spawn_blocking(move || photobak_core::manifest::write_manifest(&manifest_repo))
+        .await??;
     for s in &summaries {
         println!("{}", render(s));
     }

@@ -2,6 +2,12 @@
 
 pub mod auth;
 pub mod backup;
+pub mod import;
+pub mod completions;
+pub mod list;
+pub mod prune;
+pub mod status;
+pub mod verify;
 
 use photobak_core::google::Endpoints;
 use photobak_core::google::http::RetryPolicy;

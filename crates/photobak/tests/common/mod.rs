@@ -38,7 +38,10 @@ impl Env {
     pub fn cmd_for(&self, repo: &Path) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_photobak"));
         c.env("PHOTOBAK_GOOGLE_ENDPOINT", self.fake.url())
-            .env("GOOGLEPHOTOS_CLIENT_ID", "test-client.apps.googleusercontent.com")
+            .env(
+                "GOOGLEPHOTOS_CLIENT_ID",
+                "test-client.apps.googleusercontent.com",
+            )
             .env("GOOGLEPHOTOS_CLIENT_SECRET", "test-secret")
             .env("PHOTOBAK_RETRY_BASE_MS", "5")
             .env("BROWSER", "curl -sL")
@@ -116,7 +119,9 @@ pub fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
 }
 
 pub fn hash_hex(p: &Path) -> String {
-    blake3::hash(&std::fs::read(p).unwrap()).to_hex().to_string()
+    blake3::hash(&std::fs::read(p).unwrap())
+        .to_hex()
+        .to_string()
 }
 
 /// Asserts that the repository holds every item of `account` in the fake with the same bytes,
@@ -126,11 +131,9 @@ pub fn assert_matches_library(env: &Env, snapshot: &LibrarySnapshot, account: &s
     let acc = snapshot.account(account).expect("account in fake");
     let db = env.db();
     let acc_id: i64 = db
-        .query_row(
-            "SELECT id FROM accounts WHERE name = ?1",
-            [account],
-            |r| r.get(0),
-        )
+        .query_row("SELECT id FROM accounts WHERE name = ?1", [account], |r| {
+            r.get(0)
+        })
         .expect("account in index");
     let path_of = |remote: &str| -> Option<String> {
         db.query_row(
@@ -153,15 +156,21 @@ pub fn assert_matches_library(env: &Env, snapshot: &LibrarySnapshot, account: &s
     let mut in_album: std::collections::HashSet<&str> = Default::default();
     for album in &acc.albums {
         let folder = folder_of(&album.id);
-        let others = std::fs::read_to_string(env.repo.join(&folder).join("others.txt")).unwrap_or_default();
+        let others =
+            std::fs::read_to_string(env.repo.join(&folder).join("others.txt")).unwrap_or_default();
         for id in &album.item_ids {
             let item = acc.item(id).unwrap();
             if item.video_status.is_some_and(|s| s != VideoStatus::Ready) {
                 continue;
             }
             in_album.insert(id.as_str());
-            let path = path_of(id).unwrap_or_else(|| panic!("item {} ({}) not stored", item.filename, id));
-            let parent = Path::new(&path).parent().unwrap().to_string_lossy().to_string();
+            let path =
+                path_of(id).unwrap_or_else(|| panic!("item {} ({}) not stored", item.filename, id));
+            let parent = Path::new(&path)
+                .parent()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
             assert!(
                 parent == folder || others.lines().any(|l| l == path),
                 "album {folder} lacks {path} (neither file nor others.txt line)"
@@ -170,18 +179,41 @@ pub fn assert_matches_library(env: &Env, snapshot: &LibrarySnapshot, account: &s
     }
     for item in &acc.items {
         if item.video_status.is_some_and(|s| s != VideoStatus::Ready) {
-            assert!(path_of(&item.id).is_none(), "non-READY video {} stored", item.filename);
+            assert!(
+                path_of(&item.id).is_none(),
+                "non-READY video {} stored",
+                item.filename
+            );
             continue;
         }
         let path = path_of(&item.id).unwrap_or_else(|| panic!("item {} not stored", item.filename));
         let abs = env.repo.join(&path);
-        assert_eq!(hash_hex(&abs), item.blake3, "bytes of {path} differ from {}", item.filename);
+        assert_eq!(
+            hash_hex(&abs),
+            item.blake3,
+            "bytes of {path} differ from {}",
+            item.filename
+        );
         if !in_album.contains(item.id.as_str()) {
-            let year = item.creation_time.to_zoned_datetime(jiff::tz::TimeZone::UTC).year();
-            let folder = format!("googlephotos/{}/Photos from {year}", account_folder(account));
-            let others = std::fs::read_to_string(env.repo.join(&folder).join("others.txt")).unwrap_or_default();
-            let parent = Path::new(&path).parent().unwrap().to_string_lossy().to_string();
-            assert!(parent == folder || others.lines().any(|l| l == path), "{path} not in {folder}");
+            let year = item
+                .creation_time
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .year();
+            let folder = format!(
+                "googlephotos/{}/Photos from {year}",
+                account_folder(account)
+            );
+            let others = std::fs::read_to_string(env.repo.join(&folder).join("others.txt"))
+                .unwrap_or_default();
+            let parent = Path::new(&path)
+                .parent()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            assert!(
+                parent == folder || others.lines().any(|l| l == path),
+                "{path} not in {folder}"
+            );
         }
         stored += 1;
     }
@@ -193,7 +225,11 @@ pub fn assert_matches_library(env: &Env, snapshot: &LibrarySnapshot, account: &s
             let unique: std::collections::BTreeSet<&str> = lines.iter().copied().collect();
             assert_eq!(lines.len(), unique.len(), "duplicates in {}", p.display());
             for l in lines {
-                assert!(env.repo.join(l).is_file(), "dangling line {l} in {}", p.display());
+                assert!(
+                    env.repo.join(l).is_file(),
+                    "dangling line {l} in {}",
+                    p.display()
+                );
             }
         }
     });
@@ -201,5 +237,8 @@ pub fn assert_matches_library(env: &Env, snapshot: &LibrarySnapshot, account: &s
 }
 
 pub fn account_folder(address: &str) -> String {
-    address.to_lowercase().replace('@', "_at_").replace('+', "_")
+    address
+        .to_lowercase()
+        .replace('@', "_at_")
+        .replace('+', "_")
 }

@@ -1,0 +1,98 @@
+//! `photobak.b3`: the archive's checksums in exactly the format `b3sum` writes, so the archive
+//! can be verified with no photobak installed:
+//!
+//! ```text
+//! cd REPO && b3sum -c photobak.b3
+//! ```
+//!
+//! One line per stored file, `HEX  PATH` (two spaces), paths relative to the repository root
+//! with `/` separators, sorted by path. Like `b3sum`, a path holding a backslash or a newline is
+//! escaped (`\\`, `\n`) and its line starts with a backslash; photobak's own names never need it,
+//! but a hand-made album folder might. The file is a projection of the index, regenerated whole
+//! and atomically after every command that changes the tree.
+
+use crate::error::Result;
+use crate::repo::Repo;
+use crate::repo::store::{hex, write_atomic_if_changed};
+
+/// File name of the manifest at the repository root.
+pub const MANIFEST_FILE: &str = "photobak.b3";
+
+/// One manifest line for a digest and a repository-relative path, with its newline.
+pub fn manifest_line(hash: &[u8; 32], path: &str) -> String {
+    if path.contains(['\\', '\n']) {
+        let escaped = path.replace('\\', "\\\\").replace('\n', "\\n");
+        format!("\\{}  {escaped}\n", hex(hash))
+    } else {
+        format!("{}  {path}\n", hex(hash))
+    }
+}
+
+/// Rewrites `photobak.b3` from the index (atomically, and only when it changed). Returns the
+/// number of files it lists.
+///
+/// # Errors
+/// Index or file-system failures.
+pub fn write_manifest(repo: &Repo) -> Result<u64> {
+    let mut text = String::new();
+    let mut n = 0u64;
+    repo.index.with(|c| {
+        let mut st = c.prepare("SELECT blake3, path FROM content ORDER BY path")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let raw: Vec<u8> = r.get(0)?;
+            let path: String = r.get(1)?;
+            let mut h = [0u8; 32];
+            if raw.len() == 32 {
+                h.copy_from_slice(&raw);
+            }
+            text.push_str(&manifest_line(&h, &path));
+            n += 1;
+        }
+        Ok(())
+    })?;
+    write_atomic_if_changed(&repo.root().join(MANIFEST_FILE), text.as_bytes())?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_follow_b3sum() {
+        let h = *blake3::hash(b"x").as_bytes();
+        assert_eq!(
+            manifest_line(&h, "g/a/IMG 1.jpg"),
+            format!("{}  g/a/IMG 1.jpg\n", blake3::hash(b"x").to_hex())
+        );
+        assert_eq!(
+            manifest_line(&h, "a\\b"),
+            format!("\\{}  a\\\\b\n", blake3::hash(b"x").to_hex())
+        );
+    }
+
+    #[test]
+    fn manifest_lists_every_content_row_sorted() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        repo.index
+            .with(|c| {
+                for (p, b) in [("g/b.jpg", b"b"), ("g/a.jpg", b"a")] {
+                    c.execute(
+                        "INSERT INTO content (blake3, size, path, home_reason, stored_at)
+                         VALUES (?1, 1, ?2, 'test', 0)",
+                        rusqlite::params![&blake3::hash(b).as_bytes()[..], p],
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(write_manifest(&repo).unwrap(), 2);
+        let text = std::fs::read_to_string(t.path().join(MANIFEST_FILE)).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].ends_with("  g/a.jpg"));
+        assert!(lines[1].ends_with("  g/b.jpg"));
+    }
+}

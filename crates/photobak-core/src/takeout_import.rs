@@ -1,0 +1,807 @@
+//! Google Takeout import: each export is the next snapshot of the library, merged into the
+//! repository through the same store-and-dedup path as the API backups.
+//!
+//! Two passes, because a `.tgz` can only be streamed: the first ([`photobak_takeout::scan`])
+//! reads every part's directory and JSON and pairs media with sidecars; here every media entry
+//! then becomes an item (metadata, albums, provenance) without touching its bytes. The second
+//! pass streams only the entries whose item has no stored file yet, so importing the same export
+//! again reads and writes nothing.
+//!
+//! Identity: a sidecar's `url` (`https://photos.google.com/photo/AF1Qip…`) is the item's stable
+//! id across exports, and the copies of one item in its year folder and its album folders share
+//! it, so they become one item with several album memberships. Edited variants and live-photo
+//! companions are items of their own, linked to their original. Media without a sidecar are
+//! identified by folder and name; identical bytes still meet in the content store.
+//!
+//! Times and places: the capture time is the file's EXIF `DateTimeOriginal` with its offset when
+//! present and sane, else the sidecar's `photoTakenTime` (UTC); both are kept, with the winner's
+//! name. The position is `geoData` (user-edited) over `geoDataExif` over the file's EXIF; 0/0
+//! means none.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use photobak_takeout::{Catalog, Flow, Folder, Limits, MatchRule, MediaEntry, Origin, Variant};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::backup::ensure_account;
+use crate::error::{Error, Result};
+use crate::index::{Account, Album, AlbumSpec, ItemMeta, now};
+use crate::ingest::{
+    IngestRequest, Stored, album_folder, ensure_year_album, ensure_year_folder, ingest,
+};
+use crate::progress::Progress;
+use crate::repo::Repo;
+use crate::repo::store::write_atomic_if_changed;
+use crate::xmp::{XmpFields, render};
+
+/// What `import takeout` should do.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// The parts of one export (`.zip`, `.tgz`/`.tar.gz`, or extracted folders).
+    pub parts: Vec<PathBuf>,
+    /// The account to merge into; default: the address found in the export, else a name
+    /// derived from the export.
+    pub account: Option<String>,
+    /// Import items from the export's Trash too.
+    pub include_trash: bool,
+    /// Write a `FILE.xmp` sidecar next to each stored file.
+    pub xmp: bool,
+    /// Leave file modification times alone (default: set them to the capture time).
+    pub no_mtime: bool,
+}
+
+/// The report of one import.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportSummary {
+    /// Account merged into.
+    pub account: String,
+    /// Export id (`takeout-20250921T101010Z`).
+    pub export_id: String,
+    /// Media entries in the export.
+    pub media_entries: u64,
+    /// Distinct items in the export.
+    pub items: u64,
+    /// Items stored as a new file.
+    pub new: u64,
+    /// Items whose bytes were already stored (API backup, another album, another account).
+    pub deduplicated: u64,
+    /// Items whose metadata changed since the last import.
+    pub updated: u64,
+    /// Items with nothing to do.
+    pub unchanged: u64,
+    /// Entries not imported, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Entries that failed: `part: entry` and why.
+    pub failed: Vec<(String, String)>,
+    /// Previously imported items of this account absent from this export (for `prune`).
+    pub absent: u64,
+    /// Bytes read from the archives.
+    pub bytes_read: u64,
+    /// Problems found reading the export (bad entries, hostile paths, broken JSON …).
+    pub problems: Vec<String>,
+    /// Media with no sidecar (archive paths).
+    pub without_sidecar: Vec<String>,
+    /// Sidecars that matched no media.
+    pub unmatched_sidecars: Vec<String>,
+    /// Media left without a sidecar because several candidates fit.
+    pub ambiguous: Vec<String>,
+    /// `.xmp` sidecars written or changed.
+    pub xmp_written: u64,
+    /// Wall time.
+    pub elapsed_secs: f64,
+}
+
+impl ImportSummary {
+    /// True when no entry failed.
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// Per media entry: the item it became (None when skipped).
+struct Planned {
+    item_id: i64,
+    filename: String,
+    taken_at: Option<i64>,
+}
+
+/// Imports one export. Blocking: call it from a blocking thread.
+///
+/// # Errors
+/// When no part can be read at all, or the index fails; problems with single entries are in the
+/// summary.
+pub fn import_takeout(
+    repo: &Repo,
+    opts: &ImportOptions,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+) -> Result<ImportSummary> {
+    let started = Instant::now();
+    let catalog = photobak_takeout::scan(&opts.parts, &Limits::default())
+        .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
+    let address = opts
+        .account
+        .clone()
+        .or_else(|| catalog.account_hint.clone())
+        .unwrap_or_else(|| catalog.export_id.clone());
+    let account = ensure_account(repo, &address)?;
+    let run_id = repo.index.begin_run("import", Some(account.id))?;
+    let mut s = ImportSummary {
+        account: address.clone(),
+        export_id: catalog.export_id.clone(),
+        media_entries: catalog.media.len() as u64,
+        problems: catalog.problems.iter().map(ToString::to_string).collect(),
+        unmatched_sidecars: catalog.unmatched_sidecars.clone(),
+        ambiguous: catalog
+            .ambiguous
+            .iter()
+            .map(|(m, c)| format!("{m} (candidates: {})", c.join(", ")))
+            .collect(),
+        ..Default::default()
+    };
+    for p in &catalog.problems {
+        tracing::error!("{p}");
+    }
+
+    // Pass 1: items, albums and memberships, no bytes.
+    let mut planned: Vec<Option<Planned>> = Vec::with_capacity(catalog.media.len());
+    let mut remote_ids: Vec<Option<String>> = vec![None; catalog.media.len()];
+    for entry in &catalog.media {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        if entry.duplicate_of.is_some() {
+            *s.skipped.entry("duplicate archive entry".into()).or_default() += 1;
+            planned.push(None);
+            continue;
+        }
+        if matches!(entry.folder, Folder::Trash) && !opts.include_trash {
+            *s.skipped.entry("in Trash (use --include-trash)".into()).or_default() += 1;
+            planned.push(None);
+            continue;
+        }
+        if entry.sidecar.is_none() && !matches!(entry.variant, Variant::Edited { .. } | Variant::LiveCompanion { .. }) {
+            s.without_sidecar.push(entry.path.clone());
+        }
+        let remote_id = remote_id_of(&catalog, entry, &remote_ids);
+        remote_ids[entry.id] = Some(remote_id.clone());
+        let p = plan_entry(repo, &account, &catalog, entry, &remote_id, run_id, &mut s)?;
+        planned.push(Some(p));
+    }
+    // Link edited variants and live companions to their originals.
+    for entry in &catalog.media {
+        let (Some(Some(me)), kind, other) = (
+            planned.get(entry.id),
+            match entry.variant {
+                Variant::Edited { .. } => "edited",
+                Variant::LiveCompanion { .. } => "live",
+                _ => "",
+            },
+            match entry.variant {
+                Variant::Edited { original } => original,
+                Variant::LiveCompanion { still } => still,
+                _ => None,
+            },
+        ) else {
+            continue;
+        };
+        if let Some(Some(orig)) = other.and_then(|o| planned.get(o)) {
+            let (me, orig) = (me.item_id, orig.item_id);
+            repo.index.with(|c| {
+                c.execute(
+                    "UPDATE items SET linked_to = ?2, link_kind = ?3 WHERE id = ?1",
+                    params![me, orig, kind],
+                )?;
+                Ok(())
+            })?;
+        }
+    }
+
+    // Pass 2: bytes of the entries whose item has no file yet.
+    let needs_bytes = |item_id: i64| -> bool {
+        repo.index
+            .with(|c| {
+                Ok(c.query_row(
+                    "SELECT content_id IS NULL FROM items WHERE id = ?1",
+                    [item_id],
+                    |r| r.get::<_, bool>(0),
+                )?)
+            })
+            .unwrap_or(true)
+    };
+    let mut stored_items = std::collections::HashSet::new();
+    let mut failed: Vec<(String, String)> = Vec::new();
+    let mut counts = (0u64, 0u64, 0u64); // new, deduplicated, bytes
+    let pass_problems = photobak_takeout::for_each_selected_media(
+        &catalog,
+        |entry| {
+            planned
+                .get(entry.id)
+                .and_then(Option::as_ref)
+                .is_some_and(|p| needs_bytes(p.item_id))
+        },
+        |entry, reader| -> std::result::Result<Flow, Error> {
+            if cancel.is_cancelled() {
+                return Ok(Flow::Stop);
+            }
+            let Some(Some(p)) = planned.get(entry.id) else {
+                return Ok(Flow::Continue);
+            };
+            // A copy of the same item in another folder may have been stored meanwhile.
+            if !needs_bytes(p.item_id) {
+                return Ok(Flow::Continue);
+            }
+            progress.queued(Some(entry.size));
+            let mut w = repo.stage()?;
+            let n = w.copy_from(reader)?;
+            progress.bytes(n);
+            counts.2 += n;
+            let staged = w.finish()?;
+            let stored = ingest(
+                repo,
+                &IngestRequest {
+                    account: &account,
+                    item_id: p.item_id,
+                    filename: &p.filename,
+                    taken_at: p.taken_at,
+                },
+                staged,
+            )?;
+            stored_items.insert(p.item_id);
+            match stored {
+                Stored::Linked(_) => counts.1 += 1,
+                _ => counts.0 += 1,
+            }
+            progress.finished();
+            Ok(Flow::Continue)
+        },
+    )
+    .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
+    for p in pass_problems {
+        tracing::error!("{p}");
+        failed.push((
+            format!("{}: {}", p.part.display(), p.entry.clone().unwrap_or_default()),
+            p.message.clone(),
+        ));
+    }
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    s.new = counts.0;
+    s.deduplicated = counts.1;
+    s.bytes_read = counts.2;
+    s.failed = failed;
+
+    // Times and positions from the files themselves, XMP sidecars, modification times.
+    let mut done = std::collections::HashSet::new();
+    for p in planned.iter().flatten() {
+        if !done.insert(p.item_id) {
+            continue;
+        }
+        let changed = resolve_from_file(repo, p.item_id)?;
+        if changed && !stored_items.contains(&p.item_id) {
+            // Counted once as updated in pass 1 when the sidecar changed; a change that only
+            // the file explains happens on first import, where the item counts as new.
+        }
+        if opts.xmp && write_xmp(repo, p.item_id)? {
+            s.xmp_written += 1;
+        }
+        if !opts.no_mtime {
+            set_mtime(repo, p.item_id);
+        }
+    }
+
+    // A Takeout is a full snapshot: what earlier exports had and this one lacks is absent.
+    s.absent = repo.index.with(|c| {
+        Ok(c.query_row(
+            "SELECT count(*) FROM provenance p JOIN items i ON i.id = p.item_id
+             WHERE i.account_id = ?1 AND p.source = 'takeout' AND p.source_ref <> ?2",
+            params![account.id, catalog.export_id],
+            |r| r.get::<_, i64>(0),
+        )?)
+    })? as u64;
+    repo.index.with(|c| {
+        c.execute(
+            "INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count, absent_count)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (account_id, export_id) DO UPDATE SET imported_at = ?3, media_count = ?4,
+             absent_count = ?5",
+            params![account.id, catalog.export_id, now(), s.media_entries as i64, s.absent as i64],
+        )?;
+        Ok(())
+    })?;
+    crate::backup::refresh_all_others(repo, account.id)?;
+    s.elapsed_secs = started.elapsed().as_secs_f64();
+    let json = serde_json::to_string(&s).unwrap_or_default();
+    repo.index.finish_run(run_id, s.ok(), &json)?;
+    Ok(s)
+}
+
+/// The item id of an entry (see the module docs).
+fn remote_id_of(catalog: &Catalog, entry: &MediaEntry, known: &[Option<String>]) -> String {
+    let parent = |id: Option<usize>, suffix: &str| -> Option<String> {
+        let i = id?;
+        let base = known.get(i).cloned().flatten().or_else(|| {
+            catalog
+                .media
+                .get(i)
+                .map(|m| remote_id_of(catalog, m, &[]))
+        })?;
+        Some(format!("{base}#{suffix}"))
+    };
+    match entry.variant {
+        Variant::Edited { original } => {
+            if let Some(id) = parent(original, "edited") {
+                return id;
+            }
+        }
+        Variant::LiveCompanion { still } => {
+            if let Some(id) = parent(still, "live") {
+                return id;
+            }
+        }
+        _ => {}
+    }
+    if let Some(url) = entry.sidecar.as_ref().and_then(|s| s.url.as_deref()) {
+        let key = url.trim_end_matches('/').rsplit('/').next().unwrap_or(url);
+        if !key.is_empty() {
+            return format!("takeout:{key}");
+        }
+    }
+    format!("takeout-file:{}/{}", folder_key(&entry.folder), entry.file_name)
+}
+
+fn folder_key(f: &Folder) -> String {
+    match f {
+        Folder::Year(y) => format!("year:{y}"),
+        Folder::Album { title, .. } => format!("album:{title}"),
+        Folder::Archive => "archive".into(),
+        Folder::Trash => "trash".into(),
+        Folder::FailedVideos => "failed-videos".into(),
+        Folder::Other(p) => format!("other:{p}"),
+    }
+}
+
+fn mime_of(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    Some(match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "heic" => "image/heic",
+        "heif" => "image/heif",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "dng" => "image/x-adobe-dng",
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "avi" => "video/x-msvideo",
+        "3gp" => "video/3gpp",
+        "mkv" => "video/x-matroska",
+        "mp" => "video/mp4",
+        _ => return None,
+    })
+}
+
+fn origin_text(o: &Origin) -> String {
+    match o {
+        Origin::MobileUpload {
+            device_type,
+            device_folder,
+        } => format!(
+            "mobile:{}:{}",
+            device_type.as_deref().unwrap_or(""),
+            device_folder.as_deref().unwrap_or("")
+        ),
+        Origin::WebUpload => "web".into(),
+        Origin::PartnerSharing => "partner".into(),
+        Origin::SharedAlbum => "shared-album".into(),
+        Origin::Composition { kind } => format!("creation:{}", kind.as_deref().unwrap_or("")),
+        Origin::Other(k) => format!("other:{k}"),
+    }
+}
+
+fn rule_text(r: &MatchRule) -> String {
+    format!("{r:?}")
+}
+
+/// Records an entry's item, album and flags.
+fn plan_entry(
+    repo: &Repo,
+    account: &Account,
+    catalog: &Catalog,
+    entry: &MediaEntry,
+    remote_id: &str,
+    run_id: i64,
+    s: &mut ImportSummary,
+) -> Result<Planned> {
+    let sidecar = entry.sidecar.as_ref();
+    let is_variant = matches!(entry.variant, Variant::Edited { .. } | Variant::LiveCompanion { .. });
+    let filename = match sidecar {
+        Some(sc) if !is_variant && sc.title.contains('.') && !sc.title.contains('/') => sc.title.clone(),
+        _ => entry.file_name.clone(),
+    };
+    let mime = mime_of(&entry.file_name).or_else(|| mime_of(&filename));
+    let is_video = mime.is_some_and(|m| m.starts_with("video/"))
+        || matches!(entry.variant, Variant::LiveCompanion { .. });
+    let file = existing_file_meta(repo, account.id, remote_id)?;
+    let sidecar_time = sidecar.and_then(|sc| sc.photo_taken_time);
+    let (taken_at, taken_source) = resolve_time(sidecar_time, file.as_ref());
+    let (lat, lon, alt, gps_source) = match sidecar {
+        Some(sc) if sc.geo_data.is_some() => {
+            let g = sc.geo_data.as_ref().expect("checked");
+            (Some(g.latitude), Some(g.longitude), Some(g.altitude), Some("takeout-geoData"))
+        }
+        Some(sc) if sc.geo_data_exif.is_some() => {
+            let g = sc.geo_data_exif.as_ref().expect("checked");
+            (Some(g.latitude), Some(g.longitude), Some(g.altitude), Some("takeout-geoDataExif"))
+        }
+        _ => match file.as_ref().and_then(|f| f.lat.zip(f.lon)) {
+            Some((la, lo)) => (Some(la), Some(lo), file.as_ref().and_then(|f| f.alt), Some("exif")),
+            None => (None, None, None, None),
+        },
+    };
+    let meta = ItemMeta {
+        filename: filename.clone(),
+        mime_type: mime.map(str::to_string),
+        description: sidecar.map(|sc| sc.description.clone()),
+        taken_at,
+        taken_source: taken_source.map(str::to_string),
+        latitude: lat,
+        longitude: lon,
+        altitude: alt,
+        gps_source: gps_source.map(str::to_string),
+        is_video,
+        favorite: sidecar.map(|sc| sc.favorited),
+        archived: Some(sidecar.is_some_and(|sc| sc.archived) || matches!(entry.folder, Folder::Archive)),
+        trashed: Some(sidecar.is_some_and(|sc| sc.trashed) || matches!(entry.folder, Folder::Trash)),
+        raw_json: sidecar.map(|sc| sc.raw.to_string()),
+        ..Default::default()
+    };
+    let state = repo.index.upsert_item(
+        account.id,
+        remote_id,
+        &meta,
+        run_id,
+        "takeout",
+        Some(&catalog.export_id),
+    )?;
+    let people = sidecar
+        .filter(|sc| !sc.people.is_empty())
+        .map(|sc| serde_json::to_string(&sc.people).unwrap_or_default());
+    let origin = sidecar.and_then(|sc| sc.origin.as_ref()).map(origin_text);
+    let rule = match (&entry.matched_by, sidecar) {
+        (r, Some(sc)) => format!("{} ({})", rule_text(r), sc.json_path),
+        (r, None) => format!("none: {}", rule_text(r)),
+    };
+    let extra_changed = repo.index.with(|c| {
+        let before: String = c.query_row(
+            "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
+            [state.id],
+            |r| r.get(0),
+        )?;
+        c.execute(
+            "UPDATE items SET people = ?2, origin = COALESCE(?3, origin), sidecar_rule = ?4,
+             sidecar_taken_at = COALESCE(?5, sidecar_taken_at) WHERE id = ?1",
+            params![state.id, people, origin, rule, sidecar_time],
+        )?;
+        let after: String = c.query_row(
+            "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
+            [state.id],
+            |r| r.get(0),
+        )?;
+        Ok(before != after)
+    })?;
+    // Album membership from the folder the entry sits in.
+    let album: Option<Album> = match &entry.folder {
+        Folder::Album {
+            title, description, ..
+        } => Some(takeout_album(repo, account, title, description.as_deref(), run_id)?),
+        Folder::FailedVideos => Some(takeout_album(repo, account, "Failed Videos", None, run_id)?),
+        Folder::Other(path) => {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            Some(takeout_album(repo, account, name, None, run_id)?)
+        }
+        // The export's year folder is Google's own placement; keep it even without a time.
+        Folder::Year(y) => Some(ensure_year_folder(repo, account, Some(*y))?),
+        Folder::Archive | Folder::Trash => Some(ensure_year_album(repo, account, taken_at)?),
+    };
+    let mut new_membership = false;
+    if let Some(a) = &album {
+        new_membership = repo.index.add_membership(a.id, state.id)?;
+    }
+    if !state.seen_this_run {
+        s.items += 1;
+        if !state.is_new && state.content_id.is_some() {
+            if state.meta_changed || extra_changed || new_membership {
+                s.updated += 1;
+            } else {
+                s.unchanged += 1;
+            }
+        }
+    } else if new_membership && !state.is_new && state.content_id.is_some() {
+        // A membership added by a later copy of an item already counted unchanged.
+        let _ = ();
+    }
+    Ok(Planned {
+        item_id: state.id,
+        filename,
+        taken_at,
+    })
+}
+
+/// The album row of a Takeout album folder. An album of the same title that the account
+/// already has (from an API backup or an earlier export) is the same album.
+fn takeout_album(
+    repo: &Repo,
+    account: &Account,
+    title: &str,
+    description: Option<&str>,
+    run_id: i64,
+) -> Result<Album> {
+    let existing: Option<String> = repo.index.with(|c| {
+        Ok(c.query_row(
+            "SELECT remote_id FROM albums WHERE account_id = ?1 AND title = ?2 AND kind = 'user'
+             ORDER BY id LIMIT 1",
+            params![account.id, title],
+            |r| r.get(0),
+        )
+        .optional()?)
+    })?;
+    let remote = existing.unwrap_or_else(|| format!("takeout:{title}"));
+    let kind = if crate::backup::is_automatic_album(title) {
+        "auto"
+    } else {
+        "user"
+    };
+    repo.index.upsert_album(
+        account,
+        &AlbumSpec {
+            remote_id: &remote,
+            source: "takeout",
+            title,
+            description,
+            kind,
+            raw_json: None,
+        },
+        Some(run_id),
+        |n| album_folder(account, title, n),
+    )
+}
+
+/// What the stored file of an item says about itself.
+struct FileFacts {
+    taken_at: Option<i64>,
+    offset: Option<String>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    alt: Option<f64>,
+}
+
+fn existing_file_meta(repo: &Repo, account_id: i64, remote_id: &str) -> Result<Option<FileFacts>> {
+    repo.index.with(|c| {
+        Ok(c.query_row(
+            "SELECT ct.file_taken_at, ct.file_offset, ct.file_lat, ct.file_lon, ct.file_alt
+             FROM items i JOIN content ct ON ct.id = i.content_id
+             WHERE i.account_id = ?1 AND i.remote_id = ?2",
+            params![account_id, remote_id],
+            |r| {
+                Ok(FileFacts {
+                    taken_at: r.get(0)?,
+                    offset: r.get(1)?,
+                    lat: r.get(2)?,
+                    lon: r.get(3)?,
+                    alt: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+    })
+}
+
+/// EXIF time with offset when sane, else the sidecar's; and which one won.
+fn resolve_time(sidecar: Option<i64>, file: Option<&FileFacts>) -> (Option<i64>, Option<&'static str>) {
+    if let Some(f) = file
+        && let Some(t) = f.taken_at
+        && exif_time_is_sane(t, f.offset.as_deref())
+    {
+        return (Some(t), Some("exif"));
+    }
+    match sidecar {
+        Some(t) => (Some(t), Some("takeout")),
+        None => (None, None),
+    }
+}
+
+/// Timelinize's heuristics, which match what users report: an EXIF time is suspect when it lies
+/// in the future, is exactly midnight on 1 January (a camera's reset clock), or carries an offset
+/// beyond ±14 h.
+pub fn exif_time_is_sane(t: i64, offset: Option<&str>) -> bool {
+    if t <= 0 || t > now() + 86_400 {
+        return false;
+    }
+    let offset_secs = offset.and_then(parse_offset).unwrap_or(0);
+    if offset_secs.abs() > 14 * 3600 {
+        return false;
+    }
+    let local = t + offset_secs;
+    let Ok(ts) = jiff::Timestamp::from_second(local) else {
+        return false;
+    };
+    let dt = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    !(dt.month() == 1 && dt.day() == 1 && dt.hour() == 0 && dt.minute() == 0 && dt.second() == 0)
+}
+
+fn parse_offset(s: &str) -> Option<i64> {
+    let sign = match s.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = s[1..].split_once(':')?;
+    Some(sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60))
+}
+
+/// After the bytes are stored: upgrade the time to the file's EXIF time when sane, and take the
+/// file's GPS when the sidecar had none. Returns true when something changed.
+fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<bool> {
+    repo.index.with(|c| {
+        type Row = (Option<i64>, Option<String>, Option<i64>, Option<String>, Option<f64>, Option<f64>, Option<f64>, Option<String>);
+        let row: Option<Row> = c
+            .query_row(
+                "SELECT ct.file_taken_at, ct.file_offset, i.sidecar_taken_at, i.taken_source,
+                        ct.file_lat, ct.file_lon, ct.file_alt, i.gps_source
+                 FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
+                [item_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+            )
+            .optional()?;
+        let Some((ft, off, _st, src, lat, lon, alt, gps_src)) = row else {
+            return Ok(false);
+        };
+        let mut changed = false;
+        if let Some(t) = ft
+            && exif_time_is_sane(t, off.as_deref())
+            && src.as_deref() != Some("exif")
+        {
+            c.execute(
+                "UPDATE items SET taken_at = ?2, taken_source = 'exif' WHERE id = ?1",
+                params![item_id, t],
+            )?;
+            changed = true;
+        }
+        if gps_src.is_none()
+            && let (Some(la), Some(lo)) = (lat, lon)
+        {
+            c.execute(
+                "UPDATE items SET latitude = ?2, longitude = ?3, altitude = ?4, gps_source = 'exif'
+                 WHERE id = ?1",
+                params![item_id, la, lo, alt],
+            )?;
+            changed = true;
+        }
+        Ok(changed)
+    })
+}
+
+/// Writes (or leaves alone, when unchanged) the `.xmp` sidecar of an item's file.
+fn write_xmp(repo: &Repo, item_id: i64) -> Result<bool> {
+    type Row = (String, Option<i64>, Option<String>, Option<String>, Option<f64>, Option<f64>, Option<f64>, Option<String>, bool, Option<String>);
+    let row: Option<Row> = repo.index.with(|c| {
+        Ok(c.query_row(
+            "SELECT ct.path, i.taken_at, i.taken_source, ct.file_local, i.latitude, i.longitude,
+                    i.altitude, i.description, i.favorite, i.people
+             FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
+            [item_id],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
+            },
+        )
+        .optional()?)
+    })?;
+    let Some((path, taken, source, _local, lat, lon, alt, desc, fav, people)) = row else {
+        return Ok(false);
+    };
+    let offset: Option<String> = repo.index.with(|c| {
+        Ok(c.query_row(
+            "SELECT ct.file_offset FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
+            [item_id],
+            |r| r.get(0),
+        )?)
+    })?;
+    let taken = taken.and_then(|t| {
+        let ts = jiff::Timestamp::from_second(t).ok()?;
+        match (source.as_deref(), offset.as_deref().and_then(parse_offset)) {
+            (Some("exif"), Some(secs)) => {
+                let tz = jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(secs as i32).ok()?);
+                let dt = ts.to_zoned_datetime(tz);
+                Some(format!("{}{}", dt.datetime().strftime("%Y-%m-%dT%H:%M:%S"), offset.clone().unwrap_or_default()))
+            }
+            _ => Some(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        }
+    });
+    let fields = XmpFields {
+        taken,
+        latitude: lat,
+        longitude: lon,
+        altitude: alt,
+        description: desc,
+        favorite: fav,
+        people: people
+            .and_then(|p| serde_json::from_str(&p).ok())
+            .unwrap_or_default(),
+    };
+    let xmp_path = repo.abs(&format!("{path}.xmp"));
+    write_atomic_if_changed(&xmp_path, render(&fields).as_bytes())
+}
+
+/// Sets the stored file's modification time to the capture time (when it differs).
+fn set_mtime(repo: &Repo, item_id: i64) {
+    let row: Option<(String, Option<i64>)> = repo
+        .index
+        .with(|c| {
+            Ok(c.query_row(
+                "SELECT ct.path, i.taken_at FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
+                [item_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })
+        .ok()
+        .flatten();
+    let Some((path, Some(t))) = row else {
+        return;
+    };
+    let Ok(secs) = u64::try_from(t) else {
+        return;
+    };
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    let abs = repo.abs(&path);
+    let current = std::fs::metadata(&abs).and_then(|m| m.modified()).ok();
+    if current != Some(when)
+        && let Ok(f) = std::fs::File::options().write(true).open(&abs)
+        && let Err(e) = f.set_modified(when)
+    {
+        tracing::error!("setting the modification time of {}: {e}", abs.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suspicious_exif_times_lose_to_the_sidecar() {
+        // 2019-05-04T12:30:00+02:00
+        let good = 1_556_965_800;
+        assert!(exif_time_is_sane(good, Some("+02:00")));
+        assert!(!exif_time_is_sane(now() + 10 * 86_400, Some("+00:00")));
+        // 2010-01-01T00:00:00 local (+01:00) is a reset camera clock.
+        assert!(!exif_time_is_sane(1_262_300_400, Some("+01:00")));
+        assert!(!exif_time_is_sane(good, Some("+15:00")));
+        let f = FileFacts {
+            taken_at: Some(good),
+            offset: Some("+02:00".into()),
+            lat: None,
+            lon: None,
+            alt: None,
+        };
+        assert_eq!(resolve_time(Some(1), Some(&f)), (Some(good), Some("exif")));
+        assert_eq!(resolve_time(Some(7), None), (Some(7), Some("takeout")));
+        assert_eq!(resolve_time(None, None), (None, None));
+    }
+}

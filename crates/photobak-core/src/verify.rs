@@ -1,0 +1,841 @@
+//! Verify: is the archive what the index says it is?
+//!
+//! - every stored file is re-hashed with BLAKE3, streaming, on several threads, and compared
+//!   with the index: missing or corrupted files are reported, good ones get `verified_at`;
+//! - the tree is walked for files the index does not know (orphans) and for leftovers of
+//!   interrupted writes (temporary files);
+//! - every album's `others.txt` is compared with what the index says it must hold: dangling
+//!   lines (pointing at no stored file), missing lines, lines that do not belong;
+//! - SQLite checks the index itself.
+//!
+//! `--sample` and `--since` make periodic scrubs of large archives cheap: re-hash a random
+//! share of the files, or only those not verified recently. The structural checks always run.
+//!
+//! [`repair`] fixes what can be fixed: missing or corrupted files are fetched again from the
+//! Library API (`mediaItems.get` for a fresh base URL, then the one ingest path, which restores
+//! the file in place), `others.txt` files are regenerated, temporary leftovers removed. For
+//! items only Takeout delivered it names the export to import again.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::params;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::backup::GoogleAccess;
+use crate::error::{Error, Result};
+use crate::google::http::{Pacer, error_from_response, network_error, retry_delay};
+use crate::google::library::{ApiMediaItem, LibraryClient};
+use crate::index::{INDEX_FILE, now};
+use crate::ingest::{IngestRequest, Stored, ingest};
+use crate::manifest::{MANIFEST_FILE, write_manifest};
+use crate::progress::Progress;
+use crate::remote::library_client;
+use crate::repo::others::OTHERS_FILE;
+use crate::repo::store::{Staged, hash_file, hex};
+use crate::repo::{Repo, WORK_DIR};
+
+/// What `verify` should check.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// Re-hash only this percentage of the files (chosen at random).
+    pub sample_percent: Option<f64>,
+    /// Re-hash only files not verified within this long.
+    pub since: Option<Duration>,
+    /// Hashing threads (at least 2).
+    pub threads: usize,
+    /// Re-hash only these files (content row ids), e.g. to confirm a repair.
+    pub only: Option<BTreeSet<i64>>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            sample_percent: None,
+            since: None,
+            threads: default_threads(),
+            only: None,
+        }
+    }
+}
+
+/// Two threads, or more on machines with more cores (hashing is I/O-bound on disks).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 8)
+}
+
+/// A stored file that is not as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct DamagedFile {
+    /// Content row id.
+    pub content_id: i64,
+    /// Repository-relative path.
+    pub path: String,
+    /// Recorded BLAKE3, hex.
+    pub expected: String,
+    /// BLAKE3 found on disk, hex (None when unreadable or missing).
+    pub actual: Option<String>,
+    /// Recorded size.
+    pub size: i64,
+    /// Why it could not be read, if so.
+    pub error: Option<String>,
+}
+
+/// A problem with one line of an `others.txt`.
+#[derive(Debug, Clone, Serialize)]
+pub struct OthersProblem {
+    /// The `others.txt` (repository-relative).
+    pub file: String,
+    /// The line (a repository-relative path).
+    pub line: String,
+    /// `dangling` (names no stored file), `missing` (the index says it must be there) or
+    /// `unexpected` (a stored file that is not a member of the album).
+    pub kind: String,
+}
+
+/// Everything verify found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    /// Files the index records.
+    pub files_total: u64,
+    /// Files re-hashed this time.
+    pub files_checked: u64,
+    /// Bytes re-hashed.
+    pub bytes_checked: u64,
+    /// Files recorded but absent.
+    pub missing: Vec<DamagedFile>,
+    /// Files whose bytes differ from the record.
+    pub corrupted: Vec<DamagedFile>,
+    /// Files in the tree the index does not know.
+    pub orphans: Vec<String>,
+    /// Leftovers of interrupted writes.
+    pub temp_leftovers: Vec<String>,
+    /// `others.txt` problems.
+    pub others: Vec<OthersProblem>,
+    /// SQLite's integrity check messages (empty when healthy).
+    pub index_problems: Vec<String>,
+    /// Lines written to `photobak.b3`.
+    pub manifest_entries: u64,
+    /// Wall time.
+    pub elapsed_secs: f64,
+}
+
+impl VerifyReport {
+    /// True when nothing is wrong.
+    pub fn ok(&self) -> bool {
+        self.problem_count() == 0
+    }
+
+    /// Number of problems of every kind.
+    pub fn problem_count(&self) -> usize {
+        self.missing.len()
+            + self.corrupted.len()
+            + self.orphans.len()
+            + self.temp_leftovers.len()
+            + self.others.len()
+            + self.index_problems.len()
+    }
+}
+
+struct Row {
+    id: i64,
+    path: String,
+    hash: [u8; 32],
+    size: i64,
+}
+
+/// Checks the repository. Changes nothing but `verified_at`, the run record and the manifest.
+///
+/// # Errors
+/// Index or file-system failures that stop the check itself (damage is reported, not an error).
+pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Result<VerifyReport> {
+    let started = std::time::Instant::now();
+    let run = repo.index.begin_run("verify", None)?;
+    let mut report = VerifyReport {
+        index_problems: repo.index.integrity_check()?,
+        ..Default::default()
+    };
+    let all: Vec<Row> = repo.index.with(|c| {
+        let mut st = c.prepare("SELECT id, path, blake3, size, verified_at FROM content")?;
+        let mut rows = st.query([])?;
+        let mut out = Vec::new();
+        let cutoff = opts
+            .since
+            .map(|d| now() - i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        while let Some(r) = rows.next()? {
+            let verified: Option<i64> = r.get(4)?;
+            let raw: Vec<u8> = r.get(2)?;
+            let mut hash = [0u8; 32];
+            if raw.len() == 32 {
+                hash.copy_from_slice(&raw);
+            }
+            let row = Row {
+                id: r.get(0)?,
+                path: r.get(1)?,
+                hash,
+                size: r.get(3)?,
+            };
+            // Files verified within `--since` are not re-hashed.
+            let wanted = opts.only.as_ref().is_none_or(|o| o.contains(&row.id));
+            if wanted && cutoff.is_none_or(|cut| verified.is_none_or(|v| v < cut)) {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    })?;
+    let known_paths: BTreeSet<String> = repo.index.with(|c| {
+        let mut st = c.prepare("SELECT path FROM content")?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        Ok(rows)
+    })?;
+    report.files_total = known_paths.len() as u64;
+
+    let mut due = all;
+    if let Some(p) = opts.sample_percent {
+        let mut rng = fastrand::Rng::new();
+        rng.shuffle(&mut due);
+        let keep = ((due.len() as f64) * p.clamp(0.0, 100.0) / 100.0).ceil() as usize;
+        due.truncate(keep);
+    }
+    for _ in &due {
+        progress.queued(None);
+    }
+    let (damaged, good) = hash_all(repo, &due, opts.threads.max(2), progress);
+    report.files_checked = due.len() as u64;
+    report.bytes_checked = due.iter().map(|r| r.size.max(0) as u64).sum();
+    for d in damaged {
+        if d.actual.is_none() && d.error.as_deref() == Some("missing") {
+            report.missing.push(d);
+        } else {
+            report.corrupted.push(d);
+        }
+    }
+    report.missing.sort_by(|a, b| a.path.cmp(&b.path));
+    report.corrupted.sort_by(|a, b| a.path.cmp(&b.path));
+    let t = now();
+    repo.index.tx(|tx| {
+        let mut st = tx.prepare("UPDATE content SET verified_at = ?2 WHERE id = ?1")?;
+        for id in &good {
+            st.execute(params![id, t])?;
+        }
+        Ok(())
+    })?;
+
+    let (orphans, temps, others_files) = walk_tree(repo, &known_paths)?;
+    report.orphans = orphans;
+    report.temp_leftovers = temps;
+    report.others = check_others(repo, &known_paths, &others_files)?;
+    report.manifest_entries = write_manifest(repo)?;
+    report.elapsed_secs = started.elapsed().as_secs_f64();
+    let summary = serde_json::json!({
+        "files_total": report.files_total,
+        "files_checked": report.files_checked,
+        "bytes_checked": report.bytes_checked,
+        "missing": report.missing.len(),
+        "corrupted": report.corrupted.len(),
+        "orphans": report.orphans.len(),
+        "temp_leftovers": report.temp_leftovers.len(),
+        "others": report.others.len(),
+        "index_problems": report.index_problems.len(),
+    });
+    repo.index
+        .finish_run(run, report.ok(), &summary.to_string())?;
+    Ok(report)
+}
+
+/// Hashes the rows on `threads` threads; returns the damaged files and the ids of good ones.
+fn hash_all(
+    repo: &Repo,
+    rows: &[Row],
+    threads: usize,
+    progress: &dyn Progress,
+) -> (Vec<DamagedFile>, Vec<i64>) {
+    let next = AtomicUsize::new(0);
+    let damaged = Mutex::new(Vec::new());
+    let good = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(rows.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(row) = rows.get(i) else {
+                        break;
+                    };
+                    let abs = repo.abs(&row.path);
+                    let result = hash_file(&abs);
+                    let mut bad = DamagedFile {
+                        content_id: row.id,
+                        path: row.path.clone(),
+                        expected: hex(&row.hash),
+                        actual: None,
+                        size: row.size,
+                        error: None,
+                    };
+                    match result {
+                        Ok((h, n)) => {
+                            progress.bytes(n);
+                            if h == row.hash {
+                                good.lock().unwrap_or_else(|p| p.into_inner()).push(row.id);
+                            } else {
+                                bad.actual = Some(hex(&h));
+                                damaged.lock().unwrap_or_else(|p| p.into_inner()).push(bad);
+                            }
+                        }
+                        Err(e) => {
+                            bad.error = Some(if e.kind() == std::io::ErrorKind::NotFound {
+                                "missing".to_string()
+                            } else {
+                                e.to_string()
+                            });
+                            damaged.lock().unwrap_or_else(|p| p.into_inner()).push(bad);
+                        }
+                    }
+                    progress.finished();
+                }
+            });
+        }
+    });
+    (
+        damaged.into_inner().unwrap_or_else(|p| p.into_inner()),
+        good.into_inner().unwrap_or_else(|p| p.into_inner()),
+    )
+}
+
+/// Files that belong to the tree without being stored content.
+fn ignored(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let top_level = !rel.contains('/');
+    (top_level && (name.starts_with(INDEX_FILE) || name == MANIFEST_FILE))
+        || name == OTHERS_FILE
+        || name.to_ascii_lowercase().ends_with(".xmp")
+        || name.eq_ignore_ascii_case("Thumbs.db")
+        || name == ".DS_Store"
+        || name.eq_ignore_ascii_case("desktop.ini")
+}
+
+/// Temporary files of photobak's atomic writes (`.<name>.tmp-<pid>`) and staged downloads.
+fn is_temp(name: &str) -> bool {
+    (name.starts_with('.') && name.contains(".tmp-")) || name.ends_with(".part")
+}
+
+type Walked = (Vec<String>, Vec<String>, Vec<String>);
+
+/// Walks the repository: orphans, temporary leftovers, and every `others.txt`.
+fn walk_tree(repo: &Repo, known: &BTreeSet<String>) -> Result<Walked> {
+    let mut orphans = Vec::new();
+    let mut temps = Vec::new();
+    let mut others = Vec::new();
+    let mut stack = vec![String::new()];
+    while let Some(rel_dir) = stack.pop() {
+        let dir = repo.abs(&rel_dir);
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
+        };
+        for e in rd {
+            let e = e.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+            let name = e.file_name().to_string_lossy().to_string();
+            let rel = if rel_dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel_dir}/{name}")
+            };
+            let ft = e
+                .file_type()
+                .map_err(|err| Error::io(format!("reading {}", e.path().display()), err))?;
+            if ft.is_dir() {
+                if rel == WORK_DIR {
+                    // Only the staging area of downloads matters here; the lock and the trash
+                    // are photobak's own.
+                    if let Ok(rd) = std::fs::read_dir(repo.tmp_dir()) {
+                        for t in rd.flatten() {
+                            temps.push(format!(
+                                "{WORK_DIR}/tmp/{}",
+                                t.file_name().to_string_lossy()
+                            ));
+                        }
+                    }
+                    continue;
+                }
+                stack.push(rel);
+                continue;
+            }
+            if is_temp(&name) {
+                temps.push(rel);
+            } else if name == OTHERS_FILE {
+                others.push(rel);
+            } else if !known.contains(&rel) && !ignored(&rel) {
+                orphans.push(rel);
+            }
+        }
+    }
+    orphans.sort();
+    temps.sort();
+    others.sort();
+    Ok((orphans, temps, others))
+}
+
+/// What each album's `others.txt` must hold, by file (the rule of `Repo::refresh_others`).
+fn expected_others(repo: &Repo) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut out = BTreeMap::new();
+    for account in repo.index.accounts()? {
+        for album in repo.index.albums(account.id)? {
+            let prefix = format!("{}/", album.folder);
+            let lines: BTreeSet<String> = repo
+                .index
+                .album_member_paths(album.id)?
+                .into_iter()
+                .filter(|p| !p.starts_with(&prefix) || p[prefix.len()..].contains('/'))
+                .collect();
+            out.insert(format!("{}/{OTHERS_FILE}", album.folder), lines);
+        }
+    }
+    Ok(out)
+}
+
+fn check_others(
+    repo: &Repo,
+    known: &BTreeSet<String>,
+    on_disk: &[String],
+) -> Result<Vec<OthersProblem>> {
+    let expected = expected_others(repo)?;
+    let mut problems = Vec::new();
+    let mut files: BTreeSet<&String> = on_disk.iter().collect();
+    files.extend(
+        expected
+            .iter()
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(f, _)| f),
+    );
+    for file in files {
+        let text = std::fs::read_to_string(repo.abs(file)).unwrap_or_default();
+        let actual: BTreeSet<String> = text
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let want = expected.get(file);
+        for line in &actual {
+            let kind = if !known.contains(line) || !repo.abs(line).is_file() {
+                "dangling"
+            } else if want.is_some_and(|w| w.contains(line)) {
+                continue;
+            } else {
+                "unexpected"
+            };
+            problems.push(OthersProblem {
+                file: file.clone(),
+                line: line.clone(),
+                kind: kind.into(),
+            });
+        }
+        for line in want.into_iter().flatten() {
+            if !actual.contains(line) {
+                problems.push(OthersProblem {
+                    file: file.clone(),
+                    line: line.clone(),
+                    kind: "missing".into(),
+                });
+            }
+        }
+    }
+    Ok(problems)
+}
+
+/// What [`repair`] did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RepairReport {
+    /// Files restored with their recorded bytes.
+    pub restored: Vec<String>,
+    /// Files whose item has different bytes at the source now: stored as the current version.
+    pub updated: Vec<String>,
+    /// Files only Takeout delivered: (path, export id to import again).
+    pub reimport: Vec<(String, String)>,
+    /// Files that could not be repaired, and why.
+    pub failed: Vec<(String, String)>,
+    /// `others.txt` files rewritten.
+    pub others_rewritten: u64,
+    /// Temporary leftovers removed.
+    pub temp_removed: u64,
+}
+
+impl RepairReport {
+    /// True when every damaged file was restored or updated.
+    pub fn ok(&self) -> bool {
+        self.reimport.is_empty() && self.failed.is_empty()
+    }
+}
+
+struct User {
+    account_id: i64,
+    item_id: i64,
+    remote_id: String,
+    filename: String,
+    taken_at: Option<i64>,
+    sources: Vec<(String, Option<String>)>,
+}
+
+fn users_of(repo: &Repo, content_id: i64) -> Result<Vec<User>> {
+    repo.index.with(|c| {
+        let mut st = c.prepare(
+            "SELECT id, account_id, remote_id, filename, taken_at FROM items
+             WHERE content_id = ?1 ORDER BY id",
+        )?;
+        let mut users = st
+            .query_map([content_id], |r| {
+                Ok(User {
+                    item_id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    remote_id: r.get(2)?,
+                    filename: r.get(3)?,
+                    taken_at: r.get(4)?,
+                    sources: vec![],
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut st = c.prepare("SELECT source, source_ref FROM provenance WHERE item_id = ?1")?;
+        for u in &mut users {
+            u.sources = st
+                .query_map([u.item_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+        }
+        Ok(users)
+    })
+}
+
+/// Repairs what [`verify`] found: fetches missing and corrupted files again, regenerates
+/// `others.txt`, removes temporary leftovers, and rewrites the manifest. `google` may be None
+/// when the Google client is not configured (only Library API repairs need it).
+///
+/// # Errors
+/// Index or file-system failures; a file that cannot be fetched is reported, not an error.
+pub async fn repair(
+    repo: &Arc<Repo>,
+    google: Option<&GoogleAccess>,
+    report: &VerifyReport,
+    cancel: &CancellationToken,
+) -> Result<RepairReport> {
+    let mut out = RepairReport::default();
+    let pacer = Arc::new(Pacer::default());
+    let mut clients: HashMap<i64, std::result::Result<Arc<LibraryClient>, String>> = HashMap::new();
+    let accounts: HashMap<i64, crate::index::Account> = repo
+        .index
+        .accounts()?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect();
+    for damaged in report.missing.iter().chain(&report.corrupted) {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let users = users_of(repo, damaged.content_id)?;
+        let mut why: Vec<String> = Vec::new();
+        let mut done = false;
+        for u in users
+            .iter()
+            .filter(|u| u.sources.iter().any(|(s, _)| s == "library"))
+        {
+            let Some(account) = accounts.get(&u.account_id) else {
+                continue;
+            };
+            let client = clients
+                .entry(u.account_id)
+                .or_insert_with(|| match google {
+                    None => Err("the Google client is not configured".to_string()),
+                    Some(g) => library_client(repo, g, account, pacer.clone())
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string()),
+                })
+                .clone();
+            let client = match client {
+                Ok(c) => c,
+                Err(e) => {
+                    why.push(format!("{}: {e}", account.name));
+                    continue;
+                }
+            };
+            let g = google.expect("a client implies google access");
+            let fetched = async {
+                let item = client.item(&u.remote_id).await?;
+                download(repo, g, &pacer, &item).await
+            }
+            .await;
+            let staged = match fetched {
+                Ok(s) => s,
+                Err(e) => {
+                    why.push(format!("{} ({}): {e}", u.filename, account.name));
+                    continue;
+                }
+            };
+            let repo2 = repo.clone();
+            let account2 = account.clone();
+            let (item_id, filename, taken_at) = (u.item_id, u.filename.clone(), u.taken_at);
+            let stored = tokio::task::spawn_blocking(move || {
+                ingest(
+                    &repo2,
+                    &IngestRequest {
+                        account: &account2,
+                        item_id,
+                        filename: &filename,
+                        taken_at,
+                    },
+                    staged,
+                )
+            })
+            .await
+            .map_err(|e| Error::Invalid(format!("storing failed: {e}")))?;
+            match stored {
+                Ok(Stored::Repaired(p)) | Ok(Stored::Unchanged(p)) => {
+                    out.restored.push(p);
+                    done = true;
+                    break;
+                }
+                Ok(other) => {
+                    out.updated.push(other.path().to_string());
+                    done = true;
+                    break;
+                }
+                Err(e) => why.push(format!("{}: {e}", u.filename)),
+            }
+        }
+        if done {
+            continue;
+        }
+        let export = users.iter().find_map(|u| {
+            u.sources
+                .iter()
+                .find(|(s, _)| s == "takeout")
+                .map(|(_, r)| r.clone().unwrap_or_else(|| "the Takeout export".into()))
+        });
+        match export {
+            Some(e) => out.reimport.push((damaged.path.clone(), e)),
+            None if why.is_empty() => out.failed.push((
+                damaged.path.clone(),
+                "no source that photobak can fetch it from again".into(),
+            )),
+            None => out.failed.push((damaged.path.clone(), why.join("; "))),
+        }
+    }
+    for account in accounts.values() {
+        out.others_rewritten += crate::backup::refresh_all_others(repo, account.id)?;
+    }
+    for t in &report.temp_leftovers {
+        let abs = repo.abs(t);
+        if std::fs::remove_file(&abs).is_ok() {
+            out.temp_removed += 1;
+        }
+    }
+    write_manifest(repo)?;
+    Ok(out)
+}
+
+/// Downloads an item's bytes into the staging area (no resume: repairs are few).
+async fn download(
+    repo: &Repo,
+    google: &GoogleAccess,
+    pacer: &Pacer,
+    item: &ApiMediaItem,
+) -> Result<Staged> {
+    let what = format!(
+        "downloading {}",
+        item.filename.as_deref().unwrap_or(&item.id)
+    );
+    let base = item
+        .base_url
+        .clone()
+        .ok_or_else(|| Error::Invalid(format!("{what}: the API gave no baseUrl")))?;
+    let url = format!("{base}={}", if item.is_video() { "dv" } else { "d" });
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        pacer.wait().await;
+        let err = match google.http.get(&url).send().await {
+            Err(e) => network_error(&what, &e),
+            Ok(resp) if !resp.status().is_success() => error_from_response(&what, resp).await,
+            Ok(mut resp) => {
+                let expected = resp.content_length();
+                let mut w = repo.stage()?;
+                let mut failure = None;
+                loop {
+                    match resp.chunk().await {
+                        Ok(Some(c)) => w.write(&c)?,
+                        Ok(None) => break,
+                        Err(e) => {
+                            failure = Some(network_error(&what, &e));
+                            break;
+                        }
+                    }
+                }
+                match failure {
+                    Some(e) => e,
+                    None if expected.is_some_and(|x| x != w.size()) => Error::Network(format!(
+                        "{what}: body ended after {} of {} bytes",
+                        w.size(),
+                        expected.unwrap_or(0)
+                    )),
+                    None => return w.finish(),
+                }
+            }
+        };
+        match retry_delay(&google.policy, &err, attempt, pacer) {
+            Some(d) => tokio::time::sleep(d).await,
+            None => return Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+
+    fn fixture() -> (tempfile::TempDir, Repo) {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let acc = crate::backup::ensure_account(&repo, "v@example.com").unwrap();
+        let album = repo
+            .index
+            .upsert_album(
+                &acc,
+                &crate::index::AlbumSpec {
+                    remote_id: "A",
+                    source: "library",
+                    title: "A",
+                    description: None,
+                    kind: "user",
+                    raw_json: None,
+                },
+                None,
+                |_| format!("{}/A", acc.folder),
+            )
+            .unwrap();
+        let other = repo
+            .index
+            .upsert_album(
+                &acc,
+                &crate::index::AlbumSpec {
+                    remote_id: "B",
+                    source: "library",
+                    title: "B",
+                    description: None,
+                    kind: "user",
+                    raw_json: None,
+                },
+                None,
+                |_| format!("{}/B", acc.folder),
+            )
+            .unwrap();
+        let run = repo.index.begin_run("backup", Some(acc.id)).unwrap();
+        for (i, bytes) in [b"one".as_slice(), b"two", b"three"].iter().enumerate() {
+            let id = repo
+                .index
+                .upsert_item(
+                    acc.id,
+                    &format!("r{i}"),
+                    &crate::index::ItemMeta {
+                        filename: format!("f{i}.jpg"),
+                        ..Default::default()
+                    },
+                    run,
+                    "library",
+                    None,
+                )
+                .unwrap()
+                .id;
+            repo.index.add_membership(album.id, id).unwrap();
+            let rel = format!("{}/f{i}.jpg", album.folder);
+            std::fs::create_dir_all(repo.abs(&album.folder)).unwrap();
+            std::fs::write(repo.abs(&rel), bytes).unwrap();
+            repo.index
+                .with(|c| {
+                    c.execute(
+                        "INSERT INTO content (blake3, size, path, home_album_id, home_reason, stored_at)
+                         VALUES (?1, ?2, ?3, ?4, 'test', 0)",
+                        params![&blake3::hash(bytes).as_bytes()[..], bytes.len() as i64, rel, album.id],
+                    )?;
+                    let cid = c.last_insert_rowid();
+                    c.execute("UPDATE items SET content_id = ?2 WHERE id = ?1", params![id, cid])?;
+                    Ok(())
+                })
+                .unwrap();
+            if i == 0 {
+                repo.index.add_membership(other.id, id).unwrap();
+            }
+        }
+        repo.refresh_others(other.id, &other.folder).unwrap();
+        (t, repo)
+    }
+
+    #[test]
+    fn healthy_repository_verifies_and_records_verified_at() {
+        let (_t, repo) = fixture();
+        let r = verify(&repo, &VerifyOptions::default(), &NoProgress).unwrap();
+        assert!(r.ok(), "{r:?}");
+        assert_eq!(r.files_checked, 3);
+        assert_eq!(r.manifest_entries, 3);
+        let unverified: i64 = repo
+            .index
+            .with(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM content WHERE verified_at IS NULL",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(unverified, 0);
+        // --since skips what was just verified; --sample 34% checks one file of three... or so.
+        let r = verify(
+            &repo,
+            &VerifyOptions {
+                since: Some(Duration::from_secs(3600)),
+                ..Default::default()
+            },
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(r.files_checked, 0);
+        let r = verify(
+            &repo,
+            &VerifyOptions {
+                sample_percent: Some(34.0),
+                ..Default::default()
+            },
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(r.files_checked, 2);
+    }
+
+    #[test]
+    fn every_kind_of_damage_is_found() {
+        let (_t, repo) = fixture();
+        let folder = "googlephotos/v_at_example.com";
+        std::fs::write(repo.abs(&format!("{folder}/A/f1.jpg")), b"tw0").unwrap();
+        std::fs::remove_file(repo.abs(&format!("{folder}/A/f2.jpg"))).unwrap();
+        std::fs::write(repo.abs(&format!("{folder}/A/stray.jpg")), b"?").unwrap();
+        std::fs::write(repo.abs(&format!("{folder}/A/.x.tmp-1")), b"?").unwrap();
+        std::fs::write(repo.abs(&format!("{folder}/A/f1.jpg.xmp")), b"<x/>").unwrap();
+        std::fs::write(
+            repo.abs(&format!("{folder}/B/others.txt")),
+            format!("{folder}/A/gone.jpg\n"),
+        )
+        .unwrap();
+        let r = verify(&repo, &VerifyOptions::default(), &NoProgress).unwrap();
+        assert_eq!(r.corrupted.len(), 1, "{r:?}");
+        assert_eq!(r.missing.len(), 1);
+        assert_eq!(r.orphans, vec![format!("{folder}/A/stray.jpg")]);
+        assert_eq!(r.temp_leftovers, vec![format!("{folder}/A/.x.tmp-1")]);
+        let kinds: Vec<&str> = r.others.iter().map(|o| o.kind.as_str()).collect();
+        assert_eq!(kinds, vec!["dangling", "missing"]);
+        assert!(!r.ok());
+    }
+}

@@ -1,0 +1,252 @@
+//! The folder layout of a Photos Takeout (§4.2), with localised names.
+
+/// What kind of folder a media file sits in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Folder {
+    /// `Photos from 2019` (or a localised form).
+    Year(i32),
+    /// An album folder (also `Untitled(N)`): `title` comes from the album metadata JSON when
+    /// present and non-empty, else it is the folder name.
+    Album {
+        folder_name: String,
+        title: String,
+        description: Option<String>,
+    },
+    /// `Archive/` (localised): archived items.
+    Archive,
+    /// `Trash/` or `Bin/` (localised): trashed items.
+    Trash,
+    /// `Failed Videos/`: videos Google could not process.
+    FailedVideos,
+    /// Anywhere else (files at the top of the Photos folder, nested folders); the folder path.
+    Other(String),
+}
+
+/// Localised names of the Photos product folder under `Takeout/`.
+pub const PRODUCT_NAMES: &[&str] = &[
+    "Google Photos",
+    "Google Foto",
+    "Google Fotos",
+    "Google Fotó",
+    "Google Fotók",
+    "Google Fotoğraflar",
+    "Google Kuvat",
+    "Google Foton",
+    "Zdjęcia Google",
+    "Fotky Google",
+    "Fotografije Google",
+    "Google Фото",
+    "Google Снимки",
+    "Google Φωτογραφίες",
+    "Google フォト",
+    "Google 相册",
+    "Google 相簿",
+    "Google 포토",
+    "Google Photos (1)",
+];
+
+/// Year-folder prefixes: `Photos from 2019`, `Fotos von 2019`, …
+const YEAR_PREFIXES: &[&str] = &[
+    "Photos from ",
+    "Fotos von ",
+    "Fotos del ",
+    "Fotos de ",
+    "Foto del ",
+    "Foto dal ",
+    "Photos de ",
+    "Photos de l'année ",
+    "Foto's uit ",
+    "Zdjęcia z ",
+    "Zdjęcia z roku ",
+    "Fotky z roku ",
+    "Fotografie z roku ",
+    "Фото за ",
+    "Фотографии за ",
+];
+
+const ARCHIVE_NAMES: &[&str] = &[
+    "Archive", "Archiv", "Archivio", "Archivo", "Archives", "Arquivo", "Archiwum", "Archief",
+    "Архив", "Arkiv", "Arkisto",
+];
+const TRASH_NAMES: &[&str] = &[
+    "Trash", "Bin", "Papierkorb", "Corbeille", "Cestino", "Papelera", "Lixeira", "Lixo", "Kosz",
+    "Koš", "Prullenbak", "Корзина", "Кошче", "Papperskorg", "Papirkurv", "Roskakori",
+];
+const FAILED_VIDEO_NAMES: &[&str] = &[
+    "Failed Videos",
+    "Fehlgeschlagene Videos",
+    "Vidéos en échec",
+    "Video non riusciti",
+    "Vídeos con errores",
+    "Nieudane filmy",
+];
+/// Localised base names of untitled albums: `Untitled(1)`, `Sans titre(9)`.
+pub const UNTITLED_NAMES: &[&str] = &[
+    "Untitled",
+    "Sans titre",
+    "Unbenannt",
+    "Senza titolo",
+    "Sin título",
+    "Sem título",
+    "Bez tytułu",
+    "Bez názvu",
+    "Naamloos",
+    "Без названия",
+    "Без име",
+];
+
+/// Localised names of the archive browser page at the top of `Takeout/`.
+pub const ARCHIVE_BROWSER_NAMES: &[&str] = &[
+    "archive_browser.html",
+    "przeglądarka_archiwum.html",
+    "Archivübersicht.html",
+    "navigateur_archive.html",
+    "browser_archivio.html",
+    "navegador_archivo.html",
+];
+
+/// Whether `name` is a known localised name of the Photos product folder.
+pub fn is_product_name(name: &str) -> bool {
+    PRODUCT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// The year of a year folder named with a known prefix.
+pub fn year_of(name: &str) -> Option<i32> {
+    YEAR_PREFIXES.iter().find_map(|p| name.strip_prefix(p)).and_then(parse_year)
+}
+
+/// A trailing ` YYYY` (for the content fallback of year detection).
+pub fn trailing_year(name: &str) -> Option<i32> {
+    let (head, y) = name.rsplit_once(' ')?;
+    if head.trim().is_empty() {
+        return None;
+    }
+    parse_year(y)
+}
+
+fn parse_year(s: &str) -> Option<i32> {
+    if s.len() != 4 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let y: i32 = s.parse().ok()?;
+    (1800..=2200).contains(&y).then_some(y)
+}
+
+/// Whether `name` is an untitled-album folder (`Untitled(3)`, `Sans titre(9)`).
+pub fn is_untitled(name: &str) -> bool {
+    match crate::names::strip_counter(name) {
+        Some((base, _)) => UNTITLED_NAMES.iter().any(|u| base.trim_end() == *u),
+        None => UNTITLED_NAMES.contains(&name),
+    }
+}
+
+/// The special (non-album) kind of a folder, by its name only.
+pub fn special_kind(name: &str) -> Option<Folder> {
+    if let Some(y) = year_of(name) {
+        return Some(Folder::Year(y));
+    }
+    if ARCHIVE_NAMES.contains(&name) {
+        return Some(Folder::Archive);
+    }
+    if TRASH_NAMES.contains(&name) {
+        return Some(Folder::Trash);
+    }
+    if FAILED_VIDEO_NAMES.contains(&name) {
+        return Some(Folder::FailedVideos);
+    }
+    None
+}
+
+/// Classifies a folder directly under the Photos product folder.
+///
+/// Album metadata wins over every name (a user album may be called `Archive`). Without it, known
+/// names decide; then a name ending in a year whose sidecars mostly date from that year is a
+/// year folder in an unknown language; everything else is an album named after its folder.
+pub fn classify(name: &str, album: Option<(&str, Option<&str>)>, sidecar_years: &[i32]) -> Folder {
+    if let Some((title, description)) = album {
+        let title = if title.is_empty() { name } else { title };
+        return Folder::Album {
+            folder_name: name.to_owned(),
+            title: title.to_owned(),
+            description: description.map(str::to_owned),
+        };
+    }
+    if let Some(kind) = special_kind(name) {
+        return kind;
+    }
+    if !is_untitled(name)
+        && let Some(y) = trailing_year(name)
+    {
+        let near = sidecar_years.iter().filter(|sy| (**sy - y).abs() <= 1).count();
+        if !sidecar_years.is_empty() && near * 10 >= sidecar_years.len() * 9 {
+            return Folder::Year(y);
+        }
+    }
+    Folder::Album {
+        folder_name: name.to_owned(),
+        title: name.to_owned(),
+        description: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn products() {
+        for n in ["Google Photos", "Google Foto", "Google Fotos", "Zdjęcia Google", "Fotky Google", "Google Фото", "Google Снимки"] {
+            assert!(is_product_name(n), "{n}");
+        }
+        assert!(!is_product_name("Drive"));
+    }
+
+    #[test]
+    fn years() {
+        assert_eq!(year_of("Photos from 2019"), Some(2019));
+        assert_eq!(year_of("Fotos von 2020"), Some(2020));
+        assert_eq!(year_of("Fotos del 2021"), Some(2021));
+        assert_eq!(year_of("Photos from 19"), None);
+        assert_eq!(year_of("Summer 2019"), None);
+        assert_eq!(trailing_year("Foton från 2018"), Some(2018));
+        assert_eq!(trailing_year("2018"), None);
+    }
+
+    #[test]
+    fn special_folders() {
+        assert_eq!(classify("Archive", None, &[]), Folder::Archive);
+        assert_eq!(classify("Archiv", None, &[]), Folder::Archive);
+        assert_eq!(classify("Trash", None, &[]), Folder::Trash);
+        assert_eq!(classify("Bin", None, &[]), Folder::Trash);
+        assert_eq!(classify("Papierkorb", None, &[]), Folder::Trash);
+        assert_eq!(classify("Failed Videos", None, &[]), Folder::FailedVideos);
+        assert_eq!(classify("Photos from 2019", None, &[]), Folder::Year(2019));
+    }
+
+    #[test]
+    fn albums_win_over_names() {
+        let f = classify("Archive", Some(("Archive", Some("mine"))), &[]);
+        assert_eq!(
+            f,
+            Folder::Album { folder_name: "Archive".into(), title: "Archive".into(), description: Some("mine".into()) }
+        );
+        // Truncated/rewritten folder name: the metadata title is the truth.
+        let f = classify("2016-01-05 - _3", Some(("2016-01-05 - Genova/Porto", None)), &[]);
+        assert!(matches!(f, Folder::Album { ref title, .. } if title == "2016-01-05 - Genova/Porto"));
+        // Untitled album with an empty metadata title keeps its folder name.
+        let f = classify("Sans titre(9)", Some(("", None)), &[]);
+        assert!(matches!(f, Folder::Album { ref title, .. } if title == "Sans titre(9)"));
+        let f = classify("Untitled(1)", None, &[2019]);
+        assert!(matches!(f, Folder::Album { ref title, .. } if title == "Untitled(1)"));
+        assert!(is_untitled("Untitled(1)"));
+        assert!(is_untitled("Sans titre(9)"));
+        assert!(!is_untitled("Holiday(1)"));
+    }
+
+    #[test]
+    fn year_by_content() {
+        assert_eq!(classify("Foton från 2018", None, &[2018, 2018, 2017]), Folder::Year(2018));
+        assert!(matches!(classify("Foton från 2018", None, &[2010, 2011]), Folder::Album { .. }));
+        assert!(matches!(classify("Summer 2018", None, &[]), Folder::Album { .. }));
+    }
+}

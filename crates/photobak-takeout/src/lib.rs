@@ -1,0 +1,329 @@
+//! Reads Google Takeout exports of Google Photos and pairs every media file with its JSON
+//! sidecar. It knows the Takeout format (layout, sidecar schema, Google's name rules) and
+//! nothing about photobak's repository. Nothing here writes to disk.
+//!
+//! # Two passes
+//!
+//! A `.tgz` part can only be streamed, so reading an export takes two passes:
+//!
+//! 1. [`scan`] reads every part's directory (the zip central directory; a tgz streamed once; a
+//!    folder walked), parses all JSON (sidecars, album metadata), lists the media entries and
+//!    pairs media with sidecars. All parts given to one call are **one** export: a media file
+//!    and its sidecar may sit in different parts.
+//! 2. [`for_each_media`] (or [`for_each_selected_media`]) streams the bytes of the catalog's
+//!    media part by part in archive order and calls back once per media entry (the tgz is
+//!    streamed again, zip entries are read by central-directory index, files are opened).
+//!
+//! ```no_run
+//! use photobak_takeout::{scan, for_each_media, Limits};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let parts = vec!["takeout-20250921T101010Z-001.zip".into(), "takeout-20250921T101010Z-002.zip".into()];
+//! let catalog = scan(&parts, &Limits::default())?;
+//! for p in &catalog.problems { eprintln!("{p}"); }
+//! let problems = for_each_media(&catalog, |entry, reader| -> Result<(), std::io::Error> {
+//!     let mut sink = std::io::sink();
+//!     std::io::copy(reader, &mut sink)?;
+//!     println!("{} {:?}", entry.path, entry.sidecar.as_ref().map(|s| s.photo_taken_time));
+//!     Ok(())
+//! })?;
+//! # let _ = problems; Ok(()) }
+//! ```
+//!
+//! # Public API
+//!
+//! * `scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error>` — [`Error`] only when
+//!   no part can be read at all; every per-entry problem lands in [`Catalog::problems`].
+//! * `for_each_media<E: Display>(catalog: &Catalog, f: impl FnMut(&MediaEntry, &mut dyn Read)
+//!   -> Result<(), E>) -> Result<Vec<Problem>, Error>` — an `Err` from `f`, or a read error, is
+//!   a [`Problem`] for that entry and the others go on.
+//! * `for_each_selected_media<E: Display>(catalog, select: impl FnMut(&MediaEntry) -> bool,
+//!   f: impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>) -> Result<Vec<Problem>,
+//!   Error>` — streams only the selected entries (a part with none is not opened) and lets `f`
+//!   stop the pass with [`Flow::Stop`].
+//! * [`Catalog`], [`MediaEntry`], [`Folder`], [`Variant`], [`Sidecar`], [`Geo`], [`Origin`],
+//!   [`AlbumInfo`], [`PartInfo`], [`PartFormat`], [`MatchRule`], [`Problem`], [`ProblemKind`],
+//!   [`Limits`], [`Flow`], [`Error`]; the pure name rules are in [`names`].
+//!
+//! # Matching rules (google.md §4.5–§4.10)
+//!
+//! For each media file, per folder: strip an optional `(N)` counter, then generate the sidecar
+//! names Google could have written for the candidate titles and confirm each candidate by the
+//! sidecar's `title` (base clipped to 47 UTF-16 units plus the extension, with replaced
+//! characters compared as `_`). The rule that found the sidecar is recorded as a [`MatchRule`]:
+//! [`MatchRule::Legacy`] (`title[:46](N).json`), [`MatchRule::Supplemental`],
+//! [`MatchRule::SupplementalClipped`], [`MatchRule::SupplementalUnclipped`] (the
+//! `.supplemental-metadata` generation, complete, clipped at 46, or longer),
+//! [`MatchRule::SidecarWithoutExtension`], [`MatchRule::CounterInTitle`],
+//! [`MatchRule::TitleWithoutExtension`], [`MatchRule::EditedVariant`] (localised `-edited`
+//! suffixes, also truncated, share the original's sidecar), [`MatchRule::LiveCompanion`]
+//! (HEIC/JPG + MP4/MOV, `.MP.jpg` + `.MP`, `MVIMG`, extension-less companions share the still's
+//! sidecar), [`MatchRule::TitleOnly`] (fallback on title and counter when the name fits no
+//! rule). When two different sidecars fit, none is applied ([`MatchRule::Ambiguous`], also
+//! listed in [`Catalog::ambiguous`]): a wrong location is worse than none.
+//!
+//! # Hostile input
+//!
+//! Corrupt or truncated parts, entries escaping the archive (`../`, absolute paths, drive
+//! letters, backslashes), symlink and hard-link entries, duplicate entries, names that are not
+//! UTF-8, compression bombs (size and ratio caps from [`Limits`]), malformed or huge JSON and
+//! sidecars without a capture time each become a [`Problem`] naming the part and the entry;
+//! the rest of the export is still read.
+
+pub mod folders;
+mod guard;
+pub mod json;
+mod matcher;
+pub mod names;
+mod parts;
+mod scan;
+mod stream;
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub use folders::Folder;
+pub use json::{AlbumMeta, Geo, Origin, Sidecar};
+pub use matcher::MatchRule;
+pub use scan::scan;
+pub use stream::{Flow, for_each_media, for_each_selected_media};
+
+/// What a scan found in one export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Catalog {
+    /// `takeout-20250921T101010Z` from the part names; otherwise `takeout-derived-<hash>` from
+    /// the listed entries (stable for the same content).
+    pub export_id: String,
+    /// An e-mail address found in the export (the archive browser page, part or folder
+    /// names), if any.
+    pub account_hint: Option<String>,
+    /// The parts, in the order they are read (sorted by part number when the names carry one).
+    pub parts: Vec<PartInfo>,
+    /// Every media entry; `media[i].id == i`, in part order then archive order.
+    pub media: Vec<MediaEntry>,
+    /// Album folders (with or without album metadata), in order of appearance.
+    pub albums: Vec<AlbumInfo>,
+    /// Everything that went wrong or was skipped, per entry.
+    pub problems: Vec<Problem>,
+    /// Paths of sidecars applied to no media.
+    pub unmatched_sidecars: Vec<String>,
+    /// Media path → candidate sidecar paths, for media left without a sidecar because several
+    /// fit.
+    pub ambiguous: Vec<(String, Vec<String>)>,
+    /// The limits of the scan (the second pass applies them too).
+    pub limits: Limits,
+}
+
+/// One part of an export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    pub path: PathBuf,
+    pub format: PartFormat,
+    /// The export id in the part's name, when it has one.
+    pub export_id: Option<String>,
+    /// Entries listed (files, including skipped ones).
+    pub entries: usize,
+    /// Whether the part could be listed at all.
+    pub readable: bool,
+}
+
+/// How a part is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartFormat {
+    Zip,
+    /// gzip-compressed tar (`.tgz`, `.tar.gz`).
+    Tgz,
+    /// Uncompressed tar.
+    Tar,
+    /// An extracted folder.
+    Folder,
+    /// Not readable (unknown or unsupported format).
+    Unknown,
+}
+
+/// A media file of the export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaEntry {
+    /// Index in [`Catalog::media`].
+    pub id: usize,
+    /// The part file (or folder) holding the bytes.
+    pub part: PathBuf,
+    /// Index in [`Catalog::parts`].
+    pub part_index: usize,
+    /// Position of the entry in its part (zip central-directory index, tar entry number, walk
+    /// order for folders).
+    pub entry_index: usize,
+    /// Path inside the part, `/`-separated, validated (no `..`, not absolute).
+    pub path: String,
+    /// The folder the file sits in (`Takeout/Google Photos/Photos from 2019`).
+    pub folder_path: String,
+    pub folder: Folder,
+    /// The file name in the archive (possibly truncated or with a counter).
+    pub file_name: String,
+    /// Uncompressed size as listed.
+    pub size: u64,
+    /// The paired sidecar, if one was found unambiguously.
+    pub sidecar: Option<Sidecar>,
+    pub matched_by: MatchRule,
+    pub variant: Variant,
+    /// The first entry with exactly the same path (in another part or earlier in this one).
+    /// Copies of an item in year and album folders are *not* linked here: byte identity is
+    /// the store's job.
+    pub duplicate_of: Option<usize>,
+}
+
+/// How a media file relates to others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    Original,
+    /// Google's editor output; `original` is the media id of the original in the same folder.
+    Edited { original: Option<usize> },
+    /// The video half of a live/motion photo; `still` is the media id of the still.
+    LiveCompanion { still: Option<usize> },
+    /// A Google-made creation (collage, animation, movie …) with its own sidecar.
+    Creation,
+}
+
+/// An album folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlbumInfo {
+    /// Folder name in the archive (may be truncated or rewritten by Google).
+    pub folder_name: String,
+    /// Folder path inside the parts (`Takeout/Google Photos/Trip`).
+    pub folder_path: String,
+    /// The metadata `title` when present and non-empty, else the folder name.
+    pub title: String,
+    pub description: Option<String>,
+    /// Path of the album metadata JSON, when there is one.
+    pub metadata_path: Option<String>,
+    /// Everything the album metadata said (access, date, enrichments, comments …).
+    pub metadata: Option<AlbumMeta>,
+}
+
+/// Something that went wrong with one entry (or one part).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub part: PathBuf,
+    pub entry: Option<String>,
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+/// Classes of [`Problem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    /// The part cannot be opened or its format is not supported.
+    Unreadable,
+    /// The part is corrupt or truncated; entries before the damage were read.
+    Corrupt,
+    /// The entry's path escapes the archive (`..`, absolute, drive letter, backslash, NUL).
+    UnsafePath,
+    /// A symlink or hard-link entry (skipped).
+    Link,
+    /// The same path appears twice.
+    Duplicate,
+    /// The entry's name is not UTF-8.
+    InvalidName,
+    /// Over a size or count limit.
+    TooLarge,
+    /// Over the compression-ratio limit.
+    Bomb,
+    /// JSON that cannot be parsed or has the wrong shape.
+    BadJson,
+    /// A sidecar without a usable `photoTakenTime`.
+    MissingTime,
+    /// An entry kind or compression method that is not supported (skipped).
+    Unsupported,
+    /// Something skipped on purpose (other Takeout products, extraction artefacts).
+    Ignored,
+    /// The parts do not all come from the same export.
+    MixedExports,
+    /// Reading an entry's bytes failed in the second pass.
+    Read,
+    /// The callback of the second pass returned an error.
+    Callback,
+}
+
+impl Problem {
+    pub(crate) fn new(part: &std::path::Path, entry: Option<&str>, kind: ProblemKind, message: impl Into<String>) -> Self {
+        Problem {
+            part: part.to_path_buf(),
+            entry: entry.map(str::to_owned),
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.entry {
+            Some(e) => write!(f, "{}: {}: {}", self.part.display(), e, self.message),
+            None => write!(f, "{}: {}", self.part.display(), self.message),
+        }
+    }
+}
+
+/// Caps against hostile or broken input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest JSON (or HTML) file that is read; bigger ones are a [`ProblemKind::TooLarge`].
+    pub max_json_bytes: u64,
+    /// Largest media entry.
+    pub max_entry_bytes: u64,
+    /// Largest uncompressed:compressed ratio (per zip entry over 1 MiB, and for a whole tgz).
+    pub max_ratio: u64,
+    /// Most entries listed for the whole export.
+    pub max_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_json_bytes: 16 << 20,
+            max_entry_bytes: 64 << 30,
+            max_ratio: 1000,
+            max_entries: 10_000_000,
+        }
+    }
+}
+
+/// Failure of a whole pass.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no Takeout parts given")]
+    NoParts,
+    #[error("no part of the export could be read: {}", join(.0))]
+    Unreadable(Vec<Problem>),
+}
+
+fn join(p: &[Problem]) -> String {
+    p.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_display() {
+        let p = Problem::new(
+            std::path::Path::new("takeout-1.zip"),
+            Some("Takeout/x.json"),
+            ProblemKind::BadJson,
+            "invalid JSON",
+        );
+        assert_eq!(p.to_string(), "takeout-1.zip: Takeout/x.json: invalid JSON");
+        let p = Problem::new(std::path::Path::new("a.tgz"), None, ProblemKind::Corrupt, "truncated");
+        assert_eq!(p.to_string(), "a.tgz: truncated");
+        let e = Error::Unreadable(vec![p]);
+        assert_eq!(e.to_string(), "no part of the export could be read: a.tgz: truncated");
+    }
+
+    #[test]
+    fn default_limits() {
+        let l = Limits::default();
+        assert_eq!(l.max_json_bytes, 16 * 1024 * 1024);
+        assert_eq!(l.max_entry_bytes, 64 * 1024 * 1024 * 1024);
+        assert_eq!(l.max_ratio, 1000);
+    }
+}

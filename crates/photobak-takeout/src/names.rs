@@ -1,0 +1,480 @@
+//! Name rules of Google Takeout for Photos (google.md §4.5–§4.8).
+//!
+//! Everything here is pure string logic: lengths are counted in UTF-16 code units, as Google
+//! does, and characters that Google replaces by `_` in archive names compare equal to `_`.
+
+/// Longest media base name (before the extension) Google writes into the archive.
+pub const MEDIA_BASE_UNITS: usize = 47;
+/// Longest sidecar stem (before an optional `(N)` and `.json`) in both name generations.
+pub const SIDECAR_STEM_UNITS: usize = 46;
+/// The suffix of the 2024+ sidecar name generation, before clipping.
+pub const SUPPLEMENTAL: &str = ".supplemental-metadata";
+
+/// Characters observed (or expected) to be replaced by `_` in archive names.
+const REPLACED: &[char] = &['/', '\\', ':', '*', '?', '"', '<', '>', '|', '&'];
+
+/// Suffixes of Google's editor output, per interface language (§4.7).
+pub const EDITED_SUFFIXES: &[&str] = &[
+    "-edited",
+    "-bearbeitet",
+    "-modifié",
+    "-modificato",
+    "-edytowane",
+    "-bewerkt",
+    "-編集済み",
+    "-编辑",
+    "-ha editado",
+    "-editat",
+    "-editado",
+];
+
+/// Suffixes of Google-made creations, which have sidecars of their own (§4.7).
+pub const CREATION_SUFFIXES: &[&str] = &[
+    "-effects",
+    "-smile",
+    "-mix",
+    "-collage",
+    "-animation",
+    "-motion",
+    "-COLLAGE",
+    "-ANIMATION",
+    "-MOVIE",
+];
+
+/// Extensions of stills that can own a live/motion companion video.
+const STILL_EXTS: &[&str] = &["heic", "heif", "jpg", "jpeg"];
+/// Extensions of companion videos.
+const VIDEO_EXTS: &[&str] = &["mp4", "mov"];
+/// Extensions that are known media types (anything else after the last dot is part of the name).
+const MEDIA_EXTS: &[&str] = &[
+    "jpg", "jpeg", "jpe", "png", "gif", "heic", "heif", "webp", "bmp", "tif", "tiff", "dng", "raw",
+    "cr2", "cr3", "nef", "nrw", "arw", "orf", "rw2", "raf", "srw", "pef", "avif", "jxl", "ico",
+    "mp4", "mov", "m4v", "3gp", "3g2", "avi", "mkv", "webm", "mpg", "mpeg", "mts", "m2ts", "wmv",
+    "flv", "gifv", "svg",
+];
+
+/// Length of `s` in UTF-16 code units.
+pub fn utf16_len(s: &str) -> usize {
+    s.chars().map(char::len_utf16).sum()
+}
+
+/// The longest prefix of `s` that fits in `max` UTF-16 code units. When the limit falls inside a
+/// surrogate pair, `round_up` keeps the whole character (what Google does for media names).
+pub fn clip_utf16(s: &str, max: usize, round_up: bool) -> &str {
+    let mut units = 0;
+    for (i, c) in s.char_indices() {
+        let n = c.len_utf16();
+        if units + n > max {
+            if round_up && units < max {
+                return &s[..i + c.len_utf8()];
+            }
+            return &s[..i];
+        }
+        units += n;
+    }
+    s
+}
+
+/// Both ways of clipping (they differ only when the limit splits a surrogate pair).
+pub fn clips(s: &str, max: usize) -> [&str; 2] {
+    [clip_utf16(s, max, false), clip_utf16(s, max, true)]
+}
+
+/// Splits a name at its last `.` into base and extension (with the dot). A leading dot is not an
+/// extension separator.
+pub fn split_ext(name: &str) -> (&str, &str) {
+    match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    }
+}
+
+/// Strips a trailing `(N)` counter: `IMG_3479(2)` → (`IMG_3479`, 2).
+pub fn strip_counter(base: &str) -> Option<(&str, u32)> {
+    let inner = base.strip_suffix(')')?;
+    let open = inner.rfind('(')?;
+    let digits = &inner[open + 1..];
+    if open == 0 || digits.is_empty() || digits.len() > 6 {
+        return None;
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((&base[..open], digits.parse().ok()?))
+}
+
+/// Formats an optional counter as Google writes it.
+pub fn counter_text(n: Option<u32>) -> String {
+    n.map(|n| format!("({n})")).unwrap_or_default()
+}
+
+fn fold(c: char) -> char {
+    if c == '_' || c.is_control() || REPLACED.contains(&c) {
+        '_'
+    } else {
+        c
+    }
+}
+
+/// Equality where a character Google replaces by `_` equals `_`.
+pub fn relaxed_eq(a: &str, b: &str) -> bool {
+    a.chars().map(fold).eq(b.chars().map(fold))
+}
+
+/// `relaxed_eq` applied to a prefix of `s`.
+pub fn relaxed_starts_with(s: &str, prefix: &str) -> bool {
+    let mut it = s.chars().map(fold);
+    for p in prefix.chars().map(fold) {
+        if it.next() != Some(p) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Hash key under `relaxed_eq`.
+pub fn fold_key(s: &str) -> String {
+    s.chars().map(fold).collect()
+}
+
+fn ext_in(ext: &str, list: &[&str]) -> bool {
+    let e = ext.strip_prefix('.').unwrap_or(ext);
+    list.iter().any(|x| x.eq_ignore_ascii_case(e))
+}
+
+/// Whether `ext` (with or without its dot) is a known photo or video extension.
+pub fn is_media_ext(ext: &str) -> bool {
+    ext_in(ext, MEDIA_EXTS)
+}
+
+/// Whether `ext` is the extension of a still that can have a live/motion companion.
+pub fn is_still_ext(ext: &str) -> bool {
+    ext_in(ext, STILL_EXTS)
+}
+
+/// Whether a file with this name can be the video half of a live/motion photo: an `.MP4`/`.MOV`,
+/// or a name whose "extension" is no media type at all (`PXL_….MP`, `MVIMG_…`, `IMG_4573`).
+pub fn is_companion_candidate(name: &str) -> bool {
+    let (_, ext) = split_ext(name);
+    ext.is_empty() || ext_in(ext, VIDEO_EXTS) || !is_media_ext(ext) || ext.eq_ignore_ascii_case(".mp")
+}
+
+/// Names of the stills a companion video may belong to, most specific first: `X.MP` → `X.MP.jpg`,
+/// `IMG_4573.MP4` → `IMG_4573.HEIC`, `MVIMG_x` → `MVIMG_x.jpg`. Compare case-insensitively.
+pub fn still_names_for_companion(name: &str) -> Vec<String> {
+    let (base, ext) = split_ext(name);
+    let mut out = Vec::new();
+    let mut push = |stem: &str| {
+        for e in STILL_EXTS {
+            out.push(format!("{stem}.{e}"));
+        }
+    };
+    if ext.is_empty() || !is_media_ext(ext) || ext.eq_ignore_ascii_case(".mp") {
+        push(name);
+    }
+    if !ext.is_empty() && (ext_in(ext, VIDEO_EXTS) || !is_media_ext(ext)) {
+        push(base);
+    }
+    out
+}
+
+/// Strips an edited-variant suffix (§4.7) from a media base (counter already removed). A suffix
+/// cut by the 47-unit truncation (`-ha edit`, `-bearb`) is accepted when `base` has exactly the
+/// truncated length and at least two characters of the suffix survive.
+pub fn strip_edited_suffix(base: &str) -> Option<&str> {
+    for s in EDITED_SUFFIXES {
+        if let Some(orig) = base.strip_suffix(s)
+            && !orig.is_empty()
+        {
+            return Some(orig);
+        }
+    }
+    let len = utf16_len(base);
+    if len != MEDIA_BASE_UNITS && len != MEDIA_BASE_UNITS + 1 {
+        return None;
+    }
+    let mut best: Option<&str> = None;
+    for s in EDITED_SUFFIXES {
+        let chars: Vec<(usize, char)> = s.char_indices().collect();
+        for cut in (2..chars.len()).rev() {
+            let prefix = &s[..chars[cut].0];
+            if let Some(orig) = base.strip_suffix(prefix)
+                && !orig.is_empty()
+            {
+                // Prefer the longest surviving suffix (shortest original base).
+                if best.is_none_or(|b| orig.len() < b.len()) {
+                    best = Some(orig);
+                }
+                break;
+            }
+        }
+    }
+    best
+}
+
+/// Whether a media base carries a creation suffix (collage, animation, movie …).
+pub fn has_creation_suffix(base: &str) -> bool {
+    let base = strip_counter(base).map_or(base, |(b, _)| b);
+    CREATION_SUFFIXES.iter().any(|s| base.len() > s.len() && base.ends_with(s))
+}
+
+/// The sidecar-name shape found for a title (see [`crate::MatchRule`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StemStyle {
+    /// `title[:46]`: the old generation, or either generation when the title has ≥ 46 units.
+    Legacy,
+    /// `title.supplemental-metadata`, complete and within 46 units.
+    Supplemental,
+    /// `(title.supplemental-metadata)[:46]` with the suffix cut (down to an empty `..json`).
+    SupplementalClipped,
+    /// A prefix of `title.supplemental-metadata` longer than 46 units (2026 exports).
+    SupplementalUnclipped,
+}
+
+/// Classifies a sidecar stem `stem` (name without `(N)` and `.json`) against the string `title`
+/// it was derived from. `None` when the stem cannot come from that title.
+pub fn classify_stem(stem: &str, title: &str) -> Option<StemStyle> {
+    let legacy = clips(title, SIDECAR_STEM_UNITS);
+    if legacy.iter().any(|l| relaxed_eq(stem, l)) {
+        return Some(StemStyle::Legacy);
+    }
+    let full = format!("{title}{SUPPLEMENTAL}");
+    if !relaxed_starts_with(&full, stem) {
+        return None;
+    }
+    let len = utf16_len(stem);
+    if len < utf16_len(legacy[0]) {
+        return None;
+    }
+    let limit = utf16_len(clip_utf16(&full, SIDECAR_STEM_UNITS, true));
+    if len == utf16_len(&full) {
+        if len <= limit {
+            Some(StemStyle::Supplemental)
+        } else {
+            Some(StemStyle::SupplementalUnclipped)
+        }
+    } else if len <= limit {
+        Some(StemStyle::SupplementalClipped)
+    } else {
+        Some(StemStyle::SupplementalUnclipped)
+    }
+}
+
+/// Parsed part file name: `takeout-20250921T101010Z-001.zip` or `takeout-20250921T101010Z-3-009.tgz`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartName {
+    /// `takeout-20250921T101010Z`.
+    pub export_id: String,
+    /// The extra segment of 2025+ names (`3` in `-3-009`).
+    pub segment: Option<u32>,
+    /// The part number (`9` in `-3-009`).
+    pub number: u32,
+}
+
+/// Parses a part's file name (browser suffixes such as ` (1)` are tolerated).
+pub fn parse_part_name(file_name: &str) -> Option<PartName> {
+    let rest = file_name.strip_prefix("takeout-")?;
+    let ts = rest.get(..16)?;
+    let b = ts.as_bytes();
+    let ok = b[..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'T'
+        && b[9..15].iter().all(u8::is_ascii_digit)
+        && b[15] == b'Z';
+    if !ok {
+        return None;
+    }
+    let tail = rest[16..].strip_prefix('-')?;
+    let tail = tail.split('.').next()?;
+    let tail = tail.split(' ').next()?;
+    let nums: Vec<&str> = tail.split('-').collect();
+    let parse = |s: &str| -> Option<u32> {
+        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+            None
+        } else {
+            s.parse().ok()
+        }
+    };
+    let (segment, number) = match nums.as_slice() {
+        [n] => (None, parse(n)?),
+        [s, n] => (Some(parse(s)?), parse(n)?),
+        _ => return None,
+    };
+    Some(PartName {
+        export_id: format!("takeout-{ts}"),
+        segment,
+        number,
+    })
+}
+
+/// Finds e-mail addresses in `text` (a small hand-written scanner, no regex).
+pub fn find_emails(text: &str) -> Vec<String> {
+    let is_local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    let is_domain = |c: char| c.is_ascii_alphanumeric() || ".-".contains(c);
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        let start = text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_local(*c))
+            .last()
+            .map(|(i, _)| i);
+        let Some(start) = start else { continue };
+        let end = text[at + 1..]
+            .char_indices()
+            .take_while(|(_, c)| is_domain(*c))
+            .last()
+            .map(|(i, c)| at + 1 + i + c.len_utf8());
+        let Some(end) = end else { continue };
+        let local = text[start..at].trim_start_matches('.');
+        let domain = text[at + 1..end].trim_end_matches(['.', '-']);
+        let Some(dot) = domain.rfind('.') else { continue };
+        let tld = &domain[dot + 1..];
+        if local.is_empty() || tld.len() < 2 || !tld.chars().all(|c| c.is_ascii_alphabetic()) {
+            continue;
+        }
+        out.push(format!("{local}@{domain}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_clip_keeps_whole_chars() {
+        let s = format!("ab{}", "🎉".repeat(30));
+        assert_eq!(utf16_len(&s), 62);
+        let c46 = clip_utf16(&s, 46, false);
+        assert_eq!(utf16_len(c46), 46);
+        assert_eq!(c46.chars().count(), 24);
+        assert_eq!(clip_utf16(&s, 46, true), c46);
+        assert_eq!(utf16_len(clip_utf16(&s, 47, true)), 48);
+        assert_eq!(utf16_len(clip_utf16(&s, 47, false)), 46);
+        assert_eq!(clip_utf16("short", 47, true), "short");
+        assert_eq!(clip_utf16("éééé", 2, false), "éé");
+    }
+
+    #[test]
+    fn split_and_counters() {
+        assert_eq!(split_ext("IMG_1.JPG"), ("IMG_1", ".JPG"));
+        assert_eq!(split_ext("20030616"), ("20030616", ""));
+        assert_eq!(split_ext("PXL_1.MP"), ("PXL_1", ".MP"));
+        assert_eq!(split_ext(".hidden"), (".hidden", ""));
+        assert_eq!(strip_counter("IMG_3479(2)"), Some(("IMG_3479", 2)));
+        assert_eq!(strip_counter("CLIP0001(10)"), Some(("CLIP0001", 10)));
+        assert_eq!(strip_counter("Negative0-36-35(1)(1)"), Some(("Negative0-36-35(1)", 1)));
+        assert_eq!(strip_counter("(1)"), None);
+        assert_eq!(strip_counter("IMG(x)"), None);
+        assert_eq!(strip_counter("IMG()"), None);
+        assert_eq!(strip_counter("IMG"), None);
+        assert_eq!(counter_text(Some(3)), "(3)");
+        assert_eq!(counter_text(None), "");
+    }
+
+    #[test]
+    fn replaced_characters_compare_equal() {
+        assert!(relaxed_eq("27_06_12 - 1", "27/06/12 - 1"));
+        assert!(relaxed_eq("Tom _ Jerry_", "Tom & Jerry?"));
+        assert!(!relaxed_eq("Tom _ Jerry", "Tom + Jerry"));
+        assert!(relaxed_starts_with("a/b.jpg", "a_b"));
+        assert!(!relaxed_starts_with("ab", "abc"));
+        assert_eq!(fold_key("a/b?c"), "a_b_c");
+    }
+
+    #[test]
+    fn edited_suffixes_all_languages_and_truncated() {
+        for s in EDITED_SUFFIXES {
+            let base = format!("IMG_1{s}");
+            assert_eq!(strip_edited_suffix(&base), Some("IMG_1"), "{s}");
+        }
+        // `-ha editado` cut by the 47-unit truncation.
+        let orig = "A".repeat(42);
+        let cut = format!("{orig}-ha e");
+        assert_eq!(utf16_len(&cut), 47);
+        assert_eq!(strip_edited_suffix(&cut), Some(orig.as_str()));
+        let orig2 = "B".repeat(39);
+        let cut2 = format!("{orig2}-ha edit");
+        assert_eq!(strip_edited_suffix(&cut2), Some(orig2.as_str()));
+        // A short name ending in a suffix fragment is no edited variant.
+        assert_eq!(strip_edited_suffix("IMG_1-ha e"), None);
+        assert_eq!(strip_edited_suffix("-edited"), None);
+    }
+
+    #[test]
+    fn creation_suffixes() {
+        assert!(has_creation_suffix("IMG_1-COLLAGE"));
+        assert!(has_creation_suffix("IMG_1-ANIMATION(1)"));
+        assert!(has_creation_suffix("x-effects"));
+        assert!(!has_creation_suffix("IMG_1"));
+        assert!(!has_creation_suffix("-MOVIE"));
+    }
+
+    #[test]
+    fn companions() {
+        assert!(is_companion_candidate("IMG_4573.MP4"));
+        assert!(is_companion_candidate("IMG_4573.MOV"));
+        assert!(is_companion_candidate("PXL_20230101_123456789.MP"));
+        assert!(is_companion_candidate("PXL_20230101_123456789.MP~2"));
+        assert!(is_companion_candidate("IMG_4573"));
+        assert!(!is_companion_candidate("IMG_4573.HEIC"));
+        assert!(!is_companion_candidate("IMG_4573.jpg"));
+        let s = still_names_for_companion("PXL_1.MP");
+        assert!(s.contains(&"PXL_1.MP.jpg".to_string()));
+        let s = still_names_for_companion("PXL_1.MP~2");
+        assert!(s.contains(&"PXL_1.MP~2.jpg".to_string()));
+        let s = still_names_for_companion("IMG_4573.MP4");
+        assert!(s.contains(&"IMG_4573.heic".to_string()));
+        let s = still_names_for_companion("MVIMG_1");
+        assert!(s.contains(&"MVIMG_1.jpg".to_string()));
+        assert!(is_still_ext(".HEIC"));
+        assert!(is_media_ext("JPG"));
+        assert!(!is_media_ext(".NIGHT"));
+    }
+
+    #[test]
+    fn stem_styles() {
+        use StemStyle::*;
+        assert_eq!(classify_stem("IMG_1.jpg", "IMG_1.jpg"), Some(Legacy));
+        assert_eq!(
+            classify_stem("20161105_170829.jpg.supplemental-metadata", "20161105_170829.jpg"),
+            Some(Supplemental)
+        );
+        assert_eq!(
+            classify_stem("MVIMG_20191230_232926.jpg.supplemental-metadat", "MVIMG_20191230_232926.jpg"),
+            Some(SupplementalClipped)
+        );
+        let t = "a".repeat(45);
+        assert_eq!(classify_stem(&format!("{t}."), &t), Some(SupplementalClipped));
+        let long = "c".repeat(40);
+        assert_eq!(
+            classify_stem(&format!("{long}.jpg.supplemental-metadata"), &format!("{long}.jpg")),
+            Some(SupplementalUnclipped)
+        );
+        assert_eq!(classify_stem("IMG_1.j", "IMG_1.jpg"), None);
+        assert_eq!(classify_stem("IMG_2.jpg", "IMG_1.jpg"), None);
+    }
+
+    #[test]
+    fn part_names() {
+        let p = parse_part_name("takeout-20250921T101010Z-001.zip").unwrap();
+        assert_eq!(p.export_id, "takeout-20250921T101010Z");
+        assert_eq!((p.segment, p.number), (None, 1));
+        let p = parse_part_name("takeout-20250921T101010Z-3-009.tgz").unwrap();
+        assert_eq!((p.segment, p.number), (Some(3), 9));
+        let p = parse_part_name("takeout-20250921T101010Z-002 (1).zip").unwrap();
+        assert_eq!(p.number, 2);
+        assert!(parse_part_name("takeout-2025.zip").is_none());
+        assert!(parse_part_name("photos.zip").is_none());
+        assert!(parse_part_name("takeout-20250921X101010Z-001.zip").is_none());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            find_emails("<p>Archive for jane.doe+x@gmail.com.</p> and a@b"),
+            vec!["jane.doe+x@gmail.com".to_string()]
+        );
+        assert!(find_emails("no address @ here").is_empty());
+    }
+}

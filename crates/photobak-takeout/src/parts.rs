@@ -1,0 +1,538 @@
+//! Listing parts (pass 1): zip central directory, tgz/tar stream, folder walk.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::rc::Rc;
+
+use flate2::read::MultiGzDecoder;
+use zip::ZipArchive;
+
+use crate::guard::{Capped, Counting, RatioGuard, is_bomb};
+use crate::{Limits, PartFormat, Problem, ProblemKind};
+
+/// Bytes a compressed stream may produce beyond `ratio ×` its input (headers, tiny files).
+pub const RATIO_SLACK: u64 = 1 << 20;
+/// Zip entries smaller than this are not checked against the ratio cap.
+pub const RATIO_MIN_SIZE: u64 = 1 << 20;
+
+/// One file entry of a part.
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    pub ordinal: usize,
+    pub path: String,
+    pub size: u64,
+    /// Contents of small files the scan needs (JSON, HTML); `None` for media.
+    pub data: Option<Vec<u8>>,
+}
+
+/// The listing of one part.
+#[derive(Debug)]
+pub struct Listing {
+    pub format: PartFormat,
+    pub entries: Vec<RawEntry>,
+    pub problems: Vec<Problem>,
+    pub readable: bool,
+}
+
+/// Whether the scan needs an entry's contents.
+pub fn wants_data(path: &str) -> bool {
+    let lower = path.to_lowercase();
+    lower.ends_with(".json") || lower.ends_with(".html") || lower.ends_with(".htm")
+}
+
+/// Detects the format of a part by its first bytes, then its name.
+pub fn detect(part: &Path) -> std::io::Result<PartFormat> {
+    if part.is_dir() {
+        return Ok(PartFormat::Folder);
+    }
+    let mut head = Vec::with_capacity(512);
+    File::open(part)?.take(512).read_to_end(&mut head)?;
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") || head.starts_with(b"PK\x07\x08") {
+        return Ok(PartFormat::Zip);
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(PartFormat::Tgz);
+    }
+    if head.len() >= 262 && &head[257..262] == b"ustar" {
+        return Ok(PartFormat::Tar);
+    }
+    let name = part.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    Ok(if name.ends_with(".zip") {
+        PartFormat::Zip
+    } else if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
+        PartFormat::Tgz
+    } else if name.ends_with(".tar") {
+        PartFormat::Tar
+    } else {
+        PartFormat::Unknown
+    })
+}
+
+/// Validates an entry name: relative, no `..`, no drive letter, no backslash or NUL. Returns the
+/// normalised `/`-separated path (`.` and empty components removed).
+pub fn validate_path(raw: &str) -> Result<String, String> {
+    if raw.contains('\0') {
+        return Err("entry name contains a NUL byte".into());
+    }
+    if raw.contains('\\') {
+        return Err("entry name contains a backslash (Windows path separator)".into());
+    }
+    if raw.starts_with('/') {
+        return Err("absolute entry path".into());
+    }
+    let b = raw.as_bytes();
+    if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+        return Err("entry path starts with a drive letter".into());
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for c in raw.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => return Err("entry path escapes the archive (`..`)".into()),
+            c => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        return Err("empty entry path".into());
+    }
+    Ok(out.join("/"))
+}
+
+struct Lister<'a> {
+    part: &'a Path,
+    limits: &'a Limits,
+    budget: &'a mut usize,
+    listing: Listing,
+}
+
+impl Lister<'_> {
+    fn problem(&mut self, entry: Option<&str>, kind: ProblemKind, msg: impl Into<String>) {
+        self.listing.problems.push(Problem::new(self.part, entry, kind, msg));
+    }
+
+    /// Counts one entry against the export-wide budget; false when exhausted.
+    fn take_budget(&mut self) -> bool {
+        if *self.budget == 0 {
+            let msg = format!(
+                "more than {} entries in the export: the rest of this part is not listed",
+                self.limits.max_entries
+            );
+            self.problem(None, ProblemKind::TooLarge, msg);
+            return false;
+        }
+        *self.budget -= 1;
+        true
+    }
+
+    /// Common checks of a file entry's name; `None` when it is skipped.
+    fn checked_name(&mut self, raw: &[u8]) -> Option<String> {
+        let Ok(name) = std::str::from_utf8(raw) else {
+            let shown = String::from_utf8_lossy(raw).into_owned();
+            self.problem(Some(&shown), ProblemKind::InvalidName, "entry name is not valid UTF-8; skipped");
+            return None;
+        };
+        match validate_path(name) {
+            Ok(p) => Some(p),
+            Err(msg) => {
+                self.problem(Some(name), ProblemKind::UnsafePath, format!("{msg}; skipped"));
+                None
+            }
+        }
+    }
+
+    /// Reads an entry the scan needs, within the JSON size limit.
+    fn read_small(&mut self, path: &str, size: u64, r: &mut dyn Read) -> Option<Vec<u8>> {
+        if size > self.limits.max_json_bytes {
+            let msg = format!(
+                "{size} bytes is over the {} byte limit for JSON/HTML; not read",
+                self.limits.max_json_bytes
+            );
+            self.problem(Some(path), ProblemKind::TooLarge, msg);
+            return None;
+        }
+        let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
+        match Capped::new(r, self.limits.max_json_bytes).read_to_end(&mut buf) {
+            Ok(_) => Some(buf),
+            Err(e) => {
+                let kind = if is_bomb(&e) { ProblemKind::TooLarge } else { ProblemKind::Corrupt };
+                self.problem(Some(path), kind, format!("cannot read: {e}"));
+                None
+            }
+        }
+    }
+}
+
+/// Lists one part. Never fails: what goes wrong is in the listing's problems.
+pub fn list(part: &Path, limits: &Limits, budget: &mut usize) -> Listing {
+    let mut l = Lister {
+        part,
+        limits,
+        budget,
+        listing: Listing {
+            format: PartFormat::Unknown,
+            entries: Vec::new(),
+            problems: Vec::new(),
+            readable: false,
+        },
+    };
+    match detect(part) {
+        Ok(f) => l.listing.format = f,
+        Err(e) => {
+            l.problem(None, ProblemKind::Unreadable, format!("cannot open: {e}"));
+            return l.listing;
+        }
+    }
+    match l.listing.format {
+        PartFormat::Zip => list_zip(&mut l),
+        PartFormat::Tgz | PartFormat::Tar => list_tar(&mut l),
+        PartFormat::Folder => list_folder(&mut l),
+        PartFormat::Unknown => l.problem(
+            None,
+            ProblemKind::Unreadable,
+            "not a zip, tgz, tar or folder (.tbz parts are not supported: choose zip or tgz)",
+        ),
+    }
+    l.listing
+}
+
+fn list_zip(l: &mut Lister<'_>) {
+    let part = l.part;
+    let opened = File::open(part).and_then(|f| Ok((f.metadata()?.len(), f)));
+    let (file_len, file) = match opened {
+        Ok(x) => x,
+        Err(e) => return l.problem(None, ProblemKind::Unreadable, format!("cannot open: {e}")),
+    };
+    let mut zip = match ZipArchive::new(BufReader::new(file)) {
+        Ok(z) => z,
+        Err(e) => {
+            return l.problem(
+                None,
+                ProblemKind::Corrupt,
+                format!("cannot read the zip central directory (truncated or corrupt part?): {e}"),
+            );
+        }
+    };
+    l.listing.readable = true;
+    if zip.has_duplicate_names() {
+        let dups = duplicate_zip_names(part);
+        if dups.is_empty() {
+            l.problem(None, ProblemKind::Duplicate, "the zip lists some entry names twice; only one copy of each is read");
+        }
+        for d in dups {
+            let shown = String::from_utf8_lossy(&d).into_owned();
+            l.problem(Some(&shown), ProblemKind::Duplicate, "entry listed twice in the zip; only one copy is read");
+        }
+    }
+    let meta = zip.metadata();
+    let mut declared_total: u64 = 0;
+    let total_cap = file_len.saturating_mul(l.limits.max_ratio).saturating_add(RATIO_SLACK);
+    for i in 0..meta.len() {
+        let entry = match meta.entry(i) {
+            Ok(e) => e,
+            Err(e) => {
+                l.problem(None, ProblemKind::Corrupt, format!("entry {i}: {e}"));
+                continue;
+            }
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        if !l.take_budget() {
+            break;
+        }
+        let Some(path) = l.checked_name(entry.name_raw()) else { continue };
+        if entry.is_symlink() {
+            l.problem(Some(&path), ProblemKind::Link, "symbolic link entry; skipped");
+            continue;
+        }
+        if entry.encrypted() {
+            l.problem(Some(&path), ProblemKind::Unsupported, "encrypted entry; skipped");
+            continue;
+        }
+        let method = entry.compression();
+        if method != zip::CompressionMethod::Stored && method != zip::CompressionMethod::Deflated {
+            l.problem(Some(&path), ProblemKind::Unsupported, format!("compression method {method} not supported; skipped"));
+            continue;
+        }
+        let size = entry.size();
+        let compressed = entry.compressed_size();
+        if size > l.limits.max_entry_bytes {
+            let msg = format!("{size} bytes is over the {} byte entry limit; skipped", l.limits.max_entry_bytes);
+            l.problem(Some(&path), ProblemKind::TooLarge, msg);
+            continue;
+        }
+        if size >= RATIO_MIN_SIZE && size > compressed.saturating_mul(l.limits.max_ratio) {
+            let msg = format!(
+                "{size} bytes from {compressed} compressed is over the {}:1 ratio limit (zip bomb?); skipped",
+                l.limits.max_ratio
+            );
+            l.problem(Some(&path), ProblemKind::Bomb, msg);
+            continue;
+        }
+        declared_total = declared_total.saturating_add(size);
+        if declared_total > total_cap {
+            let msg = format!(
+                "declared sizes add up to more than {}:1 of the part's size (overlapping-entry zip bomb?); the rest is not listed",
+                l.limits.max_ratio
+            );
+            l.problem(Some(&path), ProblemKind::Bomb, msg);
+            break;
+        }
+        let data = if wants_data(&path) {
+            match zip.by_index(i) {
+                Ok(mut r) => l.read_small(&path, size, &mut Capped::new(&mut r, size)),
+                Err(e) => {
+                    l.problem(Some(&path), ProblemKind::Corrupt, format!("cannot read: {e}"));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        l.listing.entries.push(RawEntry {
+            ordinal: i,
+            path,
+            size,
+            data,
+        });
+    }
+}
+
+fn le16(b: &[u8], at: usize) -> Option<usize> {
+    b.get(at..at + 2).map(|x| usize::from(u16::from_le_bytes([x[0], x[1]])))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u64> {
+    b.get(at..at + 4).map(|x| u64::from(u32::from_le_bytes([x[0], x[1], x[2], x[3]])))
+}
+
+/// Names that occur more than once in a zip's central directory (only used to name the
+/// duplicates `ZipArchive` collapses; zip64 directories are not walked). Reads only the tail
+/// of the file and the central directory.
+pub fn duplicate_zip_names(part: &Path) -> Vec<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    let read_at = |f: &mut File, at: u64, len: u64| -> Option<Vec<u8>> {
+        f.seek(SeekFrom::Start(at)).ok()?;
+        let mut v = Vec::new();
+        f.take(len).read_to_end(&mut v).ok()?;
+        Some(v)
+    };
+    let Ok(mut f) = File::open(part) else { return Vec::new() };
+    let Ok(len) = f.metadata().map(|m| m.len()) else { return Vec::new() };
+    let tail_start = len.saturating_sub(22 + 65_535);
+    let Some(tail) = read_at(&mut f, tail_start, len - tail_start) else { return Vec::new() };
+    let Some(eocd) = (0..tail.len().saturating_sub(21)).rev().find(|&i| tail[i..].starts_with(b"PK\x05\x06")) else {
+        return Vec::new();
+    };
+    let (Some(count), Some(size), Some(start)) = (le16(&tail, eocd + 10), le32(&tail, eocd + 12), le32(&tail, eocd + 16))
+    else {
+        return Vec::new();
+    };
+    let Some(cd) = read_at(&mut f, start, size) else { return Vec::new() };
+    duplicate_names_in(&cd, count)
+}
+
+fn duplicate_names_in(cd: &[u8], count: usize) -> Vec<Vec<u8>> {
+    let mut at = 0usize;
+    let mut seen = std::collections::HashSet::new();
+    let mut dups: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..count {
+        if !cd.get(at..).is_some_and(|s| s.starts_with(b"PK\x01\x02")) {
+            break;
+        }
+        let (Some(n), Some(x), Some(c)) = (le16(cd, at + 28), le16(cd, at + 30), le16(cd, at + 32)) else { break };
+        let Some(name) = cd.get(at + 46..at + 46 + n) else { break };
+        if !seen.insert(name.to_vec()) && !dups.iter().any(|d| d == name) {
+            dups.push(name.to_vec());
+        }
+        at += 46 + n + x + c;
+    }
+    dups
+}
+
+/// Opens a tar or tgz part as a guarded stream.
+pub fn open_tar(part: &Path, format: PartFormat, limits: &Limits) -> std::io::Result<tar::Archive<Box<dyn Read>>> {
+    let file = File::open(part)?;
+    let reader: Box<dyn Read> = if format == PartFormat::Tgz {
+        let count = Rc::new(Cell::new(0));
+        let counted = Counting::new(BufReader::new(file), count.clone());
+        Box::new(RatioGuard::new(
+            MultiGzDecoder::new(counted),
+            count,
+            limits.max_ratio,
+            RATIO_SLACK,
+        ))
+    } else {
+        Box::new(BufReader::new(file))
+    };
+    Ok(tar::Archive::new(reader))
+}
+
+fn list_tar(l: &mut Lister<'_>) {
+    let mut ar = match open_tar(l.part, l.listing.format, l.limits) {
+        Ok(a) => a,
+        Err(e) => return l.problem(None, ProblemKind::Unreadable, format!("cannot open: {e}")),
+    };
+    let entries = match ar.entries() {
+        Ok(e) => e,
+        Err(e) => return l.problem(None, ProblemKind::Corrupt, format!("not a readable tar stream: {e}")),
+    };
+    let mut ordinal = 0usize;
+    for res in entries {
+        let this = ordinal;
+        ordinal += 1;
+        let mut entry = match res {
+            Ok(e) => e,
+            Err(e) => {
+                let kind = if is_bomb(&e) { ProblemKind::Bomb } else { ProblemKind::Corrupt };
+                let msg = if this == 0 {
+                    format!("not a readable tar stream: {e}")
+                } else {
+                    format!("archive broken after {this} entries (truncated or corrupt part?): {e}")
+                };
+                l.problem(None, kind, msg);
+                break;
+            }
+        };
+        l.listing.readable = true;
+        use tar::EntryType as T;
+        let kind = entry.header().entry_type();
+        if matches!(kind, T::Directory | T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink) {
+            continue;
+        }
+        if !l.take_budget() {
+            break;
+        }
+        let raw = entry.path_bytes().into_owned();
+        let Some(path) = l.checked_name(&raw) else { continue };
+        match kind {
+            T::Regular | T::Continuous => {}
+            T::Symlink | T::Link => {
+                let what = if kind == T::Symlink { "symbolic" } else { "hard" };
+                l.problem(Some(&path), ProblemKind::Link, format!("{what} link entry; skipped"));
+                continue;
+            }
+            other => {
+                l.problem(Some(&path), ProblemKind::Unsupported, format!("{other:?} entry; skipped"));
+                continue;
+            }
+        }
+        let size = entry.size();
+        if size > l.limits.max_entry_bytes {
+            let msg = format!("{size} bytes is over the {} byte entry limit; skipped", l.limits.max_entry_bytes);
+            l.problem(Some(&path), ProblemKind::TooLarge, msg);
+            continue;
+        }
+        let data = if wants_data(&path) { l.read_small(&path, size, &mut entry) } else { None };
+        l.listing.entries.push(RawEntry {
+            ordinal: this,
+            path,
+            size,
+            data,
+        });
+    }
+    if !l.listing.readable && l.listing.problems.is_empty() {
+        l.listing.readable = true; // an empty archive
+    }
+}
+
+fn list_folder(l: &mut Lister<'_>) {
+    let root = l.part.to_path_buf();
+    l.listing.readable = true;
+    let mut stack: Vec<(std::path::PathBuf, String)> = vec![(root, String::new())];
+    let mut ordinal = 0usize;
+    while let Some((dir, rel)) = stack.pop() {
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) => {
+                let shown = if rel.is_empty() { None } else { Some(rel.as_str()) };
+                l.problem(shown, ProblemKind::Unreadable, format!("cannot list folder: {e}"));
+                continue;
+            }
+        };
+        let mut items: Vec<_> = rd.filter_map(Result::ok).collect();
+        items.sort_by_key(|e| e.file_name());
+        let mut subdirs = Vec::new();
+        for item in items {
+            let os = item.file_name();
+            let Some(name) = os.to_str() else {
+                let shown = format!("{rel}{}", os.to_string_lossy());
+                l.problem(Some(&shown), ProblemKind::InvalidName, "file name is not valid UTF-8; skipped");
+                continue;
+            };
+            let path = format!("{rel}{name}");
+            let meta = match std::fs::symlink_metadata(item.path()) {
+                Ok(m) => m,
+                Err(e) => {
+                    l.problem(Some(&path), ProblemKind::Unreadable, format!("cannot stat: {e}"));
+                    continue;
+                }
+            };
+            if meta.file_type().is_symlink() {
+                l.problem(Some(&path), ProblemKind::Link, "symbolic link; skipped");
+            } else if meta.is_dir() {
+                subdirs.push((item.path(), format!("{path}/")));
+            } else if meta.is_file() {
+                if !l.take_budget() {
+                    return;
+                }
+                let this = ordinal;
+                ordinal += 1;
+                let size = meta.len();
+                if let Err(msg) = validate_path(&path) {
+                    l.problem(Some(&path), ProblemKind::UnsafePath, format!("{msg}; skipped"));
+                    continue;
+                }
+                let data = if wants_data(&path) {
+                    match File::open(item.path()) {
+                        Ok(mut f) => l.read_small(&path, size, &mut f),
+                        Err(e) => {
+                            l.problem(Some(&path), ProblemKind::Unreadable, format!("cannot open: {e}"));
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
+                l.listing.entries.push(RawEntry {
+                    ordinal: this,
+                    path,
+                    size,
+                    data,
+                });
+            } else {
+                l.problem(Some(&path), ProblemKind::Unsupported, "not a regular file; skipped");
+            }
+        }
+        // Depth-first in name order: push in reverse so the first subfolder is walked first.
+        stack.extend(subdirs.into_iter().rev());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_validation() {
+        assert_eq!(validate_path("Takeout/Google Photos/a.jpg").unwrap(), "Takeout/Google Photos/a.jpg");
+        assert_eq!(validate_path("./Takeout//a.jpg").unwrap(), "Takeout/a.jpg");
+        assert!(validate_path("../etc/passwd").unwrap_err().contains(".."));
+        assert!(validate_path("Takeout/../../x").is_err());
+        assert!(validate_path("/etc/passwd").unwrap_err().contains("absolute"));
+        assert!(validate_path("C:/Windows/x").unwrap_err().contains("drive"));
+        assert!(validate_path("c:x").is_err());
+        assert!(validate_path("a\\..\\b").unwrap_err().contains("backslash"));
+        assert!(validate_path("a\0b").is_err());
+        assert!(validate_path("./").is_err());
+    }
+
+    #[test]
+    fn data_wanted_for_json_and_html() {
+        assert!(wants_data("Takeout/x/IMG.jpg.JSON"));
+        assert!(wants_data("Takeout/archive_browser.html"));
+        assert!(!wants_data("Takeout/x/IMG.jpg"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Pass 2: stream the media bytes, part by part in archive order.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::fs::File;
+use std::io::{BufReader, Read};
+
+use zip::ZipArchive;
+
+use crate::guard::{Capped, is_bomb};
+use crate::parts::{self, validate_path};
+use crate::{Catalog, Error, MediaEntry, PartFormat, Problem, ProblemKind};
+
+/// What the callback of [`for_each_selected_media`] wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    /// End the pass now (e.g. the destination disk is full).
+    Stop,
+}
+
+/// Streams every media entry of the catalog to `f`, part by part in archive order. An error
+/// returned by `f` (or a read error) becomes a [`Problem`] for that entry; the others go on.
+/// `Err` only when no part with media could be opened at all.
+pub fn for_each_media<E: Display>(
+    catalog: &Catalog,
+    mut f: impl FnMut(&MediaEntry, &mut dyn Read) -> Result<(), E>,
+) -> Result<Vec<Problem>, Error> {
+    for_each_selected_media(catalog, |_| true, |m, r| f(m, r).map(|()| Flow::Continue))
+}
+
+/// Like [`for_each_media`] for the entries `select` accepts (a part without any is not opened,
+/// so a resumed import skips what it already has); `f` may end the pass with [`Flow::Stop`].
+pub fn for_each_selected_media<E: Display>(
+    catalog: &Catalog,
+    mut select: impl FnMut(&MediaEntry) -> bool,
+    mut f: impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>,
+) -> Result<Vec<Problem>, Error> {
+    let mut per_part: BTreeMap<usize, BTreeMap<usize, Vec<&MediaEntry>>> = BTreeMap::new();
+    for m in &catalog.media {
+        if select(m) {
+            per_part.entry(m.part_index).or_default().entry(m.entry_index).or_default().push(m);
+        }
+    }
+    let mut s = Streamer {
+        catalog,
+        problems: Vec::new(),
+        opened_any: false,
+        stop: false,
+    };
+    let wanted_parts = per_part.len();
+    for (part, wanted) in per_part {
+        let format = catalog.parts.get(part).map_or(PartFormat::Unknown, |p| p.format);
+        match format {
+            PartFormat::Zip => s.zip(part, &wanted, &mut f),
+            PartFormat::Tgz | PartFormat::Tar => s.tar(part, format, &wanted, &mut f),
+            PartFormat::Folder => s.folder(part, &wanted, &mut f),
+            PartFormat::Unknown => s.lost(part, &wanted, "the part's format is unknown"),
+        }
+        if s.stop {
+            break;
+        }
+    }
+    if wanted_parts > 0 && !s.opened_any {
+        return Err(Error::Unreadable(s.problems));
+    }
+    Ok(s.problems)
+}
+
+struct Streamer<'a> {
+    catalog: &'a Catalog,
+    problems: Vec<Problem>,
+    opened_any: bool,
+    stop: bool,
+}
+
+type Wanted<'a> = BTreeMap<usize, Vec<&'a MediaEntry>>;
+
+impl Streamer<'_> {
+    fn problem(&mut self, m: &MediaEntry, kind: ProblemKind, msg: impl Into<String>) {
+        self.problems.push(Problem::new(&m.part, Some(&m.path), kind, msg));
+    }
+
+    fn part_problem(&mut self, part: usize, kind: ProblemKind, msg: String) {
+        let path = self.catalog.parts[part].path.clone();
+        self.problems.push(Problem::new(&path, None, kind, msg));
+    }
+
+    /// Reports every wanted entry not delivered.
+    fn lost(&mut self, part: usize, wanted: &Wanted<'_>, why: &str) {
+        let _ = part;
+        for list in wanted.values() {
+            for m in list {
+                self.problem(m, ProblemKind::Read, format!("not read: {why}"));
+            }
+        }
+    }
+
+    fn deliver<E: Display>(
+        &mut self,
+        m: &MediaEntry,
+        r: &mut dyn Read,
+        f: &mut impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>,
+    ) {
+        // An entry never yields more than its listed size.
+        let mut capped = Capped::new(r, m.size);
+        match f(m, &mut capped) {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Stop) => self.stop = true,
+            Err(e) => self.problem(m, ProblemKind::Callback, e.to_string()),
+        }
+    }
+
+    fn zip<E: Display>(
+        &mut self,
+        part: usize,
+        wanted: &Wanted<'_>,
+        f: &mut impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>,
+    ) {
+        let path = self.catalog.parts[part].path.clone();
+        let mut zip = match File::open(&path).map_err(|e| e.to_string()).and_then(|file| {
+            ZipArchive::new(BufReader::new(file)).map_err(|e| e.to_string())
+        }) {
+            Ok(z) => z,
+            Err(e) => {
+                self.part_problem(part, ProblemKind::Unreadable, format!("cannot open: {e}"));
+                return self.lost(part, wanted, "the part cannot be opened");
+            }
+        };
+        self.opened_any = true;
+        for (&index, list) in wanted {
+            for m in list {
+                if self.stop {
+                    return;
+                }
+                let name_ok = zip
+                    .name_for_index(index)
+                    .and_then(Result::ok)
+                    .is_some_and(|n| validate_path(&n).is_ok_and(|p| p == m.path));
+                if !name_ok {
+                    self.problem(m, ProblemKind::Read, "the part changed since the scan (entry not at its index)");
+                    continue;
+                }
+                match zip.by_index(index) {
+                    Ok(mut r) => self.deliver(m, &mut r, f),
+                    Err(e) => self.problem(m, ProblemKind::Read, format!("cannot read: {e}")),
+                }
+            }
+        }
+    }
+
+    fn tar<E: Display>(
+        &mut self,
+        part: usize,
+        format: PartFormat,
+        wanted: &Wanted<'_>,
+        f: &mut impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>,
+    ) {
+        let path = self.catalog.parts[part].path.clone();
+        let mut ar = match parts::open_tar(&path, format, &self.catalog.limits) {
+            Ok(a) => a,
+            Err(e) => {
+                self.part_problem(part, ProblemKind::Unreadable, format!("cannot open: {e}"));
+                return self.lost(part, wanted, "the part cannot be opened");
+            }
+        };
+        self.opened_any = true;
+        let mut pending: Wanted<'_> = wanted.clone();
+        let last = wanted.keys().next_back().copied().unwrap_or(0);
+        match ar.entries() {
+            Ok(entries) => {
+                for (ordinal, res) in entries.enumerate() {
+                    if pending.is_empty() || ordinal > last || self.stop {
+                        break;
+                    }
+                    let mut entry = match res {
+                        Ok(e) => e,
+                        Err(e) => {
+                            let kind = if is_bomb(&e) { ProblemKind::Bomb } else { ProblemKind::Corrupt };
+                            self.part_problem(part, kind, format!("archive broken after {ordinal} entries: {e}"));
+                            break;
+                        }
+                    };
+                    let Some(list) = pending.remove(&ordinal) else { continue };
+                    let name = String::from_utf8(entry.path_bytes().into_owned()).ok();
+                    for m in list {
+                        if name.as_deref().and_then(|n| validate_path(n).ok()).as_deref() != Some(m.path.as_str()) {
+                            self.problem(m, ProblemKind::Read, "the part changed since the scan (entry not at its position)");
+                            continue;
+                        }
+                        self.deliver(m, &mut entry, f);
+                    }
+                }
+            }
+            Err(e) => self.part_problem(part, ProblemKind::Corrupt, format!("not a readable tar stream: {e}")),
+        }
+        if !self.stop {
+            self.lost(part, &pending, "the archive ended before this entry");
+        }
+    }
+
+    fn folder<E: Display>(
+        &mut self,
+        part: usize,
+        wanted: &Wanted<'_>,
+        f: &mut impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>,
+    ) {
+        let root = self.catalog.parts[part].path.clone();
+        if root.is_dir() {
+            self.opened_any = true;
+        }
+        for list in wanted.values() {
+            for m in list {
+                if self.stop {
+                    return;
+                }
+                let mut p = root.clone();
+                p.extend(m.path.split('/'));
+                match std::fs::symlink_metadata(&p) {
+                    Ok(meta) if meta.file_type().is_symlink() => {
+                        self.problem(m, ProblemKind::Link, "became a symbolic link since the scan; skipped");
+                        continue;
+                    }
+                    _ => {}
+                }
+                match File::open(&p) {
+                    Ok(file) => self.deliver(m, &mut BufReader::new(file), f),
+                    Err(e) => self.problem(m, ProblemKind::Read, format!("cannot open: {e}")),
+                }
+            }
+        }
+    }
+}

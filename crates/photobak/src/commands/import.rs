@@ -1,0 +1,87 @@
+//! `photobak import takeout`: merge one Takeout export into the repository.
+
+use std::path::Path;
+
+use photobak_core::repo::Repo;
+use photobak_core::takeout_import::{ImportOptions, ImportSummary, import_takeout};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::TakeoutArgs;
+
+/// Runs the import on a blocking thread and prints its report. True when no entry failed.
+pub async fn run(repo_path: &Path, args: &TakeoutArgs, cancel: CancellationToken) -> anyhow::Result<bool> {
+    for p in &args.parts {
+        if !p.exists() {
+            anyhow::bail!("{}: no such file or folder", p.display());
+        }
+    }
+    let opts = ImportOptions {
+        parts: args.parts.clone(),
+        account: args.account.clone(),
+        include_trash: args.include_trash,
+        xmp: args.xmp,
+        no_mtime: args.no_mtime,
+    };
+    let repo_path = repo_path.to_path_buf();
+    let progress = crate::progress::for_terminal();
+    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<ImportSummary> {
+        let repo = Repo::open(&repo_path)?;
+        let summary = import_takeout(&repo, &opts, progress.as_ref(), &cancel)?;
+        photobak_core::manifest::write_manifest(&repo)?;
+        Ok(summary)
+    })
+    .await??;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!("{}", render(&summary));
+    }
+    Ok(summary.ok())
+}
+
+/// The import report: one summary line, then the details a person should look at.
+pub fn render(s: &ImportSummary) -> String {
+    let mut out = format!(
+        "{}: Takeout {}: {} media files, {} items: {} new, {} deduplicated, {} updated, {} unchanged",
+        s.account, s.export_id, s.media_entries, s.items, s.new, s.deduplicated, s.updated, s.unchanged
+    );
+    let skipped: u64 = s.skipped.values().sum();
+    if skipped > 0 {
+        let why: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        out.push_str(&format!(", {skipped} skipped ({})", why.join(", ")));
+    }
+    out.push_str(&format!(
+        ", {} failed; {} read in {:.1}s",
+        s.failed.len(),
+        indicatif::HumanBytes(s.bytes_read),
+        s.elapsed_secs
+    ));
+    if s.absent > 0 {
+        out.push_str(&format!(
+            "\n  {} previously imported items are absent from this export (run `photobak prune` to act on it)",
+            s.absent
+        ));
+    }
+    if s.xmp_written > 0 {
+        out.push_str(&format!("\n  {} XMP sidecars written", s.xmp_written));
+    }
+    let list = |out: &mut String, title: &str, items: &[String]| {
+        if items.is_empty() {
+            return;
+        }
+        out.push_str(&format!("\n  {title}: {}", items.len()));
+        for i in items.iter().take(20) {
+            out.push_str(&format!("\n    {i}"));
+        }
+        if items.len() > 20 {
+            out.push_str(&format!("\n    … and {} more (see --json)", items.len() - 20));
+        }
+    };
+    list(&mut out, "media without a sidecar", &s.without_sidecar);
+    list(&mut out, "sidecars without media", &s.unmatched_sidecars);
+    list(&mut out, "ambiguous sidecars (none applied)", &s.ambiguous);
+    list(&mut out, "problems in the export", &s.problems);
+    let failed: Vec<String> = s.failed.iter().map(|(e, why)| format!("{e}: {why}")).collect();
+    list(&mut out, "failed", &failed);
+    out
+}

@@ -1,0 +1,144 @@
+//! `photobak status`: what the archive holds and what needs attention. Reads the index without
+//! taking the repository lock, so it works while a backup runs.
+
+use std::path::Path;
+
+use indicatif::HumanBytes;
+use photobak_core::index::{INDEX_FILE, Index};
+use photobak_core::status::{Counts, RunInfo, Status, status};
+
+use crate::cli::StatusArgs;
+
+/// Prints the status; true unless some account needs attention (credentials to renew).
+pub fn run(repo_path: &Path, args: &StatusArgs) -> anyhow::Result<bool> {
+    let index = open_index(repo_path)?;
+    let st = status(&index, repo_path)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+    } else {
+        print!("{}", render(&st));
+    }
+    Ok(true)
+}
+
+/// Opens an existing repository's index without the lock (SQLite's WAL lets readers and one
+/// writer work side by side).
+pub fn open_index(repo_path: &Path) -> anyhow::Result<Index> {
+    let db = repo_path.join(INDEX_FILE);
+    if !db.is_file() {
+        anyhow::bail!(
+            "{}: not a photobak repository (no {INDEX_FILE})",
+            repo_path.display()
+        );
+    }
+    Ok(Index::open(&db)?)
+}
+
+fn counts(c: &Counts) -> String {
+    format!(
+        "{} items ({} stored), {} files, {}, {} albums",
+        c.items,
+        c.stored,
+        c.files,
+        HumanBytes(c.bytes),
+        c.albums
+    )
+}
+
+fn run_line(label: &str, r: &Option<RunInfo>) -> String {
+    match r {
+        None => format!("  {label}: never\n"),
+        Some(r) => {
+            let when = r.finished_at.as_deref().unwrap_or(&r.started_at);
+            let outcome = match r.ok {
+                Some(true) => "ok",
+                Some(false) => "FAILED",
+                None => "unfinished",
+            };
+            let summary = summarize(&r.summary);
+            format!("  {label}: {when} {outcome}{summary}\n")
+        }
+    }
+}
+
+/// The interesting numbers of a run summary, `key value` pairs.
+fn summarize(v: &serde_json::Value) -> String {
+    let Some(m) = v.as_object() else {
+        return String::new();
+    };
+    let parts: Vec<String> = m
+        .iter()
+        .filter_map(|(k, v)| match v {
+            serde_json::Value::Number(n) if n.as_f64() != Some(0.0) && k != "elapsed_secs" => {
+                Some(format!("{} {k}", n))
+            }
+            serde_json::Value::String(s) => Some(format!("{k}: {s}")),
+            serde_json::Value::Array(a) if !a.is_empty() => Some(format!("{} {k}", a.len())),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", ").replace('_', " "))
+    }
+}
+
+/// Human form.
+pub fn render(st: &Status) -> String {
+    let mut s = format!(
+        "repository {}: {}; manifest photobak.b3 {}\n",
+        st.repository,
+        counts(&st.totals),
+        if st.manifest { "present" } else { "missing" }
+    );
+    s.push_str(&run_line("last verify", &st.last_verify));
+    if st.files_not_verified_30d > 0 {
+        s.push_str(&format!(
+            "  {} files not verified in the last 30 days\n",
+            st.files_not_verified_30d
+        ));
+    }
+    for a in &st.accounts {
+        s.push_str(&format!(
+            "{} ({}): {}\n",
+            a.account,
+            a.folder,
+            counts(&a.totals)
+        ));
+        for (source, c) in &a.sources {
+            s.push_str(&format!("  from {source}: {}\n", counts(c)));
+        }
+        s.push_str(&run_line("last successful backup", &a.last_backup));
+        if a.last_failed_backup.is_some() {
+            s.push_str(&run_line("last backup", &a.last_failed_backup));
+        }
+        s.push_str(&run_line("last import", &a.last_import));
+        if let Some(e) = &a.newest_export {
+            s.push_str(&format!("  newest Takeout export: {e}\n"));
+        }
+        s.push_str(&run_line("last prune", &a.last_prune));
+        match &a.renewal {
+            Some(r) => s.push_str(&format!("  credentials: {}: {r}\n", a.credentials)),
+            None => s.push_str(&format!("  credentials: {}\n", a.credentials)),
+        }
+        if !a.failures.is_empty() {
+            s.push_str(&format!("  failing items: {}\n", a.failures.len()));
+            for f in &a.failures {
+                s.push_str(&format!(
+                    "    {} ({}): failed {} times since {}, last {}: {}\n",
+                    f.filename.as_deref().unwrap_or("?"),
+                    f.remote_id,
+                    f.count,
+                    f.first_at,
+                    f.last_at,
+                    f.error
+                ));
+            }
+        }
+    }
+    if st.accounts.is_empty() {
+        s.push_str("no accounts yet\n");
+    }
+    s
+}
