@@ -439,8 +439,9 @@ impl AccountRun {
             "library",
             None,
         )?;
+        let mut new_membership = false;
         if let Some(a) = album_id {
-            repo.index.add_membership(a, state.id)?;
+            new_membership = repo.index.add_membership(a, state.id)? && !state.is_new;
         }
         if state.seen_this_run {
             return Ok(Flow::Continue);
@@ -478,7 +479,7 @@ impl AccountRun {
         }
         if !needs {
             let mut s = self.summary();
-            if state.meta_changed {
+            if state.meta_changed || new_membership {
                 s.updated += 1;
             } else {
                 s.unchanged += 1;
@@ -498,6 +499,7 @@ impl AccountRun {
             cancel: self.cancel.clone(),
             item_id: state.id,
             had_content: state.content_id.is_some(),
+            meta_changed: state.meta_changed,
             filename: meta.filename.clone(),
             taken_at: meta.taken_at,
             item,
@@ -565,6 +567,7 @@ struct DownloadJob {
     cancel: CancellationToken,
     item_id: i64,
     had_content: bool,
+    meta_changed: bool,
     filename: String,
     taken_at: Option<i64>,
     item: ApiMediaItem,
@@ -585,6 +588,7 @@ impl DownloadJob {
                     Stored::New(_) | Stored::Forked(_) if !self.had_content => s.new += 1,
                     Stored::Linked(_) if !self.had_content => s.deduplicated += 1,
                     Stored::Repaired(_) => s.repaired += 1,
+                    Stored::Unchanged(_) if self.meta_changed => s.updated += 1,
                     Stored::Unchanged(_) => s.unchanged += 1,
                     _ => s.updated += 1,
                 }

@@ -536,6 +536,7 @@ pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<
 /// Index failures.
 pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Result<PrunePlan> {
     let snap = load(repo)?;
+    let all_accounts = repo.index.accounts()?;
     let mut gone: BTreeMap<i64, String> = BTreeMap::new();
     let mut removed_albums: BTreeMap<i64, String> = BTreeMap::new();
     let mut removed_memberships: BTreeSet<(i64, i64)> = BTreeSet::new();
@@ -549,11 +550,16 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         problems.extend(listing.problems.iter().cloned());
         let newest = newest_export(repo, account.id)?;
         let lib = listing.library.as_ref();
-        let listed_anywhere = |remote: &str| {
-            lib.is_some_and(|l| {
-                l.items.contains(remote) || l.albums.values().any(|a| a.items.contains(remote))
+        let listed: std::collections::HashSet<&str> = lib
+            .map(|l| {
+                l.items
+                    .iter()
+                    .chain(l.albums.values().flat_map(|a| a.items.iter()))
+                    .map(String::as_str)
+                    .collect()
             })
-        };
+            .unwrap_or_default();
+        let listed_anywhere = |remote: &str| listed.contains(remote);
         for item in snap.items.values().filter(|i| i.account_id == account.id) {
             if item.sources.is_empty() {
                 continue;
@@ -610,21 +616,6 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                 }
             }
         }
-        // Takeout and derived (year) albums have no listing of their own: they go when every
-        // member they had is gone.
-        for album in snap.albums.values().filter(|a| {
-            a.account_id == account.id && (a.source == "takeout" || a.source == "derived")
-        }) {
-            let members: Vec<i64> = snap
-                .memberships
-                .range((album.id, i64::MIN)..)
-                .take_while(|(a, _)| *a == album.id)
-                .map(|(_, i)| *i)
-                .collect();
-            if !members.is_empty() && members.iter().all(|i| gone.contains_key(i)) {
-                removed_albums.insert(album.id, "every item it held is gone".into());
-            }
-        }
         account_plans.push((account.clone(), newest, listing.problems.clone()));
     }
 
@@ -660,6 +651,32 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         })
         .map(|i| i.id)
         .collect();
+    // Takeout and derived (year) albums have no listing of their own: they go when every member
+    // they had is gone (so no item that stays loses them), unless an item left in no album is
+    // about to join that year folder.
+    let joining: BTreeSet<(i64, String)> = homeless
+        .iter()
+        .map(|i| {
+            let item = &snap.items[i];
+            (item.account_id, year_remote_id(item.taken_at))
+        })
+        .collect();
+    let listed_accounts: BTreeSet<i64> = account_plans.iter().map(|(a, _, _)| a.id).collect();
+    for album in snap.albums.values().filter(|a| {
+        listed_accounts.contains(&a.account_id)
+            && (a.source == "takeout" || a.source == "derived")
+            && !joining.contains(&(a.account_id, a.remote_id.clone()))
+    }) {
+        let members: Vec<i64> = snap
+            .memberships
+            .range((album.id, i64::MIN)..)
+            .take_while(|(a, _)| *a == album.id)
+            .map(|(_, i)| *i)
+            .collect();
+        if !members.is_empty() && members.iter().all(|i| gone.contains_key(i)) {
+            removed_albums.insert(album.id, "every item it held is gone".into());
+        }
+    }
 
     let mut users: HashMap<i64, Vec<i64>> = HashMap::new();
     for i in snap.items.values() {
@@ -723,9 +740,8 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             None => {
                 let u = surviving[0];
                 let item = &snap.items[&u];
-                let account_folder = listings
+                let account_folder = all_accounts
                     .iter()
-                    .filter_map(|l| l.account.as_ref())
                     .find(|a| a.id == item.account_id)
                     .map(|a| a.folder.clone())
                     .unwrap_or_default();
@@ -840,6 +856,19 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         purge: opts.purge,
         refused,
     })
+}
+
+/// The `remote_id` of the year album [`ensure_year_album`] picks for a capture time.
+fn year_remote_id(taken_at: Option<i64>) -> String {
+    taken_at
+        .and_then(|t| jiff::Timestamp::from_second(t).ok())
+        .map(|t| {
+            format!(
+                "year:{}",
+                t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year()
+            )
+        })
+        .unwrap_or_else(|| "year:undated".to_string())
 }
 
 fn year_title(taken_at: Option<i64>) -> String {

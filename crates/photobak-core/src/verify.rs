@@ -313,12 +313,26 @@ fn hash_all(
 fn ignored(rel: &str) -> bool {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let top_level = !rel.contains('/');
-    (top_level && (name.starts_with(INDEX_FILE) || name == MANIFEST_FILE))
+    (top_level && (name.starts_with(INDEX_FILE) || name == MANIFEST_FILE || is_log(name)))
         || name == OTHERS_FILE
         || name.to_ascii_lowercase().ends_with(".xmp")
         || name.eq_ignore_ascii_case("Thumbs.db")
         || name == ".DS_Store"
         || name.eq_ignore_ascii_case("desktop.ini")
+}
+
+/// A log kept at the repository root (`--log REPO/photobak.log`, rotated to `photobak.log.1`…).
+fn is_log(name: &str) -> bool {
+    match name.rsplit_once(".log") {
+        Some((stem, rest)) => {
+            !stem.is_empty()
+                && (rest.is_empty()
+                    || rest
+                        .strip_prefix('.')
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+        }
+        None => false,
+    }
 }
 
 /// Temporary files of photobak's atomic writes (`.<name>.tmp-<pid>`) and staged downloads.
@@ -824,6 +838,8 @@ mod tests {
         std::fs::write(repo.abs(&format!("{folder}/A/stray.jpg")), b"?").unwrap();
         std::fs::write(repo.abs(&format!("{folder}/A/.x.tmp-1")), b"?").unwrap();
         std::fs::write(repo.abs(&format!("{folder}/A/f1.jpg.xmp")), b"<x/>").unwrap();
+        std::fs::write(repo.abs("photobak.log"), b"log").unwrap();
+        std::fs::write(repo.abs("photobak.log.3"), b"log").unwrap();
         std::fs::write(
             repo.abs(&format!("{folder}/B/others.txt")),
             format!("{folder}/A/gone.jpg\n"),

@@ -65,12 +65,35 @@ const YEAR_PREFIXES: &[&str] = &[
 ];
 
 const ARCHIVE_NAMES: &[&str] = &[
-    "Archive", "Archiv", "Archivio", "Archivo", "Archives", "Arquivo", "Archiwum", "Archief",
-    "Архив", "Arkiv", "Arkisto",
+    "Archive",
+    "Archiv",
+    "Archivio",
+    "Archivo",
+    "Archives",
+    "Arquivo",
+    "Archiwum",
+    "Archief",
+    "Архив",
+    "Arkiv",
+    "Arkisto",
 ];
 const TRASH_NAMES: &[&str] = &[
-    "Trash", "Bin", "Papierkorb", "Corbeille", "Cestino", "Papelera", "Lixeira", "Lixo", "Kosz",
-    "Koš", "Prullenbak", "Корзина", "Кошче", "Papperskorg", "Papirkurv", "Roskakori",
+    "Trash",
+    "Bin",
+    "Papierkorb",
+    "Corbeille",
+    "Cestino",
+    "Papelera",
+    "Lixeira",
+    "Lixo",
+    "Kosz",
+    "Koš",
+    "Prullenbak",
+    "Корзина",
+    "Кошче",
+    "Papperskorg",
+    "Papirkurv",
+    "Roskakori",
 ];
 const FAILED_VIDEO_NAMES: &[&str] = &[
     "Failed Videos",
@@ -112,7 +135,10 @@ pub fn is_product_name(name: &str) -> bool {
 
 /// The year of a year folder named with a known prefix.
 pub fn year_of(name: &str) -> Option<i32> {
-    YEAR_PREFIXES.iter().find_map(|p| name.strip_prefix(p)).and_then(parse_year)
+    YEAR_PREFIXES
+        .iter()
+        .find_map(|p| name.strip_prefix(p))
+        .and_then(parse_year)
 }
 
 /// A trailing ` YYYY` (for the content fallback of year detection).
@@ -177,7 +203,10 @@ pub fn classify(name: &str, album: Option<(&str, Option<&str>)>, sidecar_years: 
     if !is_untitled(name)
         && let Some(y) = trailing_year(name)
     {
-        let near = sidecar_years.iter().filter(|sy| (**sy - y).abs() <= 1).count();
+        let near = sidecar_years
+            .iter()
+            .filter(|sy| (**sy - y).abs() <= 1)
+            .count();
         if !sidecar_years.is_empty() && near * 10 >= sidecar_years.len() * 9 {
             return Folder::Year(y);
         }
@@ -195,7 +224,15 @@ mod tests {
 
     #[test]
     fn products() {
-        for n in ["Google Photos", "Google Foto", "Google Fotos", "Zdjęcia Google", "Fotky Google", "Google Фото", "Google Снимки"] {
+        for n in [
+            "Google Photos",
+            "Google Foto",
+            "Google Fotos",
+            "Zdjęcia Google",
+            "Fotky Google",
+            "Google Фото",
+            "Google Снимки",
+        ] {
             assert!(is_product_name(n), "{n}");
         }
         assert!(!is_product_name("Drive"));
@@ -228,11 +265,21 @@ mod tests {
         let f = classify("Archive", Some(("Archive", Some("mine"))), &[]);
         assert_eq!(
             f,
-            Folder::Album { folder_name: "Archive".into(), title: "Archive".into(), description: Some("mine".into()) }
+            Folder::Album {
+                folder_name: "Archive".into(),
+                title: "Archive".into(),
+                description: Some("mine".into())
+            }
         );
         // Truncated/rewritten folder name: the metadata title is the truth.
-        let f = classify("2016-01-05 - _3", Some(("2016-01-05 - Genova/Porto", None)), &[]);
-        assert!(matches!(f, Folder::Album { ref title, .. } if title == "2016-01-05 - Genova/Porto"));
+        let f = classify(
+            "2016-01-05 - _3",
+            Some(("2016-01-05 - Genova/Porto", None)),
+            &[],
+        );
+        assert!(
+            matches!(f, Folder::Album { ref title, .. } if title == "2016-01-05 - Genova/Porto")
+        );
         // Untitled album with an empty metadata title keeps its folder name.
         let f = classify("Sans titre(9)", Some(("", None)), &[]);
         assert!(matches!(f, Folder::Album { ref title, .. } if title == "Sans titre(9)"));
@@ -245,8 +292,17 @@ mod tests {
 
     #[test]
     fn year_by_content() {
-        assert_eq!(classify("Foton från 2018", None, &[2018, 2018, 2017]), Folder::Year(2018));
-        assert!(matches!(classify("Foton från 2018", None, &[2010, 2011]), Folder::Album { .. }));
-        assert!(matches!(classify("Summer 2018", None, &[]), Folder::Album { .. }));
+        assert_eq!(
+            classify("Foton från 2018", None, &[2018, 2018, 2017]),
+            Folder::Year(2018)
+        );
+        assert!(matches!(
+            classify("Foton från 2018", None, &[2010, 2011]),
+            Folder::Album { .. }
+        ));
+        assert!(matches!(
+            classify("Summer 2018", None, &[]),
+            Folder::Album { .. }
+        ));
     }
 }

@@ -19,7 +19,8 @@ impl std::error::Error for LimitExceeded {}
 
 /// Whether an I/O error came from a limit guard.
 pub fn is_bomb(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|x| x.downcast_ref::<LimitExceeded>().is_some())
+    e.get_ref()
+        .is_some_and(|x| x.downcast_ref::<LimitExceeded>().is_some())
 }
 
 fn limit_error(msg: String) -> io::Error {
@@ -48,7 +49,9 @@ impl<R: Read> Read for Capped<R> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let max = usize::try_from(self.left.saturating_add(1)).unwrap_or(usize::MAX).min(buf.len());
+        let max = usize::try_from(self.left.saturating_add(1))
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
         let n = self.inner.read(&mut buf[..max])?;
         if n as u64 > self.left {
             return Err(limit_error(format!(
@@ -106,7 +109,11 @@ impl<R: Read> Read for RatioGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.out += n as u64;
-        let allowed = self.compressed.get().saturating_mul(self.ratio).saturating_add(self.slack);
+        let allowed = self
+            .compressed
+            .get()
+            .saturating_mul(self.ratio)
+            .saturating_add(self.slack);
         if self.out > allowed {
             return Err(limit_error(format!(
                 "decompressed data exceeds {}:1 of the compressed data (compression bomb?)",

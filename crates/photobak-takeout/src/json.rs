@@ -106,7 +106,13 @@ const SIDECAR_KEYS: &[&str] = &[
     "trashed",
 ];
 /// Keys only album metadata has.
-const ALBUM_KEYS: &[&str] = &["access", "date", "enrichments", "sharedAlbumComments", "location"];
+const ALBUM_KEYS: &[&str] = &[
+    "access",
+    "date",
+    "enrichments",
+    "sharedAlbumComments",
+    "location",
+];
 
 /// Known names of album metadata files (old exports used localised names).
 pub const ALBUM_METADATA_NAMES: &[&str] = &[
@@ -129,6 +135,24 @@ pub const IGNORED_JSON: &[&str] = &[
     "user-generated-memory-titles.json",
 ];
 
+/// Whether a JSON document is unmistakably Google Photos metadata (used to recognise a Photos
+/// product folder under an unknown localised name; other products' JSON may have a `title`).
+pub fn looks_like_photos(v: &Value) -> bool {
+    let Some(o) = v.as_object() else { return false };
+    if o.get("albumData").is_some_and(Value::is_object) {
+        return true;
+    }
+    let strong = [
+        "photoTakenTime",
+        "creationTime",
+        "geoDataExif",
+        "googlePhotosOrigin",
+        "access",
+        "enrichments",
+    ];
+    o.get("title").is_some_and(Value::is_string) && strong.iter().any(|k| o.contains_key(*k))
+}
+
 /// Parses JSON bytes (a UTF-8 BOM is tolerated).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Value, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -139,7 +163,12 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Value, String> {
 /// (or the old `{"albumData":{…}}` wrapper); a sidecar has a `title` and per-item keys. When only
 /// a `title` (and maybe `description`/`geoData`) is present, `name_hint` decides: a known album
 /// metadata name means album, anything else a sidecar.
-pub fn classify(name_hint: &str, v: &Value, json_path: &str, part: usize) -> Result<JsonKind, String> {
+pub fn classify(
+    name_hint: &str,
+    v: &Value,
+    json_path: &str,
+    part: usize,
+) -> Result<JsonKind, String> {
     let Some(obj) = v.as_object() else {
         return Ok(JsonKind::Other);
     };
@@ -159,7 +188,9 @@ pub fn classify(name_hint: &str, v: &Value, json_path: &str, part: usize) -> Res
     } else if has(ALBUM_KEYS) {
         true
     } else {
-        ALBUM_METADATA_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name_hint))
+        ALBUM_METADATA_NAMES
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name_hint))
     };
     if is_album {
         album(obj, v).map(JsonKind::Album)
@@ -259,7 +290,10 @@ fn origin(v: Option<&Value>) -> Option<Origin> {
         return Some(Origin::WebUpload);
     }
     if let Some(m) = o.get("mobileUpload") {
-        let device_type = m.get("deviceType").and_then(Value::as_str).map(str::to_owned);
+        let device_type = m
+            .get("deviceType")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let device_folder = m
             .get("deviceFolder")
             .and_then(|f| f.get("localFolderName"))
@@ -282,7 +316,12 @@ fn flag(obj: &Map<String, Value>, key: &str) -> bool {
     }
 }
 
-fn sidecar(obj: &Map<String, Value>, raw: &Value, json_path: &str, part: usize) -> Result<Sidecar, String> {
+fn sidecar(
+    obj: &Map<String, Value>,
+    raw: &Value,
+    json_path: &str,
+    part: usize,
+) -> Result<Sidecar, String> {
     let title = match obj.get("title") {
         Some(Value::String(s)) => s.clone(),
         _ => return Err("sidecar \"title\" is not a string".into()),
@@ -399,14 +438,20 @@ mod tests {
         );
         assert_eq!(s.app_source.as_deref(), Some("com.whatsapp"));
         assert_eq!(s.image_views, Some(12));
-        assert_eq!(s.url.as_deref(), Some("https://photos.google.com/photo/AF1Qip"));
+        assert_eq!(
+            s.url.as_deref(),
+            Some("https://photos.google.com/photo/AF1Qip")
+        );
     }
 
     #[test]
     fn zero_and_missing_times() {
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": "0"}, "url": "u"}));
         assert_eq!(s.photo_taken_time, None);
-        assert_eq!(time_problems(&s.raw), vec!["sidecar photoTakenTime is 0 or empty"]);
+        assert_eq!(
+            time_problems(&s.raw),
+            vec!["sidecar photoTakenTime is 0 or empty"]
+        );
         let s = side(json!({"title": "a.jpg", "creationTime": {"timestamp": "5"}}));
         assert_eq!(s.photo_taken_time, None);
         assert_eq!(s.creation_time, Some(5));
@@ -421,18 +466,28 @@ mod tests {
     #[test]
     fn origins() {
         let o = |v: Value| side(json!({"title": "a", "googlePhotosOrigin": v})).origin;
-        assert_eq!(o(json!({"webUpload": {"computerUpload": {}}})), Some(Origin::WebUpload));
+        assert_eq!(
+            o(json!({"webUpload": {"computerUpload": {}}})),
+            Some(Origin::WebUpload)
+        );
         assert_eq!(o(json!({"fromSharedAlbum": {}})), Some(Origin::SharedAlbum));
         assert_eq!(
             o(json!({"composition": {"type": "AUTO"}})),
-            Some(Origin::Composition { kind: Some("AUTO".into()) })
+            Some(Origin::Composition {
+                kind: Some("AUTO".into())
+            })
         );
         // The malformed real sample: partner sharing plus stray device fields.
         assert_eq!(
-            o(json!({"fromPartnerSharing": {}, "deviceFolder": {"localFolderName": ""}, "deviceType": "IOS_PHONE"})),
+            o(
+                json!({"fromPartnerSharing": {}, "deviceFolder": {"localFolderName": ""}, "deviceType": "IOS_PHONE"})
+            ),
             Some(Origin::PartnerSharing)
         );
-        assert_eq!(o(json!({"somethingNew": {}})), Some(Origin::Other("somethingNew".into())));
+        assert_eq!(
+            o(json!({"somethingNew": {}})),
+            Some(Origin::Other("somethingNew".into()))
+        );
     }
 
     #[test]
@@ -450,7 +505,8 @@ mod tests {
                 other => panic!("{other:?}"),
             }
         }
-        let old = json!({"albumData": {"title": "Old", "description": "d", "date": {"timestamp": "1"}}});
+        let old =
+            json!({"albumData": {"title": "Old", "description": "d", "date": {"timestamp": "1"}}});
         match classify("Metadaten.json", &old, "x", 0).unwrap() {
             JsonKind::Album(a) => {
                 assert_eq!(a.title, "Old");
@@ -461,18 +517,46 @@ mod tests {
         }
         // Only a title: the name decides.
         let bare = json!({"title": "T"});
-        assert!(matches!(classify("metadati.json", &bare, "x", 0), Ok(JsonKind::Album(_))));
-        assert!(matches!(classify("T.json", &bare, "x", 0), Ok(JsonKind::Sidecar(_))));
+        assert!(matches!(
+            classify("metadati.json", &bare, "x", 0),
+            Ok(JsonKind::Album(_))
+        ));
+        assert!(matches!(
+            classify("T.json", &bare, "x", 0),
+            Ok(JsonKind::Sidecar(_))
+        ));
     }
 
     #[test]
     fn non_media_json_and_errors() {
-        assert_eq!(classify("print-subscriptions.json", &json!([]), "x", 0), Ok(JsonKind::Other));
-        assert_eq!(classify("x.json", &json!({"memories": []}), "x", 0), Ok(JsonKind::Other));
+        assert_eq!(
+            classify("print-subscriptions.json", &json!([]), "x", 0),
+            Ok(JsonKind::Other)
+        );
+        assert_eq!(
+            classify("x.json", &json!({"memories": []}), "x", 0),
+            Ok(JsonKind::Other)
+        );
         assert!(classify("x.json", &json!({"photoTakenTime": {}}), "x", 0).is_err());
         assert!(classify("x.json", &json!({"title": 5, "url": "u"}), "x", 0).is_err());
         assert!(parse_bytes(b"{\"title\": ").is_err());
         assert!(parse_bytes(b"\xEF\xBB\xBF{}").is_ok());
+    }
+
+    #[test]
+    fn photos_json_is_recognised_strictly() {
+        assert!(looks_like_photos(
+            &json!({"title": "a.jpg", "photoTakenTime": {"timestamp": "1"}})
+        ));
+        assert!(looks_like_photos(
+            &json!({"title": "Trip", "access": "protected"})
+        ));
+        assert!(looks_like_photos(&json!({"albumData": {"title": "x"}})));
+        // A Google Keep note.
+        assert!(!looks_like_photos(
+            &json!({"title": "Groceries", "textContent": "milk", "isTrashed": false})
+        ));
+        assert!(!looks_like_photos(&json!([])));
     }
 
     #[test]

@@ -46,20 +46,54 @@
 //!
 //! # Matching rules (google.md §4.5–§4.10)
 //!
-//! For each media file, per folder: strip an optional `(N)` counter, then generate the sidecar
-//! names Google could have written for the candidate titles and confirm each candidate by the
-//! sidecar's `title` (base clipped to 47 UTF-16 units plus the extension, with replaced
-//! characters compared as `_`). The rule that found the sidecar is recorded as a [`MatchRule`]:
-//! [`MatchRule::Legacy`] (`title[:46](N).json`), [`MatchRule::Supplemental`],
-//! [`MatchRule::SupplementalClipped`], [`MatchRule::SupplementalUnclipped`] (the
-//! `.supplemental-metadata` generation, complete, clipped at 46, or longer),
-//! [`MatchRule::SidecarWithoutExtension`], [`MatchRule::CounterInTitle`],
-//! [`MatchRule::TitleWithoutExtension`], [`MatchRule::EditedVariant`] (localised `-edited`
-//! suffixes, also truncated, share the original's sidecar), [`MatchRule::LiveCompanion`]
-//! (HEIC/JPG + MP4/MOV, `.MP.jpg` + `.MP`, `MVIMG`, extension-less companions share the still's
-//! sidecar), [`MatchRule::TitleOnly`] (fallback on title and counter when the name fits no
-//! rule). When two different sidecars fit, none is applied ([`MatchRule::Ambiguous`], also
-//! listed in [`Catalog::ambiguous`]): a wrong location is worse than none.
+//! Per folder (grouped across parts), for each media file: read it with and without a trailing
+//! `(N)` counter, generate the sidecar names Google could have written for the candidate
+//! titles, and confirm every candidate by the sidecar's `title` (its base clipped to 47 UTF-16
+//! units plus the extension; characters Google replaces by `_` compare equal to `_`). The rule
+//! that found the sidecar is a [`MatchRule`] (its [`MatchRule::code`] in parentheses):
+//!
+//! * [`MatchRule::Legacy`] (`legacy`): `title[:46](N).json` (old generation; either generation
+//!   when the title has ≥ 46 units, e.g. `…-02.ORIGIN.json`, `…COVER..json`);
+//! * [`MatchRule::Supplemental`] (`supplemental`): `title.supplemental-metadata(N).json`;
+//! * [`MatchRule::SupplementalClipped`] (`supplemental-clipped`): the suffix cut by the 46-unit
+//!   clip (`.supplemental-me`, `.supple`, down to `name..json`), counter after it;
+//! * [`MatchRule::SupplementalUnclipped`] (`supplemental-unclipped`): any longer prefix of
+//!   `title.supplemental-metadata` (2026 exports);
+//! * [`MatchRule::SidecarWithoutExtension`] (`sidecar-without-extension`): `IMG_1.json` for
+//!   `IMG_1.jpg`;
+//! * [`MatchRule::CounterInTitle`] (`counter-in-title`): `IMG(1).jpg.json` for `IMG(1).jpg`
+//!   titled `IMG.jpg`;
+//! * [`MatchRule::TitleWithoutExtension`] (`title-without-extension`): titles without an
+//!   extension (`20030616` → `20030616.jpg` + `20030616.json`; `PXL_….NIGHT`);
+//! * [`MatchRule::EditedVariant`] (`edited-variant`): `-edited`, `-bearbeitet`, `-modifié`,
+//!   `-modificato`, `-edytowane`, `-bewerkt`, `-編集済み`, `-编辑`, `-ha editado`, `-editat`,
+//!   `-editado`, also cut by the 47-unit truncation (`-ha e`) and with the counter after the
+//!   suffix (`Negative0-36-35(1)-editat(1).jpg`): the original's sidecar, linked by
+//!   [`Variant::Edited`];
+//! * [`MatchRule::LiveCompanion`] (`live-companion`): HEIC/JPG + MP4/MOV, Pixel `.MP.jpg` +
+//!   `.MP` (and `~2`), `MVIMG_` + `.mp4` or extension-less, 2025 extension-less companions,
+//!   also with counters (`IMG_1(1).MP4`): the still's sidecar, linked by
+//!   [`Variant::LiveCompanion`];
+//! * [`MatchRule::TitleOnly`] (`title-only`): the name fits no rule, the title and counter do,
+//!   and no other file claims or contests that sidecar;
+//! * [`MatchRule::None`] (`none`) and [`MatchRule::Ambiguous`] (`ambiguous`): no sidecar; when
+//!   two different sidecars fit (or one fits two files), none is applied and the case is listed
+//!   in [`Catalog::ambiguous`] — a wrong location is worse than none.
+//!
+//! Creations (`-COLLAGE`, `-ANIMATION`, `-MOVIE`, `-effects` …, or a `composition` origin) have
+//! their own sidecars and are marked [`Variant::Creation`]. `~2` names are distinct items.
+//! Copies of an item in year and album folders are listed separately (deduplication by content
+//! is the store's job); only the exact same path seen twice sets [`MediaEntry::duplicate_of`].
+//!
+//! # Folders
+//!
+//! `Takeout/<Photos folder>/` in any language (known names, or any product folder whose content
+//! looks like Photos), year folders (`Photos from 2019`, `Fotos von 2019`, … and unknown
+//! languages by content), album folders recognised by their metadata JSON whatever its name
+//! (`metadata.json`, `métadonnées.json`, old `{"albumData":…}`), `Untitled(N)`, archive, trash
+//! and failed-video folders (localised). Non-media JSON, the archive browser page and other
+//! products are skipped (other products with one [`ProblemKind::Ignored`] problem). A part may
+//! also be an extracted folder: `Takeout/`, its parent, or the Photos folder itself.
 //!
 //! # Hostile input
 //!
@@ -176,9 +210,13 @@ pub struct MediaEntry {
 pub enum Variant {
     Original,
     /// Google's editor output; `original` is the media id of the original in the same folder.
-    Edited { original: Option<usize> },
+    Edited {
+        original: Option<usize>,
+    },
     /// The video half of a live/motion photo; `still` is the media id of the still.
-    LiveCompanion { still: Option<usize> },
+    LiveCompanion {
+        still: Option<usize>,
+    },
     /// A Google-made creation (collage, animation, movie …) with its own sidecar.
     Creation,
 }
@@ -244,7 +282,12 @@ pub enum ProblemKind {
 }
 
 impl Problem {
-    pub(crate) fn new(part: &std::path::Path, entry: Option<&str>, kind: ProblemKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        part: &std::path::Path,
+        entry: Option<&str>,
+        kind: ProblemKind,
+        message: impl Into<String>,
+    ) -> Self {
         Problem {
             part: part.to_path_buf(),
             entry: entry.map(str::to_owned),
@@ -297,7 +340,10 @@ pub enum Error {
 }
 
 fn join(p: &[Problem]) -> String {
-    p.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    p.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]
@@ -313,10 +359,18 @@ mod tests {
             "invalid JSON",
         );
         assert_eq!(p.to_string(), "takeout-1.zip: Takeout/x.json: invalid JSON");
-        let p = Problem::new(std::path::Path::new("a.tgz"), None, ProblemKind::Corrupt, "truncated");
+        let p = Problem::new(
+            std::path::Path::new("a.tgz"),
+            None,
+            ProblemKind::Corrupt,
+            "truncated",
+        );
         assert_eq!(p.to_string(), "a.tgz: truncated");
         let e = Error::Unreadable(vec![p]);
-        assert_eq!(e.to_string(), "no part of the export could be read: a.tgz: truncated");
+        assert_eq!(
+            e.to_string(),
+            "no part of the export could be read: a.tgz: truncated"
+        );
     }
 
     #[test]

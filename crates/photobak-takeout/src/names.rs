@@ -156,7 +156,10 @@ pub fn is_still_ext(ext: &str) -> bool {
 /// or a name whose "extension" is no media type at all (`PXL_….MP`, `MVIMG_…`, `IMG_4573`).
 pub fn is_companion_candidate(name: &str) -> bool {
     let (_, ext) = split_ext(name);
-    ext.is_empty() || ext_in(ext, VIDEO_EXTS) || !is_media_ext(ext) || ext.eq_ignore_ascii_case(".mp")
+    ext.is_empty()
+        || ext_in(ext, VIDEO_EXTS)
+        || !is_media_ext(ext)
+        || ext.eq_ignore_ascii_case(".mp")
 }
 
 /// Names of the stills a companion video may belong to, most specific first: `X.MP` → `X.MP.jpg`,
@@ -215,7 +218,9 @@ pub fn strip_edited_suffix(base: &str) -> Option<&str> {
 /// Whether a media base carries a creation suffix (collage, animation, movie …).
 pub fn has_creation_suffix(base: &str) -> bool {
     let base = strip_counter(base).map_or(base, |(b, _)| b);
-    CREATION_SUFFIXES.iter().any(|s| base.len() > s.len() && base.ends_with(s))
+    CREATION_SUFFIXES
+        .iter()
+        .any(|s| base.len() > s.len() && base.ends_with(s))
 }
 
 /// The sidecar-name shape found for a title (see [`crate::MatchRule`]).
@@ -327,7 +332,9 @@ pub fn find_emails(text: &str) -> Vec<String> {
         let Some(end) = end else { continue };
         let local = text[start..at].trim_start_matches('.');
         let domain = text[at + 1..end].trim_end_matches(['.', '-']);
-        let Some(dot) = domain.rfind('.') else { continue };
+        let Some(dot) = domain.rfind('.') else {
+            continue;
+        };
         let tld = &domain[dot + 1..];
         if local.is_empty() || tld.len() < 2 || !tld.chars().all(|c| c.is_ascii_alphabetic()) {
             continue;
@@ -363,7 +370,10 @@ mod tests {
         assert_eq!(split_ext(".hidden"), (".hidden", ""));
         assert_eq!(strip_counter("IMG_3479(2)"), Some(("IMG_3479", 2)));
         assert_eq!(strip_counter("CLIP0001(10)"), Some(("CLIP0001", 10)));
-        assert_eq!(strip_counter("Negative0-36-35(1)(1)"), Some(("Negative0-36-35(1)", 1)));
+        assert_eq!(
+            strip_counter("Negative0-36-35(1)(1)"),
+            Some(("Negative0-36-35(1)", 1))
+        );
         assert_eq!(strip_counter("(1)"), None);
         assert_eq!(strip_counter("IMG(x)"), None);
         assert_eq!(strip_counter("IMG()"), None);
@@ -437,18 +447,30 @@ mod tests {
         use StemStyle::*;
         assert_eq!(classify_stem("IMG_1.jpg", "IMG_1.jpg"), Some(Legacy));
         assert_eq!(
-            classify_stem("20161105_170829.jpg.supplemental-metadata", "20161105_170829.jpg"),
+            classify_stem(
+                "20161105_170829.jpg.supplemental-metadata",
+                "20161105_170829.jpg"
+            ),
             Some(Supplemental)
         );
         assert_eq!(
-            classify_stem("MVIMG_20191230_232926.jpg.supplemental-metadat", "MVIMG_20191230_232926.jpg"),
+            classify_stem(
+                "MVIMG_20191230_232926.jpg.supplemental-metadat",
+                "MVIMG_20191230_232926.jpg"
+            ),
             Some(SupplementalClipped)
         );
         let t = "a".repeat(45);
-        assert_eq!(classify_stem(&format!("{t}."), &t), Some(SupplementalClipped));
+        assert_eq!(
+            classify_stem(&format!("{t}."), &t),
+            Some(SupplementalClipped)
+        );
         let long = "c".repeat(40);
         assert_eq!(
-            classify_stem(&format!("{long}.jpg.supplemental-metadata"), &format!("{long}.jpg")),
+            classify_stem(
+                &format!("{long}.jpg.supplemental-metadata"),
+                &format!("{long}.jpg")
+            ),
             Some(SupplementalUnclipped)
         );
         assert_eq!(classify_stem("IMG_1.j", "IMG_1.jpg"), None);

@@ -49,7 +49,10 @@ pub fn detect(part: &Path) -> std::io::Result<PartFormat> {
     }
     let mut head = Vec::with_capacity(512);
     File::open(part)?.take(512).read_to_end(&mut head)?;
-    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") || head.starts_with(b"PK\x07\x08") {
+    if head.starts_with(b"PK\x03\x04")
+        || head.starts_with(b"PK\x05\x06")
+        || head.starts_with(b"PK\x07\x08")
+    {
         return Ok(PartFormat::Zip);
     }
     if head.starts_with(&[0x1f, 0x8b]) {
@@ -58,7 +61,10 @@ pub fn detect(part: &Path) -> std::io::Result<PartFormat> {
     if head.len() >= 262 && &head[257..262] == b"ustar" {
         return Ok(PartFormat::Tar);
     }
-    let name = part.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let name = part
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
     Ok(if name.ends_with(".zip") {
         PartFormat::Zip
     } else if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
@@ -109,7 +115,9 @@ struct Lister<'a> {
 
 impl Lister<'_> {
     fn problem(&mut self, entry: Option<&str>, kind: ProblemKind, msg: impl Into<String>) {
-        self.listing.problems.push(Problem::new(self.part, entry, kind, msg));
+        self.listing
+            .problems
+            .push(Problem::new(self.part, entry, kind, msg));
     }
 
     /// Counts one entry against the export-wide budget; false when exhausted.
@@ -130,13 +138,21 @@ impl Lister<'_> {
     fn checked_name(&mut self, raw: &[u8]) -> Option<String> {
         let Ok(name) = std::str::from_utf8(raw) else {
             let shown = String::from_utf8_lossy(raw).into_owned();
-            self.problem(Some(&shown), ProblemKind::InvalidName, "entry name is not valid UTF-8; skipped");
+            self.problem(
+                Some(&shown),
+                ProblemKind::InvalidName,
+                "entry name is not valid UTF-8; skipped",
+            );
             return None;
         };
         match validate_path(name) {
             Ok(p) => Some(p),
             Err(msg) => {
-                self.problem(Some(name), ProblemKind::UnsafePath, format!("{msg}; skipped"));
+                self.problem(
+                    Some(name),
+                    ProblemKind::UnsafePath,
+                    format!("{msg}; skipped"),
+                );
                 None
             }
         }
@@ -156,7 +172,11 @@ impl Lister<'_> {
         match Capped::new(r, self.limits.max_json_bytes).read_to_end(&mut buf) {
             Ok(_) => Some(buf),
             Err(e) => {
-                let kind = if is_bomb(&e) { ProblemKind::TooLarge } else { ProblemKind::Corrupt };
+                let kind = if is_bomb(&e) {
+                    ProblemKind::TooLarge
+                } else {
+                    ProblemKind::Corrupt
+                };
                 self.problem(Some(path), kind, format!("cannot read: {e}"));
                 None
             }
@@ -218,16 +238,26 @@ fn list_zip(l: &mut Lister<'_>) {
     if zip.has_duplicate_names() {
         let dups = duplicate_zip_names(part);
         if dups.is_empty() {
-            l.problem(None, ProblemKind::Duplicate, "the zip lists some entry names twice; only one copy of each is read");
+            l.problem(
+                None,
+                ProblemKind::Duplicate,
+                "the zip lists some entry names twice; only one copy of each is read",
+            );
         }
         for d in dups {
             let shown = String::from_utf8_lossy(&d).into_owned();
-            l.problem(Some(&shown), ProblemKind::Duplicate, "entry listed twice in the zip; only one copy is read");
+            l.problem(
+                Some(&shown),
+                ProblemKind::Duplicate,
+                "entry listed twice in the zip; only one copy is read",
+            );
         }
     }
     let meta = zip.metadata();
     let mut declared_total: u64 = 0;
-    let total_cap = file_len.saturating_mul(l.limits.max_ratio).saturating_add(RATIO_SLACK);
+    let total_cap = file_len
+        .saturating_mul(l.limits.max_ratio)
+        .saturating_add(RATIO_SLACK);
     for i in 0..meta.len() {
         let entry = match meta.entry(i) {
             Ok(e) => e,
@@ -242,24 +272,41 @@ fn list_zip(l: &mut Lister<'_>) {
         if !l.take_budget() {
             break;
         }
-        let Some(path) = l.checked_name(entry.name_raw()) else { continue };
+        let Some(path) = l.checked_name(entry.name_raw()) else {
+            continue;
+        };
         if entry.is_symlink() {
-            l.problem(Some(&path), ProblemKind::Link, "symbolic link entry; skipped");
+            l.problem(
+                Some(&path),
+                ProblemKind::Link,
+                "symbolic link entry; skipped",
+            );
             continue;
         }
         if entry.encrypted() {
-            l.problem(Some(&path), ProblemKind::Unsupported, "encrypted entry; skipped");
+            l.problem(
+                Some(&path),
+                ProblemKind::Unsupported,
+                "encrypted entry; skipped",
+            );
             continue;
         }
         let method = entry.compression();
         if method != zip::CompressionMethod::Stored && method != zip::CompressionMethod::Deflated {
-            l.problem(Some(&path), ProblemKind::Unsupported, format!("compression method {method} not supported; skipped"));
+            l.problem(
+                Some(&path),
+                ProblemKind::Unsupported,
+                format!("compression method {method} not supported; skipped"),
+            );
             continue;
         }
         let size = entry.size();
         let compressed = entry.compressed_size();
         if size > l.limits.max_entry_bytes {
-            let msg = format!("{size} bytes is over the {} byte entry limit; skipped", l.limits.max_entry_bytes);
+            let msg = format!(
+                "{size} bytes is over the {} byte entry limit; skipped",
+                l.limits.max_entry_bytes
+            );
             l.problem(Some(&path), ProblemKind::TooLarge, msg);
             continue;
         }
@@ -284,7 +331,11 @@ fn list_zip(l: &mut Lister<'_>) {
             match zip.by_index(i) {
                 Ok(mut r) => l.read_small(&path, size, &mut Capped::new(&mut r, size)),
                 Err(e) => {
-                    l.problem(Some(&path), ProblemKind::Corrupt, format!("cannot read: {e}"));
+                    l.problem(
+                        Some(&path),
+                        ProblemKind::Corrupt,
+                        format!("cannot read: {e}"),
+                    );
                     None
                 }
             }
@@ -301,11 +352,13 @@ fn list_zip(l: &mut Lister<'_>) {
 }
 
 fn le16(b: &[u8], at: usize) -> Option<usize> {
-    b.get(at..at + 2).map(|x| usize::from(u16::from_le_bytes([x[0], x[1]])))
+    b.get(at..at + 2)
+        .map(|x| usize::from(u16::from_le_bytes([x[0], x[1]])))
 }
 
 fn le32(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at + 4).map(|x| u64::from(u32::from_le_bytes([x[0], x[1], x[2], x[3]])))
+    b.get(at..at + 4)
+        .map(|x| u64::from(u32::from_le_bytes([x[0], x[1], x[2], x[3]])))
 }
 
 /// Names that occur more than once in a zip's central directory (only used to name the
@@ -319,18 +372,32 @@ pub fn duplicate_zip_names(part: &Path) -> Vec<Vec<u8>> {
         f.take(len).read_to_end(&mut v).ok()?;
         Some(v)
     };
-    let Ok(mut f) = File::open(part) else { return Vec::new() };
-    let Ok(len) = f.metadata().map(|m| m.len()) else { return Vec::new() };
-    let tail_start = len.saturating_sub(22 + 65_535);
-    let Some(tail) = read_at(&mut f, tail_start, len - tail_start) else { return Vec::new() };
-    let Some(eocd) = (0..tail.len().saturating_sub(21)).rev().find(|&i| tail[i..].starts_with(b"PK\x05\x06")) else {
+    let Ok(mut f) = File::open(part) else {
         return Vec::new();
     };
-    let (Some(count), Some(size), Some(start)) = (le16(&tail, eocd + 10), le32(&tail, eocd + 12), le32(&tail, eocd + 16))
+    let Ok(len) = f.metadata().map(|m| m.len()) else {
+        return Vec::new();
+    };
+    let tail_start = len.saturating_sub(22 + 65_535);
+    let Some(tail) = read_at(&mut f, tail_start, len - tail_start) else {
+        return Vec::new();
+    };
+    let Some(eocd) = (0..tail.len().saturating_sub(21))
+        .rev()
+        .find(|&i| tail[i..].starts_with(b"PK\x05\x06"))
     else {
         return Vec::new();
     };
-    let Some(cd) = read_at(&mut f, start, size) else { return Vec::new() };
+    let (Some(count), Some(size), Some(start)) = (
+        le16(&tail, eocd + 10),
+        le32(&tail, eocd + 12),
+        le32(&tail, eocd + 16),
+    ) else {
+        return Vec::new();
+    };
+    let Some(cd) = read_at(&mut f, start, size) else {
+        return Vec::new();
+    };
     duplicate_names_in(&cd, count)
 }
 
@@ -342,8 +409,13 @@ fn duplicate_names_in(cd: &[u8], count: usize) -> Vec<Vec<u8>> {
         if !cd.get(at..).is_some_and(|s| s.starts_with(b"PK\x01\x02")) {
             break;
         }
-        let (Some(n), Some(x), Some(c)) = (le16(cd, at + 28), le16(cd, at + 30), le16(cd, at + 32)) else { break };
-        let Some(name) = cd.get(at + 46..at + 46 + n) else { break };
+        let (Some(n), Some(x), Some(c)) = (le16(cd, at + 28), le16(cd, at + 30), le16(cd, at + 32))
+        else {
+            break;
+        };
+        let Some(name) = cd.get(at + 46..at + 46 + n) else {
+            break;
+        };
         if !seen.insert(name.to_vec()) && !dups.iter().any(|d| d == name) {
             dups.push(name.to_vec());
         }
@@ -353,7 +425,11 @@ fn duplicate_names_in(cd: &[u8], count: usize) -> Vec<Vec<u8>> {
 }
 
 /// Opens a tar or tgz part as a guarded stream.
-pub fn open_tar(part: &Path, format: PartFormat, limits: &Limits) -> std::io::Result<tar::Archive<Box<dyn Read>>> {
+pub fn open_tar(
+    part: &Path,
+    format: PartFormat,
+    limits: &Limits,
+) -> std::io::Result<tar::Archive<Box<dyn Read>>> {
     let file = File::open(part)?;
     let reader: Box<dyn Read> = if format == PartFormat::Tgz {
         let count = Rc::new(Cell::new(0));
@@ -377,16 +453,23 @@ fn list_tar(l: &mut Lister<'_>) {
     };
     let entries = match ar.entries() {
         Ok(e) => e,
-        Err(e) => return l.problem(None, ProblemKind::Corrupt, format!("not a readable tar stream: {e}")),
+        Err(e) => {
+            return l.problem(
+                None,
+                ProblemKind::Corrupt,
+                format!("not a readable tar stream: {e}"),
+            );
+        }
     };
-    let mut ordinal = 0usize;
-    for res in entries {
-        let this = ordinal;
-        ordinal += 1;
+    for (this, res) in entries.enumerate() {
         let mut entry = match res {
             Ok(e) => e,
             Err(e) => {
-                let kind = if is_bomb(&e) { ProblemKind::Bomb } else { ProblemKind::Corrupt };
+                let kind = if is_bomb(&e) {
+                    ProblemKind::Bomb
+                } else {
+                    ProblemKind::Corrupt
+                };
                 let msg = if this == 0 {
                     format!("not a readable tar stream: {e}")
                 } else {
@@ -399,33 +482,57 @@ fn list_tar(l: &mut Lister<'_>) {
         l.listing.readable = true;
         use tar::EntryType as T;
         let kind = entry.header().entry_type();
-        if matches!(kind, T::Directory | T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink) {
+        if matches!(
+            kind,
+            T::Directory | T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink
+        ) {
             continue;
         }
         if !l.take_budget() {
             break;
         }
         let raw = entry.path_bytes().into_owned();
-        let Some(path) = l.checked_name(&raw) else { continue };
+        let Some(path) = l.checked_name(&raw) else {
+            continue;
+        };
         match kind {
             T::Regular | T::Continuous => {}
             T::Symlink | T::Link => {
-                let what = if kind == T::Symlink { "symbolic" } else { "hard" };
-                l.problem(Some(&path), ProblemKind::Link, format!("{what} link entry; skipped"));
+                let what = if kind == T::Symlink {
+                    "symbolic"
+                } else {
+                    "hard"
+                };
+                l.problem(
+                    Some(&path),
+                    ProblemKind::Link,
+                    format!("{what} link entry; skipped"),
+                );
                 continue;
             }
             other => {
-                l.problem(Some(&path), ProblemKind::Unsupported, format!("{other:?} entry; skipped"));
+                l.problem(
+                    Some(&path),
+                    ProblemKind::Unsupported,
+                    format!("{other:?} entry; skipped"),
+                );
                 continue;
             }
         }
         let size = entry.size();
         if size > l.limits.max_entry_bytes {
-            let msg = format!("{size} bytes is over the {} byte entry limit; skipped", l.limits.max_entry_bytes);
+            let msg = format!(
+                "{size} bytes is over the {} byte entry limit; skipped",
+                l.limits.max_entry_bytes
+            );
             l.problem(Some(&path), ProblemKind::TooLarge, msg);
             continue;
         }
-        let data = if wants_data(&path) { l.read_small(&path, size, &mut entry) } else { None };
+        let data = if wants_data(&path) {
+            l.read_small(&path, size, &mut entry)
+        } else {
+            None
+        };
         l.listing.entries.push(RawEntry {
             ordinal: this,
             path,
@@ -447,8 +554,16 @@ fn list_folder(l: &mut Lister<'_>) {
         let rd = match std::fs::read_dir(&dir) {
             Ok(rd) => rd,
             Err(e) => {
-                let shown = if rel.is_empty() { None } else { Some(rel.as_str()) };
-                l.problem(shown, ProblemKind::Unreadable, format!("cannot list folder: {e}"));
+                let shown = if rel.is_empty() {
+                    None
+                } else {
+                    Some(rel.as_str())
+                };
+                l.problem(
+                    shown,
+                    ProblemKind::Unreadable,
+                    format!("cannot list folder: {e}"),
+                );
                 continue;
             }
         };
@@ -459,14 +574,22 @@ fn list_folder(l: &mut Lister<'_>) {
             let os = item.file_name();
             let Some(name) = os.to_str() else {
                 let shown = format!("{rel}{}", os.to_string_lossy());
-                l.problem(Some(&shown), ProblemKind::InvalidName, "file name is not valid UTF-8; skipped");
+                l.problem(
+                    Some(&shown),
+                    ProblemKind::InvalidName,
+                    "file name is not valid UTF-8; skipped",
+                );
                 continue;
             };
             let path = format!("{rel}{name}");
             let meta = match std::fs::symlink_metadata(item.path()) {
                 Ok(m) => m,
                 Err(e) => {
-                    l.problem(Some(&path), ProblemKind::Unreadable, format!("cannot stat: {e}"));
+                    l.problem(
+                        Some(&path),
+                        ProblemKind::Unreadable,
+                        format!("cannot stat: {e}"),
+                    );
                     continue;
                 }
             };
@@ -482,14 +605,22 @@ fn list_folder(l: &mut Lister<'_>) {
                 ordinal += 1;
                 let size = meta.len();
                 if let Err(msg) = validate_path(&path) {
-                    l.problem(Some(&path), ProblemKind::UnsafePath, format!("{msg}; skipped"));
+                    l.problem(
+                        Some(&path),
+                        ProblemKind::UnsafePath,
+                        format!("{msg}; skipped"),
+                    );
                     continue;
                 }
                 let data = if wants_data(&path) {
                     match File::open(item.path()) {
                         Ok(mut f) => l.read_small(&path, size, &mut f),
                         Err(e) => {
-                            l.problem(Some(&path), ProblemKind::Unreadable, format!("cannot open: {e}"));
+                            l.problem(
+                                Some(&path),
+                                ProblemKind::Unreadable,
+                                format!("cannot open: {e}"),
+                            );
                             None
                         }
                     }
@@ -503,7 +634,11 @@ fn list_folder(l: &mut Lister<'_>) {
                     data,
                 });
             } else {
-                l.problem(Some(&path), ProblemKind::Unsupported, "not a regular file; skipped");
+                l.problem(
+                    Some(&path),
+                    ProblemKind::Unsupported,
+                    "not a regular file; skipped",
+                );
             }
         }
         // Depth-first in name order: push in reverse so the first subfolder is walked first.
@@ -517,11 +652,18 @@ mod tests {
 
     #[test]
     fn path_validation() {
-        assert_eq!(validate_path("Takeout/Google Photos/a.jpg").unwrap(), "Takeout/Google Photos/a.jpg");
+        assert_eq!(
+            validate_path("Takeout/Google Photos/a.jpg").unwrap(),
+            "Takeout/Google Photos/a.jpg"
+        );
         assert_eq!(validate_path("./Takeout//a.jpg").unwrap(), "Takeout/a.jpg");
         assert!(validate_path("../etc/passwd").unwrap_err().contains(".."));
         assert!(validate_path("Takeout/../../x").is_err());
-        assert!(validate_path("/etc/passwd").unwrap_err().contains("absolute"));
+        assert!(
+            validate_path("/etc/passwd")
+                .unwrap_err()
+                .contains("absolute")
+        );
         assert!(validate_path("C:/Windows/x").unwrap_err().contains("drive"));
         assert!(validate_path("c:x").is_err());
         assert!(validate_path("a\\..\\b").unwrap_err().contains("backslash"));

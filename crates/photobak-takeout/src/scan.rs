@@ -11,7 +11,9 @@ use crate::json::{self, JsonKind, Sidecar};
 use crate::matcher::{self, LocalVariant, MatchRule, SidecarIn};
 use crate::names;
 use crate::parts::{self, Listing};
-use crate::{AlbumInfo, Catalog, Error, Limits, MediaEntry, Origin, PartInfo, Problem, ProblemKind, Variant};
+use crate::{
+    AlbumInfo, Catalog, Error, Limits, MediaEntry, Origin, PartInfo, Problem, ProblemKind, Variant,
+};
 
 /// Reads every part of one export and pairs media with sidecars. See the crate docs.
 pub fn scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error> {
@@ -38,7 +40,15 @@ fn order_parts(parts: &[PathBuf]) -> Vec<PathBuf> {
         .map(|p| {
             let name = p.file_name()?.to_str()?;
             let n = names::parse_part_name(name)?;
-            Some(((n.export_id, n.segment.unwrap_or(0), n.number, name.to_owned()), p.clone()))
+            Some((
+                (
+                    n.export_id,
+                    n.segment.unwrap_or(0),
+                    n.number,
+                    name.to_owned(),
+                ),
+                p.clone(),
+            ))
         })
         .collect();
     match keyed {
@@ -128,9 +138,9 @@ fn content_hash(bytes: &[u8]) -> u64 {
 }
 
 fn fnv(acc: u64, bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(acc, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(acc, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 impl Builder {
@@ -153,12 +163,19 @@ impl Builder {
     fn root_mode(&self, part: usize) -> RootMode {
         let (path, listing) = &self.listings[part];
         let first = |e: &parts::RawEntry| e.path.split('/').next().unwrap_or("").to_owned();
-        if listing.entries.iter().any(|e| first(e).eq_ignore_ascii_case("Takeout")) {
+        if listing
+            .entries
+            .iter()
+            .any(|e| first(e).eq_ignore_ascii_case("Takeout"))
+        {
             return RootMode::Takeout;
         }
         let part_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if part_name.eq_ignore_ascii_case("Takeout")
-            || listing.entries.iter().any(|e| folders::is_product_name(&first(e)))
+            || listing
+                .entries
+                .iter()
+                .any(|e| folders::is_product_name(&first(e)))
         {
             return RootMode::ProductList;
         }
@@ -206,15 +223,20 @@ impl Builder {
         for p in 0..nparts {
             let mode = self.root_mode(p);
             for (i, e) in self.listings[p].1.entries.iter().enumerate() {
-                let lower = e.path.to_lowercase();
-                if (lower.ends_with(".html") || lower.ends_with(".htm"))
-                    && let Some(d) = &e.data
-                {
-                    html.push(String::from_utf8_lossy(d).into_owned());
-                }
                 match Self::place(&mode, &e.path) {
-                    Some(Place::Product(prod, rest)) => placed.push((Ref { part: p, entry: i }, prod, rest)),
-                    Some(Place::Top) | None => {}
+                    Some(Place::Product(prod, rest)) => {
+                        placed.push((Ref { part: p, entry: i }, prod, rest))
+                    }
+                    Some(Place::Top) => {
+                        // The archive browser page names the account.
+                        let lower = e.path.to_lowercase();
+                        if (lower.ends_with(".html") || lower.ends_with(".htm"))
+                            && let Some(d) = &e.data
+                        {
+                            html.push(String::from_utf8_lossy(d).into_owned());
+                        }
+                    }
+                    None => {}
                 }
             }
         }
@@ -229,11 +251,10 @@ impl Builder {
             }
             if rest.len() >= 2 && folders::year_of(&rest[0]).is_some() {
                 *flag = true;
-            } else if let Some(Ok(v)) = parsed.get(r) {
-                let name = rest.last().map_or("", String::as_str);
-                if matches!(json::classify(name, v, "", 0), Ok(JsonKind::Sidecar(_) | JsonKind::Album(_))) {
-                    *flag = true;
-                }
+            } else if let Some(Ok(v)) = parsed.get(r)
+                && json::looks_like_photos(v)
+            {
+                *flag = true;
             }
         }
         let mut ignored_products: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -251,9 +272,16 @@ impl Builder {
             }
             let e = {
                 let x = self.entry(r);
-                parts::RawEntry { ordinal: x.ordinal, path: x.path.clone(), size: x.size, data: None }
+                parts::RawEntry {
+                    ordinal: x.ordinal,
+                    path: x.path.clone(),
+                    size: x.size,
+                    data: None,
+                }
             };
-            let Some((name, dirs)) = rest.split_last() else { continue };
+            let Some((name, dirs)) = rest.split_last() else {
+                continue;
+            };
             let lower = name.to_lowercase();
             if is_junk(name) || lower.ends_with(".html") || lower.ends_with(".htm") {
                 continue;
@@ -290,7 +318,14 @@ impl Builder {
                     &part,
                     Some(&e.path),
                     ProblemKind::Duplicate,
-                    format!("the same path appears {where_}; this copy is {}", if is_json { "ignored" } else { "listed as a duplicate" }),
+                    format!(
+                        "the same path appears {where_}; this copy is {}",
+                        if is_json {
+                            "ignored"
+                        } else {
+                            "listed as a duplicate"
+                        }
+                    ),
                 ));
             }
             if is_json {
@@ -345,14 +380,27 @@ impl Builder {
         let mut ambiguous = Vec::new();
         for key in &group_order {
             let g = &groups[key];
-            self.match_group(g, &parsed, &skip_json, &mut media, &mut albums, &mut unmatched_sidecars, &mut ambiguous);
+            self.match_group(
+                g,
+                &parsed,
+                &skip_json,
+                &mut media,
+                &mut albums,
+                &mut unmatched_sidecars,
+                &mut ambiguous,
+            );
         }
         // Duplicates (same path) share the first copy's outcome.
         for i in 0..media.len() {
             if let Some(first) = media[i].duplicate_of {
                 let (sidecar, rule, variant, folder) = {
                     let f = &media[first];
-                    (f.sidecar.clone(), f.matched_by.clone(), f.variant, f.folder.clone())
+                    (
+                        f.sidecar.clone(),
+                        f.matched_by.clone(),
+                        f.variant,
+                        f.folder.clone(),
+                    )
                 };
                 media[i].sidecar = sidecar;
                 media[i].matched_by = rule;
@@ -417,14 +465,24 @@ impl Builder {
             let v = match res {
                 Ok(v) => v,
                 Err(msg) => {
-                    self.problems.push(Problem::new(&part, Some(&path), ProblemKind::BadJson, msg.clone()));
+                    self.problems.push(Problem::new(
+                        &part,
+                        Some(&path),
+                        ProblemKind::BadJson,
+                        msg.clone(),
+                    ));
                     continue;
                 }
             };
             match json::classify(&name, v, &path, r.part) {
                 Ok(JsonKind::Sidecar(s)) => {
                     for msg in json::time_problems(&s.raw) {
-                        self.problems.push(Problem::new(&part, Some(&path), ProblemKind::MissingTime, msg));
+                        self.problems.push(Problem::new(
+                            &part,
+                            Some(&path),
+                            ProblemKind::MissingTime,
+                            msg,
+                        ));
                     }
                     sidecars.push((*s, name, hash));
                 }
@@ -441,7 +499,9 @@ impl Builder {
                     }
                 }
                 Ok(JsonKind::Other) => {
-                    let known = json::IGNORED_JSON.iter().any(|n| n.eq_ignore_ascii_case(&name));
+                    let known = json::IGNORED_JSON
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&name));
                     if !known && !g.dirs.is_empty() {
                         self.problems.push(Problem::new(
                             &part,
@@ -451,7 +511,10 @@ impl Builder {
                         ));
                     }
                 }
-                Err(msg) => self.problems.push(Problem::new(&part, Some(&path), ProblemKind::BadJson, msg)),
+                Err(msg) => {
+                    self.problems
+                        .push(Problem::new(&part, Some(&path), ProblemKind::BadJson, msg))
+                }
             }
         }
 
@@ -462,7 +525,9 @@ impl Builder {
                     .iter()
                     .filter_map(|(s, _, _)| s.photo_taken_time.map(year_of_epoch))
                     .collect();
-                let meta = album.as_ref().map(|(a, _)| (a.title.as_str(), a.description.as_deref()));
+                let meta = album
+                    .as_ref()
+                    .map(|(a, _)| (a.title.as_str(), a.description.as_deref()));
                 folders::classify(&g.dirs[0], meta, &years)
             }
             _ => Folder::Other(g.dirs.join("/")),
@@ -478,7 +543,11 @@ impl Builder {
                 .first()
                 .map(|&m| media[m].folder_path.clone())
                 .unwrap_or_else(|| {
-                    let mut p = if g.product.is_empty() { vec![] } else { vec!["Takeout".to_owned(), g.product.clone()] };
+                    let mut p = if g.product.is_empty() {
+                        vec![]
+                    } else {
+                        vec!["Takeout".to_owned(), g.product.clone()]
+                    };
                     p.extend(g.dirs.iter().cloned());
                     p.join("/")
                 });
@@ -492,7 +561,12 @@ impl Builder {
             });
         }
 
-        let ids: Vec<usize> = g.media.iter().copied().filter(|&m| media[m].duplicate_of.is_none()).collect();
+        let ids: Vec<usize> = g
+            .media
+            .iter()
+            .copied()
+            .filter(|&m| media[m].duplicate_of.is_none())
+            .collect();
         let names_: Vec<&str> = ids.iter().map(|&m| media[m].file_name.as_str()).collect();
         let ins: Vec<SidecarIn<'_>> = sidecars
             .iter()
@@ -504,7 +578,11 @@ impl Builder {
             .collect();
         let result = matcher::match_folder(&names_, &ins);
         let sidecar_path = |i: usize| sidecars[i].0.json_path.clone();
-        let by_name: HashMap<&str, usize> = sidecars.iter().enumerate().map(|(i, (_, n, _))| (n.as_str(), i)).collect();
+        let by_name: HashMap<&str, usize> = sidecars
+            .iter()
+            .enumerate()
+            .map(|(i, (_, n, _))| (n.as_str(), i))
+            .collect();
         let mut updates = Vec::with_capacity(ids.len());
         for (k, o) in result.outcomes.into_iter().enumerate() {
             let id = ids[k];
@@ -512,11 +590,18 @@ impl Builder {
             let mut variant = match o.variant {
                 LocalVariant::Original => Variant::Original,
                 LocalVariant::Creation => Variant::Creation,
-                LocalVariant::Edited(x) => Variant::Edited { original: x.map(|l| ids[l]) },
-                LocalVariant::LiveCompanion(x) => Variant::LiveCompanion { still: x.map(|l| ids[l]) },
+                LocalVariant::Edited(x) => Variant::Edited {
+                    original: x.map(|l| ids[l]),
+                },
+                LocalVariant::LiveCompanion(x) => Variant::LiveCompanion {
+                    still: x.map(|l| ids[l]),
+                },
             };
             if variant == Variant::Original
-                && matches!(sidecar.as_ref().and_then(|s| s.origin.as_ref()), Some(Origin::Composition { .. }))
+                && matches!(
+                    sidecar.as_ref().and_then(|s| s.origin.as_ref()),
+                    Some(Origin::Composition { .. })
+                )
             {
                 variant = Variant::Creation;
             }
@@ -524,7 +609,11 @@ impl Builder {
                 MatchRule::Ambiguous { candidates } => {
                     let paths: Vec<String> = candidates
                         .iter()
-                        .map(|n| by_name.get(n.as_str()).map_or_else(|| n.clone(), |&i| sidecar_path(i)))
+                        .map(|n| {
+                            by_name
+                                .get(n.as_str())
+                                .map_or_else(|| n.clone(), |&i| sidecar_path(i))
+                        })
                         .collect();
                     ambiguous.push((media[id].path.clone(), paths.clone()));
                     MatchRule::Ambiguous { candidates: paths }
@@ -549,12 +638,25 @@ impl Builder {
     fn export_id(&self) -> (String, Vec<Problem>) {
         let mut ids: Vec<(usize, String)> = Vec::new();
         for (i, (path, _)) in self.listings.iter().enumerate() {
-            if let Some(n) = path.file_name().and_then(|n| n.to_str()).and_then(names::parse_part_name) {
+            if let Some(n) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(names::parse_part_name)
+            {
                 ids.push((i, n.export_id));
             }
         }
         let mut problems = Vec::new();
-        if let Some((_, first)) = ids.first() {
+        // The export most parts belong to (the first one on a tie).
+        let count = |id: &String| ids.iter().filter(|(_, x)| x == id).count();
+        let best = ids
+            .iter()
+            .map(|(_, id)| id)
+            .fold(None::<&String>, |b, id| match b {
+                Some(b) if count(b) >= count(id) => Some(b),
+                _ => Some(id),
+            });
+        if let Some(first) = best {
             for (i, id) in &ids {
                 if id != first {
                     problems.push(Problem::new(

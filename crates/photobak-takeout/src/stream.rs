@@ -39,7 +39,12 @@ pub fn for_each_selected_media<E: Display>(
     let mut per_part: BTreeMap<usize, BTreeMap<usize, Vec<&MediaEntry>>> = BTreeMap::new();
     for m in &catalog.media {
         if select(m) {
-            per_part.entry(m.part_index).or_default().entry(m.entry_index).or_default().push(m);
+            per_part
+                .entry(m.part_index)
+                .or_default()
+                .entry(m.entry_index)
+                .or_default()
+                .push(m);
         }
     }
     let mut s = Streamer {
@@ -50,7 +55,10 @@ pub fn for_each_selected_media<E: Display>(
     };
     let wanted_parts = per_part.len();
     for (part, wanted) in per_part {
-        let format = catalog.parts.get(part).map_or(PartFormat::Unknown, |p| p.format);
+        let format = catalog
+            .parts
+            .get(part)
+            .map_or(PartFormat::Unknown, |p| p.format);
         match format {
             PartFormat::Zip => s.zip(part, &wanted, &mut f),
             PartFormat::Tgz | PartFormat::Tar => s.tar(part, format, &wanted, &mut f),
@@ -78,7 +86,8 @@ type Wanted<'a> = BTreeMap<usize, Vec<&'a MediaEntry>>;
 
 impl Streamer<'_> {
     fn problem(&mut self, m: &MediaEntry, kind: ProblemKind, msg: impl Into<String>) {
-        self.problems.push(Problem::new(&m.part, Some(&m.path), kind, msg));
+        self.problems
+            .push(Problem::new(&m.part, Some(&m.path), kind, msg));
     }
 
     fn part_problem(&mut self, part: usize, kind: ProblemKind, msg: String) {
@@ -118,9 +127,10 @@ impl Streamer<'_> {
         f: &mut impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>,
     ) {
         let path = self.catalog.parts[part].path.clone();
-        let mut zip = match File::open(&path).map_err(|e| e.to_string()).and_then(|file| {
-            ZipArchive::new(BufReader::new(file)).map_err(|e| e.to_string())
-        }) {
+        let mut zip = match File::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|file| ZipArchive::new(BufReader::new(file)).map_err(|e| e.to_string()))
+        {
             Ok(z) => z,
             Err(e) => {
                 self.part_problem(part, ProblemKind::Unreadable, format!("cannot open: {e}"));
@@ -138,7 +148,11 @@ impl Streamer<'_> {
                     .and_then(Result::ok)
                     .is_some_and(|n| validate_path(&n).is_ok_and(|p| p == m.path));
                 if !name_ok {
-                    self.problem(m, ProblemKind::Read, "the part changed since the scan (entry not at its index)");
+                    self.problem(
+                        m,
+                        ProblemKind::Read,
+                        "the part changed since the scan (entry not at its index)",
+                    );
                     continue;
                 }
                 match zip.by_index(index) {
@@ -176,23 +190,46 @@ impl Streamer<'_> {
                     let mut entry = match res {
                         Ok(e) => e,
                         Err(e) => {
-                            let kind = if is_bomb(&e) { ProblemKind::Bomb } else { ProblemKind::Corrupt };
-                            self.part_problem(part, kind, format!("archive broken after {ordinal} entries: {e}"));
+                            let kind = if is_bomb(&e) {
+                                ProblemKind::Bomb
+                            } else {
+                                ProblemKind::Corrupt
+                            };
+                            self.part_problem(
+                                part,
+                                kind,
+                                format!("archive broken after {ordinal} entries: {e}"),
+                            );
                             break;
                         }
                     };
-                    let Some(list) = pending.remove(&ordinal) else { continue };
+                    let Some(list) = pending.remove(&ordinal) else {
+                        continue;
+                    };
                     let name = String::from_utf8(entry.path_bytes().into_owned()).ok();
                     for m in list {
-                        if name.as_deref().and_then(|n| validate_path(n).ok()).as_deref() != Some(m.path.as_str()) {
-                            self.problem(m, ProblemKind::Read, "the part changed since the scan (entry not at its position)");
+                        if name
+                            .as_deref()
+                            .and_then(|n| validate_path(n).ok())
+                            .as_deref()
+                            != Some(m.path.as_str())
+                        {
+                            self.problem(
+                                m,
+                                ProblemKind::Read,
+                                "the part changed since the scan (entry not at its position)",
+                            );
                             continue;
                         }
                         self.deliver(m, &mut entry, f);
                     }
                 }
             }
-            Err(e) => self.part_problem(part, ProblemKind::Corrupt, format!("not a readable tar stream: {e}")),
+            Err(e) => self.part_problem(
+                part,
+                ProblemKind::Corrupt,
+                format!("not a readable tar stream: {e}"),
+            ),
         }
         if !self.stop {
             self.lost(part, &pending, "the archive ended before this entry");
@@ -218,7 +255,11 @@ impl Streamer<'_> {
                 p.extend(m.path.split('/'));
                 match std::fs::symlink_metadata(&p) {
                     Ok(meta) if meta.file_type().is_symlink() => {
-                        self.problem(m, ProblemKind::Link, "became a symbolic link since the scan; skipped");
+                        self.problem(
+                            m,
+                            ProblemKind::Link,
+                            "became a symbolic link since the scan; skipped",
+                        );
                         continue;
                     }
                     _ => {}

@@ -194,6 +194,18 @@ pub struct PruneArgs {
     /// Print the plan (and the outcome) as JSON
     #[arg(long)]
     pub json: bool,
+
+    /// Accepted from old command lines (`-prune -concurrency 5`) and ignored
+    #[arg(long, hide = true, value_name = "N")]
+    pub concurrency: Option<u16>,
+
+    /// Accepted from old command lines and ignored
+    #[arg(long, hide = true)]
+    pub everything: bool,
+
+    /// Accepted from old command lines and ignored
+    #[arg(long, hide = true)]
+    pub integrity: bool,
 }
 
 /// `photobak verify`.

@@ -78,8 +78,13 @@ fn remote_edits_additions_and_album_moves_are_picked_up() {
     env.fake.remove_from_album(&trip, &[&p3]);
     env.fake.add_to_album(&family, &[&p3]);
 
+    let media_before = env.fake.stats().media_requests;
     let out = env.backup(&[A]);
+    // New: p4. Updated: p1 (caption, no download), p2 (bytes), p3 (a new album).
     assert!(out.contains("1 new"), "{out}");
+    assert!(out.contains("3 updated"), "{out}");
+    // Only p2's new bytes and p4 were downloaded.
+    assert_eq!(env.fake.stats().media_requests - media_before, 2);
     let snap = env.fake.library();
     assert_matches_library(&env, &snap, A);
     let db = env.db();

@@ -97,7 +97,7 @@ fn prune_follows_remote_deletions_with_plan_threshold_and_trash() {
     let p4 = env
         .fake
         .add_item(A, NewItem::photo("P4.JPG").in_album(&family));
-    let _p5 = env
+    let p5 = env
         .fake
         .add_item(A, NewItem::photo("P5.JPG").created("2020-05-01T10:00:00Z"));
     // Same bytes in two albums of A: one file, stored in Trip, pointed at from Shared.
@@ -146,13 +146,14 @@ fn prune_follows_remote_deletions_with_plan_threshold_and_trash() {
     env.fake.delete_album(&family); // P3 stays in Trip, P4 is left in no album
     env.fake.delete_item(&s1); // its file is still S2's
     env.fake.delete_item(&x); // its file is still BX's (another account)
+    env.fake.delete_item(&p5); // the only item of its year folder, which P2 and P4 now join
 
     // Dry run: the plan, counts first, and nothing changes.
     let tree = env.tree_state();
     let items_before = count(&env, "SELECT count(*) FROM items");
     let out = env.ok(&["prune", "--dry-run", "--max-delete", "50%"]);
     assert!(
-        out.contains(&format!("{A}: 3 of 18 items removed, 1 albums removed")),
+        out.contains(&format!("{A}: 4 of 18 items removed, 1 albums removed")),
         "{out}"
     );
     assert!(out.contains(&format!("item removed: {p1_path}")), "{out}");
@@ -163,7 +164,7 @@ fn prune_follows_remote_deletions_with_plan_threshold_and_trash() {
     assert_eq!(env.tree_state(), tree);
     assert_eq!(count(&env, "SELECT count(*) FROM items"), items_before);
 
-    // The default threshold (10 %) refuses 3 of 19.
+    // The default threshold (10 %) refuses 4 of 18.
     let (ok, out) = run_out(&env, &["prune"]);
     assert!(!ok, "{out}");
     assert!(
@@ -172,24 +173,34 @@ fn prune_follows_remote_deletions_with_plan_threshold_and_trash() {
     );
     assert_eq!(env.tree_state(), tree);
     // So does an absolute limit.
-    let (ok, _) = run_out(&env, &["prune", "--max-delete", "2"]);
+    let (ok, _) = run_out(&env, &["prune", "--max-delete", "3"]);
     assert!(!ok);
 
-    let out = env.ok(&["prune", "--max-delete", "3"]);
-    assert!(out.contains("pruned: 3 items, 1 albums"), "{out}");
+    let p5_path = path_of(&env, A, &p5).unwrap();
+    let out = env.ok(&["prune", "--max-delete", "4"]);
+    assert!(out.contains("pruned: 4 items, 1 albums"), "{out}");
 
     // The repository is the library again, for both accounts.
     let snap = env.fake.library();
     assert_matches_library(&env, &snap, A);
     assert_matches_library(&env, &snap, B);
     assert!(path_of(&env, A, &p1).is_none());
-    assert_eq!(trashed(&env.repo), vec![p1_path.clone()]);
+    let mut expected_trash = vec![p1_path.clone(), p5_path];
+    expected_trash.sort();
+    assert_eq!(trashed(&env.repo), expected_trash);
     assert!(!env.repo.join(&p1_path).exists());
     // Family's folder is gone (it held only P4, which moved to its year folder).
     let family_dir = env.repo.join("googlephotos/alice_at_example.com/Family");
     assert!(!family_dir.exists());
     let p4_path = path_of(&env, A, &p4).unwrap();
-    assert!(p4_path.contains("/Photos from "), "{p4_path}");
+    assert!(p4_path.contains("/Photos from 2020/"), "{p4_path}");
+    // The year folder lost P5 but gained P2 and P4: it stays, with both as members.
+    let members = count(
+        &env,
+        "SELECT count(*) FROM memberships m JOIN albums a ON a.id = m.album_id
+         WHERE a.remote_id = 'year:2020'",
+    );
+    assert_eq!(members, 2);
     // Shared files moved, never deleted.
     let s2_path = path_of(&env, A, &_s2).unwrap();
     assert!(s2_path.contains("/Shared/"), "{s2_path} (was {s1_path})");
@@ -224,7 +235,7 @@ fn prune_follows_remote_deletions_with_plan_threshold_and_trash() {
     );
     assert!(!env.repo.join(&p3_path).exists());
     assert!(!env.repo.join(".photobak/trash/2000-01-01").exists());
-    assert_eq!(trashed(&env.repo), vec![p1_path]);
+    assert_eq!(trashed(&env.repo), expected_trash);
     assert_matches_library(&env, &env.fake.library(), A);
 }
 
@@ -272,6 +283,10 @@ fn prune_refuses_to_remove_anything_after_a_failed_listing() {
     assert!(out.contains("pruned: 1 items"), "{out}");
     env.fake.set_faults(Faults::default());
     assert_matches_library(&env, &env.fake.library(), A);
+
+    // The original's command line still prunes (its backup-only flags are ignored).
+    let out = env.ok(&["-googlephotos", A, "-prune", "-concurrency", "3"]);
+    assert!(out.contains("nothing to prune"), "{out}");
 }
 
 #[test]
@@ -604,4 +619,15 @@ fn prune_of_a_takeout_account_uses_the_newest_export() {
     assert!(repo.join(format!("{folder}/New/b.jpg")).exists());
     let manifest = std::fs::read_to_string(repo.join("photobak.b3")).unwrap();
     assert_eq!(manifest.lines().count(), 1, "{manifest}");
+
+    // A Takeout-only file cannot be fetched again: repair names the export to re-import.
+    std::fs::remove_file(repo.join(format!("{folder}/New/b.jpg"))).unwrap();
+    let (ok, out) = run_out(&env, &["verify", "--repair"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "only Takeout had {folder}/New/b.jpg: import takeout-20250101T000000Z again"
+        )),
+        "{out}"
+    );
 }

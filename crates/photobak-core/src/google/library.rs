@@ -112,14 +112,15 @@ impl ApiMediaItem {
         (get("cameraMake"), get("cameraModel"))
     }
 
-    /// Fingerprint of the fields that change when the item is edited. The API has no ETag or
-    /// modification time, so this is what "changed remotely" means; `baseUrl` is left out because
-    /// it changes on every listing.
+    /// Fingerprint of the fields that change when the item's bytes are edited (a crop changes
+    /// the dimensions, a conversion the MIME type). The API has no ETag, content hash or
+    /// modification time, so this is what "the bytes changed remotely" means. The description
+    /// is left out (editing it changes metadata only, no download needed), and so is `baseUrl`,
+    /// which changes on every listing.
     pub fn version(&self) -> String {
         let mut v = serde_json::json!({
             "filename": self.filename,
             "mimeType": self.mime_type,
-            "description": self.description,
             "mediaMetadata": self.media_metadata,
         });
         canonicalize(&mut v);
@@ -338,7 +339,7 @@ impl LibraryClient {
                 }
                 Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED => {
                     Err(Error::Credentials {
-                        account: String::new(),
+                        account: self.tokens.address().to_string(),
                         message: format!("{what}: the API refused a freshly refreshed token (401)"),
                     })
                 }
@@ -396,9 +397,14 @@ mod tests {
         .unwrap();
         assert_eq!(a.version(), b.version());
         let c: ApiMediaItem = serde_json::from_str(
-            r#"{"id":"1","filename":"a.jpg","description":"new","mediaMetadata":{"width":"1","height":"2"}}"#,
+            r#"{"id":"1","filename":"a.jpg","mediaMetadata":{"width":"1","height":"3"}}"#,
         )
         .unwrap();
         assert_ne!(a.version(), c.version());
+        let d: ApiMediaItem = serde_json::from_str(
+            r#"{"id":"1","filename":"a.jpg","description":"caption","mediaMetadata":{"width":"1","height":"2"}}"#,
+        )
+        .unwrap();
+        assert_eq!(a.version(), d.version(), "a caption edit needs no download");
     }
 }

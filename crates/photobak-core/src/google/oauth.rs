@@ -432,6 +432,11 @@ impl TokenSource {
         }
     }
 
+    /// The account address.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
     /// A valid access token, refreshing first when it is about to expire.
     pub async fn bearer(&self) -> Result<String> {
         let mut t = self.token.lock().await;

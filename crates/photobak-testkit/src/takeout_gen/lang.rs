@@ -140,19 +140,26 @@ impl Lang {
         match self {
             Lang::Fr => {
                 const M: [&str; 12] = [
-                    "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.",
+                    "janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.",
+                    "oct.", "nov.", "déc.",
                 ];
                 format!("{d} {} {y}, {h:02}:{mi:02}:{s:02} UTC", M[m])
             }
             Lang::Pl => {
-                const M: [&str; 12] = ["sty", "lut", "mar", "kwi", "maj", "cze", "lip", "sie", "wrz", "paź", "lis", "gru"];
+                const M: [&str; 12] = [
+                    "sty", "lut", "mar", "kwi", "maj", "cze", "lip", "sie", "wrz", "paź", "lis",
+                    "gru",
+                ];
                 format!("{d} {} {y}, {h:02}:{mi:02}:{s:02} UTC", M[m])
             }
             Lang::De | Lang::Cs | Lang::Ru | Lang::Bg => {
                 format!("{d:02}.{mo:02}.{y}, {h:02}:{mi:02}:{s:02} UTC")
             }
             _ => {
-                const M: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+                const M: [&str; 12] = [
+                    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                    "Dec",
+                ];
                 let (h12, ampm) = match h {
                     0 => (12, "AM"),
                     1..=11 => (h, "AM"),
@@ -193,6 +200,9 @@ mod tests {
         assert_eq!(Lang::En.formatted(t), "Sep 20, 2020, 10:46:09 AM UTC");
         assert_eq!(Lang::Fr.formatted(t), "20 sept. 2020, 10:46:09 UTC");
         assert_eq!(Lang::De.formatted(t), "20.09.2020, 10:46:09 UTC");
-        assert_eq!(Lang::Pl.formatted(1_613_314_341), "14 lut 2021, 14:52:21 UTC");
+        assert_eq!(
+            Lang::Pl.formatted(1_613_314_341),
+            "14 lut 2021, 14:52:21 UTC"
+        );
     }
 }

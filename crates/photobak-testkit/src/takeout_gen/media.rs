@@ -60,7 +60,11 @@ pub fn synthetic(ext: &str, seed: &str) -> Vec<u8> {
             let base = Sample::SonyHdrHc3.bytes();
             let mut v = base[..2].to_vec();
             v.extend_from_slice(&[0xFF, 0xFE]);
-            v.extend_from_slice(&u16::try_from(tag.len() + 2).unwrap_or(u16::MAX).to_be_bytes());
+            v.extend_from_slice(
+                &u16::try_from(tag.len() + 2)
+                    .unwrap_or(u16::MAX)
+                    .to_be_bytes(),
+            );
             v.extend_from_slice(tag.as_bytes());
             v.extend_from_slice(&base[2..]);
             v

@@ -59,7 +59,9 @@ pub enum TakenAt {
 /// `googlePhotosOrigin` of an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OriginSpec {
-    Android { folder: String },
+    Android {
+        folder: String,
+    },
     Iphone,
     Web,
     Partner,
@@ -127,7 +129,9 @@ impl ItemSpec {
     /// An item with synthetic bytes, a capture time derived from the key, a legacy sidecar,
     /// placed in its year folder.
     pub fn new(key: &str, title: &str) -> Self {
-        let h = key.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
+        let h = key
+            .bytes()
+            .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(u32::from(b)));
         let taken = 1_500_000_000 + i64::from(h % 200_000_000);
         ItemSpec {
             key: key.to_owned(),
@@ -375,7 +379,9 @@ impl ExportSpec {
         };
         match self.part_style {
             PartStyle::Old => format!("takeout-{}-{:03}{ext}", self.timestamp, i + 1),
-            PartStyle::New { segment } => format!("takeout-{}-{segment}-{:03}{ext}", self.timestamp, i + 1),
+            PartStyle::New { segment } => {
+                format!("takeout-{}-{segment}-{:03}{ext}", self.timestamp, i + 1)
+            }
         }
     }
 }
@@ -422,9 +428,13 @@ pub struct ExpectedFile {
 pub enum ExpectedVariant {
     Original,
     /// Path of the original in the same folder.
-    Edited { original: Option<String> },
+    Edited {
+        original: Option<String>,
+    },
     /// Path of the still in the same folder.
-    LiveCompanion { still: String },
+    LiveCompanion {
+        still: String,
+    },
     Creation,
 }
 
@@ -491,7 +501,8 @@ pub fn write_export(spec: &ExportSpec, out_dir: &Path) -> anyhow::Result<Vec<Pat
 fn write_zip(path: &Path, files: &[OutFile]) -> anyhow::Result<()> {
     let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
     let mut z = zip::ZipWriter::new(BufWriter::new(f));
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for file in files {
         z.start_file(file.path.as_str(), opts)?;
         z.write_all(&file.bytes)?;
@@ -559,7 +570,9 @@ fn origin_json(o: &OriginSpec) -> Value {
         OriginSpec::Android { folder } => {
             json!({"mobileUpload": {"deviceFolder": {"localFolderName": folder}, "deviceType": "ANDROID_PHONE"}})
         }
-        OriginSpec::Iphone => json!({"mobileUpload": {"deviceFolder": {"localFolderName": ""}, "deviceType": "IOS_PHONE"}}),
+        OriginSpec::Iphone => {
+            json!({"mobileUpload": {"deviceFolder": {"localFolderName": ""}, "deviceType": "IOS_PHONE"}})
+        }
         OriginSpec::Web => json!({"webUpload": {"computerUpload": {}}}),
         OriginSpec::Partner => json!({"fromPartnerSharing": {}}),
         OriginSpec::PartnerMalformed => {
@@ -584,13 +597,19 @@ fn sidecar_json(item: &ItemSpec, lang: Lang, creation_shift: i64) -> Vec<u8> {
     m.insert("title".into(), json!(item.title));
     m.insert("description".into(), json!(item.description));
     m.insert("imageViews".into(), json!((item.key.len() * 7).to_string()));
-    m.insert("creationTime".into(), time_json(lang, item.created_at + creation_shift));
+    m.insert(
+        "creationTime".into(),
+        time_json(lang, item.created_at + creation_shift),
+    );
     match item.taken_at {
         TakenAt::At(t) => {
             m.insert("photoTakenTime".into(), time_json(lang, t));
         }
         TakenAt::Zero => {
-            m.insert("photoTakenTime".into(), json!({"timestamp": "0", "formatted": lang.formatted(0)}));
+            m.insert(
+                "photoTakenTime".into(),
+                json!({"timestamp": "0", "formatted": lang.formatted(0)}),
+            );
         }
         TakenAt::Missing => {}
     }
@@ -600,7 +619,10 @@ fn sidecar_json(item: &ItemSpec, lang: Lang, creation_shift: i64) -> Vec<u8> {
         let p: Vec<Value> = item.people.iter().map(|n| json!({"name": n})).collect();
         m.insert("people".into(), Value::Array(p));
     }
-    let url = format!("https://photos.google.com/photo/AF1Qip{}", &blake3::hash(item.key.as_bytes()).to_hex()[..24]);
+    let url = format!(
+        "https://photos.google.com/photo/AF1Qip{}",
+        &blake3::hash(item.key.as_bytes()).to_hex()[..24]
+    );
     m.insert("url".into(), json!(url));
     m.insert("googlePhotosOrigin".into(), origin_json(&item.origin));
     if item.favorite {
@@ -638,9 +660,19 @@ fn year_of(t: i64) -> i32 {
 
 fn is_creation_title(title: &str) -> bool {
     let base = google::split(title).0;
-    ["-effects", "-smile", "-mix", "-collage", "-animation", "-motion", "-COLLAGE", "-ANIMATION", "-MOVIE"]
-        .iter()
-        .any(|s| base.ends_with(s))
+    [
+        "-effects",
+        "-smile",
+        "-mix",
+        "-collage",
+        "-animation",
+        "-motion",
+        "-COLLAGE",
+        "-ANIMATION",
+        "-MOVIE",
+    ]
+    .iter()
+    .any(|s| base.ends_with(s))
 }
 
 /// Lays the export out: names, counters, contents, parts and the expected reading.
@@ -683,7 +715,9 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
         let ext = item.added_ext.as_deref();
         let bytes = match &item.bytes {
             MediaBytes::Sample(s) => s.bytes().to_vec(),
-            MediaBytes::Synthetic => media::synthetic(&google::media_ext(&item.title, ext), &item.key),
+            MediaBytes::Synthetic => {
+                media::synthetic(&google::media_ext(&item.title, ext), &item.key)
+            }
         };
         let taken = match item.taken_at {
             TakenAt::At(t) => Some(t),
@@ -692,7 +726,13 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
         let albums: Vec<String> = item
             .places
             .iter()
-            .filter_map(|p| if let Place::Album(i) = p { Some(album_title(*i)) } else { None })
+            .filter_map(|p| {
+                if let Place::Album(i) = p {
+                    Some(album_title(*i))
+                } else {
+                    None
+                }
+            })
             .collect();
         for place in &item.places {
             let (folder, efolder) = match *place {
@@ -714,7 +754,10 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 }
                 Place::Archive => (lang.archive().to_owned(), ExpectedFolder::Archive),
                 Place::Trash => (lang.trash().to_owned(), ExpectedFolder::Trash),
-                Place::FailedVideos => (lang.failed_videos().to_owned(), ExpectedFolder::FailedVideos),
+                Place::FailedVideos => (
+                    lang.failed_videos().to_owned(),
+                    ExpectedFolder::FailedVideos,
+                ),
             };
             let dir = format!("{root}/{folder}");
             let used = used_media.entry(dir.clone()).or_default();
@@ -725,7 +768,10 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 n = Some(k);
             }
             let name = google::media_name(&item.title, ext, n);
-            let edited_name = item.edited.as_deref().map(|s| google::edited_name(&item.title, ext, s, n));
+            let edited_name = item
+                .edited
+                .as_deref()
+                .map(|s| google::edited_name(&item.title, ext, s, n));
             let companion_name = item.live.map(|l| {
                 let stem = google::split(&name).0.to_owned();
                 match l {
@@ -750,10 +796,13 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
             let jused = used_json.entry(dir.clone()).or_default();
             for s in &sidecar_names {
                 if !jused.insert(s.clone()) {
-                    bail!("sidecar name {s} collides in {dir} (Google's behaviour for this is unknown)");
+                    bail!(
+                        "sidecar name {s} collides in {dir} (Google's behaviour for this is unknown)"
+                    );
                 }
             }
-            let sidecar_paths: Vec<String> = sidecar_names.iter().map(|s| format!("{dir}/{s}")).collect();
+            let sidecar_paths: Vec<String> =
+                sidecar_names.iter().map(|s| format!("{dir}/{s}")).collect();
             let rule = google::expected_rule(&item.title, ext, item.sidecar, n);
             let applied = match item.sidecar {
                 SidecarStyle::None | SidecarStyle::Double => None,
@@ -771,7 +820,11 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                     });
                 }
             }
-            let anchor = if item.media_missing { None } else { Some(files.len()) };
+            let anchor = if item.media_missing {
+                None
+            } else {
+                Some(files.len())
+            };
             for (j, p) in sidecar_paths.iter().enumerate() {
                 let shift = i64::try_from(j).unwrap_or(0) * 60;
                 planned.push(Planned {
@@ -802,7 +855,9 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 sidecar_part: None,
                 rule,
                 counter,
-                variant: if is_creation_title(&item.title) || matches!(item.origin, OriginSpec::Composition(_)) {
+                variant: if is_creation_title(&item.title)
+                    || matches!(item.origin, OriginSpec::Composition(_))
+                {
                     ExpectedVariant::Creation
                 } else {
                     ExpectedVariant::Original
@@ -810,7 +865,10 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 folder: efolder,
                 taken_at: taken,
                 created_at: Some(item.created_at),
-                geo: item.geo.filter(|g| !(g.0 == 0.0 && g.1 == 0.0)).map(|g| (g.0, g.1)),
+                geo: item
+                    .geo
+                    .filter(|g| !(g.0 == 0.0 && g.1 == 0.0))
+                    .map(|g| (g.0, g.1)),
                 description: item.description.clone(),
                 favorite: item.favorite,
                 archived: item.archived(),
@@ -832,7 +890,10 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
             });
             files.push(base.clone());
             if let Some(e) = &edited_name {
-                let eb = media::synthetic(&google::media_ext(&item.title, ext), &format!("{}-edited", item.key));
+                let eb = media::synthetic(
+                    &google::media_ext(&item.title, ext),
+                    &format!("{}-edited", item.key),
+                );
                 let mut f = base.clone();
                 f.path = format!("{dir}/{e}");
                 f.file_name = e.clone();
@@ -894,7 +955,9 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
         let dir = format!("{root}/{}", album_folders[i]);
         let name = match a.meta {
             AlbumMetaStyle::Standard => Some("metadata.json"),
-            AlbumMetaStyle::Localized | AlbumMetaStyle::OldWrapper => Some(lang.old_metadata_name()),
+            AlbumMetaStyle::Localized | AlbumMetaStyle::OldWrapper => {
+                Some(lang.old_metadata_name())
+            }
             AlbumMetaStyle::Missing => None,
         };
         let metadata_path = name.map(|n| format!("{dir}/{n}"));
@@ -939,8 +1002,14 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
     if spec.extras.non_media_json {
         for (n, body) in [
             ("print-subscriptions.json", json!([])),
-            ("shared_album_comments.json", json!([{"text": "nice", "contentOwnerName": "Ann"}])),
-            ("user-generated-memory-titles.json", json!({"memoryTitles": ["Summer"]})),
+            (
+                "shared_album_comments.json",
+                json!([{"text": "nice", "contentOwnerName": "Ann"}]),
+            ),
+            (
+                "user-generated-memory-titles.json",
+                json!({"memoryTitles": ["Summer"]}),
+            ),
         ] {
             planned.push(Planned {
                 file: OutFile {
@@ -954,8 +1023,14 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
     if spec.extras.other_product {
         let note = json!({"title": "Groceries", "textContent": "milk", "isTrashed": false, "userEditedTimestampUsec": 1});
         for (p, b) in [
-            ("Takeout/Google Keep/Groceries.json", serde_json::to_vec_pretty(&note).unwrap_or_default()),
-            ("Takeout/Google Keep/Groceries.html", b"<html><body>milk</body></html>".to_vec()),
+            (
+                "Takeout/Google Keep/Groceries.json",
+                serde_json::to_vec_pretty(&note).unwrap_or_default(),
+            ),
+            (
+                "Takeout/Google Keep/Groceries.html",
+                b"<html><body>milk</body></html>".to_vec(),
+            ),
         ] {
             planned.push(Planned {
                 file: OutFile {
@@ -1015,11 +1090,18 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
     }
     for (i, f) in files.iter_mut().enumerate() {
         f.part = media_part[i];
-        f.sidecar_part = f.sidecar.as_ref().and_then(|s| part_of_path.get(s).copied());
+        f.sidecar_part = f
+            .sidecar
+            .as_ref()
+            .and_then(|s| part_of_path.get(s).copied());
     }
     let expected = Expected {
         export_id: spec.export_id(),
-        account: if spec.extras.archive_browser { spec.account.clone() } else { None },
+        account: if spec.extras.archive_browser {
+            spec.account.clone()
+        } else {
+            None
+        },
         parts: (0..nparts).map(|i| spec.part_name(i)).collect(),
         files,
         albums,
@@ -1041,18 +1123,37 @@ mod tests {
             .split_sidecars(true)
             .item(ItemSpec::new("a", "IMG_3479.JPG").taken(TakenAt::At(1_600_000_000)))
             .item(ItemSpec::new("b", "IMG_3479.JPG").taken(TakenAt::At(1_600_000_001)))
-            .item(ItemSpec::new("c", "IMG_3479.JPG").taken(TakenAt::At(1_600_000_002)).sidecar(SidecarStyle::Supplemental));
+            .item(
+                ItemSpec::new("c", "IMG_3479.JPG")
+                    .taken(TakenAt::At(1_600_000_002))
+                    .sidecar(SidecarStyle::Supplemental),
+            );
         let e = spec.expected().unwrap();
         let names: Vec<&str> = e.files.iter().map(|f| f.file_name.as_str()).collect();
-        assert_eq!(names, ["IMG_3479.JPG", "IMG_3479(1).JPG", "IMG_3479(2).JPG"]);
-        assert_eq!(e.files[1].sidecar.as_deref(), Some("Takeout/Google Photos/Photos from 2020/IMG_3479.JPG(1).json"));
+        assert_eq!(
+            names,
+            ["IMG_3479.JPG", "IMG_3479(1).JPG", "IMG_3479(2).JPG"]
+        );
+        assert_eq!(
+            e.files[1].sidecar.as_deref(),
+            Some("Takeout/Google Photos/Photos from 2020/IMG_3479.JPG(1).json")
+        );
         assert_eq!(
             e.files[2].sidecar.as_deref(),
-            Some("Takeout/Google Photos/Photos from 2020/IMG_3479.JPG.supplemental-metadata(2).json")
+            Some(
+                "Takeout/Google Photos/Photos from 2020/IMG_3479.JPG.supplemental-metadata(2).json"
+            )
         );
         assert_eq!(e.files[2].rule, "supplemental");
         assert_eq!(e.files[2].counter, Some(2));
-        assert_eq!(e.parts, ["takeout-20250921T101010Z-001.zip", "takeout-20250921T101010Z-002.zip", "takeout-20250921T101010Z-003.zip"]);
+        assert_eq!(
+            e.parts,
+            [
+                "takeout-20250921T101010Z-001.zip",
+                "takeout-20250921T101010Z-002.zip",
+                "takeout-20250921T101010Z-003.zip"
+            ]
+        );
         for f in &e.files {
             assert_eq!(f.sidecar_part, Some((f.part + 1) % 3));
         }

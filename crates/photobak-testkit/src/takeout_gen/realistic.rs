@@ -1,8 +1,8 @@
 //! One export exercising every quirk of google.md §4, and the next export of the same account.
 
 use super::{
-    AlbumMetaStyle, AlbumSpec, ExportSpec, Extras, ItemSpec, Lang, Live, OriginSpec, PartStyle, Place, Sample,
-    SidecarStyle, TakenAt,
+    AlbumMetaStyle, AlbumSpec, ExportSpec, Extras, ItemSpec, Lang, Live, OriginSpec, PartStyle,
+    Place, Sample, SidecarStyle, TakenAt,
 };
 
 /// The localised edited suffixes of §4.7.
@@ -36,14 +36,18 @@ const UUID: &str = "original_1d4caa6f-16bb-4c1b-b1a4-9387de10e528_";
 /// format is zip (set [`ExportSpec::format`] for tgz or folders).
 pub fn realistic_export(seed: u64) -> ExportSpec {
     let lang = Lang::ALL[usize::try_from(seed % Lang::ALL.len() as u64).unwrap_or(0)];
-    let style = if seed % 2 == 0 {
+    let style = if seed.is_multiple_of(2) {
         PartStyle::Old
     } else {
         PartStyle::New {
             segment: u32::try_from(seed % 7).unwrap_or(0) + 1,
         }
     };
-    let special_album = if lang.trash() == "Cestino" { "Papierkorb" } else { "Cestino" };
+    let special_album = if lang.trash() == "Cestino" {
+        "Papierkorb"
+    } else {
+        "Cestino"
+    };
     let mut spec = ExportSpec::new("20250921T101010Z")
         .lang(lang)
         .part_style(style)
@@ -108,7 +112,9 @@ pub fn realistic_export(seed: u64) -> ExportSpec {
     groups.push(vec![
         item("canon", "IMG_3479.JPG", 1_212_155_761).sample(Sample::Canon40D),
         item("nikon", "IMG_3479.JPG", 1_205_571_121).sample(Sample::NikonD70),
-        item("sony", "IMG_3479.JPG", 1_212_155_821).sample(Sample::SonyHdrHc3).sidecar(sup),
+        item("sony", "IMG_3479.JPG", 1_212_155_821)
+            .sample(Sample::SonyHdrHc3)
+            .sidecar(sup),
     ]);
     // Live photos of every kind.
     groups.push(vec![
@@ -118,42 +124,116 @@ pub fn realistic_export(seed: u64) -> ExportSpec {
             .origin(OriginSpec::Iphone)
             .live(Live::Mp4)
             .sidecar(sup),
-        item("heic-b1", "IMG_4574.HEIC", t2021 + 10).live(Live::Mp4).sidecar(sup).origin(OriginSpec::Iphone),
-        item("heic-b2", "IMG_4574.HEIC", t2021 + 20).live(Live::Mp4).sidecar(sup).origin(OriginSpec::Iphone),
-        item("pixel-mp", "PXL_20230101_123456789.MP.jpg", t2023).live(Live::Extensionless).sidecar(sup),
-        item("pixel-mp2", "PXL_20230101_123456789.MP~2.jpg", t2023 + 5).live(Live::Extensionless).sidecar(sup),
-        item("mvimg", "MVIMG_20191230_232926.jpg", 1_577_748_566).live(Live::Extensionless).sidecar(sup),
+        item("heic-b1", "IMG_4574.HEIC", t2021 + 10)
+            .live(Live::Mp4)
+            .sidecar(sup)
+            .origin(OriginSpec::Iphone),
+        item("heic-b2", "IMG_4574.HEIC", t2021 + 20)
+            .live(Live::Mp4)
+            .sidecar(sup)
+            .origin(OriginSpec::Iphone),
+        item("pixel-mp", "PXL_20230101_123456789.MP.jpg", t2023)
+            .live(Live::Extensionless)
+            .sidecar(sup),
+        item("pixel-mp2", "PXL_20230101_123456789.MP~2.jpg", t2023 + 5)
+            .live(Live::Extensionless)
+            .sidecar(sup),
+        item("mvimg", "MVIMG_20191230_232926.jpg", 1_577_748_566)
+            .live(Live::Extensionless)
+            .sidecar(sup),
         item("mvimg-mp4", "MVIMG_20200101_101010.jpg", 1_577_873_410).live(Live::MvimgMp4),
-        item("jpg-mov", "IMG_0001.JPG", 1_500_000_000).live(Live::Mov).origin(OriginSpec::Iphone),
-        item("heic-bare", "IMG_5000.HEIC", t2024).live(Live::Extensionless).sidecar(sup),
+        item("jpg-mov", "IMG_0001.JPG", 1_500_000_000)
+            .live(Live::Mov)
+            .origin(OriginSpec::Iphone),
+        item("heic-bare", "IMG_5000.HEIC", t2024)
+            .live(Live::Extensionless)
+            .sidecar(sup),
     ]);
     // Long names (47-unit media cut, 46-unit sidecar stems, `..json`).
     groups.push(vec![
-        item("long-1", "PXL_20230809_203449253.LONG_EXPOSURE-02.ORIGINAL.jpg", t2023 + 100).sidecar(sup),
-        item("long-2", "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jpg", t2023 + 200).sidecar(sup),
-        item("long-3", "alignment-temple-5D-32-temple-V-reconstructed.png", t2023 + 300).sidecar(sup),
-        item("long-4", "PXL_20230814_201154491.LONG_EXPOSURE-01.COVER.jpg", t2023 + 400).sidecar(sup),
-        item("pixel-portrait", "PXL_20230505_101010101.PORTRAIT.jpg", t2023 + 500).sidecar(sup),
+        item(
+            "long-1",
+            "PXL_20230809_203449253.LONG_EXPOSURE-02.ORIGINAL.jpg",
+            t2023 + 100,
+        )
+        .sidecar(sup),
+        item(
+            "long-2",
+            "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jpg",
+            t2023 + 200,
+        )
+        .sidecar(sup),
+        item(
+            "long-3",
+            "alignment-temple-5D-32-temple-V-reconstructed.png",
+            t2023 + 300,
+        )
+        .sidecar(sup),
+        item(
+            "long-4",
+            "PXL_20230814_201154491.LONG_EXPOSURE-01.COVER.jpg",
+            t2023 + 400,
+        )
+        .sidecar(sup),
+        item(
+            "pixel-portrait",
+            "PXL_20230505_101010101.PORTRAIT.jpg",
+            t2023 + 500,
+        )
+        .sidecar(sup),
         item("pixel-ls", "PXL_20230505_101010102.LS.mp4", t2023 + 600).sidecar(sup),
     ]);
     // Truncated names told apart by counters only.
     groups.push(vec![
-        item("uuid-1", &format!("{UUID}PXL_20220516_164814158.jpg"), t2022),
-        item("uuid-2", &format!("{UUID}PXL_20220517_090000000.jpg"), t2022 + 50),
-        item("fb-1", "13039_327707840323_537645323_9470255_27214_n.jpg", t2022 + 100),
-        item("fb-2", "13039_327707840323_537645323_9470255_27214_n.jpg", t2022 + 200),
+        item(
+            "uuid-1",
+            &format!("{UUID}PXL_20220516_164814158.jpg"),
+            t2022,
+        ),
+        item(
+            "uuid-2",
+            &format!("{UUID}PXL_20220517_090000000.jpg"),
+            t2022 + 50,
+        ),
+        item(
+            "fb-1",
+            "13039_327707840323_537645323_9470255_27214_n.jpg",
+            t2022 + 100,
+        ),
+        item(
+            "fb-2",
+            "13039_327707840323_537645323_9470255_27214_n.jpg",
+            t2022 + 200,
+        ),
     ]);
     // The clipped supplemental suffix, with counters.
     groups.push(vec![
-        item("shot-1", "Screenshot_20231027_123303_Facebook.jpg", t2023 + 1000).sidecar(sup),
-        item("shot-2", "Screenshot_20231027_123303_Facebook.jpg", t2023 + 1001).sidecar(sup),
+        item(
+            "shot-1",
+            "Screenshot_20231027_123303_Facebook.jpg",
+            t2023 + 1000,
+        )
+        .sidecar(sup),
+        item(
+            "shot-2",
+            "Screenshot_20231027_123303_Facebook.jpg",
+            t2023 + 1001,
+        )
+        .sidecar(sup),
         item("shot-3", "Screenshot_20200301-161151.png", 1_583_079_111).sidecar(sup),
         item("scan-1", "Scan35.jpg", t2022 + 300).sidecar(sup),
         item("scan-2", "Scan35.jpg", t2022 + 301).sidecar(sup),
-        item("snap", "Screenshot_2024-08-31-00-53-48-647_com.snapchat.jpg", t2024 + 100).sidecar(sup),
+        item(
+            "snap",
+            "Screenshot_2024-08-31-00-53-48-647_com.snapchat.jpg",
+            t2024 + 100,
+        )
+        .sidecar(sup),
         item("neg-1", "Negative0-36-35.jpg", t2022 + 400).sidecar(sup),
         item("neg-2", "Negative0-36-35.jpg", t2022 + 401).sidecar(sup),
-        item("neg-3", "Negative0-36-35(1).jpg", t2022 + 402).sidecar(sup).edited("-editat"),
+        item("neg-3", "Negative0-36-35(1).jpg", t2022 + 402)
+            .sidecar(sup)
+            .edited("-editat"),
     ]);
     // Ten collisions: CLIP0001(10).AVI.
     groups.push(
@@ -163,12 +243,24 @@ pub fn realistic_export(seed: u64) -> ExportSpec {
     );
     // 2026 unclipped names, UTF-16 lengths, replaced characters, titles without extension, `~2`.
     groups.push(vec![
-        item("insta-1", "Screenshot_20240101_101010_Instagram.jpg", t2024 + 200).sidecar(SidecarStyle::Unclipped),
-        item("insta-2", "Screenshot_20240101_101010_Instagram.jpg", t2024 + 201).sidecar(SidecarStyle::Unclipped),
+        item(
+            "insta-1",
+            "Screenshot_20240101_101010_Instagram.jpg",
+            t2024 + 200,
+        )
+        .sidecar(SidecarStyle::Unclipped),
+        item(
+            "insta-2",
+            "Screenshot_20240101_101010_Instagram.jpg",
+            t2024 + 201,
+        )
+        .sidecar(SidecarStyle::Unclipped),
         item("emoji", &format!("ab{}.jpg", "🎉".repeat(30)), t2024 + 300),
         item("slash", "27/06/12 - 1", 1_340_755_200).added_ext(".mov"),
         item("amp", "Tom & Jerry?.jpg", 1_340_755_300),
-        item("noext", "20030616", 1_055_750_400).added_ext(".jpg").sidecar(sup),
+        item("noext", "20030616", 1_055_750_400)
+            .added_ext(".jpg")
+            .sidecar(sup),
         item("night", "PXL_20230101_101010101.NIGHT", t2023 + 700).added_ext(".jpg"),
         item("tilde-1", "IMG20240221145914.jpg", t2024).sidecar(sup),
         item("tilde-2", "IMG20240221145914~2.jpg", t2024 + 1).sidecar(sup),
@@ -179,47 +271,81 @@ pub fn realistic_export(seed: u64) -> ExportSpec {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let it = item(&format!("edit-{i}"), &format!("IMG_70{i:02}.jpg"), 1_420_000_000 + i as i64).edited(s);
+                let it = item(
+                    &format!("edit-{i}"),
+                    &format!("IMG_70{i:02}.jpg"),
+                    1_420_000_000 + i as i64,
+                )
+                .edited(s);
                 if i % 2 == 0 { it } else { it.sidecar(sup) }
             })
             .chain([
-                item("edit-cut-es", "Vacaciones_en_la_playa_de_Tarifa_2022_0001.JPG", t2022 + 500).edited("-ha editado"),
-                item("edit-cut-de", "Familienfeier_bei_Oma_und_Opa_2019_000001.jpg", 1_560_000_000)
-                    .edited("-bearbeitet")
-                    .sidecar(sup),
+                item(
+                    "edit-cut-es",
+                    "Vacaciones_en_la_playa_de_Tarifa_2022_0001.JPG",
+                    t2022 + 500,
+                )
+                .edited("-ha editado"),
+                item(
+                    "edit-cut-de",
+                    "Familienfeier_bei_Oma_und_Opa_2019_000001.jpg",
+                    1_560_000_000,
+                )
+                .edited("-bearbeitet")
+                .sidecar(sup),
             ])
             .collect(),
     );
     // Creations, with their own sidecars.
     groups.push(vec![
-        item("collage", "IMG_8000-COLLAGE.jpg", t2022 + 600).origin(OriginSpec::Composition("AUTO".into())),
-        item("animation", "IMG_8001-ANIMATION.gif", t2022 + 601).origin(OriginSpec::Composition("AUTO".into())),
-        item("movie", "IMG_8002-MOVIE.m4v", t2022 + 602).origin(OriginSpec::Composition("MANUAL".into())),
-        item("effects", "IMG_8003-effects.jpg", t2022 + 603).origin(OriginSpec::Composition("AUTO".into())).sidecar(sup),
+        item("collage", "IMG_8000-COLLAGE.jpg", t2022 + 600)
+            .origin(OriginSpec::Composition("AUTO".into())),
+        item("animation", "IMG_8001-ANIMATION.gif", t2022 + 601)
+            .origin(OriginSpec::Composition("AUTO".into())),
+        item("movie", "IMG_8002-MOVIE.m4v", t2022 + 602)
+            .origin(OriginSpec::Composition("MANUAL".into())),
+        item("effects", "IMG_8003-effects.jpg", t2022 + 603)
+            .origin(OriginSpec::Composition("AUTO".into()))
+            .sidecar(sup),
     ]);
     // Other sidecar names: without extension, counter inside the title, case changed.
     groups.push(vec![
-        item("noext-sidecar", "IMG_9000.jpg", 1_450_000_000).sidecar(SidecarStyle::WithoutExtension),
+        item("noext-sidecar", "IMG_9000.jpg", 1_450_000_000)
+            .sidecar(SidecarStyle::WithoutExtension),
         item("cit-1", "IMG_9100.jpg", 1_450_000_100).sidecar(SidecarStyle::CounterInTitle),
         item("cit-2", "IMG_9100.jpg", 1_450_000_200).sidecar(SidecarStyle::CounterInTitle),
         item("case", "IMG_9200.jpg", 1_450_000_300).sidecar(SidecarStyle::CaseChanged),
     ]);
     // Sidecar contents and special folders.
     groups.push(vec![
-        item("missing-time", "IMG_9300.jpg", 0).taken(TakenAt::Missing).created(1_455_000_000),
-        item("zero-time", "IMG_9301.jpg", 0).taken(TakenAt::Zero).created(1_455_000_100),
+        item("missing-time", "IMG_9300.jpg", 0)
+            .taken(TakenAt::Missing)
+            .created(1_455_000_000),
+        item("zero-time", "IMG_9301.jpg", 0)
+            .taken(TakenAt::Zero)
+            .created(1_455_000_100),
         item("zero-geo", "IMG_9302.jpg", 1_460_000_000).geo(0.0, 0.0, 0.0),
-        item("neg-alt", "IMG_9303.jpg", 1_460_000_100).geo(45.0, 9.0, -0.0).people(&["Ann", "Bob"]),
+        item("neg-alt", "IMG_9303.jpg", 1_460_000_100)
+            .geo(45.0, 9.0, -0.0)
+            .people(&["Ann", "Bob"]),
         item("partner", "IMG_9304.jpg", 1_460_000_200).origin(OriginSpec::Partner),
         item("partner-bad", "IMG_9305.jpg", 1_460_000_300).origin(OriginSpec::PartnerMalformed),
-        item("shared", "IMG_9306.jpg", 1_460_000_400).origin(OriginSpec::SharedAlbum).places(&[Place::Album(5)]),
-        item("web", "IMG_9307.jpg", 1_460_000_500).origin(OriginSpec::Web).favorite(),
-        item("archived", "IMG_9400.jpg", 1_470_000_000).places(&[Place::Archive]).sidecar(sup),
+        item("shared", "IMG_9306.jpg", 1_460_000_400)
+            .origin(OriginSpec::SharedAlbum)
+            .places(&[Place::Album(5)]),
+        item("web", "IMG_9307.jpg", 1_460_000_500)
+            .origin(OriginSpec::Web)
+            .favorite(),
+        item("archived", "IMG_9400.jpg", 1_470_000_000)
+            .places(&[Place::Archive])
+            .sidecar(sup),
         item("trashed", "IMG_9401.jpg", 1_470_000_100).places(&[Place::Trash]),
         item("failed", "VID_9402.mp4", 1_470_000_200).places(&[Place::FailedVideos]),
         item("untitled-album", "IMG_9600.jpg", 1_480_000_000).in_album(3),
         item("cut-album", "IMG_9601.jpg", 1_480_000_100).places(&[Place::Album(1)]),
-        item("old-album", "IMG_9602.jpg", 1_480_000_200).in_album(2).sidecar(sup),
+        item("old-album", "IMG_9602.jpg", 1_480_000_200)
+            .in_album(2)
+            .sidecar(sup),
         item("special-album", "IMG_9603.jpg", 1_480_000_300).in_album(4),
     ]);
     // No sidecar, no media, two conflicting sidecars.
@@ -259,8 +385,15 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// `20250921T101010Z` + `days`.
 fn later(ts: &str, days: i64) -> String {
-    let n = |a: usize, b: usize| ts.get(a..b).and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
-    let epoch = days_from_civil(n(0, 4), n(4, 6), n(6, 8)) * 86_400 + n(9, 11) * 3600 + n(11, 13) * 60 + n(13, 15);
+    let n = |a: usize, b: usize| {
+        ts.get(a..b)
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let epoch = days_from_civil(n(0, 4), n(4, 6), n(6, 8)) * 86_400
+        + n(9, 11) * 3600
+        + n(11, 13) * 60
+        + n(13, 15);
     let (y, mo, d, h, mi, s) = super::lang::civil(epoch + days * 86_400);
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
 }
@@ -282,7 +415,10 @@ pub fn newer_export(old: &ExportSpec, seed: u64) -> (ExportSpec, ExportDiff) {
                 && it.live.is_none()
                 && !it.media_missing
                 && it.places.contains(&Place::Year)
-                && matches!(it.sidecar, SidecarStyle::Legacy | SidecarStyle::Supplemental)
+                && matches!(
+                    it.sidecar,
+                    SidecarStyle::Legacy | SidecarStyle::Supplemental
+                )
                 && matches!(it.taken_at, TakenAt::At(_))
         })
         .collect();
@@ -290,7 +426,9 @@ pub fn newer_export(old: &ExportSpec, seed: u64) -> (ExportSpec, ExportDiff) {
     rng.shuffle(&mut pick);
     let mut take = || pick.pop();
     if let Some(i) = take() {
-        spec.items[i].description = format!("{} (edited later)", spec.items[i].description).trim().to_owned();
+        spec.items[i].description = format!("{} (edited later)", spec.items[i].description)
+            .trim()
+            .to_owned();
         diff.description_changed.push(spec.items[i].key.clone());
     }
     if let Some(i) = take() {
@@ -305,7 +443,11 @@ pub fn newer_export(old: &ExportSpec, seed: u64) -> (ExportSpec, ExportDiff) {
         && let Some(i) = take()
     {
         spec.items[i].places.push(Place::Album(0));
-        let title = if spec.albums[0].title.is_empty() { "Untitled(1)".to_owned() } else { spec.albums[0].title.clone() };
+        let title = if spec.albums[0].title.is_empty() {
+            "Untitled(1)".to_owned()
+        } else {
+            spec.albums[0].title.clone()
+        };
         diff.album_added.push((spec.items[i].key.clone(), title));
     }
     let mut removed = Vec::new();
@@ -321,7 +463,8 @@ pub fn newer_export(old: &ExportSpec, seed: u64) -> (ExportSpec, ExportDiff) {
     for k in 0..3 {
         let key = format!("new-{seed}-{k}");
         let t = 1_750_000_000 + i64::from(k) * 600;
-        let mut it = ItemSpec::new(&key, &format!("PXL_20250620_1{k:05}000.jpg")).taken(TakenAt::At(t));
+        let mut it =
+            ItemSpec::new(&key, &format!("PXL_20250620_1{k:05}000.jpg")).taken(TakenAt::At(t));
         it.sidecar = SidecarStyle::Supplemental;
         if k == 0 && !spec.albums.is_empty() {
             it.places.push(Place::Album(0));
@@ -359,9 +502,14 @@ mod tests {
             ] {
                 assert!(rules.contains(r), "seed {seed}: no {r}");
             }
-            let paths: std::collections::HashSet<&str> = e.files.iter().map(|f| f.path.as_str()).collect();
+            let paths: std::collections::HashSet<&str> =
+                e.files.iter().map(|f| f.path.as_str()).collect();
             assert_eq!(paths.len(), e.files.len(), "unique paths");
-            assert!(e.files.iter().any(|f| f.sidecar_part.is_some_and(|p| p != f.part)));
+            assert!(
+                e.files
+                    .iter()
+                    .any(|f| f.sidecar_part.is_some_and(|p| p != f.part))
+            );
         }
         let e = realistic_export(0).expected().unwrap();
         let names: Vec<&str> = e.files.iter().map(|f| f.file_name.as_str()).collect();
@@ -396,10 +544,18 @@ mod tests {
         for k in &diff.removed {
             assert!(!e.files.iter().any(|f| &f.key == k));
         }
-        let changed = e.files.iter().find(|f| f.key == diff.description_changed[0]).unwrap();
+        let changed = e
+            .files
+            .iter()
+            .find(|f| f.key == diff.description_changed[0])
+            .unwrap();
         assert!(changed.description.ends_with("(edited later)"));
         let (key, album) = &diff.album_added[0];
-        assert!(e.files.iter().any(|f| &f.key == key && f.albums.contains(album)));
+        assert!(
+            e.files
+                .iter()
+                .any(|f| &f.key == key && f.albums.contains(album))
+        );
         assert_eq!(later("20241231T230000Z", 1), "20250101T230000Z");
     }
 }

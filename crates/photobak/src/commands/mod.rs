@@ -2,8 +2,8 @@
 
 pub mod auth;
 pub mod backup;
-pub mod import;
 pub mod completions;
+pub mod import;
 pub mod list;
 pub mod prune;
 pub mod status;

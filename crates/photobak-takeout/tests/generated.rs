@@ -1,0 +1,291 @@
+//! Exports made by the testkit's Takeout generator scan with exactly the expected sidecars and
+//! rules, in zip, tgz and folder form.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use photobak_takeout::{Catalog, Folder, Limits, MediaEntry, Variant, for_each_media, scan};
+use photobak_testkit::takeout_gen::{
+    ArchiveFormat, Expected, ExpectedFolder, ExpectedVariant, ExportSpec, PartStyle, newer_export,
+    realistic_export, write_export,
+};
+
+fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+fn by_path(c: &Catalog) -> BTreeMap<(String, String), &MediaEntry> {
+    c.media
+        .iter()
+        .map(|m| ((file_name(&m.part), m.path.clone()), m))
+        .collect()
+}
+
+/// Asserts that the catalog is exactly what the generator says.
+fn check(c: &Catalog, e: &Expected) {
+    assert_eq!(c.export_id, e.export_id);
+    assert_eq!(c.account_hint, e.account);
+    let part_names: Vec<String> = c.parts.iter().map(|p| file_name(&p.path)).collect();
+    assert_eq!(part_names, e.parts);
+    assert_eq!(c.media.len(), e.files.len(), "media count");
+    let index = by_path(c);
+    for f in &e.files {
+        let m = index
+            .get(&(e.parts[f.part].clone(), f.path.clone()))
+            .unwrap_or_else(|| panic!("{} not listed in part {}", f.path, e.parts[f.part]));
+        let ctx = format!("{} ({})", f.path, f.key);
+        assert_eq!(
+            m.matched_by.code(),
+            f.rule,
+            "rule of {ctx}: {:?}",
+            m.matched_by
+        );
+        assert_eq!(m.matched_by.counter(), f.counter, "counter of {ctx}");
+        assert_eq!(
+            m.sidecar.as_ref().map(|s| s.json_path.clone()),
+            f.sidecar,
+            "sidecar of {ctx}"
+        );
+        assert_eq!(m.size, f.size, "size of {ctx}");
+        assert_eq!(m.file_name, f.file_name);
+        assert_eq!(m.duplicate_of, None);
+        if let Some(s) = &m.sidecar {
+            let sp = f.sidecar_part.expect("sidecar part");
+            assert_eq!(
+                file_name(&c.parts[s.json_part].path),
+                e.parts[sp],
+                "sidecar part of {ctx}"
+            );
+            assert_eq!(s.title, f.title, "title of {ctx}");
+            assert_eq!(s.photo_taken_time, f.taken_at, "taken_at of {ctx}");
+            assert_eq!(s.description, f.description, "description of {ctx}");
+            assert_eq!(s.favorited, f.favorite, "favorite of {ctx}");
+            assert_eq!(s.archived, f.archived, "archived of {ctx}");
+            assert_eq!(s.trashed, f.trashed, "trashed of {ctx}");
+            assert_eq!(s.people, f.people, "people of {ctx}");
+            assert_eq!(
+                s.geo_data.map(|g| (g.latitude, g.longitude)),
+                f.geo,
+                "geo of {ctx}"
+            );
+        }
+        let variant_ok = match (&f.variant, m.variant) {
+            (ExpectedVariant::Original, Variant::Original)
+            | (ExpectedVariant::Creation, Variant::Creation) => true,
+            (ExpectedVariant::Edited { original }, Variant::Edited { original: got }) => {
+                original.as_ref() == got.map(|i| &c.media[i].path)
+            }
+            (
+                ExpectedVariant::LiveCompanion { still },
+                Variant::LiveCompanion { still: Some(i) },
+            ) => &c.media[i].path == still,
+            _ => false,
+        };
+        assert!(
+            variant_ok,
+            "variant of {ctx}: expected {:?}, got {:?}",
+            f.variant, m.variant
+        );
+        let folder_ok = match (&f.folder, &m.folder) {
+            (ExpectedFolder::Year(y), Folder::Year(g)) => y == g,
+            (
+                ExpectedFolder::Album { folder_name, title },
+                Folder::Album {
+                    folder_name: fg,
+                    title: tg,
+                    ..
+                },
+            ) => folder_name == fg && title == tg,
+            (ExpectedFolder::Archive, Folder::Archive)
+            | (ExpectedFolder::Trash, Folder::Trash)
+            | (ExpectedFolder::FailedVideos, Folder::FailedVideos) => true,
+            _ => false,
+        };
+        assert!(
+            folder_ok,
+            "folder of {ctx}: expected {:?}, got {:?}",
+            f.folder, m.folder
+        );
+    }
+    for a in &e.albums {
+        let got = c
+            .albums
+            .iter()
+            .find(|g| g.folder_name == a.folder_name)
+            .unwrap_or_else(|| panic!("album {} missing", a.folder_name));
+        assert_eq!(got.title, a.title);
+        assert_eq!(got.description, a.description, "album {}", a.folder_name);
+        assert_eq!(
+            got.metadata_path, a.metadata_path,
+            "album {}",
+            a.folder_name
+        );
+    }
+    assert_eq!(c.albums.len(), e.albums.len());
+    let unmatched: BTreeSet<&String> = c.unmatched_sidecars.iter().collect();
+    assert_eq!(
+        unmatched,
+        e.unmatched_sidecars.iter().collect(),
+        "unmatched sidecars"
+    );
+    let ambiguous: BTreeSet<&String> = c.ambiguous.iter().map(|(m, _)| m).collect();
+    assert_eq!(ambiguous, e.ambiguous.iter().collect(), "ambiguous media");
+    let problems: BTreeSet<(String, String)> = c
+        .problems
+        .iter()
+        .map(|p| (p.entry.clone().unwrap_or_default(), format!("{:?}", p.kind)))
+        .collect();
+    let expected: BTreeSet<(String, String)> = e
+        .problems
+        .iter()
+        .map(|p| (p.entry.clone(), p.kind.to_owned()))
+        .collect();
+    assert_eq!(problems, expected, "problems: {:#?}", c.problems);
+    assert_eq!(
+        c.problems.len(),
+        e.problems.len(),
+        "problems: {:#?}",
+        c.problems
+    );
+}
+
+/// Streams every media entry and checks its bytes.
+fn check_bytes(c: &Catalog, e: &Expected) {
+    let want: BTreeMap<(String, String), String> = e
+        .files
+        .iter()
+        .map(|f| ((e.parts[f.part].clone(), f.path.clone()), f.blake3.clone()))
+        .collect();
+    let mut seen = 0;
+    let problems = for_each_media(c, |m, r| -> std::io::Result<()> {
+        let mut h = blake3::Hasher::new();
+        let mut buf = vec![0; 64 << 10];
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        let key = (file_name(&m.part), m.path.clone());
+        assert_eq!(
+            Some(&h.finalize().to_hex().to_string()),
+            want.get(&key),
+            "bytes of {}",
+            m.path
+        );
+        seen += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert_eq!(seen, c.media.len());
+}
+
+fn write_and_scan(spec: &ExportSpec, dir: &Path) -> (Vec<PathBuf>, Catalog) {
+    let parts = write_export(spec, dir).unwrap();
+    let catalog = scan(&parts, &Limits::default()).unwrap();
+    (parts, catalog)
+}
+
+#[test]
+fn every_generated_item_scans_with_the_expected_sidecar_and_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    for seed in [0u64, 1, 5, 8] {
+        let spec = realistic_export(seed);
+        let expected = spec.expected().unwrap();
+        let (_, catalog) = write_and_scan(&spec, &tmp.path().join(format!("s{seed}")));
+        check(&catalog, &expected);
+        if seed == 0 {
+            check_bytes(&catalog, &expected);
+        }
+    }
+}
+
+/// A catalog with part paths reduced to their stems, for comparing zip and tgz.
+fn normalised(mut c: Catalog) -> Catalog {
+    let stem = |p: &Path| PathBuf::from(p.file_stem().unwrap());
+    for p in &mut c.parts {
+        p.path = stem(&p.path);
+        p.format = photobak_takeout::PartFormat::Unknown;
+    }
+    for m in &mut c.media {
+        m.part = stem(&m.part);
+    }
+    for p in &mut c.problems {
+        p.part = stem(&p.part);
+    }
+    c
+}
+
+#[test]
+fn zip_and_tgz_of_the_same_export_give_the_same_catalog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = realistic_export(3).part_style(PartStyle::New { segment: 3 });
+    let expected = spec.expected().unwrap();
+    let (zparts, zip) = write_and_scan(
+        &spec.clone().format(ArchiveFormat::Zip),
+        &tmp.path().join("zip"),
+    );
+    let (tparts, tgz) = write_and_scan(
+        &spec.clone().format(ArchiveFormat::Tgz),
+        &tmp.path().join("tgz"),
+    );
+    assert!(zparts.iter().all(|p| p.extension().unwrap() == "zip"));
+    assert!(tparts.iter().all(|p| p.extension().unwrap() == "tgz"));
+    assert!(zparts.len() >= 3);
+    let tgz_expected = Expected {
+        parts: tparts.iter().map(|p| file_name(p)).collect(),
+        ..expected.clone()
+    };
+    check(&tgz, &tgz_expected);
+    check_bytes(&tgz, &tgz_expected);
+    assert_eq!(normalised(zip), normalised(tgz));
+}
+
+#[test]
+fn extracted_folders_scan_like_the_archives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = realistic_export(6).format(ArchiveFormat::Folder);
+    let expected = spec.expected().unwrap();
+    let (parts, catalog) = write_and_scan(&spec, tmp.path());
+    assert!(parts.iter().all(|p| p.is_dir()));
+    check(&catalog, &expected);
+    check_bytes(&catalog, &expected);
+}
+
+#[test]
+fn a_newer_export_shows_the_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old_spec = realistic_export(2);
+    let (new_spec, diff) = newer_export(&old_spec, 11);
+    let (_, old) = write_and_scan(&old_spec, &tmp.path().join("old"));
+    let (_, new) = write_and_scan(
+        &new_spec.clone().format(ArchiveFormat::Tgz),
+        &tmp.path().join("new"),
+    );
+    assert_eq!(old.export_id, "takeout-20250921T101010Z");
+    assert_eq!(new.export_id, "takeout-20251021T101010Z");
+    let mut e = new_spec.expected().unwrap();
+    e.parts = new.parts.iter().map(|p| file_name(&p.path)).collect();
+    check(&new, &e);
+    let titles = |c: &Catalog| -> BTreeSet<String> {
+        c.media
+            .iter()
+            .filter_map(|m| m.sidecar.as_ref().map(|s| s.title.clone()))
+            .collect()
+    };
+    let (ot, nt) = (titles(&old), titles(&new));
+    assert_eq!(nt.difference(&ot).count(), 3, "three added titles");
+    assert_eq!(ot.difference(&nt).count(), 2, "two removed titles");
+    let described = new_spec
+        .items
+        .iter()
+        .find(|i| i.key == diff.description_changed[0])
+        .unwrap();
+    assert!(new.media.iter().any(|m| {
+        m.sidecar.as_ref().is_some_and(|s| {
+            s.title == described.title && s.description.ends_with("(edited later)")
+        })
+    }));
+}
