@@ -136,12 +136,18 @@ pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<St
     Ok(Stored::New(path))
 }
 
-fn store_new(repo: &Repo, req: &IngestRequest<'_>, albums: &[Album], staged: Staged) -> Result<String> {
+fn store_new(
+    repo: &Repo,
+    req: &IngestRequest<'_>,
+    albums: &[Album],
+    staged: Staged,
+) -> Result<String> {
     let (home, reason) = home_album(albums);
     let name = sanitize(req.filename, "item");
     let hash = staged.hash;
     let size = staged.size as i64;
-    let path = repo.place_new(staged, &home.folder, &name)?;
+    let rank = name_rank(repo, home.id, req.item_id, req.filename)?;
+    let path = repo.place_new(staged, &home.folder, &name, rank)?;
     let content_id = repo.index.tx(|tx| {
         tx.execute(
             "INSERT INTO content (blake3, size, path, home_album_id, home_reason, stored_at, verified_at)
@@ -157,6 +163,20 @@ fn store_new(repo: &Repo, req: &IngestRequest<'_>, albums: &[Album], staged: Sta
     })?;
     record_file_meta(repo, content_id, &path)?;
     Ok(path)
+}
+
+/// The item's place among the album's items of the same file name, by the order the index
+/// first recorded them (listing order for the API, sorted archive order for Takeout).
+fn name_rank(repo: &Repo, album_id: i64, item_id: i64, filename: &str) -> Result<u32> {
+    repo.index.with(|c| {
+        let before: i64 = c.query_row(
+            "SELECT count(*) FROM memberships m JOIN items i ON i.id = m.item_id
+             WHERE m.album_id = ?1 AND i.id < ?2 AND i.filename = ?3 COLLATE NOCASE",
+            params![album_id, item_id, filename],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(before).unwrap_or(u32::MAX - 1) + 1)
+    })
 }
 
 /// The item's albums, best home first; an item in no album gets its year folder.

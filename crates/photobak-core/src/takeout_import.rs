@@ -148,29 +148,43 @@ pub fn import_takeout(
     }
 
     // Pass 1: items, albums and memberships, no bytes.
-    let mut planned: Vec<Option<Planned>> = Vec::with_capacity(catalog.media.len());
     let mut remote_ids: Vec<Option<String>> = vec![None; catalog.media.len()];
-    for entry in &catalog.media {
+    // Items are recorded in a canonical order (folder, then name), not in archive order, so the
+    // same export gives the same item ids, and therefore the same file names, whether it comes
+    // as zip, tgz or folders.
+    let mut order: Vec<&MediaEntry> = catalog.media.iter().collect();
+    order.sort_by(|a, b| {
+        (&a.folder_path, &a.file_name, &a.path).cmp(&(&b.folder_path, &b.file_name, &b.path))
+    });
+    let mut planned: Vec<Option<Planned>> = (0..catalog.media.len()).map(|_| None).collect();
+    for entry in order {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
         if entry.duplicate_of.is_some() {
-            *s.skipped.entry("duplicate archive entry".into()).or_default() += 1;
-            planned.push(None);
+            *s.skipped
+                .entry("duplicate archive entry".into())
+                .or_default() += 1;
             continue;
         }
         if matches!(entry.folder, Folder::Trash) && !opts.include_trash {
-            *s.skipped.entry("in Trash (use --include-trash)".into()).or_default() += 1;
-            planned.push(None);
+            *s.skipped
+                .entry("in Trash (use --include-trash)".into())
+                .or_default() += 1;
             continue;
         }
-        if entry.sidecar.is_none() && !matches!(entry.variant, Variant::Edited { .. } | Variant::LiveCompanion { .. }) {
+        if entry.sidecar.is_none()
+            && !matches!(
+                entry.variant,
+                Variant::Edited { .. } | Variant::LiveCompanion { .. }
+            )
+        {
             s.without_sidecar.push(entry.path.clone());
         }
         let remote_id = remote_id_of(&catalog, entry, &remote_ids);
         remote_ids[entry.id] = Some(remote_id.clone());
         let p = plan_entry(repo, &account, &catalog, entry, &remote_id, run_id, &mut s)?;
-        planned.push(Some(p));
+        planned[entry.id] = Some(p);
     }
     // Link edited variants and live companions to their originals.
     for entry in &catalog.media {
@@ -264,7 +278,11 @@ pub fn import_takeout(
     for p in pass_problems {
         tracing::error!("{p}");
         failed.push((
-            format!("{}: {}", p.part.display(), p.entry.clone().unwrap_or_default()),
+            format!(
+                "{}: {}",
+                p.part.display(),
+                p.entry.clone().unwrap_or_default()
+            ),
             p.message.clone(),
         ));
     }
@@ -325,12 +343,11 @@ pub fn import_takeout(
 fn remote_id_of(catalog: &Catalog, entry: &MediaEntry, known: &[Option<String>]) -> String {
     let parent = |id: Option<usize>, suffix: &str| -> Option<String> {
         let i = id?;
-        let base = known.get(i).cloned().flatten().or_else(|| {
-            catalog
-                .media
-                .get(i)
-                .map(|m| remote_id_of(catalog, m, &[]))
-        })?;
+        let base = known
+            .get(i)
+            .cloned()
+            .flatten()
+            .or_else(|| catalog.media.get(i).map(|m| remote_id_of(catalog, m, &[])))?;
         Some(format!("{base}#{suffix}"))
     };
     match entry.variant {
@@ -352,7 +369,11 @@ fn remote_id_of(catalog: &Catalog, entry: &MediaEntry, known: &[Option<String>])
             return format!("takeout:{key}");
         }
     }
-    format!("takeout-file:{}/{}", folder_key(&entry.folder), entry.file_name)
+    format!(
+        "takeout-file:{}/{}",
+        folder_key(&entry.folder),
+        entry.file_name
+    )
 }
 
 fn folder_key(f: &Folder) -> String {
@@ -405,7 +426,10 @@ fn origin_text(o: &Origin) -> String {
 }
 
 fn rule_text(r: &MatchRule) -> String {
-    format!("{r:?}")
+    match r.counter() {
+        Some(n) => format!("{}({n})", r.code()),
+        None => r.code().to_string(),
+    }
 }
 
 /// Records an entry's item, album and flags.
@@ -419,9 +443,14 @@ fn plan_entry(
     s: &mut ImportSummary,
 ) -> Result<Planned> {
     let sidecar = entry.sidecar.as_ref();
-    let is_variant = matches!(entry.variant, Variant::Edited { .. } | Variant::LiveCompanion { .. });
+    let is_variant = matches!(
+        entry.variant,
+        Variant::Edited { .. } | Variant::LiveCompanion { .. }
+    );
     let filename = match sidecar {
-        Some(sc) if !is_variant && sc.title.contains('.') && !sc.title.contains('/') => sc.title.clone(),
+        Some(sc) if !is_variant && sc.title.contains('.') && !sc.title.contains('/') => {
+            sc.title.clone()
+        }
         _ => entry.file_name.clone(),
     };
     let mime = mime_of(&entry.file_name).or_else(|| mime_of(&filename));
@@ -433,14 +462,29 @@ fn plan_entry(
     let (lat, lon, alt, gps_source) = match sidecar {
         Some(sc) if sc.geo_data.is_some() => {
             let g = sc.geo_data.as_ref().expect("checked");
-            (Some(g.latitude), Some(g.longitude), Some(g.altitude), Some("takeout-geoData"))
+            (
+                Some(g.latitude),
+                Some(g.longitude),
+                Some(g.altitude),
+                Some("takeout-geoData"),
+            )
         }
         Some(sc) if sc.geo_data_exif.is_some() => {
             let g = sc.geo_data_exif.as_ref().expect("checked");
-            (Some(g.latitude), Some(g.longitude), Some(g.altitude), Some("takeout-geoDataExif"))
+            (
+                Some(g.latitude),
+                Some(g.longitude),
+                Some(g.altitude),
+                Some("takeout-geoDataExif"),
+            )
         }
         _ => match file.as_ref().and_then(|f| f.lat.zip(f.lon)) {
-            Some((la, lo)) => (Some(la), Some(lo), file.as_ref().and_then(|f| f.alt), Some("exif")),
+            Some((la, lo)) => (
+                Some(la),
+                Some(lo),
+                file.as_ref().and_then(|f| f.alt),
+                Some("exif"),
+            ),
             None => (None, None, None, None),
         },
     };
@@ -456,8 +500,12 @@ fn plan_entry(
         gps_source: gps_source.map(str::to_string),
         is_video,
         favorite: sidecar.map(|sc| sc.favorited),
-        archived: Some(sidecar.is_some_and(|sc| sc.archived) || matches!(entry.folder, Folder::Archive)),
-        trashed: Some(sidecar.is_some_and(|sc| sc.trashed) || matches!(entry.folder, Folder::Trash)),
+        archived: Some(
+            sidecar.is_some_and(|sc| sc.archived) || matches!(entry.folder, Folder::Archive),
+        ),
+        trashed: Some(
+            sidecar.is_some_and(|sc| sc.trashed) || matches!(entry.folder, Folder::Trash),
+        ),
         raw_json: sidecar.map(|sc| sc.raw.to_string()),
         ..Default::default()
     };
@@ -474,7 +522,8 @@ fn plan_entry(
         .map(|sc| serde_json::to_string(&sc.people).unwrap_or_default());
     let origin = sidecar.and_then(|sc| sc.origin.as_ref()).map(origin_text);
     let rule = match (&entry.matched_by, sidecar) {
-        (r, Some(sc)) => format!("{} ({})", rule_text(r), sc.json_path),
+        (r, Some(sc)) => format!("{}: {}", rule_text(r), sc.json_path),
+        (MatchRule::None { reason }, None) => format!("none: {reason}"),
         (r, None) => format!("none: {}", rule_text(r)),
     };
     let extra_changed = repo.index.with(|c| {
@@ -499,7 +548,13 @@ fn plan_entry(
     let album: Option<Album> = match &entry.folder {
         Folder::Album {
             title, description, ..
-        } => Some(takeout_album(repo, account, title, description.as_deref(), run_id)?),
+        } => Some(takeout_album(
+            repo,
+            account,
+            title,
+            description.as_deref(),
+            run_id,
+        )?),
         Folder::FailedVideos => Some(takeout_album(repo, account, "Failed Videos", None, run_id)?),
         Folder::Other(path) => {
             let name = path.rsplit('/').next().unwrap_or(path);
@@ -603,7 +658,10 @@ fn existing_file_meta(repo: &Repo, account_id: i64, remote_id: &str) -> Result<O
 }
 
 /// EXIF time with offset when sane, else the sidecar's; and which one won.
-fn resolve_time(sidecar: Option<i64>, file: Option<&FileFacts>) -> (Option<i64>, Option<&'static str>) {
+fn resolve_time(
+    sidecar: Option<i64>,
+    file: Option<&FileFacts>,
+) -> (Option<i64>, Option<&'static str>) {
     if let Some(f) = file
         && let Some(t) = f.taken_at
         && exif_time_is_sane(t, f.offset.as_deref())
@@ -649,14 +707,34 @@ fn parse_offset(s: &str) -> Option<i64> {
 /// file's GPS when the sidecar had none. Returns true when something changed.
 fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<bool> {
     repo.index.with(|c| {
-        type Row = (Option<i64>, Option<String>, Option<i64>, Option<String>, Option<f64>, Option<f64>, Option<f64>, Option<String>);
+        type Row = (
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<f64>,
+            Option<f64>,
+            Option<f64>,
+            Option<String>,
+        );
         let row: Option<Row> = c
             .query_row(
                 "SELECT ct.file_taken_at, ct.file_offset, i.sidecar_taken_at, i.taken_source,
                         ct.file_lat, ct.file_lon, ct.file_alt, i.gps_source
                  FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
                 [item_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)),
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                },
             )
             .optional()?;
         let Some((ft, off, _st, src, lat, lon, alt, gps_src)) = row else {
@@ -689,7 +767,18 @@ fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<bool> {
 
 /// Writes (or leaves alone, when unchanged) the `.xmp` sidecar of an item's file.
 fn write_xmp(repo: &Repo, item_id: i64) -> Result<bool> {
-    type Row = (String, Option<i64>, Option<String>, Option<String>, Option<f64>, Option<f64>, Option<f64>, Option<String>, bool, Option<String>);
+    type Row = (
+        String,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<String>,
+        bool,
+        Option<String>,
+    );
     let row: Option<Row> = repo.index.with(|c| {
         Ok(c.query_row(
             "SELECT ct.path, i.taken_at, i.taken_source, ct.file_local, i.latitude, i.longitude,
@@ -727,9 +816,14 @@ fn write_xmp(repo: &Repo, item_id: i64) -> Result<bool> {
         let ts = jiff::Timestamp::from_second(t).ok()?;
         match (source.as_deref(), offset.as_deref().and_then(parse_offset)) {
             (Some("exif"), Some(secs)) => {
-                let tz = jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(secs as i32).ok()?);
+                let tz =
+                    jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(secs as i32).ok()?);
                 let dt = ts.to_zoned_datetime(tz);
-                Some(format!("{}{}", dt.datetime().strftime("%Y-%m-%dT%H:%M:%S"), offset.clone().unwrap_or_default()))
+                Some(format!(
+                    "{}{}",
+                    dt.datetime().strftime("%Y-%m-%dT%H:%M:%S"),
+                    offset.clone().unwrap_or_default()
+                ))
             }
             _ => Some(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
         }

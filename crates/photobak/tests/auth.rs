@@ -15,17 +15,32 @@ fn the_loopback_flow_stores_credentials_in_the_repository() {
     let out = env.ok(&["auth", "--googlephotos", A]);
     // The URL is always printed, and the authorisation request is what Google expects.
     assert!(out.contains("/o/oauth2/v2/auth?"), "{out}");
-    let q = env.fake.stats().last_authorize_query.expect("authorize was called");
+    let q = env
+        .fake
+        .stats()
+        .last_authorize_query
+        .expect("authorize was called");
     assert_eq!(q.get("access_type").map(String::as_str), Some("offline"));
     assert_eq!(q.get("prompt").map(String::as_str), Some("consent"));
-    assert_eq!(q.get("code_challenge_method").map(String::as_str), Some("S256"));
+    assert_eq!(
+        q.get("code_challenge_method").map(String::as_str),
+        Some("S256")
+    );
     assert_eq!(q.get("login_hint").map(String::as_str), Some(A));
-    assert!(q.get("redirect_uri").unwrap().starts_with("http://127.0.0.1:"));
+    assert!(
+        q.get("redirect_uri")
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
     assert!(q.get("state").is_some_and(|s| s.len() >= 20));
     assert_eq!(env.fake.stats().token_code_exchanges, 1);
     let creds: String = env
         .db()
-        .query_row("SELECT credentials FROM accounts WHERE name = ?1", [A], |r| r.get(0))
+        .query_row(
+            "SELECT credentials FROM accounts WHERE name = ?1",
+            [A],
+            |r| r.get(0),
+        )
         .unwrap();
     let v: serde_json::Value = serde_json::from_str(&creds).unwrap();
     assert!(v["refresh_token"].as_str().is_some_and(|t| !t.is_empty()));
@@ -48,7 +63,11 @@ fn a_copied_repository_backs_up_headless() {
         .args(["backup", "--googlephotos", A])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 new"));
 }
 
@@ -73,9 +92,16 @@ fn denial_and_a_wrong_state_are_clear_errors() {
     assert!(err.contains("photoslibrary"), "{err}");
     let creds: Option<String> = env
         .db()
-        .query_row("SELECT credentials FROM accounts WHERE name = ?1", [A], |r| r.get(0))
+        .query_row(
+            "SELECT credentials FROM accounts WHERE name = ?1",
+            [A],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert!(creds.is_none(), "no credentials may be stored after a failed flow");
+    assert!(
+        creds.is_none(),
+        "no credentials may be stored after a failed flow"
+    );
 }
 
 #[test]
@@ -86,14 +112,25 @@ fn expired_tokens_are_refreshed_and_revoked_ones_stop_the_account() {
     env.auth(A);
     env.fake.expire_access_tokens();
     env.backup(&[A]);
-    assert_eq!(env.fake.stats().token_refreshes, 1, "exactly one refresh after a 401");
+    assert_eq!(
+        env.fake.stats().token_refreshes,
+        1,
+        "exactly one refresh after a 401"
+    );
     env.fake.revoke_refresh_tokens(A);
     env.fake.expire_access_tokens();
     let out = env.run(&["backup", "--googlephotos", A]);
     assert_eq!(out.status.code(), Some(1));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("invalid_grant"), "{text}");
-    assert!(text.contains(&format!("photobak auth --googlephotos {A}")), "{text}");
+    assert!(
+        text.contains(&format!("photobak auth --googlephotos {A}")),
+        "{text}"
+    );
     assert!(text.contains("7 days"), "{text}");
 }
 

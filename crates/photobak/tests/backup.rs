@@ -41,8 +41,15 @@ fn full_backup_equals_the_library_and_a_rerun_changes_nothing() {
     let before = env.tree_state();
     let media_before = env.fake.stats().media_requests;
     let out = env.backup(&[A]);
-    assert!(out.contains("0 new") && out.contains("(nothing changed)"), "{out}");
-    assert_eq!(env.fake.stats().media_requests, media_before, "a rerun downloaded something");
+    assert!(
+        out.contains("0 new") && out.contains("(nothing changed)"),
+        "{out}"
+    );
+    assert_eq!(
+        env.fake.stats().media_requests,
+        media_before,
+        "a rerun downloaded something"
+    );
     assert_eq!(env.tree_state(), before, "a rerun rewrote files");
 }
 
@@ -52,9 +59,15 @@ fn remote_edits_additions_and_album_moves_are_picked_up() {
     env.fake.add_account(A);
     let trip = env.fake.add_album(A, "Trip to Rome");
     let family = env.fake.add_album(A, "Family");
-    let p1 = env.fake.add_item(A, NewItem::photo("IMG_0001.JPG").in_album(&trip));
-    let p2 = env.fake.add_item(A, NewItem::photo("IMG_0002.JPG").in_album(&trip));
-    let p3 = env.fake.add_item(A, NewItem::photo("IMG_0003.JPG").in_album(&trip));
+    let p1 = env
+        .fake
+        .add_item(A, NewItem::photo("IMG_0001.JPG").in_album(&trip));
+    let p2 = env
+        .fake
+        .add_item(A, NewItem::photo("IMG_0002.JPG").in_album(&trip));
+    let p3 = env
+        .fake
+        .add_item(A, NewItem::photo("IMG_0003.JPG").in_album(&trip));
     env.auth(A);
     env.backup(&[A]);
     let old_p2_path: String = env
@@ -74,7 +87,9 @@ fn remote_edits_additions_and_album_moves_are_picked_up() {
         },
     );
     env.fake.edit_item(&p2, ItemEdit::regenerate());
-    let p4 = env.fake.add_item(A, NewItem::photo("IMG_0004.JPG").in_album(&family));
+    let p4 = env
+        .fake
+        .add_item(A, NewItem::photo("IMG_0004.JPG").in_album(&family));
     env.fake.remove_from_album(&trip, &[&p3]);
     env.fake.add_to_album(&family, &[&p3]);
 
@@ -89,7 +104,11 @@ fn remote_edits_additions_and_album_moves_are_picked_up() {
     assert_matches_library(&env, &snap, A);
     let db = env.db();
     let desc: String = db
-        .query_row("SELECT description FROM items WHERE remote_id = ?1", [&p1], |r| r.get(0))
+        .query_row(
+            "SELECT description FROM items WHERE remote_id = ?1",
+            [&p1],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(desc, "Colosseum at dusk");
     // The edited bytes replaced the item's own file in place.
@@ -101,7 +120,10 @@ fn remote_edits_additions_and_album_moves_are_picked_up() {
         )
         .unwrap();
     assert_eq!(p2_path, old_p2_path);
-    assert_eq!(hash_hex(&env.repo.join(&p2_path)), snap.account(A).unwrap().item(&p2).unwrap().blake3);
+    assert_eq!(
+        hash_hex(&env.repo.join(&p2_path)),
+        snap.account(A).unwrap().item(&p2).unwrap().blake3
+    );
     let _ = p4;
 }
 
@@ -116,10 +138,19 @@ fn the_same_photo_in_two_albums_and_two_accounts_is_stored_once() {
     let auto = env.fake.add_album(A, "Auto Backup");
     env.fake.add_item(
         A,
-        NewItem::photo("DSCN0010.jpg").content(bytes.clone()).in_album(&auto).in_album(&x).in_album(&y),
+        NewItem::photo("DSCN0010.jpg")
+            .content(bytes.clone())
+            .in_album(&auto)
+            .in_album(&x)
+            .in_album(&y),
     );
     let z = env.fake.add_album(B, "Shared with Alice");
-    env.fake.add_item(B, NewItem::photo("copy.jpg").content(bytes.clone()).in_album(&z));
+    env.fake.add_item(
+        B,
+        NewItem::photo("copy.jpg")
+            .content(bytes.clone())
+            .in_album(&z),
+    );
     env.auth(A);
     env.auth(B);
     env.backup(&[A]);
@@ -129,17 +160,23 @@ fn the_same_photo_in_two_albums_and_two_accounts_is_stored_once() {
     assert_matches_library(&env, &snap, A);
     assert_matches_library(&env, &snap, B);
     let db = env.db();
-    let files: i64 = db.query_row("SELECT count(*) FROM content", [], |r| r.get(0)).unwrap();
+    let files: i64 = db
+        .query_row("SELECT count(*) FROM content", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(files, 1, "identical bytes must be stored once");
     let (path, reason): (String, String) = db
-        .query_row("SELECT path, home_reason FROM content", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT path, home_reason FROM content", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     // The file lives in a user album, not in the automatic one.
     assert!(path.contains("/Holidays/"), "{path}");
     assert!(reason.contains("user albums"), "{reason}");
     // GPS and camera were read from the stored file itself.
     let (lat, make): (f64, String) = db
-        .query_row("SELECT file_lat, file_make FROM content", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT file_lat, file_make FROM content", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     assert!((lat - 43.467).abs() < 0.01, "{lat}");
     assert_eq!(make, "NIKON");
@@ -151,8 +188,12 @@ fn an_update_to_a_shared_file_copies_on_write() {
     let bytes = Content::bytes(std::fs::read(photo_sample()).unwrap());
     env.fake.add_account(A);
     env.fake.add_account(B);
-    let a_item = env.fake.add_item(A, NewItem::photo("same.jpg").content(bytes.clone()));
-    let b_item = env.fake.add_item(B, NewItem::photo("same.jpg").content(bytes.clone()));
+    let a_item = env
+        .fake
+        .add_item(A, NewItem::photo("same.jpg").content(bytes.clone()));
+    let b_item = env
+        .fake
+        .add_item(B, NewItem::photo("same.jpg").content(bytes.clone()));
     env.auth(A);
     env.auth(B);
     env.backup(&[A, B]);
@@ -164,7 +205,10 @@ fn an_update_to_a_shared_file_copies_on_write() {
     let a_hash = &snap.account(A).unwrap().item(&a_item).unwrap().blake3;
     let b_hash = &snap.account(B).unwrap().item(&b_item).unwrap().blake3;
     assert_ne!(a_hash, b_hash);
-    let files: i64 = env.db().query_row("SELECT count(*) FROM content", [], |r| r.get(0)).unwrap();
+    let files: i64 = env
+        .db()
+        .query_row("SELECT count(*) FROM content", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(files, 2);
 }
 
@@ -204,11 +248,24 @@ fn faults_still_end_byte_exact() {
     env.fake.expire_access_tokens();
     let out = env.run(&["backup", "--googlephotos", A, "--concurrency", "4"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stats = env.fake.stats();
-    assert!(stats.faults("api_5xx") + stats.faults("media_5xx") > 0, "{stats:?}");
-    assert!(stats.faults("reset") + stats.faults("truncate") > 0, "{stats:?}");
-    assert!(stats.faults("api_429") + stats.faults("media_429") > 0, "{stats:?}");
+    assert!(
+        stats.faults("api_5xx") + stats.faults("media_5xx") > 0,
+        "{stats:?}"
+    );
+    assert!(
+        stats.faults("reset") + stats.faults("truncate") > 0,
+        "{stats:?}"
+    );
+    assert!(
+        stats.faults("api_429") + stats.faults("media_429") > 0,
+        "{stats:?}"
+    );
     assert!(stats.token_refreshes >= 1);
     env.fake.set_faults(Faults::default());
     let snap = env.fake.library();
@@ -226,7 +283,11 @@ fn expired_base_urls_are_refreshed_and_retried() {
     for i in 0..8 {
         env.fake.add_item(
             A,
-            NewItem::photo(&format!("IMG_{i}.JPG")).content(Content::jpeg(Sample::Canon40D, i, 256 * 1024)),
+            NewItem::photo(&format!("IMG_{i}.JPG")).content(Content::jpeg(
+                Sample::Canon40D,
+                i,
+                256 * 1024,
+            )),
         );
     }
     env.auth(A);
@@ -238,7 +299,11 @@ fn expired_base_urls_are_refreshed_and_retried() {
     env.ok(&["backup", "--googlephotos", A, "--concurrency", "1"]);
     // Later items' URLs expired while earlier ones downloaded: each was refreshed with
     // mediaItems.get (one API call per refresh on top of the two listings).
-    assert!(env.fake.stats().api_requests - api_before >= 5, "{:?}", env.fake.stats());
+    assert!(
+        env.fake.stats().api_requests - api_before >= 5,
+        "{:?}",
+        env.fake.stats()
+    );
     env.fake.set_faults(Faults::default());
     assert_matches_library(&env, &env.fake.library(), A);
 }
@@ -255,7 +320,10 @@ fn quota_exhaustion_stops_cleanly_and_the_next_run_finishes() {
     let out = env.run(&["backup", "--googlephotos", A]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("quota exhausted; run again tomorrow;"), "{stdout}");
+    assert!(
+        stdout.contains("quota exhausted; run again tomorrow;"),
+        "{stdout}"
+    );
     assert!(stdout.contains("items left"), "{stdout}");
     env.fake.set_faults(Faults::default());
     env.fake.reset_quota();
@@ -278,7 +346,10 @@ fn a_killed_run_restarts_and_finishes_consistently() {
             videos: None,
         },
     );
-    let big = env.fake.add_item(A, NewItem::video("VID_big.mp4").content(Content::mp4(9, 8 << 20)));
+    let big = env.fake.add_item(
+        A,
+        NewItem::video("VID_big.mp4").content(Content::mp4(9, 8 << 20)),
+    );
     env.auth(A);
     env.fake.set_faults(Faults {
         slow_body_ms_per_chunk: 20,
@@ -322,7 +393,10 @@ fn a_killed_run_restarts_and_finishes_consistently() {
 fn processing_videos_are_skipped_then_fetched_later() {
     let env = Env::new();
     env.fake.add_account(A);
-    let v = env.fake.add_item(A, NewItem::video("VID_1.mp4").video_status(VideoStatus::Processing));
+    let v = env.fake.add_item(
+        A,
+        NewItem::video("VID_1.mp4").video_status(VideoStatus::Processing),
+    );
     env.auth(A);
     let out = env.backup(&[A]);
     assert!(out.contains("1 skipped (1 video PROCESSING)"), "{out}");
@@ -347,7 +421,10 @@ fn integrity_restores_damaged_and_missing_files() {
     let paths: Vec<String> = {
         let db = env.db();
         let mut st = db.prepare("SELECT path FROM content ORDER BY id").unwrap();
-        st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect()
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
     };
     let damaged = env.repo.join(&paths[0]);
     let mut bytes = std::fs::read(&damaged).unwrap();
@@ -368,12 +445,24 @@ fn max_albums_and_max_photos_limit_the_work() {
     let env = Env::new();
     generated(&env, A, 30, 5, 2);
     env.auth(A);
-    let out = env.ok(&["backup", "--googlephotos", A, "--max-albums", "1", "--max-photos", "3"]);
+    let out = env.ok(&[
+        "backup",
+        "--googlephotos",
+        A,
+        "--max-albums",
+        "1",
+        "--max-photos",
+        "3",
+    ]);
     assert!(out.contains("1 albums, 3 items seen"), "{out}");
-    let n: i64 = env.db().query_row("SELECT count(*) FROM content", [], |r| r.get(0)).unwrap();
+    let n: i64 = env
+        .db()
+        .query_row("SELECT count(*) FROM content", [], |r| r.get(0))
+        .unwrap();
     assert!(n <= 3, "{n}");
 }
 
 fn photo_sample() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../photobak-testkit/testdata/jpg_gps_DSCN0010.jpg")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../photobak-testkit/testdata/jpg_gps_DSCN0010.jpg")
 }

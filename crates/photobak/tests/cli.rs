@@ -14,7 +14,11 @@ fn photobak() -> Command {
 
 fn stdout_of(args: &[&str]) -> String {
     let out = photobak().args(args).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -43,16 +47,27 @@ fn a_new_repository_gets_a_migrated_private_index() {
     assert!(err.contains("no account to back up"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     let db = rusqlite::Connection::open(repo.join("photobak.db")).unwrap();
-    let v: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    let v: i64 = db
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
     assert_eq!(v, 2);
-    let mode: String = db.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+    let mode: String = db
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
     assert_eq!(mode, "wal");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&repo).unwrap().permissions().mode() & 0o777, 0o700);
         assert_eq!(
-            std::fs::metadata(repo.join("photobak.db")).unwrap().permissions().mode() & 0o777,
+            std::fs::metadata(&repo).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            std::fs::metadata(repo.join("photobak.db"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
             0o600
         );
     }
@@ -95,7 +110,12 @@ fn a_second_instance_fails_fast_naming_the_repository_and_pid() {
         .unwrap();
     let lock = env.repo.join(".photobak/lock");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while std::fs::read_to_string(&lock).unwrap_or_default().trim().is_empty() && Instant::now() < deadline {
+    while std::fs::read_to_string(&lock)
+        .unwrap_or_default()
+        .trim()
+        .is_empty()
+        && Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
     let started = Instant::now();
@@ -108,18 +128,27 @@ fn a_second_instance_fails_fast_naming_the_repository_and_pid() {
     assert!(err.contains(&env.repo.display().to_string()), "{err}");
     assert!(err.contains(&format!("pid {}", first.id())), "{err}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
-    assert!(waited >= Duration::from_millis(1500), "gave up too early: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(1500),
+        "gave up too early: {waited:?}"
+    );
 }
 
 #[test]
 fn old_single_dash_command_lines_still_work() {
     let env = Env::new();
     env.fake.add_account("a@example.com");
-    env.fake
-        .add_item("a@example.com", photobak_testkit::fake_google::NewItem::photo("IMG_1.JPG"));
+    env.fake.add_item(
+        "a@example.com",
+        photobak_testkit::fake_google::NewItem::photo("IMG_1.JPG"),
+    );
     // -authonly, then the original's full line (minus -every) with -flag=value forms.
     let out = env.run(&["-googlephotos", "a@example.com", "-authonly"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = env.run(&[
         "-googlephotos=a@example.com",
         "-concurrency",
@@ -133,13 +162,20 @@ fn old_single_dash_command_lines_still_work() {
         "-log",
         "stderr",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 new"));
     let raw: Option<String> = env
         .db()
         .query_row("SELECT raw_json FROM items", [], |r| r.get(0))
         .unwrap();
-    assert!(raw.is_some_and(|r| r.contains("mediaMetadata")), "-everything keeps the API JSON");
+    assert!(
+        raw.is_some_and(|r| r.contains("mediaMetadata")),
+        "-everything keeps the API JSON"
+    );
 }
 
 #[test]
@@ -160,7 +196,10 @@ fn only_errors_are_logged_and_the_log_file_rotates() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("not authorised"));
     }
     let text = std::fs::read_to_string(&log).unwrap();
-    assert!(text.contains("ERROR") && text.contains("not authorised"), "{text}");
+    assert!(
+        text.contains("ERROR") && text.contains("not authorised"),
+        "{text}"
+    );
     assert!(!text.contains("INFO"));
     let rotated = env.dir.path().join("logs/photobak.log.1");
     assert!(rotated.exists(), "no rotation happened");

@@ -70,9 +70,11 @@ mod tests {
         tx.commit().unwrap();
         migrate(&mut c).unwrap();
         let (name, people): (String, Option<String>) = c
-            .query_row("SELECT filename, people FROM items WHERE remote_id = 'r1'", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT filename, people FROM items WHERE remote_id = 'r1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .unwrap();
         assert_eq!(name, "IMG_1.JPG");
         assert_eq!(people, None);

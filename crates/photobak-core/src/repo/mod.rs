@@ -139,15 +139,24 @@ mod tests {
         // A foreign file already sits at the name: the new one gets " (2)".
         fs::create_dir_all(t.path().join("g/a")).unwrap();
         fs::write(t.path().join("g/a/x.jpg"), b"other").unwrap();
-        let rel = repo.place_new(staged, "g/a", "x.jpg").unwrap();
+        let rel = repo.place_new(staged, "g/a", "x.jpg", 1).unwrap();
         assert_eq!(rel, "g/a/x (2).jpg");
         assert_eq!(fs::read(repo.abs(&rel)).unwrap(), b"hello");
         // Same bytes staged again while the index does not know the file: adopted, not copied.
         let mut w = repo.stage().unwrap();
         w.write(b"hello").unwrap();
-        let rel2 = repo.place_new(w.finish().unwrap(), "g/a", "x.jpg").unwrap();
+        let rel2 = repo
+            .place_new(w.finish().unwrap(), "g/a", "x.jpg", 1)
+            .unwrap();
         assert_eq!(rel2, "g/a/x (2).jpg");
         assert_eq!(fs::read_dir(repo.tmp_dir()).unwrap().count(), 0);
+        // A higher rank starts at its own number, whatever arrives first.
+        let mut w = repo.stage().unwrap();
+        w.write(b"third").unwrap();
+        let rel3 = repo
+            .place_new(w.finish().unwrap(), "g/a", "y.jpg", 3)
+            .unwrap();
+        assert_eq!(rel3, "g/a/y (3).jpg");
     }
 
     #[test]

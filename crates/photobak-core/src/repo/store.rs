@@ -148,12 +148,23 @@ impl Repo {
         StageWriter::create(&self.tmp_dir())
     }
 
-    /// Moves a staged file into `folder` (repository-relative) under `name`, or `name (2)`… when
-    /// the index or the disk already has that name. Returns the repository-relative path.
-    pub fn place_new(&self, mut staged: Staged, folder: &str, name: &str) -> Result<String> {
+    /// Moves a staged file into `folder` (repository-relative) under `name (rank)` (plain `name`
+    /// for rank 1), or the next free number when the index or the disk already has that name.
+    /// Returns the repository-relative path.
+    ///
+    /// The caller's rank makes the numbering stable: it is the item's place among the items of
+    /// that folder with that name, so the same library yields the same names whatever order
+    /// concurrent downloads or archive parts deliver the bytes in.
+    pub fn place_new(
+        &self,
+        mut staged: Staged,
+        folder: &str,
+        name: &str,
+        rank: u32,
+    ) -> Result<String> {
         let dir = self.abs(folder);
         fs::create_dir_all(&dir).ctx(|| format!("creating folder {}", dir.display()))?;
-        let mut n = 1;
+        let mut n = rank.max(1);
         loop {
             let rel = format!("{folder}/{}", numbered(name, n));
             n += 1;

@@ -9,7 +9,11 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::TakeoutArgs;
 
 /// Runs the import on a blocking thread and prints its report. True when no entry failed.
-pub async fn run(repo_path: &Path, args: &TakeoutArgs, cancel: CancellationToken) -> anyhow::Result<bool> {
+pub async fn run(
+    repo_path: &Path,
+    args: &TakeoutArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<bool> {
     for p in &args.parts {
         if !p.exists() {
             anyhow::bail!("{}: no such file or folder", p.display());
@@ -43,7 +47,14 @@ pub async fn run(repo_path: &Path, args: &TakeoutArgs, cancel: CancellationToken
 pub fn render(s: &ImportSummary) -> String {
     let mut out = format!(
         "{}: Takeout {}: {} media files, {} items: {} new, {} deduplicated, {} updated, {} unchanged",
-        s.account, s.export_id, s.media_entries, s.items, s.new, s.deduplicated, s.updated, s.unchanged
+        s.account,
+        s.export_id,
+        s.media_entries,
+        s.items,
+        s.new,
+        s.deduplicated,
+        s.updated,
+        s.unchanged
     );
     let skipped: u64 = s.skipped.values().sum();
     if skipped > 0 {
@@ -74,14 +85,21 @@ pub fn render(s: &ImportSummary) -> String {
             out.push_str(&format!("\n    {i}"));
         }
         if items.len() > 20 {
-            out.push_str(&format!("\n    … and {} more (see --json)", items.len() - 20));
+            out.push_str(&format!(
+                "\n    … and {} more (see --json)",
+                items.len() - 20
+            ));
         }
     };
     list(&mut out, "media without a sidecar", &s.without_sidecar);
     list(&mut out, "sidecars without media", &s.unmatched_sidecars);
     list(&mut out, "ambiguous sidecars (none applied)", &s.ambiguous);
     list(&mut out, "problems in the export", &s.problems);
-    let failed: Vec<String> = s.failed.iter().map(|(e, why)| format!("{e}: {why}")).collect();
+    let failed: Vec<String> = s
+        .failed
+        .iter()
+        .map(|(e, why)| format!("{e}: {why}"))
+        .collect();
     list(&mut out, "failed", &failed);
     out
 }
