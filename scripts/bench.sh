@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # photobak benchmarks against the bundled fake Google service (loopback only). See BENCHMARKS.md.
 #
-#   scripts/bench.sh                 # all four measurements, 3 repetitions each
+#   scripts/bench.sh                 # all four measurements, 5 repetitions each
 #   BENCH_ONLY=1,3 scripts/bench.sh  # a subset
 #
 # Every photobak measurement runs next to a peer doing the same work in the same run (curl,
@@ -10,7 +10,7 @@
 # tables on stdout; raw rows in $BENCH_DIR/raw.tsv.
 #
 # Knobs (environment):
-#   BENCH_REPS=3            repetitions of every measurement
+#   BENCH_REPS=5            repetitions of every measurement
 #   BENCH_ONLY=1,2,3,4      which measurements (4 needs 2's repository, so it implies 2)
 #   BENCH_BIG=1073741824    bytes of the big video (1)       BENCH_SMALL=10485760  small video (1)
 #   BENCH_ITEMS=300         realistic-size items of the throughput library (2, 4)
@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-REPS=${BENCH_REPS:-3}
+REPS=${BENCH_REPS:-5}
 ONLY=${BENCH_ONLY:-1,2,3,4}
 BIG=${BENCH_BIG:-1073741824}
 SMALL=${BENCH_SMALL:-10485760}
@@ -94,26 +94,27 @@ token_for() {
 }
 
 # timed SECTION LABEL REP CMD…: runs CMD with its output in $work/last.{out,err}; appends
-# "SECTION LABEL REP WALL_S MAXRSS_KB" to raw.tsv. A non-zero exit stops the bench.
+# "SECTION LABEL REP WALL_S MAXRSS_KIB CPU_S" to raw.tsv (CPU: user + system of CMD and its
+# children, not of the fake). A non-zero exit stops the bench.
 timed() {
   local section=$1 label=$2 rep=$3; shift 3
   local t0 t1 rc=0
   t0=$(date +%s%N)
-  /usr/bin/time -f '%M' -o "$work/time.out" "$@" >"$work/last.out" 2>"$work/last.err" || rc=$?
+  /usr/bin/time -f '%M %U %S' -o "$work/time.out" "$@" >"$work/last.out" 2>"$work/last.err" || rc=$?
   t1=$(date +%s%N)
   if ((rc != 0)); then
     echo "bench: $label (rep $rep) exited $rc" >&2
     tail -20 "$work/last.out" "$work/last.err" >&2
     exit 1
   fi
-  local wall rss
+  local wall rss cpu
   wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')
-  rss=$(tail -1 "$work/time.out")
-  printf '%s\t%s\t%s\t%s\t%s\n' "$section" "$label" "$rep" "$wall" "$rss" >>"$RAW"
-  log "$label #$rep: ${wall}s, max RSS ${rss} KiB"
+  read -r rss cpu < <(tail -1 "$work/time.out" | awk '{printf "%s %.2f\n", $1, $2 + $3}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$section" "$label" "$rep" "$wall" "$rss" "$cpu" >>"$RAW"
+  log "$label #$rep: ${wall}s, max RSS ${rss} KiB, CPU ${cpu}s"
 }
 
-# col SECTION LABEL N: column N (4 wall, 5 rss) of the matching raw rows, one per line.
+# col SECTION LABEL N: column N (4 wall, 5 rss, 6 cpu) of the matching raw rows, one per line.
 col() { awk -F'\t' -v s="$1" -v l="$2" -v n="$3" '$1==s && $2==l {print $n}' "$RAW"; }
 # med/min/max of numbers on stdin
 med() { sort -g | awk '{a[NR]=$1} END{if(NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
@@ -154,11 +155,17 @@ media_urls() {
   done
 }
 
-# fetch.sh URLFILE DIR: the plain-downloader peer: every URL fetched once, CONC at a time.
+# fetch.sh URLFILE DIR [fsync]: the plain-downloader peer: every URL fetched once, CONC at a
+# time; with "fsync", each file is fsynced (sync FILE) once downloaded, as photobak does.
 cat >"$work/fetch.sh" <<EOF
 set -euo pipefail
 rm -rf "\$2"; mkdir -p "\$2"
-awk -v d="\$2" '{print d "/" NR, \$0}' "\$1" | xargs -P $CONC -n 2 curl -sfL -o
+if [[ "\${3:-}" == fsync ]]; then
+  awk -v d="\$2" '{print d "/" NR, \$0}' "\$1" |
+    xargs -P $CONC -n 2 sh -c 'curl -sfL -o "\$0" "\$1" && sync "\$0"'
+else
+  awk -v d="\$2" '{print d "/" NR, \$0}' "\$1" | xargs -P $CONC -n 2 curl -sfL -o
+fi
 EOF
 
 # list.py E TOKEN: the listing a no-op backup needs, as a minimal client would do it: one
@@ -232,20 +239,23 @@ if want 1; then
     media_urls big@example.com >"$work/big.url"
     timed 1 curl-big "$r" curl -sfL -o "$work/big.curl" "$(cat "$work/big.url")"
     rm -f "$work/big.curl"
+    timed 1 curl+fsync-big "$r" sh -c 'curl -sfL -o "$1" "$2" && sync "$1"' sh "$work/big.curl" "$(cat "$work/big.url")"
+    rm -f "$work/big.curl"
   done
   stop_fake
   small_rss=$(median_of 1 photobak-small 5); big_rss=$(median_of 1 photobak-big 5)
   emit "### 1. Peak memory for one big video"
   emit ""
-  emit "| run | wall s | MB/s | max RSS MiB |"
-  emit "| --- | --- | --- | --- |"
-  for l in photobak-small photobak-big curl-big; do
+  emit "| run | wall s | MB/s | CPU s | max RSS MiB |"
+  emit "| --- | --- | --- | --- | --- |"
+  for l in photobak-small photobak-big curl-big curl+fsync-big; do
     case $l in photobak-small) b=$SMALL ;; *) b=$BIG ;; esac
-    emit "| $l ($(human_bytes "$b")) | $(summary 1 $l 4 %.2f) | $(mbps "$b" 1 $l) | $(col 1 $l 5 | awk '{print $1/1024}' | med | awk '{printf "%.1f", $1}') ($(col 1 $l 5 | mmin | awk '{printf "%.1f", $1/1024}')–$(col 1 $l 5 | mmax | awk '{printf "%.1f", $1/1024}')) |"
+    emit "| $l ($(human_bytes "$b")) | $(summary 1 $l 4 %.2f) | $(mbps "$b" 1 $l) | $(median_of 1 $l 6) | $(col 1 $l 5 | awk '{print $1/1024}' | med | awk '{printf "%.1f", $1}') ($(col 1 $l 5 | mmin | awk '{printf "%.1f", $1/1024}')–$(col 1 $l 5 | mmax | awk '{printf "%.1f", $1/1024}')) |"
   done
   emit ""
   emit "- peak RSS growth from $(human_bytes "$SMALL") to $(human_bytes "$BIG"): $(awk -v a="$small_rss" -v b="$big_rss" 'BEGIN{printf "%+.1f MiB (%.2fx)", (b-a)/1024, b/a}') (medians)"
   emit "- photobak/curl wall time for the big video: $(ratio 1 photobak-big curl-big)"
+  emit "- photobak/(curl+fsync) wall time for the big video: $(ratio 1 photobak-big curl+fsync-big)"
   emit ""
 fi
 
@@ -257,8 +267,11 @@ if want 2; then
   n_urls=$(wc -l <"$work/urls")
   lib_bytes=$(curl -sf "$E/_fake/library" | jq '[.accounts[0].items[] | select(.video_status == null or .video_status == "READY") | .size] | add')
   for ((r = 1; r <= REPS; r++)); do
-    # Alternate who goes first, so a slow spell on the shared machine does not always hit one.
-    for who in $( ((r % 2)) && echo "photobak curl" || echo "curl photobak"); do
+    # Rotate who goes first, so a slow spell on the shared machine does not always hit one.
+    case $((r % 3)) in
+      1) order="photobak curl curl+fsync" ;; 2) order="curl curl+fsync photobak" ;; *) order="curl+fsync photobak curl" ;;
+    esac
+    for who in $order; do
       b0=$(stat_of media_bytes_sent); q0=$(stat_of media_requests)
       if [[ $who == photobak ]]; then
         auth "$work/tp-repo" demo@example.com
@@ -266,7 +279,7 @@ if want 2; then
         # keep the last repository for measurement 4
         ((r == REPS)) || rm -rf "$work/tp-repo"
       else
-        timed 2 curl "$r" bash "$work/fetch.sh" "$work/urls" "$work/tp-curl"
+        timed 2 "$who" "$r" bash "$work/fetch.sh" "$work/urls" "$work/tp-curl" "$( [[ $who == curl+fsync ]] && echo fsync || true)"
         got=$(find "$work/tp-curl" -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}')
         [[ "$got" == "$lib_bytes" ]] || { log "curl fetched $got bytes, expected $lib_bytes"; exit 1; }
         rm -rf "$work/tp-curl"
@@ -277,17 +290,21 @@ if want 2; then
     done
   done
   stop_fake
-  pb_bytes=$(col 2 photobak-bytes 4 | med); curl_bytes=$(col 2 curl-bytes 4 | med)
+  row2() { # LABEL TITLE
+    emit "| $2 | $(summary 2 "$1" 4 %.2f) | $(mbps "$lib_bytes" 2 "$1") | $(median_of 2 "$1" 6) | $(col 2 "$1-bytes" 5 | med) | $(col 2 "$1-bytes" 4 | med) |"
+  }
   emit "### 2. Backup throughput vs curl"
   emit ""
   emit "$ITEMS items ($n_urls downloadable, $(human_bytes "$lib_bytes")), concurrency $CONC."
   emit ""
-  emit "| run | wall s | MB/s | media requests | bytes served |"
-  emit "| --- | --- | --- | --- | --- |"
-  emit "| photobak backup | $(summary 2 photobak 4 %.2f) | $(mbps "$lib_bytes" 2 photobak) | $(col 2 photobak-bytes 5 | med) | $pb_bytes |"
-  emit "| xargs -P $CONC curl | $(summary 2 curl 4 %.2f) | $(mbps "$lib_bytes" 2 curl) | $(col 2 curl-bytes 5 | med) | $curl_bytes |"
+  emit "| run | wall s | MB/s | CPU s | media requests | bytes served |"
+  emit "| --- | --- | --- | --- | --- | --- |"
+  row2 photobak "photobak backup --concurrency $CONC"
+  row2 curl "xargs -P $CONC curl"
+  row2 curl+fsync "xargs -P $CONC (curl; sync FILE)"
   emit ""
   emit "- photobak/curl wall time: $(ratio 2 photobak curl)"
+  emit "- photobak/(curl+fsync) wall time: $(ratio 2 photobak curl+fsync)"
   emit "- photobak peak RSS: $(summary 2 photobak 5 %.0f) KiB"
   emit ""
 fi
@@ -315,10 +332,10 @@ if want 3; then
   emit ""
   emit "$NOOP_ITEMS tiny items in 20 albums; first backup $(summary 3 first-backup 4 %.2f) s."
   emit ""
-  emit "| run | wall s | media requests | API requests | max RSS MiB |"
-  emit "| --- | --- | --- | --- | --- |"
-  emit "| photobak backup (rerun) | $(summary 3 rerun 4 %.3f) | $(col 3 rerun-requests 4 | mmax) (max) | $(col 3 rerun-requests 5 | med) | $(median_of 3 rerun 5 | awk '{printf "%.1f", $1/1024}') |"
-  emit "| same listing, minimal client (python3 http.client) | $(summary 3 listing 4 %.3f) | 0 | $(col 3 listing-requests 5 | med) | |"
+  emit "| run | wall s | CPU s | media requests | API requests | max RSS MiB |"
+  emit "| --- | --- | --- | --- | --- | --- |"
+  emit "| photobak backup (rerun) | $(summary 3 rerun 4 %.3f) | $(median_of 3 rerun 6) | $(col 3 rerun-requests 4 | mmax) (max) | $(col 3 rerun-requests 5 | med) | $(median_of 3 rerun 5 | awk '{printf "%.1f", $1/1024}') |"
+  emit "| same listing, minimal client (python3 http.client) | $(summary 3 listing 4 %.3f) | $(median_of 3 listing 6) | 0 | $(col 3 listing-requests 5 | med) | |"
   emit ""
   emit "- photobak rerun / plain listing: $(ratio 3 rerun listing)"
   emit ""
@@ -347,10 +364,10 @@ if want 4; then
   emit ""
   emit "The repository of measurement 2: $files files, $(human_bytes "$bytes") (warm page cache)."
   emit ""
-  emit "| run | wall s | MB/s |"
-  emit "| --- | --- | --- |"
-  emit "| photobak verify | $(summary 4 verify 4 %.3f) | $(mbps "$bytes" 4 verify) |"
-  emit "| b3sum -c photobak.b3 | $(summary 4 b3sum 4 %.3f) | $(mbps "$bytes" 4 b3sum) |"
+  emit "| run | wall s | MB/s | CPU s |"
+  emit "| --- | --- | --- | --- |"
+  emit "| photobak verify | $(summary 4 verify 4 %.3f) | $(mbps "$bytes" 4 verify) | $(median_of 4 verify 6) |"
+  emit "| b3sum -c photobak.b3 | $(summary 4 b3sum 4 %.3f) | $(mbps "$bytes" 4 b3sum) | $(median_of 4 b3sum 6) |"
   emit ""
   emit "- verify/b3sum wall time: $(ratio 4 verify b3sum)"
   emit ""

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -23,8 +23,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::google::http::{Pacer, RetryPolicy, error_from_response, network_error, retry_delay};
+use crate::google::http::{Pacer, RetryPolicy};
 use crate::google::library::{ApiMediaItem, LibraryClient};
+use crate::google::media::{Fetch, download_item};
 use crate::google::oauth::{ClientCredentials, Token, TokenSource};
 use crate::google::{Endpoints, PROVIDER};
 use crate::index::{Account, AlbumSpec, ItemMeta};
@@ -33,9 +34,6 @@ use crate::progress::Progress;
 use crate::repo::Repo;
 use crate::repo::naming::account_folder_name;
 use crate::repo::store::hash_file;
-
-/// Base URLs live about 60 minutes; refresh well before.
-const BASE_URL_MAX_AGE: Duration = Duration::from_secs(50 * 60);
 
 /// What `backup` should do.
 #[derive(Debug, Clone)]
@@ -647,93 +645,21 @@ impl DownloadJob {
     }
 
     async fn download(&mut self) -> Result<crate::repo::store::Staged> {
-        let policy: RetryPolicy = self.shared.google.policy.clone();
-        let mut writer: Option<crate::repo::store::StageWriter> = None;
-        let mut attempt = 0u32;
-        let mut refreshed_after_403 = false;
-        let what = format!("downloading {}", self.filename);
-        loop {
-            if self.cancel.is_cancelled() {
-                return Err(Error::Cancelled);
-            }
-            attempt += 1;
-            if self.item.base_url.is_none() || self.listed_at.elapsed() > BASE_URL_MAX_AGE {
-                self.item = self.client.item(&self.item.id).await?;
-                self.listed_at = Instant::now();
-            }
-            let base = self
-                .item
-                .base_url
-                .clone()
-                .ok_or_else(|| Error::Invalid(format!("{what}: the API gave no baseUrl")))?;
-            let url = format!("{base}={}", if self.item.is_video() { "dv" } else { "d" });
-            self.shared.pacer.wait().await;
-            if writer.is_none() {
-                writer = Some(self.shared.repo.stage()?);
-            }
-            let offset = writer.as_ref().map(|w| w.size()).unwrap_or(0);
-            let mut req = self.shared.google.http.get(&url);
-            if offset > 0 {
-                req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
-            }
-            let err = match req.send().await {
-                Err(e) => network_error(&what, &e),
-                Ok(resp)
-                    if resp.status() == reqwest::StatusCode::FORBIDDEN && !refreshed_after_403 =>
-                {
-                    // An expired base URL answers 403: get a fresh one and try again once.
-                    refreshed_after_403 = true;
-                    self.item.base_url = None;
-                    attempt -= 1;
-                    continue;
-                }
-                Ok(resp) if !resp.status().is_success() => error_from_response(&what, resp).await,
-                Ok(mut resp) => {
-                    let partial = resp.status() == reqwest::StatusCode::PARTIAL_CONTENT;
-                    if offset > 0 && !partial {
-                        // The server ignored the range: start over.
-                        writer = Some(self.shared.repo.stage()?);
-                    }
-                    let w = writer.as_mut().expect("writer exists");
-                    let expected = resp.content_length().map(|l| l + w.size());
-                    let mut failure = None;
-                    loop {
-                        match resp.chunk().await {
-                            Ok(Some(chunk)) => {
-                                w.write(&chunk)?;
-                                self.shared.progress.bytes(chunk.len() as u64);
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                failure = Some(network_error(&what, &e));
-                                break;
-                            }
-                        }
-                    }
-                    match failure {
-                        Some(e) => e,
-                        None if expected.is_some_and(|x| x != w.size()) => Error::Network(format!(
-                            "{what}: body ended after {} of {} bytes",
-                            w.size(),
-                            expected.unwrap_or(0)
-                        )),
-                        None => {
-                            let w = writer.take().expect("writer exists");
-                            return tokio::task::spawn_blocking(move || w.finish())
-                                .await
-                                .map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
-                        }
-                    }
-                }
-            };
-            match retry_delay(&policy, &err, attempt, &self.shared.pacer) {
-                Some(d) => {
-                    tracing::debug!("{err}; retrying in {d:?}");
-                    tokio::time::sleep(d).await;
-                }
-                None => return Err(err),
-            }
-        }
+        let fetch = Fetch {
+            http: &self.shared.google.http,
+            policy: &self.shared.google.policy,
+            pacer: &self.shared.pacer,
+            progress: self.shared.progress.as_ref(),
+            cancel: &self.cancel,
+        };
+        download_item(
+            &fetch,
+            &self.shared.repo,
+            &self.client,
+            &mut self.item,
+            &mut self.listed_at,
+        )
+        .await
     }
 }
 

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::params;
 use serde::Serialize;
@@ -27,15 +27,16 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backup::GoogleAccess;
 use crate::error::{Error, Result};
-use crate::google::http::{Pacer, error_from_response, network_error, retry_delay};
-use crate::google::library::{ApiMediaItem, LibraryClient};
+use crate::google::http::Pacer;
+use crate::google::library::LibraryClient;
+use crate::google::media::{Fetch, download_item};
 use crate::index::{INDEX_FILE, now};
 use crate::ingest::{IngestRequest, Stored, ingest};
 use crate::manifest::{MANIFEST_FILE, write_manifest};
-use crate::progress::Progress;
+use crate::progress::{NoProgress, Progress};
 use crate::remote::library_client;
 use crate::repo::others::OTHERS_FILE;
-use crate::repo::store::{Staged, hash_file, hex};
+use crate::repo::store::{hash_file, hex};
 use crate::repo::{Repo, WORK_DIR};
 
 /// What `verify` should check.
@@ -402,12 +403,9 @@ fn expected_others(repo: &Repo) -> Result<BTreeMap<String, BTreeSet<String>>> {
     let mut out = BTreeMap::new();
     for account in repo.index.accounts()? {
         for album in repo.index.albums(account.id)? {
-            let prefix = format!("{}/", album.folder);
             let lines: BTreeSet<String> = repo
-                .index
-                .album_member_paths(album.id)?
+                .others_lines(album.id, &album.folder)?
                 .into_iter()
-                .filter(|p| !p.starts_with(&prefix) || p[prefix.len()..].contains('/'))
                 .collect();
             out.insert(format!("{}/{OTHERS_FILE}", album.folder), lines);
         }
@@ -578,8 +576,15 @@ pub async fn repair(
             };
             let g = google.expect("a client implies google access");
             let fetched = async {
-                let item = client.item(&u.remote_id).await?;
-                download(repo, g, &pacer, &item).await
+                let mut item = client.item(&u.remote_id).await?;
+                let fetch = Fetch {
+                    http: &g.http,
+                    policy: &g.policy,
+                    pacer: &pacer,
+                    progress: &NoProgress,
+                    cancel: &CancellationToken::new(),
+                };
+                download_item(&fetch, repo, &client, &mut item, &mut Instant::now()).await
             }
             .await;
             let staged = match fetched {
@@ -649,61 +654,6 @@ pub async fn repair(
     }
     write_manifest(repo)?;
     Ok(out)
-}
-
-/// Downloads an item's bytes into the staging area (no resume: repairs are few).
-async fn download(
-    repo: &Repo,
-    google: &GoogleAccess,
-    pacer: &Pacer,
-    item: &ApiMediaItem,
-) -> Result<Staged> {
-    let what = format!(
-        "downloading {}",
-        item.filename.as_deref().unwrap_or(&item.id)
-    );
-    let base = item
-        .base_url
-        .clone()
-        .ok_or_else(|| Error::Invalid(format!("{what}: the API gave no baseUrl")))?;
-    let url = format!("{base}={}", if item.is_video() { "dv" } else { "d" });
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        pacer.wait().await;
-        let err = match google.http.get(&url).send().await {
-            Err(e) => network_error(&what, &e),
-            Ok(resp) if !resp.status().is_success() => error_from_response(&what, resp).await,
-            Ok(mut resp) => {
-                let expected = resp.content_length();
-                let mut w = repo.stage()?;
-                let mut failure = None;
-                loop {
-                    match resp.chunk().await {
-                        Ok(Some(c)) => w.write(&c)?,
-                        Ok(None) => break,
-                        Err(e) => {
-                            failure = Some(network_error(&what, &e));
-                            break;
-                        }
-                    }
-                }
-                match failure {
-                    Some(e) => e,
-                    None if expected.is_some_and(|x| x != w.size()) => Error::Network(format!(
-                        "{what}: body ended after {} of {} bytes",
-                        w.size(),
-                        expected.unwrap_or(0)
-                    )),
-                    None => return w.finish(),
-                }
-            }
-        };
-        match retry_delay(&google.policy, &err, attempt, pacer) {
-            Some(d) => tokio::time::sleep(d).await,
-            None => return Err(err),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 pub mod http;
 pub mod library;
+pub mod media;
 pub mod oauth;
 
 /// Provider name used in the index and on disk.

@@ -14,15 +14,21 @@ use crate::error::{IoContext, Result};
 pub const OTHERS_FILE: &str = "others.txt";
 
 impl Repo {
-    /// Rewrites the `others.txt` of one album from the index. Returns true when the file changed.
-    pub fn refresh_others(&self, album_id: i64, folder: &str) -> Result<bool> {
+    /// The lines an album's `others.txt` must hold: the stored files of its members that live
+    /// outside its folder, sorted.
+    pub fn others_lines(&self, album_id: i64, folder: &str) -> Result<Vec<String>> {
         let prefix = format!("{folder}/");
-        let lines: Vec<String> = self
+        Ok(self
             .index
             .album_member_paths(album_id)?
             .into_iter()
             .filter(|p| !p.starts_with(&prefix) || p[prefix.len()..].contains('/'))
-            .collect();
+            .collect())
+    }
+
+    /// Rewrites the `others.txt` of one album from the index. Returns true when the file changed.
+    pub fn refresh_others(&self, album_id: i64, folder: &str) -> Result<bool> {
+        let lines = self.others_lines(album_id, folder)?;
         let path = self.abs(&format!("{folder}/{OTHERS_FILE}"));
         if lines.is_empty() {
             return match std::fs::remove_file(&path) {

@@ -325,7 +325,7 @@ mod tests {
         );
         assert_eq!(media_name("20030616", Some(".jpg"), None), "20030616.jpg");
         let emoji = format!("ab{}.jpg", "🎉".repeat(30));
-        assert_eq!(units(&split(&media_name(&emoji, None, None)).0), 48);
+        assert_eq!(units(split(&media_name(&emoji, None, None)).0), 48);
         assert_eq!(
             units(sidecar_names(&emoji, SidecarStyle::Legacy, None)[0].trim_end_matches(".json")),
             46

@@ -1,0 +1,135 @@
+//! Downloading an item's bytes from its base URL.
+//!
+//! One function for every caller (the backup engine, `verify --repair`): the bytes stream into
+//! a temporary file inside the repository while BLAKE3 hashes them, so memory does not grow with
+//! the file. A dropped connection resumes with `Range` from the bytes already written (a server
+//! that ignores the range makes us start over); a base URL that is old (Google's live about an
+//! hour) or answered 403 is refreshed through `mediaItems.get` and tried again; everything else
+//! follows Google's retry rules ([`super::http`]).
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::http::{Pacer, RetryPolicy, error_from_response, network_error, retry_delay};
+use super::library::{ApiMediaItem, LibraryClient};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::repo::Repo;
+use crate::repo::store::{StageWriter, Staged};
+
+/// Base URLs live about 60 minutes; refresh well before.
+pub const BASE_URL_MAX_AGE: Duration = Duration::from_secs(50 * 60);
+
+/// How downloads are paced, reported and stopped.
+pub struct Fetch<'a> {
+    /// The shared HTTP client.
+    pub http: &'a reqwest::Client,
+    /// Retry timing.
+    pub policy: &'a RetryPolicy,
+    /// The run's shared 429 brake.
+    pub pacer: &'a Pacer,
+    /// Byte counts go here.
+    pub progress: &'a dyn Progress,
+    /// Stops the download between chunks' requests.
+    pub cancel: &'a CancellationToken,
+}
+
+/// Downloads the full bytes of `item` (`=d` for photos, `=dv` for videos) into a staged,
+/// fsynced temporary file. `item` and `listed_at` are updated when the base URL is refreshed.
+///
+/// # Errors
+/// Permanent HTTP errors, transient ones that outlived the retries, local I/O failures, or
+/// [`Error::Cancelled`].
+pub async fn download_item(
+    f: &Fetch<'_>,
+    repo: &Repo,
+    client: &LibraryClient,
+    item: &mut ApiMediaItem,
+    listed_at: &mut Instant,
+) -> Result<Staged> {
+    let name = item.filename.clone().unwrap_or_else(|| item.id.clone());
+    let what = format!("downloading {name}");
+    let mut writer: Option<StageWriter> = None;
+    let mut attempt = 0u32;
+    let mut refreshed_after_403 = false;
+    loop {
+        if f.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        attempt += 1;
+        if item.base_url.is_none() || listed_at.elapsed() > BASE_URL_MAX_AGE {
+            *item = client.item(&item.id).await?;
+            *listed_at = Instant::now();
+        }
+        let base = item
+            .base_url
+            .clone()
+            .ok_or_else(|| Error::Invalid(format!("{what}: the API gave no baseUrl")))?;
+        let url = format!("{base}={}", if item.is_video() { "dv" } else { "d" });
+        f.pacer.wait().await;
+        if writer.is_none() {
+            writer = Some(repo.stage()?);
+        }
+        let offset = writer.as_ref().map(StageWriter::size).unwrap_or(0);
+        let mut req = f.http.get(&url);
+        if offset > 0 {
+            req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+        }
+        let err = match req.send().await {
+            Err(e) => network_error(&what, &e),
+            Ok(resp) if resp.status() == reqwest::StatusCode::FORBIDDEN && !refreshed_after_403 => {
+                // An expired base URL answers 403: get a fresh one and try again once.
+                refreshed_after_403 = true;
+                item.base_url = None;
+                attempt -= 1;
+                continue;
+            }
+            Ok(resp) if !resp.status().is_success() => error_from_response(&what, resp).await,
+            Ok(mut resp) => {
+                let partial = resp.status() == reqwest::StatusCode::PARTIAL_CONTENT;
+                if offset > 0 && !partial {
+                    // The server ignored the range: start over.
+                    writer = Some(repo.stage()?);
+                }
+                let w = writer.as_mut().expect("writer exists");
+                let expected = resp.content_length().map(|l| l + w.size());
+                let mut failure = None;
+                loop {
+                    match resp.chunk().await {
+                        Ok(Some(chunk)) => {
+                            w.write(&chunk)?;
+                            f.progress.bytes(chunk.len() as u64);
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            failure = Some(network_error(&what, &e));
+                            break;
+                        }
+                    }
+                }
+                match failure {
+                    Some(e) => e,
+                    None if expected.is_some_and(|x| x != w.size()) => Error::Network(format!(
+                        "{what}: body ended after {} of {} bytes",
+                        w.size(),
+                        expected.unwrap_or(0)
+                    )),
+                    None => {
+                        let w = writer.take().expect("writer exists");
+                        return tokio::task::spawn_blocking(move || w.finish())
+                            .await
+                            .map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+                    }
+                }
+            }
+        };
+        match retry_delay(f.policy, &err, attempt, f.pacer) {
+            Some(d) => {
+                tracing::debug!("{err}; retrying in {d:?}");
+                tokio::time::sleep(d).await;
+            }
+            None => return Err(err),
+        }
+    }
+}
