@@ -107,6 +107,10 @@ struct Planned {
     item_id: i64,
     filename: String,
     taken_at: Option<i64>,
+    /// The item had a stored file before this import.
+    was_stored: bool,
+    /// This entry changed the item's metadata or added an album membership.
+    changed: bool,
 }
 
 /// Imports one export. Blocking: call it from a blocking thread.
@@ -183,8 +187,22 @@ pub fn import_takeout(
         }
         let remote_id = remote_id_of(&catalog, entry, &remote_ids);
         remote_ids[entry.id] = Some(remote_id.clone());
-        let p = plan_entry(repo, &account, &catalog, entry, &remote_id, run_id, &mut s)?;
+        let p = plan_entry(repo, &account, &catalog, entry, &remote_id, run_id)?;
         planned[entry.id] = Some(p);
+    }
+    // Per item (an item may come from several copies): updated when any copy changed it.
+    let mut per_item: BTreeMap<i64, (bool, bool)> = BTreeMap::new();
+    for p in planned.iter().flatten() {
+        let e = per_item.entry(p.item_id).or_insert((p.was_stored, false));
+        e.1 |= p.changed;
+    }
+    s.items = per_item.len() as u64;
+    for (was_stored, changed) in per_item.values() {
+        match (was_stored, changed) {
+            (true, true) => s.updated += 1,
+            (true, false) => s.unchanged += 1,
+            _ => {}
+        }
     }
     // Link edited variants and live companions to their originals.
     for entry in &catalog.media {
@@ -300,16 +318,9 @@ pub fn import_takeout(
         if !done.insert(p.item_id) {
             continue;
         }
-        let changed = resolve_from_file(repo, p.item_id)?;
-        if changed && !stored_items.contains(&p.item_id) {
-            // Counted once as updated in pass 1 when the sidecar changed; a change that only
-            // the file explains happens on first import, where the item counts as new.
-        }
-        if opts.xmp && write_xmp(repo, p.item_id)? {
+        resolve_from_file(repo, p.item_id)?;
+        if finish_file(repo, p.item_id, opts.xmp, !opts.no_mtime)? {
             s.xmp_written += 1;
-        }
-        if !opts.no_mtime {
-            set_mtime(repo, p.item_id);
         }
     }
 
@@ -440,7 +451,6 @@ fn plan_entry(
     entry: &MediaEntry,
     remote_id: &str,
     run_id: i64,
-    s: &mut ImportSummary,
 ) -> Result<Planned> {
     let sidecar = entry.sidecar.as_ref();
     let is_variant = matches!(
@@ -568,23 +578,14 @@ fn plan_entry(
     if let Some(a) = &album {
         new_membership = repo.index.add_membership(a.id, state.id)?;
     }
-    if !state.seen_this_run {
-        s.items += 1;
-        if !state.is_new && state.content_id.is_some() {
-            if state.meta_changed || extra_changed || new_membership {
-                s.updated += 1;
-            } else {
-                s.unchanged += 1;
-            }
-        }
-    } else if new_membership && !state.is_new && state.content_id.is_some() {
-        // A membership added by a later copy of an item already counted unchanged.
-        let _ = ();
-    }
     Ok(Planned {
         item_id: state.id,
         filename,
         taken_at,
+        // The first copy seen in this run tells whether the item was stored before; later copies
+        // see the run's own upsert.
+        was_stored: !state.is_new && state.content_id.is_some(),
+        changed: state.meta_changed || extra_changed || new_membership,
     })
 }
 
@@ -704,8 +705,8 @@ fn parse_offset(s: &str) -> Option<i64> {
 }
 
 /// After the bytes are stored: upgrade the time to the file's EXIF time when sane, and take the
-/// file's GPS when the sidecar had none. Returns true when something changed.
-fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<bool> {
+/// file's GPS when the sidecar had none.
+fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<()> {
     repo.index.with(|c| {
         type Row = (
             Option<i64>,
@@ -738,9 +739,8 @@ fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<bool> {
             )
             .optional()?;
         let Some((ft, off, _st, src, lat, lon, alt, gps_src)) = row else {
-            return Ok(false);
+            return Ok(());
         };
-        let mut changed = false;
         if let Some(t) = ft
             && exif_time_is_sane(t, off.as_deref())
             && src.as_deref() != Some("exif")
@@ -749,7 +749,6 @@ fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<bool> {
                 "UPDATE items SET taken_at = ?2, taken_source = 'exif' WHERE id = ?1",
                 params![item_id, t],
             )?;
-            changed = true;
         }
         if gps_src.is_none()
             && let (Some(la), Some(lo)) = (lat, lon)
@@ -759,119 +758,97 @@ fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<bool> {
                  WHERE id = ?1",
                 params![item_id, la, lo, alt],
             )?;
-            changed = true;
         }
-        Ok(changed)
+        Ok(())
     })
 }
 
-/// Writes (or leaves alone, when unchanged) the `.xmp` sidecar of an item's file.
-fn write_xmp(repo: &Repo, item_id: i64) -> Result<bool> {
-    type Row = (
-        String,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-        Option<String>,
-        bool,
-        Option<String>,
-    );
-    let row: Option<Row> = repo.index.with(|c| {
+/// What the finishing touches of an imported item need from the index.
+struct FileFinish {
+    path: String,
+    taken_at: Option<i64>,
+    taken_source: Option<String>,
+    file_offset: Option<String>,
+    fields: XmpFields,
+}
+
+fn file_finish(repo: &Repo, item_id: i64) -> Result<Option<FileFinish>> {
+    repo.index.with(|c| {
         Ok(c.query_row(
-            "SELECT ct.path, i.taken_at, i.taken_source, ct.file_local, i.latitude, i.longitude,
+            "SELECT ct.path, i.taken_at, i.taken_source, ct.file_offset, i.latitude, i.longitude,
                     i.altitude, i.description, i.favorite, i.people
              FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
             [item_id],
             |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                ))
+                let people: Option<String> = r.get(9)?;
+                Ok(FileFinish {
+                    path: r.get(0)?,
+                    taken_at: r.get(1)?,
+                    taken_source: r.get(2)?,
+                    file_offset: r.get(3)?,
+                    fields: XmpFields {
+                        taken: None,
+                        latitude: r.get(4)?,
+                        longitude: r.get(5)?,
+                        altitude: r.get(6)?,
+                        description: r.get(7)?,
+                        favorite: r.get(8)?,
+                        people: people
+                            .and_then(|p| serde_json::from_str(&p).ok())
+                            .unwrap_or_default(),
+                    },
+                })
             },
         )
         .optional()?)
-    })?;
-    let Some((path, taken, source, _local, lat, lon, alt, desc, fav, people)) = row else {
-        return Ok(false);
-    };
-    let offset: Option<String> = repo.index.with(|c| {
-        Ok(c.query_row(
-            "SELECT ct.file_offset FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
-            [item_id],
-            |r| r.get(0),
-        )?)
-    })?;
-    let taken = taken.and_then(|t| {
-        let ts = jiff::Timestamp::from_second(t).ok()?;
-        match (source.as_deref(), offset.as_deref().and_then(parse_offset)) {
-            (Some("exif"), Some(secs)) => {
-                let tz =
-                    jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(secs as i32).ok()?);
-                let dt = ts.to_zoned_datetime(tz);
-                Some(format!(
-                    "{}{}",
-                    dt.datetime().strftime("%Y-%m-%dT%H:%M:%S"),
-                    offset.clone().unwrap_or_default()
-                ))
-            }
-            _ => Some(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
-        }
-    });
-    let fields = XmpFields {
-        taken,
-        latitude: lat,
-        longitude: lon,
-        altitude: alt,
-        description: desc,
-        favorite: fav,
-        people: people
-            .and_then(|p| serde_json::from_str(&p).ok())
-            .unwrap_or_default(),
-    };
-    let xmp_path = repo.abs(&format!("{path}.xmp"));
-    write_atomic_if_changed(&xmp_path, render(&fields).as_bytes())
+    })
 }
 
-/// Sets the stored file's modification time to the capture time (when it differs).
-fn set_mtime(repo: &Repo, item_id: i64) {
-    let row: Option<(String, Option<i64>)> = repo
-        .index
-        .with(|c| {
-            Ok(c.query_row(
-                "SELECT ct.path, i.taken_at FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
-                [item_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?)
-        })
-        .ok()
-        .flatten();
-    let Some((path, Some(t))) = row else {
-        return;
-    };
-    let Ok(secs) = u64::try_from(t) else {
-        return;
-    };
-    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
-    let abs = repo.abs(&path);
-    let current = std::fs::metadata(&abs).and_then(|m| m.modified()).ok();
-    if current != Some(when)
-        && let Ok(f) = std::fs::File::options().write(true).open(&abs)
-        && let Err(e) = f.set_modified(when)
-    {
-        tracing::error!("setting the modification time of {}: {e}", abs.display());
+/// The capture time as XMP wants it: local time with the offset the file recorded when EXIF
+/// won, else UTC.
+fn xmp_time(f: &FileFinish) -> Option<String> {
+    let ts = jiff::Timestamp::from_second(f.taken_at?).ok()?;
+    let offset = f.file_offset.as_deref();
+    match (f.taken_source.as_deref(), offset.and_then(parse_offset)) {
+        (Some("exif"), Some(secs)) => {
+            let tz = jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(secs as i32).ok()?);
+            let dt = ts.to_zoned_datetime(tz);
+            Some(format!(
+                "{}{}",
+                dt.datetime().strftime("%Y-%m-%dT%H:%M:%S"),
+                offset.unwrap_or_default()
+            ))
+        }
+        _ => Some(ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
     }
+}
+
+/// Writes the `.xmp` sidecar (`xmp`) and sets the modification time to the capture time
+/// (`mtime`), each only when it differs from what is on disk. Returns true when an XMP file was
+/// written.
+fn finish_file(repo: &Repo, item_id: i64, xmp: bool, mtime: bool) -> Result<bool> {
+    let Some(mut f) = file_finish(repo, item_id)? else {
+        return Ok(false);
+    };
+    let abs = repo.abs(&f.path);
+    if mtime && let Some(secs) = f.taken_at.and_then(|t| u64::try_from(t).ok()) {
+        let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let current = std::fs::metadata(&abs).and_then(|m| m.modified()).ok();
+        if current != Some(when)
+            && let Err(e) = std::fs::File::options()
+                .write(true)
+                .open(&abs)
+                .and_then(|file| file.set_modified(when))
+        {
+            tracing::error!("setting the modification time of {}: {e}", abs.display());
+        }
+    }
+    if !xmp {
+        return Ok(false);
+    }
+    f.fields.taken = xmp_time(&f);
+    let xmp_path = repo.abs(&format!("{}.xmp", f.path));
+    write_atomic_if_changed(&xmp_path, render(&f.fields).as_bytes())
 }
 
 #[cfg(test)]

@@ -359,6 +359,14 @@ fn a_newer_export_updates_metadata_and_records_absences() {
         )),
         "{out}\n{diff:?}"
     );
+    let changed: BTreeSet<&String> = diff
+        .description_changed
+        .iter()
+        .chain(&diff.location_changed)
+        .chain(&diff.favorited)
+        .chain(diff.album_added.iter().map(|(k, _)| k))
+        .collect();
+    assert!(out.contains(&format!("{} updated", changed.len())), "{out}\n{diff:?}");
     check_against_expected(&env, &newer, false);
     let expected = newer.expected().unwrap();
     let stored = stored_by_hash(&env);
