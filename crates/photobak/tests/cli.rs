@@ -96,7 +96,7 @@ fn a_second_instance_fails_fast_naming_the_repository_and_pid() {
     env.fake.add_item(
         "a@example.com",
         photobak_testkit::fake_google::NewItem::video("slow.mp4")
-            .content(photobak_testkit::fake_google::Content::mp4(1, 4 << 20)),
+            .content(photobak_testkit::fake_google::Content::mp4(1, 32 << 20)),
     );
     env.fake.set_faults(photobak_testkit::fake_google::Faults {
         slow_body_ms_per_chunk: 50,
