@@ -107,6 +107,8 @@ pub struct AccountSummary {
     pub elapsed_secs: f64,
     /// Why the account stopped early, if it did.
     pub stopped: Option<String>,
+    /// The stop was Google's daily quota (the next day's run finishes the work).
+    pub quota_exhausted: bool,
 }
 
 impl AccountSummary {
@@ -201,12 +203,25 @@ async fn backup_account(
     let result = run.list_everything().await;
     while run.tasks.join_next().await.is_some() {}
     if let Err(e) = &result {
-        let msg = stop_message(&run, e);
-        tracing::error!("{address}: {msg}");
-        run.summary
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .stopped = Some(msg);
+        record_stop(&mut run.summary(), e);
+    }
+    {
+        let mut s = run.summary();
+        if s.quota_exhausted {
+            let left = run
+                .shared
+                .repo
+                .index
+                .items_without_content(run.account.id)
+                .unwrap_or(0);
+            let detail = s.stopped.take().unwrap_or_default();
+            s.stopped = Some(format!(
+                "quota exhausted; run again tomorrow; {left} items left ({detail})"
+            ));
+        }
+        if let Some(why) = &s.stopped {
+            tracing::error!("{address}: {why}");
+        }
     }
     if let Err(e) = refresh_all_others(&run.shared.repo, run.account.id) {
         tracing::error!("{address}: rewriting others.txt: {e}");
@@ -229,18 +244,12 @@ async fn backup_account(
     s
 }
 
-fn stop_message(run: &AccountRun, e: &Error) -> String {
-    match e {
-        Error::QuotaExhausted(_) => {
-            let left = run
-                .shared
-                .repo
-                .index
-                .items_without_content(run.account.id)
-                .unwrap_or(0);
-            format!("quota exhausted; run again tomorrow; {left} items left ({e})")
-        }
-        _ => e.to_string(),
+/// Records why an account stopped, keeping the first reason (a download that hit the quota
+/// cancels the lister, whose own error then only says "interrupted").
+fn record_stop(summary: &mut AccountSummary, e: &Error) {
+    if summary.stopped.is_none() {
+        summary.stopped = Some(e.to_string());
+        summary.quota_exhausted = matches!(e, Error::QuotaExhausted(_));
     }
 }
 
@@ -592,9 +601,7 @@ impl DownloadJob {
                 }
             }
             Err(e) if e.stops_account() => {
-                if s.stopped.is_none() {
-                    s.stopped = Some(e.to_string());
-                }
+                record_stop(&mut s, &e);
                 self.cancel.cancel();
             }
             Err(e) => {

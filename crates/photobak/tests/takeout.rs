@@ -366,7 +366,10 @@ fn a_newer_export_updates_metadata_and_records_absences() {
         .chain(&diff.favorited)
         .chain(diff.album_added.iter().map(|(k, _)| k))
         .collect();
-    assert!(out.contains(&format!("{} updated", changed.len())), "{out}\n{diff:?}");
+    assert!(
+        out.contains(&format!("{} updated", changed.len())),
+        "{out}\n{diff:?}"
+    );
     check_against_expected(&env, &newer, false);
     let expected = newer.expected().unwrap();
     let stored = stored_by_hash(&env);
