@@ -154,7 +154,12 @@ pub fn init(dest: &str, verbose: bool) -> io::Result<()> {
         .with_ansi(false)
         .with_target(false)
         .with_level(!to_terminal)
-        .with_filter(LevelFilter::ERROR);
+        .with_filter(LevelFilter::ERROR)
+        // Only photobak's own errors: a dependency's internal complaint (a metadata parser
+        // giving up on a truncated file) is not a failure that could lose data.
+        .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+            m.target().starts_with("photobak")
+        }));
     let info = verbose.then(|| {
         tracing_subscriber::fmt::layer()
             .with_writer(io::stdout)
@@ -163,7 +168,8 @@ pub fn init(dest: &str, verbose: bool) -> io::Result<()> {
             .without_time()
             .with_level(false)
             .with_filter(tracing_subscriber::filter::filter_fn(|m| {
-                *m.level() == tracing::Level::INFO || *m.level() == tracing::Level::WARN
+                m.target().starts_with("photobak")
+                    && (*m.level() == tracing::Level::INFO || *m.level() == tracing::Level::WARN)
             }))
     });
     tracing_subscriber::registry()
