@@ -155,17 +155,25 @@ media_urls() {
   done
 }
 
-# fetch.sh URLFILE DIR [fsync]: the plain-downloader peer: every URL fetched once, CONC at a
-# time; with "fsync", each file is fsynced (sync FILE) once downloaded, as photobak does.
+# fetch.sh URLFILE DIR MODE: the plain-downloader peers: every URL fetched once, CONC at a time.
+#   xargs:        xargs -P CONC curl, one curl process per file (what most scripts do)
+#   xargs+fsync:  the same, each file fsynced (sync FILE) once downloaded, as photobak does
+#   parallel:     one curl process, curl --parallel --parallel-max CONC (keep-alive, no
+#                 per-file process start: the leanest plain downloader)
+#   parallel+fsync: the same, then every file fsynced (one `sync FILE…` at the end)
 cat >"$work/fetch.sh" <<EOF
 set -euo pipefail
 rm -rf "\$2"; mkdir -p "\$2"
-if [[ "\${3:-}" == fsync ]]; then
-  awk -v d="\$2" '{print d "/" NR, \$0}' "\$1" |
-    xargs -P $CONC -n 2 sh -c 'curl -sfL -o "\$0" "\$1" && sync "\$0"'
-else
-  awk -v d="\$2" '{print d "/" NR, \$0}' "\$1" | xargs -P $CONC -n 2 curl -sfL -o
-fi
+case "\$3" in
+  xargs) awk -v d="\$2" '{print d "/" NR, \$0}' "\$1" | xargs -P $CONC -n 2 curl -sfL -o ;;
+  xargs+fsync) awk -v d="\$2" '{print d "/" NR, \$0}' "\$1" |
+    xargs -P $CONC -n 2 sh -c 'curl -sfL -o "\$0" "\$1" && sync "\$0"' ;;
+  parallel) awk -v d="\$2" '{print "url = \\"" \$0 "\\"\noutput = \\"" d "/" NR "\\""}' "\$1" >"\$2.cfg"
+    curl -sfL --no-progress-meter --parallel --parallel-max $CONC -K "\$2.cfg"; rm -f "\$2.cfg" ;;
+  parallel+fsync) awk -v d="\$2" '{print "url = \\"" \$0 "\\"\noutput = \\"" d "/" NR "\\""}' "\$1" >"\$2.cfg"
+    curl -sfL --no-progress-meter --parallel --parallel-max $CONC -K "\$2.cfg"; rm -f "\$2.cfg"; sync "\$2"/* ;;
+  *) echo "fetch.sh: unknown mode \$3" >&2; exit 2 ;;
+esac
 EOF
 
 # list.py E TOKEN: the listing a no-op backup needs, as a minimal client would do it: one
@@ -217,6 +225,10 @@ OUT=$work/report.md
 emit() { printf '%s\n' "$*" >>"$OUT"; }
 
 started=$(date +%s)
+emit "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes');" \
+  "$(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/{printf "%.0f GiB", $2/2^20}' /proc/meminfo) RAM," \
+  "Linux $(uname -r); load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $REPS repetitions, median (min–max)."
+emit ""
 
 # ---------------------------------------------------------------- 1. memory, one big video
 if want 1; then
@@ -268,9 +280,9 @@ if want 2; then
   lib_bytes=$(curl -sf "$E/_fake/library" | jq '[.accounts[0].items[] | select(.video_status == null or .video_status == "READY") | .size] | add')
   for ((r = 1; r <= REPS; r++)); do
     # Rotate who goes first, so a slow spell on the shared machine does not always hit one.
-    case $((r % 3)) in
-      1) order="photobak curl curl+fsync" ;; 2) order="curl curl+fsync photobak" ;; *) order="curl+fsync photobak curl" ;;
-    esac
+    peers=(photobak curl curl-parallel curl+fsync curl-parallel+fsync)
+    order=""
+    for ((i = 0; i < ${#peers[@]}; i++)); do order+=" ${peers[(i + r - 1) % ${#peers[@]}]}"; done
     for who in $order; do
       b0=$(stat_of media_bytes_sent); q0=$(stat_of media_requests)
       if [[ $who == photobak ]]; then
@@ -279,7 +291,7 @@ if want 2; then
         # keep the last repository for measurement 4
         ((r == REPS)) || rm -rf "$work/tp-repo"
       else
-        timed 2 "$who" "$r" bash "$work/fetch.sh" "$work/urls" "$work/tp-curl" "$( [[ $who == curl+fsync ]] && echo fsync || true)"
+        timed 2 "$who" "$r" bash "$work/fetch.sh" "$work/urls" "$work/tp-curl" "$(case $who in curl) echo xargs ;; curl+fsync) echo xargs+fsync ;; curl-parallel) echo parallel ;; *) echo parallel+fsync ;; esac)"
         got=$(find "$work/tp-curl" -type f -printf '%s\n' | awk '{s+=$1} END{print s+0}')
         [[ "$got" == "$lib_bytes" ]] || { log "curl fetched $got bytes, expected $lib_bytes"; exit 1; }
         rm -rf "$work/tp-curl"
@@ -301,10 +313,14 @@ if want 2; then
   emit "| --- | --- | --- | --- | --- | --- |"
   row2 photobak "photobak backup --concurrency $CONC"
   row2 curl "xargs -P $CONC curl"
+  row2 curl-parallel "curl --parallel --parallel-max $CONC"
   row2 curl+fsync "xargs -P $CONC (curl; sync FILE)"
+  row2 curl-parallel+fsync "curl --parallel --parallel-max $CONC; sync FILE…"
   emit ""
   emit "- photobak/curl wall time: $(ratio 2 photobak curl)"
-  emit "- photobak/(curl+fsync) wall time: $(ratio 2 photobak curl+fsync)"
+  emit "- photobak/(curl --parallel) wall time: $(ratio 2 photobak curl-parallel)"
+  emit "- photobak/(xargs curl; sync FILE) wall time: $(ratio 2 photobak curl+fsync)"
+  emit "- photobak/(curl --parallel; sync FILE…) wall time: $(ratio 2 photobak curl-parallel+fsync)"
   emit "- photobak peak RSS: $(summary 2 photobak 5 %.0f) KiB"
   emit ""
 fi
@@ -373,5 +389,6 @@ if want 4; then
   emit ""
 fi
 
+emit "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); whole bench $(($(date +%s) - started)) s."
 log "done in $(($(date +%s) - started)) s"
 cat "$OUT"
