@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::index::{Account, Album, AlbumSpec, now};
 use crate::meta::read_file_meta;
 use crate::repo::Repo;
-use crate::repo::naming::{numbered, sanitize};
+use crate::repo::naming::{numbered_folder, sanitize};
 use crate::repo::store::{Staged, hash_file};
 
 /// What an item's bytes are and where they belong.
@@ -222,7 +222,6 @@ pub fn ensure_year_folder(repo: &Repo, account: &Account, year: Option<i32>) -> 
         Some(y) => (format!("year:{y}"), format!("Photos from {y}")),
         None => ("year:undated".to_string(), UNDATED_FOLDER.to_string()),
     };
-    let folder_base = format!("{}/{}", account.folder, title);
     repo.index.upsert_album(
         account,
         &AlbumSpec {
@@ -234,15 +233,16 @@ pub fn ensure_year_folder(repo: &Repo, account: &Account, year: Option<i32>) -> 
             raw_json: None,
         },
         None,
-        |n| numbered(&folder_base, n),
+        |n| format!("{}/{}", account.folder, numbered_folder(&title, n)),
     )
 }
 
 /// Folder proposal for an album title: `<account>/<sanitised title>`, numbered on collision.
 pub fn album_folder(account: &Account, title: &str, n: u32) -> String {
-    numbered(
-        &format!("{}/{}", account.folder, sanitize(title, "Untitled")),
-        n,
+    format!(
+        "{}/{}",
+        account.folder,
+        numbered_folder(&sanitize(title, "Untitled"), n)
     )
 }
 

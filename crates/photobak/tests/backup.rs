@@ -487,6 +487,26 @@ fn max_albums_and_max_photos_limit_the_work() {
     assert!(n <= 3, "{n}");
 }
 
+#[test]
+fn album_folders_are_portable_and_numbered_on_collision() {
+    let env = Env::new();
+    env.fake.add_account(A);
+    let g1 = env.fake.add_album(A, "Garden");
+    let g2 = env.fake.add_album(A, "Garden");
+    let odd = env.fake.add_album(A, "Trip: 2019.05 <best>?");
+    env.fake.add_item(A, NewItem::photo("a.jpg").in_album(&g1));
+    env.fake.add_item(A, NewItem::photo("b.jpg").in_album(&g2));
+    env.fake
+        .add_item(A, NewItem::photo("5:5.jpg").in_album(&odd));
+    env.auth(A);
+    env.backup(&[A]);
+    let base = env.repo.join("googlephotos/alice_at_example.com");
+    assert!(base.join("Garden/a.jpg").is_file());
+    assert!(base.join("Garden (2)/b.jpg").is_file());
+    assert!(base.join("Trip 2019.05 best/55.jpg").is_file());
+    assert_matches_library(&env, &env.fake.library(), A);
+}
+
 fn photo_sample() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../photobak-testkit/testdata/jpg_gps_DSCN0010.jpg")

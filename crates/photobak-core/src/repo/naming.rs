@@ -52,6 +52,20 @@ pub fn numbered(name: &str, n: u32) -> String {
     shorten(name, &format!(" ({n})"))
 }
 
+/// The `n`-th candidate for a folder name: the suffix goes at the end (a folder has no
+/// extension: `Trip 2019.05 (2)`, not `Trip 2019 (2).05`).
+pub fn numbered_folder(name: &str, n: u32) -> String {
+    if n <= 1 {
+        return name.to_string();
+    }
+    let suffix = format!(" ({n})");
+    let mut cut = name.len().min(MAX_NAME_BYTES - suffix.len());
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{suffix}", name[..cut].trim_end_matches(['.', ' ']))
+}
+
 /// Inserts `suffix` before the extension, shortening the stem so the whole stays within
 /// [`MAX_NAME_BYTES`] and the extension is kept.
 fn shorten(name: &str, suffix: &str) -> String {
@@ -112,6 +126,13 @@ mod tests {
         assert_eq!(numbered("IMG_1.JPG", 2), "IMG_1 (2).JPG");
         assert_eq!(numbered("Trip to Rome", 3), "Trip to Rome (3)");
         assert_eq!(numbered("archive.tar.gz", 2), "archive.tar (2).gz");
+    }
+
+    #[test]
+    fn folders_are_numbered_at_the_end() {
+        assert_eq!(numbered_folder("Trip 2019.05", 1), "Trip 2019.05");
+        assert_eq!(numbered_folder("Trip 2019.05", 2), "Trip 2019.05 (2)");
+        assert!(numbered_folder(&"x".repeat(300), 3).len() <= MAX_NAME_BYTES);
     }
 
     #[test]
