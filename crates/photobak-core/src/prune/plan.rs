@@ -1,0 +1,563 @@
+//! Step one: compare complete listings with the index and decide what would go.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+
+use crate::error::{IoContext, Result};
+use crate::ingest::UNDATED_FOLDER;
+use crate::repo::Repo;
+
+use super::*;
+
+struct ItemRow {
+    id: i64,
+    account_id: i64,
+    remote_id: String,
+    content_id: Option<i64>,
+    filename: String,
+    taken_at: Option<i64>,
+    sources: Vec<(String, Option<String>)>,
+}
+
+struct AlbumRow {
+    id: i64,
+    account_id: i64,
+    remote_id: String,
+    source: String,
+    title: String,
+    folder: String,
+    kind: String,
+}
+
+struct ContentRow {
+    id: i64,
+    path: String,
+    size: i64,
+    home: Option<i64>,
+}
+
+struct Snapshot {
+    items: BTreeMap<i64, ItemRow>,
+    albums: BTreeMap<i64, AlbumRow>,
+    contents: BTreeMap<i64, ContentRow>,
+    memberships: BTreeSet<(i64, i64)>,
+}
+
+fn load(repo: &Repo) -> Result<Snapshot> {
+    repo.index.with(|c| {
+        let mut items = BTreeMap::new();
+        let mut st = c.prepare(
+            "SELECT id, account_id, remote_id, content_id, filename, taken_at FROM items",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            items.insert(
+                id,
+                ItemRow {
+                    id,
+                    account_id: r.get(1)?,
+                    remote_id: r.get(2)?,
+                    content_id: r.get(3)?,
+                    filename: r.get(4)?,
+                    taken_at: r.get(5)?,
+                    sources: vec![],
+                },
+            );
+        }
+        let mut st = c.prepare("SELECT item_id, source, source_ref FROM provenance")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if let Some(i) = items.get_mut(&id) {
+                i.sources.push((r.get(1)?, r.get(2)?));
+            }
+        }
+        let mut albums = BTreeMap::new();
+        let mut st =
+            c.prepare("SELECT id, account_id, remote_id, source, title, folder, kind FROM albums")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            albums.insert(
+                id,
+                AlbumRow {
+                    id,
+                    account_id: r.get(1)?,
+                    remote_id: r.get(2)?,
+                    source: r.get(3)?,
+                    title: r.get(4)?,
+                    folder: r.get(5)?,
+                    kind: r.get(6)?,
+                },
+            );
+        }
+        let mut contents = BTreeMap::new();
+        let mut st = c.prepare("SELECT id, path, size, home_album_id FROM content")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            contents.insert(
+                id,
+                ContentRow {
+                    id,
+                    path: r.get(1)?,
+                    size: r.get(2)?,
+                    home: r.get(3)?,
+                },
+            );
+        }
+        let mut memberships = BTreeSet::new();
+        let mut st = c.prepare("SELECT album_id, item_id FROM memberships")?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            memberships.insert((r.get(0)?, r.get(1)?));
+        }
+        Ok(Snapshot {
+            items,
+            albums,
+            contents,
+            memberships,
+        })
+    })
+}
+
+/// The newest Takeout export recorded for an account: from `takeout_exports` (one row per
+/// imported export), falling back to the export ids in `provenance`. "Newest" is the greatest
+/// export id when every id has Takeout's `takeout-YYYYMMDDTHHMMSSZ` form (so importing an old
+/// export again later does not make it the newest), otherwise the export imported last.
+pub fn newest_export(repo: &Repo, account_id: i64) -> Result<Option<String>> {
+    newest_export_in(&repo.index, account_id)
+}
+
+/// [`newest_export`] on an index opened without the repository (for `status`).
+pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<Option<String>> {
+    let recorded: Vec<(String, i64)> = index.with(|c| {
+        let rows = c
+            .prepare("SELECT export_id, imported_at FROM takeout_exports WHERE account_id = ?1")
+            .and_then(|mut st| {
+                st.query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<Vec<_>, _>>()
+            });
+        // An index without the table (schema 1) records exports only in provenance.
+        Ok(rows.unwrap_or_default())
+    })?;
+    let refs = if !recorded.is_empty() {
+        recorded
+    } else {
+        index.with(|c| {
+            let mut st = c.prepare(
+                "SELECT p.source_ref, max(p.last_seen) FROM provenance p
+                 JOIN items i ON i.id = p.item_id
+                 WHERE i.account_id = ?1 AND p.source = 'takeout' AND p.source_ref IS NOT NULL
+                 GROUP BY p.source_ref",
+            )?;
+            let rows = st
+                .query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?
+    };
+    let dated = |s: &str| {
+        s.strip_prefix("takeout-")
+            .and_then(|t| t.get(..16))
+            .is_some_and(|t| t.as_bytes()[8] == b'T' && t.ends_with('Z'))
+    };
+    if !refs.is_empty() && refs.iter().all(|(r, _)| dated(r)) {
+        return Ok(refs.into_iter().map(|(r, _)| r).max());
+    }
+    Ok(refs
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
+        .map(|(r, _)| r))
+}
+
+/// Compares the listings with the index. Changes nothing.
+///
+/// # Errors
+/// Index failures.
+pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Result<PrunePlan> {
+    let snap = load(repo)?;
+    let all_accounts = repo.index.accounts()?;
+    let mut gone: BTreeMap<i64, String> = BTreeMap::new();
+    let mut removed_albums: BTreeMap<i64, String> = BTreeMap::new();
+    let mut removed_memberships: BTreeSet<(i64, i64)> = BTreeSet::new();
+    let mut account_plans = Vec::new();
+    let mut problems = Vec::new();
+
+    for listing in listings {
+        let Some(account) = &listing.account else {
+            continue;
+        };
+        problems.extend(listing.problems.iter().cloned());
+        let newest = newest_export(repo, account.id)?;
+        let lib = listing.library.as_ref();
+        let listed: std::collections::HashSet<&str> = lib
+            .map(|l| {
+                l.items
+                    .iter()
+                    .chain(l.albums.values().flat_map(|a| a.items.iter()))
+                    .map(String::as_str)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let listed_anywhere = |remote: &str| listed.contains(remote);
+        for item in snap.items.values().filter(|i| i.account_id == account.id) {
+            if item.sources.is_empty() {
+                continue;
+            }
+            let mut reasons = Vec::new();
+            let mut present = false;
+            for (source, source_ref) in &item.sources {
+                match source.as_str() {
+                    "library" => match lib {
+                        None => present = true,
+                        Some(_) if listed_anywhere(&item.remote_id) => present = true,
+                        Some(_) => reasons.push("no longer in the Library API".to_string()),
+                    },
+                    "takeout" => match (source_ref, &newest) {
+                        (Some(r), Some(n)) if r != n => {
+                            reasons.push(format!("last exported in {r}, absent from {n}"))
+                        }
+                        _ => present = true,
+                    },
+                    _ => present = true,
+                }
+            }
+            if !present {
+                gone.insert(item.id, reasons.join("; "));
+            }
+        }
+        if let Some(l) = lib {
+            for album in snap
+                .albums
+                .values()
+                .filter(|a| a.account_id == account.id && a.source == "library")
+            {
+                match l.albums.get(&album.remote_id) {
+                    None => {
+                        removed_albums.insert(album.id, "no longer in the Library API".into());
+                    }
+                    Some(listed) => {
+                        for &(a, i) in snap.memberships.range((album.id, i64::MIN)..) {
+                            if a != album.id {
+                                break;
+                            }
+                            let Some(item) = snap.items.get(&i) else {
+                                continue;
+                            };
+                            let from_library = item.sources.iter().any(|(s, _)| s == "library");
+                            if from_library
+                                && !gone.contains_key(&i)
+                                && !listed.items.contains(&item.remote_id)
+                            {
+                                removed_memberships.insert((a, i));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        account_plans.push((account.clone(), newest, listing.problems.clone()));
+    }
+
+    // Memberships after the prune.
+    let mut albums_after: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut albums_before: HashMap<i64, usize> = HashMap::new();
+    for &(a, i) in &snap.memberships {
+        *albums_before.entry(i).or_default() += 1;
+        if gone.contains_key(&i)
+            || removed_albums.contains_key(&a)
+            || removed_memberships.contains(&(a, i))
+        {
+            continue;
+        }
+        albums_after.entry(i).or_default().push(a);
+    }
+    let album_rank = |id: &i64| {
+        let a = &snap.albums[id];
+        (a.kind != "user", a.id)
+    };
+    for v in albums_after.values_mut() {
+        v.sort_by_key(album_rank);
+    }
+    // Items that stay, are stored, lost every album and so join their year folder.
+    let homeless: BTreeSet<i64> = snap
+        .items
+        .values()
+        .filter(|i| {
+            i.content_id.is_some()
+                && !gone.contains_key(&i.id)
+                && albums_before.get(&i.id).copied().unwrap_or(0) > 0
+                && !albums_after.contains_key(&i.id)
+        })
+        .map(|i| i.id)
+        .collect();
+    // Takeout and derived (year) albums have no listing of their own: they go when every member
+    // they had is gone (so no item that stays loses them), unless an item left in no album is
+    // about to join that year folder.
+    let joining: BTreeSet<(i64, String)> = homeless
+        .iter()
+        .map(|i| {
+            let item = &snap.items[i];
+            (item.account_id, year_remote_id(item.taken_at))
+        })
+        .collect();
+    let listed_accounts: BTreeSet<i64> = account_plans.iter().map(|(a, _, _)| a.id).collect();
+    for album in snap.albums.values().filter(|a| {
+        listed_accounts.contains(&a.account_id)
+            && (a.source == "takeout" || a.source == "derived")
+            && !joining.contains(&(a.account_id, a.remote_id.clone()))
+    }) {
+        let members: Vec<i64> = snap
+            .memberships
+            .range((album.id, i64::MIN)..)
+            .take_while(|(a, _)| *a == album.id)
+            .map(|(_, i)| *i)
+            .collect();
+        if !members.is_empty() && members.iter().all(|i| gone.contains_key(i)) {
+            removed_albums.insert(album.id, "every item it held is gone".into());
+        }
+    }
+
+    let mut users: HashMap<i64, Vec<i64>> = HashMap::new();
+    for i in snap.items.values() {
+        if let Some(c) = i.content_id {
+            users.entry(c).or_default().push(i.id);
+        }
+    }
+    let mut moves = Vec::new();
+    let mut files_removed = Vec::new();
+    for content in snap.contents.values() {
+        let us = users.get(&content.id).map(Vec::as_slice).unwrap_or(&[]);
+        let home_removed = content
+            .home
+            .is_some_and(|h| removed_albums.contains_key(&h));
+        let touched = home_removed
+            || us.iter().any(|u| {
+                gone.contains_key(u)
+                    || homeless.contains(u)
+                    || content
+                        .home
+                        .is_some_and(|h| removed_memberships.contains(&(h, *u)))
+            });
+        if !touched {
+            continue;
+        }
+        let surviving: Vec<i64> = us
+            .iter()
+            .copied()
+            .filter(|u| !gone.contains_key(u))
+            .collect();
+        if surviving.is_empty() {
+            files_removed.push(PlannedFile {
+                content_id: content.id,
+                path: content.path.clone(),
+                size: content.size,
+            });
+            continue;
+        }
+        let home_holds_user = content.home.is_some_and(|h| {
+            !home_removed
+                && surviving
+                    .iter()
+                    .any(|u| albums_after.get(u).is_some_and(|v| v.contains(&h)))
+        });
+        if home_holds_user {
+            continue;
+        }
+        let mut candidates: Vec<i64> = surviving
+            .iter()
+            .flat_map(|u| albums_after.get(u).cloned().unwrap_or_default())
+            .collect();
+        candidates.sort_by_key(album_rank);
+        match candidates.first() {
+            Some(&a) => moves.push(PlannedMove {
+                content_id: content.id,
+                from: content.path.clone(),
+                to_album: Some(a),
+                to_folder: snap.albums[&a].folder.clone(),
+                year_item: None,
+            }),
+            None => {
+                let u = surviving[0];
+                let item = &snap.items[&u];
+                let account_folder = all_accounts
+                    .iter()
+                    .find(|a| a.id == item.account_id)
+                    .map(|a| a.folder.clone())
+                    .unwrap_or_default();
+                moves.push(PlannedMove {
+                    content_id: content.id,
+                    from: content.path.clone(),
+                    to_album: None,
+                    to_folder: format!("{account_folder}/{}", year_title(item.taken_at)),
+                    year_item: Some(u),
+                });
+            }
+        }
+    }
+    // Moves whose bytes stay where they are (the target is the folder they are in) are no moves.
+    moves.retain(|m| parent_of(&m.from) != m.to_folder);
+
+    let mut accounts = Vec::new();
+    let mut over = Vec::new();
+    for (account, newest, account_problems) in account_plans {
+        let items_total = snap
+            .items
+            .values()
+            .filter(|i| i.account_id == account.id)
+            .count() as u64;
+        let items_removed: Vec<PlannedItem> = gone
+            .iter()
+            .filter(|(id, _)| snap.items[id].account_id == account.id)
+            .map(|(id, why)| {
+                let i = &snap.items[id];
+                PlannedItem {
+                    id: i.id,
+                    remote_id: i.remote_id.clone(),
+                    filename: i.filename.clone(),
+                    path: i
+                        .content_id
+                        .and_then(|c| snap.contents.get(&c))
+                        .map(|c| c.path.clone()),
+                    reason: why.clone(),
+                }
+            })
+            .collect();
+        let albums_removed = removed_albums
+            .iter()
+            .filter(|(id, _)| snap.albums[id].account_id == account.id)
+            .map(|(id, why)| {
+                let a = &snap.albums[id];
+                PlannedAlbum {
+                    id: a.id,
+                    title: a.title.clone(),
+                    folder: a.folder.clone(),
+                    reason: why.clone(),
+                }
+            })
+            .collect();
+        let memberships_removed = removed_memberships
+            .iter()
+            .filter(|(a, _)| snap.albums[a].account_id == account.id)
+            .map(|&(a, i)| PlannedMembership {
+                album_id: a,
+                album: snap.albums[&a].title.clone(),
+                item_id: i,
+                filename: snap.items[&i].filename.clone(),
+            })
+            .collect();
+        let over_limit = opts
+            .max_delete
+            .exceeded(items_removed.len() as u64, items_total);
+        if over_limit {
+            over.push(format!(
+                "{}: {} of {} items would be removed, more than --max-delete {}",
+                account.name,
+                items_removed.len(),
+                items_total,
+                opts.max_delete
+            ));
+        }
+        accounts.push(AccountPlan {
+            account: account.name.clone(),
+            account_id: account.id,
+            items_total,
+            albums_removed,
+            items_removed,
+            memberships_removed,
+            items_to_year_folder: homeless
+                .iter()
+                .copied()
+                .filter(|i| snap.items[i].account_id == account.id)
+                .collect(),
+            newest_export: newest,
+            problems: account_problems,
+            over_limit,
+        });
+    }
+    let refused = if !problems.is_empty() {
+        Some(format!(
+            "a listing failed or looks incomplete, so nothing is removed: {}",
+            problems.join("; ")
+        ))
+    } else if !over.is_empty() && !opts.force {
+        Some(format!(
+            "{}; check the plan, then run again with --force or a higher --max-delete",
+            over.join("; ")
+        ))
+    } else {
+        None
+    };
+    Ok(PrunePlan {
+        accounts,
+        moves,
+        files_removed,
+        expired_trash: expired_trash(repo, opts.trash_days)?,
+        purge: opts.purge,
+        refused,
+    })
+}
+
+/// The `remote_id` of the year album [`ensure_year_album`] picks for a capture time.
+pub(super) fn year_remote_id(taken_at: Option<i64>) -> String {
+    taken_at
+        .and_then(|t| jiff::Timestamp::from_second(t).ok())
+        .map(|t| {
+            format!(
+                "year:{}",
+                t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year()
+            )
+        })
+        .unwrap_or_else(|| "year:undated".to_string())
+}
+
+pub(super) fn year_title(taken_at: Option<i64>) -> String {
+    taken_at
+        .and_then(|t| jiff::Timestamp::from_second(t).ok())
+        .map(|t| {
+            format!(
+                "Photos from {}",
+                t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year()
+            )
+        })
+        .unwrap_or_else(|| UNDATED_FOLDER.to_string())
+}
+
+pub(super) fn parent_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map(|(p, _)| p).unwrap_or("")
+}
+
+pub(super) fn file_name_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map(|(_, n)| n).unwrap_or(rel)
+}
+
+/// Trash folders (`.photobak/trash/YYYY-MM-DD`) older than `days`.
+pub(super) fn expired_trash(repo: &Repo, days: u32) -> Result<Vec<String>> {
+    let dir = trash_dir(repo);
+    let Ok(rd) = fs::read_dir(&dir) else {
+        return Ok(vec![]);
+    };
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.ctx(|| format!("reading {}", dir.display()))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        let Ok(date) = name.parse::<jiff::civil::Date>() else {
+            continue;
+        };
+        let age = (today - date).get_days();
+        if age > i32::try_from(days).unwrap_or(i32::MAX) {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub(super) fn trash_dir(repo: &Repo) -> std::path::PathBuf {
+    repo.root().join(crate::repo::WORK_DIR).join("trash")
+}
