@@ -18,6 +18,7 @@
 //! interface), `respond` (Google's error shapes).
 
 mod control;
+mod exif_strip;
 mod faults;
 mod generate;
 mod library_api;
@@ -39,6 +40,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+pub use exif_strip::strip_gps;
 pub use faults::Faults;
 pub use generate::{GenerateSpec, Sizes};
 pub use model::{

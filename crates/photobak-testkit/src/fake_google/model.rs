@@ -84,6 +84,22 @@ impl Sample {
         }
     }
 
+    /// The sample as `=d` serves it: EXIF kept, GPS removed (same length).
+    pub fn served(self) -> &'static [u8] {
+        static SERVED: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        let all = SERVED.get_or_init(|| {
+            Sample::ALL
+                .iter()
+                .map(|s| super::exif_strip::strip_gps(s.bytes()))
+                .collect()
+        });
+        let i = Sample::ALL
+            .iter()
+            .position(|s| *s == self)
+            .expect("every sample is listed");
+        &all[i]
+    }
+
     pub(crate) fn info(self) -> SampleInfo {
         let (make, model, width, height, focal, aperture, iso, exposure) = match self {
             Sample::Canon40D => (
@@ -240,6 +256,15 @@ impl Content {
         }
     }
 
+    /// The bytes as Google's `=d` serves them: a literal JPEG loses its GPS (generated JPEGs
+    /// are built from GPS-free samples already).
+    pub fn as_served(self) -> Content {
+        match self {
+            Content::Bytes(b) => Content::Bytes(Arc::new(super::exif_strip::strip_gps(&b))),
+            generated => generated,
+        }
+    }
+
     /// Exact length in bytes.
     pub fn len(&self) -> u64 {
         match self {
@@ -269,7 +294,7 @@ impl Content {
             Content::Generated { kind, seed, .. } => {
                 // The fixed prefix (sample JPEG or box headers), then seekable padding.
                 let header: std::borrow::Cow<'static, [u8]> = match kind {
-                    GenKind::Jpeg { sample } => sample.bytes().into(),
+                    GenKind::Jpeg { sample } => sample.served().into(),
                     GenKind::Mp4 => mp4_header(total).into(),
                 };
                 let hlen = header.len() as u64;
@@ -760,7 +785,8 @@ pub(crate) struct PreparedItem {
 }
 
 impl PreparedItem {
-    pub fn prepare(new: NewItem) -> PreparedItem {
+    pub fn prepare(mut new: NewItem) -> PreparedItem {
+        new.content = new.content.as_served();
         let (size, hash) = new.content.measure();
         PreparedItem { new, size, hash }
     }
@@ -1064,7 +1090,7 @@ impl Library {
         }
         Ok(match &edit.content {
             None => item.content.clone(),
-            Some(ContentEdit::Replace(c)) => c.clone(),
+            Some(ContentEdit::Replace(c)) => c.clone().as_served(),
             Some(ContentEdit::Regenerate) => {
                 let salt = mix(item.key, item.edits + 1);
                 match &item.content {
