@@ -108,12 +108,10 @@ fn a_second_instance_fails_fast_naming_the_repository_and_pid() {
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Wait until the first run holds the lock (its pid is in the lock file).
     let lock = env.repo.join(".photobak/lock");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while std::fs::read_to_string(&lock)
-        .unwrap_or_default()
-        .trim()
-        .is_empty()
+    while std::fs::read_to_string(&lock).unwrap_or_default().trim() != first.id().to_string()
         && Instant::now() < deadline
     {
         std::thread::sleep(Duration::from_millis(20));

@@ -18,7 +18,7 @@ pub const LOCK_WAIT: Duration = Duration::from_secs(2);
 /// The held lock; dropping it releases the repository.
 #[derive(Debug)]
 pub struct RepoLock {
-    _file: File,
+    file: File,
 }
 
 impl RepoLock {
@@ -66,6 +66,14 @@ impl RepoLock {
             .and_then(|_| write!(file, "{}", std::process::id()))
             .and_then(|_| file.flush())
             .ctx(|| format!("writing {}", path.display()))?;
-        Ok(RepoLock { _file: file })
+        Ok(RepoLock { file })
+    }
+}
+
+impl Drop for RepoLock {
+    fn drop(&mut self) {
+        // Still holding the lock: forget our pid so nobody reads a stale one (the kernel releases
+        // the lock itself when the file closes, also after a crash).
+        let _ = self.file.set_len(0);
     }
 }

@@ -170,5 +170,12 @@ mod tests {
             .to_string();
         assert!(err.contains(&std::process::id().to_string()), "{err}");
         assert!(start.elapsed() < std::time::Duration::from_secs(4));
+        // Released: no stale pid left behind, and the next run gets in.
+        drop(_a);
+        assert_eq!(
+            fs::read_to_string(t.path().join(".photobak/lock")).unwrap(),
+            ""
+        );
+        assert!(Repo::open(t.path()).is_ok());
     }
 }
