@@ -327,6 +327,17 @@ pub fn is_automatic_album(title: &str) -> bool {
                 .all(|c| c.is_ascii_digit() || "-./_ :".contains(c)))
 }
 
+/// The next page token, refusing one that repeats the current page (a listing that would never
+/// end).
+fn next_token(current: Option<&str>, next: String) -> Result<String> {
+    if current == Some(next.as_str()) {
+        return Err(Error::Invalid(
+            "the API returned the same page token twice; listing stopped".into(),
+        ));
+    }
+    Ok(next)
+}
+
 enum Flow {
     Continue,
     Stop,
@@ -345,7 +356,7 @@ impl AccountRun {
             let page = self.client.albums_page(token.as_deref()).await?;
             albums.extend(page.items);
             match page.next {
-                Some(t) => token = Some(t),
+                Some(t) => token = Some(next_token(token.as_deref(), t)?),
                 None => break,
             }
         }
@@ -395,7 +406,7 @@ impl AccountRun {
                     }
                 }
                 match page.next {
-                    Some(t) => token = Some(t),
+                    Some(t) => token = Some(next_token(token.as_deref(), t)?),
                     None => break,
                 }
             }
@@ -410,7 +421,7 @@ impl AccountRun {
                 }
             }
             match page.next {
-                Some(t) => token = Some(t),
+                Some(t) => token = Some(next_token(token.as_deref(), t)?),
                 None => break,
             }
         }
@@ -591,6 +602,16 @@ impl DownloadJob {
                 let _ =
                     repo.index
                         .record_failure(self.account.id, &self.item.id, &self.filename, None);
+                if let Err(e) = repo
+                    .index
+                    .set_item_version(self.item_id, &self.item.version())
+                {
+                    tracing::error!(
+                        "{}: recording the version of {}: {e}",
+                        self.account.name,
+                        self.filename
+                    );
+                }
                 match stored {
                     Stored::New(_) | Stored::Forked(_) if !self.had_content => s.new += 1,
                     Stored::Linked(_) if !self.had_content => s.deduplicated += 1,

@@ -151,6 +151,18 @@ pub fn import_takeout(
         tracing::error!("{p}");
     }
 
+    // Recorded before anything else, unfinished until the end: prune refuses to compare with
+    // an export whose import died half-way (some items stamped with it, others not).
+    repo.index.with(|c| {
+        c.execute(
+            "INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count, absent_count, complete)
+             VALUES (?1, ?2, ?3, ?4, 0, 0)
+             ON CONFLICT (account_id, export_id) DO UPDATE SET complete = 0, media_count = ?4",
+            params![account.id, catalog.export_id, now(), catalog.media.len() as i64],
+        )?;
+        Ok(())
+    })?;
+
     // Pass 1: items, albums and memberships, no bytes.
     let mut remote_ids: Vec<Option<String>> = vec![None; catalog.media.len()];
     // Items are recorded in a canonical order (folder, then name), not in archive order, so the
@@ -328,18 +340,18 @@ pub fn import_takeout(
     s.absent = repo.index.with(|c| {
         Ok(c.query_row(
             "SELECT count(*) FROM provenance p JOIN items i ON i.id = p.item_id
-             WHERE i.account_id = ?1 AND p.source = 'takeout' AND p.source_ref <> ?2",
+             WHERE i.account_id = ?1 AND p.source = 'takeout' AND p.source_ref <> ?2
+               AND NOT (p.source_ref GLOB 'takeout-[0-9]*' AND ?2 GLOB 'takeout-[0-9]*'
+                        AND p.source_ref > ?2)",
             params![account.id, catalog.export_id],
             |r| r.get::<_, i64>(0),
         )?)
     })? as u64;
     repo.index.with(|c| {
         c.execute(
-            "INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count, absent_count)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (account_id, export_id) DO UPDATE SET imported_at = ?3, media_count = ?4,
-             absent_count = ?5",
-            params![account.id, catalog.export_id, now(), s.media_entries as i64, s.absent as i64],
+            "UPDATE takeout_exports SET imported_at = ?3, absent_count = ?4, complete = 1
+             WHERE account_id = ?1 AND export_id = ?2",
+            params![account.id, catalog.export_id, now(), s.absent as i64],
         )?;
         Ok(())
     })?;
@@ -380,17 +392,21 @@ fn remote_id_of(catalog: &Catalog, entry: &MediaEntry, known: &[Option<String>])
             return format!("takeout:{key}");
         }
     }
+    // No sidecar: the folder, the name and the size. The size keeps two different photos that
+    // happen to share a name across exports (IMG.jpg deleted, IMG(1).jpg renamed IMG.jpg) from
+    // collapsing into one item.
     format!(
-        "takeout-file:{}/{}",
+        "takeout-file:{}/{}#{}",
         folder_key(&entry.folder),
-        entry.file_name
+        entry.file_name,
+        entry.size
     )
 }
 
 fn folder_key(f: &Folder) -> String {
     match f {
         Folder::Year(y) => format!("year:{y}"),
-        Folder::Album { title, .. } => format!("album:{title}"),
+        Folder::Album { folder_name, .. } => format!("album:{folder_name}"),
         Folder::Archive => "archive".into(),
         Folder::Trash => "trash".into(),
         Folder::FailedVideos => "failed-videos".into(),
@@ -557,18 +573,28 @@ fn plan_entry(
     // Album membership from the folder the entry sits in.
     let album: Option<Album> = match &entry.folder {
         Folder::Album {
-            title, description, ..
+            folder_name,
+            title,
+            description,
         } => Some(takeout_album(
             repo,
             account,
+            folder_name,
             title,
             description.as_deref(),
             run_id,
         )?),
-        Folder::FailedVideos => Some(takeout_album(repo, account, "Failed Videos", None, run_id)?),
+        Folder::FailedVideos => Some(takeout_album(
+            repo,
+            account,
+            "Failed Videos",
+            "Failed Videos",
+            None,
+            run_id,
+        )?),
         Folder::Other(path) => {
             let name = path.rsplit('/').next().unwrap_or(path);
-            Some(takeout_album(repo, account, name, None, run_id)?)
+            Some(takeout_album(repo, account, path, name, None, run_id)?)
         }
         // The export's year folder is Google's own placement; keep it even without a time.
         Folder::Year(y) => Some(ensure_year_folder(repo, account, Some(*y))?),
@@ -589,25 +615,19 @@ fn plan_entry(
     })
 }
 
-/// The album row of a Takeout album folder. An album of the same title that the account
-/// already has (from an API backup or an earlier export) is the same album.
+/// The album row of a Takeout album folder, keyed by the folder's name in the export (two
+/// albums may share a title; Takeout gives them different folders). Takeout albums are the
+/// Takeout source's own: merging them with a Library API album of the same title would let
+/// `prune` remove Takeout memberships when the API album goes.
 fn takeout_album(
     repo: &Repo,
     account: &Account,
+    folder_name: &str,
     title: &str,
     description: Option<&str>,
     run_id: i64,
 ) -> Result<Album> {
-    let existing: Option<String> = repo.index.with(|c| {
-        Ok(c.query_row(
-            "SELECT remote_id FROM albums WHERE account_id = ?1 AND title = ?2 AND kind = 'user'
-             ORDER BY id LIMIT 1",
-            params![account.id, title],
-            |r| r.get(0),
-        )
-        .optional()?)
-    })?;
-    let remote = existing.unwrap_or_else(|| format!("takeout:{title}"));
+    let remote = format!("takeout:{folder_name}");
     let kind = if crate::backup::is_automatic_album(title) {
         "auto"
     } else {

@@ -383,7 +383,10 @@ fn walk_tree(repo: &Repo, known: &BTreeSet<String>) -> Result<Walked> {
                 stack.push(rel);
                 continue;
             }
-            if is_temp(&name) {
+            if known.contains(&rel) {
+                // A stored file, whatever its name looks like (a photo named `x.part`).
+                continue;
+            } else if is_temp(&name) {
                 temps.push(rel);
             } else if name == OTHERS_FILE {
                 others.push(rel);

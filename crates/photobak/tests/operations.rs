@@ -575,9 +575,9 @@ fn prune_of_a_takeout_account_uses_the_newest_export() {
                   (2, 'takeout', 'takeout-20250101T000000Z', 0, 5);
          INSERT INTO memberships (album_id, item_id, added_at) VALUES (1, 1, 0), (2, 2, 0);
          -- The 2024 export was imported again after the 2025 one: still not the newest.
-         INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count, absent_count)
-           VALUES (1, 'takeout-20250101T000000Z', 100, 1, 1),
-                  (1, 'takeout-20240101T000000Z', 200, 1, 1);"
+         INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count, absent_count, complete)
+           VALUES (1, 'takeout-20250101T000000Z', 100, 1, 1, 1),
+                  (1, 'takeout-20240101T000000Z', 200, 1, 1, 1);"
     ))
     .unwrap();
     for (id, name, album, bytes) in [(1, "a.jpg", "Old", b"aaaa"), (2, "b.jpg", "New", b"bbbb")] {

@@ -598,3 +598,44 @@ fn hostile_and_broken_parts_are_reported_and_nothing_escapes() {
     common::walk(&env.repo.join("googlephotos"), &mut |_| files += 1);
     assert_eq!(files, 1);
 }
+
+#[test]
+fn prune_removes_a_live_photo_pair_that_a_newer_export_no_longer_has() {
+    use photobak_testkit::takeout_gen::Live;
+    let env = Env::new();
+    let keep = ItemSpec::new("keep", "IMG_0001.jpg");
+    let live = ItemSpec::new("live", "IMG_4573.HEIC").live(Live::Mp4);
+    let filler: Vec<ItemSpec> = (0..20)
+        .map(|i| ItemSpec::new(&format!("f{i}"), &format!("IMG_1{i:03}.jpg")))
+        .collect();
+    let mut old = ExportSpec::new("20250101T000000Z")
+        .item(keep.clone())
+        .item(live);
+    let mut newer = ExportSpec::new("20250201T000000Z").item(keep);
+    for f in filler {
+        old = old.item(f.clone());
+        newer = newer.item(f);
+    }
+    import(&env, &export(&old, &env.dir.path().join("old")), &[]);
+    let files_before: i64 = env
+        .db()
+        .query_row("SELECT count(*) FROM content", [], |r| r.get(0))
+        .unwrap();
+    let out = import(&env, &export(&newer, &env.dir.path().join("new")), &[]);
+    assert!(
+        out.contains("2 previously imported items are absent"),
+        "{out}"
+    );
+    // The still and its video (linked in the index) go together, in one prune.
+    let out = env.ok(&["prune", "--googlephotos", ACCOUNT]);
+    assert!(out.contains("IMG_4573"), "{out}");
+    let files_after: i64 = env
+        .db()
+        .query_row("SELECT count(*) FROM content", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(files_after, files_before - 2);
+    env.ok(&["verify"]);
+    // A second prune has nothing left to do.
+    let out = env.ok(&["prune", "--googlephotos", ACCOUNT]);
+    assert!(!out.contains("IMG_4573"), "{out}");
+}

@@ -180,7 +180,10 @@ pub fn retry_delay(
             retry_after,
             ..
         } => {
-            let wait = retry_after.unwrap_or(policy.rate_limit_wait);
+            // Honour Retry-After, but an hour at most: a server asking for a day is a quota.
+            let wait = retry_after
+                .unwrap_or(policy.rate_limit_wait)
+                .min(Duration::from_secs(3600));
             pacer.pause(wait);
             Some(wait)
         }

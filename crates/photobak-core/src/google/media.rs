@@ -61,6 +61,8 @@ pub async fn download_item(
         if item.base_url.is_none() || listed_at.elapsed() > BASE_URL_MAX_AGE {
             *item = client.item(&item.id).await?;
             *listed_at = Instant::now();
+            // A new URL may serve another rendition: never stitch bytes from two of them.
+            writer = None;
         }
         let base = item
             .base_url
@@ -86,6 +88,16 @@ pub async fn download_item(
                 continue;
             }
             Ok(resp) if !resp.status().is_success() => error_from_response(&what, resp).await,
+            Ok(resp)
+                if resp.status() == reqwest::StatusCode::PARTIAL_CONTENT
+                    && range_start(&resp) != Some(offset) =>
+            {
+                // Not the range we asked for: start over rather than splice the wrong bytes.
+                writer = None;
+                Error::Network(format!(
+                    "{what}: the server answered another range than requested"
+                ))
+            }
             Ok(mut resp) => {
                 let partial = resp.status() == reqwest::StatusCode::PARTIAL_CONTENT;
                 if offset > 0 && !partial {
@@ -132,4 +144,20 @@ pub async fn download_item(
             None => return Err(err),
         }
     }
+}
+
+/// Start of a 206 answer's `Content-Range: bytes START-END/TOTAL`.
+fn range_start(resp: &reqwest::Response) -> Option<u64> {
+    let v = resp
+        .headers()
+        .get(reqwest::header::CONTENT_RANGE)?
+        .to_str()
+        .ok()?;
+    v.trim()
+        .strip_prefix("bytes ")?
+        .split('-')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }

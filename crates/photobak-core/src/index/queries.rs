@@ -358,7 +358,12 @@ impl Index {
                 }
                 Some((id, content_id, version, seen_run, before)) => {
                     tx.execute(
-                        "UPDATE items SET version = COALESCE(?2, version), filename = ?3,
+                        "UPDATE items SET
+                         -- A stored item keeps its old version until the new bytes are stored
+                         -- (set_item_version), so a failed or interrupted download is retried.
+                         version = CASE WHEN content_id IS NULL THEN COALESCE(?2, version)
+                                        ELSE version END,
+                         filename = ?3,
                          mime_type = COALESCE(?4, mime_type), description = COALESCE(?5, description),
                          taken_at = COALESCE(?6, taken_at), taken_source = COALESCE(?7, taken_source),
                          width = COALESCE(?8, width), height = COALESCE(?9, height),
@@ -418,10 +423,26 @@ impl Index {
                 "INSERT INTO provenance (item_id, source, source_ref, first_seen, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4,
-                 source_ref = COALESCE(?3, source_ref)",
+                 source_ref = CASE
+                     -- Takeout: keep the newest dated export, so importing an older export
+                     -- after a newer one does not make items look absent from the newest.
+                     WHEN ?2 = 'takeout' AND source_ref GLOB 'takeout-[0-9]*'
+                          AND ?3 GLOB 'takeout-[0-9]*' AND source_ref > ?3 THEN source_ref
+                     ELSE COALESCE(?3, source_ref) END",
                 params![state.id, source, source_ref, t],
             )?;
             Ok(state)
+        })
+    }
+
+    /// Records the version whose bytes are now stored.
+    pub fn set_item_version(&self, item_id: i64, version: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE items SET version = ?2 WHERE id = ?1",
+                params![item_id, version],
+            )?;
+            Ok(())
         })
     }
 

@@ -15,5 +15,6 @@ CREATE TABLE takeout_exports (
     imported_at  INTEGER NOT NULL,
     media_count  INTEGER NOT NULL,
     absent_count INTEGER NOT NULL,
+    complete     INTEGER NOT NULL DEFAULT 0,  -- 0 while the import runs (or after it died)
     PRIMARY KEY (account_id, export_id)
 ) WITHOUT ROWID;

@@ -135,6 +135,12 @@ pub fn execute(repo: &Repo, plan: &PrunePlan) -> Result<PruneOutcome> {
             for i in &a.items_removed {
                 tx.execute("DELETE FROM memberships WHERE item_id = ?1", [i.id])?;
                 tx.execute("DELETE FROM provenance WHERE item_id = ?1", [i.id])?;
+                // Edited variants and live companions point at their original; the link goes
+                // with the original (otherwise the foreign key refuses the delete).
+                tx.execute(
+                    "UPDATE items SET linked_to = NULL, link_kind = NULL WHERE linked_to = ?1",
+                    [i.id],
+                )?;
                 tx.execute(
                     "DELETE FROM failures WHERE account_id = ?1 AND remote_id = ?2",
                     params![a.account_id, i.remote_id],

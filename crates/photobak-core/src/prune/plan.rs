@@ -134,7 +134,10 @@ pub fn newest_export(repo: &Repo, account_id: i64) -> Result<Option<String>> {
 pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<Option<String>> {
     let recorded: Vec<(String, i64)> = index.with(|c| {
         let rows = c
-            .prepare("SELECT export_id, imported_at FROM takeout_exports WHERE account_id = ?1")
+            .prepare(
+                "SELECT export_id, imported_at FROM takeout_exports
+                 WHERE account_id = ?1 AND complete = 1",
+            )
             .and_then(|mut st| {
                 st.query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?)))?
                     .collect::<Result<Vec<_>, _>>()
@@ -158,18 +161,43 @@ pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<
             Ok(rows)
         })?
     };
-    let dated = |s: &str| {
-        s.strip_prefix("takeout-")
-            .and_then(|t| t.get(..16))
-            .is_some_and(|t| t.as_bytes()[8] == b'T' && t.ends_with('Z'))
-    };
-    if !refs.is_empty() && refs.iter().all(|(r, _)| dated(r)) {
+    if !refs.is_empty() && refs.iter().all(|(r, _)| is_dated_export(r)) {
         return Ok(refs.into_iter().map(|(r, _)| r).max());
     }
     Ok(refs
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
         .map(|(r, _)| r))
+}
+
+/// `takeout-YYYYMMDDTHHMMSZ…`: an export id that sorts by time.
+fn is_dated_export(s: &str) -> bool {
+    s.strip_prefix("takeout-")
+        .and_then(|t| t.get(..16))
+        .is_some_and(|t| t.as_bytes()[8] == b'T' && t.ends_with('Z'))
+}
+
+/// True when an item last seen in export `seen` is absent from `newest`: `seen` is an older
+/// export (by date when both ids carry one, else any other export).
+fn export_is_older(seen: &str, newest: &str) -> bool {
+    if is_dated_export(seen) && is_dated_export(newest) {
+        seen < newest
+    } else {
+        seen != newest
+    }
+}
+
+/// Exports of an account whose import started and did not finish.
+fn unfinished_imports(repo: &Repo, account_id: i64) -> Result<Vec<String>> {
+    repo.index.with(|c| {
+        let rows = c
+            .prepare("SELECT export_id FROM takeout_exports WHERE account_id = ?1 AND complete = 0")
+            .and_then(|mut st| {
+                st.query_map([account_id], |r| r.get(0))?
+                    .collect::<Result<Vec<String>, _>>()
+            });
+        Ok(rows.unwrap_or_default())
+    })
 }
 
 /// Compares the listings with the index. Changes nothing.
@@ -189,7 +217,16 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         let Some(account) = &listing.account else {
             continue;
         };
-        problems.extend(listing.problems.iter().cloned());
+        let mut listing_problems = listing.problems.clone();
+        // An import that did not finish has stamped some items with its export id and not
+        // others: comparing with it (or with the one before) would call present items gone.
+        for unfinished in unfinished_imports(repo, account.id)? {
+            listing_problems.push(format!(
+                "{}: the import of {unfinished} did not finish; import that export again first",
+                account.name
+            ));
+        }
+        problems.extend(listing_problems.iter().cloned());
         let newest = newest_export(repo, account.id)?;
         let lib = listing.library.as_ref();
         let listed: std::collections::HashSet<&str> = lib
@@ -216,7 +253,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                         Some(_) => reasons.push("no longer in the Library API".to_string()),
                     },
                     "takeout" => match (source_ref, &newest) {
-                        (Some(r), Some(n)) if r != n => {
+                        (Some(r), Some(n)) if export_is_older(r, n) => {
                             reasons.push(format!("last exported in {r}, absent from {n}"))
                         }
                         _ => present = true,
@@ -258,7 +295,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                 }
             }
         }
-        account_plans.push((account.clone(), newest, listing.problems.clone()));
+        account_plans.push((account.clone(), newest, listing_problems));
     }
 
     // Memberships after the prune.

@@ -29,7 +29,9 @@ pub fn sanitize(name: &str, fallback: &str) -> String {
         trimmed
     };
     let stem_upper = out.split('.').next().unwrap_or("").to_ascii_uppercase();
-    if RESERVED.contains(&stem_upper.as_str()) {
+    let lower = out.to_ascii_lowercase();
+    // Device names, and the names photobak itself writes next to media files.
+    if RESERVED.contains(&stem_upper.as_str()) || lower == "others.txt" || lower.ends_with(".xmp") {
         out.insert(0, '_');
     }
     shorten(&out, "")
@@ -107,6 +109,8 @@ mod tests {
         assert_eq!(sanitize("Trip. ", "x"), "Trip");
         assert_eq!(sanitize("CON.jpg", "x"), "_CON.jpg");
         assert_eq!(sanitize("nul", "x"), "_nul");
+        assert_eq!(sanitize("others.txt", "x"), "_others.txt");
+        assert_eq!(sanitize("IMG_1.jpg.XMP", "x"), "_IMG_1.jpg.XMP");
     }
 
     #[test]
