@@ -138,6 +138,7 @@ pub async fn backup(
     progress: Arc<dyn Progress>,
     cancel: CancellationToken,
 ) -> Result<Vec<AccountSummary>> {
+    crate::ingest::release_unused_content(&repo)?;
     let shared = Arc::new(Shared {
         repo,
         google,

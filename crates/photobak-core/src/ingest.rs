@@ -104,7 +104,16 @@ pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<St
     }
 
     if let Some(existing) = repo.index.content_by_hash(&staged.hash)? {
-        drop(staged);
+        // The same bytes are stored already. If that file went missing or lost bytes, these
+        // bytes (which hash to the recorded value) restore it.
+        let whole = std::fs::metadata(repo.abs(&existing.path))
+            .is_ok_and(|m| m.len() as i64 == existing.size);
+        if whole {
+            drop(staged);
+        } else {
+            repo.replace(staged, &existing.path)?;
+            mark_verified(repo, existing.id)?;
+        }
         set_item_content(repo, req.item_id, existing.id)?;
         if let Some(old) = current {
             release_if_unused(repo, old.id)?;
@@ -266,6 +275,27 @@ fn mark_verified(repo: &Repo, content_id: i64) -> Result<()> {
     })
 }
 
+/// Finishes what a crash may have left half-done: stored files that no item uses any more (a
+/// run killed between relinking an item and releasing its old file) go to the trash and are
+/// forgotten. Called at the start of every run that stores. Returns how many were released.
+pub fn release_unused_content(repo: &Repo) -> Result<u64> {
+    let _serial = repo.ingest_lock.lock().unwrap_or_else(|p| p.into_inner());
+    let unused: Vec<i64> = repo.index.with(|c| {
+        let mut st = c.prepare(
+            "SELECT id FROM content WHERE id NOT IN
+             (SELECT content_id FROM items WHERE content_id IS NOT NULL)",
+        )?;
+        let rows = st
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(rows)
+    })?;
+    for id in &unused {
+        release_if_unused(repo, *id)?;
+    }
+    Ok(unused.len() as u64)
+}
+
 /// Moves a file no item uses any more to the trash and forgets it.
 fn release_if_unused(repo: &Repo, content_id: i64) -> Result<()> {
     if repo.index.content_users(content_id)? > 0 {
@@ -310,4 +340,103 @@ fn record_file_meta(repo: &Repo, content_id: i64, path: &str) -> Result<()> {
         };
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staged(repo: &Repo, bytes: &[u8]) -> Staged {
+        let mut w = repo.stage().unwrap();
+        w.write(bytes).unwrap();
+        w.finish().unwrap()
+    }
+
+    fn item(repo: &Repo, account: &Account, remote: &str) -> i64 {
+        let meta = crate::index::ItemMeta {
+            filename: format!("{remote}.jpg"),
+            taken_at: Some(1_600_000_000),
+            ..Default::default()
+        };
+        let run = repo.index.begin_run("test", Some(account.id)).unwrap();
+        repo.index
+            .upsert_item(account.id, remote, &meta, run, "library", None)
+            .unwrap()
+            .id
+    }
+
+    #[test]
+    fn the_store_rules_in_order() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let acc = crate::backup::ensure_account(&repo, "i@example.com").unwrap();
+        let (a, b) = (item(&repo, &acc, "a"), item(&repo, &acc, "b"));
+        let req = |id, name| IngestRequest {
+            account: &acc,
+            item_id: id,
+            filename: name,
+            taken_at: Some(1_600_000_000),
+        };
+        let Stored::New(pa) = ingest(&repo, &req(a, "a.jpg"), staged(&repo, b"one")).unwrap()
+        else {
+            panic!("new")
+        };
+        assert_eq!(pa, format!("{}/Photos from 2020/a.jpg", acc.folder));
+        assert_eq!(
+            ingest(&repo, &req(a, "a.jpg"), staged(&repo, b"one")).unwrap(),
+            Stored::Unchanged(pa.clone())
+        );
+        // The same bytes for another item: linked; and they restore a file that went missing.
+        std::fs::remove_file(repo.abs(&pa)).unwrap();
+        assert_eq!(
+            ingest(&repo, &req(b, "b.jpg"), staged(&repo, b"one")).unwrap(),
+            Stored::Linked(pa.clone())
+        );
+        assert_eq!(std::fs::read(repo.abs(&pa)).unwrap(), b"one");
+        // New bytes for an item sharing its file: a file of its own; the other keeps its bytes.
+        let Stored::Forked(pb) = ingest(&repo, &req(b, "b.jpg"), staged(&repo, b"two")).unwrap()
+        else {
+            panic!("forked")
+        };
+        assert_ne!(pb, pa);
+        assert_eq!(std::fs::read(repo.abs(&pa)).unwrap(), b"one");
+        // New bytes for an item owning its file: replaced in place.
+        assert_eq!(
+            ingest(&repo, &req(b, "b.jpg"), staged(&repo, b"three")).unwrap(),
+            Stored::Replaced(pb.clone())
+        );
+        assert_eq!(std::fs::read(repo.abs(&pb)).unwrap(), b"three");
+    }
+
+    #[test]
+    fn unused_files_left_by_a_crash_go_to_the_trash() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let acc = crate::backup::ensure_account(&repo, "i@example.com").unwrap();
+        let a = item(&repo, &acc, "a");
+        let req = IngestRequest {
+            account: &acc,
+            item_id: a,
+            filename: "a.jpg",
+            taken_at: None,
+        };
+        let path = ingest(&repo, &req, staged(&repo, b"bytes"))
+            .unwrap()
+            .path()
+            .to_string();
+        // As if the run died after relinking the item elsewhere, before releasing the file.
+        repo.index
+            .with(|c| Ok(c.execute("UPDATE items SET content_id = NULL", [])?))
+            .unwrap();
+        assert_eq!(release_unused_content(&repo).unwrap(), 1);
+        assert!(!repo.abs(&path).exists());
+        assert!(
+            repo.index
+                .content_by_hash(blake3::hash(b"bytes").as_bytes())
+                .unwrap()
+                .is_none()
+        );
+        let trash = t.path().join(".photobak/trash");
+        assert_eq!(std::fs::read_dir(&trash).unwrap().count(), 1);
+    }
 }

@@ -71,6 +71,8 @@ pub struct ImportSummary {
     pub deduplicated: u64,
     /// Items whose metadata changed since the last import.
     pub updated: u64,
+    /// Stored files that were missing or damaged and were restored from the export.
+    pub repaired: u64,
     /// Items with nothing to do.
     pub unchanged: u64,
     /// Entries not imported, by reason.
@@ -125,6 +127,7 @@ pub fn import_takeout(
     cancel: &CancellationToken,
 ) -> Result<ImportSummary> {
     let started = Instant::now();
+    crate::ingest::release_unused_content(repo)?;
     let catalog = photobak_takeout::scan(&opts.parts, &Limits::default())
         .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
     let address = opts
@@ -245,21 +248,33 @@ pub fn import_takeout(
         }
     }
 
-    // Pass 2: bytes of the entries whose item has no file yet.
+    // Pass 2: bytes of the entries whose item has no whole file: none yet, or one that is
+    // missing, has the wrong size, or that `verify` found damaged (it clears `verified_at`).
+    // Re-importing the export is then how a Takeout-only file is repaired.
     let needs_bytes = |item_id: i64| -> bool {
-        repo.index
+        let stored: Option<(Option<String>, Option<i64>, Option<i64>)> = repo
+            .index
             .with(|c| {
                 Ok(c.query_row(
-                    "SELECT content_id IS NULL FROM items WHERE id = ?1",
+                    "SELECT ct.path, ct.size, ct.verified_at FROM items i
+                     LEFT JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
                     [item_id],
-                    |r| r.get::<_, bool>(0),
-                )?)
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?)
             })
-            .unwrap_or(true)
+            .unwrap_or(None);
+        match stored {
+            Some((Some(path), Some(size), Some(_verified))) => std::fs::metadata(repo.abs(&path))
+                .map(|m| m.len() as i64 != size)
+                .unwrap_or(true),
+            _ => true,
+        }
     };
     let mut stored_items = std::collections::HashSet::new();
     let mut failed: Vec<(String, String)> = Vec::new();
     let mut counts = (0u64, 0u64, 0u64); // new, deduplicated, bytes
+    let mut repaired = 0u64;
     let pass_problems = photobak_takeout::for_each_selected_media(
         &catalog,
         |entry| {
@@ -297,8 +312,10 @@ pub fn import_takeout(
             )?;
             stored_items.insert(p.item_id);
             match stored {
+                Stored::New(_) | Stored::Forked(_) => counts.0 += 1,
                 Stored::Linked(_) => counts.1 += 1,
-                _ => counts.0 += 1,
+                Stored::Repaired(_) | Stored::Replaced(_) => repaired += 1,
+                Stored::Unchanged(_) => {}
             }
             progress.finished();
             Ok(Flow::Continue)
@@ -322,6 +339,7 @@ pub fn import_takeout(
     s.new = counts.0;
     s.deduplicated = counts.1;
     s.bytes_read = counts.2;
+    s.repaired = repaired;
     s.failed = failed;
 
     // Times and positions from the files themselves, XMP sidecars, modification times.

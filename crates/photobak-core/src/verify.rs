@@ -227,6 +227,12 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
         for id in &good {
             st.execute(params![id, t])?;
         }
+        // Damaged files lose their verification, which is how a later Takeout import knows to
+        // read their bytes again (it skips items whose file is verified and whole).
+        let mut st = tx.prepare("UPDATE content SET verified_at = NULL WHERE id = ?1")?;
+        for d in report.missing.iter().chain(&report.corrupted) {
+            st.execute([d.content_id])?;
+        }
         Ok(())
     })?;
 

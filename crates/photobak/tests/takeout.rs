@@ -639,3 +639,41 @@ fn prune_removes_a_live_photo_pair_that_a_newer_export_no_longer_has() {
     let out = env.ok(&["prune", "--googlephotos", ACCOUNT]);
     assert!(!out.contains("IMG_4573"), "{out}");
 }
+
+#[test]
+fn importing_the_export_again_restores_files_verify_found_damaged() {
+    let env = Env::new();
+    let mut spec = ExportSpec::new("20250101T000000Z");
+    for i in 0..6 {
+        spec = spec.item(ItemSpec::new(&format!("k{i}"), &format!("IMG_{i:04}.jpg")));
+    }
+    let parts = export(&spec, &env.dir.path().join("export"));
+    import(&env, &parts, &[]);
+    let paths: Vec<String> = {
+        let db = env.db();
+        let mut st = db
+            .prepare("SELECT path FROM content ORDER BY path")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let flipped = env.repo.join(&paths[0]);
+    let mut bytes = std::fs::read(&flipped).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&flipped, bytes).unwrap();
+    std::fs::remove_file(env.repo.join(&paths[1])).unwrap();
+    let out = env.run(&["verify"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = import(&env, &parts, &[]);
+    assert!(out.contains("2 damaged or missing files restored"), "{out}");
+    env.ok(&["verify"]);
+    check_against_expected(&env, &spec, false);
+}

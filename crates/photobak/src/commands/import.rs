@@ -67,6 +67,12 @@ pub fn render(s: &ImportSummary) -> String {
         indicatif::HumanBytes(s.bytes_read),
         s.elapsed_secs
     ));
+    if s.repaired > 0 {
+        out.push_str(&format!(
+            "\n  {} damaged or missing files restored from the export",
+            s.repaired
+        ));
+    }
     if s.absent > 0 {
         out.push_str(&format!(
             "\n  {} previously imported items are absent from this export (run `photobak prune` to act on it)",
