@@ -18,7 +18,7 @@ enum SizesArg {
     Realistic,
 }
 
-/// A local fake of Google OAuth, the Photos Library API and its media hosts.
+/// A local fake of Google OAuth, the Photos Library and Picker APIs and their media hosts.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -59,6 +59,12 @@ struct Args {
     /// Required OAuth client secret (default: accept any).
     #[arg(long)]
     client_secret: Option<String>,
+    /// Lifetime of Picker API sessions in seconds (`expireTime`).
+    #[arg(long, value_name = "SECS", default_value_t = 86400)]
+    picker_session_ttl: u64,
+    /// `pollingConfig.timeoutIn` of new Picker API sessions in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 1800)]
+    picker_poll_timeout: u64,
     /// Initial fault switches as JSON, e.g. '{"api_5xx_rate":0.1,"max_faults":20}'.
     #[arg(long, value_name = "JSON")]
     faults: Option<String>,
@@ -80,6 +86,8 @@ fn main() -> anyhow::Result<()> {
         client_id: args.client_id,
         client_secret: args.client_secret,
         refresh_token_lifetime: args.refresh_token_lifetime.map(Duration::from_secs),
+        picker_session_ttl: Duration::from_secs(args.picker_session_ttl),
+        picker_poll_timeout: Duration::from_secs(args.picker_poll_timeout),
     })?;
     let accounts = if args.accounts.is_empty() {
         vec!["demo@example.com".to_owned()]

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State as AxState};
+use axum::extract::{Path, Query, State as AxState};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -51,6 +51,8 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_fake/quota/reset", post(reset_quota))
         .route("/_fake/auth", post(auth_behavior))
         .route("/_fake/tokens", post(mint_tokens))
+        .route("/_fake/picker", get(picker_sessions))
+        .route("/_fake/picker/{session}/pick", post(pick))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -364,5 +366,41 @@ async fn mint_tokens(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Resp
         let scope = req.scope.as_deref().unwrap_or(READONLY_SCOPE);
         let pair = shared.mint_tokens(&req.account, scope);
         Ok(ok(serde_json::to_value(pair).expect("tokens serialise")))
+    })
+}
+
+#[derive(Deserialize)]
+struct PickerQuery {
+    account: String,
+}
+
+async fn picker_sessions(
+    AxState(shared): AxState<Arc<Shared>>,
+    Query(q): Query<PickerQuery>,
+) -> Response {
+    match shared.picker_sessions(&q.account) {
+        Ok(ids) => ok(json!({"session_ids": ids})),
+        Err(e) => model_error(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PickReq {
+    item_ids: Vec<String>,
+}
+
+async fn pick(
+    AxState(shared): AxState<Arc<Shared>>,
+    Path(session): Path<String>,
+    body: Bytes,
+) -> Response {
+    run(|| {
+        let req: PickReq = parse(&body)?;
+        let ids: Vec<&str> = req.item_ids.iter().map(String::as_str).collect();
+        shared
+            .complete_picking(&session, &ids)
+            .map_err(|(status, e)| error(status, &e))?;
+        Ok(ok(json!({})))
     })
 }

@@ -85,9 +85,9 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/photoslibrary/v1/mediaItems/{id}", get(get_item))
 }
 
-type Handled = Result<Response, Response>;
+pub(super) type Handled = Result<Response, Response>;
 
-fn finish(r: Handled) -> Response {
+pub(super) fn finish(r: Handled) -> Response {
     r.unwrap_or_else(|e| e)
 }
 
@@ -97,13 +97,13 @@ struct Ctx {
     now_ms: i64,
 }
 
-fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
+pub(super) fn query_pairs(raw: Option<String>) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .into_owned()
         .collect()
 }
 
-fn last<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(super) fn last<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
         .rev()
@@ -111,7 +111,7 @@ fn last<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(super) fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme
@@ -119,7 +119,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-fn unauthenticated() -> Response {
+pub(super) fn unauthenticated() -> Response {
     let mut r = google_error(
         StatusCode::UNAUTHORIZED,
         "UNAUTHENTICATED",
@@ -132,7 +132,7 @@ fn unauthenticated() -> Response {
     r
 }
 
-fn permission_denied() -> Response {
+pub(super) fn permission_denied() -> Response {
     google_error(
         StatusCode::FORBIDDEN,
         "PERMISSION_DENIED",
@@ -149,22 +149,38 @@ fn gate(
 ) -> Result<Ctx, Response> {
     st.stats.api_requests += 1;
     let now_ms = shared.now_ms(st);
-    let token = bearer(headers).or_else(|| last(pairs, "access_token").map(str::to_owned));
-    let Some(principal) = token.and_then(|t| st.oauth.principal(&t, now_ms)) else {
-        return Err(unauthenticated());
-    };
-    if !principal
-        .scope
-        .split_whitespace()
-        .any(|s| s == READONLY_SCOPE)
-    {
-        return Err(permission_denied());
-    }
+    let account = check_token(st, headers, pairs, READONLY_SCOPE, now_ms)?;
     let retry_after = st.faults.faults.retry_after_secs;
     if !st.faults.take_api_quota() {
         st.stats.quota_rejections += 1;
         return Err(resource_exhausted(DAILY_QUOTA_MESSAGE, retry_after));
     }
+    api_fault(st)?;
+    Ok(Ctx { account, now_ms })
+}
+
+/// The bearer token (or `access_token` query parameter) must be live and carry `scope`;
+/// returns the caller's account. 401 UNAUTHENTICATED / 403 PERMISSION_DENIED otherwise.
+pub(super) fn check_token(
+    st: &State,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+    scope: &str,
+    now_ms: i64,
+) -> Result<usize, Response> {
+    let token = bearer(headers).or_else(|| last(pairs, "access_token").map(str::to_owned));
+    let Some(principal) = token.and_then(|t| st.oauth.principal(&t, now_ms)) else {
+        return Err(unauthenticated());
+    };
+    if !principal.scope.split_whitespace().any(|s| s == scope) {
+        return Err(permission_denied());
+    }
+    Ok(principal.account)
+}
+
+/// Injected 5xx / 429 for an API call.
+pub(super) fn api_fault(st: &mut State) -> Result<(), Response> {
+    let retry_after = st.faults.faults.retry_after_secs;
     let (rate_5xx, rate_429) = (st.faults.faults.api_5xx_rate, st.faults.faults.api_429_rate);
     if st.faults.roll(rate_5xx, FaultKind::Api5xx) {
         let unavailable = st.faults.pick_5xx();
@@ -173,10 +189,7 @@ fn gate(
     if st.faults.roll(rate_429, FaultKind::Api429) {
         return Err(resource_exhausted(MINUTE_QUOTA_MESSAGE, retry_after));
     }
-    Ok(Ctx {
-        account: principal.account,
-        now_ms,
-    })
+    Ok(())
 }
 
 /// Parses `pageSize`: absent/0 → default, larger than max → max, negative or junk → 400.
@@ -202,7 +215,7 @@ fn bad_int(raw: &str) -> Response {
     ))
 }
 
-fn query_page_size(
+pub(super) fn query_page_size(
     pairs: &[(String, String)],
     default: usize,
     max: usize,
@@ -278,7 +291,7 @@ fn decode_page_token(
 
 /// One page of `candidates` (everything after the cursor, in order), possibly shortened by the
 /// `short_pages` fault. Returns the page and whether more remain.
-fn take_page(
+pub(super) fn take_page(
     st: &mut State,
     candidates: impl Iterator<Item = u64>,
     size: usize,

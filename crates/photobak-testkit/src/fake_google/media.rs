@@ -21,10 +21,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::faults::FaultKind;
+use super::library_api::bearer;
 use super::model::{Content, Sample, VideoStatus, mix};
 use super::oauth::duration_ms;
 use super::respond::{html_error, resource_exhausted, server_error};
-use super::{Shared, State, seal, unseal};
+use super::{PICKER_SCOPE, Shared, State, seal, unseal};
 
 const CHUNK: usize = 64 * 1024;
 const MAC_LEN: usize = 54;
@@ -48,6 +49,21 @@ pub(crate) fn issue_base_url(
         "{}/lh3/{}",
         shared.base,
         make_token(shared, st, b'L', item_key, now_ms)
+    )
+}
+
+/// A fresh Picker API `baseUrl` for an item: same host and shape, but fetching it needs a
+/// bearer token with the picker scope for the item's account.
+pub(crate) fn issue_picker_base_url(
+    shared: &Shared,
+    st: &mut State,
+    item_key: u64,
+    now_ms: i64,
+) -> String {
+    format!(
+        "{}/lh3/{}",
+        shared.base,
+        make_token(shared, st, b'P', item_key, now_ms)
     )
 }
 
@@ -159,10 +175,29 @@ async fn lh3(
     };
     let mut st = shared.lock();
     count_request(&mut st);
-    let Some((key, issued)) = parse_token(&shared, b'L', token) else {
+    let (parsed, picker) = match parse_token(&shared, b'L', token) {
+        Some(p) => (Some(p), false),
+        None => (parse_token(&shared, b'P', token), true),
+    };
+    let Some((key, issued)) = parsed else {
         return html_error(StatusCode::NOT_FOUND, uri.path());
     };
     let now = shared.now_ms(&st);
+    if picker {
+        // Picker URLs need `Authorization: Bearer` with the picker scope (google.md §2.4).
+        let Some(principal) = bearer(&headers).and_then(|t| st.oauth.principal(&t, now)) else {
+            return html_error(StatusCode::UNAUTHORIZED, uri.path());
+        };
+        let owner = st.lib.items.get(&key).map(|i| i.account);
+        if !principal
+            .scope
+            .split_whitespace()
+            .any(|s| s == PICKER_SCOPE)
+            || owner.is_some_and(|a| a != principal.account)
+        {
+            return html_error(StatusCode::FORBIDDEN, uri.path());
+        }
+    }
     if now - issued > duration_ms(shared.cfg.base_url_ttl) {
         return html_error(StatusCode::FORBIDDEN, uri.path());
     }

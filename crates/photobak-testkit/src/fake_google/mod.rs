@@ -1,11 +1,11 @@
 //! A fake of the Google services photobak talks to: OAuth for installed apps, the Photos
-//! Library API, and the media hosts behind `baseUrl`s.
+//! Library API, the Photos Picker API, and the media hosts behind `baseUrl`s.
 //!
 //! Why a real HTTP server: photobak's integration tests run the photobak binary as a subprocess,
 //! so the fake must be reachable over the network exactly like Google, with Google's paths,
 //! JSON shapes, error bodies and quirks (string-encoded int64s, `{}` for empty pages, expiring
 //! opaque `baseUrl`s, redirects for videos). Everything is documented in `shared/docs/google.md`
-//! §1, §1.5, §1.7, §3 and §6; this module implements that checklist.
+//! §1, §1.5, §1.7, §2, §3 and §6; this module implements that checklist.
 //!
 //! [`FakeGoogle`] owns a dedicated thread with its own tokio runtime so plain synchronous
 //! `#[test]` functions can start it, mutate the library between runs (`add_item`, `edit_item`,
@@ -14,7 +14,7 @@
 //! stand-alone program `photobak-fake-google`.
 //!
 //! Layout: `model` (library and content), `generate` (deterministic libraries), `oauth`,
-//! `library_api`, `media` (the `baseUrl` hosts), `faults`, `control` (the `/_fake/`
+//! `library_api`, `picker_api`, `media` (the `baseUrl` hosts), `faults`, `control` (the `/_fake/`
 //! interface), `respond` (Google's error shapes).
 
 mod control;
@@ -25,6 +25,7 @@ mod library_api;
 mod media;
 mod model;
 mod oauth;
+mod picker_api;
 mod respond;
 
 use std::collections::BTreeMap;
@@ -53,6 +54,9 @@ pub use oauth::{AuthBehavior, TokenPair};
 pub const READONLY_SCOPE: &str =
     "https://www.googleapis.com/auth/photoslibrary.readonly.appcreateddata";
 
+/// The Picker API scope, needed by every Picker call and by Picker `baseUrl`s.
+pub const PICKER_SCOPE: &str = "https://www.googleapis.com/auth/photospicker.mediaitems.readonly";
+
 /// Configuration of a fake.
 #[derive(Clone, Debug)]
 pub struct FakeConfig {
@@ -71,6 +75,10 @@ pub struct FakeConfig {
     /// Refresh tokens older than this stop working, like the 7-day limit of apps in "Testing"
     /// publishing status; `None` = no age limit (unused tokens still die after six months).
     pub refresh_token_lifetime: Option<Duration>,
+    /// Lifetime of Picker sessions (`expireTime` − creation); afterwards they are 404.
+    pub picker_session_ttl: Duration,
+    /// `pollingConfig.timeoutIn` of a new Picker session; picking is impossible afterwards.
+    pub picker_poll_timeout: Duration,
 }
 
 impl Default for FakeConfig {
@@ -83,6 +91,8 @@ impl Default for FakeConfig {
             client_id: None,
             client_secret: None,
             refresh_token_lifetime: None,
+            picker_session_ttl: Duration::from_secs(24 * 60 * 60),
+            picker_poll_timeout: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -92,6 +102,9 @@ impl Default for FakeConfig {
 pub struct Stats {
     /// Requests under `/photoslibrary/v1/` (including rejected ones).
     pub api_requests: u64,
+    /// Requests under `/photospicker/v1/` (including rejected ones).
+    #[serde(default)]
+    pub picker_requests: u64,
     /// Requests to `/lh3/` and `/video-downloads/`.
     pub media_requests: u64,
     /// Media bodies sent to the end (full or ranged, not cut by a fault).
@@ -132,6 +145,7 @@ impl Stats {
 #[derive(Default)]
 pub(crate) struct Counters {
     pub api_requests: u64,
+    pub picker_requests: u64,
     pub media_requests: u64,
     pub token_code_exchanges: u64,
     pub token_refreshes: u64,
@@ -146,6 +160,7 @@ pub(crate) struct Counters {
 pub(crate) struct State {
     pub lib: model::Library,
     pub oauth: oauth::OAuthState,
+    pub picker: picker_api::PickerState,
     pub faults: faults::FaultState,
     pub clock_offset_ms: i64,
     pub stats: Counters,
@@ -177,6 +192,7 @@ impl Shared {
             state: Mutex::new(State {
                 lib: model::Library::new(seed),
                 oauth: oauth::OAuthState::new(seed),
+                picker: picker_api::PickerState::default(),
                 faults: faults::FaultState::new(seed),
                 clock_offset_ms: 0,
                 stats: Counters::default(),
@@ -207,6 +223,7 @@ impl Shared {
         let st = self.lock();
         Stats {
             api_requests: st.stats.api_requests,
+            picker_requests: st.stats.picker_requests,
             media_requests: st.stats.media_requests,
             media_bodies_completed: self.media_bodies_completed.load(Ordering::Relaxed),
             media_bytes_sent: self.media_bytes_sent.load(Ordering::Relaxed),
@@ -270,6 +287,25 @@ impl Shared {
             .ok_or_else(|| ModelError::UnknownAccount(account.to_owned()))?;
         st.oauth.revoke_account(acc);
         Ok(())
+    }
+
+    fn complete_picking(
+        &self,
+        session_id: &str,
+        item_ids: &[&str],
+    ) -> Result<(), (StatusCode, String)> {
+        let mut st = self.lock();
+        let now = self.now_ms(&st);
+        picker_api::complete_picking(&mut st, session_id, item_ids, now)
+    }
+
+    fn picker_sessions(&self, account: &str) -> Result<Vec<String>, ModelError> {
+        let st = self.lock();
+        let acc = st
+            .lib
+            .account_index(account)
+            .ok_or_else(|| ModelError::UnknownAccount(account.to_owned()))?;
+        Ok(st.picker.ids_of(acc, self.now_ms(&st)))
     }
 
     fn advance_clock(&self, d: Duration) {
@@ -463,6 +499,25 @@ impl FakeGoogle {
         self.shared.mint_tokens(account, scope)
     }
 
+    /// Plays the user finishing the picker in `session_id`: the session's `mediaItemsSet`
+    /// becomes true and `mediaItems.list` returns `item_ids` in this order. Panics on an
+    /// unknown, expired or deleted session, a session already completed or past its
+    /// `timeoutIn`, more items than its `maxItemCount`, duplicate ids, or ids that are unknown
+    /// or of another account.
+    pub fn complete_picking(&self, session_id: &str, item_ids: &[&str]) {
+        self.shared
+            .complete_picking(session_id, item_ids)
+            .unwrap_or_else(|(_, e)| panic!("complete_picking: {e}"));
+    }
+
+    /// Ids of the live (not deleted, not expired) Picker sessions of `account`, oldest first.
+    /// Panics on an unknown account.
+    pub fn picker_sessions(&self, account: &str) -> Vec<String> {
+        self.shared
+            .picker_sessions(account)
+            .unwrap_or_else(|e| panic!("picker_sessions: {e}"))
+    }
+
     /// Counters.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
@@ -505,6 +560,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/token", post(oauth::token))
         .route("/revoke", post(oauth::revoke))
         .merge(library_api::routes())
+        .merge(picker_api::routes())
         .merge(media::routes())
         .merge(control::routes())
         .fallback(unknown_path)

@@ -86,7 +86,7 @@ pub(crate) fn html_error(status: StatusCode, path: &str) -> Response {
             "The requested URL <code>{}</code> was not found on this server.",
             escape(path)
         ),
-        StatusCode::FORBIDDEN => {
+        StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => {
             "Your client does not have permission to get this URL from this server.".to_owned()
         }
         _ => "Your client has issued a malformed or illegal request.".to_owned(),

@@ -5,6 +5,7 @@ mod faults;
 mod library;
 mod media;
 mod oauth;
+mod picker;
 mod program;
 
 use std::time::Duration;

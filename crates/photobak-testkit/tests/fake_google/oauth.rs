@@ -465,3 +465,26 @@ async fn expiry_revoke_endpoint_and_testing_lifetime() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(env.fake.stats().revocations, 2);
 }
+
+#[tokio::test]
+async fn picker_scope_is_granted_when_requested() {
+    use photobak_testkit::fake_google::PICKER_SCOPE;
+    let env = Env::new(FakeConfig::default());
+    let scope = format!("openid {PICKER_SCOPE}");
+    let (status, params, _) = authorize(&env, REDIRECT, &[("scope", scope.as_str())]).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(params["scope"], scope);
+    let (status, body) = exchange(&env, &params["code"], VERIFIER).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], scope);
+    let access = body["access_token"].as_str().unwrap();
+    let (s, v) = env
+        .post_json("/photospicker/v1/sessions", access, &serde_json::json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    // A partial grant drops the picker scope like the Library ones.
+    env.fake.set_auth_behavior(AuthBehavior::PartialScope);
+    let (_, params, _) = authorize(&env, REDIRECT, &[("scope", scope.as_str())]).await;
+    assert_eq!(params["scope"], "openid");
+}
