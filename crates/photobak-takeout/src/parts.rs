@@ -120,6 +120,19 @@ impl Lister<'_> {
             .push(Problem::new(self.part, entry, kind, msg));
     }
 
+    /// Reports an entry larger than the per-entry cap; true when it must be skipped.
+    fn over_entry_limit(&mut self, path: &str, size: u64) -> bool {
+        if size <= self.limits.max_entry_bytes {
+            return false;
+        }
+        let msg = format!(
+            "{size} bytes is over the {} byte entry limit; skipped",
+            self.limits.max_entry_bytes
+        );
+        self.problem(Some(path), ProblemKind::TooLarge, msg);
+        true
+    }
+
     /// Counts one entry against the export-wide budget; false when exhausted.
     fn take_budget(&mut self) -> bool {
         if *self.budget == 0 {
@@ -302,12 +315,7 @@ fn list_zip(l: &mut Lister<'_>) {
         }
         let size = entry.size();
         let compressed = entry.compressed_size();
-        if size > l.limits.max_entry_bytes {
-            let msg = format!(
-                "{size} bytes is over the {} byte entry limit; skipped",
-                l.limits.max_entry_bytes
-            );
-            l.problem(Some(&path), ProblemKind::TooLarge, msg);
+        if l.over_entry_limit(&path, size) {
             continue;
         }
         if size >= RATIO_MIN_SIZE && size > compressed.saturating_mul(l.limits.max_ratio) {
@@ -520,12 +528,7 @@ fn list_tar(l: &mut Lister<'_>) {
             }
         }
         let size = entry.size();
-        if size > l.limits.max_entry_bytes {
-            let msg = format!(
-                "{size} bytes is over the {} byte entry limit; skipped",
-                l.limits.max_entry_bytes
-            );
-            l.problem(Some(&path), ProblemKind::TooLarge, msg);
+        if l.over_entry_limit(&path, size) {
             continue;
         }
         let data = if wants_data(&path) {

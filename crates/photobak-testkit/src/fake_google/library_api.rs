@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use super::faults::FaultKind;
-use super::model::Item;
+use super::model::{Item, Meta};
 use super::respond::{
     DAILY_QUOTA_MESSAGE, INSUFFICIENT_SCOPES_MESSAGE, MINUTE_QUOTA_MESSAGE,
     UNAUTHENTICATED_MESSAGE, google_error, invalid_argument, json_response, not_found_entity,
@@ -331,6 +331,33 @@ fn keyed_page(
     Ok((page, next))
 }
 
+/// `cameraMake` / `cameraModel`, shared by the Library and Picker item shapes.
+pub(super) fn camera_fields(meta: &Meta, m: &mut Map<String, Value>) {
+    if let Some(v) = &meta.camera_make {
+        m.insert("cameraMake".into(), json!(v));
+    }
+    if let Some(v) = &meta.camera_model {
+        m.insert("cameraModel".into(), json!(v));
+    }
+}
+
+/// The photo fields (`focalLength`, `apertureFNumber`, `isoEquivalent`, `exposureTime`) that
+/// both APIs report, each only when known.
+pub(super) fn photo_fields(meta: &Meta, m: &mut Map<String, Value>) {
+    if let Some(v) = meta.focal_length {
+        m.insert("focalLength".into(), json!(v));
+    }
+    if let Some(v) = meta.aperture {
+        m.insert("apertureFNumber".into(), json!(v));
+    }
+    if let Some(v) = meta.iso {
+        m.insert("isoEquivalent".into(), json!(v));
+    }
+    if let Some(v) = &meta.exposure {
+        m.insert("exposureTime".into(), json!(v));
+    }
+}
+
 fn item_json(shared: &Shared, st: &mut State, item: &Item, now_ms: i64) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(item.id));
@@ -352,12 +379,7 @@ fn item_json(shared: &Shared, st: &mut State, item: &Item, now_ms: i64) -> Value
     md.insert("height".into(), json!(item.height.to_string()));
     let meta = &item.meta;
     let mut kind = Map::new();
-    if let Some(v) = &meta.camera_make {
-        kind.insert("cameraMake".into(), json!(v));
-    }
-    if let Some(v) = &meta.camera_model {
-        kind.insert("cameraModel".into(), json!(v));
-    }
+    camera_fields(meta, &mut kind);
     match item.video_status {
         Some(status) => {
             kind.insert("fps".into(), json!(meta.fps));
@@ -365,18 +387,7 @@ fn item_json(shared: &Shared, st: &mut State, item: &Item, now_ms: i64) -> Value
             md.insert("video".into(), Value::Object(kind));
         }
         None => {
-            if let Some(v) = meta.focal_length {
-                kind.insert("focalLength".into(), json!(v));
-            }
-            if let Some(v) = meta.aperture {
-                kind.insert("apertureFNumber".into(), json!(v));
-            }
-            if let Some(v) = meta.iso {
-                kind.insert("isoEquivalent".into(), json!(v));
-            }
-            if let Some(v) = &meta.exposure {
-                kind.insert("exposureTime".into(), json!(v));
-            }
+            photo_fields(meta, &mut kind);
             md.insert("photo".into(), Value::Object(kind));
         }
     }

@@ -26,7 +26,8 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::library_api::{
-    Handled, api_fault, check_token, finish, last, query_page_size, query_pairs, take_page,
+    Handled, api_fault, camera_fields, check_token, finish, last, photo_fields, query_page_size,
+    query_pairs, take_page,
 };
 use super::model::Item;
 use super::oauth::duration_ms;
@@ -306,12 +307,7 @@ fn picked_item_json(shared: &Shared, st: &mut State, item: &Item, now_ms: i64) -
     let mut fm = Map::new();
     fm.insert("width".into(), json!(item.width));
     fm.insert("height".into(), json!(item.height));
-    if let Some(v) = &meta.camera_make {
-        fm.insert("cameraMake".into(), json!(v));
-    }
-    if let Some(v) = &meta.camera_model {
-        fm.insert("cameraModel".into(), json!(v));
-    }
+    camera_fields(meta, &mut fm);
     match item.video_status {
         Some(status) => {
             fm.insert(
@@ -321,18 +317,7 @@ fn picked_item_json(shared: &Shared, st: &mut State, item: &Item, now_ms: i64) -
         }
         None => {
             let mut pm = Map::new();
-            if let Some(v) = meta.focal_length {
-                pm.insert("focalLength".into(), json!(v));
-            }
-            if let Some(v) = meta.aperture {
-                pm.insert("apertureFNumber".into(), json!(v));
-            }
-            if let Some(v) = meta.iso {
-                pm.insert("isoEquivalent".into(), json!(v));
-            }
-            if let Some(v) = &meta.exposure {
-                pm.insert("exposureTime".into(), json!(v));
-            }
+            photo_fields(meta, &mut pm);
             fm.insert("photoMetadata".into(), Value::Object(pm));
         }
     }
