@@ -143,7 +143,7 @@ pub async fn backup(
         repo,
         google,
         pool: Arc::new(Semaphore::new(opts.concurrency.max(1))),
-        pacer: Arc::new(Pacer::default()),
+        pacer: Arc::new(Pacer::new(cancel.clone())),
         opts,
         progress,
     });
@@ -156,7 +156,7 @@ pub async fn backup(
     }
     let mut out: Vec<(usize, AccountSummary)> = Vec::new();
     while let Some(r) = tasks.join_next().await {
-        let (i, summary) = r.map_err(|e| Error::Invalid(format!("account task failed: {e}")))?;
+        let (i, summary) = r.map_err(|e| Error::from_join("account task", &e))?;
         out.push((i, summary));
     }
     out.sort_by_key(|(i, _)| *i);
@@ -260,7 +260,17 @@ fn prepare_account(
     cancel: CancellationToken,
 ) -> Result<AccountRun> {
     let repo = &shared.repo;
-    let account = ensure_account(repo, address)?;
+    // Looked up, never created: an address that was never authorised is a mistake to report,
+    // not an account to remember (it would then be backed up, failing, on every later run).
+    let account = repo
+        .index
+        .account(PROVIDER, address)?
+        .ok_or_else(|| Error::Credentials {
+            account: address.to_string(),
+            message: format!(
+                "not authorised yet; run `photobak auth --googlephotos {address}`"
+            ),
+        })?;
     let token: Token = match account.credentials.as_deref() {
         Some(json) => serde_json::from_str(json).map_err(|e| Error::Credentials {
             account: address.to_string(),
@@ -670,7 +680,7 @@ impl DownloadJob {
             )
         })
         .await
-        .map_err(|e| Error::Invalid(format!("storing failed: {e}")))?
+        .map_err(|e| Error::from_join("storing", &e))?
     }
 
     async fn download(&mut self) -> Result<crate::repo::store::Staged> {

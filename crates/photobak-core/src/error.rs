@@ -53,9 +53,25 @@ pub enum Error {
     /// Another photobak holds the repository.
     #[error("{0}")]
     Locked(String),
-    /// Bad input from the user or from a file (a flag, an archive entry, a JSON document).
+    /// Bad input from a file or a server (an archive entry, a JSON document, an API answer).
     #[error("{0}")]
     Invalid(String),
+    /// A command-line argument names something that does not exist or cannot be used (an
+    /// account the repository does not know, a part that is not a Takeout archive).
+    #[error("{0}")]
+    BadArgument(String),
+    /// The folder is not a photobak repository (it has no index). Commands that only read or
+    /// repair a repository refuse to create one.
+    #[error("{}: not a photobak repository (no {})", .0.display(), crate::index::INDEX_FILE)]
+    NotARepository(std::path::PathBuf),
+    /// photobak is not set up for what was asked: the Google OAuth client is missing, an account
+    /// was never authorised, the index is newer than this program.
+    #[error("{0}")]
+    Config(String),
+    /// A bug in photobak: a task panicked or broke an invariant. Nothing half-written is
+    /// recorded (every write is staged, then renamed), so running again is safe.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The run was asked to stop (SIGINT/SIGTERM).
     #[error("interrupted")]
     Cancelled,
@@ -67,6 +83,16 @@ impl Error {
         Error::Io {
             context: context.into(),
             source,
+        }
+    }
+
+    /// A task that ended without an answer: a panic is a bug ([`Error::Internal`]); a task
+    /// cancelled by the runtime shutting down is an interruption.
+    pub fn from_join(what: &str, e: &tokio::task::JoinError) -> Self {
+        if e.is_cancelled() {
+            Error::Cancelled
+        } else {
+            Error::Internal(format!("{what}: {e}"))
         }
     }
 

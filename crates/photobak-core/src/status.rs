@@ -55,8 +55,12 @@ pub struct Counts {
     pub files: u64,
     /// Bytes of the distinct files.
     pub bytes: u64,
-    /// Albums.
+    /// Albums of the source (user and automatic albums; not year folders).
     pub albums: u64,
+    /// `Photos from YYYY` and `Undated` folders photobak keeps for items in no album. They
+    /// belong to no source, so they are counted apart: an account's albums are then the sum of
+    /// its sources' albums.
+    pub year_folders: u64,
 }
 
 /// Status of one account.
@@ -157,10 +161,12 @@ fn counts(c: &Connection, account_id: i64, source: Option<&str>) -> Result<Count
         params![account_id, source],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let albums: i64 = c.query_row(
-        "SELECT count(*) FROM albums WHERE account_id = ?1 AND (?2 IS NULL OR source = ?2)",
+    let (albums, year_folders): (i64, i64) = c.query_row(
+        "SELECT count(*) FILTER (WHERE source != 'derived'),
+                count(*) FILTER (WHERE source = 'derived')
+         FROM albums WHERE account_id = ?1 AND (?2 IS NULL OR source = ?2)",
         params![account_id, source],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(Counts {
         items: items as u64,
@@ -168,6 +174,7 @@ fn counts(c: &Connection, account_id: i64, source: Option<&str>) -> Result<Count
         files: files as u64,
         bytes: bytes as u64,
         albums: albums as u64,
+        year_folders: year_folders as u64,
     })
 }
 
@@ -194,7 +201,13 @@ pub fn status(index: &Index, root: &Path) -> Result<Status> {
             [],
             |r| r.get(0),
         )?;
-        let albums: i64 = c.query_row("SELECT count(*) FROM albums", [], |r| r.get(0))?;
+        let (albums, year_folders): (i64, i64) = c.query_row(
+            "SELECT count(*) FILTER (WHERE source != 'derived'),
+                    count(*) FILTER (WHERE source = 'derived')
+             FROM albums",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         let stale: i64 = c.query_row(
             "SELECT count(*) FROM content WHERE verified_at IS NULL OR verified_at < ?1",
             [now() - 30 * 86_400],
@@ -208,6 +221,7 @@ pub fn status(index: &Index, root: &Path) -> Result<Status> {
                 files: files as u64,
                 bytes: bytes as u64,
                 albums: albums as u64,
+                year_folders: year_folders as u64,
             },
             manifest: root.join(MANIFEST_FILE).is_file(),
             last_verify: last_run(c, "verify", None, None)?,
@@ -343,5 +357,49 @@ mod tests {
         assert!(a.renewal.as_deref().unwrap().contains("photobak auth"));
         assert!(a.last_backup.is_none());
         assert!(a.last_failed_backup.is_some());
+    }
+
+    #[test]
+    fn year_folders_are_counted_apart_so_account_and_source_albums_agree() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let acc = crate::backup::ensure_account(&repo, "y@example.com").unwrap();
+        let run = repo.index.begin_run("backup", Some(acc.id)).unwrap();
+        repo.index
+            .upsert_item(
+                acc.id,
+                "r1",
+                &crate::index::ItemMeta {
+                    filename: "a.jpg".into(),
+                    ..Default::default()
+                },
+                run,
+                "library",
+                None,
+            )
+            .unwrap();
+        repo.index
+            .upsert_album(
+                &acc,
+                &crate::index::AlbumSpec {
+                    remote_id: "AA1",
+                    source: "library",
+                    title: "Trip",
+                    description: None,
+                    kind: "user",
+                    raw_json: None,
+                },
+                Some(run),
+                |n| crate::ingest::album_folder(&acc, "Trip", n),
+            )
+            .unwrap();
+        crate::ingest::ensure_year_folder(&repo, &acc, Some(2019)).unwrap();
+        crate::ingest::ensure_year_folder(&repo, &acc, None).unwrap();
+        let s = status(&repo.index, repo.root()).unwrap();
+        let a = &s.accounts[0];
+        assert_eq!((a.totals.albums, a.totals.year_folders), (1, 2));
+        assert_eq!(a.sources["library"].albums, 1);
+        assert_eq!(a.sources["library"].year_folders, 0);
+        assert_eq!((s.totals.albums, s.totals.year_folders), (1, 2));
     }
 }

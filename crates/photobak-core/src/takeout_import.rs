@@ -33,7 +33,7 @@ use crate::index::{Account, Album, AlbumSpec, ItemMeta, now};
 use crate::ingest::{
     IngestRequest, Stored, album_folder, ensure_year_album, ensure_year_folder, ingest,
 };
-use crate::progress::Progress;
+use crate::progress::{Progress, Watched, is_cancelled_read};
 use crate::repo::Repo;
 use crate::repo::store::write_atomic_if_changed;
 use crate::xmp::{XmpFields, render};
@@ -275,6 +275,15 @@ pub fn import_takeout(
     let mut failed: Vec<(String, String)> = Vec::new();
     let mut counts = (0u64, 0u64, 0u64); // new, deduplicated, bytes
     let mut repaired = 0u64;
+    // Everything to read is queued before reading starts, with its size, so a progress bar can
+    // show the bytes left and an honest time left.
+    for entry in &catalog.media {
+        if let Some(Some(p)) = planned.get(entry.id)
+            && needs_bytes(p.item_id)
+        {
+            progress.queued(Some(entry.size));
+        }
+    }
     let pass_problems = photobak_takeout::for_each_selected_media(
         &catalog,
         |entry| {
@@ -292,12 +301,19 @@ pub fn import_takeout(
             };
             // A copy of the same item in another folder may have been stored meanwhile.
             if !needs_bytes(p.item_id) {
+                progress.dequeued(Some(entry.size));
                 return Ok(Flow::Continue);
             }
-            progress.queued(Some(entry.size));
             let mut w = repo.stage()?;
-            let n = w.copy_from(reader)?;
-            progress.bytes(n);
+            let n = w
+                .copy_from(&mut Watched::new(reader, progress, cancel))
+                .map_err(|e| {
+                    if is_cancelled_read(&e) {
+                        Error::Cancelled
+                    } else {
+                        e
+                    }
+                })?;
             counts.2 += n;
             let staged = w.finish()?;
             let stored = ingest(
@@ -322,6 +338,10 @@ pub fn import_takeout(
         },
     )
     .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
+    // Interrupted: the entry cut short is not a problem of the export.
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
     for p in pass_problems {
         tracing::error!("{p}");
         failed.push((

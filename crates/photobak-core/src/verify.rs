@@ -17,7 +17,7 @@
 //! items only Takeout delivered it names the export to import again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,9 @@ pub struct VerifyOptions {
     pub threads: usize,
     /// Re-hash only these files (content row ids), e.g. to confirm a repair.
     pub only: Option<BTreeSet<i64>>,
+    /// Stops the re-hashing between files (Ctrl-C): what was hashed so far keeps its
+    /// `verified_at`, and the run is recorded as interrupted.
+    pub cancel: CancellationToken,
 }
 
 impl Default for VerifyOptions {
@@ -59,6 +62,7 @@ impl Default for VerifyOptions {
             since: None,
             threads: default_threads(),
             only: None,
+            cancel: CancellationToken::new(),
         }
     }
 }
@@ -105,7 +109,8 @@ pub struct OthersProblem {
 pub struct VerifyReport {
     /// Files the index records.
     pub files_total: u64,
-    /// Files re-hashed this time.
+    /// Files re-hashed this time (read to the end; a missing or unreadable file is not
+    /// counted here but in [`VerifyReport::missing`] or [`VerifyReport::corrupted`]).
     pub files_checked: u64,
     /// Bytes re-hashed.
     pub bytes_checked: u64,
@@ -154,7 +159,8 @@ struct Row {
 /// Checks the repository. Changes nothing but `verified_at`, the run record and the manifest.
 ///
 /// # Errors
-/// Index or file-system failures that stop the check itself (damage is reported, not an error).
+/// Index or file-system failures that stop the check itself (damage is reported, not an
+/// error); [`Error::Cancelled`] when `opts.cancel` fired.
 pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Result<VerifyReport> {
     let started = std::time::Instant::now();
     let run = repo.index.begin_run("verify", None)?;
@@ -206,12 +212,30 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
         let keep = ((due.len() as f64) * p.clamp(0.0, 100.0) / 100.0).ceil() as usize;
         due.truncate(keep);
     }
-    for _ in &due {
-        progress.queued(None);
+    for row in &due {
+        progress.queued(Some(row.size.max(0) as u64));
     }
-    let (damaged, good) = hash_all(repo, &due, opts.threads.max(2), progress);
-    report.files_checked = due.len() as u64;
-    report.bytes_checked = due.iter().map(|r| r.size.max(0) as u64).sum();
+    let hashed = hash_all(repo, &due, opts.threads.max(2), progress, &opts.cancel);
+    let (damaged, good) = (hashed.damaged, hashed.good);
+    report.files_checked = hashed.files;
+    report.bytes_checked = hashed.bytes;
+    if opts.cancel.is_cancelled() {
+        // What was hashed is true information: keep it, and say the run did not finish.
+        let t = now();
+        repo.index.tx(|tx| {
+            let mut st = tx.prepare("UPDATE content SET verified_at = ?2 WHERE id = ?1")?;
+            for id in &good {
+                st.execute(params![id, t])?;
+            }
+            Ok(())
+        })?;
+        let summary = serde_json::json!({
+            "files_checked": report.files_checked,
+            "stopped": "interrupted",
+        });
+        repo.index.finish_run(run, false, &summary.to_string())?;
+        return Err(Error::Cancelled);
+    }
     for d in damaged {
         if d.actual.is_none() && d.error.as_deref() == Some("missing") {
             report.missing.push(d);
@@ -258,20 +282,37 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     Ok(report)
 }
 
-/// Hashes the rows on `threads` threads; returns the damaged files and the ids of good ones.
+/// What [`hash_all`] found.
+struct Hashed {
+    damaged: Vec<DamagedFile>,
+    /// Content ids whose bytes match the record.
+    good: Vec<i64>,
+    /// Files read to the end (good or corrupted).
+    files: u64,
+    /// Bytes read.
+    bytes: u64,
+}
+
+/// Hashes the rows on `threads` threads, stopping between files when `cancel` fires.
 fn hash_all(
     repo: &Repo,
     rows: &[Row],
     threads: usize,
     progress: &dyn Progress,
-) -> (Vec<DamagedFile>, Vec<i64>) {
+    cancel: &CancellationToken,
+) -> Hashed {
     let next = AtomicUsize::new(0);
     let damaged = Mutex::new(Vec::new());
     let good = Mutex::new(Vec::new());
+    let files = AtomicU64::new(0);
+    let bytes = AtomicU64::new(0);
     std::thread::scope(|s| {
         for _ in 0..threads.min(rows.len().max(1)) {
             s.spawn(|| {
                 loop {
+                    if cancel.is_cancelled() {
+                        break;
+                    }
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(row) = rows.get(i) else {
                         break;
@@ -289,6 +330,8 @@ fn hash_all(
                     match result {
                         Ok((h, n)) => {
                             progress.bytes(n);
+                            files.fetch_add(1, Ordering::Relaxed);
+                            bytes.fetch_add(n, Ordering::Relaxed);
                             if h == row.hash {
                                 good.lock().unwrap_or_else(|p| p.into_inner()).push(row.id);
                             } else {
@@ -310,10 +353,12 @@ fn hash_all(
             });
         }
     });
-    (
-        damaged.into_inner().unwrap_or_else(|p| p.into_inner()),
-        good.into_inner().unwrap_or_else(|p| p.into_inner()),
-    )
+    Hashed {
+        damaged: damaged.into_inner().unwrap_or_else(|p| p.into_inner()),
+        good: good.into_inner().unwrap_or_else(|p| p.into_inner()),
+        files: files.into_inner(),
+        bytes: bytes.into_inner(),
+    }
 }
 
 /// Files that belong to the tree without being stored content.
@@ -545,7 +590,7 @@ pub async fn repair(
     cancel: &CancellationToken,
 ) -> Result<RepairReport> {
     let mut out = RepairReport::default();
-    let pacer = Arc::new(Pacer::default());
+    let pacer = Arc::new(Pacer::new(cancel.clone()));
     let mut clients: HashMap<i64, std::result::Result<Arc<LibraryClient>, String>> = HashMap::new();
     let accounts: HashMap<i64, crate::index::Account> = repo
         .index
@@ -619,7 +664,7 @@ pub async fn repair(
                 )
             })
             .await
-            .map_err(|e| Error::Invalid(format!("storing failed: {e}")))?;
+            .map_err(|e| Error::from_join("storing", &e))?;
             match stored {
                 Ok(Stored::Repaired(p)) | Ok(Stored::Unchanged(p)) => {
                     out.restored.push(p);
@@ -807,6 +852,8 @@ mod tests {
         let r = verify(&repo, &VerifyOptions::default(), &NoProgress).unwrap();
         assert_eq!(r.corrupted.len(), 1, "{r:?}");
         assert_eq!(r.missing.len(), 1);
+        // The missing file was not re-hashed; the corrupted one was.
+        assert_eq!((r.files_total, r.files_checked, r.bytes_checked), (3, 2, 8));
         assert_eq!(r.orphans, vec![format!("{folder}/A/stray.jpg")]);
         assert_eq!(r.temp_leftovers, vec![format!("{folder}/A/.x.tmp-1")]);
         let kinds: Vec<&str> = r.others.iter().map(|o| o.kind.as_str()).collect();

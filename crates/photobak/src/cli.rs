@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The repository when `--repo` is not given.
+pub const DEFAULT_REPO: &str = "./photos_backup";
+
 /// photobak keeps a complete, verified, de-duplicated local copy of your Google Photos library.
 ///
 /// It never writes to the cloud. Run it on a schedule and it stays current; run it twice and
@@ -21,7 +24,7 @@ pub struct Cli {
     #[arg(
         long,
         global = true,
-        default_value = "./photos_backup",
+        default_value = DEFAULT_REPO,
         value_name = "DIR"
     )]
     pub repo: PathBuf,
@@ -125,7 +128,8 @@ pub struct AuthArgs {
 pub enum ImportCommand {
     /// Import a Google Takeout export of Google Photos: every part of one export (.zip,
     /// .tgz/.tar.gz, or extracted folders) in one call. Each newer export merges into the same
-    /// repository; importing the same export again changes nothing
+    /// repository; importing the same export again only restores files that are missing or
+    /// that verify found damaged
     Takeout(TakeoutArgs),
 }
 

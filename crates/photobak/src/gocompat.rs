@@ -141,6 +141,44 @@ pub fn go_compat(args: Vec<String>) -> Vec<String> {
     out
 }
 
+/// Short flags photobak has (`-v`, `-n`, `-h`, `-V`); a cluster of them (`-vn`) is fine.
+const SHORT_FLAGS: &str = "vnhV";
+
+/// The first single-dash word that is neither an old Go flag (already rewritten by
+/// [`go_compat`]) nor a cluster of short flags, in an argv [`go_compat`] returned.
+///
+/// clap would read `-bogus` as the short flags `-b -o -g …` and complain about `-b`, a flag the
+/// person never typed. Someone writing `-bogus` meant a Go-style long flag, so it is reported
+/// whole. Values of flags that take one, negative numbers and everything after `--` are skipped.
+pub fn unknown_single_dash(args: &[String]) -> Option<&str> {
+    let mut expect_value = false;
+    for arg in args.iter().skip(1) {
+        if expect_value {
+            expect_value = false;
+            continue;
+        }
+        if arg == "--" {
+            return None;
+        }
+        if MODERN_VALUE_FLAGS.contains(&arg.as_str()) {
+            expect_value = true;
+            continue;
+        }
+        let Some(body) = arg.strip_prefix('-') else {
+            continue;
+        };
+        if body.starts_with('-') || body.chars().count() < 2 {
+            continue;
+        }
+        let name = body.split_once('=').map_or(body, |(n, _)| n);
+        if name.parse::<f64>().is_ok() || name.chars().all(|c| SHORT_FLAGS.contains(c)) {
+            continue;
+        }
+        return Some(arg);
+    }
+    None
+}
+
 fn go_true(v: &str) -> bool {
     matches!(v, "1" | "t" | "T" | "true" | "TRUE" | "True")
 }
@@ -213,6 +251,31 @@ mod tests {
         ];
         for (old, new) in table {
             assert_eq!(run(old), new, "for: {old}");
+        }
+    }
+
+    #[test]
+    fn unknown_single_dash_words_are_found_whole() {
+        let check = |line: &str| {
+            let args = go_compat(line.split_whitespace().map(str::to_string).collect());
+            unknown_single_dash(&args).map(str::to_string)
+        };
+        assert_eq!(check("photobak -bogus").as_deref(), Some("-bogus"));
+        assert_eq!(
+            check("photobak -googlephotos a@x -maxphoto 3").as_deref(),
+            Some("-maxphoto")
+        );
+        assert_eq!(check("photobak prune -dry-run").as_deref(), Some("-dry-run"));
+        // Short clusters, negative numbers, values, Go flags and what follows `--` are fine.
+        for ok in [
+            "photobak prune -vn",
+            "photobak -v -googlephotos a@x -maxphotos 10",
+            "photobak --repo -odd-name status",
+            "photobak prune --max-delete -5",
+            "photobak import takeout -- -weird.zip",
+            "photobak -h",
+        ] {
+            assert_eq!(check(ok), None, "{ok}");
         }
     }
 

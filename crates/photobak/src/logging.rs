@@ -2,6 +2,10 @@
 //! rotates at 100 MB, keeps at most 10 old files and deletes them after 90 days); `-v` adds
 //! informational messages on stdout. No crate does size + count + age rotation together, so the
 //! rotating writer is ours; it is small.
+//!
+//! On a terminal (`--log stderr`, the default, or `stdout`) an error reads `error: WHAT`, as
+//! cargo, rg and git print theirs; a log file gets the timestamped, levelled form that is
+//! searched later.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -9,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, filter::LevelFilter};
@@ -140,6 +146,36 @@ impl<'a> MakeWriter<'a> for SharedWriter {
     }
 }
 
+/// `error: MESSAGE`, for a person reading a terminal.
+struct PersonFormat;
+
+impl<S, N> FormatEvent<S, N> for PersonFormat
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let label = match *event.metadata().level() {
+            tracing::Level::ERROR => "error",
+            tracing::Level::WARN => "warning",
+            _ => "note",
+        };
+        write!(writer, "{label}: ")?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// True when `--log` sends errors to the terminal rather than to a file (or nowhere).
+pub fn to_terminal(dest: &str) -> bool {
+    matches!(dest, "stderr" | "stdout")
+}
+
 /// Installs the global subscriber: errors to `dest`, and with `verbose` info messages to stdout.
 pub fn init(dest: &str, verbose: bool) -> io::Result<()> {
     let sink: Box<dyn Write + Send> = match dest {
@@ -148,12 +184,17 @@ pub fn init(dest: &str, verbose: bool) -> io::Result<()> {
         "" => Box::new(io::sink()),
         path => Box::new(RotatingFile::open(Path::new(path), Rotation::standard())?),
     };
-    let to_terminal = matches!(dest, "stderr" | "stdout");
-    let errors = tracing_subscriber::fmt::layer()
-        .with_writer(SharedWriter(Arc::new(Mutex::new(sink))))
+    let writer = SharedWriter(Arc::new(Mutex::new(sink)));
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
         .with_ansi(false)
-        .with_target(false)
-        .with_level(!to_terminal)
+        .with_target(false);
+    let layer = if to_terminal(dest) {
+        layer.event_format(PersonFormat).boxed()
+    } else {
+        layer.boxed()
+    };
+    let errors = layer
         .with_filter(LevelFilter::ERROR)
         // Only photobak's own errors: a dependency's internal complaint (a metadata parser
         // giving up on a truncated file) is not a failure that could lose data.

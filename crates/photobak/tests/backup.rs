@@ -428,7 +428,10 @@ fn processing_videos_are_skipped_then_fetched_later() {
     );
     env.auth(A);
     let out = env.backup(&[A]);
-    assert!(out.contains("1 skipped (1 video PROCESSING)"), "{out}");
+    assert!(
+        out.contains("1 skipped (1 video still processing at Google)"),
+        "{out}"
+    );
     env.fake.edit_item(
         &v,
         ItemEdit {

@@ -5,12 +5,17 @@
 //! too fast, so it pauses every request of the run for a while (the [`Pacer`]), not just the one
 //! that was refused. A daily quota cannot be waited out within a run: it is reported as
 //! [`Error::QuotaExhausted`] so the caller stops that account cleanly.
+//!
+//! Every wait here (a 429 pause can be an hour long, a backoff a minute) goes through the
+//! [`Pacer`], which carries the run's cancellation token: Ctrl-C or SIGTERM ends a wait at once
+//! with [`Error::Cancelled`] instead of after it.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 
@@ -67,21 +72,52 @@ impl RetryPolicy {
     }
 }
 
-/// Shared brake: after a 429, every request of the run waits until the pause is over.
+/// Shared brake: after a 429, every request of the run waits until the pause is over. It also
+/// owns the run's cancellation, so no wait outlives a Ctrl-C.
 #[derive(Debug, Default)]
 pub struct Pacer {
     pause_until: Mutex<Option<Instant>>,
+    cancel: CancellationToken,
 }
 
 impl Pacer {
+    /// A pacer whose waits end early, with [`Error::Cancelled`], when `cancel` fires.
+    pub fn new(cancel: CancellationToken) -> Pacer {
+        Pacer {
+            pause_until: Mutex::new(None),
+            cancel,
+        }
+    }
+
     /// Waits out any pause in force.
-    pub async fn wait(&self) {
+    ///
+    /// # Errors
+    /// [`Error::Cancelled`] when the run is interrupted (before or during the wait).
+    pub async fn wait(&self) -> Result<()> {
         loop {
+            if self.cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
             let until = *self.pause_until.lock().unwrap_or_else(|p| p.into_inner());
             match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
-                _ => return,
+                Some(t) if t > Instant::now() => self.sleep_until(t).await?,
+                _ => return Ok(()),
             }
+        }
+    }
+
+    /// Sleeps `d` (a retry backoff), ending early when the run is interrupted.
+    ///
+    /// # Errors
+    /// [`Error::Cancelled`] when the run is interrupted.
+    pub async fn sleep(&self, d: Duration) -> Result<()> {
+        self.sleep_until(Instant::now() + d).await
+    }
+
+    async fn sleep_until(&self, t: Instant) -> Result<()> {
+        tokio::select! {
+            () = tokio::time::sleep_until(t.into()) => Ok(()),
+            () = self.cancel.cancelled() => Err(Error::Cancelled),
         }
     }
 

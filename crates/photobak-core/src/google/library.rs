@@ -328,7 +328,7 @@ impl LibraryClient {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            self.pacer.wait().await;
+            self.pacer.wait().await?;
             let bearer = self.tokens.bearer().await?;
             let result = match build(&bearer).send().await {
                 Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed => {
@@ -351,7 +351,7 @@ impl LibraryClient {
                 Err(e) => match retry_delay(&self.policy, &e, attempt, &self.pacer) {
                     Some(d) => {
                         tracing::debug!("{what}: {e}; retrying in {d:?}");
-                        tokio::time::sleep(d).await;
+                        self.pacer.sleep(d).await?;
                     }
                     None => return Err(e),
                 },

@@ -31,7 +31,7 @@ pub struct Fetch<'a> {
     pub pacer: &'a Pacer,
     /// Byte counts go here.
     pub progress: &'a dyn Progress,
-    /// Stops the download between chunks' requests.
+    /// Ends the download at once (between chunks, or while waiting for an answer or a pause).
     pub cancel: &'a CancellationToken,
 }
 
@@ -69,7 +69,7 @@ pub async fn download_item(
             .clone()
             .ok_or_else(|| Error::Invalid(format!("{what}: the API gave no baseUrl")))?;
         let url = format!("{base}={}", if item.is_video() { "dv" } else { "d" });
-        f.pacer.wait().await;
+        f.pacer.wait().await?;
         if writer.is_none() {
             writer = Some(repo.stage()?);
         }
@@ -78,7 +78,13 @@ pub async fn download_item(
         if offset > 0 {
             req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
         }
-        let err = match req.send().await {
+        // The request and every chunk race the run's cancellation: a 4 GB video must not keep
+        // a Ctrl-C waiting. The staged file is removed when its writer is dropped.
+        let sent = tokio::select! {
+            r = req.send() => r,
+            () = f.cancel.cancelled() => return Err(Error::Cancelled),
+        };
+        let err = match sent {
             Err(e) => network_error(&what, &e),
             Ok(resp) if resp.status() == reqwest::StatusCode::FORBIDDEN && !refreshed_after_403 => {
                 // An expired base URL answers 403: get a fresh one and try again once.
@@ -108,7 +114,11 @@ pub async fn download_item(
                 let expected = resp.content_length().map(|l| l + w.size());
                 let mut failure = None;
                 loop {
-                    match resp.chunk().await {
+                    let chunk = tokio::select! {
+                        c = resp.chunk() => c,
+                        () = f.cancel.cancelled() => return Err(Error::Cancelled),
+                    };
+                    match chunk {
                         Ok(Some(chunk)) => {
                             w.write(&chunk)?;
                             f.progress.bytes(chunk.len() as u64);
@@ -131,7 +141,7 @@ pub async fn download_item(
                         let w = writer.take().expect("writer exists");
                         return tokio::task::spawn_blocking(move || w.finish())
                             .await
-                            .map_err(|e| Error::Invalid(format!("{what}: {e}")))?;
+                            .map_err(|e| Error::from_join(&what, &e))?;
                     }
                 }
             }
@@ -139,7 +149,7 @@ pub async fn download_item(
         match retry_delay(f.policy, &err, attempt, f.pacer) {
             Some(d) => {
                 tracing::debug!("{err}; retrying in {d:?}");
-                tokio::time::sleep(d).await;
+                f.pacer.sleep(d).await?;
             }
             None => return Err(err),
         }

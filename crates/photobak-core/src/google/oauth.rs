@@ -39,7 +39,7 @@ impl ClientCredentials {
         let id = std::env::var("GOOGLEPHOTOS_CLIENT_ID").unwrap_or_default();
         let secret = std::env::var("GOOGLEPHOTOS_CLIENT_SECRET").unwrap_or_default();
         if id.is_empty() || secret.is_empty() {
-            return Err(Error::Invalid(
+            return Err(Error::Config(
                 "GOOGLEPHOTOS_CLIENT_ID and GOOGLEPHOTOS_CLIENT_SECRET must be set to a Google OAuth \
                  client of type \"Desktop app\" (see the README, \"Google OAuth client\")"
                     .into(),
@@ -104,6 +104,9 @@ pub struct AuthorizeRequest<'a> {
     pub open_browser: bool,
     /// How long to wait for the redirect.
     pub timeout: Duration,
+    /// Ends the wait for the browser at once (Ctrl-C, SIGTERM): a person who gives up must not
+    /// have to wait out the timeout.
+    pub cancel: &'a tokio_util::sync::CancellationToken,
 }
 
 fn random_token(bytes: usize) -> Result<String> {
@@ -156,14 +159,17 @@ pub async fn authorize(
     if req.open_browser {
         open_in_browser(url.as_str());
     }
-    let code = tokio::time::timeout(req.timeout, wait_for_redirect(&listener, &state))
-        .await
-        .map_err(|_| {
-            Error::Invalid(format!(
-                "no answer from the browser within {}s; open the URL above and approve access",
-                req.timeout.as_secs()
-            ))
-        })??;
+    let code = tokio::select! {
+        r = tokio::time::timeout(req.timeout, wait_for_redirect(&listener, &state)) => {
+            r.map_err(|_| {
+                Error::Invalid(format!(
+                    "no answer from the browser within {}s; open the URL above and approve access",
+                    req.timeout.as_secs()
+                ))
+            })??
+        }
+        () = req.cancel.cancelled() => return Err(Error::Cancelled),
+    };
     drop(listener);
     let answer = token_request(
         http,

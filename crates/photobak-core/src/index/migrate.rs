@@ -17,7 +17,7 @@ pub const CURRENT_VERSION: i64 = STEPS.len() as i64;
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > CURRENT_VERSION {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Config(format!(
             "the index has schema version {version}, newer than this photobak understands \
              ({CURRENT_VERSION}); upgrade photobak"
         )));

@@ -293,7 +293,7 @@ pub struct PruneOutcome {
 /// The accounts a prune concerns.
 ///
 /// # Errors
-/// [`Error::Invalid`] for an account the repository does not know.
+/// [`Error::BadArgument`] for an account the repository does not know.
 pub fn select_accounts(repo: &Repo, names: &[String]) -> Result<Vec<Account>> {
     let all = repo.index.accounts()?;
     if names.is_empty() {
@@ -305,7 +305,9 @@ pub fn select_accounts(repo: &Repo, names: &[String]) -> Result<Vec<Account>> {
             all.iter()
                 .find(|a| &a.name == n)
                 .cloned()
-                .ok_or_else(|| Error::Invalid(format!("{n}: no such account in the repository")))
+                .ok_or_else(|| {
+                    Error::BadArgument(format!("{n}: no such account in the repository"))
+                })
         })
         .collect()
 }
@@ -318,7 +320,7 @@ pub async fn gather(
     accounts: &[Account],
     cancel: &CancellationToken,
 ) -> Result<Vec<AccountListing>> {
-    let pacer = Arc::new(Pacer::default());
+    let pacer = Arc::new(Pacer::new(cancel.clone()));
     let mut out = Vec::new();
     for account in accounts {
         let mut listing = AccountListing {

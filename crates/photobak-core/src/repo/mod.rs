@@ -66,6 +66,19 @@ impl Repo {
         })
     }
 
+    /// Opens a repository that must already exist: commands that check, repair or prune an
+    /// archive have nothing to do in an empty folder and must not leave one behind.
+    ///
+    /// # Errors
+    /// [`Error::NotARepository`](crate::Error::NotARepository) when `root` holds no index;
+    /// otherwise as [`Repo::open`].
+    pub fn open_existing(root: &Path) -> Result<Repo> {
+        if !is_repository(root) {
+            return Err(crate::Error::NotARepository(root.to_path_buf()));
+        }
+        Repo::open(root)
+    }
+
     /// The repository folder.
     pub fn root(&self) -> &Path {
         &self.root
@@ -84,6 +97,11 @@ impl Repo {
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join(WORK_DIR).join("tmp")
     }
+}
+
+/// True when `root` holds a photobak index (a repository, possibly in use by another run).
+pub fn is_repository(root: &Path) -> bool {
+    root.join(INDEX_FILE).is_file()
 }
 
 /// Creates a folder readable only by its owner (the photos are private).
@@ -157,6 +175,19 @@ mod tests {
             .place_new(w.finish().unwrap(), "g/a", "y.jpg", 3)
             .unwrap();
         assert_eq!(rel3, "g/a/y (3).jpg");
+    }
+
+    #[test]
+    fn open_existing_refuses_a_folder_without_index_and_creates_nothing() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("nothing here");
+        match Repo::open_existing(&root) {
+            Err(crate::Error::NotARepository(p)) => assert_eq!(p, root),
+            other => panic!("expected NotARepository, got {:?}", other.err()),
+        }
+        assert!(!root.exists());
+        drop(Repo::open(&root).unwrap());
+        assert!(Repo::open_existing(&root).is_ok());
     }
 
     #[test]

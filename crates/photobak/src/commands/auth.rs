@@ -5,16 +5,29 @@ use std::sync::Arc;
 use photobak_core::backup::ensure_account;
 use photobak_core::google::oauth::{AuthorizeRequest, authorize};
 use photobak_core::google::{SCOPE_LIBRARY_READ, SCOPE_PICKER};
-use photobak_core::repo::Repo;
+use photobak_core::repo::{Repo, is_repository};
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::AuthArgs;
 
 /// Runs the browser flow for each account and stores the tokens in the repository's index.
-pub async fn run(repo_path: &std::path::Path, args: &AuthArgs) -> anyhow::Result<()> {
+///
+/// An existing repository is opened (and locked) first, so that "in use by another photobak"
+/// is said before the person goes through the browser. A new one is created only once a token
+/// is in hand, and an account is recorded only with its credentials: a denied or abandoned
+/// sign-in leaves nothing behind.
+pub async fn run(
+    repo_path: &std::path::Path,
+    args: &AuthArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
     let google = super::google_access()?;
-    let repo = Arc::new(Repo::open(repo_path)?);
+    let mut repo = if is_repository(repo_path) {
+        Some(Arc::new(Repo::open(repo_path)?))
+    } else {
+        None
+    };
     for address in &args.accounts {
-        let account = ensure_account(&repo, address)?;
         let show = |url: &str| {
             println!(
                 "To authorise {address}, open this address in a browser signed in to that account:\n\n  {url}\n"
@@ -30,9 +43,15 @@ pub async fn run(repo_path: &std::path::Path, args: &AuthArgs) -> anyhow::Result
                 show_url: &show,
                 open_browser: !args.no_browser,
                 timeout: args.timeout,
+                cancel: &cancel,
             },
         )
         .await?;
+        let repo = match &repo {
+            Some(r) => r.clone(),
+            None => repo.insert(Arc::new(Repo::open(repo_path)?)).clone(),
+        };
+        let account = ensure_account(&repo, address)?;
         repo.index
             .set_credentials(account.id, Some(&serde_json::to_string(&token)?))?;
         println!(

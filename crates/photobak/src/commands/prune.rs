@@ -11,18 +11,31 @@ use photobak_core::repo::Repo;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::PruneArgs;
+use crate::exit::{CliError, Exit, command_prefix};
 
 /// Lists every source, prints the plan, and carries it out unless `--dry-run` or refused.
-/// Returns false when the plan was refused.
+/// A refused plan is an error (exit 1) in both modes: a dry run shows the same refusals as the
+/// real run would, so that "the dry run passed" means the real one will act.
 pub async fn run(
     repo_path: &Path,
     args: &PruneArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<bool> {
-    let repo = Arc::new(Repo::open(repo_path)?);
-    let accounts = select_accounts(&repo, &args.accounts)?;
+    let repo = Arc::new(Repo::open_existing(repo_path)?);
+    let cmd = command_prefix(repo_path);
+    let accounts = select_accounts(&repo, &args.accounts).map_err(|e| match e {
+        photobak_core::Error::BadArgument(m) => anyhow::Error::new(
+            CliError::new(Exit::Usage, m)
+                .hint(format!("`{cmd} status` lists the accounts of the repository")),
+        ),
+        other => other.into(),
+    })?;
     if accounts.is_empty() {
-        anyhow::bail!("the repository has no account to prune");
+        return Err(CliError::new(
+            Exit::Usage,
+            format!("{}: the repository has no account to prune", repo_path.display()),
+        )
+        .into());
     }
     let google = match super::google_access() {
         Ok(g) => Some(g),
@@ -43,22 +56,39 @@ pub async fn run(
     if !args.json {
         print!("{}", render_plan(&plan, args.trash_days));
     }
+    if let Some(why) = &plan.refused {
+        if args.dry_run {
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "plan": plan, "dry_run": true, "refused": why })
+                );
+            } else {
+                println!("dry run: nothing was changed");
+            }
+        } else {
+            record_refusal(&repo, &plan)?;
+            if args.json {
+                println!("{}", serde_json::json!({ "plan": plan, "refused": why }));
+            }
+        }
+        let mut err = CliError::new(Exit::Failure, format!("prune refused: {why}"));
+        if google.is_none() && plan.accounts.iter().any(|a| !a.problems.is_empty()) {
+            err = err.hint(
+                "set GOOGLEPHOTOS_CLIENT_ID and GOOGLEPHOTOS_CLIENT_SECRET so the Library API can \
+                 be listed (see the README, \"Google OAuth client\"), or prune only Takeout-fed \
+                 accounts with --account ADDRESS",
+            );
+        }
+        return Err(err.into());
+    }
     if args.dry_run {
         if args.json {
             println!("{}", serde_json::json!({ "plan": plan, "dry_run": true }));
         } else {
             println!("dry run: nothing was changed");
         }
-        return Ok(plan.refused.is_none());
-    }
-    if let Some(why) = &plan.refused {
-        record_refusal(&repo, &plan)?;
-        if args.json {
-            println!("{}", serde_json::json!({ "plan": plan, "refused": why }));
-        } else {
-            println!("prune refused: {why}");
-        }
-        return Ok(false);
+        return Ok(true);
     }
     let outcome = execute(&repo, &plan)?;
     if args.json {

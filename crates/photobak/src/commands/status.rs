@@ -22,27 +22,28 @@ pub fn run(repo_path: &Path, args: &StatusArgs) -> anyhow::Result<bool> {
 }
 
 /// Opens an existing repository's index without the lock (SQLite's WAL lets readers and one
-/// writer work side by side).
+/// writer work side by side). Never creates one: a read-only command on a wrong `--repo` says
+/// so and leaves no empty repository behind.
 pub fn open_index(repo_path: &Path) -> anyhow::Result<Index> {
-    let db = repo_path.join(INDEX_FILE);
-    if !db.is_file() {
-        anyhow::bail!(
-            "{}: not a photobak repository (no {INDEX_FILE})",
-            repo_path.display()
-        );
+    if !photobak_core::repo::is_repository(repo_path) {
+        return Err(photobak_core::Error::NotARepository(repo_path.to_path_buf()).into());
     }
-    Ok(Index::open(&db)?)
+    Ok(Index::open(&repo_path.join(INDEX_FILE))?)
 }
 
 fn counts(c: &Counts) -> String {
-    format!(
+    let mut s = format!(
         "{} items ({} stored), {} files, {}, {} albums",
         c.items,
         c.stored,
         c.files,
         HumanBytes(c.bytes),
         c.albums
-    )
+    );
+    if c.year_folders > 0 {
+        s.push_str(&format!(", {} year folders", c.year_folders));
+    }
+    s
 }
 
 fn run_line(label: &str, r: &Option<RunInfo>) -> String {

@@ -18,17 +18,15 @@ pub async fn run(
     args: &VerifyArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<bool> {
-    if !repo_path.join(photobak_core::index::INDEX_FILE).is_file() {
-        anyhow::bail!("{}: not a photobak repository", repo_path.display());
-    }
-    let repo = Arc::new(Repo::open(repo_path)?);
+    let repo = Arc::new(Repo::open_existing(repo_path)?);
     let opts = VerifyOptions {
         sample_percent: args.sample,
         since: args.since,
         threads: args.threads.unwrap_or_else(default_threads).max(2),
         only: None,
+        cancel: cancel.clone(),
     };
-    let report = run_verify(&repo, opts.clone()).await?;
+    let report = run_verify(&repo, opts.clone(), args.json).await?;
     if !args.repair || report.ok() {
         if args.json {
             println!("{}", serde_json::to_string(&report)?);
@@ -57,6 +55,7 @@ pub async fn run(
             since: None,
             ..opts
         },
+        args.json,
     )
     .await?;
     if args.json {
@@ -72,9 +71,13 @@ pub async fn run(
     Ok(after.ok())
 }
 
-async fn run_verify(repo: &Arc<Repo>, opts: VerifyOptions) -> anyhow::Result<VerifyReport> {
+async fn run_verify(
+    repo: &Arc<Repo>,
+    opts: VerifyOptions,
+    json: bool,
+) -> anyhow::Result<VerifyReport> {
     let repo = repo.clone();
-    let progress = crate::progress::for_terminal();
+    let progress = crate::progress::for_terminal(json, "re-hashing");
     Ok(tokio::task::spawn_blocking(move || verify(&repo, &opts, &*progress)).await??)
 }
 
@@ -109,6 +112,8 @@ pub fn render(r: &VerifyReport) -> String {
     for p in &r.index_problems {
         s.push_str(&format!("index: {p}\n"));
     }
+    // Only files read to the end count as re-hashed: "198 re-hashed" while one of the 198 is
+    // missing would claim a check that never happened.
     let head = format!(
         "verify: {} files, {} re-hashed ({}) in {:.1}s",
         r.files_total,
