@@ -267,9 +267,7 @@ fn prepare_account(
         .account(PROVIDER, address)?
         .ok_or_else(|| Error::Credentials {
             account: address.to_string(),
-            message: format!(
-                "not authorised yet; run `photobak auth --googlephotos {address}`"
-            ),
+            message: format!("not authorised yet; run `photobak auth --googlephotos {address}`"),
         })?;
     let token: Token = match account.credentials.as_deref() {
         Some(json) => serde_json::from_str(json).map_err(|e| Error::Credentials {

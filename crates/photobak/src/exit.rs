@@ -126,15 +126,17 @@ pub fn command_prefix(repo: &Path) -> String {
     if repo == Path::new(crate::cli::DEFAULT_REPO) {
         "photobak".to_string()
     } else {
-        format!("photobak --repo {}", shell_word(&repo.display().to_string()))
+        format!(
+            "photobak --repo {}",
+            shell_word(&repo.display().to_string())
+        )
     }
 }
 
 /// Quotes a word for a POSIX shell when it needs it.
 fn shell_word(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "/._-+@:,=~".contains(c))
     {
         s.to_string()
@@ -190,8 +192,8 @@ mod tests {
 
     #[test]
     fn kinds_decide_codes_through_context() {
-        let e = anyhow::Error::new(photobak_core::Error::NotARepository("x".into()))
-            .context("opening");
+        let e =
+            anyhow::Error::new(photobak_core::Error::NotARepository("x".into())).context("opening");
         assert_eq!(exit_of(&e), Exit::NotARepository);
         let e = anyhow::Error::new(CliError::new(Exit::Usage, "bad"));
         assert_eq!(exit_of(&e), Exit::Usage);
@@ -208,6 +210,9 @@ mod tests {
             command_prefix(Path::new("/srv/my photos")),
             "photobak --repo '/srv/my photos'"
         );
-        assert_eq!(command_prefix(Path::new("demo_backup")), "photobak --repo demo_backup");
+        assert_eq!(
+            command_prefix(Path::new("demo_backup")),
+            "photobak --repo demo_backup"
+        );
     }
 }

@@ -265,7 +265,10 @@ mod tests {
             check("photobak -googlephotos a@x -maxphoto 3").as_deref(),
             Some("-maxphoto")
         );
-        assert_eq!(check("photobak prune -dry-run").as_deref(), Some("-dry-run"));
+        assert_eq!(
+            check("photobak prune -dry-run").as_deref(),
+            Some("-dry-run")
+        );
         // Short clusters, negative numbers, values, Go flags and what follows `--` are fine.
         for ok in [
             "photobak prune -vn",

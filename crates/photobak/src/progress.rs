@@ -166,6 +166,10 @@ mod tests {
         b.finished();
         assert_eq!(b.bar.length(), Some(2));
         assert_eq!(b.bar.position(), 1);
-        assert!(b.bar.message().starts_with("2.00 KiB"), "{}", b.bar.message());
+        assert!(
+            b.bar.message().starts_with("2.00 KiB"),
+            "{}",
+            b.bar.message()
+        );
     }
 }

@@ -90,18 +90,23 @@ fn denial_and_a_wrong_state_are_clear_errors() {
     assert_ne!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("photoslibrary"), "{err}");
-    let creds: Option<String> = env
+    // A sign-in that failed leaves nothing behind: no repository was created for it.
+    assert!(!env.repo.exists(), "a failed auth created {:?}", env.repo);
+    // Nor, in an existing repository, an account without credentials.
+    env.fake.set_auth_behavior(AuthBehavior::Approve);
+    env.auth("other@example.com");
+    env.fake.set_auth_behavior(AuthBehavior::Deny);
+    let out = env.run(&["auth", "--googlephotos", A]);
+    assert_eq!(out.status.code(), Some(1));
+    let accounts: Vec<String> = env
         .db()
-        .query_row(
-            "SELECT credentials FROM accounts WHERE name = ?1",
-            [A],
-            |r| r.get(0),
-        )
+        .prepare("SELECT name FROM accounts")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
-    assert!(
-        creds.is_none(),
-        "no credentials may be stored after a failed flow"
-    );
+    assert_eq!(accounts, vec!["other@example.com".to_string()]);
 }
 
 #[test]

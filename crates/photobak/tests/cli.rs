@@ -31,21 +31,19 @@ fn help_is_complete_and_stable() {
 
 #[test]
 fn a_new_repository_gets_a_migrated_private_index() {
-    let t = tempfile::tempdir().unwrap();
-    let repo = t.path().join("new repo");
-    let out = photobak()
-        .args(["--repo"])
-        .arg(&repo)
-        .args(["backup"])
-        .env("GOOGLEPHOTOS_CLIENT_ID", "x")
-        .env("GOOGLEPHOTOS_CLIENT_SECRET", "y")
+    let env = Env::new();
+    let repo = env.dir.path().join("new repo");
+    env.fake.add_account("a@example.com");
+    let out = env
+        .cmd_for(&repo)
+        .args(["auth", "--googlephotos", "a@example.com"])
         .output()
         .unwrap();
-    // No account named and none stored: a one-line reason and a non-zero exit.
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no account to back up"), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let db = rusqlite::Connection::open(repo.join("photobak.db")).unwrap();
     let v: i64 = db
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -84,8 +82,13 @@ fn missing_client_credentials_are_a_clear_error() {
         .env_remove("GOOGLEPHOTOS_CLIENT_SECRET")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("GOOGLEPHOTOS_CLIENT_ID"));
+    // A configuration error (5), said as an `error:` line.
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: GOOGLEPHOTOS_CLIENT_ID and GOOGLEPHOTOS_CLIENT_SECRET"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -189,9 +192,13 @@ fn only_errors_are_logged_and_the_log_file_rotates() {
             .args(["backup", "--googlephotos", "nobody@example.com"])
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        // With a log file, the reason still reaches the terminal in one line.
-        assert!(String::from_utf8_lossy(&out.stdout).contains("not authorised"));
+        assert_eq!(out.status.code(), Some(5));
+        // With a log file, the reason still reaches the terminal as an `error:` line.
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("error: nobody@example.com: not authorised"),
+            "{err}"
+        );
     }
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(

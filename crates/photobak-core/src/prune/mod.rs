@@ -302,12 +302,9 @@ pub fn select_accounts(repo: &Repo, names: &[String]) -> Result<Vec<Account>> {
     names
         .iter()
         .map(|n| {
-            all.iter()
-                .find(|a| &a.name == n)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::BadArgument(format!("{n}: no such account in the repository"))
-                })
+            all.iter().find(|a| &a.name == n).cloned().ok_or_else(|| {
+                Error::BadArgument(format!("{n}: no such account in the repository"))
+            })
         })
         .collect()
 }

@@ -132,12 +132,12 @@ fn no_work(repo_path: &Path, named: &[String], authorised: &[String]) -> CliErro
     };
     CliError::new(
         Exit::Config,
-        format!(
-            "{list}: not authorised in {}{also}",
-            repo_path.display()
-        ),
+        format!("{list}: not authorised in {}{also}", repo_path.display()),
     )
-    .hint(format!("run `{cmd} auth --googlephotos {}` first", named[0]))
+    .hint(format!(
+        "run `{cmd} auth --googlephotos {}` first",
+        named[0]
+    ))
 }
 
 /// A skip reason in words that cannot be read as a failure of photobak: Google's video status

@@ -95,9 +95,7 @@ fn check_part(p: &Path) -> Result<(), CliError> {
             p.display()
         ),
     )
-    .hint(
-        "give the .zip or .tgz parts Google Takeout made, or the folders they were extracted to",
-    ))
+    .hint("give the .zip or .tgz parts Google Takeout made, or the folders they were extracted to"))
 }
 
 /// The import report: one summary line, then the details a person should look at.

@@ -24,16 +24,20 @@ pub async fn run(
     let repo = Arc::new(Repo::open_existing(repo_path)?);
     let cmd = command_prefix(repo_path);
     let accounts = select_accounts(&repo, &args.accounts).map_err(|e| match e {
-        photobak_core::Error::BadArgument(m) => anyhow::Error::new(
-            CliError::new(Exit::Usage, m)
-                .hint(format!("`{cmd} status` lists the accounts of the repository")),
-        ),
+        photobak_core::Error::BadArgument(m) => {
+            anyhow::Error::new(CliError::new(Exit::Usage, m).hint(format!(
+                "`{cmd} status` lists the accounts of the repository"
+            )))
+        }
         other => other.into(),
     })?;
     if accounts.is_empty() {
         return Err(CliError::new(
             Exit::Usage,
-            format!("{}: the repository has no account to prune", repo_path.display()),
+            format!(
+                "{}: the repository has no account to prune",
+                repo_path.display()
+            ),
         )
         .into());
     }
