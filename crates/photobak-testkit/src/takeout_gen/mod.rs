@@ -7,7 +7,8 @@
 //! files, or extracted folders. [`ExportSpec::expected`] says, per archive file, what a correct
 //! reader must find: sidecar, the rule that pairs them, variant links, folder and metadata.
 //! [`realistic_export`] builds one export that exercises every quirk of google.md §4;
-//! [`newer_export`] derives the next export of the same account from a spec.
+//! [`newer_export`] derives the next full export of the same account from a spec, and
+//! [`incremental_export`] the next scheduled incremental one (only what was added or edited).
 //!
 //! Google's naming is implemented here in the forward direction (title → archive names,
 //! module `google`), independently of any reader.
@@ -28,7 +29,7 @@ use serde_json::{Value, json};
 pub use google::SidecarStyle;
 pub use lang::Lang;
 pub use media::{MediaBytes, Sample, synthetic};
-pub use realistic::{ExportDiff, newer_export, realistic_export};
+pub use realistic::{ExportDiff, incremental_export, newer_export, realistic_export};
 
 /// How the parts are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -361,16 +361,22 @@ pub fn realistic_export(seed: u64) -> ExportSpec {
     spec
 }
 
-/// What [`newer_export`] changed, by item key.
+/// What [`newer_export`] or [`incremental_export`] changed, by item key.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExportDiff {
     pub added: Vec<String>,
+    /// Deleted from the library (absent from a full export because they are gone).
     pub removed: Vec<String>,
     pub description_changed: Vec<String>,
     pub location_changed: Vec<String>,
     pub favorited: Vec<String>,
     /// (item key, album title)
     pub album_added: Vec<(String, String)>,
+    /// Items edited in Google Photos since the last export: they come again with an edited
+    /// variant of their own (`-edited`), the original kept.
+    pub edited_added: Vec<String>,
+    /// Items of the library that an incremental export does not carry (they were not deleted).
+    pub not_carried: Vec<String>,
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -406,23 +412,7 @@ pub fn newer_export(old: &ExportSpec, seed: u64) -> (ExportSpec, ExportDiff) {
     spec.timestamp = later(&old.timestamp, 30);
     let mut diff = ExportDiff::default();
     let mut rng = fastrand::Rng::with_seed(seed);
-    let simple: Vec<usize> = (0..spec.items.len())
-        .filter(|&i| {
-            let it = &spec.items[i];
-            let unique = spec.items.iter().filter(|o| o.title == it.title).count() == 1;
-            unique
-                && it.edited.is_none()
-                && it.live.is_none()
-                && !it.media_missing
-                && it.places.contains(&Place::Year)
-                && matches!(
-                    it.sidecar,
-                    SidecarStyle::Legacy | SidecarStyle::Supplemental
-                )
-                && matches!(it.taken_at, TakenAt::At(_))
-        })
-        .collect();
-    let mut pick = simple.clone();
+    let mut pick = simple_items(&spec);
     rng.shuffle(&mut pick);
     let mut take = || pick.pop();
     if let Some(i) = take() {
@@ -472,6 +462,80 @@ pub fn newer_export(old: &ExportSpec, seed: u64) -> (ExportSpec, ExportDiff) {
         spec.items.push(it);
         diff.added.push(key);
     }
+    (spec, diff)
+}
+
+/// Indices of items with a title of their own, no variant or companion, a year-folder copy and
+/// a plain sidecar: the ones a derived export may change without renaming anything else.
+fn simple_items(spec: &ExportSpec) -> Vec<usize> {
+    (0..spec.items.len())
+        .filter(|&i| {
+            let it = &spec.items[i];
+            let unique = spec.items.iter().filter(|o| o.title == it.title).count() == 1;
+            unique
+                && it.edited.is_none()
+                && it.live.is_none()
+                && !it.media_missing
+                && it.places.contains(&Place::Year)
+                && matches!(
+                    it.sidecar,
+                    SidecarStyle::Legacy | SidecarStyle::Supplemental
+                )
+                && matches!(it.taken_at, TakenAt::At(_))
+        })
+        .collect()
+}
+
+/// The next *scheduled* export of the same account, 61 days later, as Google's incremental
+/// Takeout makes it (google.md §4.1a): it holds only what was added or edited since `old`.
+/// Three items are new (the first in the first album), one item was edited in Google Photos
+/// (it comes again with its `-edited` variant and a changed description, the original kept),
+/// one was favourited (it comes again). Every other item of `old` is simply not carried: it
+/// was not deleted.
+pub fn incremental_export(old: &ExportSpec, seed: u64) -> (ExportSpec, ExportDiff) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut pick = simple_items(old);
+    rng.shuffle(&mut pick);
+    let mut diff = ExportDiff::default();
+    let mut items = Vec::new();
+    if let Some(i) = pick.pop() {
+        let mut it = old.items[i].clone();
+        it.edited = Some("-edited".to_owned());
+        it.description = format!("{} (retouched)", it.description)
+            .trim()
+            .to_owned();
+        diff.edited_added.push(it.key.clone());
+        diff.description_changed.push(it.key.clone());
+        items.push(it);
+    }
+    if let Some(i) = pick.pop() {
+        let mut it = old.items[i].clone();
+        it.favorite = true;
+        diff.favorited.push(it.key.clone());
+        items.push(it);
+    }
+    let carried: std::collections::HashSet<&str> = items.iter().map(|i| i.key.as_str()).collect();
+    diff.not_carried = old
+        .items
+        .iter()
+        .filter(|i| !carried.contains(i.key.as_str()))
+        .map(|i| i.key.clone())
+        .collect();
+    for k in 0..3 {
+        let key = format!("inc-{seed}-{k}");
+        let t = 1_760_000_000 + i64::from(k) * 900;
+        let mut it =
+            ItemSpec::new(&key, &format!("PXL_20251120_2{k:05}000.jpg")).taken(TakenAt::At(t));
+        it.sidecar = SidecarStyle::Supplemental;
+        if k == 0 && !old.albums.is_empty() {
+            it.places.push(Place::Album(0));
+        }
+        diff.added.push(key);
+        items.push(it);
+    }
+    let mut spec = old.clone();
+    spec.timestamp = later(&old.timestamp, 61);
+    spec.items = items;
     (spec, diff)
 }
 
@@ -526,6 +590,36 @@ mod tests {
             "original_1d4caa6f-16bb-4c1b-b1a4-9387de10e528_P(1).jpg",
         ] {
             assert!(names.contains(&n), "{n} missing");
+        }
+    }
+
+    #[test]
+    fn incremental_export_carries_only_what_changed() {
+        let old = realistic_export(4);
+        let (inc, diff) = incremental_export(&old, 2);
+        assert_eq!(inc.timestamp, "20251121T101010Z");
+        assert_eq!(diff.added.len(), 3);
+        assert!(diff.removed.is_empty());
+        assert_eq!(diff.edited_added.len(), 1);
+        assert_eq!(diff.favorited.len(), 1);
+        assert_eq!(inc.items.len(), 5);
+        assert_eq!(diff.not_carried.len(), old.items.len() - 2);
+        let e = inc.expected().unwrap();
+        let edited = &diff.edited_added[0];
+        assert!(
+            e.files
+                .iter()
+                .any(|f| &f.key == edited && f.rule == "edited-variant"),
+            "the edited item comes with its variant"
+        );
+        assert!(
+            e.files
+                .iter()
+                .any(|f| &f.key == edited && f.rule != "edited-variant"),
+            "and with its original"
+        );
+        for k in &diff.not_carried {
+            assert!(!e.files.iter().any(|f| &f.key == k));
         }
     }
 
