@@ -19,6 +19,7 @@ use crate::google::http::Pacer;
 use crate::google::library::LibraryClient;
 use crate::google::oauth::{Token, TokenSource, TokenStore};
 use crate::index::Account;
+use crate::progress::Progress;
 use crate::repo::Repo;
 
 /// An album as a complete listing saw it.
@@ -129,10 +130,15 @@ pub fn library_client(
 }
 
 /// Lists an account completely: every album with its items, then every item. Failures end up
-/// in [`LibraryListing::problems`], never as a partial listing that looks whole.
-pub async fn list_library(client: &LibraryClient, cancel: &CancellationToken) -> LibraryListing {
+/// in [`LibraryListing::problems`], never as a partial listing that looks whole. Each item of
+/// the full listing is reported to `progress` as finished (the caller queues what it expects).
+pub async fn list_library(
+    client: &LibraryClient,
+    cancel: &CancellationToken,
+    progress: &dyn Progress,
+) -> LibraryListing {
     let mut out = LibraryListing::default();
-    if let Err(e) = list_into(client, cancel, &mut out).await {
+    if let Err(e) = list_into(client, cancel, progress, &mut out).await {
         out.problems.push(format!("listing failed: {e}"));
         return out;
     }
@@ -143,6 +149,7 @@ pub async fn list_library(client: &LibraryClient, cancel: &CancellationToken) ->
 async fn list_into(
     client: &LibraryClient,
     cancel: &CancellationToken,
+    progress: &dyn Progress,
     out: &mut LibraryListing,
 ) -> Result<()> {
     let mut token: Option<String> = None;
@@ -184,6 +191,9 @@ async fn list_into(
             return Err(Error::Cancelled);
         }
         let page = client.items_page(token.as_deref()).await?;
+        for _ in &page.items {
+            progress.finished();
+        }
         out.items.extend(page.items.into_iter().map(|i| i.id));
         match page.next {
             Some(t) => token = Some(t),

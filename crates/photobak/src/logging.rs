@@ -132,7 +132,8 @@ struct SharedWriter(Arc<Mutex<Box<dyn Write + Send>>>);
 
 impl Write for SharedWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).write(buf)
+        // An error line while a progress bar is drawn goes above the bar, not through it.
+        crate::progress::suspended(|| self.0.lock().unwrap_or_else(|p| p.into_inner()).write(buf))
     }
     fn flush(&mut self) -> io::Result<()> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).flush()

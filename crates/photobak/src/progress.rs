@@ -28,6 +28,19 @@ struct Counts {
     style: u8,
 }
 
+/// The bar on screen, if any, so that an error line printed meanwhile is written above it
+/// instead of through it (see [`suspended`]).
+static ON_SCREEN: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Runs `f` (which writes to the terminal) with the bar, if one is drawn, lifted out of the way.
+pub fn suspended<R>(f: impl FnOnce() -> R) -> R {
+    let bar = ON_SCREEN.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    match bar {
+        Some(b) => b.suspend(f),
+        None => f(),
+    }
+}
+
 /// indicatif behind the core's progress hooks.
 pub struct Bar {
     bar: ProgressBar,
@@ -110,6 +123,7 @@ impl Progress for Bar {
 
 impl Drop for Bar {
     fn drop(&mut self) {
+        ON_SCREEN.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.bar.finish_and_clear();
     }
 }
@@ -124,6 +138,7 @@ pub fn for_terminal(json: bool, doing: &str) -> Arc<dyn Progress> {
     bar.set_style(style("{spinner} {prefix}… {elapsed}"));
     bar.set_prefix(doing.to_string());
     bar.enable_steady_tick(Duration::from_millis(200));
+    *ON_SCREEN.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar.clone());
     Arc::new(Bar {
         bar,
         counts: Mutex::new(Counts::default()),

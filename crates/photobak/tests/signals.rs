@@ -290,3 +290,26 @@ fn long_commands_draw_progress_only_on_a_terminal_and_never_with_json() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn prune_shows_its_listing_on_a_terminal() {
+    let env = Env::new();
+    env.fake.add_account(A);
+    for i in 0..5 {
+        env.fake
+            .add_item(A, NewItem::photo(&format!("IMG_{i}.JPG")));
+    }
+    env.auth(A);
+    env.backup(&[A]);
+    let (code, shown) = terminal_output(&env, &env.repo, &["prune", "--dry-run"]);
+    assert_eq!(code, Some(0), "{shown}");
+    // The listing's bar counts the items the last backup knew.
+    assert!(
+        shown.contains("listing the library") && shown.contains("/5 items"),
+        "{shown}"
+    );
+    assert!(shown.contains("dry run: nothing was changed"), "{shown}");
+    let (code, shown) = terminal_output(&env, &env.repo, &["prune", "--dry-run", "--json"]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(!shown.contains("listing the library"), "{shown}");
+}

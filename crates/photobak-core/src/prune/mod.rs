@@ -310,12 +310,15 @@ pub fn select_accounts(repo: &Repo, names: &[String]) -> Result<Vec<Account>> {
 }
 
 /// Lists every source of each account completely. `google` may be None when the Google client
-/// is not configured; accounts that need it then report a problem.
+/// is not configured; accounts that need it then report a problem. `progress` is given, per
+/// account, the items the last runs knew (queued) and every item listed (finished), so a long
+/// listing shows how far it is.
 pub async fn gather(
     repo: &Arc<Repo>,
     google: Option<&GoogleAccess>,
     accounts: &[Account],
     cancel: &CancellationToken,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<Vec<AccountListing>> {
     let pacer = Arc::new(Pacer::new(cancel.clone()));
     let mut out = Vec::new();
@@ -345,7 +348,19 @@ pub async fn gather(
                     }
                     Err(_) => {}
                     Ok(client) => {
-                        let l = list_library(&client, cancel).await;
+                        let known: i64 = repo.index.with(|c| {
+                            Ok(c.query_row(
+                                "SELECT count(DISTINCT p.item_id) FROM provenance p
+                                 JOIN items i ON i.id = p.item_id
+                                 WHERE i.account_id = ?1 AND p.source = 'library'",
+                                [account.id],
+                                |r| r.get(0),
+                            )?)
+                        })?;
+                        for _ in 0..known {
+                            progress.queued(None);
+                        }
+                        let l = list_library(&client, cancel, progress).await;
                         if cancel.is_cancelled() {
                             return Err(Error::Cancelled);
                         }

@@ -501,9 +501,7 @@ pub fn incremental_export(old: &ExportSpec, seed: u64) -> (ExportSpec, ExportDif
     if let Some(i) = pick.pop() {
         let mut it = old.items[i].clone();
         it.edited = Some("-edited".to_owned());
-        it.description = format!("{} (retouched)", it.description)
-            .trim()
-            .to_owned();
+        it.description = format!("{} (retouched)", it.description).trim().to_owned();
         diff.edited_added.push(it.key.clone());
         diff.description_changed.push(it.key.clone());
         items.push(it);

@@ -55,7 +55,18 @@ pub async fn run(
         trash_days: args.trash_days,
         purge: args.purge,
     };
-    let listings = gather(&repo, google.as_ref(), &accounts, &cancel).await?;
+    let listings = {
+        // Dropped (and cleared from the screen) before the plan is printed.
+        let progress = crate::progress::for_terminal(args.json, "listing the library");
+        gather(
+            &repo,
+            google.as_ref(),
+            &accounts,
+            &cancel,
+            progress.as_ref(),
+        )
+        .await?
+    };
     let plan = plan(&repo, &listings, &opts)?;
     if !args.json {
         print!("{}", render_plan(&plan, args.trash_days));
