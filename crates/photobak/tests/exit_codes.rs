@@ -356,3 +356,59 @@ fn success_is_0_and_quiet_on_stderr() {
         assert_eq!(stderr(&o), "", "{args:?}");
     }
 }
+
+#[test]
+fn prune_dry_run_shows_the_refusals_of_the_real_run() {
+    let env = Env::new();
+    env.fake.add_account("a@example.com");
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            env.fake.add_item(
+                "a@example.com",
+                photobak_testkit::fake_google::NewItem::photo(&format!("IMG_{i}.JPG")),
+            )
+        })
+        .collect();
+    env.auth("a@example.com");
+    env.backup(&["a@example.com"]);
+    // No Google client: the Library API cannot be listed, so nothing may be removed. The dry run
+    // says so as loudly as the real run, with what to do.
+    for args in [&["prune", "--dry-run"][..], &["prune"][..]] {
+        let o = env
+            .cmd()
+            .env_remove("GOOGLEPHOTOS_CLIENT_ID")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_error(
+            &o,
+            1,
+            "prune refused: a listing failed or looks incomplete",
+            Some("GOOGLEPHOTOS_CLIENT_ID"),
+        );
+        assert!(stderr(&o).contains("the Google client is not configured"));
+    }
+    // Two of three items deleted at Google: over the 10 % default, refused in both modes.
+    env.fake.delete_item(&ids[0]);
+    env.fake.delete_item(&ids[1]);
+    let dry = env.run(&["prune", "--dry-run"]);
+    assert_error(&dry, 1, "prune refused: a@example.com: 2 of 3 items", None);
+    let out = String::from_utf8_lossy(&dry.stdout);
+    assert!(out.contains("dry run: nothing was changed"), "{out}");
+    let real = env.run(&["prune"]);
+    assert_eq!(
+        stderr(&real).lines().next(),
+        stderr(&dry).lines().next(),
+        "the dry run and the real run refuse alike"
+    );
+    // With --json the refusal is in the JSON too.
+    let json = env.run(&["prune", "--dry-run", "--json"]);
+    assert_eq!(json.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(
+        v["refused"].as_str().unwrap().contains("--max-delete"),
+        "{v}"
+    );
+    // Allowed, the dry run succeeds.
+    assert!(env.run(&["prune", "--dry-run", "--force"]).status.success());
+}
