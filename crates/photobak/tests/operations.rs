@@ -51,21 +51,17 @@ fn trashed(repo: &Path) -> Vec<String> {
     out
 }
 
-/// `cd REPO && b3sum -c photobak.b3`; None when b3sum is not installed.
+/// `cd REPO && b3sum -c photobak.b3`; None (said visibly) when b3sum is not installed.
 fn b3sum_check(repo: &Path) -> Option<(bool, String)> {
-    let out = match Command::new("b3sum")
+    if !common::tool_available("b3sum", "--version", "b3sum", "the b3sum -c check") {
+        return None;
+    }
+    let out = Command::new("b3sum")
         .arg("-c")
         .arg("photobak.b3")
         .current_dir(repo)
         .output()
-    {
-        Ok(o) => o,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("NOTICE: b3sum is not installed; skipping the b3sum -c check");
-            return None;
-        }
-        Err(e) => panic!("running b3sum: {e}"),
-    };
+        .expect("b3sum runs");
     Some((
         out.status.success(),
         format!(

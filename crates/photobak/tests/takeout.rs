@@ -417,12 +417,12 @@ fn a_newer_export_updates_metadata_and_records_absences() {
 
 #[test]
 fn xmp_sidecars_are_read_back_by_exiftool() {
-    if std::process::Command::new("exiftool")
-        .arg("-ver")
-        .output()
-        .is_err()
-    {
-        eprintln!("exiftool not installed (Debian libimage-exiftool-perl); .ci/run installs it");
+    if !common::tool_available(
+        "exiftool",
+        "-ver",
+        "libimage-exiftool-perl",
+        "xmp_sidecars_are_read_back_by_exiftool",
+    ) {
         return;
     }
     let env = Env::new();

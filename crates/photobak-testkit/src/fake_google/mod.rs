@@ -4,8 +4,8 @@
 //! Why a real HTTP server: photobak's integration tests run the photobak binary as a subprocess,
 //! so the fake must be reachable over the network exactly like Google, with Google's paths,
 //! JSON shapes, error bodies and quirks (string-encoded int64s, `{}` for empty pages, expiring
-//! opaque `baseUrl`s, redirects for videos). Everything is documented in `shared/docs/google.md`
-//! §1, §1.5, §1.7, §2, §3 and §6; this module implements that checklist.
+//! opaque `baseUrl`s, redirects for videos), as the crate's README describes them; the README
+//! lists where the fake knowingly differs from Google.
 //!
 //! [`FakeGoogle`] owns a dedicated thread with its own tokio runtime so plain synchronous
 //! `#[test]` functions can start it, mutate the library between runs (`add_item`, `edit_item`,

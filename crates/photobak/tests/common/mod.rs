@@ -242,3 +242,28 @@ pub fn account_folder(address: &str) -> String {
         .replace('@', "_at_")
         .replace('+', "_")
 }
+
+/// True when the external `tool` runs (`tool ARG` succeeds). When it does not, the test that
+/// needs it is skipped visibly: a `SKIPPED` line goes to the real stderr, which the test harness
+/// does not capture (it would hide an `eprintln!` of a passing test), so `cargo test` shows it
+/// beside the test's `ok`. With `PHOTOBAK_REQUIRE_TOOLS=1` (set by `.ci/run`, which installs
+/// every tool) a missing tool fails the test instead: a skip there would hide a broken setup.
+pub fn tool_available(tool: &str, arg: &str, package: &str, test: &str) -> bool {
+    use std::io::Write;
+    let runs = Command::new(tool)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if runs {
+        return true;
+    }
+    assert!(
+        std::env::var("PHOTOBAK_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "{tool} is required (PHOTOBAK_REQUIRE_TOOLS=1) but does not run; install {package}"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {tool} is not installed (Debian package {package}; .ci/run installs it)"
+    );
+    false
+}
