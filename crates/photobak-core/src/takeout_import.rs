@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backup::ensure_account;
 use crate::error::{Error, Result};
+use crate::exports::{Coverage, ExportId, ExportKind, FULL_SHARE, KindBy, KindDecision};
 use crate::index::{Account, Album, AlbumSpec, ItemMeta, now};
 use crate::ingest::{
     IngestRequest, Stored, album_folder, ensure_year_album, ensure_year_folder, ingest,
@@ -52,6 +53,9 @@ pub struct ImportOptions {
     pub xmp: bool,
     /// Leave file modification times alone (default: set them to the capture time).
     pub no_mtime: bool,
+    /// What the user says the export is (`--full`, `--incremental`); None lets photobak decide
+    /// (see [`crate::exports`]): incremental unless it holds nearly everything seen before.
+    pub kind: Option<ExportKind>,
 }
 
 /// The report of one import.
@@ -79,8 +83,13 @@ pub struct ImportSummary {
     pub skipped: BTreeMap<String, u64>,
     /// Entries that failed: `part: entry` and why.
     pub failed: Vec<(String, String)>,
-    /// Previously imported items of this account absent from this export (for `prune`).
+    /// Full or incremental, by whom and why.
+    pub kind: Option<KindDecision>,
+    /// Items seen before this export and absent from it, counted for a full export only (an
+    /// incremental export lacks most items and says nothing about them).
     pub absent: u64,
+    /// Things the user should know about the kind of the export.
+    pub warnings: Vec<String>,
     /// Bytes read from the archives.
     pub bytes_read: u64,
     /// Problems found reading the export (bad entries, hostile paths, broken JSON …).
@@ -113,6 +122,9 @@ struct Planned {
     was_stored: bool,
     /// This entry changed the item's metadata or added an album membership.
     changed: bool,
+    /// An earlier export had delivered the item (its newest export was another one). An
+    /// earlier, interrupted import of this same export does not count.
+    known_before: bool,
 }
 
 /// Imports one export. Blocking: call it from a blocking thread.
@@ -156,15 +168,10 @@ pub fn import_takeout(
 
     // Recorded before anything else, unfinished until the end: prune refuses to compare with
     // an export whose import died half-way (some items stamped with it, others not).
-    repo.index.with(|c| {
-        c.execute(
-            "INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count, absent_count, complete)
-             VALUES (?1, ?2, ?3, ?4, 0, 0)
-             ON CONFLICT (account_id, export_id) DO UPDATE SET complete = 0, media_count = ?4",
-            params![account.id, catalog.export_id, now(), catalog.media.len() as i64],
-        )?;
-        Ok(())
-    })?;
+    let export = ExportId::new(&catalog.export_id);
+    let record = repo
+        .index
+        .begin_export(account.id, &export, catalog.media.len() as u64)?;
 
     // Pass 1: items, albums and memberships, no bytes.
     let mut remote_ids: Vec<Option<String>> = vec![None; catalog.media.len()];
@@ -206,13 +213,17 @@ pub fn import_takeout(
         planned[entry.id] = Some(p);
     }
     // Per item (an item may come from several copies): updated when any copy changed it.
-    let mut per_item: BTreeMap<i64, (bool, bool)> = BTreeMap::new();
+    let mut per_item: BTreeMap<i64, (bool, bool, bool)> = BTreeMap::new();
     for p in planned.iter().flatten() {
-        let e = per_item.entry(p.item_id).or_insert((p.was_stored, false));
+        let e = per_item
+            .entry(p.item_id)
+            .or_insert((p.was_stored, false, false));
         e.1 |= p.changed;
+        e.2 |= p.known_before;
     }
     s.items = per_item.len() as u64;
-    for (was_stored, changed) in per_item.values() {
+    let held_known = per_item.values().filter(|v| v.2).count() as u64;
+    for (was_stored, changed, _) in per_item.values() {
         match (was_stored, changed) {
             (true, true) => s.updated += 1,
             (true, false) => s.unchanged += 1,
@@ -354,30 +365,73 @@ pub fn import_takeout(
         }
     }
 
-    // A Takeout is a full snapshot: what earlier exports had and this one lacks is absent.
-    s.absent = repo.index.with(|c| {
-        Ok(c.query_row(
-            "SELECT count(*) FROM provenance p JOIN items i ON i.id = p.item_id
-             WHERE i.account_id = ?1 AND p.source = 'takeout' AND p.source_ref <> ?2
-               AND NOT (p.source_ref GLOB 'takeout-[0-9]*' AND ?2 GLOB 'takeout-[0-9]*'
-                        AND p.source_ref > ?2)",
-            params![account.id, catalog.export_id],
-            |r| r.get::<_, i64>(0),
-        )?)
-    })? as u64;
-    repo.index.with(|c| {
-        c.execute(
-            "UPDATE takeout_exports SET imported_at = ?3, absent_count = ?4, complete = 1
-             WHERE account_id = ?1 AND export_id = ?2",
-            params![account.id, catalog.export_id, now(), s.absent as i64],
-        )?;
-        Ok(())
-    })?;
+    let (kind, absent, warnings) = decide_kind(repo, &account, &export, &record, held_known, opts)?;
+    s.absent = absent;
+    s.warnings = warnings;
+    repo.index
+        .finish_export(account.id, &export, &kind, s.items, s.absent)?;
+    s.kind = Some(kind);
     crate::backup::refresh_all_others(repo, account.id)?;
     s.elapsed_secs = started.elapsed().as_secs_f64();
     let json = serde_json::to_string(&s).unwrap_or_default();
     repo.index.finish_run(run_id, s.ok(), &json)?;
     Ok(s)
+}
+
+/// The kind of the export just imported (see [`crate::exports`]), the items seen before it
+/// that it lacks (counted only when it is full: an incremental export lacks most items and says
+/// nothing about them), and warnings for the user.
+fn decide_kind(
+    repo: &Repo,
+    account: &Account,
+    export: &ExportId,
+    record: &crate::exports::ExportRecord,
+    held_known: u64,
+    opts: &ImportOptions,
+) -> Result<(KindDecision, u64, Vec<String>)> {
+    let this_at = record.exported_at;
+    // Items already gone on the word of an older full export are not counted again.
+    let prev_full_at = repo
+        .index
+        .exports(account.id)?
+        .into_iter()
+        .filter(|e| e.is_evidence() && &e.export_id != export && e.exported_at < this_at)
+        .map(|e| e.exported_at)
+        .max()
+        .unwrap_or(i64::MIN);
+    // This export's items were just stamped with it, so every item still last seen before it
+    // was made is one it lacks.
+    let absent = repo
+        .index
+        .takeout_sightings(account.id)?
+        .iter()
+        .filter(|s| s.last_seen >= prev_full_at && s.last_seen < this_at)
+        .count() as u64;
+    let coverage = Coverage { held_known, absent };
+    let kind = match opts.kind {
+        Some(k) => crate::exports::stated_kind(k, "given at import"),
+        // The user's word stands until the user says otherwise.
+        None if record.kind.by == KindBy::User
+            || (record.kind.by == KindBy::Migration && record.kind.kind == ExportKind::Full) =>
+        {
+            record.kind.clone()
+        }
+        None => crate::exports::infer_kind(export, coverage),
+    };
+    let mut warnings = Vec::new();
+    if kind.kind == ExportKind::Full
+        && kind.by == KindBy::User
+        && let Some(share) = coverage.share()
+        && share < FULL_SHARE
+    {
+        warnings.push(format!(
+            "you said {export} is a full export, but it lacks {absent} of the {} items seen              before it ({:.1}%); prune would take them for deleted. If it is not a full              export, run `photobak exports mark {export} --incremental`",
+            coverage.held_known + absent,
+            (1.0 - share) * 100.0
+        ));
+    }
+    let absent = if kind.kind.is_evidence() { absent } else { 0 };
+    Ok((kind, absent, warnings))
 }
 
 /// The item id of an entry (see the module docs).
@@ -630,6 +684,10 @@ fn plan_entry(
         // see the run's own upsert.
         was_stored: !state.is_new && state.content_id.is_some(),
         changed: state.meta_changed || extra_changed || new_membership,
+        known_before: state
+            .prev_source_ref
+            .as_deref()
+            .is_some_and(|r| r != catalog.export_id),
     })
 }
 
