@@ -195,6 +195,10 @@ pub struct MediaEntry {
     pub file_name: String,
     /// Uncompressed size as listed.
     pub size: u64,
+    /// CRC-32 of the bytes from the zip central directory; `None` for tar parts and folders.
+    /// Cheap evidence in pass 1 that two copies with the same sidecar identity are (or are
+    /// not) the same bytes.
+    pub crc32: Option<u32>,
     /// The paired sidecar, if one was found unambiguously.
     pub sidecar: Option<Sidecar>,
     pub matched_by: MatchRule,
@@ -279,6 +283,12 @@ pub enum ProblemKind {
     Read,
     /// The callback of the second pass returned an error.
     Callback,
+    /// A media file in Google's `Failed Videos` folder: Google could not process it. It is
+    /// still listed (with [`Folder::FailedVideos`]); the problem makes it visible in reports.
+    FailedVideo,
+    /// A media file in the Locked Folder: private in Google Photos. Listed (with
+    /// [`Folder::LockedFolder`]) and reported, since a copy outside Google is no longer locked.
+    LockedFolder,
 }
 
 impl Problem {

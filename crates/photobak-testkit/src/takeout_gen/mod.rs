@@ -96,6 +96,9 @@ pub enum Place {
     Archive,
     Trash,
     FailedVideos,
+    /// The Locked Folder (google.md §4.2 says it is not exported [U]; readers must still not
+    /// take it for an album when it is).
+    LockedFolder,
 }
 
 /// One item of the library.
@@ -123,6 +126,8 @@ pub struct ItemSpec {
     pub live: Option<Live>,
     /// Only the sidecar is exported (a sidecar without media).
     pub media_missing: bool,
+    /// The sidecar carries `url` (older exports have none).
+    pub url: bool,
 }
 
 impl ItemSpec {
@@ -153,6 +158,7 @@ impl ItemSpec {
             edited: None,
             live: None,
             media_missing: false,
+            url: true,
         }
     }
     pub fn sample(mut self, s: Sample) -> Self {
@@ -222,6 +228,12 @@ impl ItemSpec {
     }
     pub fn media_missing(mut self) -> Self {
         self.media_missing = true;
+        self
+    }
+    /// A sidecar without `url`, as in older exports: nothing names the item across folders
+    /// but its title, capture time and bytes.
+    pub fn no_url(mut self) -> Self {
+        self.url = false;
         self
     }
     fn archived(&self) -> bool {
@@ -405,11 +417,15 @@ pub struct ExpectedFile {
     pub sidecar_part: Option<usize>,
     /// `MatchRule::code()` of `photobak-takeout`: `legacy`, `supplemental`,
     /// `supplemental-clipped`, `supplemental-unclipped`, `sidecar-without-extension`,
-    /// `counter-in-title`, `title-without-extension`, `edited-variant`, `live-companion`,
-    /// `title-only`, `none`, `ambiguous`.
+    /// `counter-in-title`, `title-without-extension`, `edited-variant`,
+    /// `edited-variant-inferred` (a suffix in no table, see [`ExpectedFile::inferred_suffix`]),
+    /// `live-companion`, `title-only`, `none`, `ambiguous`.
     pub rule: &'static str,
     /// The `(N)` counter the rule used.
     pub counter: Option<u32>,
+    /// For `edited-variant-inferred`: the suffix as it shows in the archive name (dash
+    /// included, possibly cut by the 47-unit truncation).
+    pub inferred_suffix: Option<String>,
     pub variant: ExpectedVariant,
     pub folder: ExpectedFolder,
     pub taken_at: Option<i64>,
@@ -445,6 +461,7 @@ pub enum ExpectedFolder {
     Archive,
     Trash,
     FailedVideos,
+    LockedFolder,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -457,7 +474,7 @@ pub struct ExpectedAlbum {
 }
 
 /// A problem a reader must report: the entry path and the kind, as the `Debug` name of
-/// `photobak_takeout::ProblemKind` (`MissingTime`, `Ignored`).
+/// `photobak_takeout::ProblemKind` (`MissingTime`, `Ignored`, `FailedVideo`, `LockedFolder`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedProblem {
     pub entry: String,
@@ -619,11 +636,13 @@ fn sidecar_json(item: &ItemSpec, lang: Lang, creation_shift: i64) -> Vec<u8> {
         let p: Vec<Value> = item.people.iter().map(|n| json!({"name": n})).collect();
         m.insert("people".into(), Value::Array(p));
     }
-    let url = format!(
-        "https://photos.google.com/photo/AF1Qip{}",
-        &blake3::hash(item.key.as_bytes()).to_hex()[..24]
-    );
-    m.insert("url".into(), json!(url));
+    if item.url {
+        let url = format!(
+            "https://photos.google.com/photo/AF1Qip{}",
+            &blake3::hash(item.key.as_bytes()).to_hex()[..24]
+        );
+        m.insert("url".into(), json!(url));
+    }
     m.insert("googlePhotosOrigin".into(), origin_json(&item.origin));
     if item.favorite {
         m.insert("favorited".into(), json!(true));
@@ -673,6 +692,41 @@ fn is_creation_title(title: &str) -> bool {
     ]
     .iter()
     .any(|s| base.ends_with(s))
+}
+
+/// The edited suffix as it shows in an edited variant's archive name `edited`, next to its
+/// original's name `original` (both with the same counter and extension): what follows the
+/// original's base, possibly cut by the 47-unit truncation.
+fn shown_suffix(original: &str, edited: &str) -> String {
+    let (ob, ext) = google::split(original);
+    let ob = strip_counter_text(ob);
+    let eb = edited.strip_suffix(ext).unwrap_or(edited);
+    let eb = strip_counter_text(eb);
+    eb.strip_prefix(ob).unwrap_or_default().to_owned()
+}
+
+/// `x(3)` → `x` (the generator's own counters).
+fn strip_counter_text(s: &str) -> &str {
+    match s
+        .strip_suffix(')')
+        .and_then(|t| t.rfind('(').map(|i| (t, i)))
+    {
+        Some((t, i)) if i > 0 && t[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &s[..i],
+        _ => s,
+    }
+}
+
+/// Whether a suffix `-word` is a word a reader can recognise by structure: letters of any
+/// script, inner spaces or apostrophes, no digits, no further dash.
+fn reads_as_word(suffix: &str) -> bool {
+    let Some(w) = suffix.strip_prefix('-') else {
+        return false;
+    };
+    !w.is_empty()
+        && !w.starts_with(' ')
+        && w.chars()
+            .all(|c| c.is_alphabetic() || c == ' ' || c == '\'')
+        && w.chars().any(char::is_alphabetic)
 }
 
 /// Lays the export out: names, counters, contents, parts and the expected reading.
@@ -758,6 +812,16 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                     lang.failed_videos().to_owned(),
                     ExpectedFolder::FailedVideos,
                 ),
+                Place::LockedFolder => (
+                    lang.locked_folder().to_owned(),
+                    ExpectedFolder::LockedFolder,
+                ),
+            };
+            // Readers report what makes these folders special, per media file.
+            let folder_problem = match place {
+                Place::FailedVideos => Some("FailedVideo"),
+                Place::LockedFolder => Some("LockedFolder"),
+                _ => None,
             };
             let dir = format!("{root}/{folder}");
             let used = used_media.entry(dir.clone()).or_default();
@@ -855,6 +919,7 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 sidecar_part: None,
                 rule,
                 counter,
+                inferred_suffix: None,
                 variant: if is_creation_title(&item.title)
                     || matches!(item.origin, OriginSpec::Composition(_))
                 {
@@ -889,6 +954,12 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 role: Role::Media(main_idx),
             });
             files.push(base.clone());
+            if let Some(kind) = folder_problem {
+                problems.push(ExpectedProblem {
+                    entry: base.path.clone(),
+                    kind,
+                });
+            }
             if let Some(e) = &edited_name {
                 let eb = media::synthetic(
                     &google::media_ext(&item.title, ext),
@@ -902,12 +973,35 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 f.variant = ExpectedVariant::Edited {
                     original: Some(base.path.clone()),
                 };
-                if applied.is_some() {
-                    f.rule = "edited-variant";
-                    f.counter = None;
+                let suffix = item.edited.as_deref().unwrap_or_default();
+                if realistic::EDITED_SUFFIXES.contains(&suffix) {
+                    if applied.is_some() {
+                        f.rule = "edited-variant";
+                        f.counter = None;
+                    }
+                } else {
+                    // A suffix in no table: only the structure tells (google.md §4.7), which
+                    // needs a word after the dash and an original with a sidecar (or two).
+                    let shown = shown_suffix(&name, e);
+                    if reads_as_word(&shown) && applied.is_some() {
+                        f.rule = "edited-variant-inferred";
+                        f.counter = None;
+                        f.inferred_suffix = Some(shown);
+                    } else if !(reads_as_word(&shown) && rule == "ambiguous") {
+                        f.variant = ExpectedVariant::Original;
+                        f.rule = "none";
+                        f.counter = None;
+                        f.sidecar = None;
+                    }
                 }
-                if rule == "ambiguous" {
+                if f.rule == "ambiguous" {
                     ambiguous.push(f.path.clone());
+                }
+                if let Some(kind) = folder_problem {
+                    problems.push(ExpectedProblem {
+                        entry: f.path.clone(),
+                        kind,
+                    });
                 }
                 let idx = files.len();
                 planned.push(Planned {
@@ -935,6 +1029,12 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 }
                 if rule == "ambiguous" {
                     ambiguous.push(f.path.clone());
+                }
+                if let Some(kind) = folder_problem {
+                    problems.push(ExpectedProblem {
+                        entry: f.path.clone(),
+                        kind,
+                    });
                 }
                 let idx = files.len();
                 planned.push(Planned {
