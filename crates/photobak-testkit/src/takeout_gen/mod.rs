@@ -7,6 +7,8 @@
 //! files, or extracted folders. [`ExportSpec::expected`] says, per archive file, what a correct
 //! reader must find: sidecar, the rule that pairs them, variant links, folder and metadata.
 //! [`realistic_export`] builds one export that exercises every quirk of google.md §4;
+//! [`matching_export`] the layouts on which matching used to fail (no `url`, edited suffixes in
+//! no table, special folders);
 //! [`newer_export`] derives the next export of the same account from a spec.
 //!
 //! Google's naming is implemented here in the forward direction (title → archive names,
@@ -14,6 +16,7 @@
 
 mod google;
 mod lang;
+mod matching;
 mod media;
 mod realistic;
 
@@ -27,6 +30,7 @@ use serde_json::{Value, json};
 
 pub use google::SidecarStyle;
 pub use lang::Lang;
+pub use matching::{INFERRED_SUFFIXES, MATCHING_ALBUMS, matching_export};
 pub use media::{MediaBytes, Sample, synthetic};
 pub use realistic::{ExportDiff, newer_export, realistic_export};
 
