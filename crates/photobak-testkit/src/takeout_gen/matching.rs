@@ -11,7 +11,7 @@
 //!   but its name names it); `nu-g` has no capture time and is in its year folder and an album
 //!   (two items: title and size are too weak).
 //! * `ed-…`: edited variants with suffixes in no table ([`INFERRED_SUFFIXES`]), one with the
-//!   collision counter after the suffix (`ed-3b`), one also without `url` in an album (`ed-4`).
+//!   collision counter after the suffix (`ed-3b`), one also without `url` in an album (`ed-nu`).
 //! * `fp-…`: names that look like edits and are not: `IMG_5000-2.jpg` and `Trip-beach.jpg`
 //!   with sidecars of their own, `IMG_5001-2.jpg` without any (digits are no suffix).
 //! * `sp-…`: one item each in Failed Videos, Archive, Trash and the Locked Folder.
@@ -116,7 +116,7 @@ pub fn matching_export(lang: Lang, timestamp: &str) -> ExportSpec {
                 .edited("-upraveno"),
         )
         .item(
-            ItemSpec::new("ed-4", "PXL_4004.jpg")
+            ItemSpec::new("ed-nu", "PXL_4004.jpg")
                 .no_url()
                 .in_album(0)
                 .edited("-szerkesztett"),
