@@ -9,9 +9,16 @@
 //!
 //! Identity: a sidecar's `url` (`https://photos.google.com/photo/AF1Qip…`) is the item's stable
 //! id across exports, and the copies of one item in its year folder and its album folders share
-//! it, so they become one item with several album memberships. Edited variants and live-photo
-//! companions are items of their own, linked to their original. Media without a sidecar are
-//! identified by folder and name; identical bytes still meet in the content store.
+//! it, so they become one item with several album memberships. Older exports carry no `url`:
+//! then the sidecar's `title`, its `photoTakenTime` and the file's size name the item
+//! (`takeout-meta:…`), the same for every copy, as long as nothing in the export says two
+//! copies differ (two of them in one folder, or different zip CRC-32s); otherwise, and without
+//! a capture time, each copy keeps a folder-scoped id. Edited variants and live-photo companions
+//! are items of their own, linked to their original, with ids derived from it. Media without a
+//! sidecar are identified by folder and name (merging them by name could store one photo's
+//! bytes as another's); identical bytes still meet in the content store. Google's special
+//! folders (Archive, Trash, Failed Videos, Locked Folder) are no albums: their items go to the
+//! year folder of their capture time.
 //!
 //! Times and places: the capture time is the file's EXIF `DateTimeOriginal` with its offset when
 //! present and sane, else the sidecar's `photoTakenTime` (UTC); both are kept, with the winner's
@@ -100,6 +107,9 @@ pub struct ImportSummary {
     pub unmatched_sidecars: Vec<String>,
     /// Media left without a sidecar because several candidates fit.
     pub ambiguous: Vec<String>,
+    /// Edited variants recognised by their structure, their suffix being in no table:
+    /// `path (suffix)`.
+    pub inferred_edits: Vec<String>,
     /// `.xmp` sidecars written or changed.
     pub xmp_written: u64,
     /// Wall time.
@@ -155,6 +165,7 @@ pub fn import_takeout(
         media_entries: catalog.media.len() as u64,
         problems: catalog.problems.iter().map(ToString::to_string).collect(),
         unmatched_sidecars: catalog.unmatched_sidecars.clone(),
+        inferred_edits: inferred_edits(&catalog),
         ambiguous: catalog
             .ambiguous
             .iter()
@@ -174,7 +185,7 @@ pub fn import_takeout(
         .begin_export(account.id, &export, catalog.media.len() as u64)?;
 
     // Pass 1: items, albums and memberships, no bytes.
-    let mut remote_ids: Vec<Option<String>> = vec![None; catalog.media.len()];
+    let remote_ids = remote_ids_of(&catalog);
     // Items are recorded in a canonical order (folder, then name), not in archive order, so the
     // same export gives the same item ids, and therefore the same file names, whether it comes
     // as zip, tgz or folders.
@@ -207,8 +218,7 @@ pub fn import_takeout(
         {
             s.without_sidecar.push(entry.path.clone());
         }
-        let remote_id = remote_id_of(&catalog, entry, &remote_ids);
-        remote_ids[entry.id] = Some(remote_id.clone());
+        let remote_id = remote_ids[entry.id].clone();
         let p = plan_entry(repo, &account, &catalog, entry, &remote_id, run_id)?;
         planned[entry.id] = Some(p);
     }
@@ -425,7 +435,9 @@ fn decide_kind(
         && share < FULL_SHARE
     {
         warnings.push(format!(
-            "you said {export} is a full export, but it lacks {absent} of the {} items seen              before it ({:.1}%); prune would take them for deleted. If it is not a full              export, run `photobak exports mark {export} --incremental`",
+            "you said {export} is a full export, but it lacks {absent} of the {} items seen \
+             before it ({:.1}%); prune would take them for deleted. If it is not a full \
+             export, run `photobak exports mark {export} --incremental`",
             coverage.held_known + absent,
             (1.0 - share) * 100.0
         ));
@@ -434,45 +446,161 @@ fn decide_kind(
     Ok((kind, absent, warnings))
 }
 
-/// The item id of an entry (see the module docs).
-fn remote_id_of(catalog: &Catalog, entry: &MediaEntry, known: &[Option<String>]) -> String {
-    let parent = |id: Option<usize>, suffix: &str| -> Option<String> {
-        let i = id?;
-        let base = known
-            .get(i)
-            .cloned()
-            .flatten()
-            .or_else(|| catalog.media.get(i).map(|m| remote_id_of(catalog, m, &[])))?;
-        Some(format!("{base}#{suffix}"))
-    };
-    match entry.variant {
-        Variant::Edited { original } => {
-            if let Some(id) = parent(original, "edited") {
-                return id;
-            }
-        }
-        Variant::LiveCompanion { still } => {
-            if let Some(id) = parent(still, "live") {
-                return id;
-            }
-        }
-        _ => {}
+/// `path (suffix)` of every edited variant the reader recognised by structure.
+fn inferred_edits(catalog: &Catalog) -> Vec<String> {
+    catalog
+        .media
+        .iter()
+        .filter(|m| m.duplicate_of.is_none())
+        .filter_map(|m| {
+            m.matched_by
+                .inferred_suffix()
+                .map(|s| format!("{} ({s})", m.path))
+        })
+        .collect()
+}
+
+/// What names an item whose sidecar has no `url`: its title, capture time and size.
+type MetaKey = (String, i64, u64);
+
+/// The sidecar identity of an original (not of a variant, whose sidecar is its original's).
+fn meta_key(e: &MediaEntry) -> Option<MetaKey> {
+    if matches!(
+        e.variant,
+        Variant::Edited { .. } | Variant::LiveCompanion { .. }
+    ) {
+        return None;
     }
-    if let Some(url) = entry.sidecar.as_ref().and_then(|s| s.url.as_deref()) {
-        let key = url.trim_end_matches('/').rsplit('/').next().unwrap_or(url);
-        if !key.is_empty() {
-            return format!("takeout:{key}");
+    let sc = e.sidecar.as_ref()?;
+    if sc.url.is_some() {
+        return None;
+    }
+    // Without a capture time the title and size alone are too weak (every `IMG_0001.JPG` of
+    // the same camera model and quality could share them): no merge.
+    Some((sc.title.clone(), sc.photo_taken_time?, e.size))
+}
+
+/// The item ids of every media entry, by [`MediaEntry::id`] (see the module docs).
+///
+/// Without a `url`, the copies of a photo in its year folder and its album folders share
+/// title, capture time and size; a key shared by entries the export itself tells apart is not
+/// used: two entries in one folder are two items (Google writes an item once per folder, with
+/// `(N)` counters for different items of the same name), and different CRC-32s (zip parts
+/// list them) are different bytes. Parts without CRCs (tar, folders) rely on the three fields.
+fn remote_ids_of(catalog: &Catalog) -> Vec<String> {
+    use std::collections::{HashMap, HashSet};
+    let mut groups: HashMap<MetaKey, Vec<&MediaEntry>> = HashMap::new();
+    for e in catalog.media.iter().filter(|e| e.duplicate_of.is_none()) {
+        if let Some(k) = meta_key(e) {
+            groups.entry(k).or_default().push(e);
         }
     }
-    // No sidecar: the folder, the name and the size. The size keeps two different photos that
-    // happen to share a name across exports (IMG.jpg deleted, IMG(1).jpg renamed IMG.jpg) from
-    // collapsing into one item.
-    format!(
-        "takeout-file:{}/{}#{}",
-        folder_key(&entry.folder),
-        entry.file_name,
-        entry.size
-    )
+    let trusted: HashSet<&MetaKey> = groups
+        .iter()
+        .filter(|(_, copies)| {
+            let mut folders = HashSet::new();
+            let one_per_folder = copies.iter().all(|e| folders.insert(&e.folder_path));
+            let mut crcs: Vec<u32> = copies.iter().filter_map(|e| e.crc32).collect();
+            crcs.sort_unstable();
+            crcs.dedup();
+            one_per_folder && crcs.len() <= 1
+        })
+        .map(|(k, _)| k)
+        .collect();
+    // (title, time) → the trusted ids of originals with that sidecar, for an edited variant
+    // whose original is not beside it.
+    let mut by_title_time: HashMap<(&str, i64), HashSet<String>> = HashMap::new();
+    for k in &trusted {
+        by_title_time
+            .entry((k.0.as_str(), k.1))
+            .or_default()
+            .insert(meta_id(k));
+    }
+
+    let mut ids: Vec<Option<String>> = vec![None; catalog.media.len()];
+    fn id_of(
+        catalog: &Catalog,
+        i: usize,
+        ids: &mut Vec<Option<String>>,
+        trusted: &HashSet<&MetaKey>,
+        by_title_time: &HashMap<(&str, i64), HashSet<String>>,
+        depth: usize,
+    ) -> String {
+        if let Some(id) = &ids[i] {
+            return id.clone();
+        }
+        let e = &catalog.media[i];
+        let folder_scoped = || {
+            // No sidecar (or no trustworthy identity): the folder, the name and the size. The
+            // size keeps two different photos that happen to share a name across exports
+            // (IMG.jpg deleted, IMG(1).jpg renamed IMG.jpg) from collapsing into one item.
+            format!(
+                "takeout-file:{}/{}#{}",
+                folder_key(&e.folder),
+                e.file_name,
+                e.size
+            )
+        };
+        let url_key = e
+            .sidecar
+            .as_ref()
+            .and_then(|s| s.url.as_deref())
+            .and_then(|url| {
+                let key = url.trim_end_matches('/').rsplit('/').next().unwrap_or(url);
+                (!key.is_empty()).then(|| format!("takeout:{key}"))
+            });
+        let id = match e.variant {
+            // A duplicate path, or a variant whose parent is known: derived from the parent
+            // (a depth cap guards against a malformed catalog linking in circles).
+            _ if e.duplicate_of.is_some() && depth < 8 => {
+                let first = e.duplicate_of.expect("checked");
+                id_of(catalog, first, ids, trusted, by_title_time, depth + 1)
+            }
+            Variant::Edited { original: Some(o) } if depth < 8 => format!(
+                "{}#edited",
+                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)
+            ),
+            Variant::LiveCompanion { still: Some(o) } if depth < 8 => format!(
+                "{}#live",
+                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)
+            ),
+            // An edited variant whose original is not in its folder: the original's id from
+            // the shared sidecar, never the original's own id (that would make the edit and
+            // the original one item).
+            Variant::Edited { original: None } => {
+                let sc = e.sidecar.as_ref();
+                let via_meta = sc.and_then(|sc| {
+                    let set = by_title_time.get(&(sc.title.as_str(), sc.photo_taken_time?))?;
+                    (set.len() == 1)
+                        .then(|| set.iter().next().cloned())
+                        .flatten()
+                });
+                match url_key.or(via_meta) {
+                    Some(base) => format!("{base}#edited"),
+                    None => folder_scoped(),
+                }
+            }
+            Variant::LiveCompanion { .. } => folder_scoped(),
+            Variant::Original | Variant::Creation | Variant::Edited { .. } => {
+                match (url_key, meta_key(e)) {
+                    (Some(id), _) => id,
+                    (None, Some(k)) if trusted.contains(&k) => meta_id(&k),
+                    _ => folder_scoped(),
+                }
+            }
+        };
+        ids[i] = Some(id.clone());
+        id
+    }
+    for i in 0..catalog.media.len() {
+        id_of(catalog, i, &mut ids, &trusted, &by_title_time, 0);
+    }
+    ids.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// `takeout-meta:<title>|<photoTakenTime>|<size>`.
+fn meta_id(k: &MetaKey) -> String {
+    format!("takeout-meta:{}|{}|{}", k.0, k.1, k.2)
 }
 
 fn folder_key(f: &Folder) -> String {
@@ -482,6 +610,7 @@ fn folder_key(f: &Folder) -> String {
         Folder::Archive => "archive".into(),
         Folder::Trash => "trash".into(),
         Folder::FailedVideos => "failed-videos".into(),
+        Folder::LockedFolder => "locked-folder".into(),
         Folder::Other(p) => format!("other:{p}"),
     }
 }
@@ -524,10 +653,13 @@ fn origin_text(o: &Origin) -> String {
     }
 }
 
+/// The rule as `items.sidecar_rule` records it: its code with the counter it used
+/// (`legacy(1)`) or the suffix it inferred (`edited-variant-inferred(-redigeret)`).
 fn rule_text(r: &MatchRule) -> String {
-    match r.counter() {
-        Some(n) => format!("{}({n})", r.code()),
-        None => r.code().to_string(),
+    match (r.counter(), r.inferred_suffix()) {
+        (Some(n), _) => format!("{}({n})", r.code()),
+        (None, Some(suffix)) => format!("{}({suffix})", r.code()),
+        (None, None) => r.code().to_string(),
     }
 }
 
@@ -656,21 +788,18 @@ fn plan_entry(
             description.as_deref(),
             run_id,
         )?),
-        Folder::FailedVideos => Some(takeout_album(
-            repo,
-            account,
-            "Failed Videos",
-            "Failed Videos",
-            None,
-            run_id,
-        )?),
         Folder::Other(path) => {
             let name = path.rsplit('/').next().unwrap_or(path);
             Some(takeout_album(repo, account, path, name, None, run_id)?)
         }
         // The export's year folder is Google's own placement; keep it even without a time.
         Folder::Year(y) => Some(ensure_year_folder(repo, account, Some(*y))?),
-        Folder::Archive | Folder::Trash => Some(ensure_year_album(repo, account, taken_at)?),
+        // Google's special folders are no albums: their items go to the year folder of their
+        // capture time. Archived and trashed items keep their flags; a failed video and a
+        // Locked Folder item are reported by the reader (problems of the import).
+        Folder::Archive | Folder::Trash | Folder::FailedVideos | Folder::LockedFolder => {
+            Some(ensure_year_album(repo, account, taken_at)?)
+        }
     };
     let mut new_membership = false;
     if let Some(a) = &album {
