@@ -7,12 +7,14 @@
 //! - [`index`]: the SQLite index and its schema.
 //! - [`google`]: OAuth, Google's retry rules, the Library API.
 //! - [`ingest`]: store-and-dedup, shared by every source.
+//! - [`exports`]: Takeout exports as a feed: full or incremental, and what counts as gone.
 //! - [`backup`]: the Library API backup engine.
 //! - [`remote`]: complete listings of a source, for prune and repairs.
 //! - [`prune`], [`verify`], [`manifest`], [`status`], [`list`]: the operations commands.
 
 pub mod backup;
 pub mod error;
+pub mod exports;
 pub mod google;
 pub mod index;
 pub mod ingest;

@@ -27,8 +27,14 @@ pub struct ListedItem {
     pub account: String,
     /// Repository-relative path of its file.
     pub path: String,
-    /// Titles of the albums holding it.
+    /// Titles of the albums holding it: user albums, then automatic ones (`Auto Backup`,
+    /// Hangouts …); never year folders (see `year_folder`).
     pub albums: Vec<String>,
+    /// The `Photos from YYYY` folder holding it (`Undated` without a capture time), when it
+    /// is in one.
+    pub year_folder: Option<String>,
+    /// Every folder holding it, albums and year folder, with its kind.
+    pub folders: Vec<ListedFolder>,
     /// File name as the source gave it.
     pub filename: String,
     /// Capture time, RFC 3339 UTC.
@@ -53,6 +59,15 @@ pub struct ListedItem {
     pub remote_id: String,
 }
 
+/// A folder holding an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedFolder {
+    pub title: String,
+    /// `user` (an album the user made), `auto` (an automatic album, or a Takeout folder that
+    /// looks like one) or `year` (a `Photos from YYYY` folder).
+    pub kind: &'static str,
+}
+
 /// The stored items matching `filter`, by account and path. Takes an [`Index`] so it can run
 /// without the repository lock.
 ///
@@ -60,14 +75,28 @@ pub struct ListedItem {
 /// Index failures.
 pub fn list(index: &Index, filter: &ListFilter) -> Result<Vec<ListedItem>> {
     index.with(|c| {
-        let mut albums: HashMap<i64, Vec<String>> = HashMap::new();
+        // Year folders are the ones photobak derives itself (`year:YYYY`, `year:undated`),
+        // whatever the source of the item; a user album titled `Photos from 2019` stays an
+        // album.
+        let mut folders: HashMap<i64, Vec<ListedFolder>> = HashMap::new();
         let mut st = c.prepare(
-            "SELECT m.item_id, a.title FROM memberships m JOIN albums a ON a.id = m.album_id
-             ORDER BY (a.kind <> 'user'), a.title",
+            "SELECT m.item_id, a.title,
+                    CASE WHEN a.source = 'derived' AND a.remote_id GLOB 'year:*' THEN 'year'
+                         WHEN a.kind = 'user' THEN 'user' ELSE 'auto' END AS k
+             FROM memberships m JOIN albums a ON a.id = m.album_id
+             ORDER BY (k <> 'user'), (k = 'year'), a.title",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            albums.entry(r.get(0)?).or_default().push(r.get(1)?);
+            let kind = match r.get::<_, String>(2)?.as_str() {
+                "year" => "year",
+                "user" => "user",
+                _ => "auto",
+            };
+            folders.entry(r.get(0)?).or_default().push(ListedFolder {
+                title: r.get(1)?,
+                kind,
+            });
         }
         let mut sources: HashMap<i64, Vec<String>> = HashMap::new();
         let mut st = c.prepare("SELECT item_id, source FROM provenance ORDER BY source")?;
@@ -92,10 +121,20 @@ pub fn list(index: &Index, filter: &ListFilter) -> Result<Vec<ListedItem>> {
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             let raw: Vec<u8> = r.get(9)?;
+            let folders = folders.remove(&id).unwrap_or_default();
             out.push(ListedItem {
                 account: r.get(1)?,
                 path: r.get(2)?,
-                albums: albums.remove(&id).unwrap_or_default(),
+                albums: folders
+                    .iter()
+                    .filter(|f| f.kind != "year")
+                    .map(|f| f.title.clone())
+                    .collect(),
+                year_folder: folders
+                    .iter()
+                    .find(|f| f.kind == "year")
+                    .map(|f| f.title.clone()),
+                folders,
                 filename: r.get(3)?,
                 taken_at: r.get::<_, Option<i64>>(4)?.map(rfc3339),
                 description: r.get(5)?,

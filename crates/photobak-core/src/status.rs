@@ -82,8 +82,11 @@ pub struct AccountStatus {
     pub last_import: Option<RunInfo>,
     /// Last prune.
     pub last_prune: Option<RunInfo>,
-    /// Newest Takeout export imported, if any (what prune compares Takeout items with).
+    /// Newest Takeout export imported, if any, of any kind.
     pub newest_export: Option<String>,
+    /// The Takeout feed: the last full export, the incrementals since, and what prune would
+    /// take for gone on its word. None when no export was imported.
+    pub takeout: Option<crate::exports::TakeoutFeed>,
     /// Items that failed and have not succeeded since, most frequent first.
     pub failures: Vec<FailureInfo>,
     /// `ok`, `missing`, `unreadable` or `no-refresh-token`.
@@ -186,8 +189,10 @@ fn counts(c: &Connection, account_id: i64, source: Option<&str>) -> Result<Count
 pub fn status(index: &Index, root: &Path) -> Result<Status> {
     let accounts = index.accounts()?;
     let mut newest = std::collections::HashMap::new();
+    let mut feeds = std::collections::HashMap::new();
     for a in &accounts {
         newest.insert(a.id, crate::prune::newest_export_in(index, a.id)?);
+        feeds.insert(a.id, crate::exports::takeout_feed(index, a.id)?);
     }
     index.with(|c| {
         let (files, bytes): (i64, i64) = c.query_row(
@@ -306,6 +311,7 @@ pub fn status(index: &Index, root: &Path) -> Result<Status> {
                 last_import: last_run(c, "import", Some(a.id), None)?,
                 last_prune: last_run(c, "prune", Some(a.id), None)?,
                 newest_export: newest.get(&a.id).cloned().flatten(),
+                takeout: feeds.remove(&a.id).flatten(),
                 failures,
                 credentials,
                 renewal,

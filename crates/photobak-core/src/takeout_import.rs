@@ -9,9 +9,16 @@
 //!
 //! Identity: a sidecar's `url` (`https://photos.google.com/photo/AF1Qip…`) is the item's stable
 //! id across exports, and the copies of one item in its year folder and its album folders share
-//! it, so they become one item with several album memberships. Edited variants and live-photo
-//! companions are items of their own, linked to their original. Media without a sidecar are
-//! identified by folder and name; identical bytes still meet in the content store.
+//! it, so they become one item with several album memberships. Older exports carry no `url`:
+//! then the sidecar's `title`, its `photoTakenTime` and the file's size name the item
+//! (`takeout-meta:…`), the same for every copy, as long as nothing in the export says two
+//! copies differ (two of them in one folder, or different zip CRC-32s); otherwise, and without
+//! a capture time, each copy keeps a folder-scoped id. Edited variants and live-photo companions
+//! are items of their own, linked to their original, with ids derived from it. Media without a
+//! sidecar are identified by folder and name (merging them by name could store one photo's
+//! bytes as another's); identical bytes still meet in the content store. Google's special
+//! folders (Archive, Trash, Failed Videos, Locked Folder) are no albums: their items go to the
+//! year folder of their capture time.
 //!
 //! Times and places: the capture time is the file's EXIF `DateTimeOriginal` with its offset when
 //! present and sane, else the sidecar's `photoTakenTime` (UTC); both are kept, with the winner's
@@ -29,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backup::ensure_account;
 use crate::error::{Error, Result};
+use crate::exports::{Coverage, ExportId, ExportKind, FULL_SHARE, KindBy, KindDecision};
 use crate::index::{Account, Album, AlbumSpec, ItemMeta, now};
 use crate::ingest::{
     IngestRequest, Stored, album_folder, ensure_year_album, ensure_year_folder, ingest,
@@ -52,6 +60,9 @@ pub struct ImportOptions {
     pub xmp: bool,
     /// Leave file modification times alone (default: set them to the capture time).
     pub no_mtime: bool,
+    /// What the user says the export is (`--full`, `--incremental`); None lets photobak decide
+    /// (see [`crate::exports`]): incremental unless it holds nearly everything seen before.
+    pub kind: Option<ExportKind>,
 }
 
 /// The report of one import.
@@ -79,8 +90,13 @@ pub struct ImportSummary {
     pub skipped: BTreeMap<String, u64>,
     /// Entries that failed: `part: entry` and why.
     pub failed: Vec<(String, String)>,
-    /// Previously imported items of this account absent from this export (for `prune`).
+    /// Full or incremental, by whom and why.
+    pub kind: Option<KindDecision>,
+    /// Items seen before this export and absent from it, counted for a full export only (an
+    /// incremental export lacks most items and says nothing about them).
     pub absent: u64,
+    /// Things the user should know about the kind of the export.
+    pub warnings: Vec<String>,
     /// Bytes read from the archives.
     pub bytes_read: u64,
     /// Problems found reading the export (bad entries, hostile paths, broken JSON …).
@@ -91,6 +107,9 @@ pub struct ImportSummary {
     pub unmatched_sidecars: Vec<String>,
     /// Media left without a sidecar because several candidates fit.
     pub ambiguous: Vec<String>,
+    /// Edited variants recognised by their structure, their suffix being in no table:
+    /// `path (suffix)`.
+    pub inferred_edits: Vec<String>,
     /// `.xmp` sidecars written or changed.
     pub xmp_written: u64,
     /// Wall time.
@@ -113,6 +132,9 @@ struct Planned {
     was_stored: bool,
     /// This entry changed the item's metadata or added an album membership.
     changed: bool,
+    /// An earlier export had delivered the item (its newest export was another one). An
+    /// earlier, interrupted import of this same export does not count.
+    known_before: bool,
 }
 
 /// Imports one export. Blocking: call it from a blocking thread.
@@ -143,6 +165,7 @@ pub fn import_takeout(
         media_entries: catalog.media.len() as u64,
         problems: catalog.problems.iter().map(ToString::to_string).collect(),
         unmatched_sidecars: catalog.unmatched_sidecars.clone(),
+        inferred_edits: inferred_edits(&catalog),
         ambiguous: catalog
             .ambiguous
             .iter()
@@ -156,18 +179,13 @@ pub fn import_takeout(
 
     // Recorded before anything else, unfinished until the end: prune refuses to compare with
     // an export whose import died half-way (some items stamped with it, others not).
-    repo.index.with(|c| {
-        c.execute(
-            "INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count, absent_count, complete)
-             VALUES (?1, ?2, ?3, ?4, 0, 0)
-             ON CONFLICT (account_id, export_id) DO UPDATE SET complete = 0, media_count = ?4",
-            params![account.id, catalog.export_id, now(), catalog.media.len() as i64],
-        )?;
-        Ok(())
-    })?;
+    let export = ExportId::new(&catalog.export_id);
+    let record = repo
+        .index
+        .begin_export(account.id, &export, catalog.media.len() as u64)?;
 
     // Pass 1: items, albums and memberships, no bytes.
-    let mut remote_ids: Vec<Option<String>> = vec![None; catalog.media.len()];
+    let remote_ids = remote_ids_of(&catalog);
     // Items are recorded in a canonical order (folder, then name), not in archive order, so the
     // same export gives the same item ids, and therefore the same file names, whether it comes
     // as zip, tgz or folders.
@@ -200,19 +218,22 @@ pub fn import_takeout(
         {
             s.without_sidecar.push(entry.path.clone());
         }
-        let remote_id = remote_id_of(&catalog, entry, &remote_ids);
-        remote_ids[entry.id] = Some(remote_id.clone());
+        let remote_id = remote_ids[entry.id].clone();
         let p = plan_entry(repo, &account, &catalog, entry, &remote_id, run_id)?;
         planned[entry.id] = Some(p);
     }
     // Per item (an item may come from several copies): updated when any copy changed it.
-    let mut per_item: BTreeMap<i64, (bool, bool)> = BTreeMap::new();
+    let mut per_item: BTreeMap<i64, (bool, bool, bool)> = BTreeMap::new();
     for p in planned.iter().flatten() {
-        let e = per_item.entry(p.item_id).or_insert((p.was_stored, false));
+        let e = per_item
+            .entry(p.item_id)
+            .or_insert((p.was_stored, false, false));
         e.1 |= p.changed;
+        e.2 |= p.known_before;
     }
     s.items = per_item.len() as u64;
-    for (was_stored, changed) in per_item.values() {
+    let held_known = per_item.values().filter(|v| v.2).count() as u64;
+    for (was_stored, changed, _) in per_item.values() {
         match (was_stored, changed) {
             (true, true) => s.updated += 1,
             (true, false) => s.unchanged += 1,
@@ -374,25 +395,12 @@ pub fn import_takeout(
         }
     }
 
-    // A Takeout is a full snapshot: what earlier exports had and this one lacks is absent.
-    s.absent = repo.index.with(|c| {
-        Ok(c.query_row(
-            "SELECT count(*) FROM provenance p JOIN items i ON i.id = p.item_id
-             WHERE i.account_id = ?1 AND p.source = 'takeout' AND p.source_ref <> ?2
-               AND NOT (p.source_ref GLOB 'takeout-[0-9]*' AND ?2 GLOB 'takeout-[0-9]*'
-                        AND p.source_ref > ?2)",
-            params![account.id, catalog.export_id],
-            |r| r.get::<_, i64>(0),
-        )?)
-    })? as u64;
-    repo.index.with(|c| {
-        c.execute(
-            "UPDATE takeout_exports SET imported_at = ?3, absent_count = ?4, complete = 1
-             WHERE account_id = ?1 AND export_id = ?2",
-            params![account.id, catalog.export_id, now(), s.absent as i64],
-        )?;
-        Ok(())
-    })?;
+    let (kind, absent, warnings) = decide_kind(repo, &account, &export, &record, held_known, opts)?;
+    s.absent = absent;
+    s.warnings = warnings;
+    repo.index
+        .finish_export(account.id, &export, &kind, s.items, s.absent)?;
+    s.kind = Some(kind);
     crate::backup::refresh_all_others(repo, account.id)?;
     s.elapsed_secs = started.elapsed().as_secs_f64();
     let json = serde_json::to_string(&s).unwrap_or_default();
@@ -400,45 +408,219 @@ pub fn import_takeout(
     Ok(s)
 }
 
-/// The item id of an entry (see the module docs).
-fn remote_id_of(catalog: &Catalog, entry: &MediaEntry, known: &[Option<String>]) -> String {
-    let parent = |id: Option<usize>, suffix: &str| -> Option<String> {
-        let i = id?;
-        let base = known
-            .get(i)
-            .cloned()
-            .flatten()
-            .or_else(|| catalog.media.get(i).map(|m| remote_id_of(catalog, m, &[])))?;
-        Some(format!("{base}#{suffix}"))
+/// The kind of the export just imported (see [`crate::exports`]), the items seen before it
+/// that it lacks (counted only when it is full: an incremental export lacks most items and says
+/// nothing about them), and warnings for the user.
+fn decide_kind(
+    repo: &Repo,
+    account: &Account,
+    export: &ExportId,
+    record: &crate::exports::ExportRecord,
+    held_known: u64,
+    opts: &ImportOptions,
+) -> Result<(KindDecision, u64, Vec<String>)> {
+    let this_at = record.exported_at;
+    // Items already gone on the word of an older full export are not counted again.
+    let prev_full_at = repo
+        .index
+        .exports(account.id)?
+        .into_iter()
+        .filter(|e| e.is_evidence() && &e.export_id != export && e.exported_at < this_at)
+        .map(|e| e.exported_at)
+        .max()
+        .unwrap_or(i64::MIN);
+    // This export's items were just stamped with it, so every item still last seen before it
+    // was made is one it lacks.
+    let absent = repo
+        .index
+        .takeout_sightings(account.id)?
+        .iter()
+        .filter(|s| s.last_seen >= prev_full_at && s.last_seen < this_at)
+        .count() as u64;
+    let coverage = Coverage { held_known, absent };
+    let kind = match opts.kind {
+        Some(k) => crate::exports::stated_kind(k, "given at import"),
+        // The user's word stands until the user says otherwise.
+        None if record.kind.by == KindBy::User
+            || (record.kind.by == KindBy::Migration && record.kind.kind == ExportKind::Full) =>
+        {
+            record.kind.clone()
+        }
+        None => crate::exports::infer_kind(export, coverage),
     };
-    match entry.variant {
-        Variant::Edited { original } => {
-            if let Some(id) = parent(original, "edited") {
-                return id;
-            }
-        }
-        Variant::LiveCompanion { still } => {
-            if let Some(id) = parent(still, "live") {
-                return id;
-            }
-        }
-        _ => {}
+    let mut warnings = Vec::new();
+    if kind.kind == ExportKind::Full
+        && kind.by == KindBy::User
+        && let Some(share) = coverage.share()
+        && share < FULL_SHARE
+    {
+        warnings.push(format!(
+            "you said {export} is a full export, but it lacks {absent} of the {} items seen \
+             before it ({:.1}%); prune would take them for deleted. If it is not a full \
+             export, run `photobak exports mark {export} --incremental`",
+            coverage.held_known + absent,
+            (1.0 - share) * 100.0
+        ));
     }
-    if let Some(url) = entry.sidecar.as_ref().and_then(|s| s.url.as_deref()) {
-        let key = url.trim_end_matches('/').rsplit('/').next().unwrap_or(url);
-        if !key.is_empty() {
-            return format!("takeout:{key}");
+    let absent = if kind.kind.is_evidence() { absent } else { 0 };
+    Ok((kind, absent, warnings))
+}
+
+/// `path (suffix)` of every edited variant the reader recognised by structure.
+fn inferred_edits(catalog: &Catalog) -> Vec<String> {
+    catalog
+        .media
+        .iter()
+        .filter(|m| m.duplicate_of.is_none())
+        .filter_map(|m| {
+            m.matched_by
+                .inferred_suffix()
+                .map(|s| format!("{} ({s})", m.path))
+        })
+        .collect()
+}
+
+/// What names an item whose sidecar has no `url`: its title, capture time and size.
+type MetaKey = (String, i64, u64);
+
+/// The sidecar identity of an original (not of a variant, whose sidecar is its original's).
+fn meta_key(e: &MediaEntry) -> Option<MetaKey> {
+    if matches!(
+        e.variant,
+        Variant::Edited { .. } | Variant::LiveCompanion { .. }
+    ) {
+        return None;
+    }
+    let sc = e.sidecar.as_ref()?;
+    if sc.url.is_some() {
+        return None;
+    }
+    // Without a capture time the title and size alone are too weak (every `IMG_0001.JPG` of
+    // the same camera model and quality could share them): no merge.
+    Some((sc.title.clone(), sc.photo_taken_time?, e.size))
+}
+
+/// The item ids of every media entry, by [`MediaEntry::id`] (see the module docs).
+///
+/// Without a `url`, the copies of a photo in its year folder and its album folders share
+/// title, capture time and size; a key shared by entries the export itself tells apart is not
+/// used: two entries in one folder are two items (Google writes an item once per folder, with
+/// `(N)` counters for different items of the same name), and different CRC-32s (zip parts
+/// list them) are different bytes. Parts without CRCs (tar, folders) rely on the three fields.
+fn remote_ids_of(catalog: &Catalog) -> Vec<String> {
+    use std::collections::{HashMap, HashSet};
+    let mut groups: HashMap<MetaKey, Vec<&MediaEntry>> = HashMap::new();
+    for e in catalog.media.iter().filter(|e| e.duplicate_of.is_none()) {
+        if let Some(k) = meta_key(e) {
+            groups.entry(k).or_default().push(e);
         }
     }
-    // No sidecar: the folder, the name and the size. The size keeps two different photos that
-    // happen to share a name across exports (IMG.jpg deleted, IMG(1).jpg renamed IMG.jpg) from
-    // collapsing into one item.
-    format!(
-        "takeout-file:{}/{}#{}",
-        folder_key(&entry.folder),
-        entry.file_name,
-        entry.size
-    )
+    let trusted: HashSet<&MetaKey> = groups
+        .iter()
+        .filter(|(_, copies)| {
+            let mut folders = HashSet::new();
+            let one_per_folder = copies.iter().all(|e| folders.insert(&e.folder_path));
+            let mut crcs: Vec<u32> = copies.iter().filter_map(|e| e.crc32).collect();
+            crcs.sort_unstable();
+            crcs.dedup();
+            one_per_folder && crcs.len() <= 1
+        })
+        .map(|(k, _)| k)
+        .collect();
+    // (title, time) → the trusted ids of originals with that sidecar, for an edited variant
+    // whose original is not beside it.
+    let mut by_title_time: HashMap<(&str, i64), HashSet<String>> = HashMap::new();
+    for k in &trusted {
+        by_title_time
+            .entry((k.0.as_str(), k.1))
+            .or_default()
+            .insert(meta_id(k));
+    }
+
+    let mut ids: Vec<Option<String>> = vec![None; catalog.media.len()];
+    fn id_of(
+        catalog: &Catalog,
+        i: usize,
+        ids: &mut Vec<Option<String>>,
+        trusted: &HashSet<&MetaKey>,
+        by_title_time: &HashMap<(&str, i64), HashSet<String>>,
+        depth: usize,
+    ) -> String {
+        if let Some(id) = &ids[i] {
+            return id.clone();
+        }
+        let e = &catalog.media[i];
+        let folder_scoped = || {
+            // No sidecar (or no trustworthy identity): the folder, the name and the size. The
+            // size keeps two different photos that happen to share a name across exports
+            // (IMG.jpg deleted, IMG(1).jpg renamed IMG.jpg) from collapsing into one item.
+            format!(
+                "takeout-file:{}/{}#{}",
+                folder_key(&e.folder),
+                e.file_name,
+                e.size
+            )
+        };
+        let url_key = e
+            .sidecar
+            .as_ref()
+            .and_then(|s| s.url.as_deref())
+            .and_then(|url| {
+                let key = url.trim_end_matches('/').rsplit('/').next().unwrap_or(url);
+                (!key.is_empty()).then(|| format!("takeout:{key}"))
+            });
+        let id = match e.variant {
+            // A duplicate path, or a variant whose parent is known: derived from the parent
+            // (a depth cap guards against a malformed catalog linking in circles).
+            _ if e.duplicate_of.is_some() && depth < 8 => {
+                let first = e.duplicate_of.expect("checked");
+                id_of(catalog, first, ids, trusted, by_title_time, depth + 1)
+            }
+            Variant::Edited { original: Some(o) } if depth < 8 => format!(
+                "{}#edited",
+                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)
+            ),
+            Variant::LiveCompanion { still: Some(o) } if depth < 8 => format!(
+                "{}#live",
+                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)
+            ),
+            // An edited variant whose original is not in its folder: the original's id from
+            // the shared sidecar, never the original's own id (that would make the edit and
+            // the original one item).
+            Variant::Edited { original: None } => {
+                let sc = e.sidecar.as_ref();
+                let via_meta = sc.and_then(|sc| {
+                    let set = by_title_time.get(&(sc.title.as_str(), sc.photo_taken_time?))?;
+                    (set.len() == 1)
+                        .then(|| set.iter().next().cloned())
+                        .flatten()
+                });
+                match url_key.or(via_meta) {
+                    Some(base) => format!("{base}#edited"),
+                    None => folder_scoped(),
+                }
+            }
+            Variant::LiveCompanion { .. } => folder_scoped(),
+            Variant::Original | Variant::Creation | Variant::Edited { .. } => {
+                match (url_key, meta_key(e)) {
+                    (Some(id), _) => id,
+                    (None, Some(k)) if trusted.contains(&k) => meta_id(&k),
+                    _ => folder_scoped(),
+                }
+            }
+        };
+        ids[i] = Some(id.clone());
+        id
+    }
+    for i in 0..catalog.media.len() {
+        id_of(catalog, i, &mut ids, &trusted, &by_title_time, 0);
+    }
+    ids.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// `takeout-meta:<title>|<photoTakenTime>|<size>`.
+fn meta_id(k: &MetaKey) -> String {
+    format!("takeout-meta:{}|{}|{}", k.0, k.1, k.2)
 }
 
 fn folder_key(f: &Folder) -> String {
@@ -448,6 +630,7 @@ fn folder_key(f: &Folder) -> String {
         Folder::Archive => "archive".into(),
         Folder::Trash => "trash".into(),
         Folder::FailedVideos => "failed-videos".into(),
+        Folder::LockedFolder => "locked-folder".into(),
         Folder::Other(p) => format!("other:{p}"),
     }
 }
@@ -490,10 +673,13 @@ fn origin_text(o: &Origin) -> String {
     }
 }
 
+/// The rule as `items.sidecar_rule` records it: its code with the counter it used
+/// (`legacy(1)`) or the suffix it inferred (`edited-variant-inferred(-redigeret)`).
 fn rule_text(r: &MatchRule) -> String {
-    match r.counter() {
-        Some(n) => format!("{}({n})", r.code()),
-        None => r.code().to_string(),
+    match (r.counter(), r.inferred_suffix()) {
+        (Some(n), _) => format!("{}({n})", r.code()),
+        (None, Some(suffix)) => format!("{}({suffix})", r.code()),
+        (None, None) => r.code().to_string(),
     }
 }
 
@@ -622,21 +808,18 @@ fn plan_entry(
             description.as_deref(),
             run_id,
         )?),
-        Folder::FailedVideos => Some(takeout_album(
-            repo,
-            account,
-            "Failed Videos",
-            "Failed Videos",
-            None,
-            run_id,
-        )?),
         Folder::Other(path) => {
             let name = path.rsplit('/').next().unwrap_or(path);
             Some(takeout_album(repo, account, path, name, None, run_id)?)
         }
         // The export's year folder is Google's own placement; keep it even without a time.
         Folder::Year(y) => Some(ensure_year_folder(repo, account, Some(*y))?),
-        Folder::Archive | Folder::Trash => Some(ensure_year_album(repo, account, taken_at)?),
+        // Google's special folders are no albums: their items go to the year folder of their
+        // capture time. Archived and trashed items keep their flags; a failed video and a
+        // Locked Folder item are reported by the reader (problems of the import).
+        Folder::Archive | Folder::Trash | Folder::FailedVideos | Folder::LockedFolder => {
+            Some(ensure_year_album(repo, account, taken_at)?)
+        }
     };
     let mut new_membership = false;
     if let Some(a) = &album {
@@ -650,6 +833,10 @@ fn plan_entry(
         // see the run's own upsert.
         was_stored: !state.is_new && state.content_id.is_some(),
         changed: state.meta_changed || extra_changed || new_membership,
+        known_before: state
+            .prev_source_ref
+            .as_deref()
+            .is_some_and(|r| r != catalog.export_id),
     })
 }
 

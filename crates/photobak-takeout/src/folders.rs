@@ -18,6 +18,9 @@ pub enum Folder {
     Trash,
     /// `Failed Videos/`: videos Google could not process.
     FailedVideos,
+    /// `Locked Folder/` (localised): items the user moved to the Locked Folder. google.md §4.2
+    /// says its content is not exported [U]; when it is, it is no album.
+    LockedFolder,
     /// Anywhere else (files at the top of the Photos folder, nested folders); the folder path.
     Other(String),
 }
@@ -101,7 +104,28 @@ const FAILED_VIDEO_NAMES: &[&str] = &[
     "Vidéos en échec",
     "Video non riusciti",
     "Vídeos con errores",
+    "Vídeos com falha",
     "Nieudane filmy",
+    "Mislukte video's",
+    "Neúspěšná videa",
+    "Неудачные видео",
+];
+/// Names of the Locked Folder as the apps show it per language. Unverified in exports (Google
+/// documents none); they only keep such a folder from becoming an album, and album metadata
+/// still wins over them.
+const LOCKED_FOLDER_NAMES: &[&str] = &[
+    "Locked Folder",
+    "Locked folder",
+    "Gesperrter Ordner",
+    "Dossier verrouillé",
+    "Cartella bloccata",
+    "Carpeta bloqueada",
+    "Pasta trancada",
+    "Zablokowany folder",
+    "Vergrendelde map",
+    "Uzamčená složka",
+    "Заблокированная папка",
+    "ロックされたフォルダ",
 ];
 /// Localised base names of untitled albums: `Untitled(1)`, `Sans titre(9)`.
 pub const UNTITLED_NAMES: &[&str] = &[
@@ -180,6 +204,9 @@ pub fn special_kind(name: &str) -> Option<Folder> {
     if FAILED_VIDEO_NAMES.contains(&name) {
         return Some(Folder::FailedVideos);
     }
+    if LOCKED_FOLDER_NAMES.contains(&name) {
+        return Some(Folder::LockedFolder);
+    }
     None
 }
 
@@ -257,6 +284,21 @@ mod tests {
         assert_eq!(classify("Bin", None, &[]), Folder::Trash);
         assert_eq!(classify("Papierkorb", None, &[]), Folder::Trash);
         assert_eq!(classify("Failed Videos", None, &[]), Folder::FailedVideos);
+        assert_eq!(
+            classify("Fehlgeschlagene Videos", None, &[]),
+            Folder::FailedVideos
+        );
+        assert_eq!(classify("Locked Folder", None, &[]), Folder::LockedFolder);
+        assert_eq!(
+            classify("Gesperrter Ordner", None, &[]),
+            Folder::LockedFolder
+        );
+        assert_eq!(classify("Корзина", None, &[]), Folder::Trash);
+        // A user album may carry a special name: its metadata decides.
+        assert!(matches!(
+            classify("Locked Folder", Some(("Locked Folder", None)), &[]),
+            Folder::Album { .. }
+        ));
         assert_eq!(classify("Photos from 2019", None, &[]), Folder::Year(2019));
     }
 

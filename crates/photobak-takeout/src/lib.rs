@@ -70,6 +70,16 @@
 //!   `-editado`, also cut by the 47-unit truncation (`-ha e`) and with the counter after the
 //!   suffix (`Negative0-36-35(1)-editat(1).jpg`): the original's sidecar, linked by
 //!   [`Variant::Edited`];
+//! * [`MatchRule::EditedVariantInferred`] (`edited-variant-inferred`, with the suffix): the set
+//!   of localised suffixes is open (§4.7), so an edited variant is also recognised by its
+//!   structure: `NAME-SUFFIX.EXT` (or `NAME-SUFFIX(N).EXT`) left with no sidecar at all, not
+//!   even by title, beside `NAME.EXT` (`NAME(N).EXT`; another extension of the same media kind
+//!   when the stem is unique: a HEIC edited as JPEG) that has a sidecar of its own. The suffix
+//!   must read as a word (letters of any script, inner spaces or apostrophes; `IMG-2.jpg` is no
+//!   edit), and is reported by [`MatchRule::inferred_suffix`] (`-redigeret`, `-muokattu` …).
+//!   A file with its own sidecar (`Trip-beach.jpg`) is always an item of its own. The capture
+//!   time of the variant is not known in pass 1 (it has no sidecar) and is not compared;
+//!   [`Variant::Edited`] links it to its original;
 //! * [`MatchRule::LiveCompanion`] (`live-companion`): HEIC/JPG + MP4/MOV, Pixel `.MP.jpg` +
 //!   `.MP` (and `~2`), `MVIMG_` + `.mp4` or extension-less, 2025 extension-less companions,
 //!   also with counters (`IMG_1(1).MP4`): the still's sidecar, linked by
@@ -84,14 +94,23 @@
 //! their own sidecars and are marked [`Variant::Creation`]. `~2` names are distinct items.
 //! Copies of an item in year and album folders are listed separately (deduplication by content
 //! is the store's job); only the exact same path seen twice sets [`MediaEntry::duplicate_of`].
+//! To tell copies apart before reading bytes, every entry carries its size and, in zip parts,
+//! the CRC-32 of the central directory ([`MediaEntry::crc32`]): older exports have no sidecar
+//! `url`, and then the sidecar's `title` + `photoTakenTime` + size is what the copies share.
+//! Two entries with that identity in one folder, or with different CRC-32s, are different
+//! photos (that decision is the importer's).
 //!
 //! # Folders
 //!
 //! `Takeout/<Photos folder>/` in any language (known names, or any product folder whose content
 //! looks like Photos), year folders (`Photos from 2019`, `Fotos von 2019`, … and unknown
 //! languages by content), album folders recognised by their metadata JSON whatever its name
-//! (`metadata.json`, `métadonnées.json`, old `{"albumData":…}`), `Untitled(N)`, archive, trash
-//! and failed-video folders (localised). Non-media JSON, the archive browser page and other
+//! (`metadata.json`, `métadonnées.json`, old `{"albumData":…}`), `Untitled(N)`, and Google's
+//! special folders, which are no albums (localised names; album metadata still wins over a
+//! name): [`Folder::Archive`], [`Folder::Trash`] (`Trash`, `Bin`, `Papierkorb` …),
+//! [`Folder::FailedVideos`] and [`Folder::LockedFolder`] (names as the apps show them; not seen
+//! in exports yet). Every media file in Failed Videos or the Locked Folder is also a
+//! [`ProblemKind::FailedVideo`] / [`ProblemKind::LockedFolder`] problem, so reports show it. Non-media JSON, the archive browser page and other
 //! products are skipped (other products with one [`ProblemKind::Ignored`] problem). A part may
 //! also be an extracted folder: `Takeout/`, its parent, or the Photos folder itself.
 //!
@@ -195,6 +214,10 @@ pub struct MediaEntry {
     pub file_name: String,
     /// Uncompressed size as listed.
     pub size: u64,
+    /// CRC-32 of the bytes from the zip central directory; `None` for tar parts and folders.
+    /// Cheap evidence in pass 1 that two copies with the same sidecar identity are (or are
+    /// not) the same bytes.
+    pub crc32: Option<u32>,
     /// The paired sidecar, if one was found unambiguously.
     pub sidecar: Option<Sidecar>,
     pub matched_by: MatchRule,
@@ -279,6 +302,12 @@ pub enum ProblemKind {
     Read,
     /// The callback of the second pass returned an error.
     Callback,
+    /// A media file in Google's `Failed Videos` folder: Google could not process it. It is
+    /// still listed (with [`Folder::FailedVideos`]); the problem makes it visible in reports.
+    FailedVideo,
+    /// A media file in the Locked Folder: private in Google Photos. Listed (with
+    /// [`Folder::LockedFolder`]) and reported, since a copy outside Google is no longer locked.
+    LockedFolder,
 }
 
 impl Problem {

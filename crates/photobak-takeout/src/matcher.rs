@@ -34,6 +34,11 @@ pub enum MatchRule {
     TitleWithoutExtension { counter: Option<u32> },
     /// An edited variant (`-edited`, `-bearbeitet` …) sharing its original's sidecar.
     EditedVariant,
+    /// An edited variant recognised by its structure, its suffix being in no table (§4.7: the
+    /// set is open): `NAME-SUFFIX.EXT` without a sidecar of its own, beside `NAME.EXT` (same
+    /// counter, same kind of media) that has one. `suffix` is the inferred one, dash included
+    /// (`-redigeret`).
+    EditedVariantInferred { suffix: String },
     /// The video of a live/motion photo sharing the still's sidecar.
     LiveCompanion,
     /// The sidecar's name fits no rule but its title (and counter) do, and no other media
@@ -57,6 +62,7 @@ impl MatchRule {
             MatchRule::CounterInTitle { .. } => "counter-in-title",
             MatchRule::TitleWithoutExtension { .. } => "title-without-extension",
             MatchRule::EditedVariant => "edited-variant",
+            MatchRule::EditedVariantInferred { .. } => "edited-variant-inferred",
             MatchRule::LiveCompanion => "live-companion",
             MatchRule::TitleOnly => "title-only",
             MatchRule::None { .. } => "none",
@@ -74,6 +80,14 @@ impl MatchRule {
             | MatchRule::SidecarWithoutExtension { counter }
             | MatchRule::TitleWithoutExtension { counter } => *counter,
             MatchRule::CounterInTitle { counter } => Some(*counter),
+            _ => None,
+        }
+    }
+
+    /// The suffix of an edited variant recognised by structure.
+    pub fn inferred_suffix(&self) -> Option<&str> {
+        match self {
+            MatchRule::EditedVariantInferred { suffix } => Some(suffix),
             _ => None,
         }
     }
@@ -244,6 +258,8 @@ struct Ctx<'a> {
     index: HashMap<String, Vec<usize>>,
     by_name: HashMap<&'a str, usize>,
     by_lower: HashMap<String, Vec<usize>>,
+    /// Lower-case name without extension → media.
+    by_stem: HashMap<String, Vec<usize>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -267,12 +283,20 @@ impl<'a> Ctx<'a> {
         for (i, m) in media.iter().enumerate() {
             by_lower.entry(m.to_lowercase()).or_default().push(i);
         }
+        let mut by_stem: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, m) in media.iter().enumerate() {
+            by_stem
+                .entry(split_ext(m).0.to_lowercase())
+                .or_default()
+                .push(i);
+        }
         Ctx {
             media,
             sidecars,
             index,
             by_name,
             by_lower,
+            by_stem,
         }
     }
 
@@ -530,6 +554,62 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
         }
     }
 
+    // Phase C2: edited variants by structure (§4.7), for suffixes no table knows. A file left
+    // with no sidecar at all (not even a contested or title-only one) whose name reads
+    // `NAME-WORD[(N)].EXT`, beside `NAME[(N)].EXT` of the same media kind that has a sidecar
+    // (or candidates) of its own. Runs after the title-only fallback so an original found only
+    // by its title counts, and a file some sidecar's title fits is never taken for an edit.
+    // Digits are no word (`IMG-2.jpg`), and a file with its own sidecar is an item of its own.
+    let mut inferred: Vec<Option<String>> = vec![None; n];
+    for i in 0..n {
+        let bare = out[i].sidecar.is_none()
+            && matches!(out[i].rule, MatchRule::None { .. })
+            && out[i].variant == LocalVariant::Original
+            && links[i].is_none();
+        if !bare || names::has_creation_suffix(split_ext(media[i]).0) {
+            continue;
+        }
+        let ext = split_ext(media[i]).1;
+        let mut hits: Vec<(usize, String)> = Vec::new();
+        for (orig_name, suffix) in names::inferred_edit_readings(media[i]) {
+            // The same name, else the one file with that stem and another extension of the same
+            // kind (an edit of a HEIC saved as JPEG); two such files: no guess.
+            let o = ctx.find_media(&orig_name, i).or_else(|| {
+                let stem = split_ext(&orig_name).0.to_lowercase();
+                let same_kind: Vec<usize> = ctx
+                    .by_stem
+                    .get(&stem)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&o| o != i && names::same_media_kind(ext, split_ext(media[o]).1))
+                    .collect();
+                match same_kind.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                }
+            });
+            let Some(o) = o else {
+                continue;
+            };
+            let has_own = out[o].variant == LocalVariant::Original
+                && links[o].is_none()
+                && (out[o].sidecar.is_some() || matches!(out[o].rule, MatchRule::Ambiguous { .. }));
+            if has_own
+                && names::same_media_kind(ext, split_ext(media[o]).1)
+                && !hits.iter().any(|(h, _)| *h == o)
+            {
+                hits.push((o, suffix));
+            }
+        }
+        // Two readings naming two different originals: no guess.
+        if let [(o, suffix)] = hits.as_slice() {
+            out[i].variant = LocalVariant::Edited(Some(*o));
+            links[i] = Some(vec![*o]);
+            inferred[i] = Some(suffix.clone());
+        }
+    }
+
     // Phase D: variants take their original's (or still's) sidecar.
     for _ in 0..2 {
         for i in 0..n {
@@ -555,10 +635,12 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
             let (sidecar, rule) = match (sc.as_slice(), ambiguous) {
                 ([one], None) => (
                     Some(*one),
-                    if edited {
-                        MatchRule::EditedVariant
-                    } else {
-                        MatchRule::LiveCompanion
+                    match (&inferred[i], edited) {
+                        (Some(suffix), _) => MatchRule::EditedVariantInferred {
+                            suffix: suffix.clone(),
+                        },
+                        (None, true) => MatchRule::EditedVariant,
+                        (None, false) => MatchRule::LiveCompanion,
                     },
                 ),
                 ([], None) => (
@@ -1012,6 +1094,106 @@ mod tests {
         assert_eq!(m.outcomes[0].sidecar, Some(0));
         assert_eq!(m.outcomes[0].rule, MatchRule::EditedVariant);
         assert_eq!(m.outcomes[0].variant, LocalVariant::Edited(None));
+    }
+
+    #[test]
+    fn edited_variants_inferred_by_structure() {
+        for suffix in [
+            "-redigeret",
+            "-muokattu",
+            "-upraveno",
+            "-szerkesztett",
+            "-ha retocado",
+            "-編集",
+            "-glorpified",
+        ] {
+            let edited = format!("IMG_7{suffix}.jpg");
+            let s = [sc("IMG_7.jpg.supplemental-metadata.json", "IMG_7.jpg")];
+            let media = ["IMG_7.jpg", edited.as_str()];
+            let m = match_folder(&media, &s);
+            assert_eq!(m.outcomes[1].sidecar, Some(0), "{suffix}");
+            assert_eq!(
+                m.outcomes[1].rule,
+                MatchRule::EditedVariantInferred {
+                    suffix: suffix.to_string()
+                }
+            );
+            assert_eq!(m.outcomes[1].rule.code(), "edited-variant-inferred");
+            assert_eq!(m.outcomes[1].rule.inferred_suffix(), Some(suffix));
+            assert_eq!(m.outcomes[1].variant, LocalVariant::Edited(Some(0)));
+            assert_eq!(m.outcomes[0].rule.code(), "supplemental");
+        }
+        // Counter after the suffix; the original found by its title only; a HEIC edited as JPEG.
+        let s = [
+            sc("IMG_8.jpg.json", "IMG_8.jpg"),
+            sc("IMG_8.jpg(1).json", "IMG_8.jpg"),
+            sc("IMG_9.JPG.json", "IMG_9.jpg"),
+            sc("IMG_10.HEIC.json", "IMG_10.HEIC"),
+        ];
+        // (IMG_10.MP4 is the live companion of IMG_10.HEIC, not a candidate original.)
+        let media = [
+            "IMG_8.jpg",
+            "IMG_8(1).jpg",
+            "IMG_8-upraveno(1).jpg",
+            "IMG_9.jpg",
+            "IMG_9-muokattu.jpg",
+            "IMG_10.HEIC",
+            "IMG_10-redigeret.jpg",
+            "IMG_10.MP4",
+        ];
+        let m = match_folder(&media, &s);
+        assert_eq!(m.outcomes[2].variant, LocalVariant::Edited(Some(1)));
+        assert_eq!(m.outcomes[2].sidecar, Some(1));
+        assert_eq!(m.outcomes[3].rule.code(), "title-only");
+        assert_eq!(m.outcomes[4].variant, LocalVariant::Edited(Some(3)));
+        assert_eq!(m.outcomes[4].sidecar, Some(2));
+        assert_eq!(m.outcomes[6].variant, LocalVariant::Edited(Some(5)));
+        assert_eq!(m.outcomes[6].rule.inferred_suffix(), Some("-redigeret"));
+        assert!(m.unmatched.is_empty());
+    }
+
+    #[test]
+    fn no_edited_variant_is_inferred_without_the_structure() {
+        // `IMG-2.jpg` with a sidecar of its own is an item of its own.
+        let s = [
+            sc("IMG.jpg.json", "IMG.jpg"),
+            sc("IMG-2.jpg.json", "IMG-2.jpg"),
+        ];
+        let m = match_folder(&["IMG.jpg", "IMG-2.jpg"], &s);
+        assert_eq!(m.outcomes[1].sidecar, Some(1));
+        assert_eq!(m.outcomes[1].variant, LocalVariant::Original);
+        // So is a word suffix with its own sidecar.
+        let s = [
+            sc("Trip.jpg.json", "Trip.jpg"),
+            sc("Trip-beach.jpg.json", "Trip-beach.jpg"),
+        ];
+        let m = match_folder(&["Trip.jpg", "Trip-beach.jpg"], &s);
+        assert_eq!(m.outcomes[1].sidecar, Some(1));
+        assert_eq!(m.outcomes[1].rule.code(), "legacy");
+        // Digits are no suffix, even without a sidecar.
+        let s = [sc("IMG.jpg.json", "IMG.jpg")];
+        let m = match_folder(&["IMG.jpg", "IMG-2.jpg"], &s);
+        assert_eq!(m.outcomes[1].sidecar, None);
+        assert_eq!(m.outcomes[1].rule.code(), "none");
+        assert_eq!(m.outcomes[1].variant, LocalVariant::Original);
+        // A video is no edit of a photo.
+        let m = match_folder(&["IMG.jpg", "IMG-clip.mp4"], &s);
+        assert_eq!(m.outcomes[1].sidecar, None);
+        assert_eq!(m.outcomes[1].variant, LocalVariant::Original);
+        // An original without a sidecar of its own gives nothing to infer from.
+        let m = match_folder(&["A.jpg", "A-redigeret.jpg"], &[]);
+        assert_eq!(m.outcomes[1].variant, LocalVariant::Original);
+        assert_eq!(m.outcomes[1].rule.code(), "none");
+        // No original beside it.
+        let m = match_folder(&["IMG-redigeret.jpg"], &s);
+        assert_eq!(m.outcomes[0].variant, LocalVariant::Original);
+        assert_eq!(m.outcomes[0].sidecar, None);
+        // An original whose sidecar is ambiguous passes the ambiguity on.
+        let s = [sc("X.json", "X"), sc("X.jpg.json", "X.jpg")];
+        let m = match_folder(&["X.jpg", "X-redigeret.jpg"], &s);
+        assert_eq!(m.outcomes[1].variant, LocalVariant::Edited(Some(0)));
+        assert_eq!(m.outcomes[1].rule.code(), "ambiguous");
+        assert_eq!(m.outcomes[1].sidecar, None);
     }
 
     #[test]

@@ -215,6 +215,59 @@ pub fn strip_edited_suffix(base: &str) -> Option<&str> {
     best
 }
 
+/// Whether `suffix` (what follows the `-` of an edited variant) looks like a word of some
+/// language: letters (any script, with combining accents), inner spaces and apostrophes, no
+/// digits or other signs. `2` in `IMG-2.jpg` or `1(1)` are not words; `redigeret`, `ha editado`,
+/// `編集済み`, and a suffix cut by the 47-unit truncation (`szerkesz`) are.
+pub fn is_word_suffix(suffix: &str) -> bool {
+    let ok_char = |c: char| {
+        c.is_alphabetic() || c == ' ' || c == '\'' || ('\u{300}'..='\u{36f}').contains(&c)
+    };
+    !suffix.is_empty()
+        && !suffix.starts_with(' ')
+        && suffix.chars().all(ok_char)
+        && suffix.chars().any(char::is_alphabetic)
+}
+
+/// Readings of a media name as `NAME-SUFFIX[(N)].EXT`, an edited variant whose suffix is in no
+/// table (§4.7: the set is open): `(original name, "-SUFFIX")`, the original being
+/// `NAME[(N)].EXT` (Google puts the counter after the suffix: `X(1)-editat(1).jpg` is the edit of
+/// `X(1)(1).jpg`). Only the last `-` splits, and only a word-like suffix counts. Whether such a
+/// file really is an edit is the matcher's decision (the original must be beside it and have a
+/// sidecar, the file none of its own).
+pub fn inferred_edit_readings(name: &str) -> Vec<(String, String)> {
+    let (b0, ext) = split_ext(name);
+    let mut readings: Vec<(&str, Option<u32>)> = vec![(b0, None)];
+    if let Some((b1, k)) = strip_counter(b0) {
+        readings.push((b1, Some(k)));
+    }
+    let mut out = Vec::new();
+    for (base, counter) in readings {
+        let Some(dash) = base.rfind('-') else {
+            continue;
+        };
+        let (orig, suffix) = (&base[..dash], &base[dash + 1..]);
+        if orig.is_empty() || orig.ends_with(' ') || !is_word_suffix(suffix) {
+            continue;
+        }
+        out.push((
+            format!("{orig}{}{ext}", counter_text(counter)),
+            format!("-{suffix}"),
+        ));
+    }
+    out
+}
+
+/// Whether two extensions name the same kind of media (both videos, or both stills): an edit
+/// keeps the kind (a HEIC may be saved as a JPEG, a photo never becomes a video).
+pub fn same_media_kind(a: &str, b: &str) -> bool {
+    const VIDEO: &[&str] = &[
+        "mp4", "mov", "m4v", "3gp", "3g2", "avi", "mkv", "webm", "mpg", "mpeg", "mts", "m2ts",
+        "wmv", "flv",
+    ];
+    is_media_ext(a) && is_media_ext(b) && ext_in(a, VIDEO) == ext_in(b, VIDEO)
+}
+
 /// Whether a media base carries a creation suffix (collage, animation, movie …).
 pub fn has_creation_suffix(base: &str) -> bool {
     let base = strip_counter(base).map_or(base, |(b, _)| b);
@@ -409,6 +462,41 @@ mod tests {
         // A short name ending in a suffix fragment is no edited variant.
         assert_eq!(strip_edited_suffix("IMG_1-ha e"), None);
         assert_eq!(strip_edited_suffix("-edited"), None);
+    }
+
+    #[test]
+    fn word_suffixes_and_inferred_readings() {
+        for w in [
+            "redigeret",
+            "muokattu",
+            "upraveno",
+            "szerkesztett",
+            "ha editado",
+            "編集済み",
+            "modifie\u{301}",
+            "l'edit",
+        ] {
+            assert!(is_word_suffix(w), "{w}");
+        }
+        for w in ["2", "", "1(1)", "v2", " x", "edit_1", "a.b"] {
+            assert!(!is_word_suffix(w), "{w}");
+        }
+        assert_eq!(
+            inferred_edit_readings("IMG_1-redigeret.jpg"),
+            vec![("IMG_1.jpg".to_string(), "-redigeret".to_string())]
+        );
+        // Counter after the suffix: the original carries it.
+        assert_eq!(
+            inferred_edit_readings("Neg0-36-35(1)-muokattu(1).jpg"),
+            vec![("Neg0-36-35(1)(1).jpg".to_string(), "-muokattu".to_string())]
+        );
+        assert!(inferred_edit_readings("IMG-2.jpg").is_empty());
+        assert!(inferred_edit_readings("IMG_2.jpg").is_empty());
+        assert!(inferred_edit_readings("-edited.jpg").is_empty());
+        assert!(same_media_kind(".HEIC", ".jpg"));
+        assert!(same_media_kind(".MP4", ".mov"));
+        assert!(!same_media_kind(".jpg", ".mp4"));
+        assert!(!same_media_kind(".jpg", ".MP"));
     }
 
     #[test]

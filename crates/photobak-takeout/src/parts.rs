@@ -25,6 +25,9 @@ pub struct RawEntry {
     pub size: u64,
     /// Contents of small files the scan needs (JSON, HTML); `None` for media.
     pub data: Option<Vec<u8>>,
+    /// CRC-32 of the uncompressed bytes as the zip central directory lists it (`None` for tar
+    /// and folders, which carry none).
+    pub crc32: Option<u32>,
 }
 
 /// The listing of one part.
@@ -315,6 +318,7 @@ fn list_zip(l: &mut Lister<'_>) {
         }
         let size = entry.size();
         let compressed = entry.compressed_size();
+        let crc32 = entry.crc32();
         if l.over_entry_limit(&path, size) {
             continue;
         }
@@ -355,6 +359,7 @@ fn list_zip(l: &mut Lister<'_>) {
             path,
             size,
             data,
+            crc32: Some(crc32),
         });
     }
 }
@@ -541,6 +546,7 @@ fn list_tar(l: &mut Lister<'_>) {
             path,
             size,
             data,
+            crc32: None,
         });
     }
     if !l.listing.readable && l.listing.problems.is_empty() {
@@ -635,6 +641,7 @@ fn list_folder(l: &mut Lister<'_>) {
                     path,
                     size,
                     data,
+                    crc32: None,
                 });
             } else {
                 l.problem(

@@ -277,6 +277,7 @@ impl Builder {
                     path: x.path.clone(),
                     size: x.size,
                     data: None,
+                    crc32: x.crc32,
                 }
             };
             let Some((name, dirs)) = rest.split_last() else {
@@ -357,6 +358,7 @@ impl Builder {
                 folder: Folder::Other(String::new()),
                 file_name,
                 size: e.size,
+                crc32: e.crc32,
                 sidecar: None,
                 matched_by: MatchRule::None {
                     reason: "no sidecar with a matching name and title".into(),
@@ -631,6 +633,27 @@ impl Builder {
         }
         for &m in &g.media {
             media[m].folder = folder.clone();
+            // Special folders are no albums; what makes them special is reported per file so
+            // the importer can say it (the reader knows nothing of where files are stored).
+            let note = match folder {
+                Folder::FailedVideos => Some((
+                    ProblemKind::FailedVideo,
+                    "in Google's Failed Videos folder: Google could not process this video",
+                )),
+                Folder::LockedFolder => Some((
+                    ProblemKind::LockedFolder,
+                    "in the Locked Folder: private in Google Photos",
+                )),
+                _ => None,
+            };
+            if let Some((kind, msg)) = note
+                && media[m].duplicate_of.is_none()
+            {
+                let part = media[m].part.clone();
+                let path = media[m].path.clone();
+                self.problems
+                    .push(Problem::new(&part, Some(&path), kind, msg));
+            }
         }
         unmatched_sidecars.extend(result.unmatched.into_iter().map(sidecar_path));
     }

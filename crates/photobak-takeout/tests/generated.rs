@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use photobak_takeout::{Catalog, Folder, Limits, MediaEntry, Variant, for_each_media, scan};
 use photobak_testkit::takeout_gen::{
-    ArchiveFormat, Expected, ExpectedFolder, ExpectedVariant, ExportSpec, PartStyle, newer_export,
-    realistic_export, write_export,
+    ArchiveFormat, Expected, ExpectedFolder, ExpectedVariant, ExportSpec, Lang, PartStyle,
+    matching_export, newer_export, realistic_export, write_export,
 };
 
 fn file_name(p: &Path) -> String {
@@ -41,6 +41,11 @@ fn check(c: &Catalog, e: &Expected) {
             m.matched_by
         );
         assert_eq!(m.matched_by.counter(), f.counter, "counter of {ctx}");
+        assert_eq!(
+            m.matched_by.inferred_suffix(),
+            f.inferred_suffix.as_deref(),
+            "inferred edited suffix of {ctx}"
+        );
         assert_eq!(
             m.sidecar.as_ref().map(|s| s.json_path.clone()),
             f.sidecar,
@@ -98,7 +103,8 @@ fn check(c: &Catalog, e: &Expected) {
             ) => folder_name == fg && title == tg,
             (ExpectedFolder::Archive, Folder::Archive)
             | (ExpectedFolder::Trash, Folder::Trash)
-            | (ExpectedFolder::FailedVideos, Folder::FailedVideos) => true,
+            | (ExpectedFolder::FailedVideos, Folder::FailedVideos)
+            | (ExpectedFolder::LockedFolder, Folder::LockedFolder) => true,
             _ => false,
         };
         assert!(
@@ -211,6 +217,8 @@ fn normalised(mut c: Catalog) -> Catalog {
     }
     for m in &mut c.media {
         m.part = stem(&m.part);
+        // Zip lists CRC-32s, tar does not.
+        m.crc32 = None;
     }
     for p in &mut c.problems {
         p.part = stem(&p.part);
@@ -288,4 +296,70 @@ fn a_newer_export_shows_the_changes() {
             s.title == described.title && s.description.ends_with("(edited later)")
         })
     }));
+}
+
+#[test]
+fn matching_cases_scan_as_expected_in_every_language_and_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (i, (lang, format)) in [
+        (Lang::En, ArchiveFormat::Zip),
+        (Lang::De, ArchiveFormat::Tgz),
+        (Lang::Fr, ArchiveFormat::Folder),
+        (Lang::Es, ArchiveFormat::Zip),
+        (Lang::Ru, ArchiveFormat::Zip),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let spec = matching_export(lang, "20190901T000000Z").format(format);
+        let expected = spec.expected().unwrap();
+        let (_, c) = write_and_scan(&spec, &tmp.path().join(format!("m{i}")));
+        check(&c, &expected);
+        // The cases the generator's expectations stand for, spelled out.
+        let by_name = |n: &str| {
+            c.media
+                .iter()
+                .find(|m| m.file_name == n)
+                .unwrap_or_else(|| panic!("{n} missing"))
+        };
+        for (k, s) in photobak_testkit::takeout_gen::INFERRED_SUFFIXES
+            .iter()
+            .enumerate()
+        {
+            let m = by_name(&format!("IMG_40{k:02}{s}.jpg"));
+            assert_eq!(m.matched_by.code(), "edited-variant-inferred");
+            assert_eq!(m.matched_by.inferred_suffix(), Some(*s));
+            assert!(matches!(m.variant, Variant::Edited { original: Some(_) }));
+        }
+        let m = by_name("IMG_4100-upraveno(1).jpg");
+        assert!(
+            matches!(m.variant, Variant::Edited { original: Some(o) } if c.media[o].file_name == "IMG_4100(1).jpg")
+        );
+        assert_eq!(by_name("IMG_5000-2.jpg").matched_by.code(), "legacy");
+        assert_eq!(by_name("Trip-beach.jpg").variant, Variant::Original);
+        assert_eq!(by_name("IMG_5001-2.jpg").matched_by.code(), "none");
+        assert_eq!(by_name("IMG_5001-2.jpg").variant, Variant::Original);
+        assert_eq!(by_name("VID_6001.mp4").folder, Folder::FailedVideos);
+        assert_eq!(by_name("IMG_6004.jpg").folder, Folder::LockedFolder);
+        assert!(
+            c.albums
+                .iter()
+                .all(|a| a.title == "Lakes 2019" || a.title == "Family"),
+            "{:?}",
+            c.albums
+        );
+        assert!(
+            by_name("IMG_1001.jpg")
+                .sidecar
+                .as_ref()
+                .unwrap()
+                .url
+                .is_none()
+        );
+        // Zip lists the CRC-32 of every media entry; tar and folders do not.
+        assert_eq!(
+            c.media.iter().all(|m| m.crc32.is_some()),
+            format == ArchiveFormat::Zip
+        );
+    }
 }

@@ -59,6 +59,9 @@ pub enum Command {
     /// Import from another source into the repository (merged, de-duplicated, incremental)
     #[command(subcommand)]
     Import(ImportCommand),
+    /// The imported Takeout exports: list them, mark one full or incremental
+    #[command(subcommand)]
+    Exports(ExportsCommand),
     /// Remove from the repository what disappeared at the source (destructive: plans first,
     /// refuses incomplete listings and mass deletions, keeps removed files in a trash)
     Prune(PruneArgs),
@@ -158,9 +161,63 @@ pub struct TakeoutArgs {
     #[arg(long)]
     pub no_mtime: bool,
 
+    /// This is a full export (the whole library when it was made, such as the first export of
+    /// a schedule): items seen before it and absent from it count as deleted for `prune`
+    #[arg(long, conflicts_with = "incremental")]
+    pub full: bool,
+
+    /// This is an incremental export (only what was added or edited since the previous one):
+    /// what it lacks says nothing. Default unless it holds nearly every item seen before
+    #[arg(long)]
+    pub incremental: bool,
+
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// `photobak exports …`.
+#[derive(Debug, Subcommand)]
+pub enum ExportsCommand {
+    /// List the imported Takeout exports of each account: full or incremental, who decided and
+    /// why, and which one prune compares with
+    List(ExportsListArgs),
+    /// Say whether an imported export is full or incremental (prune compares Takeout items
+    /// only with the newest full export)
+    Mark(ExportsMarkArgs),
+}
+
+/// `photobak exports list`.
+#[derive(Debug, Args)]
+pub struct ExportsListArgs {
+    /// Only this account
+    #[arg(long, visible_alias = "googlephotos", value_name = "ADDRESS")]
+    pub account: Option<String>,
+
+    /// Print as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `photobak exports mark`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["full", "incremental"])))]
+pub struct ExportsMarkArgs {
+    /// The export id, as `photobak exports list` shows it (takeout-20260801T101010Z)
+    #[arg(value_name = "EXPORT")]
+    pub export: String,
+
+    /// The account the export was imported into (needed when the repository has several)
+    #[arg(long, visible_alias = "googlephotos", value_name = "ADDRESS")]
+    pub account: Option<String>,
+
+    /// It is a full export: what it lacks was deleted before it was made
+    #[arg(long)]
+    pub full: bool,
+
+    /// It is an incremental export: what it lacks says nothing
+    #[arg(long)]
+    pub incremental: bool,
 }
 
 /// `photobak prune`.

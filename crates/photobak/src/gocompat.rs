@@ -55,6 +55,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "backup",
     "auth",
     "import",
+    "exports",
     "prune",
     "verify",
     "status",

@@ -109,6 +109,12 @@ async fn run(cli: &Cli, cancel: CancellationToken) -> anyhow::Result<bool> {
         Command::Import(cli::ImportCommand::Takeout(args)) => {
             commands::import::run(&cli.repo, args, cancel).await
         }
+        Command::Exports(cli::ExportsCommand::List(args)) => {
+            commands::exports::list(&cli.repo, args)
+        }
+        Command::Exports(cli::ExportsCommand::Mark(args)) => {
+            commands::exports::mark(&cli.repo, args)
+        }
         Command::Prune(args) => commands::prune::run(&cli.repo, args, cancel).await,
         Command::Verify(args) => commands::verify::run(&cli.repo, args, cancel).await,
         Command::Status(args) => commands::status::run(&cli.repo, args),

@@ -9,7 +9,11 @@ use rusqlite::Connection;
 use crate::error::{Error, Result};
 
 /// The steps, in order; step `i` takes the schema from version `i` to `i + 1`.
-const STEPS: &[&str] = &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
+const STEPS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+];
 
 /// The version a fully migrated index has.
 pub const CURRENT_VERSION: i64 = STEPS.len() as i64;
@@ -82,6 +86,47 @@ mod tests {
             .query_row("SELECT count(*) FROM takeout_exports", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn exports_recorded_before_kinds_get_a_time_and_a_safe_kind() {
+        let mut c = Connection::open_in_memory().unwrap();
+        let tx = c.transaction().unwrap();
+        tx.execute_batch(STEPS[0]).unwrap();
+        tx.execute_batch(STEPS[1]).unwrap();
+        tx.pragma_update(None, "user_version", 2).unwrap();
+        tx.execute_batch(
+            "INSERT INTO accounts (provider, name, folder, created_at) VALUES ('googlephotos', 'a@x', 'googlephotos/a_at_x', 1);
+             INSERT INTO takeout_exports VALUES (1, 'takeout-20250921T101010Z', 1800000000, 10, 0, 1);
+             INSERT INTO takeout_exports VALUES (1, 'takeout-20260802T000000Z', 1800000500, 3, 9, 1);
+             INSERT INTO takeout_exports VALUES (1, 'takeout-derived-00ff', 1800000900, 3, 0, 1);
+             INSERT INTO takeout_exports VALUES (1, 'takeout-20250101T000000Z', 1800001000, 3, 0, 0);",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        migrate(&mut c).unwrap();
+        let rows: Vec<(String, String, String, i64)> = c
+            .prepare("SELECT export_id, kind, kind_by, exported_at FROM takeout_exports ORDER BY export_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let by = |id: &str| rows.iter().find(|r| r.0 == id).unwrap().clone();
+        // Made before incremental exports existed, and complete: full.
+        let a = by("takeout-20250921T101010Z");
+        assert_eq!((a.1.as_str(), a.2.as_str()), ("full", "migration"));
+        assert_eq!(
+            Some(a.3),
+            crate::exports::ExportId::new("takeout-20250921T101010Z").made_at()
+        );
+        // Made after: unknown, never evidence until marked.
+        assert_eq!(by("takeout-20260802T000000Z").1, "unknown");
+        // No date in the id: the import time, unknown.
+        let d = by("takeout-derived-00ff");
+        assert_eq!((d.1.as_str(), d.3), ("unknown", 1_800_000_900));
+        // An import that never finished proves nothing.
+        assert_eq!(by("takeout-20250101T000000Z").1, "unknown");
     }
 
     #[test]

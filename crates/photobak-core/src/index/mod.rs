@@ -9,9 +9,11 @@
 //! One connection behind a mutex. SQLite serialises writers anyway, and every statement here is
 //! short, so a dedicated thread would buy nothing but a channel protocol.
 
+mod exports;
 mod migrate;
 mod queries;
 
+pub use exports::Sighting;
 pub use queries::*;
 
 use std::path::Path;

@@ -114,6 +114,9 @@ pub struct ItemState {
     pub meta_changed: bool,
     /// This run had already recorded it (it is in several albums).
     pub seen_this_run: bool,
+    /// What this source's provenance said before this call (for Takeout: the newest export
+    /// that held it), None when the source had not delivered it.
+    pub prev_source_ref: Option<String>,
 }
 
 /// A physical file.
@@ -297,16 +300,34 @@ impl Index {
     ) -> Result<ItemState> {
         self.tx(|tx| {
             let t = now();
-            type Prev = (i64, Option<i64>, Option<String>, Option<i64>, String);
+            type Prev = (
+                i64,
+                Option<i64>,
+                Option<String>,
+                Option<i64>,
+                String,
+                Option<String>,
+            );
             let prev: Option<Prev> = tx
                 .query_row(
                     "SELECT id, content_id, version, seen_run,
                             json_array(filename, mime_type, description, taken_at, width, height,
                                        camera_make, camera_model, latitude, longitude, altitude,
-                                       favorite, archived, trashed)
+                                       favorite, archived, trashed),
+                            (SELECT source_ref FROM provenance p
+                             WHERE p.item_id = items.id AND p.source = ?3)
                      FROM items WHERE account_id = ?1 AND remote_id = ?2",
-                    params![account_id, remote_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    params![account_id, remote_id, source],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
                 )
                 .optional()?;
             let fav = meta.favorite.map(i64::from);
@@ -354,9 +375,10 @@ impl Index {
                         version_changed: false,
                         meta_changed: false,
                         seen_this_run: false,
+                        prev_source_ref: None,
                     }
                 }
-                Some((id, content_id, version, seen_run, before)) => {
+                Some((id, content_id, version, seen_run, before, prev_source_ref)) => {
                     tx.execute(
                         "UPDATE items SET
                          -- A stored item keeps its old version until the new bytes are stored
@@ -416,6 +438,7 @@ impl Index {
                         version_changed: meta.version.is_some() && version != meta.version,
                         meta_changed,
                         seen_this_run: seen_run == Some(run_id),
+                        prev_source_ref,
                     }
                 }
             };

@@ -18,10 +18,12 @@
 //!   regenerated from the index.
 //!
 //! What "gone" means per source: an item fetched through the Library API is gone when the full
-//! listing of its account no longer has it; an item delivered only by Takeout is gone when its
-//! export id (provenance `source_ref`) is not the newest export recorded for the account (import
-//! every part of an export before pruning); items delivered by the Picker are never pruned (the
-//! Picker cannot list). An item stays while any of its sources still has it.
+//! listing of its account no longer has it; an item delivered by Takeout is gone on Takeout's
+//! word only when the newest complete *full* export was made after the item's last sighting (in
+//! any export, or by any source) and so lacks it; an incremental export never makes anything
+//! gone ([`crate::exports`]); items delivered by the Picker are never pruned (the Picker cannot
+//! list). An item stays while any of its sources still has it. The plan names its evidence:
+//! the listing, or the full export.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -192,8 +194,11 @@ pub struct AccountPlan {
     pub memberships_removed: Vec<PlannedMembership>,
     /// Items that stay but are left in no album: they join their year folder.
     pub items_to_year_folder: Vec<i64>,
-    /// Newest Takeout export recorded for the account, if any.
+    /// Newest Takeout export recorded for the account, if any (of any kind).
     pub newest_export: Option<String>,
+    /// The full export whose absences count, in words; None when no full export was imported
+    /// (then no item is gone on Takeout's word).
+    pub takeout_evidence: Option<String>,
     /// Listing problems of the account.
     pub problems: Vec<String>,
     /// More removals than `--max-delete` allows.

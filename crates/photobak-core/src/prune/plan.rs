@@ -122,69 +122,33 @@ fn load(repo: &Repo) -> Result<Snapshot> {
     })
 }
 
-/// The newest Takeout export recorded for an account: from `takeout_exports` (one row per
-/// imported export), falling back to the export ids in `provenance`. "Newest" is the greatest
-/// export id when every id has Takeout's `takeout-YYYYMMDDTHHMMSSZ` form (so importing an old
-/// export again later does not make it the newest), otherwise the export imported last.
+/// The newest Takeout export recorded for an account, of any kind (shown by `status` and
+/// `prune`; what prune compares with is the newest *full* export, see
+/// [`crate::exports::takeout_verdict`]). "Newest" is by the time Google made it when every id
+/// carries one, otherwise the export imported last.
 pub fn newest_export(repo: &Repo, account_id: i64) -> Result<Option<String>> {
     newest_export_in(&repo.index, account_id)
 }
 
 /// [`newest_export`] on an index opened without the repository (for `status`).
 pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<Option<String>> {
-    let recorded: Vec<(String, i64)> = index.with(|c| {
-        let rows = c
-            .prepare(
-                "SELECT export_id, imported_at FROM takeout_exports
-                 WHERE account_id = ?1 AND complete = 1",
-            )
-            .and_then(|mut st| {
-                st.query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<Vec<_>, _>>()
-            });
-        // An index without the table (schema 1) records exports only in provenance.
-        Ok(rows.unwrap_or_default())
-    })?;
-    let refs = if !recorded.is_empty() {
-        recorded
-    } else {
-        index.with(|c| {
-            let mut st = c.prepare(
-                "SELECT p.source_ref, max(p.last_seen) FROM provenance p
-                 JOIN items i ON i.id = p.item_id
-                 WHERE i.account_id = ?1 AND p.source = 'takeout' AND p.source_ref IS NOT NULL
-                 GROUP BY p.source_ref",
-            )?;
-            let rows = st
-                .query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })?
-    };
-    if !refs.is_empty() && refs.iter().all(|(r, _)| is_dated_export(r)) {
-        return Ok(refs.into_iter().map(|(r, _)| r).max());
+    let recorded: Vec<(String, i64)> = index
+        .exports(account_id)?
+        .into_iter()
+        .filter(|e| e.complete)
+        .map(|e| (e.export_id.to_string(), e.imported_at))
+        .collect();
+    if !recorded.is_empty()
+        && recorded
+            .iter()
+            .all(|(r, _)| crate::exports::ExportId::new(r.as_str()).is_dated())
+    {
+        return Ok(recorded.into_iter().map(|(r, _)| r).max());
     }
-    Ok(refs
+    Ok(recorded
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
         .map(|(r, _)| r))
-}
-
-/// `takeout-YYYYMMDDTHHMMSZ…`: an export id that sorts by time.
-fn is_dated_export(s: &str) -> bool {
-    s.strip_prefix("takeout-")
-        .and_then(|t| t.get(..16))
-        .is_some_and(|t| t.as_bytes()[8] == b'T' && t.ends_with('Z'))
-}
-
-/// True when an item last seen in export `seen` is absent from `newest`: `seen` is an older
-/// export (by date when both ids carry one, else any other export).
-fn export_is_older(seen: &str, newest: &str) -> bool {
-    if is_dated_export(seen) && is_dated_export(newest) {
-        seen < newest
-    } else {
-        seen != newest
-    }
 }
 
 /// Exports of an account whose import started and did not finish.
@@ -228,6 +192,14 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         }
         problems.extend(listing_problems.iter().cloned());
         let newest = newest_export(repo, account.id)?;
+        // Takeout's word: only the newest full export, for items last seen before it was made.
+        let verdict = crate::exports::takeout_verdict(&repo.index, account.id)?;
+        let takeout_gone: HashMap<i64, &str> = verdict
+            .gone
+            .iter()
+            .map(|g| (g.item_id, g.reason.as_str()))
+            .collect();
+        let evidence = verdict.evidence.as_ref().map(crate::exports::evidence_text);
         let lib = listing.library.as_ref();
         let listed: std::collections::HashSet<&str> = lib
             .map(|l| {
@@ -245,18 +217,16 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             }
             let mut reasons = Vec::new();
             let mut present = false;
-            for (source, source_ref) in &item.sources {
+            for (source, _) in &item.sources {
                 match source.as_str() {
                     "library" => match lib {
                         None => present = true,
                         Some(_) if listed_anywhere(&item.remote_id) => present = true,
                         Some(_) => reasons.push("no longer in the Library API".to_string()),
                     },
-                    "takeout" => match (source_ref, &newest) {
-                        (Some(r), Some(n)) if export_is_older(r, n) => {
-                            reasons.push(format!("last exported in {r}, absent from {n}"))
-                        }
-                        _ => present = true,
+                    "takeout" => match takeout_gone.get(&item.id) {
+                        Some(why) => reasons.push((*why).to_string()),
+                        None => present = true,
                     },
                     _ => present = true,
                 }
@@ -295,7 +265,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                 }
             }
         }
-        account_plans.push((account.clone(), newest, listing_problems));
+        account_plans.push((account.clone(), newest, evidence, listing_problems));
     }
 
     // Memberships after the prune.
@@ -340,7 +310,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             (item.account_id, year_remote_id(item.taken_at))
         })
         .collect();
-    let listed_accounts: BTreeSet<i64> = account_plans.iter().map(|(a, _, _)| a.id).collect();
+    let listed_accounts: BTreeSet<i64> = account_plans.iter().map(|(a, _, _, _)| a.id).collect();
     for album in snap.albums.values().filter(|a| {
         listed_accounts.contains(&a.account_id)
             && (a.source == "takeout" || a.source == "derived")
@@ -439,7 +409,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
 
     let mut accounts = Vec::new();
     let mut over = Vec::new();
-    for (account, newest, account_problems) in account_plans {
+    for (account, newest, evidence, account_problems) in account_plans {
         let items_total = snap
             .items
             .values()
@@ -510,6 +480,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                 .filter(|i| snap.items[i].account_id == account.id)
                 .collect(),
             newest_export: newest,
+            takeout_evidence: evidence,
             problems: account_problems,
             over_limit,
         });

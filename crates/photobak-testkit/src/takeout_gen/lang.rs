@@ -83,7 +83,23 @@ impl Lang {
     pub fn failed_videos(self) -> &'static str {
         match self {
             Lang::De => "Fehlgeschlagene Videos",
+            Lang::Fr => "Vidéos en échec",
+            Lang::It => "Video non riusciti",
+            Lang::Es => "Vídeos con errores",
+            Lang::Pl => "Nieudane filmy",
             _ => "Failed Videos",
+        }
+    }
+
+    /// The Locked Folder as the apps name it (unverified in exports).
+    pub fn locked_folder(self) -> &'static str {
+        match self {
+            Lang::De => "Gesperrter Ordner",
+            Lang::Fr => "Dossier verrouillé",
+            Lang::It => "Cartella bloccata",
+            Lang::Es => "Carpeta bloqueada",
+            Lang::Ru => "Заблокированная папка",
+            _ => "Locked Folder",
         }
     }
 

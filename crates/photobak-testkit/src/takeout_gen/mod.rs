@@ -7,6 +7,8 @@
 //! files, or extracted folders. [`ExportSpec::expected`] says, per archive file, what a correct
 //! reader must find: sidecar, the rule that pairs them, variant links, folder and metadata.
 //! [`realistic_export`] builds one export that exercises every quirk of google.md §4;
+//! [`matching_export`] the layouts on which matching used to fail (no `url`, edited suffixes in
+//! no table, special folders);
 //! [`newer_export`] derives the next full export of the same account from a spec, and
 //! [`incremental_export`] the next scheduled incremental one (only what was added or edited).
 //!
@@ -15,6 +17,7 @@
 
 mod google;
 mod lang;
+mod matching;
 mod media;
 mod realistic;
 
@@ -28,6 +31,7 @@ use serde_json::{Value, json};
 
 pub use google::SidecarStyle;
 pub use lang::Lang;
+pub use matching::{INFERRED_SUFFIXES, MATCHING_ALBUMS, matching_export};
 pub use media::{MediaBytes, Sample, synthetic};
 pub use realistic::{ExportDiff, incremental_export, newer_export, realistic_export};
 
@@ -97,6 +101,9 @@ pub enum Place {
     Archive,
     Trash,
     FailedVideos,
+    /// The Locked Folder (google.md §4.2 says it is not exported [U]; readers must still not
+    /// take it for an album when it is).
+    LockedFolder,
 }
 
 /// One item of the library.
@@ -124,6 +131,8 @@ pub struct ItemSpec {
     pub live: Option<Live>,
     /// Only the sidecar is exported (a sidecar without media).
     pub media_missing: bool,
+    /// The sidecar carries `url` (older exports have none).
+    pub url: bool,
 }
 
 impl ItemSpec {
@@ -154,6 +163,7 @@ impl ItemSpec {
             edited: None,
             live: None,
             media_missing: false,
+            url: true,
         }
     }
     pub fn sample(mut self, s: Sample) -> Self {
@@ -223,6 +233,12 @@ impl ItemSpec {
     }
     pub fn media_missing(mut self) -> Self {
         self.media_missing = true;
+        self
+    }
+    /// A sidecar without `url`, as in older exports: nothing names the item across folders
+    /// but its title, capture time and bytes.
+    pub fn no_url(mut self) -> Self {
+        self.url = false;
         self
     }
     fn archived(&self) -> bool {
@@ -406,11 +422,15 @@ pub struct ExpectedFile {
     pub sidecar_part: Option<usize>,
     /// `MatchRule::code()` of `photobak-takeout`: `legacy`, `supplemental`,
     /// `supplemental-clipped`, `supplemental-unclipped`, `sidecar-without-extension`,
-    /// `counter-in-title`, `title-without-extension`, `edited-variant`, `live-companion`,
-    /// `title-only`, `none`, `ambiguous`.
+    /// `counter-in-title`, `title-without-extension`, `edited-variant`,
+    /// `edited-variant-inferred` (a suffix in no table, see [`ExpectedFile::inferred_suffix`]),
+    /// `live-companion`, `title-only`, `none`, `ambiguous`.
     pub rule: &'static str,
     /// The `(N)` counter the rule used.
     pub counter: Option<u32>,
+    /// For `edited-variant-inferred`: the suffix as it shows in the archive name (dash
+    /// included, possibly cut by the 47-unit truncation).
+    pub inferred_suffix: Option<String>,
     pub variant: ExpectedVariant,
     pub folder: ExpectedFolder,
     pub taken_at: Option<i64>,
@@ -446,6 +466,7 @@ pub enum ExpectedFolder {
     Archive,
     Trash,
     FailedVideos,
+    LockedFolder,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -458,7 +479,7 @@ pub struct ExpectedAlbum {
 }
 
 /// A problem a reader must report: the entry path and the kind, as the `Debug` name of
-/// `photobak_takeout::ProblemKind` (`MissingTime`, `Ignored`).
+/// `photobak_takeout::ProblemKind` (`MissingTime`, `Ignored`, `FailedVideo`, `LockedFolder`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExpectedProblem {
     pub entry: String,
@@ -620,11 +641,13 @@ fn sidecar_json(item: &ItemSpec, lang: Lang, creation_shift: i64) -> Vec<u8> {
         let p: Vec<Value> = item.people.iter().map(|n| json!({"name": n})).collect();
         m.insert("people".into(), Value::Array(p));
     }
-    let url = format!(
-        "https://photos.google.com/photo/AF1Qip{}",
-        &blake3::hash(item.key.as_bytes()).to_hex()[..24]
-    );
-    m.insert("url".into(), json!(url));
+    if item.url {
+        let url = format!(
+            "https://photos.google.com/photo/AF1Qip{}",
+            &blake3::hash(item.key.as_bytes()).to_hex()[..24]
+        );
+        m.insert("url".into(), json!(url));
+    }
     m.insert("googlePhotosOrigin".into(), origin_json(&item.origin));
     if item.favorite {
         m.insert("favorited".into(), json!(true));
@@ -674,6 +697,41 @@ fn is_creation_title(title: &str) -> bool {
     ]
     .iter()
     .any(|s| base.ends_with(s))
+}
+
+/// The edited suffix as it shows in an edited variant's archive name `edited`, next to its
+/// original's name `original` (both with the same counter and extension): what follows the
+/// original's base, possibly cut by the 47-unit truncation.
+fn shown_suffix(original: &str, edited: &str) -> String {
+    let (ob, ext) = google::split(original);
+    let ob = strip_counter_text(ob);
+    let eb = edited.strip_suffix(ext).unwrap_or(edited);
+    let eb = strip_counter_text(eb);
+    eb.strip_prefix(ob).unwrap_or_default().to_owned()
+}
+
+/// `x(3)` → `x` (the generator's own counters).
+fn strip_counter_text(s: &str) -> &str {
+    match s
+        .strip_suffix(')')
+        .and_then(|t| t.rfind('(').map(|i| (t, i)))
+    {
+        Some((t, i)) if i > 0 && t[i + 1..].bytes().all(|b| b.is_ascii_digit()) => &s[..i],
+        _ => s,
+    }
+}
+
+/// Whether a suffix `-word` is a word a reader can recognise by structure: letters of any
+/// script, inner spaces or apostrophes, no digits, no further dash.
+fn reads_as_word(suffix: &str) -> bool {
+    let Some(w) = suffix.strip_prefix('-') else {
+        return false;
+    };
+    !w.is_empty()
+        && !w.starts_with(' ')
+        && w.chars()
+            .all(|c| c.is_alphabetic() || c == ' ' || c == '\'')
+        && w.chars().any(char::is_alphabetic)
 }
 
 /// Lays the export out: names, counters, contents, parts and the expected reading.
@@ -759,6 +817,16 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                     lang.failed_videos().to_owned(),
                     ExpectedFolder::FailedVideos,
                 ),
+                Place::LockedFolder => (
+                    lang.locked_folder().to_owned(),
+                    ExpectedFolder::LockedFolder,
+                ),
+            };
+            // Readers report what makes these folders special, per media file.
+            let folder_problem = match place {
+                Place::FailedVideos => Some("FailedVideo"),
+                Place::LockedFolder => Some("LockedFolder"),
+                _ => None,
             };
             let dir = format!("{root}/{folder}");
             let used = used_media.entry(dir.clone()).or_default();
@@ -856,6 +924,7 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 sidecar_part: None,
                 rule,
                 counter,
+                inferred_suffix: None,
                 variant: if is_creation_title(&item.title)
                     || matches!(item.origin, OriginSpec::Composition(_))
                 {
@@ -890,6 +959,12 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 role: Role::Media(main_idx),
             });
             files.push(base.clone());
+            if let Some(kind) = folder_problem {
+                problems.push(ExpectedProblem {
+                    entry: base.path.clone(),
+                    kind,
+                });
+            }
             if let Some(e) = &edited_name {
                 let eb = media::synthetic(
                     &google::media_ext(&item.title, ext),
@@ -903,12 +978,35 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 f.variant = ExpectedVariant::Edited {
                     original: Some(base.path.clone()),
                 };
-                if applied.is_some() {
-                    f.rule = "edited-variant";
-                    f.counter = None;
+                let suffix = item.edited.as_deref().unwrap_or_default();
+                if realistic::EDITED_SUFFIXES.contains(&suffix) {
+                    if applied.is_some() {
+                        f.rule = "edited-variant";
+                        f.counter = None;
+                    }
+                } else {
+                    // A suffix in no table: only the structure tells (google.md §4.7), which
+                    // needs a word after the dash and an original with a sidecar (or two).
+                    let shown = shown_suffix(&name, e);
+                    if reads_as_word(&shown) && applied.is_some() {
+                        f.rule = "edited-variant-inferred";
+                        f.counter = None;
+                        f.inferred_suffix = Some(shown);
+                    } else if !(reads_as_word(&shown) && rule == "ambiguous") {
+                        f.variant = ExpectedVariant::Original;
+                        f.rule = "none";
+                        f.counter = None;
+                        f.sidecar = None;
+                    }
                 }
-                if rule == "ambiguous" {
+                if f.rule == "ambiguous" {
                     ambiguous.push(f.path.clone());
+                }
+                if let Some(kind) = folder_problem {
+                    problems.push(ExpectedProblem {
+                        entry: f.path.clone(),
+                        kind,
+                    });
                 }
                 let idx = files.len();
                 planned.push(Planned {
@@ -936,6 +1034,12 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
                 }
                 if rule == "ambiguous" {
                     ambiguous.push(f.path.clone());
+                }
+                if let Some(kind) = folder_problem {
+                    problems.push(ExpectedProblem {
+                        entry: f.path.clone(),
+                        kind,
+                    });
                 }
                 let idx = files.len();
                 planned.push(Planned {

@@ -521,9 +521,9 @@ pub fn incremental_export(old: &ExportSpec, seed: u64) -> (ExportSpec, ExportDif
         .collect();
     for k in 0..3 {
         let key = format!("inc-{seed}-{k}");
-        let t = 1_760_000_000 + i64::from(k) * 900;
-        let mut it =
-            ItemSpec::new(&key, &format!("PXL_20251120_2{k:05}000.jpg")).taken(TakenAt::At(t));
+        let t = 1_760_000_000 + (seed % 1000) as i64 * 86_400 + i64::from(k) * 900;
+        let title = format!("PXL_20251120_{:03}{k:03}000.jpg", seed % 1000);
+        let mut it = ItemSpec::new(&key, &title).taken(TakenAt::At(t));
         it.sidecar = SidecarStyle::Supplemental;
         if k == 0 && !old.albums.is_empty() {
             it.places.push(Place::Album(0));

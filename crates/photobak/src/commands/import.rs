@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use photobak_core::exports::ExportKind;
 use photobak_core::repo::Repo;
 use photobak_core::takeout_import::{ImportOptions, ImportSummary, import_takeout};
 use tokio_util::sync::CancellationToken;
@@ -24,6 +25,13 @@ pub async fn run(
         include_trash: args.include_trash,
         xmp: args.xmp,
         no_mtime: args.no_mtime,
+        kind: if args.full {
+            Some(ExportKind::Full)
+        } else if args.incremental {
+            Some(ExportKind::Incremental)
+        } else {
+            None
+        },
     };
     let repo_path = repo_path.to_path_buf();
     let progress = crate::progress::for_terminal(args.json, "reading the export");
@@ -128,11 +136,24 @@ pub fn render(s: &ImportSummary) -> String {
             s.repaired
         ));
     }
+    if let Some(k) = &s.kind {
+        match k.kind {
+            ExportKind::Full => out.push_str(&format!("\n  full export: {}", k.reason)),
+            _ => out.push_str(&format!(
+                "\n  incremental export: items it lacks are kept ({})",
+                k.reason
+            )),
+        }
+    }
     if s.absent > 0 {
         out.push_str(&format!(
-            "\n  {} previously imported items are absent from this export (run `photobak prune` to act on it)",
+            "\n  {} previously imported items are absent from this full export \
+             (`photobak prune --dry-run` shows what would go)",
             s.absent
         ));
+    }
+    for w in &s.warnings {
+        out.push_str(&format!("\n  warning: {w}"));
     }
     if s.xmp_written > 0 {
         out.push_str(&format!("\n  {} XMP sidecars written", s.xmp_written));

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod backup;
 pub mod completions;
+pub mod exports;
 pub mod import;
 pub mod list;
 pub mod prune;

@@ -131,6 +131,15 @@ pub fn render_plan(plan: &PrunePlan, trash_days: u32) -> String {
             a.items_to_year_folder.len(),
             if a.over_limit { " (over --max-delete)" } else { "" }
         ));
+        // The evidence for Takeout items, so a person can check it before anything goes.
+        match &a.takeout_evidence {
+            Some(ev) => s.push_str(&format!("    Takeout evidence: {ev}
+")),
+            None if a.newest_export.is_some() => s.push_str(
+                "    Takeout evidence: none (no full export imported; incremental exports never make items gone)\n",
+            ),
+            None => {}
+        }
     }
     let fate = if plan.purge {
         "deleted at once".to_string()

@@ -118,6 +118,9 @@ pub fn render(st: &Status) -> String {
         if let Some(e) = &a.newest_export {
             s.push_str(&format!("  newest Takeout export: {e}\n"));
         }
+        if let Some(feed) = &a.takeout {
+            s.push_str(&crate::commands::exports::feed_lines(feed, "  "));
+        }
         s.push_str(&run_line("last prune", &a.last_prune));
         match &a.renewal {
             Some(r) => s.push_str(&format!("  credentials: {}: {r}\n", a.credentials)),

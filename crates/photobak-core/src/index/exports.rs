@@ -1,0 +1,188 @@
+//! Reads and writes of `takeout_exports`, and the sightings the full/incremental rule of
+//! [`crate::exports`] is decided on.
+
+use rusqlite::params;
+
+use super::{Index, now};
+use crate::error::Result;
+use crate::exports::{ExportId, ExportRecord, KindDecision};
+
+/// When an item was last seen, and by what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sighting {
+    /// Item row id.
+    pub item_id: i64,
+    /// The newest export that held it (`provenance.source_ref`).
+    pub last_export: Option<String>,
+    /// Its last sighting by any source, Unix seconds: for Takeout, when Google made the newest
+    /// export that held it; for the Library API and the Picker, when photobak last listed it.
+    pub last_seen: i64,
+    /// Which source gave `last_seen`.
+    pub last_seen_by: String,
+    /// The Library API delivered it too (prune asks the API about it).
+    pub also_library: bool,
+    /// A source that cannot list (the Picker) delivered it too: never gone.
+    pub also_unlisted: bool,
+}
+
+const EXPORT_COLUMNS: &str = "export_id, kind, kind_by, coalesce(kind_reason, ''),
+     coalesce(exported_at, imported_at), imported_at, item_count, media_count, absent_count,
+     complete";
+
+fn export_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportRecord> {
+    Ok(ExportRecord {
+        export_id: ExportId::new(r.get::<_, String>(0)?),
+        kind: KindDecision {
+            kind: r.get(1)?,
+            by: r.get(2)?,
+            reason: r.get(3)?,
+        },
+        exported_at: r.get(4)?,
+        imported_at: r.get(5)?,
+        items: r.get::<_, Option<i64>>(6)?.map(|n| n as u64),
+        media_entries: r.get::<_, i64>(7)? as u64,
+        absent: r.get::<_, i64>(8)? as u64,
+        complete: r.get(9)?,
+    })
+}
+
+impl Index {
+    /// Records that an import of `export` begins: unfinished until [`Index::finish_export`].
+    /// An export imported before keeps its time and its kind. Returns the
+    /// record as it is now.
+    pub fn begin_export(
+        &self,
+        account_id: i64,
+        export: &ExportId,
+        media_entries: u64,
+    ) -> Result<ExportRecord> {
+        let t = now();
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count,
+                     absent_count, complete, kind, kind_by, kind_reason, exported_at)
+                 VALUES (?1, ?2, ?3, ?4, 0, 0, 'incremental', 'photobak', 'import not finished',
+                         coalesce(?5, ?3))
+                 ON CONFLICT (account_id, export_id) DO UPDATE SET complete = 0, media_count = ?4",
+                params![
+                    account_id,
+                    export.as_str(),
+                    t,
+                    media_entries as i64,
+                    export.made_at()
+                ],
+            )?;
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {EXPORT_COLUMNS} FROM takeout_exports
+                     WHERE account_id = ?1 AND export_id = ?2"
+                ),
+                params![account_id, export.as_str()],
+                export_row,
+            )?)
+        })
+    }
+
+    /// Marks an import finished with its kind and counts.
+    pub fn finish_export(
+        &self,
+        account_id: i64,
+        export: &ExportId,
+        kind: &KindDecision,
+        items: u64,
+        absent: u64,
+    ) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE takeout_exports SET imported_at = ?3, kind = ?4, kind_by = ?5,
+                     kind_reason = ?6, item_count = ?7, absent_count = ?8, complete = 1
+                 WHERE account_id = ?1 AND export_id = ?2",
+                params![
+                    account_id,
+                    export.as_str(),
+                    now(),
+                    kind.kind,
+                    kind.by,
+                    kind.reason,
+                    items as i64,
+                    absent as i64
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Sets the kind of a recorded export. False when the account has no such export.
+    pub fn set_export_kind(
+        &self,
+        account_id: i64,
+        export: &ExportId,
+        kind: &KindDecision,
+    ) -> Result<bool> {
+        self.with(|c| {
+            let n = c.execute(
+                "UPDATE takeout_exports SET kind = ?3, kind_by = ?4, kind_reason = ?5
+                 WHERE account_id = ?1 AND export_id = ?2",
+                params![account_id, export.as_str(), kind.kind, kind.by, kind.reason],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    /// The exports recorded for an account, oldest first (by when Google made them).
+    pub fn exports(&self, account_id: i64) -> Result<Vec<ExportRecord>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {EXPORT_COLUMNS} FROM takeout_exports WHERE account_id = ?1
+                 ORDER BY coalesce(exported_at, imported_at), export_id"
+            ))?;
+            let rows = st
+                .query_map([account_id], export_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Every item of an account that Takeout delivered, with its last sighting by any source.
+    pub fn takeout_sightings(&self, account_id: i64) -> Result<Vec<Sighting>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT i.id, pt.source_ref, s.seen, s.source,
+                        EXISTS(SELECT 1 FROM provenance p WHERE p.item_id = i.id AND p.source = 'library'),
+                        EXISTS(SELECT 1 FROM provenance p WHERE p.item_id = i.id
+                               AND p.source NOT IN ('takeout', 'library'))
+                 FROM items i
+                 JOIN provenance pt ON pt.item_id = i.id AND pt.source = 'takeout'
+                 JOIN (SELECT p.item_id,
+                              CASE WHEN p.source = 'takeout'
+                                   THEN coalesce(e.exported_at, p.last_seen)
+                                   ELSE p.last_seen END AS seen,
+                              p.source
+                       FROM provenance p
+                       LEFT JOIN takeout_exports e
+                              ON p.source = 'takeout' AND e.export_id = p.source_ref
+                             AND e.account_id = ?1) s ON s.item_id = i.id
+                 WHERE i.account_id = ?1
+                 ORDER BY i.id, s.seen DESC",
+            )?;
+            let mut rows = st.query([account_id])?;
+            let mut out: Vec<Sighting> = Vec::new();
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                // Rows come newest sighting first per item: keep the first.
+                if out.last().is_some_and(|s| s.item_id == id) {
+                    continue;
+                }
+                out.push(Sighting {
+                    item_id: id,
+                    last_export: r.get(1)?,
+                    last_seen: r.get(2)?,
+                    last_seen_by: r.get(3)?,
+                    also_library: r.get(4)?,
+                    also_unlisted: r.get(5)?,
+                });
+            }
+            Ok(out)
+        })
+    }
+}
