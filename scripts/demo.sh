@@ -23,7 +23,7 @@ for d in "$repo" "$exports"; do
 done
 
 echo "=== Building photobak and the two fakes (release). The first build compiles every"
-echo "    dependency: about 6-8 minutes on 2 cores; later builds take seconds."
+echo "    dependency: about 5-8 minutes on 2 cores; later builds take seconds."
 started=$(date +%s)
 cargo build --release --locked -p photobak -p photobak-testkit \
   --bin photobak --bin photobak-fake-google --bin photobak-fake-takeout
@@ -32,14 +32,14 @@ echo "    built in $(( $(date +%s) - started )) s"
 photobak() { "$bin/photobak" --repo "$repo" "$@"; }
 
 echo
-echo "=== 1. Takeout: a generated export of $account (several .zip parts), imported"
+echo "=== 1. Takeout: a generated complete export of $account (several .zip parts), imported"
 mapfile -t first < <("$bin/photobak-fake-takeout" --out "$exports" --items "$items" --account "$account")
-photobak import takeout --account "$account" "${first[@]}"
+photobak import takeout --full --account "$account" "${first[@]}"
 
 echo
 echo "=== 2. Two months later: the next, incremental export (only what changed), imported"
 mapfile -t next < <("$bin/photobak-fake-takeout" --out "$exports" --items "$items" --account "$account" --next incremental)
-photobak import takeout --account "$account" "${next[@]}"
+photobak import takeout --incremental --account "$account" "${next[@]}"
 
 echo
 echo "=== 3. Library API: the fake Google service, OAuth in the 'browser', a backup, another"

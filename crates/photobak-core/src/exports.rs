@@ -448,7 +448,7 @@ pub fn takeout_feed(index: &Index, account_id: i64) -> Result<Option<TakeoutFeed
 /// Sets the kind of a recorded export by the user's word (`photobak exports mark`).
 ///
 /// # Errors
-/// [`Error::Invalid`] when the account has no such export; index failures.
+/// [`Error::BadArgument`] when the account has no such export; index failures.
 pub fn mark_export(
     index: &Index,
     account: &crate::index::Account,
@@ -468,7 +468,7 @@ pub fn mark_export(
             .iter()
             .map(|e| e.export_id.to_string())
             .collect();
-        return Err(Error::Invalid(format!(
+        return Err(Error::BadArgument(format!(
             "{}: no export {export} was imported (known: {})",
             account.name,
             if known.is_empty() {

@@ -29,7 +29,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use photobak_takeout::{Catalog, Flow, Folder, Limits, MatchRule, MediaEntry, Origin, Variant};
+use photobak_takeout::{
+    Catalog, Flow, Folder, Limits, MatchRule, MediaEntry, Origin, ProblemKind, Variant,
+};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -173,8 +175,17 @@ pub fn import_takeout(
             .collect(),
         ..Default::default()
     };
+    // Only what may cost data is logged as an error (the log keeps errors alone, and a person
+    // reads `error:`); what was skipped on purpose or merely noted is a warning, and every
+    // problem is in the summary's "problems in the export" anyway.
     for p in &catalog.problems {
-        tracing::error!("{p}");
+        match p.kind {
+            ProblemKind::Ignored
+            | ProblemKind::MissingTime
+            | ProblemKind::FailedVideo
+            | ProblemKind::LockedFolder => tracing::warn!("{p}"),
+            _ => tracing::error!("{p}"),
+        }
     }
 
     // Recorded before anything else, unfinished until the end: prune refuses to compare with

@@ -23,7 +23,7 @@ fn accounts(index: &Index, only: Option<&str>) -> anyhow::Result<Vec<Account>> {
         None => Ok(all),
         Some(name) => match all.into_iter().find(|a| a.name == name) {
             Some(a) => Ok(vec![a]),
-            None => Err(photobak_core::Error::Invalid(format!(
+            None => Err(photobak_core::Error::BadArgument(format!(
                 "{name}: no such account in the repository"
             ))
             .into()),
@@ -140,7 +140,7 @@ pub fn mark(repo_path: &Path, args: &ExportsMarkArgs) -> anyhow::Result<bool> {
     let all = repo.index.accounts()?;
     let account = match &args.account {
         Some(name) => all.into_iter().find(|a| &a.name == name).ok_or_else(|| {
-            photobak_core::Error::Invalid(format!("{name}: no such account in the repository"))
+            photobak_core::Error::BadArgument(format!("{name}: no such account in the repository"))
         })?,
         None => {
             let mut holding = Vec::new();
@@ -157,7 +157,7 @@ pub fn mark(repo_path: &Path, args: &ExportsMarkArgs) -> anyhow::Result<bool> {
             match holding.len() {
                 1 => holding.remove(0),
                 0 => {
-                    return Err(photobak_core::Error::Invalid(format!(
+                    return Err(photobak_core::Error::BadArgument(format!(
                         "no export {export} was imported into {} \
                          (`photobak exports list` shows what was)",
                         repo_path.display()
@@ -165,7 +165,7 @@ pub fn mark(repo_path: &Path, args: &ExportsMarkArgs) -> anyhow::Result<bool> {
                     .into());
                 }
                 _ => {
-                    return Err(photobak_core::Error::Invalid(format!(
+                    return Err(photobak_core::Error::BadArgument(format!(
                         "{export} was imported into several accounts; say which with --account"
                     ))
                     .into());
