@@ -577,7 +577,11 @@ fn prune_of_a_takeout_account_uses_the_newest_export() {
          -- The 2024 export was imported again after the 2025 one: still not the newest.
          INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count, absent_count, complete)
            VALUES (1, 'takeout-20250101T000000Z', 100, 1, 1, 1),
-                  (1, 'takeout-20240101T000000Z', 200, 1, 1, 1);"
+                  (1, 'takeout-20240101T000000Z', 200, 1, 1, 1);
+         -- Both were full exports, made when their ids say.
+         UPDATE takeout_exports SET kind = 'full', kind_by = 'user', kind_reason = 'test',
+           exported_at = CASE export_id WHEN 'takeout-20250101T000000Z' THEN 1735689600
+                                        ELSE 1704067200 END;"
     ))
     .unwrap();
     for (id, name, album, bytes) in [(1, "a.jpg", "Old", b"aaaa"), (2, "b.jpg", "New", b"bbbb")] {
@@ -610,7 +614,7 @@ fn prune_of_a_takeout_account_uses_the_newest_export() {
     );
     assert!(
         text.contains(
-            "last exported in takeout-20240101T000000Z, absent from takeout-20250101T000000Z"
+            "last seen in takeout-20240101T000000Z (2024-01-01T00:00:00Z), absent from full export takeout-20250101T000000Z"
         ),
         "{text}"
     );
