@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use common::{Env, write_parts};
 use photobak_testkit::takeout_gen::{
