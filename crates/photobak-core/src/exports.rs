@@ -362,9 +362,9 @@ pub fn takeout_verdict(index: &Index, account_id: i64) -> Result<TakeoutVerdict>
                 item_id: s.item_id,
                 reason: format!(
                     "last seen {place} ({}), absent from full export {} (made {})",
-                    crate::status::rfc3339(s.last_seen),
+                    crate::time::rfc3339(s.last_seen),
                     ev.export_id,
-                    crate::status::rfc3339(ev.exported_at)
+                    crate::time::rfc3339(ev.exported_at)
                 ),
                 last_export: s.last_export,
                 last_seen: s.last_seen,
@@ -411,35 +411,31 @@ pub fn takeout_feed(index: &Index, account_id: i64) -> Result<Option<TakeoutFeed
     }
     let verdict = takeout_verdict(index, account_id)?;
     let last_full_at = verdict.evidence.as_ref().map(|e| e.exported_at);
-    let since_last_full = exports
-        .iter()
-        .filter(|e| e.complete && !e.is_evidence())
-        .filter(|e| last_full_at.is_none_or(|t| e.exported_at > t))
-        .map(|e| e.export_id.clone())
-        .collect();
+    let ids = |keep: &dyn Fn(&ExportRecord) -> bool| -> Vec<ExportId> {
+        exports
+            .iter()
+            .filter(|e| keep(e))
+            .map(|e| e.export_id.clone())
+            .collect()
+    };
+    // A Picker sighting keeps an item whatever Takeout says; a Library API one leaves it to
+    // the API's listing.
+    let gone = |library: bool| -> u64 {
+        verdict
+            .gone
+            .iter()
+            .filter(|g| g.also_library == library && !g.also_unlisted)
+            .count() as u64
+    };
     Ok(Some(TakeoutFeed {
         last_full: verdict.evidence.as_ref().map(|e| e.export_id.clone()),
-        since_last_full,
-        unknown: exports
-            .iter()
-            .filter(|e| e.kind.kind == ExportKind::Unknown)
-            .map(|e| e.export_id.clone())
-            .collect(),
-        unfinished: exports
-            .iter()
-            .filter(|e| !e.complete)
-            .map(|e| e.export_id.clone())
-            .collect(),
-        gone: verdict
-            .gone
-            .iter()
-            .filter(|g| !g.also_library && !g.also_unlisted)
-            .count() as u64,
-        gone_if_library_lacks: verdict
-            .gone
-            .iter()
-            .filter(|g| g.also_library && !g.also_unlisted)
-            .count() as u64,
+        since_last_full: ids(&|e| {
+            e.complete && !e.is_evidence() && last_full_at.is_none_or(|t| e.exported_at > t)
+        }),
+        unknown: ids(&|e| e.kind.kind == ExportKind::Unknown),
+        unfinished: ids(&|e| !e.complete),
+        gone: gone(false),
+        gone_if_library_lacks: gone(true),
         evidence: verdict.evidence.as_ref().map(evidence_text),
         exports,
     }))
@@ -459,7 +455,7 @@ pub fn mark_export(
         kind,
         &format!(
             "`photobak exports mark` on {}",
-            crate::status::rfc3339(crate::index::now())
+            crate::time::rfc3339(crate::index::now())
         ),
     );
     if !index.set_export_kind(account.id, export, &decision)? {
@@ -487,7 +483,7 @@ pub fn evidence_text(e: &ExportRecord) -> String {
     format!(
         "full export {} (made {}; {})",
         e.export_id,
-        crate::status::rfc3339(e.exported_at),
+        crate::time::rfc3339(e.exported_at),
         e.kind.reason
     )
 }

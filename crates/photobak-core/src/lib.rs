@@ -28,6 +28,7 @@ pub mod repo;
 pub mod schedule;
 pub mod status;
 pub mod takeout_import;
+pub mod time;
 pub mod verify;
 pub mod xmp;
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::index::Index;
 use crate::repo::store::hex;
-use crate::status::rfc3339;
+use crate::time::rfc3339;
 
 /// Which items to list.
 #[derive(Debug, Clone, Default)]

@@ -112,12 +112,7 @@ pub struct Status {
     pub accounts: Vec<AccountStatus>,
 }
 
-/// RFC 3339 (UTC, seconds) of a Unix time.
-pub fn rfc3339(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|_| t.to_string())
-}
+pub use crate::time::rfc3339;
 
 fn last_run(
     c: &Connection,

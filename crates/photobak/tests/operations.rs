@@ -609,7 +609,7 @@ fn prune_of_a_takeout_account_uses_the_newest_export() {
     );
     assert!(
         text.contains(
-            "last exported in takeout-20240101T000000Z, absent from takeout-20250101T000000Z"
+            "last seen in takeout-20240101T000000Z (2024-01-01T00:00:00Z), absent from full export takeout-20250101T000000Z"
         ),
         "{text}"
     );

@@ -6,29 +6,13 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::Env;
+use common::{Env, write_parts};
 use photobak_testkit::takeout_gen::{
     ArchiveFormat, ExpectedFile, ExpectedFolder, ExportSpec, ItemSpec, newer_export,
-    realistic_export, write_export,
+    realistic_export,
 };
 
-const ACCOUNT: &str = "jane.doe@example.com";
-
-fn export(spec: &ExportSpec, dir: &Path) -> Vec<String> {
-    std::fs::create_dir_all(dir).unwrap();
-    write_export(spec, dir)
-        .unwrap()
-        .into_iter()
-        .map(|p| p.display().to_string())
-        .collect()
-}
-
-fn import(env: &Env, parts: &[String], extra: &[&str]) -> String {
-    let mut args = vec!["import", "takeout", "--account", ACCOUNT];
-    args.extend_from_slice(extra);
-    args.extend(parts.iter().map(String::as_str));
-    env.ok(&args)
-}
+const ACCOUNT: &str = common::TAKEOUT_ACCOUNT;
 
 /// The index's view of one stored item.
 #[derive(Debug)]
@@ -236,9 +220,9 @@ fn every_item_is_imported_with_exactly_the_expected_metadata_and_albums() {
     for seed in [1u64, 2] {
         let env = Env::new();
         let spec = realistic_export(seed);
-        let parts = export(&spec, &env.dir.path().join("export"));
+        let parts = write_parts(&spec, &env.dir.path().join("export"));
         assert!(parts.len() > 1, "a multi-part export");
-        let out = import(&env, &parts, &[]);
+        let out = env.import_takeout(&parts, &[]);
         assert!(out.contains("sidecars without media"), "{out}");
         assert!(out.contains("media without a sidecar"), "{out}");
         let n = check_against_expected(&env, &spec, false);
@@ -258,8 +242,8 @@ fn every_item_is_imported_with_exactly_the_expected_metadata_and_albums() {
 fn trash_is_imported_only_when_asked() {
     let env = Env::new();
     let spec = realistic_export(3);
-    let parts = export(&spec, &env.dir.path().join("export"));
-    let out = import(&env, &parts, &["--include-trash"]);
+    let parts = write_parts(&spec, &env.dir.path().join("export"));
+    let out = env.import_takeout(&parts, &["--include-trash"]);
     assert!(!out.contains("in Trash"), "{out}");
     check_against_expected(&env, &spec, true);
 }
@@ -286,8 +270,8 @@ fn zip_tgz_and_folders_give_the_same_repository() {
         ArchiveFormat::Folder,
     ] {
         let env = Env::new();
-        let parts = export(&spec.clone().format(format), &env.dir.path().join("export"));
-        import(&env, &parts, &[]);
+        let parts = write_parts(&spec.clone().format(format), &env.dir.path().join("export"));
+        env.import_takeout(&parts, &[]);
         let mut tree = BTreeSet::new();
         common::walk(&env.repo.join("googlephotos"), &mut |p| {
             tree.insert((
@@ -319,14 +303,14 @@ fn zip_tgz_and_folders_give_the_same_repository() {
 fn importing_the_same_export_again_changes_nothing() {
     let env = Env::new();
     let spec = realistic_export(5);
-    let parts = export(&spec, &env.dir.path().join("export"));
-    import(&env, &parts, &["--xmp"]);
+    let parts = write_parts(&spec, &env.dir.path().join("export"));
+    env.import_takeout(&parts, &["--xmp"]);
     let before = env.tree_state();
     let manifest = std::fs::metadata(env.repo.join("photobak.b3"))
         .unwrap()
         .modified()
         .unwrap();
-    let out = import(&env, &parts, &["--xmp"]);
+    let out = env.import_takeout(&parts, &["--xmp"]);
     assert!(out.contains(" 0 new, 0 deduplicated, 0 updated"), "{out}");
     assert!(out.contains("0 B read"), "{out}");
     assert_eq!(env.tree_state(), before, "a re-import rewrote files");
@@ -343,12 +327,12 @@ fn importing_the_same_export_again_changes_nothing() {
 fn a_newer_export_updates_metadata_and_records_absences() {
     let env = Env::new();
     let old = realistic_export(6);
-    let parts = export(&old, &env.dir.path().join("old"));
-    import(&env, &parts, &[]);
+    let parts = write_parts(&old, &env.dir.path().join("old"));
+    env.import_takeout(&parts, &[]);
     let (newer, diff) = newer_export(&old, 6);
-    let parts = export(&newer, &env.dir.path().join("new"));
+    let parts = write_parts(&newer, &env.dir.path().join("new"));
     // A later full export (an incremental one says nothing of absences: tests/takeout_feed.rs).
-    let out = import(&env, &parts, &["--full"]);
+    let out = env.import_takeout(&parts, &["--full"]);
     assert!(
         out.contains(&format!("{} new", diff.added.len())),
         "{out}\n{diff:?}"
@@ -428,8 +412,8 @@ fn xmp_sidecars_are_read_back_by_exiftool() {
     }
     let env = Env::new();
     let spec = realistic_export(7);
-    let parts = export(&spec, &env.dir.path().join("export"));
-    import(&env, &parts, &["--xmp"]);
+    let parts = write_parts(&spec, &env.dir.path().join("export"));
+    env.import_takeout(&parts, &["--xmp"]);
     let expected = spec.expected().unwrap();
     let stored = stored_by_hash(&env);
     let f = expected
@@ -490,7 +474,7 @@ fn an_interrupted_import_resumes_without_rereading_what_was_stored() {
     for i in 0..300 {
         spec = spec.item(ItemSpec::new(&format!("k{i}"), &format!("IMG_{i:04}.jpg")));
     }
-    let parts = export(&spec, &env.dir.path().join("export"));
+    let parts = write_parts(&spec, &env.dir.path().join("export"));
     let mut args: Vec<String> = [
         "--repo",
         env.repo.to_str().unwrap(),
@@ -617,14 +601,13 @@ fn prune_removes_a_live_photo_pair_that_a_newer_export_no_longer_has() {
         old = old.item(f.clone());
         newer = newer.item(f);
     }
-    import(&env, &export(&old, &env.dir.path().join("old")), &[]);
+    env.import_takeout(&write_parts(&old, &env.dir.path().join("old")), &[]);
     let files_before: i64 = env
         .db()
         .query_row("SELECT count(*) FROM content", [], |r| r.get(0))
         .unwrap();
-    let out = import(
-        &env,
-        &export(&newer, &env.dir.path().join("new")),
+    let out = env.import_takeout(
+        &write_parts(&newer, &env.dir.path().join("new")),
         &["--full"],
     );
     assert!(
@@ -652,8 +635,8 @@ fn importing_the_export_again_restores_files_verify_found_damaged() {
     for i in 0..6 {
         spec = spec.item(ItemSpec::new(&format!("k{i}"), &format!("IMG_{i:04}.jpg")));
     }
-    let parts = export(&spec, &env.dir.path().join("export"));
-    import(&env, &parts, &[]);
+    let parts = write_parts(&spec, &env.dir.path().join("export"));
+    env.import_takeout(&parts, &[]);
     let paths: Vec<String> = {
         let db = env.db();
         let mut st = db
@@ -677,7 +660,7 @@ fn importing_the_export_again_restores_files_verify_found_damaged() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let out = import(&env, &parts, &[]);
+    let out = env.import_takeout(&parts, &[]);
     assert!(out.contains("2 damaged or missing files restored"), "{out}");
     env.ok(&["verify"]);
     check_against_expected(&env, &spec, false);

@@ -5,30 +5,13 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
-use common::Env;
+use common::{Env, write_parts};
 use photobak_testkit::takeout_gen::{
-    ExportSpec, ItemSpec, incremental_export, newer_export, realistic_export, write_export,
+    ExportSpec, ItemSpec, incremental_export, newer_export, realistic_export,
 };
 
-const ACCOUNT: &str = "jane.doe@example.com";
-
-fn export(spec: &ExportSpec, dir: &Path) -> Vec<String> {
-    std::fs::create_dir_all(dir).unwrap();
-    write_export(spec, dir)
-        .unwrap()
-        .into_iter()
-        .map(|p| p.display().to_string())
-        .collect()
-}
-
-fn import(env: &Env, parts: &[String], extra: &[&str]) -> String {
-    let mut args = vec!["import", "takeout", "--account", ACCOUNT];
-    args.extend_from_slice(extra);
-    args.extend(parts.iter().map(String::as_str));
-    env.ok(&args)
-}
+const ACCOUNT: &str = common::TAKEOUT_ACCOUNT;
 
 /// Every stored file: (path, size) from the index, each checked to exist on disk.
 fn stored_files(env: &Env) -> BTreeSet<String> {
@@ -90,8 +73,8 @@ fn kind_of(env: &Env, export_id: &str) -> (String, String) {
 fn incremental_exports_never_make_anything_gone_and_a_later_full_export_does_exactly() {
     let env = Env::new();
     let full = realistic_export(21);
-    let parts = export(&full, &env.dir.path().join("full"));
-    let out = import(&env, &parts, &["--full"]);
+    let parts = write_parts(&full, &env.dir.path().join("full"));
+    let out = env.import_takeout(&parts, &["--full"]);
     assert!(out.contains("full export: full by your word"), "{out}");
     let files_after_full = stored_files(&env);
     let items_after_full = items(&env);
@@ -100,7 +83,7 @@ fn incremental_exports_never_make_anything_gone_and_a_later_full_export_does_exa
     let (inc1, d1) = incremental_export(&full, 31);
     let (inc2, d2) = incremental_export(&inc1, 32);
     for (spec, diff, dir) in [(&inc1, &d1, "inc1"), (&inc2, &d2, "inc2")] {
-        let out = import(&env, &export(spec, &env.dir.path().join(dir)), &[]);
+        let out = env.import_takeout(&write_parts(spec, &env.dir.path().join(dir)), &[]);
         assert!(
             out.contains("incremental export: items it lacks are kept"),
             "{out}"
@@ -197,9 +180,8 @@ fn incremental_exports_never_make_anything_gone_and_a_later_full_export_does_exa
         }
     }
     full2.items.retain(|i| !d3.removed.contains(&i.key));
-    let out = import(
-        &env,
-        &export(&full2, &env.dir.path().join("full2")),
+    let out = env.import_takeout(
+        &write_parts(&full2, &env.dir.path().join("full2")),
         &["--full"],
     );
     assert!(
@@ -263,7 +245,7 @@ fn the_kind_of_an_export_is_inferred_conservatively_and_can_be_marked() {
     let lib = library(120);
     // A first export, nothing said: incremental, with the way to say otherwise.
     let first = spec("20260101T000000Z", &lib);
-    let out = import(&env, &export(&first, &env.dir.path().join("a")), &[]);
+    let out = env.import_takeout(&write_parts(&first, &env.dir.path().join("a")), &[]);
     assert!(
         out.contains("nothing imported before it to compare with"),
         "{out}"
@@ -290,14 +272,14 @@ fn the_kind_of_an_export_is_inferred_conservatively_and_can_be_marked() {
         ("full".into(), "user".into())
     );
     // Importing it again keeps the user's word.
-    import(&env, &export(&first, &env.dir.path().join("a2")), &[]);
+    env.import_takeout(&write_parts(&first, &env.dir.path().join("a2")), &[]);
     assert_eq!(kind_of(&env, &first.export_id()).1, "user");
 
     // Two months later: 118 of the 120 items and 5 new ones. Nearly everything: full.
     let mut second_items: Vec<ItemSpec> = lib[2..].to_vec();
     second_items.extend((0..5).map(|i| ItemSpec::new(&format!("n{i}"), &format!("PXL_{i}.jpg"))));
     let second = spec("20260301T000000Z", &second_items);
-    let out = import(&env, &export(&second, &env.dir.path().join("b")), &[]);
+    let out = env.import_takeout(&write_parts(&second, &env.dir.path().join("b")), &[]);
     assert!(
         out.contains("full export: holds 118 of the 120 items seen since the previous full export"),
         "{out}"
@@ -319,7 +301,7 @@ fn the_kind_of_an_export_is_inferred_conservatively_and_can_be_marked() {
     let mut delta_items = vec![second_items[10].clone()];
     delta_items.extend((0..3).map(|i| ItemSpec::new(&format!("d{i}"), &format!("DSC_{i}.jpg"))));
     let delta = spec("20260501T000000Z", &delta_items);
-    let out = import(&env, &export(&delta, &env.dir.path().join("c")), &[]);
+    let out = env.import_takeout(&write_parts(&delta, &env.dir.path().join("c")), &[]);
     assert!(
         out.contains("incremental export: items it lacks are kept"),
         "{out}"
@@ -330,11 +312,7 @@ fn the_kind_of_an_export_is_inferred_conservatively_and_can_be_marked() {
     // The user claims a small export is full: it is recorded so, with a warning naming what
     // prune would then do and how to take it back.
     let small = spec("20260601T000000Z", &lib[50..60]);
-    let out = import(
-        &env,
-        &export(&small, &env.dir.path().join("d")),
-        &["--full"],
-    );
+    let out = env.import_takeout(&write_parts(&small, &env.dir.path().join("d")), &["--full"]);
     assert!(out.contains("warning: you said"), "{out}");
     assert!(
         out.contains(&format!(
@@ -381,14 +359,10 @@ fn an_item_seen_by_another_source_after_a_full_export_is_not_gone() {
     let env = Env::new();
     let lib = library(60);
     let newer = spec("20260401T000000Z", &lib[..59]);
-    import(
-        &env,
-        &export(&newer, &env.dir.path().join("n")),
-        &["--full"],
-    );
+    env.import_takeout(&write_parts(&newer, &env.dir.path().join("n")), &["--full"]);
     // An older export that still had item 59 (and everything else).
     let older = spec("20260101T000000Z", &lib);
-    let out = import(&env, &export(&older, &env.dir.path().join("o")), &[]);
+    let out = env.import_takeout(&write_parts(&older, &env.dir.path().join("o")), &[]);
     assert!(!out.contains("prune"), "{out}");
     let removed = planned_removals(&plan(&env));
     assert_eq!(removed.len(), 1, "{removed:?}");
@@ -401,7 +375,7 @@ fn an_item_seen_by_another_source_after_a_full_export_is_not_gone() {
     );
     // Items of the newer export keep their newer sighting: importing the older one again
     // changes nothing.
-    import(&env, &export(&older, &env.dir.path().join("o2")), &[]);
+    env.import_takeout(&write_parts(&older, &env.dir.path().join("o2")), &[]);
     assert_eq!(planned_removals(&plan(&env)).len(), 1);
 }
 
@@ -411,12 +385,12 @@ fn an_index_from_before_export_kinds_migrates_safely() {
     // Imported as an earlier photobak would have: a 2025 export, then a 2026 delta.
     let lib = library(40);
     let old = spec("20250901T000000Z", &lib);
-    import(&env, &export(&old, &env.dir.path().join("o")), &[]);
+    env.import_takeout(&write_parts(&old, &env.dir.path().join("o")), &[]);
     let delta = spec(
         "20260801T000000Z",
         &[ItemSpec::new("z1", "PXL_new.jpg"), lib[3].clone()],
     );
-    import(&env, &export(&delta, &env.dir.path().join("d")), &[]);
+    env.import_takeout(&write_parts(&delta, &env.dir.path().join("d")), &[]);
     // Turn the index back into schema 2: what version 3 added goes, as if never there.
     {
         let db = env.db();

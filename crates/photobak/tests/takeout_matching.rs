@@ -8,29 +8,13 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use common::Env;
+use common::{Env, write_parts};
 use photobak_testkit::takeout_gen::{
     AlbumSpec, ArchiveFormat, ExpectedFile, ExpectedFolder, ExpectedVariant, ExportSpec,
-    INFERRED_SUFFIXES, ItemSpec, Lang, MATCHING_ALBUMS, matching_export, write_export,
+    INFERRED_SUFFIXES, ItemSpec, Lang, MATCHING_ALBUMS, matching_export,
 };
 
-const ACCOUNT: &str = "jane.doe@example.com";
-
-fn export(spec: &ExportSpec, dir: &Path) -> Vec<String> {
-    std::fs::create_dir_all(dir).unwrap();
-    write_export(spec, dir)
-        .unwrap()
-        .into_iter()
-        .map(|p| p.display().to_string())
-        .collect()
-}
-
-fn import(env: &Env, parts: &[String], extra: &[&str]) -> String {
-    let mut args = vec!["import", "takeout", "--account", ACCOUNT];
-    args.extend_from_slice(extra);
-    args.extend(parts.iter().map(String::as_str));
-    env.ok(&args)
-}
+const ACCOUNT: &str = common::TAKEOUT_ACCOUNT;
 
 /// One item row of the index.
 #[derive(Debug, Clone)]
@@ -147,9 +131,9 @@ fn copies_without_url_are_one_item_stored_once_with_their_albums() {
     let env = Env::new();
     let spec = matching_export(Lang::En, "20190901T000000Z");
     let e = spec.expected().unwrap();
-    let parts = export(&spec, &env.dir.path().join("export"));
+    let parts = write_parts(&spec, &env.dir.path().join("export"));
     assert!(parts.len() > 1, "a multi-part export");
-    import(&env, &parts, &[]);
+    env.import_takeout(&parts, &[]);
     let on_disk = files_on_disk(&env);
     let year = |key: &str| {
         e.files
@@ -237,7 +221,7 @@ fn copies_without_url_are_one_item_stored_once_with_their_albums() {
     }
 
     // The same export again: the ids are stable, nothing new.
-    let out = import(&env, &parts, &[]);
+    let out = env.import_takeout(&parts, &[]);
     assert!(out.contains(" 0 new, 0 deduplicated, 0 updated"), "{out}");
     assert_eq!(items_with_bytes_of(&env, a).len(), 1);
 }
@@ -253,7 +237,7 @@ fn copies_without_url_meet_in_tar_and_folder_exports_too() {
             .item(ItemSpec::new("a", "IMG_1.jpg").no_url().in_album(0))
             .item(ItemSpec::new("b", "IMG_2.jpg").no_url().in_album(0))
             .item(ItemSpec::new("c", "IMG_3.jpg").no_url());
-        import(&env, &export(&spec, &env.dir.path().join("export")), &[]);
+        env.import_takeout(&write_parts(&spec, &env.dir.path().join("export")), &[]);
         let n: i64 = env
             .db()
             .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
@@ -274,8 +258,8 @@ fn edited_variants_with_suffixes_in_no_table_are_linked_and_reported() {
     let env = Env::new();
     let spec = matching_export(Lang::De, "20190901T000000Z");
     let e = spec.expected().unwrap();
-    let parts = export(&spec, &env.dir.path().join("export"));
-    let out = import(&env, &parts, &["--json"]);
+    let parts = write_parts(&spec, &env.dir.path().join("export"));
+    let out = env.import_takeout(&parts, &["--json"]);
     let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
     let inferred: Vec<&str> = summary["inferred_edits"]
         .as_array()
@@ -366,8 +350,8 @@ fn special_folders_are_no_albums_in_any_language() {
         let env = Env::new();
         let spec = matching_export(lang, "20190901T000000Z");
         let e = spec.expected().unwrap();
-        let parts = export(&spec, &env.dir.path().join("export"));
-        let out = import(&env, &parts, &["--include-trash", "--json"]);
+        let parts = write_parts(&spec, &env.dir.path().join("export"));
+        let out = env.import_takeout(&parts, &["--include-trash", "--json"]);
         let summary: serde_json::Value = serde_json::from_str(&out).unwrap();
         let problems: Vec<&str> = summary["problems"]
             .as_array()
@@ -454,7 +438,7 @@ fn list_json_tells_user_albums_from_year_folders() {
         .album(AlbumSpec::new("2019-06-08"))
         .item(ItemSpec::new("auto-1", "IMG_7001.jpg").in_album(2));
     let e = spec.expected().unwrap();
-    import(&env, &export(&spec, &env.dir.path().join("export")), &[]);
+    env.import_takeout(&write_parts(&spec, &env.dir.path().join("export")), &[]);
     let listed = list_json(&env);
     let by_hash = |f: &ExpectedFile| -> &serde_json::Value {
         listed

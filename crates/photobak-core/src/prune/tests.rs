@@ -115,6 +115,13 @@ fn takeout_items_missing_from_the_newest_export_are_pruned() {
         })
         .unwrap();
     repo.refresh_others(kept.id, &kept.folder).unwrap();
+    // Both were full exports: only a full export's absences count.
+    for e in [old, new] {
+        let id = crate::exports::ExportId::new(e);
+        repo.index.begin_export(acc.id, &id, 2).unwrap();
+        let full = crate::exports::stated_kind(crate::exports::ExportKind::Full, "test");
+        repo.index.finish_export(acc.id, &id, &full, 2, 0).unwrap();
+    }
     assert_eq!(newest_export(&repo, acc.id).unwrap().as_deref(), Some(new));
 
     let listings = vec![AccountListing {

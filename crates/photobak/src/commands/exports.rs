@@ -10,7 +10,7 @@ use photobak_core::repo::Repo;
 use photobak_core::status::rfc3339;
 
 use crate::cli::{ExportsListArgs, ExportsMarkArgs};
-use crate::commands::status::open_index;
+use crate::commands::status::{feed_lines, open_index};
 
 struct AccountExports {
     account: String,
@@ -85,50 +85,6 @@ pub fn export_line(e: &ExportRecord) -> String {
         e.kind.by.as_str(),
         e.kind.reason
     )
-}
-
-/// What prune would do on the feed's word, for `status` and `exports list`.
-pub fn feed_lines(f: &TakeoutFeed, indent: &str) -> String {
-    let mut s = String::new();
-    match &f.last_full {
-        Some(id) => s.push_str(&format!("{indent}last full export: {id}\n")),
-        None => s.push_str(&format!(
-            "{indent}last full export: none, so prune removes nothing on Takeout's word\n"
-        )),
-    }
-    if !f.since_last_full.is_empty() {
-        let ids: Vec<String> = f.since_last_full.iter().map(ToString::to_string).collect();
-        s.push_str(&format!(
-            "{indent}incremental exports since: {} ({})\n",
-            ids.len(),
-            ids.join(", ")
-        ));
-    }
-    for id in &f.unknown {
-        s.push_str(&format!(
-            "{indent}kind unknown: {id} (imported before photobak told full from incremental \
-             exports); if it was full: photobak exports mark {id} --full\n"
-        ));
-    }
-    for id in &f.unfinished {
-        s.push_str(&format!(
-            "{indent}import not finished: {id}; import it again (prune refuses until then)\n"
-        ));
-    }
-    if let Some(ev) = &f.evidence {
-        s.push_str(&format!(
-            "{indent}prune would take {} items for gone on the word of {ev}",
-            f.gone
-        ));
-        if f.gone_if_library_lacks > 0 {
-            s.push_str(&format!(
-                ", and {} more if the Library API no longer lists them",
-                f.gone_if_library_lacks
-            ));
-        }
-        s.push('\n');
-    }
-    s
 }
 
 /// Marks an export full or incremental by the user's word.

@@ -119,7 +119,7 @@ pub fn render(st: &Status) -> String {
             s.push_str(&format!("  newest Takeout export: {e}\n"));
         }
         if let Some(feed) = &a.takeout {
-            s.push_str(&crate::commands::exports::feed_lines(feed, "  "));
+            s.push_str(&feed_lines(feed, "  "));
         }
         s.push_str(&run_line("last prune", &a.last_prune));
         match &a.renewal {
@@ -143,6 +143,50 @@ pub fn render(st: &Status) -> String {
     }
     if st.accounts.is_empty() {
         s.push_str("no accounts yet\n");
+    }
+    s
+}
+
+/// What prune would do on the feed's word, for `status` and `exports list`.
+pub fn feed_lines(f: &photobak_core::exports::TakeoutFeed, indent: &str) -> String {
+    let mut s = String::new();
+    match &f.last_full {
+        Some(id) => s.push_str(&format!("{indent}last full export: {id}\n")),
+        None => s.push_str(&format!(
+            "{indent}last full export: none, so prune removes nothing on Takeout's word\n"
+        )),
+    }
+    if !f.since_last_full.is_empty() {
+        let ids: Vec<String> = f.since_last_full.iter().map(ToString::to_string).collect();
+        s.push_str(&format!(
+            "{indent}incremental exports since: {} ({})\n",
+            ids.len(),
+            ids.join(", ")
+        ));
+    }
+    for id in &f.unknown {
+        s.push_str(&format!(
+            "{indent}kind unknown: {id} (imported before photobak told full from incremental \
+             exports); if it was full: photobak exports mark {id} --full\n"
+        ));
+    }
+    for id in &f.unfinished {
+        s.push_str(&format!(
+            "{indent}import not finished: {id}; import it again (prune refuses until then)\n"
+        ));
+    }
+    if let Some(ev) = &f.evidence {
+        s.push_str(&format!(
+            "{indent}prune would take {} items for gone on the word of {ev}",
+            f.gone
+        ));
+        if f.gone_if_library_lacks > 0 {
+            s.push_str(&format!(
+                ", and {} more if the Library API no longer lists them",
+                f.gone_if_library_lacks
+            ));
+        }
+        s.push('\n');
     }
     s
 }

@@ -267,3 +267,26 @@ pub fn tool_available(tool: &str, arg: &str, package: &str, test: &str) -> bool 
     );
     false
 }
+
+/// The account Takeout tests import into.
+pub const TAKEOUT_ACCOUNT: &str = "jane.doe@example.com";
+
+/// Writes a generated export's parts under `dir`; their paths as the command line wants them.
+pub fn write_parts(spec: &photobak_testkit::takeout_gen::ExportSpec, dir: &Path) -> Vec<String> {
+    std::fs::create_dir_all(dir).unwrap();
+    photobak_testkit::takeout_gen::write_export(spec, dir)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.display().to_string())
+        .collect()
+}
+
+impl Env {
+    /// `import takeout --account TAKEOUT_ACCOUNT EXTRA… PARTS…`, asserting success.
+    pub fn import_takeout(&self, parts: &[String], extra: &[&str]) -> String {
+        let mut args = vec!["import", "takeout", "--account", TAKEOUT_ACCOUNT];
+        args.extend_from_slice(extra);
+        args.extend(parts.iter().map(String::as_str));
+        self.ok(&args)
+    }
+}
