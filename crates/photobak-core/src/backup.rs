@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::google::http::{Pacer, RetryPolicy};
-use crate::google::library::{ApiMediaItem, LibraryClient};
+use crate::google::library::{ApiMediaItem, LibraryClient, next_token};
 use crate::google::media::{Fetch, download_item};
 use crate::google::oauth::{ClientCredentials, Token, TokenSource};
 use crate::google::{Endpoints, PROVIDER};
@@ -334,17 +334,6 @@ pub fn is_automatic_album(title: &str) -> bool {
         || (!t.is_empty()
             && t.chars()
                 .all(|c| c.is_ascii_digit() || "-./_ :".contains(c)))
-}
-
-/// The next page token, refusing one that repeats the current page (a listing that would never
-/// end).
-fn next_token(current: Option<&str>, next: String) -> Result<String> {
-    if current == Some(next.as_str()) {
-        return Err(Error::Invalid(
-            "the API returned the same page token twice; listing stopped".into(),
-        ));
-    }
-    Ok(next)
 }
 
 enum Flow {

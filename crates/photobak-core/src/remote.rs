@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backup::GoogleAccess;
 use crate::error::{Error, Result};
 use crate::google::http::Pacer;
-use crate::google::library::LibraryClient;
+use crate::google::library::{LibraryClient, next_token};
 use crate::google::oauth::{Token, TokenSource, TokenStore};
 use crate::index::Account;
 use crate::progress::Progress;
@@ -161,7 +161,7 @@ async fn list_into(
         let page = client.albums_page(token.as_deref()).await?;
         albums.extend(page.items);
         match page.next {
-            Some(t) => token = Some(t),
+            Some(t) => token = Some(next_token(token.as_deref(), t)?),
             None => break,
         }
     }
@@ -179,7 +179,7 @@ async fn list_into(
             let page = client.album_items_page(&album.id, token.as_deref()).await?;
             listed.items.extend(page.items.into_iter().map(|i| i.id));
             match page.next {
-                Some(t) => token = Some(t),
+                Some(t) => token = Some(next_token(token.as_deref(), t)?),
                 None => break,
             }
         }
@@ -196,7 +196,7 @@ async fn list_into(
         }
         out.items.extend(page.items.into_iter().map(|i| i.id));
         match page.next {
-            Some(t) => token = Some(t),
+            Some(t) => token = Some(next_token(token.as_deref(), t)?),
             None => break,
         }
     }

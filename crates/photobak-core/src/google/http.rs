@@ -298,4 +298,23 @@ mod tests {
         );
         assert!(retry_delay(&p, &Error::Network("reset".into()), p.max_attempts, &pacer).is_none());
     }
+
+    /// Regression: a `Retry-After` of two days paused every request of the run for two days.
+    /// (Not observable through the binary: the capped wait is still an hour.)
+    #[test]
+    fn retry_after_is_capped_at_one_hour() {
+        let p = RetryPolicy::default();
+        let pacer = Pacer::default();
+        let two_days = Error::Remote {
+            what: "x".into(),
+            status: 429,
+            message: String::new(),
+            retry_after: Some(Duration::from_secs(2 * 86_400)),
+        };
+        let hour = Duration::from_secs(3600);
+        assert_eq!(retry_delay(&p, &two_days, 1, &pacer), Some(hour));
+        // The shared pause is capped too.
+        let until = pacer.pause_until.lock().unwrap().expect("paused");
+        assert!(until <= Instant::now() + hour, "{until:?}");
+    }
 }

@@ -130,6 +130,17 @@ impl ApiMediaItem {
 }
 
 /// Sorts object keys so the fingerprint does not depend on field order.
+/// The next page token, refusing one that repeats the current page (a listing that would never
+/// end). Every page loop over the Library API goes through it.
+pub(crate) fn next_token(current: Option<&str>, next: String) -> Result<String> {
+    if current == Some(next.as_str()) {
+        return Err(Error::Invalid(
+            "the API returned the same page token twice; listing stopped".into(),
+        ));
+    }
+    Ok(next)
+}
+
 fn canonicalize(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(m) => {

@@ -28,10 +28,17 @@ pub struct Faults {
     pub reset_rate: f64,
     /// Probability that a media body ends early although `Content-Length` promised more.
     pub truncate_rate: f64,
+    /// Probability that a `Range` request starting past byte 0 is answered 206 from byte 0
+    /// (whole file, `Content-Range: bytes 0-…` says so) instead of the range asked for: a client
+    /// that appends a 206 body without reading `Content-Range` splices the wrong bytes.
+    pub wrong_range_rate: f64,
     /// Delay before every 64 KiB chunk of a media body.
     pub slow_body_ms_per_chunk: u64,
     /// Listing pages are often shorter than asked, sometimes empty while still carrying a token.
     pub short_pages: bool,
+    /// This listing answers every request that carries a page token with that same token as
+    /// `nextPageToken`: a listing that never ends for a client that does not notice.
+    pub repeat_page_token: Option<PagedListing>,
     /// After this many Library API calls (counted while a quota is set) since the last quota
     /// reset, every call answers 429
     /// RESOURCE_EXHAUSTED with Google's daily-quota message.
@@ -40,6 +47,19 @@ pub struct Faults {
     pub media_daily_quota: Option<u64>,
     /// Stop injecting faults (not quota rejections) after this many since `set_faults`.
     pub max_faults: Option<u64>,
+}
+
+/// A Library API listing, for [`Faults::repeat_page_token`]. JSON: `"albums"`,
+/// `"media_items"` (`GET mediaItems`), `"album_items"` (`mediaItems:search` with `albumId`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PagedListing {
+    /// `GET albums`.
+    Albums,
+    /// `GET mediaItems`.
+    MediaItems,
+    /// `POST mediaItems:search` with an `albumId`.
+    AlbumItems,
 }
 
 /// The kinds of injected faults, as counted in [`crate::fake_google::Stats::faults_injected`].
@@ -52,6 +72,8 @@ pub(crate) enum FaultKind {
     Reset,
     Truncate,
     ShortPage,
+    WrongRange,
+    RepeatedPageToken,
 }
 
 impl FaultKind {
@@ -64,6 +86,8 @@ impl FaultKind {
             FaultKind::Reset => "reset",
             FaultKind::Truncate => "truncate",
             FaultKind::ShortPage => "short_page",
+            FaultKind::WrongRange => "wrong_range",
+            FaultKind::RepeatedPageToken => "repeated_page_token",
         }
     }
 }
@@ -138,6 +162,16 @@ impl FaultState {
         } else {
             None
         }
+    }
+
+    /// For `repeat_page_token`: true (and counted) when a request of `listing` that carried a
+    /// page token is to get that token back as its next one.
+    pub fn repeat_page_token(&mut self, listing: PagedListing) -> bool {
+        if self.faults.repeat_page_token != Some(listing) || !self.budget_left() {
+            return false;
+        }
+        self.record(FaultKind::RepeatedPageToken);
+        true
     }
 
     /// 503 or 500, drawn from the RNG.
@@ -217,5 +251,10 @@ mod tests {
         assert!(f.short_pages);
         assert_eq!(f.retry_after_secs, Some(3));
         assert!(serde_json::from_str::<Faults>(r#"{"nope":1}"#).is_err());
+        let f: Faults =
+            serde_json::from_str(r#"{"repeat_page_token":"album_items","wrong_range_rate":1}"#)
+                .unwrap();
+        assert_eq!(f.repeat_page_token, Some(PagedListing::AlbumItems));
+        assert_eq!(f.wrong_range_rate, 1.0);
     }
 }

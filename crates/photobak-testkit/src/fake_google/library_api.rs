@@ -23,7 +23,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
-use super::faults::FaultKind;
+use super::faults::{FaultKind, PagedListing};
 use super::model::{Item, Meta};
 use super::respond::{
     DAILY_QUOTA_MESSAGE, INSUFFICIENT_SCOPES_MESSAGE, MINUTE_QUOTA_MESSAGE,
@@ -240,6 +240,18 @@ enum Listing {
     SearchAll = 5,
 }
 
+impl Listing {
+    /// The name the `repeat_page_token` fault knows this listing by.
+    fn paged(self) -> Option<PagedListing> {
+        match self {
+            Listing::Albums => Some(PagedListing::Albums),
+            Listing::Items => Some(PagedListing::MediaItems),
+            Listing::AlbumItems => Some(PagedListing::AlbumItems),
+            Listing::Filtered | Listing::SearchAll => None,
+        }
+    }
+}
+
 fn page_domain(account: usize, listing: Listing, context: u64) -> Vec<u8> {
     let mut d = b"page".to_vec();
     d.extend_from_slice(&(account as u64).to_le_bytes());
@@ -324,6 +336,13 @@ fn keyed_page(
         .range((Bound::Excluded(cursor), Bound::Unbounded))
         .copied();
     let (page, more) = take_page(st, candidates, size);
+    // The `repeat_page_token` fault: the token the request carried comes back as the next one.
+    if let Some(t) = token
+        && let Some(faulty) = listing.paged()
+        && st.faults.repeat_page_token(faulty)
+    {
+        return Ok((page, Some(t.to_owned())));
+    }
     let next = more.then(|| {
         let pos = page.last().copied().unwrap_or(cursor);
         encode_page_token(shared, st, ctx.account, listing, context, pos)

@@ -372,8 +372,15 @@ fn serve(
     } else {
         RangeReq::Full
     };
+    let wrong_range_rate = st.faults.faults.wrong_range_rate;
     let (start, end_incl, status) = match range {
         RangeReq::Full => (0, size.saturating_sub(1), StatusCode::OK),
+        // The `wrong_range_rate` fault: a 206 from byte 0, whatever the request asked for.
+        RangeReq::Part(a, _)
+            if a > 0 && st.faults.roll(wrong_range_rate, FaultKind::WrongRange) =>
+        {
+            (0, size.saturating_sub(1), StatusCode::PARTIAL_CONTENT)
+        }
         RangeReq::Part(a, b) => (a, b, StatusCode::PARTIAL_CONTENT),
         RangeReq::Unsatisfiable => {
             let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();

@@ -42,7 +42,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
 pub use exif_strip::strip_gps;
-pub use faults::Faults;
+pub use faults::{Faults, PagedListing};
 pub use generate::{GenerateSpec, Sizes};
 pub use model::{
     AccountSnapshot, AlbumSnapshot, Content, ContentEdit, GenKind, ItemEdit, ItemSnapshot,

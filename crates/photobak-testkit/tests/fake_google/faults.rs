@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use photobak_testkit::fake_google::{Content, Faults, NewItem, Sample};
+use photobak_testkit::fake_google::{Content, Faults, NewItem, PagedListing, Sample};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -268,4 +268,83 @@ async fn daily_quotas_exhaust_and_reset() {
         StatusCode::OK
     );
     assert_eq!(env.fetch(&url).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_range_answers_206_from_byte_zero() {
+    let (env, token) = Env::with_library(0, 0);
+    let (url, id) = media_url(&env, &token, 100_000).await;
+    let bytes = env.fake.item_bytes(&id);
+    env.fake.set_faults(Faults {
+        wrong_range_rate: 1.0,
+        max_faults: Some(1),
+        ..Faults::default()
+    });
+    // A range from byte 0 is the range asked for: no fault, nothing counted.
+    let r = env
+        .http
+        .get(&url)
+        .header("range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-range"], "bytes 0-9/100000");
+    assert_eq!(env.fake.stats().faults("wrong_range"), 0);
+    // Asked from 40000: a 206 with the whole file, and a Content-Range that says so.
+    let r = env
+        .http
+        .get(&url)
+        .header("range", "bytes=40000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.headers()["content-range"], "bytes 0-99999/100000");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), bytes);
+    assert_eq!(env.fake.stats().faults("wrong_range"), 1);
+    // Budget spent: the range asked for.
+    let r = env
+        .http
+        .get(&url)
+        .header("range", "bytes=40000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-range"], "bytes 40000-99999/100000");
+    assert_eq!(r.bytes().await.unwrap().to_vec(), bytes[40_000..]);
+}
+
+#[tokio::test]
+async fn repeat_page_token_hands_back_the_token_of_the_named_listing() {
+    let (env, token) = Env::with_library(30, 0);
+    env.fake.set_faults(Faults {
+        repeat_page_token: Some(PagedListing::MediaItems),
+        ..Faults::default()
+    });
+    // Other listings page as usual.
+    let (_, v) = env.get("/photoslibrary/v1/albums?pageSize=1", &token).await;
+    assert!(v.get("nextPageToken").is_none(), "{v}");
+    // The first page has no token to repeat; every later request gets its own token back,
+    // with the same page again.
+    let (_, first) = env
+        .get("/photoslibrary/v1/mediaItems?pageSize=10", &token)
+        .await;
+    let t = first["nextPageToken"].as_str().unwrap().to_owned();
+    let path = format!("/photoslibrary/v1/mediaItems?pageSize=10&pageToken={t}");
+    let (s, second) = env.get(&path, &token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(second["nextPageToken"].as_str(), Some(t.as_str()));
+    let ids = |v: &Value| -> Vec<String> {
+        v["mediaItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, third) = env.get(&path, &token).await;
+    assert_eq!(third["nextPageToken"], second["nextPageToken"]);
+    assert_eq!(ids(&third), ids(&second));
+    assert_ne!(ids(&second), ids(&first));
+    assert_eq!(env.fake.stats().faults("repeated_page_token"), 2);
 }
