@@ -80,6 +80,9 @@ fn incremental_exports_never_make_anything_gone_and_a_later_full_export_does_exa
     let items_after_full = items(&env);
 
     // Two scheduled exports: each holds only what was added or edited since.
+    // What was stored before each incremental (its edited original may be new in the one
+    // before it).
+    let mut files_before = files_after_full.clone();
     let (inc1, d1) = incremental_export(&full, 31);
     let (inc2, d2) = incremental_export(&inc1, 32);
     for (spec, diff, dir) in [(&inc1, &d1, "inc1"), (&inc2, &d2, "inc2")] {
@@ -99,6 +102,8 @@ fn incremental_exports_never_make_anything_gone_and_a_later_full_export_does_exa
         // Every file stored before is still there, byte for byte in size; nothing planned.
         let now = stored_files(&env);
         assert!(files_after_full.is_subset(&now), "a file disappeared");
+        assert!(files_before.is_subset(&now), "a file disappeared");
+        files_before = now;
         let p = plan(&env);
         assert!(planned_removals(&p).is_empty(), "{p:#}");
         assert!(
@@ -120,31 +125,38 @@ fn incremental_exports_never_make_anything_gone_and_a_later_full_export_does_exa
     // 3 new items per incremental, plus the edited variant of one item in each.
     assert_eq!(items(&env), items_after_full + 3 + 1 + 3 + 1);
 
-    // The edited item: its original kept (same file), its edited variant a linked item, the
-    // new description applied.
-    let edited_key = &d1.edited_added[0];
-    let item = full.items.iter().find(|i| &i.key == edited_key).unwrap();
-    let (orig_id, desc, orig_path): (i64, Option<String>, String) = env
-        .db()
-        .query_row(
-            "SELECT i.id, i.description, c.path FROM items i JOIN content c ON c.id = i.content_id
-             WHERE i.filename = ?1 AND i.link_kind IS NULL",
-            [&item.title],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .unwrap();
-    assert!(files_after_full.contains(&orig_path));
-    assert!(desc.unwrap_or_default().ends_with("(retouched)"));
-    let variants: i64 = env
-        .db()
-        .query_row(
-            "SELECT count(*) FROM items WHERE linked_to = ?1 AND link_kind = 'edited'
-             AND content_id IS NOT NULL",
-            [orig_id],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(variants, 1);
+    // The edited items (one per incremental): each original kept (same file, found by the
+    // description the incremental gave it), its edited variant a linked item of its own.
+    assert_eq!(d1.edited_added.len() + d2.edited_added.len(), 2);
+    let originals: Vec<(i64, String)> = {
+        let db = env.db();
+        let mut st = db
+            .prepare(
+                "SELECT i.id, c.path FROM items i JOIN content c ON c.id = i.content_id
+                 WHERE i.description LIKE '%(retouched)' AND i.link_kind IS NULL",
+            )
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(originals.len(), 2, "{originals:?}");
+    for (orig_id, orig_path) in &originals {
+        // Stored before the incremental that edited it, and still there (it is in the final
+        // set, which holds every file stored so far).
+        assert!(files_before.contains(orig_path), "{orig_path}");
+        let variants: i64 = env
+            .db()
+            .query_row(
+                "SELECT count(*) FROM items WHERE linked_to = ?1 AND link_kind = 'edited'
+                 AND content_id IS NOT NULL",
+                [orig_id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(variants, 1, "{orig_path}");
+    }
 
     let status = env.ok(&["status"]);
     assert!(
