@@ -30,6 +30,7 @@ use crate::google::oauth::{ClientCredentials, Token, TokenSource};
 use crate::google::{Endpoints, PROVIDER};
 use crate::index::{Account, AlbumSpec, ItemMeta};
 use crate::ingest::{IngestRequest, Stored, album_folder, ingest};
+use crate::kinds::{AlbumKind, Source, TimeSource};
 use crate::progress::Progress;
 use crate::repo::Repo;
 use crate::repo::naming::account_folder_name;
@@ -323,19 +324,6 @@ fn repo_token_store(repo: &Arc<Repo>) -> Arc<dyn crate::google::oauth::TokenStor
     Arc::new(RepoTokens(repo.clone()))
 }
 
-/// Automatic albums (the original's list, plus Takeout's year folders) sort after user albums.
-pub fn is_automatic_album(title: &str) -> bool {
-    let t = title.trim();
-    let lower = t.to_lowercase();
-    lower == "auto backup"
-        || lower == "автозагрузка"
-        || lower.starts_with("hangout")
-        || lower.starts_with("photos from ")
-        || (!t.is_empty()
-            && t.chars()
-                .all(|c| c.is_ascii_digit() || "-./_ :".contains(c)))
-}
-
 enum Flow {
     Continue,
     Stop,
@@ -359,7 +347,7 @@ impl AccountRun {
             }
         }
         // Stable sort: user albums first, otherwise the API's order.
-        albums.sort_by_key(|a| is_automatic_album(a.title.as_deref().unwrap_or("")));
+        albums.sort_by_key(|a| AlbumKind::of_title(a.title.as_deref().unwrap_or("")));
         if let Some(max) = self.shared.opts.max_albums {
             albums.truncate(max);
         }
@@ -371,17 +359,13 @@ impl AccountRun {
                 .opts
                 .everything
                 .then(|| serde_json::to_string(&api_album).unwrap_or_default());
-            let kind = if is_automatic_album(&title) {
-                "auto"
-            } else {
-                "user"
-            };
+            let kind = AlbumKind::of_title(&title);
             let account = self.account.clone();
             let album = self.shared.repo.index.upsert_album(
                 &self.account,
                 &AlbumSpec {
                     remote_id: &api_album.id,
-                    source: "library",
+                    source: Source::Library,
                     title: &title,
                     description: None,
                     kind,
@@ -452,7 +436,7 @@ impl AccountRun {
             &item.id,
             &meta,
             self.run_id,
-            "library",
+            Source::Library,
             None,
         )?;
         let mut new_membership = false;
@@ -563,7 +547,7 @@ pub fn item_meta(item: &ApiMediaItem, everything: bool) -> ItemMeta {
             .as_deref()
             .and_then(|t| t.parse::<jiff::Timestamp>().ok())
             .map(|t| t.as_second()),
-        taken_source: Some("api".into()),
+        taken_source: Some(TimeSource::Api),
         width: item.media_metadata.width,
         height: item.media_metadata.height,
         camera_make: make,
@@ -698,18 +682,4 @@ pub fn refresh_all_others(repo: &Repo, account_id: i64) -> Result<u64> {
         }
     }
     Ok(changed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn automatic_albums_are_recognised() {
-        assert!(is_automatic_album("Auto Backup"));
-        assert!(is_automatic_album("Hangout: Bob"));
-        assert!(is_automatic_album("2019-05-04"));
-        assert!(is_automatic_album("Photos from 2019"));
-        assert!(!is_automatic_album("Trip to Rome 2019"));
-    }
 }

@@ -17,6 +17,7 @@ use rusqlite::params;
 
 use crate::error::Result;
 use crate::index::{Account, Album, AlbumSpec, now};
+use crate::kinds::{AlbumKind, Source, YearFolder};
 use crate::meta::read_file_meta;
 use crate::repo::Repo;
 use crate::repo::naming::{numbered_folder, sanitize};
@@ -66,8 +67,7 @@ impl Stored {
     }
 }
 
-/// Folder for items that are in no album and have no capture time.
-pub const UNDATED_FOLDER: &str = "Undated";
+pub use crate::kinds::UNDATED_FOLDER;
 
 /// Stores an item's bytes following the module's rules. Blocking (file system and SQLite).
 ///
@@ -202,9 +202,9 @@ fn albums_or_year_folder(repo: &Repo, req: &IngestRequest<'_>) -> Result<Vec<Alb
 /// The album whose folder should hold a new file for the item, and why.
 fn home_album(albums: &[Album]) -> (Album, String) {
     let first = &albums[0];
-    let reason = if first.remote_id.starts_with("year:") {
+    let reason = if first.kind == AlbumKind::Year {
         "in no album; year folder of its capture time".to_string()
-    } else if first.kind != "user" {
+    } else if !first.kind.is_user() {
         "in no user album; automatic album".to_string()
     } else if albums.len() > 1 {
         format!(
@@ -219,26 +219,21 @@ fn home_album(albums: &[Album]) -> (Album, String) {
 
 /// The `Photos from YYYY` album (the folder Takeout uses too) of a capture time, or `Undated`.
 pub fn ensure_year_album(repo: &Repo, account: &Account, taken_at: Option<i64>) -> Result<Album> {
-    let year = taken_at
-        .and_then(|t| jiff::Timestamp::from_second(t).ok())
-        .map(|t| t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year() as i32);
-    ensure_year_folder(repo, account, year)
+    ensure_year_folder(repo, account, YearFolder::of_time(taken_at).0)
 }
 
 /// The `Photos from YYYY` album of a year, or `Undated` without one.
 pub fn ensure_year_folder(repo: &Repo, account: &Account, year: Option<i32>) -> Result<Album> {
-    let (remote, title) = match year {
-        Some(y) => (format!("year:{y}"), format!("Photos from {y}")),
-        None => ("year:undated".to_string(), UNDATED_FOLDER.to_string()),
-    };
+    let folder = YearFolder(year);
+    let (remote, title) = (folder.remote_id(), folder.title());
     repo.index.upsert_album(
         account,
         &AlbumSpec {
             remote_id: &remote,
-            source: "derived",
+            source: Source::Derived,
             title: &title,
             description: None,
-            kind: "auto",
+            kind: AlbumKind::Year,
             raw_json: None,
         },
         None,
@@ -360,7 +355,14 @@ mod tests {
         };
         let run = repo.index.begin_run("test", Some(account.id)).unwrap();
         repo.index
-            .upsert_item(account.id, remote, &meta, run, "library", None)
+            .upsert_item(
+                account.id,
+                remote,
+                &meta,
+                run,
+                crate::kinds::Source::Library,
+                None,
+            )
             .unwrap()
             .id
     }

@@ -18,6 +18,7 @@ pub mod exports;
 pub mod google;
 pub mod index;
 pub mod ingest;
+pub mod kinds;
 pub mod list;
 pub mod manifest;
 pub mod meta;

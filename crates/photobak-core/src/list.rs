@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::index::Index;
+use crate::kinds::AlbumKind;
 use crate::repo::store::hex;
 use crate::time::rfc3339;
 
@@ -65,7 +66,7 @@ pub struct ListedFolder {
     pub title: String,
     /// `user` (an album the user made), `auto` (an automatic album, or a Takeout folder that
     /// looks like one) or `year` (a `Photos from YYYY` folder).
-    pub kind: &'static str,
+    pub kind: AlbumKind,
 }
 
 /// The stored items matching `filter`, by account and path. Takes an [`Index`] so it can run
@@ -80,19 +81,13 @@ pub fn list(index: &Index, filter: &ListFilter) -> Result<Vec<ListedItem>> {
         // album.
         let mut folders: HashMap<i64, Vec<ListedFolder>> = HashMap::new();
         let mut st = c.prepare(
-            "SELECT m.item_id, a.title,
-                    CASE WHEN a.source = 'derived' AND a.remote_id GLOB 'year:*' THEN 'year'
-                         WHEN a.kind = 'user' THEN 'user' ELSE 'auto' END AS k
+            "SELECT m.item_id, a.title, a.kind
              FROM memberships m JOIN albums a ON a.id = m.album_id
-             ORDER BY (k <> 'user'), (k = 'year'), a.title",
+             ORDER BY (a.kind <> 'user'), (a.kind = 'year'), a.title",
         )?;
         let mut rows = st.query([])?;
         while let Some(r) = rows.next()? {
-            let kind = match r.get::<_, String>(2)?.as_str() {
-                "year" => "year",
-                "user" => "user",
-                _ => "auto",
-            };
+            let kind: AlbumKind = r.get(2)?;
             folders.entry(r.get(0)?).or_default().push(ListedFolder {
                 title: r.get(1)?,
                 kind,
@@ -127,12 +122,12 @@ pub fn list(index: &Index, filter: &ListFilter) -> Result<Vec<ListedItem>> {
                 path: r.get(2)?,
                 albums: folders
                     .iter()
-                    .filter(|f| f.kind != "year")
+                    .filter(|f| f.kind != AlbumKind::Year)
                     .map(|f| f.title.clone())
                     .collect(),
                 year_folder: folders
                     .iter()
-                    .find(|f| f.kind == "year")
+                    .find(|f| f.kind == AlbumKind::Year)
                     .map(|f| f.title.clone()),
                 folders,
                 filename: r.get(3)?,

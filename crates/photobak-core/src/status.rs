@@ -336,7 +336,7 @@ mod tests {
                     ..Default::default()
                 },
                 run,
-                "library",
+                crate::kinds::Source::Library,
                 None,
             )
             .unwrap();
@@ -375,7 +375,7 @@ mod tests {
                     ..Default::default()
                 },
                 run,
-                "library",
+                crate::kinds::Source::Library,
                 None,
             )
             .unwrap();
@@ -384,10 +384,10 @@ mod tests {
                 &acc,
                 &crate::index::AlbumSpec {
                     remote_id: "AA1",
-                    source: "library",
+                    source: crate::kinds::Source::Library,
                     title: "Trip",
                     description: None,
-                    kind: "user",
+                    kind: crate::kinds::AlbumKind::User,
                     raw_json: None,
                 },
                 Some(run),

@@ -43,6 +43,7 @@ use crate::index::{Account, Album, AlbumSpec, ItemMeta, now};
 use crate::ingest::{
     IngestRequest, Stored, album_folder, ensure_year_album, ensure_year_folder, ingest,
 };
+use crate::kinds::{AlbumKind, Source, TimeSource};
 use crate::progress::{Progress, Watched, is_cancelled_read};
 use crate::repo::Repo;
 use crate::repo::store::write_atomic_if_changed;
@@ -754,7 +755,7 @@ fn plan_entry(
         mime_type: mime.map(str::to_string),
         description: sidecar.map(|sc| sc.description.clone()),
         taken_at,
-        taken_source: taken_source.map(str::to_string),
+        taken_source,
         latitude: lat,
         longitude: lon,
         altitude: alt,
@@ -775,7 +776,7 @@ fn plan_entry(
         remote_id,
         &meta,
         run_id,
-        "takeout",
+        Source::Takeout,
         Some(&catalog.export_id),
     )?;
     let people = sidecar
@@ -864,16 +865,12 @@ fn takeout_album(
     run_id: i64,
 ) -> Result<Album> {
     let remote = format!("takeout:{folder_name}");
-    let kind = if crate::backup::is_automatic_album(title) {
-        "auto"
-    } else {
-        "user"
-    };
+    let kind = AlbumKind::of_title(title);
     repo.index.upsert_album(
         account,
         &AlbumSpec {
             remote_id: &remote,
-            source: "takeout",
+            source: Source::Takeout,
             title,
             description,
             kind,
@@ -918,15 +915,15 @@ fn existing_file_meta(repo: &Repo, account_id: i64, remote_id: &str) -> Result<O
 fn resolve_time(
     sidecar: Option<i64>,
     file: Option<&FileFacts>,
-) -> (Option<i64>, Option<&'static str>) {
+) -> (Option<i64>, Option<TimeSource>) {
     if let Some(f) = file
         && let Some(t) = f.taken_at
         && exif_time_is_sane(t, f.offset.as_deref())
     {
-        return (Some(t), Some("exif"));
+        return (Some(t), Some(TimeSource::Exif));
     }
     match sidecar {
-        Some(t) => (Some(t), Some("takeout")),
+        Some(t) => (Some(t), Some(TimeSource::Takeout)),
         None => (None, None),
     }
 }
@@ -968,7 +965,7 @@ fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<()> {
             Option<i64>,
             Option<String>,
             Option<i64>,
-            Option<String>,
+            Option<TimeSource>,
             Option<f64>,
             Option<f64>,
             Option<f64>,
@@ -999,11 +996,11 @@ fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<()> {
         };
         if let Some(t) = ft
             && exif_time_is_sane(t, off.as_deref())
-            && src.as_deref() != Some("exif")
+            && src != Some(TimeSource::Exif)
         {
             c.execute(
-                "UPDATE items SET taken_at = ?2, taken_source = 'exif' WHERE id = ?1",
-                params![item_id, t],
+                "UPDATE items SET taken_at = ?2, taken_source = ?3 WHERE id = ?1",
+                params![item_id, t, TimeSource::Exif],
             )?;
         }
         if gps_src.is_none()
@@ -1023,7 +1020,7 @@ fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<()> {
 struct FileFinish {
     path: String,
     taken_at: Option<i64>,
-    taken_source: Option<String>,
+    taken_source: Option<TimeSource>,
     file_offset: Option<String>,
     fields: XmpFields,
 }
@@ -1065,8 +1062,8 @@ fn file_finish(repo: &Repo, item_id: i64) -> Result<Option<FileFinish>> {
 fn xmp_time(f: &FileFinish) -> Option<String> {
     let ts = jiff::Timestamp::from_second(f.taken_at?).ok()?;
     let offset = f.file_offset.as_deref();
-    match (f.taken_source.as_deref(), offset.and_then(parse_offset)) {
-        (Some("exif"), Some(secs)) => {
+    match (f.taken_source, offset.and_then(parse_offset)) {
+        (Some(TimeSource::Exif), Some(secs)) => {
             let tz = jiff::tz::TimeZone::fixed(jiff::tz::Offset::from_seconds(secs as i32).ok()?);
             let dt = ts.to_zoned_datetime(tz);
             Some(format!(
@@ -1127,8 +1124,14 @@ mod tests {
             lon: None,
             alt: None,
         };
-        assert_eq!(resolve_time(Some(1), Some(&f)), (Some(good), Some("exif")));
-        assert_eq!(resolve_time(Some(7), None), (Some(7), Some("takeout")));
+        assert_eq!(
+            resolve_time(Some(1), Some(&f)),
+            (Some(good), Some(TimeSource::Exif))
+        );
+        assert_eq!(
+            resolve_time(Some(7), None),
+            (Some(7), Some(TimeSource::Takeout))
+        );
         assert_eq!(resolve_time(None, None), (None, None));
     }
 }

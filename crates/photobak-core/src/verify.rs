@@ -32,6 +32,7 @@ use crate::google::library::LibraryClient;
 use crate::google::media::{Fetch, download_item};
 use crate::index::{INDEX_FILE, now};
 use crate::ingest::{IngestRequest, Stored, ingest};
+use crate::kinds::Source;
 use crate::manifest::{MANIFEST_FILE, write_manifest};
 use crate::progress::{NoProgress, Progress};
 use crate::remote::library_client;
@@ -546,7 +547,7 @@ struct User {
     remote_id: String,
     filename: String,
     taken_at: Option<i64>,
-    sources: Vec<(String, Option<String>)>,
+    sources: Vec<(Source, Option<String>)>,
 }
 
 fn users_of(repo: &Repo, content_id: i64) -> Result<Vec<User>> {
@@ -607,7 +608,7 @@ pub async fn repair(
         let mut done = false;
         for u in users
             .iter()
-            .filter(|u| u.sources.iter().any(|(s, _)| s == "library"))
+            .filter(|u| u.sources.iter().any(|(s, _)| *s == Source::Library))
         {
             let Some(account) = accounts.get(&u.account_id) else {
                 continue;
@@ -685,7 +686,7 @@ pub async fn repair(
         let export = users.iter().find_map(|u| {
             u.sources
                 .iter()
-                .find(|(s, _)| s == "takeout")
+                .find(|(s, _)| *s == Source::Takeout)
                 .map(|(_, r)| r.clone().unwrap_or_else(|| "the Takeout export".into()))
         });
         match export {
@@ -725,10 +726,10 @@ mod tests {
                 &acc,
                 &crate::index::AlbumSpec {
                     remote_id: "A",
-                    source: "library",
+                    source: crate::kinds::Source::Library,
                     title: "A",
                     description: None,
-                    kind: "user",
+                    kind: crate::kinds::AlbumKind::User,
                     raw_json: None,
                 },
                 None,
@@ -741,10 +742,10 @@ mod tests {
                 &acc,
                 &crate::index::AlbumSpec {
                     remote_id: "B",
-                    source: "library",
+                    source: crate::kinds::Source::Library,
                     title: "B",
                     description: None,
-                    kind: "user",
+                    kind: crate::kinds::AlbumKind::User,
                     raw_json: None,
                 },
                 None,
@@ -763,7 +764,7 @@ mod tests {
                         ..Default::default()
                     },
                     run,
-                    "library",
+                    crate::kinds::Source::Library,
                     None,
                 )
                 .unwrap()

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Index, now};
 use crate::error::Result;
+use crate::kinds::{AlbumKind, Source, TimeSource};
 
 /// A configured account.
 #[derive(Debug, Clone)]
@@ -33,8 +34,8 @@ pub struct Album {
     pub title: String,
     /// Repository-relative folder.
     pub folder: String,
-    /// `user` or `auto`.
-    pub kind: String,
+    /// User album, automatic album or year folder.
+    pub kind: AlbumKind,
 }
 
 /// Where an album comes from and what it is called, before it has a folder.
@@ -42,14 +43,14 @@ pub struct Album {
 pub struct AlbumSpec<'a> {
     /// Source's album id.
     pub remote_id: &'a str,
-    /// library | picker | takeout | derived
-    pub source: &'a str,
+    /// Where it comes from (`Derived` for year folders).
+    pub source: Source,
     /// Title.
     pub title: &'a str,
     /// Album description, when the source has one.
     pub description: Option<&'a str>,
-    /// `user` or `auto`.
-    pub kind: &'a str,
+    /// User album, automatic album or year folder.
+    pub kind: AlbumKind,
     /// Raw source JSON (with `--everything`).
     pub raw_json: Option<&'a str>,
 }
@@ -68,7 +69,7 @@ pub struct ItemMeta {
     /// Capture time, UTC seconds.
     pub taken_at: Option<i64>,
     /// Where `taken_at` came from.
-    pub taken_source: Option<String>,
+    pub taken_source: Option<TimeSource>,
     /// Pixel width.
     pub width: Option<i64>,
     /// Pixel height.
@@ -295,7 +296,7 @@ impl Index {
         remote_id: &str,
         meta: &ItemMeta,
         run_id: i64,
-        source: &str,
+        source: Source,
         source_ref: Option<&str>,
     ) -> Result<ItemState> {
         self.tx(|tx| {

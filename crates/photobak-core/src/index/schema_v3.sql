@@ -18,6 +18,10 @@ UPDATE takeout_exports SET exported_at = CAST(strftime('%s',
  WHERE export_id GLOB 'takeout-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z*';
 UPDATE takeout_exports SET exported_at = imported_at WHERE exported_at IS NULL;
 
+-- Year folders get a kind of their own (they were `auto`): `list`, `status` and prune tell them
+-- from albums by kind, not by the shape of their id.
+UPDATE albums SET kind = 'year' WHERE source = 'derived' AND remote_id GLOB 'year:*';
+
 UPDATE takeout_exports SET kind = 'full',
        kind_reason = 'made before Google offered incremental exports (June 2026), so a full export'
  WHERE complete = 1 AND exported_at < 1780272000

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 
 use crate::error::{IoContext, Result};
-use crate::ingest::UNDATED_FOLDER;
+use crate::kinds::{AlbumKind, Source, YearFolder};
 use crate::repo::Repo;
 
 use super::*;
@@ -16,17 +16,17 @@ struct ItemRow {
     content_id: Option<i64>,
     filename: String,
     taken_at: Option<i64>,
-    sources: Vec<(String, Option<String>)>,
+    sources: Vec<(Source, Option<String>)>,
 }
 
 struct AlbumRow {
     id: i64,
     account_id: i64,
     remote_id: String,
-    source: String,
+    source: Source,
     title: String,
     folder: String,
-    kind: String,
+    kind: AlbumKind,
 }
 
 struct ContentRow {
@@ -218,13 +218,13 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             let mut reasons = Vec::new();
             let mut present = false;
             for (source, _) in &item.sources {
-                match source.as_str() {
-                    "library" => match lib {
+                match source {
+                    Source::Library => match lib {
                         None => present = true,
                         Some(_) if listed_anywhere(&item.remote_id) => present = true,
                         Some(_) => reasons.push("no longer in the Library API".to_string()),
                     },
-                    "takeout" => match takeout_gone.get(&item.id) {
+                    Source::Takeout => match takeout_gone.get(&item.id) {
                         Some(why) => reasons.push((*why).to_string()),
                         None => present = true,
                     },
@@ -239,7 +239,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             for album in snap
                 .albums
                 .values()
-                .filter(|a| a.account_id == account.id && a.source == "library")
+                .filter(|a| a.account_id == account.id && a.source == Source::Library)
             {
                 match l.albums.get(&album.remote_id) {
                     None => {
@@ -253,7 +253,8 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                             let Some(item) = snap.items.get(&i) else {
                                 continue;
                             };
-                            let from_library = item.sources.iter().any(|(s, _)| s == "library");
+                            let from_library =
+                                item.sources.iter().any(|(s, _)| *s == Source::Library);
                             if from_library
                                 && !gone.contains_key(&i)
                                 && !listed.items.contains(&item.remote_id)
@@ -283,7 +284,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
     }
     let album_rank = |id: &i64| {
         let a = &snap.albums[id];
-        (a.kind != "user", a.id)
+        (!a.kind.is_user(), a.id)
     };
     for v in albums_after.values_mut() {
         v.sort_by_key(album_rank);
@@ -307,13 +308,16 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         .iter()
         .map(|i| {
             let item = &snap.items[i];
-            (item.account_id, year_remote_id(item.taken_at))
+            (
+                item.account_id,
+                YearFolder::of_time(item.taken_at).remote_id(),
+            )
         })
         .collect();
     let listed_accounts: BTreeSet<i64> = account_plans.iter().map(|(a, _, _, _)| a.id).collect();
     for album in snap.albums.values().filter(|a| {
         listed_accounts.contains(&a.account_id)
-            && (a.source == "takeout" || a.source == "derived")
+            && matches!(a.source, Source::Takeout | Source::Derived)
             && !joining.contains(&(a.account_id, a.remote_id.clone()))
     }) {
         let members: Vec<i64> = snap
@@ -398,7 +402,10 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                     content_id: content.id,
                     from: content.path.clone(),
                     to_album: None,
-                    to_folder: format!("{account_folder}/{}", year_title(item.taken_at)),
+                    to_folder: format!(
+                        "{account_folder}/{}",
+                        YearFolder::of_time(item.taken_at).title()
+                    ),
                     year_item: Some(u),
                 });
             }
@@ -506,31 +513,6 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         purge: opts.purge,
         refused,
     })
-}
-
-/// The `remote_id` of the year album [`ensure_year_album`] picks for a capture time.
-pub(super) fn year_remote_id(taken_at: Option<i64>) -> String {
-    taken_at
-        .and_then(|t| jiff::Timestamp::from_second(t).ok())
-        .map(|t| {
-            format!(
-                "year:{}",
-                t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year()
-            )
-        })
-        .unwrap_or_else(|| "year:undated".to_string())
-}
-
-pub(super) fn year_title(taken_at: Option<i64>) -> String {
-    taken_at
-        .and_then(|t| jiff::Timestamp::from_second(t).ok())
-        .map(|t| {
-            format!(
-                "Photos from {}",
-                t.to_zoned_datetime(jiff::tz::TimeZone::UTC).year()
-            )
-        })
-        .unwrap_or_else(|| UNDATED_FOLDER.to_string())
 }
 
 pub(super) fn parent_of(rel: &str) -> &str {

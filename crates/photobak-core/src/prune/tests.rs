@@ -58,10 +58,10 @@ fn takeout_items_missing_from_the_newest_export_are_pruned() {
                 &acc,
                 &AlbumSpec {
                     remote_id: &format!("takeout:{title}"),
-                    source: "takeout",
+                    source: crate::kinds::Source::Takeout,
                     title,
                     description: None,
-                    kind: "user",
+                    kind: crate::kinds::AlbumKind::User,
                     raw_json: None,
                 },
                 None,
@@ -82,7 +82,7 @@ fn takeout_items_missing_from_the_newest_export_are_pruned() {
                     ..Default::default()
                 },
                 run,
-                "takeout",
+                crate::kinds::Source::Takeout,
                 Some(export),
             )
             .unwrap()
