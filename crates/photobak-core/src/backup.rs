@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::google::http::{Pacer, RetryPolicy};
-use crate::google::library::{ApiMediaItem, LibraryClient, next_token};
+use crate::google::library::{ApiMediaItem, LibraryClient, PageWalk};
 use crate::google::media::{Fetch, download_item};
 use crate::google::oauth::{ClientCredentials, Token, TokenSource};
 use crate::google::{Endpoints, PROVIDER};
@@ -336,15 +336,15 @@ impl AccountRun {
 
     async fn list_everything(&mut self) -> Result<()> {
         let mut albums = Vec::new();
-        let mut token: Option<String> = None;
+        let mut walk = PageWalk::default();
         loop {
             self.check_cancel()?;
-            let page = self.client.albums_page(token.as_deref()).await?;
+            let Some(req) = walk.next(&self.cancel)? else {
+                break;
+            };
+            let page = self.client.albums_page(req.token()).await?;
             albums.extend(page.items);
-            match page.next {
-                Some(t) => token = Some(next_token(token.as_deref(), t)?),
-                None => break,
-            }
+            walk.advance(page.next)?;
         }
         // Stable sort: user albums first, otherwise the API's order.
         albums.sort_by_key(|a| AlbumKind::of_title(a.title.as_deref().unwrap_or("")));
@@ -375,37 +375,37 @@ impl AccountRun {
                 |n| album_folder(&account, &title, n),
             )?;
             self.summary().albums += 1;
-            let mut token: Option<String> = None;
+            let mut walk = PageWalk::default();
             loop {
                 self.check_cancel()?;
+                let Some(req) = walk.next(&self.cancel)? else {
+                    break;
+                };
                 let page = self
                     .client
-                    .album_items_page(&api_album.id, token.as_deref())
+                    .album_items_page(&api_album.id, req.token())
                     .await?;
                 for item in page.items {
                     if let Flow::Stop = self.handle_listed(item, Some(album.id)).await? {
                         return Ok(());
                     }
                 }
-                match page.next {
-                    Some(t) => token = Some(next_token(token.as_deref(), t)?),
-                    None => break,
-                }
+                walk.advance(page.next)?;
             }
         }
-        let mut token: Option<String> = None;
+        let mut walk = PageWalk::default();
         loop {
             self.check_cancel()?;
-            let page = self.client.items_page(token.as_deref()).await?;
+            let Some(req) = walk.next(&self.cancel)? else {
+                break;
+            };
+            let page = self.client.items_page(req.token()).await?;
             for item in page.items {
                 if let Flow::Stop = self.handle_listed(item, None).await? {
                     return Ok(());
                 }
             }
-            match page.next {
-                Some(t) => token = Some(next_token(token.as_deref(), t)?),
-                None => break,
-            }
+            walk.advance(page.next)?;
         }
         Ok(())
     }

@@ -15,6 +15,7 @@
 pub mod backup;
 pub mod error;
 pub mod exports;
+pub mod finish;
 pub mod google;
 pub mod index;
 pub mod ingest;

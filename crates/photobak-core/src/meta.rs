@@ -5,6 +5,8 @@
 
 use std::path::Path;
 
+use crate::index::now;
+
 use nom_exif::{EntryValue, ExifTag, MediaKind, MediaParser, MediaSource, TrackInfoTag};
 
 /// Metadata read from a file.
@@ -111,6 +113,35 @@ fn set_gps(out: &mut FileMeta, lat: Option<f64>, lon: Option<f64>, alt: Option<f
         out.longitude = Some(lon);
         out.altitude = alt.filter(|a| a.is_finite());
     }
+}
+
+/// Timelinize's heuristics, which match what users report: an EXIF time is suspect when it lies
+/// in the future, is exactly midnight on 1 January (a camera's reset clock), or carries an offset
+/// beyond ±14 h.
+pub fn exif_time_is_sane(t: i64, offset: Option<&str>) -> bool {
+    if t <= 0 || t > now() + 86_400 {
+        return false;
+    }
+    let offset_secs = offset.and_then(parse_offset).unwrap_or(0);
+    if offset_secs.abs() > 14 * 3600 {
+        return false;
+    }
+    let local = t + offset_secs;
+    let Ok(ts) = jiff::Timestamp::from_second(local) else {
+        return false;
+    };
+    let dt = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+    !(dt.month() == 1 && dt.day() == 1 && dt.hour() == 0 && dt.minute() == 0 && dt.second() == 0)
+}
+
+pub(crate) fn parse_offset(s: &str) -> Option<i64> {
+    let sign = match s.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = s[1..].split_once(':')?;
+    Some(sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60))
 }
 
 #[cfg(test)]

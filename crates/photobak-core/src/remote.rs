@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backup::GoogleAccess;
 use crate::error::{Error, Result};
 use crate::google::http::Pacer;
-use crate::google::library::{LibraryClient, next_token};
+use crate::google::library::{LibraryClient, PageWalk};
 use crate::google::oauth::{Token, TokenSource, TokenStore};
 use crate::index::Account;
 use crate::progress::Progress;
@@ -152,18 +152,12 @@ async fn list_into(
     progress: &dyn Progress,
     out: &mut LibraryListing,
 ) -> Result<()> {
-    let mut token: Option<String> = None;
+    let mut walk = PageWalk::default();
     let mut albums = Vec::new();
-    loop {
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let page = client.albums_page(token.as_deref()).await?;
+    while let Some(req) = walk.next(cancel)? {
+        let page = client.albums_page(req.token()).await?;
         albums.extend(page.items);
-        match page.next {
-            Some(t) => token = Some(next_token(token.as_deref(), t)?),
-            None => break,
-        }
+        walk.advance(page.next)?;
     }
     for album in albums {
         let mut listed = ListedAlbum {
@@ -171,34 +165,22 @@ async fn list_into(
             announced: album.media_items_count.unwrap_or(0),
             items: BTreeSet::new(),
         };
-        let mut token: Option<String> = None;
-        loop {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled);
-            }
-            let page = client.album_items_page(&album.id, token.as_deref()).await?;
+        let mut walk = PageWalk::default();
+        while let Some(req) = walk.next(cancel)? {
+            let page = client.album_items_page(&album.id, req.token()).await?;
             listed.items.extend(page.items.into_iter().map(|i| i.id));
-            match page.next {
-                Some(t) => token = Some(next_token(token.as_deref(), t)?),
-                None => break,
-            }
+            walk.advance(page.next)?;
         }
         out.albums.insert(album.id, listed);
     }
-    let mut token: Option<String> = None;
-    loop {
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let page = client.items_page(token.as_deref()).await?;
+    let mut walk = PageWalk::default();
+    while let Some(req) = walk.next(cancel)? {
+        let page = client.items_page(req.token()).await?;
         for _ in &page.items {
             progress.finished();
         }
         out.items.extend(page.items.into_iter().map(|i| i.id));
-        match page.next {
-            Some(t) => token = Some(next_token(token.as_deref(), t)?),
-            None => break,
-        }
+        walk.advance(page.next)?;
     }
     Ok(())
 }

@@ -130,15 +130,60 @@ impl ApiMediaItem {
 }
 
 /// Sorts object keys so the fingerprint does not depend on field order.
-/// The next page token, refusing one that repeats the current page (a listing that would never
-/// end). Every page loop over the Library API goes through it.
-pub(crate) fn next_token(current: Option<&str>, next: String) -> Result<String> {
-    if current == Some(next.as_str()) {
-        return Err(Error::Invalid(
-            "the API returned the same page token twice; listing stopped".into(),
-        ));
+/// One walk through a paged listing. Every page loop over the Library API is this: ask with
+/// the token the last page gave, stop when asked to, and refuse a token that repeats the page
+/// just read (a listing that would never end: prune's listing once looped until cancelled
+/// because its copy of the loop lacked the guard).
+#[derive(Debug, Default)]
+pub(crate) struct PageWalk {
+    token: Option<String>,
+    done: bool,
+}
+
+/// The page to ask for next: its token (None for the first page).
+pub(crate) struct PageRequest(Option<String>);
+
+impl PageRequest {
+    /// The `pageToken` to send.
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.0.as_deref()
     }
-    Ok(next)
+}
+
+impl PageWalk {
+    /// The next page to ask for, or None once the last page was read.
+    ///
+    /// # Errors
+    /// [`Error::Cancelled`] when the run is asked to stop.
+    pub(crate) fn next(
+        &self,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<Option<PageRequest>> {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        Ok((!self.done).then(|| PageRequest(self.token.clone())))
+    }
+
+    /// Records the `nextPageToken` of the page just read.
+    ///
+    /// # Errors
+    /// When the token is the one the page was asked with.
+    pub(crate) fn advance(&mut self, next: Option<String>) -> Result<()> {
+        match next {
+            Some(t) if self.token.as_deref() == Some(t.as_str()) => Err(Error::Invalid(
+                "the API returned the same page token twice; listing stopped".into(),
+            )),
+            Some(t) => {
+                self.token = Some(t);
+                Ok(())
+            }
+            None => {
+                self.done = true;
+                Ok(())
+            }
+        }
+    }
 }
 
 fn canonicalize(v: &mut serde_json::Value) {
@@ -417,5 +462,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.version(), d.version(), "a caption edit needs no download");
+    }
+
+    #[test]
+    fn a_page_walk_ends_on_the_last_page_and_refuses_a_repeated_token() {
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let mut w = PageWalk::default();
+        assert_eq!(w.next(&cancel).unwrap().unwrap().token(), None);
+        w.advance(Some("p2".into())).unwrap();
+        assert_eq!(w.next(&cancel).unwrap().unwrap().token(), Some("p2"));
+        assert!(w.advance(Some("p2".into())).is_err(), "same token twice");
+        w.advance(Some("p3".into())).unwrap();
+        w.advance(None).unwrap();
+        assert!(w.next(&cancel).unwrap().is_none());
+        cancel.cancel();
+        assert!(matches!(
+            PageWalk::default().next(&cancel),
+            Err(Error::Cancelled)
+        ));
     }
 }

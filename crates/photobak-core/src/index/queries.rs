@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Index, now};
 use crate::error::Result;
+use crate::exports::ExportId;
 use crate::kinds::{AlbumKind, Source, TimeSource};
 
 /// A configured account.
@@ -118,6 +119,18 @@ pub struct ItemState {
     /// What this source's provenance said before this call (for Takeout: the newest export
     /// that held it), None when the source had not delivered it.
     pub prev_source_ref: Option<String>,
+}
+
+/// Where an item's bytes are, as the index knows it.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    /// Repository-relative path.
+    pub path: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// False once `verify` found the file damaged (it clears `verified_at`), or before any
+    /// check.
+    pub verified: bool,
 }
 
 /// A physical file.
@@ -443,19 +456,59 @@ impl Index {
                     }
                 }
             };
+            // Takeout: keep the newest export that held the item (by `ExportId`'s rule), so
+            // importing an older export after a newer one does not move its last sighting back.
+            let prev = state.prev_source_ref.as_deref();
+            let keeps_prev = source == Source::Takeout
+                && match (prev, source_ref) {
+                    (Some(p), Some(n)) => {
+                        ExportId::new(p).is_newer_than(&ExportId::new(n)) == Some(true)
+                    }
+                    _ => false,
+                };
+            let new_ref = if keeps_prev {
+                prev
+            } else {
+                source_ref.or(prev)
+            };
             tx.execute(
                 "INSERT INTO provenance (item_id, source, source_ref, first_seen, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?4)
-                 ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4,
-                 source_ref = CASE
-                     -- Takeout: keep the newest dated export, so importing an older export
-                     -- after a newer one does not make items look absent from the newest.
-                     WHEN ?2 = 'takeout' AND source_ref GLOB 'takeout-[0-9]*'
-                          AND ?3 GLOB 'takeout-[0-9]*' AND source_ref > ?3 THEN source_ref
-                     ELSE COALESCE(?3, source_ref) END",
-                params![state.id, source, source_ref, t],
+                 ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4, source_ref = ?3",
+                params![state.id, source, new_ref, t],
             )?;
             Ok(state)
+        })
+    }
+
+    /// Links an item to the one it derives from (`edited`: an edited variant's original;
+    /// `live`: a live photo's still).
+    pub fn link_item(&self, item_id: i64, to: i64, kind: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE items SET linked_to = ?2, link_kind = ?3 WHERE id = ?1",
+                params![item_id, to, kind],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The file an item's bytes are stored in, if any.
+    pub fn stored_file(&self, item_id: i64) -> Result<Option<StoredFile>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT ct.path, ct.size, ct.verified_at IS NOT NULL FROM items i
+                 JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
+                [item_id],
+                |r| {
+                    Ok(StoredFile {
+                        path: r.get(0)?,
+                        size: r.get(1)?,
+                        verified: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
         })
     }
 

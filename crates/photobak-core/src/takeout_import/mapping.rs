@@ -1,0 +1,247 @@
+//! One archive entry mapped onto the index: the item's metadata from its sidecar and the
+//! file's own facts, its album or year folder, its flags, people, origin and the sidecar rule.
+
+use photobak_takeout::{Catalog, Folder, MatchRule, MediaEntry, Origin, Variant};
+use rusqlite::params;
+
+use super::Planned;
+use super::time::{existing_file_meta, resolve_time};
+use crate::error::Result;
+use crate::index::{Account, Album, AlbumSpec, ItemMeta};
+use crate::ingest::{album_folder, ensure_year_album, ensure_year_folder};
+use crate::kinds::{AlbumKind, Source};
+use crate::repo::Repo;
+
+pub(super) fn mime_of(name: &str) -> Option<&'static str> {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    Some(match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "heic" => "image/heic",
+        "heif" => "image/heif",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "dng" => "image/x-adobe-dng",
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "avi" => "video/x-msvideo",
+        "3gp" => "video/3gpp",
+        "mkv" => "video/x-matroska",
+        "mp" => "video/mp4",
+        _ => return None,
+    })
+}
+
+pub(super) fn origin_text(o: &Origin) -> String {
+    match o {
+        Origin::MobileUpload {
+            device_type,
+            device_folder,
+        } => format!(
+            "mobile:{}:{}",
+            device_type.as_deref().unwrap_or(""),
+            device_folder.as_deref().unwrap_or("")
+        ),
+        Origin::WebUpload => "web".into(),
+        Origin::PartnerSharing => "partner".into(),
+        Origin::SharedAlbum => "shared-album".into(),
+        Origin::Composition { kind } => format!("creation:{}", kind.as_deref().unwrap_or("")),
+        Origin::Other(k) => format!("other:{k}"),
+    }
+}
+
+/// The rule as `items.sidecar_rule` records it: its code with the counter it used
+/// (`legacy(1)`) or the suffix it inferred (`edited-variant-inferred(-redigeret)`).
+pub(super) fn rule_text(r: &MatchRule) -> String {
+    match (r.counter(), r.inferred_suffix()) {
+        (Some(n), _) => format!("{}({n})", r.code()),
+        (None, Some(suffix)) => format!("{}({suffix})", r.code()),
+        (None, None) => r.code().to_string(),
+    }
+}
+
+/// Records an entry's item, album and flags.
+pub(super) fn plan_entry(
+    repo: &Repo,
+    account: &Account,
+    catalog: &Catalog,
+    entry: &MediaEntry,
+    remote_id: &str,
+    run_id: i64,
+) -> Result<Planned> {
+    let sidecar = entry.sidecar.as_ref();
+    let is_variant = matches!(
+        entry.variant,
+        Variant::Edited { .. } | Variant::LiveCompanion { .. }
+    );
+    let filename = match sidecar {
+        Some(sc) if !is_variant && sc.title.contains('.') && !sc.title.contains('/') => {
+            sc.title.clone()
+        }
+        _ => entry.file_name.clone(),
+    };
+    let mime = mime_of(&entry.file_name).or_else(|| mime_of(&filename));
+    let is_video = mime.is_some_and(|m| m.starts_with("video/"))
+        || matches!(entry.variant, Variant::LiveCompanion { .. });
+    let file = existing_file_meta(repo, account.id, remote_id)?;
+    let sidecar_time = sidecar.and_then(|sc| sc.photo_taken_time);
+    let (taken_at, taken_source) = resolve_time(sidecar_time, file.as_ref());
+    let (lat, lon, alt, gps_source) = match sidecar {
+        Some(sc) if sc.geo_data.is_some() => {
+            let g = sc.geo_data.as_ref().expect("checked");
+            (
+                Some(g.latitude),
+                Some(g.longitude),
+                Some(g.altitude),
+                Some("takeout-geoData"),
+            )
+        }
+        Some(sc) if sc.geo_data_exif.is_some() => {
+            let g = sc.geo_data_exif.as_ref().expect("checked");
+            (
+                Some(g.latitude),
+                Some(g.longitude),
+                Some(g.altitude),
+                Some("takeout-geoDataExif"),
+            )
+        }
+        _ => match file.as_ref().and_then(|f| f.lat.zip(f.lon)) {
+            Some((la, lo)) => (
+                Some(la),
+                Some(lo),
+                file.as_ref().and_then(|f| f.alt),
+                Some("exif"),
+            ),
+            None => (None, None, None, None),
+        },
+    };
+    let meta = ItemMeta {
+        filename: filename.clone(),
+        mime_type: mime.map(str::to_string),
+        description: sidecar.map(|sc| sc.description.clone()),
+        taken_at,
+        taken_source,
+        latitude: lat,
+        longitude: lon,
+        altitude: alt,
+        gps_source: gps_source.map(str::to_string),
+        is_video,
+        favorite: sidecar.map(|sc| sc.favorited),
+        archived: Some(
+            sidecar.is_some_and(|sc| sc.archived) || matches!(entry.folder, Folder::Archive),
+        ),
+        trashed: Some(
+            sidecar.is_some_and(|sc| sc.trashed) || matches!(entry.folder, Folder::Trash),
+        ),
+        raw_json: sidecar.map(|sc| sc.raw.to_string()),
+        ..Default::default()
+    };
+    let state = repo.index.upsert_item(
+        account.id,
+        remote_id,
+        &meta,
+        run_id,
+        Source::Takeout,
+        Some(&catalog.export_id),
+    )?;
+    let people = sidecar
+        .filter(|sc| !sc.people.is_empty())
+        .map(|sc| serde_json::to_string(&sc.people).unwrap_or_default());
+    let origin = sidecar.and_then(|sc| sc.origin.as_ref()).map(origin_text);
+    let rule = match (&entry.matched_by, sidecar) {
+        (r, Some(sc)) => format!("{}: {}", rule_text(r), sc.json_path),
+        (MatchRule::None { reason }, None) => format!("none: {reason}"),
+        (r, None) => format!("none: {}", rule_text(r)),
+    };
+    let extra_changed = repo.index.with(|c| {
+        let before: String = c.query_row(
+            "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
+            [state.id],
+            |r| r.get(0),
+        )?;
+        c.execute(
+            "UPDATE items SET people = ?2, origin = COALESCE(?3, origin), sidecar_rule = ?4,
+             sidecar_taken_at = COALESCE(?5, sidecar_taken_at) WHERE id = ?1",
+            params![state.id, people, origin, rule, sidecar_time],
+        )?;
+        let after: String = c.query_row(
+            "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
+            [state.id],
+            |r| r.get(0),
+        )?;
+        Ok(before != after)
+    })?;
+    // Album membership from the folder the entry sits in.
+    let album: Option<Album> = match &entry.folder {
+        Folder::Album {
+            folder_name,
+            title,
+            description,
+        } => Some(takeout_album(
+            repo,
+            account,
+            folder_name,
+            title,
+            description.as_deref(),
+            run_id,
+        )?),
+        Folder::Other(path) => {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            Some(takeout_album(repo, account, path, name, None, run_id)?)
+        }
+        // The export's year folder is Google's own placement; keep it even without a time.
+        Folder::Year(y) => Some(ensure_year_folder(repo, account, Some(*y))?),
+        // Google's special folders are no albums: their items go to the year folder of their
+        // capture time. Archived and trashed items keep their flags; a failed video and a
+        // Locked Folder item are reported by the reader (problems of the import).
+        Folder::Archive | Folder::Trash | Folder::FailedVideos | Folder::LockedFolder => {
+            Some(ensure_year_album(repo, account, taken_at)?)
+        }
+    };
+    let mut new_membership = false;
+    if let Some(a) = &album {
+        new_membership = repo.index.add_membership(a.id, state.id)?;
+    }
+    Ok(Planned {
+        item_id: state.id,
+        filename,
+        taken_at,
+        // The first copy seen in this run tells whether the item was stored before; later copies
+        // see the run's own upsert.
+        was_stored: !state.is_new && state.content_id.is_some(),
+        changed: state.meta_changed || extra_changed || new_membership,
+        known_before: state
+            .prev_source_ref
+            .as_deref()
+            .is_some_and(|r| r != catalog.export_id),
+    })
+}
+
+/// The album row of a Takeout album folder, keyed by the folder's name in the export (two
+/// albums may share a title; Takeout gives them different folders). Takeout albums are the
+/// Takeout source's own: merging them with a Library API album of the same title would let
+/// `prune` remove Takeout memberships when the API album goes.
+pub(super) fn takeout_album(
+    repo: &Repo,
+    account: &Account,
+    folder_name: &str,
+    title: &str,
+    description: Option<&str>,
+    run_id: i64,
+) -> Result<Album> {
+    let remote = format!("takeout:{folder_name}");
+    let kind = AlbumKind::of_title(title);
+    repo.index.upsert_album(
+        account,
+        &AlbumSpec {
+            remote_id: &remote,
+            source: Source::Takeout,
+            title,
+            description,
+            kind,
+            raw_json: None,
+        },
+        Some(run_id),
+        |n| album_folder(account, title, n),
+    )
+}
