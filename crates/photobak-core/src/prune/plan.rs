@@ -171,26 +171,94 @@ fn unfinished_imports(repo: &Repo, account_id: i64) -> Result<Vec<String>> {
 pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Result<PrunePlan> {
     let snap = load(repo)?;
     let all_accounts = repo.index.accounts()?;
-    let mut gone: BTreeMap<i64, String> = BTreeMap::new();
-    let mut removed_albums: BTreeMap<i64, String> = BTreeMap::new();
-    let mut removed_memberships: BTreeSet<(i64, i64)> = BTreeSet::new();
-    let mut account_plans = Vec::new();
-    let mut problems = Vec::new();
+    let mut d = compare_with_sources(repo, &snap, listings)?;
+    let after = memberships_after(&snap, &mut d);
+    let (moves, files_removed) = file_fates(&snap, &d, &after, &all_accounts);
+    let (accounts, over) = account_plans(&snap, &d, &after, opts);
+    let refused = if !d.problems.is_empty() {
+        Some(format!(
+            "a listing failed or looks incomplete, so nothing is removed: {}",
+            d.problems.join("; ")
+        ))
+    } else if !over.is_empty() && !opts.force {
+        Some(format!(
+            "{}; check the plan, then run again with --force or a higher --max-delete",
+            over.join("; ")
+        ))
+    } else {
+        None
+    };
+    Ok(PrunePlan {
+        accounts,
+        moves,
+        files_removed,
+        expired_trash: expired_trash(repo, opts.trash_days)?,
+        purge: opts.purge,
+        refused,
+    })
+}
 
+/// What comparing the sources with the index decided, before any file is considered.
+#[derive(Default)]
+struct Decisions {
+    /// Items gone everywhere, with the reason.
+    gone: BTreeMap<i64, String>,
+    /// Albums gone, with the reason.
+    removed_albums: BTreeMap<i64, String>,
+    /// (album, item) memberships gone from items that stay.
+    removed_memberships: BTreeSet<(i64, i64)>,
+    /// Per listed account: the account, its newest export, the Takeout evidence in words, its
+    /// listing problems.
+    account_plans: Vec<ListedAccount>,
+    /// Every listing problem: any refuses the plan.
+    problems: Vec<String>,
+}
+
+/// User albums before the others, then the oldest: the home a file moves to.
+fn album_rank(snap: &Snapshot, id: i64) -> (bool, i64) {
+    let a = &snap.albums[&id];
+    (!a.kind.is_user(), a.id)
+}
+
+/// One account as phase 1 saw it.
+struct ListedAccount {
+    account: Account,
+    /// Its newest export, of any kind.
+    newest: Option<String>,
+    /// The full export whose absences count, in words.
+    evidence: Option<String>,
+    /// Its listing problems.
+    problems: Vec<String>,
+}
+
+/// Which albums each item stays in, and the stored items that lose every album.
+struct After {
+    albums_after: HashMap<i64, Vec<i64>>,
+    homeless: BTreeSet<i64>,
+}
+
+/// Phase 1: each account's sources against the index: items gone everywhere, albums and
+/// memberships gone, and what makes a listing untrustworthy.
+fn compare_with_sources(
+    repo: &Repo,
+    snap: &Snapshot,
+    listings: &[AccountListing],
+) -> Result<Decisions> {
+    let mut d = Decisions::default();
     for listing in listings {
         let Some(account) = &listing.account else {
             continue;
         };
         let mut listing_problems = listing.problems.clone();
         // An import that did not finish has stamped some items with its export id and not
-        // others: comparing with it (or with the one before) would call present items gone.
+        // others: comparing with it (or with the one before) would call present items d.gone.
         for unfinished in unfinished_imports(repo, account.id)? {
             listing_problems.push(format!(
                 "{}: the import of {unfinished} did not finish; import that export again first",
                 account.name
             ));
         }
-        problems.extend(listing_problems.iter().cloned());
+        d.problems.extend(listing_problems.iter().cloned());
         let newest = newest_export(repo, account.id)?;
         // Takeout's word: only the newest full export, for items last seen before it was made.
         let verdict = crate::exports::takeout_verdict(&repo.index, account.id)?;
@@ -232,7 +300,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                 }
             }
             if !present {
-                gone.insert(item.id, reasons.join("; "));
+                d.gone.insert(item.id, reasons.join("; "));
             }
         }
         if let Some(l) = lib {
@@ -243,7 +311,8 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             {
                 match l.albums.get(&album.remote_id) {
                     None => {
-                        removed_albums.insert(album.id, "no longer in the Library API".into());
+                        d.removed_albums
+                            .insert(album.id, "no longer in the Library API".into());
                     }
                     Some(listed) => {
                         for &(a, i) in snap.memberships.range((album.id, i64::MIN)..) {
@@ -256,38 +325,43 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                             let from_library =
                                 item.sources.iter().any(|(s, _)| *s == Source::Library);
                             if from_library
-                                && !gone.contains_key(&i)
+                                && !d.gone.contains_key(&i)
                                 && !listed.items.contains(&item.remote_id)
                             {
-                                removed_memberships.insert((a, i));
+                                d.removed_memberships.insert((a, i));
                             }
                         }
                     }
                 }
             }
         }
-        account_plans.push((account.clone(), newest, evidence, listing_problems));
+        d.account_plans.push(ListedAccount {
+            account: account.clone(),
+            newest,
+            evidence,
+            problems: listing_problems,
+        });
     }
+    Ok(d)
+}
 
+/// Phase 2: memberships after the prune; Takeout and year albums that lose every member go.
+fn memberships_after(snap: &Snapshot, d: &mut Decisions) -> After {
     // Memberships after the prune.
     let mut albums_after: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut albums_before: HashMap<i64, usize> = HashMap::new();
     for &(a, i) in &snap.memberships {
         *albums_before.entry(i).or_default() += 1;
-        if gone.contains_key(&i)
-            || removed_albums.contains_key(&a)
-            || removed_memberships.contains(&(a, i))
+        if d.gone.contains_key(&i)
+            || d.removed_albums.contains_key(&a)
+            || d.removed_memberships.contains(&(a, i))
         {
             continue;
         }
         albums_after.entry(i).or_default().push(a);
     }
-    let album_rank = |id: &i64| {
-        let a = &snap.albums[id];
-        (!a.kind.is_user(), a.id)
-    };
     for v in albums_after.values_mut() {
-        v.sort_by_key(album_rank);
+        v.sort_by_key(|id| album_rank(snap, *id));
     }
     // Items that stay, are stored, lost every album and so join their year folder.
     let homeless: BTreeSet<i64> = snap
@@ -295,14 +369,14 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         .values()
         .filter(|i| {
             i.content_id.is_some()
-                && !gone.contains_key(&i.id)
+                && !d.gone.contains_key(&i.id)
                 && albums_before.get(&i.id).copied().unwrap_or(0) > 0
                 && !albums_after.contains_key(&i.id)
         })
         .map(|i| i.id)
         .collect();
     // Takeout and derived (year) albums have no listing of their own: they go when every member
-    // they had is gone (so no item that stays loses them), unless an item left in no album is
+    // they had is d.gone (so no item that stays loses them), unless an item left in no album is
     // about to join that year folder.
     let joining: BTreeSet<(i64, String)> = homeless
         .iter()
@@ -314,7 +388,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             )
         })
         .collect();
-    let listed_accounts: BTreeSet<i64> = account_plans.iter().map(|(a, _, _, _)| a.id).collect();
+    let listed_accounts: BTreeSet<i64> = d.account_plans.iter().map(|l| l.account.id).collect();
     for album in snap.albums.values().filter(|a| {
         listed_accounts.contains(&a.account_id)
             && matches!(a.source, Source::Takeout | Source::Derived)
@@ -326,11 +400,25 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             .take_while(|(a, _)| *a == album.id)
             .map(|(_, i)| *i)
             .collect();
-        if !members.is_empty() && members.iter().all(|i| gone.contains_key(i)) {
-            removed_albums.insert(album.id, "every item it held is gone".into());
+        if !members.is_empty() && members.iter().all(|i| d.gone.contains_key(i)) {
+            d.removed_albums
+                .insert(album.id, "every item it held is d.gone".into());
         }
     }
+    After {
+        albums_after,
+        homeless,
+    }
+}
 
+/// Phase 3: what happens to each stored file: removed when no item that stays uses it, moved
+/// when the album holding it no longer holds any of its users.
+fn file_fates(
+    snap: &Snapshot,
+    d: &Decisions,
+    after: &After,
+    all_accounts: &[Account],
+) -> (Vec<PlannedMove>, Vec<PlannedFile>) {
     let mut users: HashMap<i64, Vec<i64>> = HashMap::new();
     for i in snap.items.values() {
         if let Some(c) = i.content_id {
@@ -343,14 +431,14 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         let us = users.get(&content.id).map(Vec::as_slice).unwrap_or(&[]);
         let home_removed = content
             .home
-            .is_some_and(|h| removed_albums.contains_key(&h));
+            .is_some_and(|h| d.removed_albums.contains_key(&h));
         let touched = home_removed
             || us.iter().any(|u| {
-                gone.contains_key(u)
-                    || homeless.contains(u)
+                d.gone.contains_key(u)
+                    || after.homeless.contains(u)
                     || content
                         .home
-                        .is_some_and(|h| removed_memberships.contains(&(h, *u)))
+                        .is_some_and(|h| d.removed_memberships.contains(&(h, *u)))
             });
         if !touched {
             continue;
@@ -358,7 +446,7 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
         let surviving: Vec<i64> = us
             .iter()
             .copied()
-            .filter(|u| !gone.contains_key(u))
+            .filter(|u| !d.gone.contains_key(u))
             .collect();
         if surviving.is_empty() {
             files_removed.push(PlannedFile {
@@ -372,16 +460,16 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             !home_removed
                 && surviving
                     .iter()
-                    .any(|u| albums_after.get(u).is_some_and(|v| v.contains(&h)))
+                    .any(|u| after.albums_after.get(u).is_some_and(|v| v.contains(&h)))
         });
         if home_holds_user {
             continue;
         }
         let mut candidates: Vec<i64> = surviving
             .iter()
-            .flat_map(|u| albums_after.get(u).cloned().unwrap_or_default())
+            .flat_map(|u| after.albums_after.get(u).cloned().unwrap_or_default())
             .collect();
-        candidates.sort_by_key(album_rank);
+        candidates.sort_by_key(|id| album_rank(snap, *id));
         match candidates.first() {
             Some(&a) => moves.push(PlannedMove {
                 content_id: content.id,
@@ -413,16 +501,32 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
     }
     // Moves whose bytes stay where they are (the target is the folder they are in) are no moves.
     moves.retain(|m| parent_of(&m.from) != m.to_folder);
+    (moves, files_removed)
+}
 
+/// Phase 4: the plan of each account, and the accounts over `--max-delete`.
+fn account_plans(
+    snap: &Snapshot,
+    d: &Decisions,
+    after: &After,
+    opts: &PruneOptions,
+) -> (Vec<AccountPlan>, Vec<String>) {
     let mut accounts = Vec::new();
     let mut over = Vec::new();
-    for (account, newest, evidence, account_problems) in account_plans {
+    for ListedAccount {
+        account,
+        newest,
+        evidence,
+        problems: account_problems,
+    } in &d.account_plans
+    {
         let items_total = snap
             .items
             .values()
             .filter(|i| i.account_id == account.id)
             .count() as u64;
-        let items_removed: Vec<PlannedItem> = gone
+        let items_removed: Vec<PlannedItem> = d
+            .gone
             .iter()
             .filter(|(id, _)| snap.items[id].account_id == account.id)
             .map(|(id, why)| {
@@ -439,7 +543,8 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                 }
             })
             .collect();
-        let albums_removed = removed_albums
+        let albums_removed = d
+            .removed_albums
             .iter()
             .filter(|(id, _)| snap.albums[id].account_id == account.id)
             .map(|(id, why)| {
@@ -452,7 +557,8 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
                 }
             })
             .collect();
-        let memberships_removed = removed_memberships
+        let memberships_removed = d
+            .removed_memberships
             .iter()
             .filter(|(a, _)| snap.albums[a].account_id == account.id)
             .map(|&(a, i)| PlannedMembership {
@@ -481,38 +587,19 @@ pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Re
             albums_removed,
             items_removed,
             memberships_removed,
-            items_to_year_folder: homeless
+            items_to_year_folder: after
+                .homeless
                 .iter()
                 .copied()
                 .filter(|i| snap.items[i].account_id == account.id)
                 .collect(),
-            newest_export: newest,
-            takeout_evidence: evidence,
-            problems: account_problems,
+            newest_export: newest.clone(),
+            takeout_evidence: evidence.clone(),
+            problems: account_problems.clone(),
             over_limit,
         });
     }
-    let refused = if !problems.is_empty() {
-        Some(format!(
-            "a listing failed or looks incomplete, so nothing is removed: {}",
-            problems.join("; ")
-        ))
-    } else if !over.is_empty() && !opts.force {
-        Some(format!(
-            "{}; check the plan, then run again with --force or a higher --max-delete",
-            over.join("; ")
-        ))
-    } else {
-        None
-    };
-    Ok(PrunePlan {
-        accounts,
-        moves,
-        files_removed,
-        expired_trash: expired_trash(repo, opts.trash_days)?,
-        purge: opts.purge,
-        refused,
-    })
+    (accounts, over)
 }
 
 pub(super) fn parent_of(rel: &str) -> &str {
