@@ -26,14 +26,13 @@ use crate::error::{Error, Result};
 use crate::google::http::{Pacer, RetryPolicy};
 use crate::google::library::{ApiMediaItem, LibraryClient, PageWalk};
 use crate::google::media::{Fetch, download_item};
-use crate::google::oauth::{ClientCredentials, Token, TokenSource};
+use crate::google::oauth::ClientCredentials;
 use crate::google::{Endpoints, PROVIDER};
 use crate::index::{Account, AlbumSpec, ItemMeta};
 use crate::ingest::{IngestRequest, Stored, album_folder, ingest};
 use crate::kinds::{AlbumKind, Source, TimeSource};
 use crate::progress::Progress;
 use crate::repo::Repo;
-use crate::repo::naming::account_folder_name;
 use crate::repo::store::hash_file;
 
 /// What `backup` should do.
@@ -110,6 +109,18 @@ pub struct AccountSummary {
     pub stopped: Option<String>,
     /// The stop was Google's daily quota (the next day's run finishes the work).
     pub quota_exhausted: bool,
+    /// What kind of error stopped the account, for the lister to stop with the same kind.
+    #[serde(skip)]
+    stop_kind: Option<StopKind>,
+}
+
+/// The errors that stop an account ([`Error::stops_account`]), kept typed so the lister,
+/// stopped by a download's failure, ends with the same kind of error rather than a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopKind {
+    Quota,
+    Credentials,
+    Cancelled,
 }
 
 impl AccountSummary {
@@ -164,15 +175,6 @@ pub async fn backup(
     Ok(out.into_iter().map(|(_, s)| s).collect())
 }
 
-/// Registers an account in the repository (no network).
-pub fn ensure_account(repo: &Repo, address: &str) -> Result<Account> {
-    repo.index.ensure_account(
-        PROVIDER,
-        address,
-        &format!("{PROVIDER}/{}", account_folder_name(address)),
-    )
-}
-
 struct AccountRun {
     shared: Arc<Shared>,
     account: Account,
@@ -225,7 +227,7 @@ async fn backup_account(
             tracing::error!("{address}: {why}");
         }
     }
-    if let Err(e) = refresh_all_others(&run.shared.repo, run.account.id) {
+    if let Err(e) = run.shared.repo.refresh_all_others(run.account.id) {
         tracing::error!("{address}: rewriting others.txt: {e}");
         run.summary
             .lock()
@@ -252,6 +254,12 @@ fn record_stop(summary: &mut AccountSummary, e: &Error) {
     if summary.stopped.is_none() {
         summary.stopped = Some(e.to_string());
         summary.quota_exhausted = matches!(e, Error::QuotaExhausted(_));
+        summary.stop_kind = match e {
+            Error::QuotaExhausted(_) => Some(StopKind::Quota),
+            Error::Credentials { .. } => Some(StopKind::Credentials),
+            Error::Cancelled => Some(StopKind::Cancelled),
+            _ => None,
+        };
     }
 }
 
@@ -270,34 +278,12 @@ fn prepare_account(
             account: address.to_string(),
             message: format!("not authorised yet; run `photobak auth --googlephotos {address}`"),
         })?;
-    let token: Token = match account.credentials.as_deref() {
-        Some(json) => serde_json::from_str(json).map_err(|e| Error::Credentials {
-            account: address.to_string(),
-            message: format!("stored credentials are unreadable ({e}); run `photobak auth --googlephotos {address}`"),
-        })?,
-        None => {
-            return Err(Error::Credentials {
-                account: address.to_string(),
-                message: format!("not authorised yet; run `photobak auth --googlephotos {address}`"),
-            });
-        }
-    };
-    let tokens = Arc::new(TokenSource::new(
-        address,
-        account.id,
-        token,
-        shared.google.http.clone(),
-        shared.google.endpoints.clone(),
-        shared.google.client.clone(),
-        repo_token_store(repo),
-    ));
-    let client = Arc::new(LibraryClient::new(
-        shared.google.http.clone(),
-        shared.google.endpoints.clone(),
-        tokens,
-        shared.google.policy.clone(),
+    let client = Arc::new(crate::remote::library_client(
+        repo,
+        &shared.google,
+        &account,
         shared.pacer.clone(),
-    ));
+    )?);
     let run_id = repo.index.begin_run("backup", Some(account.id))?;
     Ok(AccountRun {
         shared: shared.clone(),
@@ -311,17 +297,6 @@ fn prepare_account(
         cancel,
         tasks: JoinSet::new(),
     })
-}
-
-/// Token refreshes are saved through the repository's index.
-fn repo_token_store(repo: &Arc<Repo>) -> Arc<dyn crate::google::oauth::TokenStore> {
-    struct RepoTokens(Arc<Repo>);
-    impl crate::google::oauth::TokenStore for RepoTokens {
-        fn save(&self, account_id: i64, json: &str) -> Result<()> {
-            self.0.index.set_credentials(account_id, Some(json))
-        }
-    }
-    Arc::new(RepoTokens(repo.clone()))
 }
 
 enum Flow {
@@ -421,10 +396,16 @@ impl AccountRun {
     }
 
     fn stop_reason(&self) -> Option<Error> {
-        self.summary()
-            .stopped
-            .as_ref()
-            .map(|s| Error::Invalid(s.clone()))
+        let s = self.summary();
+        let why = s.stopped.clone()?;
+        Some(match s.stop_kind {
+            Some(StopKind::Quota) => Error::QuotaExhausted(why),
+            Some(StopKind::Credentials) => Error::Credentials {
+                account: s.account.clone(),
+                message: why,
+            },
+            Some(StopKind::Cancelled) | None => Error::Cancelled,
+        })
     }
 
     async fn handle_listed(&mut self, item: ApiMediaItem, album_id: Option<i64>) -> Result<Flow> {
@@ -671,15 +652,4 @@ impl DownloadJob {
         )
         .await
     }
-}
-
-/// Rewrites the `others.txt` of every album of an account from the index.
-pub fn refresh_all_others(repo: &Repo, account_id: i64) -> Result<u64> {
-    let mut changed = 0;
-    for album in repo.index.albums(account_id)? {
-        if repo.refresh_others(album.id, &album.folder)? {
-            changed += 1;
-        }
-    }
-    Ok(changed)
 }

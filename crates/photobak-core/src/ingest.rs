@@ -371,7 +371,7 @@ mod tests {
     fn the_store_rules_in_order() {
         let t = tempfile::tempdir().unwrap();
         let repo = Repo::open(t.path()).unwrap();
-        let acc = crate::backup::ensure_account(&repo, "i@example.com").unwrap();
+        let acc = repo.ensure_account("i@example.com").unwrap();
         let (a, b) = (item(&repo, &acc, "a"), item(&repo, &acc, "b"));
         let req = |id, name| IngestRequest {
             account: &acc,
@@ -414,7 +414,7 @@ mod tests {
     fn unused_files_left_by_a_crash_go_to_the_trash() {
         let t = tempfile::tempdir().unwrap();
         let repo = Repo::open(t.path()).unwrap();
-        let acc = crate::backup::ensure_account(&repo, "i@example.com").unwrap();
+        let acc = repo.ensure_account("i@example.com").unwrap();
         let a = item(&repo, &acc, "a");
         let req = IngestRequest {
             account: &acc,

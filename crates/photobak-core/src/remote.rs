@@ -100,7 +100,7 @@ pub fn library_client(
             return Err(Error::Credentials {
                 account: address.clone(),
                 message: format!(
-                    "not authorised; run `photobak auth --googlephotos {address}`"
+                    "not authorised yet; run `photobak auth --googlephotos {address}`"
                 ),
             });
         }

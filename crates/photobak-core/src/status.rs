@@ -325,7 +325,7 @@ mod tests {
     fn status_of_an_account_with_a_failure_and_no_credentials() {
         let t = tempfile::tempdir().unwrap();
         let repo = Repo::open(t.path()).unwrap();
-        let acc = crate::backup::ensure_account(&repo, "s@example.com").unwrap();
+        let acc = repo.ensure_account("s@example.com").unwrap();
         let run = repo.index.begin_run("backup", Some(acc.id)).unwrap();
         repo.index
             .upsert_item(
@@ -364,7 +364,7 @@ mod tests {
     fn year_folders_are_counted_apart_so_account_and_source_albums_agree() {
         let t = tempfile::tempdir().unwrap();
         let repo = Repo::open(t.path()).unwrap();
-        let acc = crate::backup::ensure_account(&repo, "y@example.com").unwrap();
+        let acc = repo.ensure_account("y@example.com").unwrap();
         let run = repo.index.begin_run("backup", Some(acc.id)).unwrap();
         repo.index
             .upsert_item(

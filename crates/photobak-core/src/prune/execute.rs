@@ -163,7 +163,7 @@ pub fn execute(repo: &Repo, plan: &PrunePlan) -> Result<PruneOutcome> {
 
     // 5. others.txt files follow the index; folders of removed albums go when empty.
     for account in accounts.values() {
-        out.others_rewritten += crate::backup::refresh_all_others(repo, account.id)?;
+        out.others_rewritten += repo.refresh_all_others(account.id)?;
     }
     for a in &plan.accounts {
         for al in &a.albums_removed {

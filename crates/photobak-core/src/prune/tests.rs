@@ -50,7 +50,7 @@ fn store(repo: &Repo, item_id: i64, album_folder: &str, name: &str, bytes: &[u8]
 fn takeout_items_missing_from_the_newest_export_are_pruned() {
     let t = tempfile::tempdir().unwrap();
     let repo = Repo::open(t.path()).unwrap();
-    let acc = crate::backup::ensure_account(&repo, "t@example.com").unwrap();
+    let acc = repo.ensure_account("t@example.com").unwrap();
     let folder = |title: &str| format!("{}/{title}", acc.folder);
     let album = |title: &str| {
         repo.index

@@ -79,6 +79,17 @@ impl Repo {
         Repo::open(root)
     }
 
+    /// Registers an account (no network): its row in the index and its folder name, derived
+    /// from the address as the original photobak did (`you+x@Gmail.com` → `you_x_at_gmail.com`).
+    pub fn ensure_account(&self, address: &str) -> Result<crate::index::Account> {
+        use crate::google::PROVIDER;
+        self.index.ensure_account(
+            PROVIDER,
+            address,
+            &format!("{PROVIDER}/{}", naming::account_folder_name(address)),
+        )
+    }
+
     /// The repository folder.
     pub fn root(&self) -> &Path {
         &self.root

@@ -41,4 +41,16 @@ impl Repo {
         text.push('\n');
         write_atomic_if_changed(&path, text.as_bytes())
     }
+
+    /// Rewrites the `others.txt` of every album of an account from the index (a finishing step
+    /// of every run that changes memberships). Returns how many files changed.
+    pub fn refresh_all_others(&self, account_id: i64) -> Result<u64> {
+        let mut changed = 0;
+        for album in self.index.albums(account_id)? {
+            if self.refresh_others(album.id, &album.folder)? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
 }

@@ -37,7 +37,6 @@ use photobak_takeout::{Catalog, Flow, Folder, Limits, MediaEntry, ProblemKind, V
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::backup::ensure_account;
 use crate::error::{Error, Result};
 use crate::exports::{Coverage, ExportId, ExportKind, FULL_SHARE, KindBy, KindDecision};
 use crate::finish::{finish_file, resolve_from_file};
@@ -159,7 +158,7 @@ pub fn import_takeout(
         .clone()
         .or_else(|| catalog.account_hint.clone())
         .unwrap_or_else(|| catalog.export_id.clone());
-    let account = ensure_account(repo, &address)?;
+    let account = repo.ensure_account(&address)?;
     let run_id = repo.index.begin_run("import", Some(account.id))?;
     let mut s = ImportSummary {
         account: address.clone(),
@@ -207,7 +206,7 @@ pub fn import_takeout(
     repo.index
         .finish_export(account.id, &export, &kind, s.items, s.absent)?;
     s.kind = Some(kind);
-    crate::backup::refresh_all_others(repo, account.id)?;
+    repo.refresh_all_others(account.id)?;
     s.elapsed_secs = started.elapsed().as_secs_f64();
     let json = serde_json::to_string(&s).unwrap_or_default();
     repo.index.finish_run(run_id, s.ok(), &json)?;

@@ -523,7 +523,7 @@ mod tests {
     fn fixture() -> (tempfile::TempDir, Repo) {
         let t = tempfile::tempdir().unwrap();
         let repo = Repo::open(t.path()).unwrap();
-        let acc = crate::backup::ensure_account(&repo, "v@example.com").unwrap();
+        let acc = repo.ensure_account("v@example.com").unwrap();
         let album = repo
             .index
             .upsert_album(

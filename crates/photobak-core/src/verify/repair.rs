@@ -205,7 +205,7 @@ pub async fn repair(
         }
     }
     for account in accounts.values() {
-        out.others_rewritten += crate::backup::refresh_all_others(repo, account.id)?;
+        out.others_rewritten += repo.refresh_all_others(account.id)?;
     }
     for t in &report.temp_leftovers {
         let abs = repo.abs(t);

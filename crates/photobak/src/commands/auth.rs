@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use photobak_core::backup::ensure_account;
 use photobak_core::google::oauth::{AuthorizeRequest, authorize};
 use photobak_core::google::{SCOPE_LIBRARY_READ, SCOPE_PICKER};
 use photobak_core::repo::{Repo, is_repository};
@@ -51,7 +50,7 @@ pub async fn run(
             Some(r) => r.clone(),
             None => repo.insert(Arc::new(Repo::open(repo_path)?)).clone(),
         };
-        let account = ensure_account(&repo, address)?;
+        let account = repo.ensure_account(address)?;
         repo.index
             .set_credentials(account.id, Some(&serde_json::to_string(&token)?))?;
         println!(
