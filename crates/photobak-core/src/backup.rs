@@ -278,7 +278,7 @@ fn prepare_account(
             account: address.to_string(),
             message: format!("not authorised yet; run `photobak auth --googlephotos {address}`"),
         })?;
-    let client = Arc::new(crate::remote::library_client(
+    let client = Arc::new(crate::source::library::library_client(
         repo,
         &shared.google,
         &account,

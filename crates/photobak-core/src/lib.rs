@@ -9,7 +9,8 @@
 //! - [`ingest`]: store-and-dedup, shared by every source.
 //! - [`exports`]: Takeout exports as a feed: full or incremental, and what counts as gone.
 //! - [`backup`]: the Library API backup engine.
-//! - [`remote`]: complete listings of a source, for prune and repairs.
+//! - [`source`]: the sources behind one interface: what they hold (for prune), single items
+//!   fetched again (for repairs).
 //! - [`prune`], [`verify`], [`manifest`], [`status`], [`list`]: the operations commands.
 
 pub mod backup;
@@ -25,9 +26,9 @@ pub mod manifest;
 pub mod meta;
 pub mod progress;
 pub mod prune;
-pub mod remote;
 pub mod repo;
 pub mod schedule;
+pub mod source;
 pub mod status;
 pub mod takeout_import;
 pub mod time;

@@ -481,6 +481,33 @@ impl Index {
         })
     }
 
+    /// True when an account has items or albums from `source`.
+    pub fn account_uses(&self, account_id: i64, source: Source) -> Result<bool> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND source = ?2)
+                 OR EXISTS(SELECT 1 FROM provenance p JOIN items i ON i.id = p.item_id
+                           WHERE i.account_id = ?1 AND p.source = ?2)",
+                params![account_id, source],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// How many items of an account `source` delivered.
+    pub fn items_from(&self, account_id: i64, source: Source) -> Result<u64> {
+        self.with(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(DISTINCT p.item_id) FROM provenance p
+                 JOIN items i ON i.id = p.item_id
+                 WHERE i.account_id = ?1 AND p.source = ?2",
+                params![account_id, source],
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        })
+    }
+
     /// Links an item to the one it derives from (`edited`: an edited variant's original;
     /// `live`: a live photo's still).
     pub fn link_item(&self, item_id: i64, to: i64, kind: &str) -> Result<()> {

@@ -35,8 +35,8 @@ use crate::backup::GoogleAccess;
 use crate::error::{Error, Result};
 use crate::google::http::Pacer;
 use crate::index::Account;
-use crate::remote::{LibraryListing, library_client, list_library};
 use crate::repo::Repo;
+use crate::source::Sources;
 
 mod execute;
 mod plan;
@@ -130,9 +130,10 @@ impl Default for PruneOptions {
 pub struct AccountListing {
     /// The account.
     pub account: Option<Account>,
-    /// The Library API listing, when the account has Library API data.
-    pub library: Option<LibraryListing>,
-    /// Problems that make the account's state unknown (e.g. not authorised).
+    /// What each of its sources holds now (a source it does not list holds nothing it can vouch
+    /// for, and removes nothing).
+    pub holdings: Vec<crate::source::Holdings>,
+    /// Problems that make the account's state unknown (e.g. a source it uses is unreachable).
     pub problems: Vec<String>,
 }
 
@@ -328,54 +329,16 @@ pub async fn gather(
     let pacer = Arc::new(Pacer::new(cancel.clone()));
     let mut out = Vec::new();
     for account in accounts {
+        let sources = Sources::for_account(repo, google, account, &pacer)?;
         let mut listing = AccountListing {
             account: Some(account.clone()),
-            ..Default::default()
+            holdings: vec![],
+            problems: sources.problems.clone(),
         };
-        let uses_library: bool = repo.index.with(|c| {
-            Ok(c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND source = 'library')
-                 OR EXISTS(SELECT 1 FROM provenance p JOIN items i ON i.id = p.item_id
-                           WHERE i.account_id = ?1 AND p.source = 'library')",
-                [account.id],
-                |r| r.get(0),
-            )?)
-        })?;
-        if uses_library || account.credentials.is_some() {
-            match google {
-                None => listing.problems.push(format!(
-                    "{}: cannot list the Library API: the Google client is not configured",
-                    account.name
-                )),
-                Some(g) => match library_client(repo, g, account, pacer.clone()) {
-                    Err(e) if uses_library => {
-                        listing.problems.push(format!("{}: {e}", account.name))
-                    }
-                    Err(_) => {}
-                    Ok(client) => {
-                        let known: i64 = repo.index.with(|c| {
-                            Ok(c.query_row(
-                                "SELECT count(DISTINCT p.item_id) FROM provenance p
-                                 JOIN items i ON i.id = p.item_id
-                                 WHERE i.account_id = ?1 AND p.source = 'library'",
-                                [account.id],
-                                |r| r.get(0),
-                            )?)
-                        })?;
-                        for _ in 0..known {
-                            progress.queued(None);
-                        }
-                        let l = list_library(&client, cancel, progress).await;
-                        if cancel.is_cancelled() {
-                            return Err(Error::Cancelled);
-                        }
-                        listing
-                            .problems
-                            .extend(l.problems.iter().map(|p| format!("{}: {p}", account.name)));
-                        listing.library = Some(l);
-                    }
-                },
-            }
+        for source in &sources.sources {
+            let h = source.holdings(cancel, progress).await?;
+            listing.problems.extend(h.problems.iter().cloned());
+            listing.holdings.push(h);
         }
         out.push(listing);
     }

@@ -151,19 +151,6 @@ pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<
         .map(|(r, _)| r))
 }
 
-/// Exports of an account whose import started and did not finish.
-fn unfinished_imports(repo: &Repo, account_id: i64) -> Result<Vec<String>> {
-    repo.index.with(|c| {
-        let rows = c
-            .prepare("SELECT export_id FROM takeout_exports WHERE account_id = ?1 AND complete = 0")
-            .and_then(|mut st| {
-                st.query_map([account_id], |r| r.get(0))?
-                    .collect::<Result<Vec<String>, _>>()
-            });
-        Ok(rows.unwrap_or_default())
-    })
-}
-
 /// Compares the listings with the index. Changes nothing.
 ///
 /// # Errors
@@ -249,67 +236,35 @@ fn compare_with_sources(
         let Some(account) = &listing.account else {
             continue;
         };
-        let mut listing_problems = listing.problems.clone();
-        // An import that did not finish has stamped some items with its export id and not
-        // others: comparing with it (or with the one before) would call present items d.gone.
-        for unfinished in unfinished_imports(repo, account.id)? {
-            listing_problems.push(format!(
-                "{}: the import of {unfinished} did not finish; import that export again first",
-                account.name
-            ));
-        }
+        let listing_problems = listing.problems.clone();
         d.problems.extend(listing_problems.iter().cloned());
         let newest = newest_export(repo, account.id)?;
-        // Takeout's word: only the newest full export, for items last seen before it was made.
-        let verdict = crate::exports::takeout_verdict(&repo.index, account.id)?;
-        let takeout_gone: HashMap<i64, &str> = verdict
-            .gone
-            .iter()
-            .map(|g| (g.item_id, g.reason.as_str()))
-            .collect();
-        let evidence = verdict.evidence.as_ref().map(crate::exports::evidence_text);
-        let lib = listing.library.as_ref();
-        let listed: std::collections::HashSet<&str> = lib
-            .map(|l| {
-                l.items
-                    .iter()
-                    .chain(l.albums.values().flat_map(|a| a.items.iter()))
-                    .map(String::as_str)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let listed_anywhere = |remote: &str| listed.contains(remote);
+        let holdings = |kind: Source| listing.holdings.iter().find(|h| h.source == kind);
+        let evidence = holdings(Source::Takeout).and_then(|h| h.evidence.clone());
         for item in snap.items.values().filter(|i| i.account_id == account.id) {
             if item.sources.is_empty() {
                 continue;
             }
             let mut reasons = Vec::new();
             let mut present = false;
+            // A source that made no statement, or one too incomplete to tell, keeps the item.
             for (source, _) in &item.sources {
-                match source {
-                    Source::Library => match lib {
-                        None => present = true,
-                        Some(_) if listed_anywhere(&item.remote_id) => present = true,
-                        Some(_) => reasons.push("no longer in the Library API".to_string()),
-                    },
-                    Source::Takeout => match takeout_gone.get(&item.id) {
-                        Some(why) => reasons.push((*why).to_string()),
-                        None => present = true,
-                    },
-                    _ => present = true,
+                match holdings(*source).and_then(|h| h.absence(item.id, &item.remote_id)) {
+                    Some(why) => reasons.push(why),
+                    None => present = true,
                 }
             }
             if !present {
                 d.gone.insert(item.id, reasons.join("; "));
             }
         }
-        if let Some(l) = lib {
+        if let Some(listed_albums) = holdings(Source::Library).and_then(|h| h.albums.as_ref()) {
             for album in snap
                 .albums
                 .values()
                 .filter(|a| a.account_id == account.id && a.source == Source::Library)
             {
-                match l.albums.get(&album.remote_id) {
+                match listed_albums.get(&album.remote_id) {
                     None => {
                         d.removed_albums
                             .insert(album.id, "no longer in the Library API".into());

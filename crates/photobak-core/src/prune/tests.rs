@@ -126,6 +126,7 @@ fn takeout_items_missing_from_the_newest_export_are_pruned() {
 
     let listings = vec![AccountListing {
         account: Some(acc.clone()),
+        holdings: vec![crate::source::takeout::holdings(&repo.index, &acc).unwrap()],
         ..Default::default()
     }];
     let opts = PruneOptions::default();

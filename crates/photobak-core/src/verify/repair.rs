@@ -1,11 +1,11 @@
-//! `verify --repair`: fetch again what the check found missing or damaged, from a source that
-//! can deliver the item (the Library API today), through the one ingest path, which restores
+//! `verify --repair`: fetch again what the check found missing or damaged, from whichever of
+//! the item's sources can deliver it ([`crate::source::Source::fetch`]), through the one ingest
+//! path, which restores
 //! the file in place; name the export to import again for items only Takeout delivered;
 //! regenerate `others.txt`; remove temporary leftovers; rewrite the manifest.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -14,14 +14,12 @@ use super::VerifyReport;
 use crate::backup::GoogleAccess;
 use crate::error::{Error, Result};
 use crate::google::http::Pacer;
-use crate::google::library::LibraryClient;
-use crate::google::media::{Fetch, download_item};
+use crate::index::Account;
 use crate::ingest::{IngestRequest, Stored, ingest};
 use crate::kinds::Source;
 use crate::manifest::write_manifest;
-use crate::progress::NoProgress;
-use crate::remote::library_client;
 use crate::repo::Repo;
+use crate::source::{Fetched, ItemRef, Sources, source_name};
 
 /// What [`repair`] did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -30,8 +28,8 @@ pub struct RepairReport {
     pub restored: Vec<String>,
     /// Files whose item has different bytes at the source now: stored as the current version.
     pub updated: Vec<String>,
-    /// Files only Takeout delivered: (path, export id to import again).
-    pub reimport: Vec<(String, String)>,
+    /// Files whose sources cannot deliver them again themselves: what the user can do.
+    pub elsewhere: Vec<Elsewhere>,
     /// Files that could not be repaired, and why.
     pub failed: Vec<(String, String)>,
     /// `others.txt` files rewritten.
@@ -43,8 +41,19 @@ pub struct RepairReport {
 impl RepairReport {
     /// True when every damaged file was restored or updated.
     pub fn ok(&self) -> bool {
-        self.reimport.is_empty() && self.failed.is_empty()
+        self.elsewhere.is_empty() && self.failed.is_empty()
     }
+}
+
+/// A damaged file only a source that cannot fetch single items has (Takeout), and what to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Elsewhere {
+    /// The file.
+    pub path: String,
+    /// The source, as people call it.
+    pub source: String,
+    /// What to do (`import takeout-… again`).
+    pub what_to_do: String,
 }
 
 struct User {
@@ -98,105 +107,100 @@ pub async fn repair(
 ) -> Result<RepairReport> {
     let mut out = RepairReport::default();
     let pacer = Arc::new(Pacer::new(cancel.clone()));
-    let mut clients: HashMap<i64, std::result::Result<Arc<LibraryClient>, String>> = HashMap::new();
-    let accounts: HashMap<i64, crate::index::Account> = repo
+    let accounts: HashMap<i64, Account> = repo
         .index
         .accounts()?
         .into_iter()
         .map(|a| (a.id, a))
         .collect();
+    let mut sources: HashMap<i64, Sources> = HashMap::new();
     for damaged in report.missing.iter().chain(&report.corrupted) {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
         let users = users_of(repo, damaged.content_id)?;
         let mut why: Vec<String> = Vec::new();
+        let mut elsewhere: Option<Elsewhere> = None;
         let mut done = false;
-        for u in users
-            .iter()
-            .filter(|u| u.sources.iter().any(|(s, _)| *s == Source::Library))
-        {
+        'users: for u in &users {
             let Some(account) = accounts.get(&u.account_id) else {
                 continue;
             };
-            let client = clients
-                .entry(u.account_id)
-                .or_insert_with(|| match google {
-                    None => Err("the Google client is not configured".to_string()),
-                    Some(g) => library_client(repo, g, account, pacer.clone())
-                        .map(Arc::new)
-                        .map_err(|e| e.to_string()),
-                })
-                .clone();
-            let client = match client {
-                Ok(c) => c,
-                Err(e) => {
-                    why.push(format!("{}: {e}", account.name));
-                    continue;
+            let account_sources = match sources.entry(u.account_id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(Sources::for_account(repo, google, account, &pacer)?)
                 }
             };
-            let g = google.expect("a client implies google access");
-            let fetched = async {
-                let mut item = client.item(&u.remote_id).await?;
-                let fetch = Fetch {
-                    http: &g.http,
-                    policy: &g.policy,
-                    pacer: &pacer,
-                    progress: &NoProgress,
-                    cancel: &CancellationToken::new(),
-                };
-                download_item(&fetch, repo, &client, &mut item, &mut Instant::now()).await
+            // A source the item came from that the account cannot reach says why.
+            if u.sources
+                .iter()
+                .any(|(s, _)| account_sources.get(*s).is_none())
+            {
+                why.extend(account_sources.problems.iter().cloned());
             }
-            .await;
-            let staged = match fetched {
-                Ok(s) => s,
-                Err(e) => {
-                    why.push(format!("{} ({}): {e}", u.filename, account.name));
+            for (kind, source_ref) in &u.sources {
+                let Some(source) = account_sources.get(*kind) else {
                     continue;
+                };
+                let item = ItemRef {
+                    remote_id: u.remote_id.clone(),
+                    filename: u.filename.clone(),
+                    source_ref: source_ref.clone(),
+                };
+                let staged = match source.fetch(&item, cancel).await {
+                    Ok(Fetched::Bytes(s)) => s,
+                    Ok(Fetched::Unavailable(what)) => {
+                        elsewhere.get_or_insert(Elsewhere {
+                            path: damaged.path.clone(),
+                            source: source_name(*kind).to_string(),
+                            what_to_do: what,
+                        });
+                        continue;
+                    }
+                    Err(e) if matches!(e, Error::Cancelled) => return Err(e),
+                    Err(e) => {
+                        why.push(format!("{} ({}): {e}", u.filename, account.name));
+                        continue;
+                    }
+                };
+                let repo2 = repo.clone();
+                let account2 = account.clone();
+                let (item_id, filename, taken_at) = (u.item_id, u.filename.clone(), u.taken_at);
+                let stored = tokio::task::spawn_blocking(move || {
+                    ingest(
+                        &repo2,
+                        &IngestRequest {
+                            account: &account2,
+                            item_id,
+                            filename: &filename,
+                            taken_at,
+                        },
+                        staged,
+                    )
+                })
+                .await
+                .map_err(|e| Error::from_join("storing", &e))?;
+                match stored {
+                    Ok(Stored::Repaired(p)) | Ok(Stored::Unchanged(p)) => {
+                        out.restored.push(p);
+                        done = true;
+                        break 'users;
+                    }
+                    Ok(other) => {
+                        out.updated.push(other.path().to_string());
+                        done = true;
+                        break 'users;
+                    }
+                    Err(e) => why.push(format!("{}: {e}", u.filename)),
                 }
-            };
-            let repo2 = repo.clone();
-            let account2 = account.clone();
-            let (item_id, filename, taken_at) = (u.item_id, u.filename.clone(), u.taken_at);
-            let stored = tokio::task::spawn_blocking(move || {
-                ingest(
-                    &repo2,
-                    &IngestRequest {
-                        account: &account2,
-                        item_id,
-                        filename: &filename,
-                        taken_at,
-                    },
-                    staged,
-                )
-            })
-            .await
-            .map_err(|e| Error::from_join("storing", &e))?;
-            match stored {
-                Ok(Stored::Repaired(p)) | Ok(Stored::Unchanged(p)) => {
-                    out.restored.push(p);
-                    done = true;
-                    break;
-                }
-                Ok(other) => {
-                    out.updated.push(other.path().to_string());
-                    done = true;
-                    break;
-                }
-                Err(e) => why.push(format!("{}: {e}", u.filename)),
             }
         }
         if done {
             continue;
         }
-        let export = users.iter().find_map(|u| {
-            u.sources
-                .iter()
-                .find(|(s, _)| *s == Source::Takeout)
-                .map(|(_, r)| r.clone().unwrap_or_else(|| "the Takeout export".into()))
-        });
-        match export {
-            Some(e) => out.reimport.push((damaged.path.clone(), e)),
+        match elsewhere {
+            Some(e) => out.elsewhere.push(e),
             None if why.is_empty() => out.failed.push((
                 damaged.path.clone(),
                 "no source that photobak can fetch it from again".into(),

@@ -148,9 +148,10 @@ fn render_repair(r: &RepairReport) -> String {
             "stored the current version from the source: {p}\n"
         ));
     }
-    for (p, export) in &r.reimport {
+    for e in &r.elsewhere {
         s.push_str(&format!(
-            "only Takeout had {p}: import {export} again (photobak import takeout ...)\n"
+            "only {} had {}: {}\n",
+            e.source, e.path, e.what_to_do
         ));
     }
     for (p, why) in &r.failed {
@@ -160,7 +161,7 @@ fn render_repair(r: &RepairReport) -> String {
         "repair: {} restored, {} updated, {} need a Takeout re-import, {} failed; {} others.txt rewritten, {} temporary files removed\n",
         r.restored.len(),
         r.updated.len(),
-        r.reimport.len(),
+        r.elsewhere.len(),
         r.failed.len(),
         r.others_rewritten,
         r.temp_removed

@@ -1,5 +1,5 @@
-//! Complete listings of what a source holds now, for the commands that compare it with the
-//! repository (prune) or fetch single items again (verify `--repair`).
+//! The Library API as a [`Source`]: its complete listing of an account (for prune) and single
+//! items fetched again (for `verify --repair`).
 //!
 //! A listing is only worth acting on when it is complete, so everything that could make it
 //! partial is recorded as a problem instead of being papered over: a page that failed after its
@@ -9,18 +9,140 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Instant;
 
+use futures::future::BoxFuture;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use super::{Completeness, Fetched, Holdings, ItemRef, Listed, Source, Sources};
 use crate::backup::GoogleAccess;
 use crate::error::{Error, Result};
 use crate::google::http::Pacer;
 use crate::google::library::{LibraryClient, PageWalk};
+use crate::google::media::{Fetch, download_item};
 use crate::google::oauth::{Token, TokenSource, TokenStore};
 use crate::index::Account;
-use crate::progress::Progress;
+use crate::kinds::Source as SourceKind;
+use crate::progress::{NoProgress, Progress};
 use crate::repo::Repo;
+
+/// The Library API of one authorised account.
+pub struct LibrarySource {
+    repo: Arc<Repo>,
+    google: GoogleAccess,
+    pacer: Arc<Pacer>,
+    account: Account,
+    client: LibraryClient,
+}
+
+/// Adds the Library API to an account's sources when the account uses it (it has Library API
+/// items or albums) or is authorised; an account that uses it but cannot reach it gets a
+/// problem instead, so prune refuses rather than taking its items for gone.
+pub(super) fn register(
+    repo: &Arc<Repo>,
+    google: Option<&GoogleAccess>,
+    account: &Account,
+    pacer: &Arc<Pacer>,
+    out: &mut Sources,
+) -> Result<()> {
+    let uses = repo.index.account_uses(account.id, SourceKind::Library)?;
+    if !uses && account.credentials.is_none() {
+        return Ok(());
+    }
+    match google {
+        None => out.problems.push(format!(
+            "{}: cannot list the Library API: the Google client is not configured",
+            account.name
+        )),
+        Some(g) => match library_client(repo, g, account, pacer.clone()) {
+            Err(e) if uses => out.problems.push(format!("{}: {e}", account.name)),
+            Err(_) => {}
+            Ok(client) => out.sources.push(Box::new(LibrarySource {
+                repo: repo.clone(),
+                google: g.clone(),
+                pacer: pacer.clone(),
+                account: account.clone(),
+                client,
+            })),
+        },
+    }
+    Ok(())
+}
+
+impl Source for LibrarySource {
+    fn kind(&self) -> SourceKind {
+        SourceKind::Library
+    }
+
+    fn holdings<'a>(
+        &'a self,
+        cancel: &'a CancellationToken,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<Holdings>> {
+        Box::pin(async move {
+            // The items photobak knows from the API are what the listing will walk through.
+            for _ in 0..self
+                .repo
+                .index
+                .items_from(self.account.id, SourceKind::Library)?
+            {
+                progress.queued(None);
+            }
+            let l = list_library(&self.client, cancel, progress).await;
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let ids: BTreeSet<String> = l
+                .items
+                .iter()
+                .chain(l.albums.values().flat_map(|a| a.items.iter()))
+                .cloned()
+                .collect();
+            Ok(Holdings {
+                source: SourceKind::Library,
+                completeness: Completeness::Full,
+                listed: Listed::RemoteIds(ids),
+                problems: l
+                    .problems
+                    .iter()
+                    .map(|p| format!("{}: {p}", self.account.name))
+                    .collect(),
+                albums: Some(l.albums),
+                evidence: Some(format!(
+                    "the complete Library API listing of {}",
+                    self.account.name
+                )),
+            })
+        })
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        item: &'a ItemRef,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Fetched>> {
+        Box::pin(async move {
+            let mut api_item = self.client.item(&item.remote_id).await?;
+            let fetch = Fetch {
+                http: &self.google.http,
+                policy: &self.google.policy,
+                pacer: &self.pacer,
+                progress: &NoProgress,
+                cancel,
+            };
+            let staged = download_item(
+                &fetch,
+                &self.repo,
+                &self.client,
+                &mut api_item,
+                &mut Instant::now(),
+            )
+            .await?;
+            Ok(Fetched::Bytes(staged))
+        })
+    }
+}
 
 /// An album as a complete listing saw it.
 #[derive(Debug, Clone, Default, Serialize)]

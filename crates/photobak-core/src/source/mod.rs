@@ -1,0 +1,239 @@
+//! Sources: where items come from (the Library API, Takeout exports; next the Picker and
+//! Takeout fetched from Drive), behind one interface.
+//!
+//! A [`Source`] answers the two questions the destructive and repairing commands ask of any
+//! source, so `prune` and `verify --repair` know nothing of Google types:
+//!
+//! - [`Source::holdings`]: what does it hold now, and how complete is that statement
+//!   ([`Completeness`]: a full listing, a delta, or unknown)? Only a full statement can make an
+//!   item gone; prune names the evidence it came from.
+//! - [`Source::fetch`]: give me this item's bytes again (into the repository's staging area,
+//!   hashed and fsynced, ready for the one ingest path), or say what the user must do instead
+//!   (import an export again).
+//!
+//! Which sources an account has is decided in one place, [`Sources::for_account`]: adding a
+//! source is a new module here and one line there. The backup and import commands still drive
+//! their own listing loops into the shared ingest path (`backup.rs`, `takeout_import/`); moving
+//! their listing behind this interface as well is the next step (docs/architecture.md).
+
+pub mod library;
+pub mod takeout;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::backup::GoogleAccess;
+use crate::error::Result;
+use crate::google::http::Pacer;
+use crate::index::Account;
+use crate::kinds::Source as SourceKind;
+use crate::progress::Progress;
+use crate::repo::Repo;
+use crate::repo::store::Staged;
+
+pub use library::ListedAlbum;
+
+/// How much of what a source holds a statement covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Completeness {
+    /// Everything the source holds now: what it does not hold is gone from it.
+    Full,
+    /// Only what changed since an earlier statement (an incremental export): what it does not
+    /// hold says nothing.
+    Delta,
+    /// The source cannot say (it cannot list, or nothing complete was seen yet).
+    Unknown,
+}
+
+/// Which items a statement names, in the form the source knows them.
+#[derive(Debug, Clone, Default)]
+pub enum Listed {
+    /// Nothing: the statement says nothing about single items.
+    #[default]
+    Nothing,
+    /// Every item the source holds, by the source's own id (a complete API listing).
+    RemoteIds(BTreeSet<String>),
+    /// The items the source no longer holds, by index row id, each with its evidence (a full
+    /// Takeout export made after the item was last seen lacks it).
+    Gone(HashMap<i64, String>),
+}
+
+/// What one source of one account holds now.
+#[derive(Debug, Clone)]
+pub struct Holdings {
+    /// The source.
+    pub source: SourceKind,
+    /// How complete the statement is.
+    pub completeness: Completeness,
+    /// The items it names.
+    pub listed: Listed,
+    /// Its albums by the source's id, when the source has albums of its own and listed them.
+    pub albums: Option<BTreeMap<String, ListedAlbum>>,
+    /// Why the statement cannot be trusted; any problem makes prune refuse.
+    pub problems: Vec<String>,
+    /// What the statement rests on, in words (shown by prune).
+    pub evidence: Option<String>,
+}
+
+impl Holdings {
+    /// A statement that says nothing (the source cannot tell).
+    pub fn unknown(source: SourceKind) -> Holdings {
+        Holdings {
+            source,
+            completeness: Completeness::Unknown,
+            listed: Listed::Nothing,
+            albums: None,
+            problems: vec![],
+            evidence: None,
+        }
+    }
+
+    /// Why the source no longer holds an item, when its statement is complete enough to say
+    /// so; None when it holds the item or cannot tell.
+    pub fn absence(&self, item_id: i64, remote_id: &str) -> Option<String> {
+        // A statement with problems still names its absences: prune shows them in its plan
+        // and refuses to act on any of them.
+        if self.completeness != Completeness::Full {
+            return None;
+        }
+        match &self.listed {
+            Listed::Nothing => None,
+            Listed::RemoteIds(ids) => (!ids.contains(remote_id))
+                .then(|| format!("no longer in the {}", source_name(self.source))),
+            Listed::Gone(gone) => gone.get(&item_id).cloned(),
+        }
+    }
+}
+
+/// The source as people call it.
+pub fn source_name(s: SourceKind) -> &'static str {
+    match s {
+        SourceKind::Library => "Library API",
+        SourceKind::Picker => "Picker",
+        SourceKind::Takeout => "Takeout",
+        SourceKind::Derived => "repository",
+    }
+}
+
+/// One item, as a source is asked to fetch it.
+#[derive(Debug, Clone)]
+pub struct ItemRef {
+    /// The source's id of the item.
+    pub remote_id: String,
+    /// Its file name, for messages.
+    pub filename: String,
+    /// The source's reference recorded in its provenance (a Takeout export id).
+    pub source_ref: Option<String>,
+}
+
+/// What a fetch gave.
+#[derive(Debug)]
+pub enum Fetched {
+    /// The item's current bytes, staged in the repository.
+    Bytes(Staged),
+    /// The source cannot deliver single items; what the user can do instead.
+    Unavailable(String),
+}
+
+/// A place items come from.
+pub trait Source: Send + Sync {
+    /// Which source this is.
+    fn kind(&self) -> SourceKind;
+
+    /// What the source holds now. Failures that make the statement untrustworthy are
+    /// [`Holdings::problems`], not errors; errors are for the run as a whole (cancellation,
+    /// the index).
+    fn holdings<'a>(
+        &'a self,
+        cancel: &'a CancellationToken,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<Holdings>>;
+
+    /// Fetches one item's current bytes into the repository's staging area.
+    fn fetch<'a>(
+        &'a self,
+        item: &'a ItemRef,
+        cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<Fetched>>;
+}
+
+/// The sources of an account, and why some could not be reached.
+pub struct Sources {
+    /// The sources, Library API first (it can fetch single items).
+    pub sources: Vec<Box<dyn Source>>,
+    /// Sources the account uses that cannot be reached (not authorised, no Google client).
+    pub problems: Vec<String>,
+}
+
+impl Sources {
+    /// The sources an account uses. One line per kind of source: this is where a new source
+    /// registers.
+    ///
+    /// # Errors
+    /// Index failures.
+    pub fn for_account(
+        repo: &Arc<Repo>,
+        google: Option<&GoogleAccess>,
+        account: &Account,
+        pacer: &Arc<Pacer>,
+    ) -> Result<Sources> {
+        let mut out = Sources {
+            sources: vec![],
+            problems: vec![],
+        };
+        library::register(repo, google, account, pacer, &mut out)?;
+        takeout::register(repo, account, &mut out)?;
+        Ok(out)
+    }
+
+    /// The source of a kind, if the account has it.
+    pub fn get(&self, kind: SourceKind) -> Option<&dyn Source> {
+        self.sources
+            .iter()
+            .find(|s| s.kind() == kind)
+            .map(AsRef::as_ref)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_full_trustworthy_statement_makes_an_item_gone() {
+        let mut h = Holdings {
+            source: SourceKind::Library,
+            completeness: Completeness::Full,
+            listed: Listed::RemoteIds(["a".to_string()].into()),
+            albums: None,
+            problems: vec![],
+            evidence: None,
+        };
+        assert_eq!(h.absence(1, "a"), None);
+        assert_eq!(
+            h.absence(2, "b").as_deref(),
+            Some("no longer in the Library API")
+        );
+        h.completeness = Completeness::Delta;
+        assert_eq!(h.absence(2, "b"), None, "a delta says nothing of absences");
+        let t = Holdings {
+            source: SourceKind::Takeout,
+            completeness: Completeness::Full,
+            listed: Listed::Gone([(7, "absent from full export X".to_string())].into()),
+            albums: None,
+            problems: vec![],
+            evidence: None,
+        };
+        assert_eq!(
+            t.absence(7, "takeout:x").as_deref(),
+            Some("absent from full export X")
+        );
+        assert_eq!(t.absence(8, "takeout:y"), None);
+        assert_eq!(Holdings::unknown(SourceKind::Picker).absence(1, "p"), None);
+    }
+}
