@@ -28,6 +28,15 @@ pub struct Faults {
     pub reset_rate: f64,
     /// Probability that a media body ends early although `Content-Length` promised more.
     pub truncate_rate: f64,
+    /// Probability that a media answer's `Content-Length` claims more bytes than the body has:
+    /// every real byte is sent, then the connection closes short of the promise.
+    pub wrong_length_rate: f64,
+    /// Probability that a media body stops after about half its bytes and sends nothing more
+    /// for `stall_secs` (the connection stays open), then drops the connection.
+    pub stall_rate: f64,
+    /// How long a stalled body stays silent; `None` is an hour (longer than any client's read
+    /// timeout should be).
+    pub stall_secs: Option<u64>,
     /// Delay before every 64 KiB chunk of a media body.
     pub slow_body_ms_per_chunk: u64,
     /// Listing pages are often shorter than asked, sometimes empty while still carrying a token.
@@ -52,6 +61,8 @@ pub(crate) enum FaultKind {
     Reset,
     Truncate,
     ShortPage,
+    WrongLength,
+    Stall,
 }
 
 impl FaultKind {
@@ -64,6 +75,8 @@ impl FaultKind {
             FaultKind::Reset => "reset",
             FaultKind::Truncate => "truncate",
             FaultKind::ShortPage => "short_page",
+            FaultKind::WrongLength => "wrong_length",
+            FaultKind::Stall => "stall",
         }
     }
 }
