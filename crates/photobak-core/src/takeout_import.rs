@@ -1073,7 +1073,7 @@ fn finish_file(repo: &Repo, item_id: i64, xmp: bool, mtime: bool) -> Result<bool
     }
     f.fields.taken = xmp_time(&f);
     let xmp_path = repo.abs(&format!("{}.xmp", f.path));
-    write_atomic_if_changed(&xmp_path, render(&f.fields).as_bytes())
+    write_atomic_if_changed(&repo.tmp_dir(), &xmp_path, render(&f.fields).as_bytes())
 }
 
 #[cfg(test)]

@@ -251,7 +251,12 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Writes a small file atomically (temp name, fsync, rename). Returns false, writing nothing,
 /// when the file already has exactly these bytes.
-pub fn write_atomic_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+///
+/// The temporary file is made in `tmp_dir` (the repository's `.photobak/tmp/`, on the same file
+/// system, so the rename stays atomic), never next to `path`: a run killed between create and
+/// rename then leaves nothing in the tree, because every run empties `.photobak/tmp/` when it
+/// takes the lock (crash consistency: "no temporary file left").
+pub fn write_atomic_if_changed(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<bool> {
     if let Ok(existing) = fs::read(path)
         && existing == bytes
     {
@@ -259,17 +264,23 @@ pub fn write_atomic_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     }
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
-    let tmp = parent.join(format!(
-        ".{}.tmp-{}",
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).map_err(|e| Error::Invalid(format!("random: {e}")))?;
+    let tmp = tmp_dir.join(format!(
+        "{}.{}.tmp",
         path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
+        hex(&rnd)
     ));
-    {
-        let mut f = File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    let written = (|| {
+        let mut f = File::create_new(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
             .ctx(|| format!("writing {}", tmp.display()))?;
+        drop(f);
+        rename_durably(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    rename_durably(&tmp, path)?;
-    Ok(true)
+    written.map(|()| true)
 }
