@@ -284,3 +284,74 @@ pub fn write_atomic_if_changed(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Res
     }
     written.map(|()| true)
 }
+
+/// Journal of files a prune is removing: `.photobak/removing`, one repository-relative path a
+/// line, after a first line `trash` or `purge`.
+const REMOVAL_JOURNAL: &str = "removing";
+
+/// What became of one journaled path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removed {
+    Trashed,
+    Deleted,
+    /// Already gone from the tree.
+    Missing,
+    /// The index still names it: the removal was not committed, so the file stays.
+    Kept,
+}
+
+impl Repo {
+    /// First step of removing files from the tree (crash consistency of `prune`): the paths are
+    /// journaled durably, then the caller makes the index forget them in one transaction, then
+    /// [`Repo::finish_removals`] moves them out. A run killed after the journal and before the
+    /// commit leaves the index naming files that are all still there; one killed after the
+    /// commit leaves files the index no longer names, which the next [`Repo::open`] finishes
+    /// moving (it replays the journal under the lock). So the index never names a file that is
+    /// not there, and no file is left behind as an orphan.
+    pub fn begin_removals(&self, rels: &[String], purge: bool) -> Result<()> {
+        let mut text = String::from(if purge { "purge\n" } else { "trash\n" });
+        for r in rels {
+            text.push_str(r);
+            text.push('\n');
+        }
+        let path = self.root.join(super::WORK_DIR).join(REMOVAL_JOURNAL);
+        write_atomic_if_changed(&self.tmp_dir(), &path, text.as_bytes())?;
+        Ok(())
+    }
+
+    /// Moves (or deletes) every journaled path the index no longer names, then drops the
+    /// journal. Returns each path with what became of it; empty without a journal.
+    pub fn finish_removals(&self) -> Result<Vec<(String, Removed)>> {
+        let path = self.root.join(super::WORK_DIR).join(REMOVAL_JOURNAL);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        };
+        let mut lines = text.lines();
+        let purge = lines.next() == Some("purge");
+        let mut out = Vec::new();
+        for rel in lines.filter(|l| !l.is_empty()) {
+            // `.xmp` sidecars are never in the index; their media file decides.
+            let owner = rel.strip_suffix(".xmp").unwrap_or(rel);
+            let state = if self.index.path_in_use(owner)? {
+                Removed::Kept
+            } else if fs::symlink_metadata(self.abs(rel)).is_err() {
+                Removed::Missing
+            } else if purge {
+                let abs = self.abs(rel);
+                fs::remove_file(&abs).ctx(|| format!("deleting {}", abs.display()))?;
+                Removed::Deleted
+            } else {
+                self.move_to_trash(rel)?;
+                Removed::Trashed
+            };
+            out.push((rel.to_string(), state));
+        }
+        fs::remove_file(&path).ctx(|| format!("removing {}", path.display()))?;
+        if let Some(parent) = path.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(out)
+    }
+}
