@@ -236,3 +236,37 @@ pub fn assert_others_consistent(repo: &Path) {
         }
     });
 }
+
+/// Every item of `account` the fake can serve (photos, READY videos) is stored in `repo` with
+/// the fake's bytes. Unlike `common::assert_matches_library` it does not insist on folder
+/// names: after an interrupted first run two albums with one title (a user album called
+/// "Photos from 2014" and the year folder) may get their ` (2)` suffixes in the other order.
+pub fn assert_all_items_stored(
+    repo: &Path,
+    snap: &photobak_testkit::fake_google::LibrarySnapshot,
+    account: &str,
+) -> usize {
+    use photobak_testkit::fake_google::VideoStatus;
+    let db = rusqlite::Connection::open(repo.join("photobak.db")).unwrap();
+    let mut n = 0;
+    for item in &snap.account(account).unwrap().items {
+        if item.video_status.is_some_and(|s| s != VideoStatus::Ready) {
+            continue;
+        }
+        let path: String = db
+            .query_row(
+                "SELECT c.path FROM items i JOIN content c ON c.id = i.content_id
+                 JOIN accounts a ON a.id = i.account_id WHERE a.name = ?1 AND i.remote_id = ?2",
+                [account, item.id.as_str()],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|_| panic!("item {} ({}) not stored", item.filename, item.id));
+        assert_eq!(
+            crate::common::hash_hex(&repo.join(&path)),
+            item.blake3,
+            "bytes of {path}"
+        );
+        n += 1;
+    }
+    n
+}
