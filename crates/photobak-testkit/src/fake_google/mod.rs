@@ -525,6 +525,12 @@ impl FakeGoogle {
     }
 
     /// Counters.
+    /// Every authorization code, refresh token and access token the fake has issued (used or
+    /// not, expired or revoked), so tests can prove none of them leaks into an output.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.shared.lock().oauth.issued()
+    }
+
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }
