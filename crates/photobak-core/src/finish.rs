@@ -156,5 +156,5 @@ pub(crate) fn finish_file(repo: &Repo, item_id: i64, xmp: bool, mtime: bool) -> 
     }
     f.fields.taken = xmp_time(&f);
     let xmp_path = repo.abs(&format!("{}.xmp", f.path));
-    write_atomic_if_changed(&xmp_path, render(&f.fields).as_bytes())
+    write_atomic_if_changed(&repo.tmp_dir(), &xmp_path, render(&f.fields).as_bytes())
 }

@@ -51,7 +51,11 @@ pub fn write_manifest(repo: &Repo) -> Result<u64> {
         }
         Ok(())
     })?;
-    write_atomic_if_changed(&repo.root().join(MANIFEST_FILE), text.as_bytes())?;
+    write_atomic_if_changed(
+        &repo.tmp_dir(),
+        &repo.root().join(MANIFEST_FILE),
+        text.as_bytes(),
+    )?;
     Ok(n)
 }
 

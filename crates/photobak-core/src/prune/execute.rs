@@ -13,7 +13,7 @@ use crate::manifest::write_manifest;
 use crate::repo::Repo;
 use crate::repo::naming::numbered;
 use crate::repo::others::OTHERS_FILE;
-use crate::repo::store::{rename_durably, sync_dir};
+use crate::repo::store::{Removed, rename_durably, sync_dir};
 
 use super::plan::{file_name_of, trash_dir};
 use super::*;
@@ -89,27 +89,34 @@ pub fn execute(repo: &Repo, plan: &PrunePlan) -> Result<PruneOutcome> {
         relocate(repo, m, album_id, &folder, &mut out)?;
     }
 
-    // 3. Files no item uses any more leave the tree.
-    for f in &plan.files_removed {
-        for rel in [f.path.clone(), format!("{}.xmp", f.path)] {
-            let abs = repo.abs(&rel);
-            if fs::symlink_metadata(&abs).is_err() {
-                if rel == f.path {
-                    out.already_missing.push(rel);
-                }
-                continue;
-            }
-            if plan.purge {
-                fs::remove_file(&abs).ctx(|| format!("deleting {}", abs.display()))?;
-                if rel == f.path {
-                    out.files_deleted += 1;
-                }
-            } else {
-                repo.move_to_trash(&rel)?;
-                if rel == f.path {
-                    out.files_trashed += 1;
-                }
-            }
+    // 3. Files no item uses any more leave the tree: journaled, forgotten by the index, then
+    // moved (see `Repo::begin_removals`: a kill anywhere in between neither leaves the index
+    // naming a file that is gone nor leaves an orphan behind).
+    let journaled: Vec<String> = plan
+        .files_removed
+        .iter()
+        .flat_map(|f| [f.path.clone(), format!("{}.xmp", f.path)])
+        .collect();
+    repo.begin_removals(&journaled, plan.purge)?;
+    repo.index.tx(|tx| {
+        for f in &plan.files_removed {
+            tx.execute(
+                "UPDATE items SET content_id = NULL WHERE content_id = ?1",
+                [f.content_id],
+            )?;
+            tx.execute("DELETE FROM content WHERE id = ?1", [f.content_id])?;
+        }
+        Ok(())
+    })?;
+    for (rel, state) in repo.finish_removals()? {
+        if rel.ends_with(".xmp") {
+            continue;
+        }
+        match state {
+            Removed::Missing => out.already_missing.push(rel),
+            Removed::Deleted => out.files_deleted += 1,
+            Removed::Trashed => out.files_trashed += 1,
+            Removed::Kept => {}
         }
     }
 
@@ -254,8 +261,15 @@ fn relocate(
         if candidate.eq_ignore_ascii_case(&m.from) {
             return Ok(());
         }
-        if repo.index.path_in_use(&candidate)? || fs::symlink_metadata(repo.abs(&candidate)).is_ok()
-        {
+        if repo.index.path_in_use(&candidate)? {
+            continue;
+        }
+        if let Ok(meta) = fs::symlink_metadata(repo.abs(&candidate)) {
+            // The link a killed prune made before it could record it: adopt it, or it would
+            // stay behind as an orphan.
+            if same_file(&meta, &from_abs) {
+                break candidate;
+            }
             continue;
         }
         break candidate;
@@ -276,13 +290,21 @@ fn relocate(
         out.already_missing.push(m.from.clone());
         return Ok(());
     }
-    match fs::hard_link(&from_abs, &to_abs) {
+    let linked = if to_abs.exists() {
+        Ok(())
+    } else {
+        fs::hard_link(&from_abs, &to_abs)
+    };
+    match linked {
         Ok(()) => {
             if let Some(p) = to_abs.parent() {
                 sync_dir(p)?;
             }
+            // The old name goes through the removal journal: a kill after the record deletes
+            // it at the next open instead of leaving it as an orphan.
+            repo.begin_removals(std::slice::from_ref(&m.from), true)?;
             record(reason)?;
-            fs::remove_file(&from_abs).ctx(|| format!("removing {}", from_abs.display()))?;
+            repo.finish_removals()?;
         }
         Err(_) => {
             rename_durably(&from_abs, &to_abs)?;
@@ -295,6 +317,20 @@ fn relocate(
     }
     out.files_moved += 1;
     Ok(())
+}
+
+/// Whether `meta` and `other` are one file (hard links of one inode).
+fn same_file(meta: &fs::Metadata, other: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        fs::symlink_metadata(other).is_ok_and(|o| o.dev() == meta.dev() && o.ino() == meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (meta, other);
+        false
+    }
 }
 
 /// Deletes an album folder when nothing but dot files and `Thumbs.db` is left in it.

@@ -58,12 +58,15 @@ impl Repo {
         }
         create_private_dir(&tmp)?;
         let index = Index::open(&root.join(INDEX_FILE))?;
-        Ok(Repo {
+        let repo = Repo {
             root: root.to_path_buf(),
             index,
             ingest_lock: std::sync::Mutex::new(()),
             _lock: lock,
-        })
+        };
+        // A prune killed while removing files: finish what its committed transaction decided.
+        repo.finish_removals()?;
+        Ok(repo)
     }
 
     /// Opens a repository that must already exist: commands that check, repair or prune an

@@ -28,13 +28,23 @@ pub fn sanitize(name: &str, fallback: &str) -> String {
     } else {
         trimmed
     };
-    let stem_upper = out.split('.').next().unwrap_or("").to_ascii_uppercase();
+    // Shortening trims dots and spaces at the end of the stem, which can turn `NUL  ..q` into
+    // `NUL.q`: the reserved-name check looks at the final name (found by fuzzing the API
+    // parsers; hostile names guarantee).
+    out = shorten(&out, "");
+    let stem_upper = out
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(' ')
+        .to_ascii_uppercase();
     let lower = out.to_ascii_lowercase();
     // Device names, and the names photobak itself writes next to media files.
     if RESERVED.contains(&stem_upper.as_str()) || lower == "others.txt" || lower.ends_with(".xmp") {
         out.insert(0, '_');
+        out = shorten(&out, "");
     }
-    shorten(&out, "")
+    out
 }
 
 /// Splits `name` into stem and extension (with its dot). Names without a dot, or whose only dot
@@ -111,6 +121,9 @@ mod tests {
         assert_eq!(sanitize("nul", "x"), "_nul");
         assert_eq!(sanitize("others.txt", "x"), "_others.txt");
         assert_eq!(sanitize("IMG_1.jpg.XMP", "x"), "_IMG_1.jpg.XMP");
+        // Reserved only once shortening trimmed the stem (a fuzzer find).
+        assert_eq!(sanitize("NUL\0 .. ..q", "x"), "_NUL.q");
+        assert_eq!(sanitize("others .txt", "x"), "_others.txt");
     }
 
     #[test]

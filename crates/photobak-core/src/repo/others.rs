@@ -39,7 +39,7 @@ impl Repo {
         }
         let mut text = lines.join("\n");
         text.push('\n');
-        write_atomic_if_changed(&path, text.as_bytes())
+        write_atomic_if_changed(&self.tmp_dir(), &path, text.as_bytes())
     }
 
     /// Rewrites the `others.txt` of every album of an account from the index (a finishing step

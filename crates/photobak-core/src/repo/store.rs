@@ -251,7 +251,12 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Writes a small file atomically (temp name, fsync, rename). Returns false, writing nothing,
 /// when the file already has exactly these bytes.
-pub fn write_atomic_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
+///
+/// The temporary file is made in `tmp_dir` (the repository's `.photobak/tmp/`, on the same file
+/// system, so the rename stays atomic), never next to `path`: a run killed between create and
+/// rename then leaves nothing in the tree, because every run empties `.photobak/tmp/` when it
+/// takes the lock (crash consistency: "no temporary file left").
+pub fn write_atomic_if_changed(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<bool> {
     if let Ok(existing) = fs::read(path)
         && existing == bytes
     {
@@ -259,17 +264,94 @@ pub fn write_atomic_if_changed(path: &Path, bytes: &[u8]) -> Result<bool> {
     }
     let parent = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
-    let tmp = parent.join(format!(
-        ".{}.tmp-{}",
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).map_err(|e| Error::Invalid(format!("random: {e}")))?;
+    let tmp = tmp_dir.join(format!(
+        "{}.{}.tmp",
         path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
+        hex(&rnd)
     ));
-    {
-        let mut f = File::create(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
+    let written = (|| {
+        let mut f = File::create_new(&tmp).ctx(|| format!("creating {}", tmp.display()))?;
         f.write_all(bytes)
             .and_then(|_| f.sync_all())
             .ctx(|| format!("writing {}", tmp.display()))?;
+        drop(f);
+        rename_durably(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
     }
-    rename_durably(&tmp, path)?;
-    Ok(true)
+    written.map(|()| true)
+}
+
+/// Journal of files a prune is removing: `.photobak/removing`, one repository-relative path a
+/// line, after a first line `trash` or `purge`.
+const REMOVAL_JOURNAL: &str = "removing";
+
+/// What became of one journaled path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removed {
+    Trashed,
+    Deleted,
+    /// Already gone from the tree.
+    Missing,
+    /// The index still names it: the removal was not committed, so the file stays.
+    Kept,
+}
+
+impl Repo {
+    /// First step of removing files from the tree (crash consistency of `prune`): the paths are
+    /// journaled durably, then the caller makes the index forget them in one transaction, then
+    /// [`Repo::finish_removals`] moves them out. A run killed after the journal and before the
+    /// commit leaves the index naming files that are all still there; one killed after the
+    /// commit leaves files the index no longer names, which the next [`Repo::open`] finishes
+    /// moving (it replays the journal under the lock). So the index never names a file that is
+    /// not there, and no file is left behind as an orphan.
+    pub fn begin_removals(&self, rels: &[String], purge: bool) -> Result<()> {
+        let mut text = String::from(if purge { "purge\n" } else { "trash\n" });
+        for r in rels {
+            text.push_str(r);
+            text.push('\n');
+        }
+        let path = self.root.join(super::WORK_DIR).join(REMOVAL_JOURNAL);
+        write_atomic_if_changed(&self.tmp_dir(), &path, text.as_bytes())?;
+        Ok(())
+    }
+
+    /// Moves (or deletes) every journaled path the index no longer names, then drops the
+    /// journal. Returns each path with what became of it; empty without a journal.
+    pub fn finish_removals(&self) -> Result<Vec<(String, Removed)>> {
+        let path = self.root.join(super::WORK_DIR).join(REMOVAL_JOURNAL);
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        };
+        let mut lines = text.lines();
+        let purge = lines.next() == Some("purge");
+        let mut out = Vec::new();
+        for rel in lines.filter(|l| !l.is_empty()) {
+            // `.xmp` sidecars are never in the index; their media file decides.
+            let owner = rel.strip_suffix(".xmp").unwrap_or(rel);
+            let state = if self.index.path_in_use(owner)? {
+                Removed::Kept
+            } else if fs::symlink_metadata(self.abs(rel)).is_err() {
+                Removed::Missing
+            } else if purge {
+                let abs = self.abs(rel);
+                fs::remove_file(&abs).ctx(|| format!("deleting {}", abs.display()))?;
+                Removed::Deleted
+            } else {
+                self.move_to_trash(rel)?;
+                Removed::Trashed
+            };
+            out.push((rel.to_string(), state));
+        }
+        fs::remove_file(&path).ctx(|| format!("removing {}", path.display()))?;
+        if let Some(parent) = path.parent() {
+            sync_dir(parent)?;
+        }
+        Ok(out)
+    }
 }

@@ -32,6 +32,15 @@ pub struct Faults {
     /// (whole file, `Content-Range: bytes 0-…` says so) instead of the range asked for: a client
     /// that appends a 206 body without reading `Content-Range` splices the wrong bytes.
     pub wrong_range_rate: f64,
+    /// Probability that a media answer's `Content-Length` claims more bytes than the body has:
+    /// every real byte is sent, then the connection closes short of the promise.
+    pub wrong_length_rate: f64,
+    /// Probability that a media body stops after about half its bytes and sends nothing more
+    /// for `stall_secs` (the connection stays open), then drops the connection.
+    pub stall_rate: f64,
+    /// How long a stalled body stays silent; `None` is an hour (longer than any client's read
+    /// timeout should be).
+    pub stall_secs: Option<u64>,
     /// Delay before every 64 KiB chunk of a media body.
     pub slow_body_ms_per_chunk: u64,
     /// Listing pages are often shorter than asked, sometimes empty while still carrying a token.
@@ -74,6 +83,8 @@ pub(crate) enum FaultKind {
     ShortPage,
     WrongRange,
     RepeatedPageToken,
+    WrongLength,
+    Stall,
 }
 
 impl FaultKind {
@@ -88,6 +99,8 @@ impl FaultKind {
             FaultKind::ShortPage => "short_page",
             FaultKind::WrongRange => "wrong_range",
             FaultKind::RepeatedPageToken => "repeated_page_token",
+            FaultKind::WrongLength => "wrong_length",
+            FaultKind::Stall => "stall",
         }
     }
 }

@@ -146,6 +146,13 @@ fn count_request(st: &mut State) {
     st.stats.media_requests += 1;
 }
 
+/// Counts a media request against the item it names (once the URL is known to be genuine).
+fn count_item_request(st: &mut State, key: u64) {
+    if let Some(id) = st.lib.items.get(&key).map(|i| i.id.clone()) {
+        *st.stats.media_requests_by_item.entry(id).or_default() += 1;
+    }
+}
+
 /// Injected 5xx/429 for a media fetch.
 fn request_fault(st: &mut State) -> Option<Response> {
     let f = &st.faults.faults;
@@ -182,6 +189,9 @@ async fn lh3(
     let Some((key, issued)) = parsed else {
         return html_error(StatusCode::NOT_FOUND, uri.path());
     };
+    if matches!(parse_options(opts), Want::Download | Want::Video) {
+        count_item_request(&mut st, key);
+    }
     let now = shared.now_ms(&st);
     if picker {
         // Picker URLs need `Authorization: Bearer` with the picker scope (google.md §2.4).
@@ -264,6 +274,7 @@ async fn video_download(
     let Some((key, issued)) = parse_token(&shared, b'V', &token) else {
         return html_error(StatusCode::NOT_FOUND, uri.path());
     };
+    count_item_request(&mut st, key);
     let now = shared.now_ms(&st);
     if now - issued > duration_ms(shared.cfg.base_url_ttl) {
         return html_error(StatusCode::FORBIDDEN, uri.path());
@@ -347,6 +358,8 @@ enum Cut {
     Reset,
     /// The stream just ends: fewer bytes than `Content-Length` promised.
     Truncate,
+    /// The stream goes silent for this long, then fails.
+    Stall(Duration),
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -398,14 +411,31 @@ fn serve(
         st.faults.faults.truncate_rate,
         st.faults.faults.slow_body_ms_per_chunk,
     );
+    let (wrong_length_rate, stall_rate, stall) = (
+        st.faults.faults.wrong_length_rate,
+        st.faults.faults.stall_rate,
+        Duration::from_secs(st.faults.faults.stall_secs.unwrap_or(3600)),
+    );
     let cut = if body_len < 2 {
         None
     } else if st.faults.roll(reset_rate, FaultKind::Reset) {
         Some(Cut::Reset)
     } else if st.faults.roll(truncate_rate, FaultKind::Truncate) {
         Some(Cut::Truncate)
+    } else if st.faults.roll(stall_rate, FaultKind::Stall) {
+        Some(Cut::Stall(stall))
     } else {
         None
+    };
+    // A lying length: the whole body is sent, the header promises more (hyper then closes the
+    // connection short of it). Drawn only for bodies that are not cut otherwise.
+    let excess = if cut.is_none()
+        && body_len > 0
+        && st.faults.roll(wrong_length_rate, FaultKind::WrongLength)
+    {
+        1 + (body_len % 1000)
+    } else {
+        0
     };
     let stop = match cut {
         Some(_) => start + body_len / 2,
@@ -433,7 +463,7 @@ fn serve(
         header::CONTENT_TYPE,
         HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body_len + excess));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
         header::ETAG,
@@ -470,6 +500,16 @@ fn body_stream(state: BodyState) -> Body {
         }
         if s.pos >= s.stop {
             s.done = true;
+            if let Some(Cut::Stall(d)) = s.cut {
+                tokio::time::sleep(d).await;
+                return Some((
+                    Err(io::Error::new(
+                        io::ErrorKind::ConnectionReset,
+                        "fake google: stalled body dropped",
+                    )),
+                    s,
+                ));
+            }
             return match s.cut {
                 Some(Cut::Reset) => Some((
                     Err(io::Error::new(

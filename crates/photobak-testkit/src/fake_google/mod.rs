@@ -132,6 +132,10 @@ pub struct Stats {
     pub media_quota_used: u64,
     /// Query parameters of the last authorization request.
     pub last_authorize_query: Option<BTreeMap<String, String>>,
+    /// Media requests (`=d`, `=dv` and the video download they redirect to) per item id,
+    /// whatever the answer: proves that a resumed run never fetches an item it already has.
+    #[serde(default)]
+    pub media_requests_by_item: BTreeMap<String, u64>,
 }
 
 impl Stats {
@@ -154,6 +158,7 @@ pub(crate) struct Counters {
     pub revocations: u64,
     pub quota_rejections: u64,
     pub last_authorize_query: Option<BTreeMap<String, String>>,
+    pub media_requests_by_item: BTreeMap<String, u64>,
 }
 
 /// Mutable state of the fake, behind one mutex (held only briefly, never across `.await`).
@@ -237,6 +242,7 @@ impl Shared {
             api_quota_used: st.faults.api_used,
             media_quota_used: st.faults.media_used,
             last_authorize_query: st.stats.last_authorize_query.clone(),
+            media_requests_by_item: st.stats.media_requests_by_item.clone(),
         }
     }
 
@@ -519,6 +525,12 @@ impl FakeGoogle {
     }
 
     /// Counters.
+    /// Every authorization code, refresh token and access token the fake has issued (used or
+    /// not, expired or revoked), so tests can prove none of them leaks into an output.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.shared.lock().oauth.issued()
+    }
+
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }

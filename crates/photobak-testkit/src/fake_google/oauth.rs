@@ -105,6 +105,16 @@ pub(crate) struct Principal {
 }
 
 impl OAuthState {
+    /// Every authorization code, refresh token and access token issued so far.
+    pub fn issued(&self) -> Vec<String> {
+        self.codes
+            .keys()
+            .chain(self.refresh.keys())
+            .chain(self.access.keys())
+            .cloned()
+            .collect()
+    }
+
     pub fn new(seed: u64) -> OAuthState {
         OAuthState {
             rng: fastrand::Rng::with_seed(super::model::mix(seed, 0x0a07)),
