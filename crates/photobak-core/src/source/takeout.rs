@@ -43,10 +43,15 @@ impl Source for TakeoutSource {
 
     fn holdings<'a>(
         &'a self,
-        _cancel: &'a CancellationToken,
+        cancel: &'a CancellationToken,
         _progress: &'a dyn Progress,
     ) -> BoxFuture<'a, Result<Holdings>> {
-        Box::pin(async move { holdings(&self.repo.index, &self.account) })
+        Box::pin(async move {
+            if cancel.is_cancelled() {
+                return Err(crate::error::Error::Cancelled);
+            }
+            holdings(&self.repo.index, &self.account)
+        })
     }
 
     fn fetch<'a>(
