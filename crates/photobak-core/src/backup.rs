@@ -23,11 +23,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::google::http::{Pacer, RetryPolicy};
+use crate::google::PROVIDER;
+use crate::google::http::Pacer;
 use crate::google::library::{ApiMediaItem, LibraryClient, PageWalk};
 use crate::google::media::{Fetch, download_item};
-use crate::google::oauth::ClientCredentials;
-use crate::google::{Endpoints, PROVIDER};
 use crate::index::{Account, AlbumSpec, ItemMeta};
 use crate::ingest::{IngestRequest, Stored, album_folder, ingest};
 use crate::kinds::{AlbumKind, Source, TimeSource};
@@ -65,18 +64,7 @@ impl Default for BackupOptions {
     }
 }
 
-/// How to reach Google.
-#[derive(Clone)]
-pub struct GoogleAccess {
-    /// Shared HTTP client.
-    pub http: reqwest::Client,
-    /// Endpoints (real or fake).
-    pub endpoints: Endpoints,
-    /// OAuth client.
-    pub client: ClientCredentials,
-    /// Retry timing.
-    pub policy: RetryPolicy,
-}
+pub use crate::google::GoogleAccess;
 
 /// The end-of-run report of one account.
 #[derive(Debug, Clone, Default, Serialize)]

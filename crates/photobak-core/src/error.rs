@@ -62,7 +62,7 @@ pub enum Error {
     BadArgument(String),
     /// The folder is not a photobak repository (it has no index). Commands that only read or
     /// repair a repository refuse to create one.
-    #[error("{}: not a photobak repository (no {})", .0.display(), crate::index::INDEX_FILE)]
+    #[error("{}: not a photobak repository (no {})", .0.display(), crate::layout::INDEX_FILE)]
     NotARepository(std::path::PathBuf),
     /// photobak is not set up for what was asked: the Google OAuth client is missing, an account
     /// was never authorised, the index is newer than this program.

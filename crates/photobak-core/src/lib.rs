@@ -21,6 +21,7 @@ pub mod google;
 pub mod index;
 pub mod ingest;
 pub mod kinds;
+pub mod layout;
 pub mod list;
 pub mod manifest;
 pub mod meta;

@@ -59,3 +59,17 @@ impl Endpoints {
         }
     }
 }
+
+/// How to reach Google: the shared HTTP client, the endpoints (real or a fake), the OAuth
+/// client and the retry timing. Every source that talks to Google takes one.
+#[derive(Clone)]
+pub struct GoogleAccess {
+    /// Shared HTTP client.
+    pub http: reqwest::Client,
+    /// Endpoints (real or fake).
+    pub endpoints: Endpoints,
+    /// OAuth client.
+    pub client: oauth::ClientCredentials,
+    /// Retry timing.
+    pub policy: http::RetryPolicy,
+}

@@ -23,8 +23,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
-/// File name of the index inside the repository.
-pub const INDEX_FILE: &str = "photobak.db";
+pub use crate::layout::INDEX_FILE;
 
 /// The open index.
 pub struct Index {

@@ -31,8 +31,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::backup::GoogleAccess;
 use crate::error::{Error, Result};
+use crate::google::GoogleAccess;
 use crate::google::http::Pacer;
 use crate::index::Account;
 use crate::repo::Repo;

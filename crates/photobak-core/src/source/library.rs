@@ -16,8 +16,8 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::{Completeness, Fetched, Holdings, ItemRef, Listed, Source, Sources};
-use crate::backup::GoogleAccess;
 use crate::error::{Error, Result};
+use crate::google::GoogleAccess;
 use crate::google::http::Pacer;
 use crate::google::library::{LibraryClient, PageWalk};
 use crate::google::media::{Fetch, download_item};

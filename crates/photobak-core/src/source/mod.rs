@@ -26,8 +26,8 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::backup::GoogleAccess;
 use crate::error::Result;
+use crate::google::GoogleAccess;
 use crate::google::http::Pacer;
 use crate::index::Account;
 use crate::kinds::Source as SourceKind;

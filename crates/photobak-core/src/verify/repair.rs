@@ -11,8 +11,8 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::VerifyReport;
-use crate::backup::GoogleAccess;
 use crate::error::{Error, Result};
+use crate::google::GoogleAccess;
 use crate::google::http::Pacer;
 use crate::index::Account;
 use crate::ingest::{IngestRequest, Stored, ingest};
