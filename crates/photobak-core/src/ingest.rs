@@ -20,7 +20,7 @@ use crate::index::{Account, Album, AlbumSpec, now};
 use crate::kinds::{AlbumKind, Source, YearFolder};
 use crate::meta::read_file_meta;
 use crate::repo::Repo;
-use crate::repo::naming::{numbered_folder, sanitize};
+use crate::repo::naming::{numbered_folder, portable_key, sanitize};
 use crate::repo::store::{Staged, hash_file};
 
 /// What an item's bytes are and where they belong.
@@ -159,9 +159,18 @@ fn store_new(
     let path = repo.place_new(staged, &home.folder, &name, rank)?;
     let content_id = repo.index.tx(|tx| {
         tx.execute(
-            "INSERT INTO content (blake3, size, path, home_album_id, home_reason, stored_at, verified_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![&hash[..], size, path, home.id, reason, now()],
+            "INSERT INTO content (blake3, size, path, path_key, home_album_id, home_reason,
+                                  stored_at, verified_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            params![
+                &hash[..],
+                size,
+                path,
+                portable_key(&path),
+                home.id,
+                reason,
+                now()
+            ],
         )?;
         let id = tx.last_insert_rowid();
         tx.execute(

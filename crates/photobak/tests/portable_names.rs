@@ -2,9 +2,9 @@
 //! not hold both. NFC and NFD spellings of one name (`Café.jpg` typed on Windows, the same name
 //! uploaded from a Mac), and names that differ only by the case of a non-ASCII letter
 //! (`Été.jpg`, `été.jpg`), stored side by side in one album folder, would overwrite each other
-//! when the repository is copied to APFS, NTFS or exFAT. Case differences in ASCII are already
-//! handled (`Index::path_in_use` compares with `COLLATE NOCASE`); these are not yet: see
-//! RELIABILITY.md, "Known gaps".
+//! when the repository is copied to APFS, NTFS or exFAT. `Index::path_in_use` compares the
+//! portable key of names (`repo::naming::portable_key`: NFC, case folded), so the second of
+//! two such names gets a numbered suffix.
 
 mod common;
 
@@ -24,7 +24,6 @@ fn portable_key(name: &str) -> String {
 }
 
 #[test]
-#[ignore = "known gap: names differing by Unicode normalisation or non-ASCII case collide on macOS/Windows; see RELIABILITY.md"]
 fn names_that_collide_on_macos_or_windows_are_never_stored_side_by_side() {
     let env = Env::new();
     env.fake.add_account(A);

@@ -47,6 +47,7 @@ impl Index {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut conn = conn;
         migrate::migrate(&mut conn)?;
+        fill_path_keys(&mut conn)?;
         Ok(Index {
             conn: Mutex::new(conn),
         })
@@ -102,10 +103,91 @@ fn restrict_permissions(_path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Gives every stored file its portable name key (`content.path_key`) where it has none: rows
+/// of an index written before schema 3, or written by hand. A lookup of the NULL keys through
+/// their index, so it costs nothing when every row has one.
+fn fill_path_keys(conn: &mut Connection) -> Result<()> {
+    let missing: Vec<(i64, String)> = conn
+        .prepare("SELECT id, path FROM content WHERE path_key IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    {
+        let mut st = tx.prepare("UPDATE content SET path_key = ?2 WHERE id = ?1")?;
+        for (id, path) in &missing {
+            st.execute(rusqlite::params![
+                id,
+                crate::repo::naming::portable_key(path)
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Current Unix time in seconds.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The queries run once per stored file must be index lookups, not scans of a table that
+    /// grows with the library (a scan per new file made a 100,000-item import quadratic).
+    #[test]
+    fn hot_queries_use_an_index() {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let plans = [
+            "SELECT EXISTS(SELECT 1 FROM content WHERE path_key = 'x')",
+            "SELECT id FROM content WHERE blake3 = x'00'",
+            "SELECT id FROM items WHERE account_id = 1 AND remote_id = 'r'",
+            "SELECT source_ref FROM provenance WHERE item_id = 1 AND source = 'takeout'",
+        ];
+        let scans = |q: &str| -> Vec<String> {
+            index
+                .with(|c| {
+                    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {q}"))?;
+                    let rows = st
+                        .query_map([], |r| r.get::<_, String>(3))?
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(rows)
+                })
+                .unwrap()
+                .into_iter()
+                .filter(|d| d.starts_with("SCAN") && d != "SCAN CONSTANT ROW")
+                .collect()
+        };
+        for q in plans {
+            assert!(scans(q).is_empty(), "{q}: {:?}", scans(q));
+        }
+        // The check sees a scan: the case-insensitive comparison photobak used before could not
+        // use the path index.
+        assert!(
+            !scans("SELECT EXISTS(SELECT 1 FROM content WHERE path = 'x' COLLATE NOCASE)")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn names_one_file_on_macos_or_windows_share_a_key() {
+        use crate::repo::naming::portable_key;
+        assert_eq!(
+            portable_key("a/Caf\u{e9}.jpg"),
+            portable_key("a/Cafe\u{301}.jpg")
+        );
+        assert_eq!(
+            portable_key("a/\u{c9}t\u{e9}.JPG"),
+            portable_key("a/\u{e9}te\u{301}.jpg")
+        );
+        assert_ne!(portable_key("a/IMG_1.jpg"), portable_key("a/IMG_2.jpg"));
+    }
 }

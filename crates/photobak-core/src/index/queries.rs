@@ -6,6 +6,7 @@ use super::{Index, now};
 use crate::error::Result;
 use crate::exports::ExportId;
 use crate::kinds::{AlbumKind, Source, TimeSource};
+use crate::repo::naming::portable_key;
 
 /// A configured account.
 #[derive(Debug, Clone)]
@@ -613,13 +614,14 @@ impl Index {
         })
     }
 
-    /// True when some stored file already has this path (compared case-insensitively, so a
-    /// repository copied to a case-insensitive file system stays valid).
+    /// True when some stored file already has this path as macOS and Windows see names
+    /// ([`portable_key`]: Unicode NFC, case folded), so a repository copied there stays valid.
+    /// One lookup in `content_path_key`, whatever the size of the library.
     pub fn path_in_use(&self, path: &str) -> Result<bool> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM content WHERE path = ?1 COLLATE NOCASE)",
-                [path],
+                "SELECT EXISTS(SELECT 1 FROM content WHERE path_key = ?1)",
+                [portable_key(path)],
                 |r| r.get(0),
             )?)
         })

@@ -18,6 +18,13 @@ UPDATE takeout_exports SET exported_at = CAST(strftime('%s',
  WHERE export_id GLOB 'takeout-[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z*';
 UPDATE takeout_exports SET exported_at = imported_at WHERE exported_at IS NULL;
 
+-- The name under which a stored file's path collides on macOS and Windows (NFC, case folded;
+-- photobak computes it, filled in for existing rows when the index is opened). Checking a new
+-- name against it keeps a repository portable, and the index makes the check a lookup instead
+-- of a scan of every stored path per new file.
+ALTER TABLE content ADD COLUMN path_key TEXT;
+CREATE INDEX content_path_key ON content(path_key);
+
 -- Year folders get a kind of their own (they were `auto`): `list`, `status` and prune tell them
 -- from albums by kind, not by the shape of their id.
 UPDATE albums SET kind = 'year' WHERE source = 'derived' AND remote_id GLOB 'year:*';

@@ -11,7 +11,7 @@ use crate::index::Account;
 use crate::ingest::ensure_year_album;
 use crate::manifest::write_manifest;
 use crate::repo::Repo;
-use crate::repo::naming::numbered;
+use crate::repo::naming::{numbered, portable_key};
 use crate::repo::others::OTHERS_FILE;
 use crate::repo::store::{Removed, rename_durably, sync_dir};
 
@@ -278,8 +278,9 @@ fn relocate(
     let record = |reason: &str| {
         repo.index.with(|c| {
             c.execute(
-                "UPDATE content SET path = ?2, home_album_id = ?3, home_reason = ?4 WHERE id = ?1",
-                params![m.content_id, to, album_id, reason],
+                "UPDATE content SET path = ?2, path_key = ?5, home_album_id = ?3, home_reason = ?4
+                 WHERE id = ?1",
+                params![m.content_id, to, album_id, reason, portable_key(&to)],
             )?;
             Ok(())
         })

@@ -6,6 +6,16 @@
 //! survives shortening, and collisions get a numbered suffix ` (2)`, ` (3)`… whose order the
 //! index decides, so the same library always yields the same tree.
 
+/// The key under which a repository-relative path names one file on macOS (APFS, HFS+) and
+/// Windows (NTFS, exFAT): Unicode NFC (a Mac writes `Cafe\u{301}`, Windows `Caf\u{e9}`: one
+/// name there, two on Linux) and case folded (`Été` and `été`). Two stored files must never
+/// share one, or copying the repository to such a disk would make one overwrite the other.
+pub fn portable_key(path: &str) -> String {
+    icu_normalizer::ComposingNormalizerBorrowed::new_nfc()
+        .normalize(path)
+        .to_lowercase()
+}
+
 /// Longest name we produce, in bytes (the common limit of ext4, NTFS, APFS and exFAT).
 pub const MAX_NAME_BYTES: usize = 255;
 
