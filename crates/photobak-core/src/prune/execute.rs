@@ -253,7 +253,7 @@ fn relocate(
 ) -> Result<()> {
     let name = file_name_of(&m.from).to_string();
     let from_abs = repo.abs(&m.from);
-    fs::create_dir_all(repo.abs(folder)).ctx(|| format!("creating {folder}"))?;
+    crate::repo::store::create_dir_durably(&repo.abs(folder))?;
     let mut n = 1;
     let to = loop {
         let candidate = format!("{folder}/{}", numbered(&name, n));

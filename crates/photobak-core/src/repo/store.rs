@@ -163,7 +163,7 @@ impl Repo {
         rank: u32,
     ) -> Result<String> {
         let dir = self.abs(folder);
-        fs::create_dir_all(&dir).ctx(|| format!("creating folder {}", dir.display()))?;
+        create_dir_durably(&dir)?;
         let mut n = rank.max(1);
         loop {
             let rel = format!("{folder}/{}", numbered(name, n));
@@ -198,7 +198,7 @@ impl Repo {
     pub fn replace(&self, mut staged: Staged, rel: &str) -> Result<()> {
         let abs = self.abs(rel);
         if let Some(parent) = abs.parent() {
-            fs::create_dir_all(parent).ctx(|| format!("creating folder {}", parent.display()))?;
+            create_dir_durably(parent)?;
         }
         rename_durably(&staged.path, &abs)?;
         staged.path = PathBuf::new();
@@ -211,7 +211,7 @@ impl Repo {
         let date = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
         let dest = self.root.join(".photobak/trash").join(date).join(rel);
         if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+            create_dir_durably(parent)?;
         }
         let mut target = dest.clone();
         let mut n = 2;
@@ -232,6 +232,32 @@ pub fn rename_durably(from: &Path, to: &Path) -> Result<()> {
     fs::rename(from, to).ctx(|| format!("renaming {} to {}", from.display(), to.display()))?;
     if let Some(parent) = to.parent() {
         sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Creates a folder and its missing parents, each one's entry fsynced in its parent.
+pub fn create_dir_durably(dir: &Path) -> Result<()> {
+    // The folders this call creates, deepest first: each one's entry lives in its parent, and
+    // a power cut can lose an entry that was never synced (ext4's journal hides this; XFS and
+    // btrfs do not), taking every file stored under the new folder with it.
+    let mut created = Vec::new();
+    let mut d = dir;
+    while !d.exists() {
+        created.push(d.to_path_buf());
+        match d.parent() {
+            Some(p) => d = p,
+            None => break,
+        }
+    }
+    if created.is_empty() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).ctx(|| format!("creating folder {}", dir.display()))?;
+    for c in created.iter().rev() {
+        if let Some(parent) = c.parent() {
+            sync_dir(parent)?;
+        }
     }
     Ok(())
 }
@@ -263,7 +289,7 @@ pub fn write_atomic_if_changed(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Res
         return Ok(false);
     }
     let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).ctx(|| format!("creating {}", parent.display()))?;
+    create_dir_durably(parent)?;
     let mut rnd = [0u8; 8];
     getrandom::fill(&mut rnd).map_err(|e| Error::Invalid(format!("random: {e}")))?;
     let tmp = tmp_dir.join(format!(

@@ -29,7 +29,7 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .user_agent(concat!("photobak/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(30))
-        .read_timeout(std::time::Duration::from_secs(120))
+        .read_timeout(read_timeout())
         .build()?)
 }
 
@@ -41,4 +41,16 @@ pub fn google_access() -> anyhow::Result<photobak_core::backup::GoogleAccess> {
         client: ClientCredentials::from_env()?,
         policy: RetryPolicy::from_env(),
     })
+}
+
+/// How long a connection may stay silent mid-answer before it counts as dropped (and the
+/// download resumes with `Range`): 120 s, or `PHOTOBAK_READ_TIMEOUT_SECS` (a testing aid, so a
+/// stalled server can be tested in seconds).
+fn read_timeout() -> std::time::Duration {
+    let secs = std::env::var("PHOTOBAK_READ_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .unwrap_or(120);
+    std::time::Duration::from_secs(secs)
 }
