@@ -416,6 +416,12 @@ fn an_index_from_before_export_kinds_migrates_safely() {
             db.execute_batch(&format!("ALTER TABLE takeout_exports DROP COLUMN {col}"))
                 .unwrap();
         }
+        db.execute_batch(
+            "DROP INDEX content_path_key;
+             ALTER TABLE content DROP COLUMN path_key;
+             UPDATE albums SET kind = 'auto' WHERE kind = 'year';",
+        )
+        .unwrap();
         db.pragma_update(None, "user_version", 2).unwrap();
     }
     // The upgrade: the 2025 export was full (Google made no incremental exports then); the
@@ -439,6 +445,16 @@ fn an_index_from_before_export_kinds_migrates_safely() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(v, 3);
+    // Every stored file got its portable name key on the way.
+    let unkeyed: i64 = env
+        .db()
+        .query_row(
+            "SELECT count(*) FROM content WHERE path_key IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unkeyed, 0);
     assert!(planned_removals(&plan(&env)).is_empty());
     let out = env.ok(&["prune", "--dry-run"]);
     assert!(
