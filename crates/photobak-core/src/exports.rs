@@ -441,6 +441,36 @@ pub fn takeout_feed(index: &Index, account_id: i64) -> Result<Option<TakeoutFeed
     }))
 }
 
+/// The account an export was imported into: the named one, else the only one holding it.
+///
+/// # Errors
+/// [`Error::BadArgument`] for an unknown account, an export no account holds, or one several
+/// hold without a name to choose; index failures.
+pub fn export_owner(
+    index: &Index,
+    name: Option<&str>,
+    export: &ExportId,
+) -> Result<crate::index::Account> {
+    if let Some(name) = name {
+        return Ok(crate::prune::select_accounts(index, &[name.to_string()])?.remove(0));
+    }
+    let mut holding = Vec::new();
+    for a in index.accounts()? {
+        if index.exports(a.id)?.iter().any(|e| &e.export_id == export) {
+            holding.push(a);
+        }
+    }
+    match holding.len() {
+        1 => Ok(holding.remove(0)),
+        0 => Err(Error::BadArgument(format!(
+            "no export {export} was imported (`photobak exports list` shows what was)"
+        ))),
+        _ => Err(Error::BadArgument(format!(
+            "{export} was imported into several accounts; say which with --account"
+        ))),
+    }
+}
+
 /// Sets the kind of a recorded export by the user's word (`photobak exports mark`).
 ///
 /// # Errors

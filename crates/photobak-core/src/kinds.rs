@@ -44,12 +44,6 @@ impl Source {
             _ => return None,
         })
     }
-
-    /// True when the source can list everything it holds, so an item it no longer lists can be
-    /// gone (the Picker only ever shows what the user picked).
-    pub fn can_list(self) -> bool {
-        !matches!(self, Source::Picker)
-    }
 }
 
 /// What kind of folder an album is: it decides where a file shared by several albums lives
@@ -241,7 +235,6 @@ mod tests {
             assert_eq!(Source::parse(s.as_str()), Some(s));
         }
         assert_eq!(Source::parse("dropbox"), None);
-        assert!(!Source::Picker.can_list());
         for t in [TimeSource::Exif, TimeSource::Takeout, TimeSource::Api] {
             assert_eq!(TimeSource::parse(t.as_str()), Some(t));
         }

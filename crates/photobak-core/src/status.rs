@@ -319,13 +319,14 @@ pub fn status(index: &Index, root: &Path) -> Result<Status> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::Account;
     use crate::repo::Repo;
 
-    #[test]
-    fn status_of_an_account_with_a_failure_and_no_credentials() {
+    /// A repository with one account and one Library API item, and the backup run that saw it.
+    fn one_library_item(address: &str) -> (tempfile::TempDir, Repo, Account, i64) {
         let t = tempfile::tempdir().unwrap();
         let repo = Repo::open(t.path()).unwrap();
-        let acc = repo.ensure_account("s@example.com").unwrap();
+        let acc = repo.ensure_account(address).unwrap();
         let run = repo.index.begin_run("backup", Some(acc.id)).unwrap();
         repo.index
             .upsert_item(
@@ -340,6 +341,12 @@ mod tests {
                 None,
             )
             .unwrap();
+        (t, repo, acc, run)
+    }
+
+    #[test]
+    fn status_of_an_account_with_a_failure_and_no_credentials() {
+        let (_t, repo, acc, run) = one_library_item("s@example.com");
         repo.index
             .record_failure(acc.id, "r1", "a.jpg", Some("HTTP 500"))
             .unwrap();
@@ -362,23 +369,7 @@ mod tests {
 
     #[test]
     fn year_folders_are_counted_apart_so_account_and_source_albums_agree() {
-        let t = tempfile::tempdir().unwrap();
-        let repo = Repo::open(t.path()).unwrap();
-        let acc = repo.ensure_account("y@example.com").unwrap();
-        let run = repo.index.begin_run("backup", Some(acc.id)).unwrap();
-        repo.index
-            .upsert_item(
-                acc.id,
-                "r1",
-                &crate::index::ItemMeta {
-                    filename: "a.jpg".into(),
-                    ..Default::default()
-                },
-                run,
-                crate::kinds::Source::Library,
-                None,
-            )
-            .unwrap();
+        let (_t, repo, acc, run) = one_library_item("y@example.com");
         repo.index
             .upsert_album(
                 &acc,

@@ -300,8 +300,8 @@ pub struct PruneOutcome {
 ///
 /// # Errors
 /// [`Error::BadArgument`] for an account the repository does not know.
-pub fn select_accounts(repo: &Repo, names: &[String]) -> Result<Vec<Account>> {
-    let all = repo.index.accounts()?;
+pub fn select_accounts(index: &crate::index::Index, names: &[String]) -> Result<Vec<Account>> {
+    let all = index.accounts()?;
     if names.is_empty() {
         return Ok(all);
     }

@@ -4,8 +4,10 @@
 
 use std::path::Path;
 
-use photobak_core::exports::{ExportId, ExportKind, ExportRecord, TakeoutFeed, takeout_feed};
-use photobak_core::index::{Account, Index};
+use photobak_core::exports::{
+    ExportId, ExportKind, ExportRecord, TakeoutFeed, export_owner, takeout_feed,
+};
+use photobak_core::prune::select_accounts;
 use photobak_core::repo::Repo;
 use photobak_core::status::rfc3339;
 
@@ -17,25 +19,11 @@ struct AccountExports {
     feed: TakeoutFeed,
 }
 
-fn accounts(index: &Index, only: Option<&str>) -> anyhow::Result<Vec<Account>> {
-    let all = index.accounts()?;
-    match only {
-        None => Ok(all),
-        Some(name) => match all.into_iter().find(|a| a.name == name) {
-            Some(a) => Ok(vec![a]),
-            None => Err(photobak_core::Error::BadArgument(format!(
-                "{name}: no such account in the repository"
-            ))
-            .into()),
-        },
-    }
-}
-
 /// Lists the exports of each account (oldest first) and what prune compares with.
 pub fn list(repo_path: &Path, args: &ExportsListArgs) -> anyhow::Result<bool> {
     let index = open_index(repo_path)?;
     let mut out = Vec::new();
-    for a in accounts(&index, args.account.as_deref())? {
+    for a in select_accounts(&index, args.account.as_slice())? {
         if let Some(feed) = takeout_feed(&index, a.id)? {
             out.push(AccountExports {
                 account: a.name,
@@ -89,46 +77,9 @@ pub fn export_line(e: &ExportRecord) -> String {
 
 /// Marks an export full or incremental by the user's word.
 pub fn mark(repo_path: &Path, args: &ExportsMarkArgs) -> anyhow::Result<bool> {
-    // Refuse a folder that is not a repository before `Repo::open` would create one.
-    drop(open_index(repo_path)?);
-    let repo = Repo::open(repo_path)?;
+    let repo = Repo::open_existing(repo_path)?;
     let export = ExportId::new(args.export.trim());
-    let all = repo.index.accounts()?;
-    let account = match &args.account {
-        Some(name) => all.into_iter().find(|a| &a.name == name).ok_or_else(|| {
-            photobak_core::Error::BadArgument(format!("{name}: no such account in the repository"))
-        })?,
-        None => {
-            let mut holding = Vec::new();
-            for a in all {
-                if repo
-                    .index
-                    .exports(a.id)?
-                    .iter()
-                    .any(|e| e.export_id == export)
-                {
-                    holding.push(a);
-                }
-            }
-            match holding.len() {
-                1 => holding.remove(0),
-                0 => {
-                    return Err(photobak_core::Error::BadArgument(format!(
-                        "no export {export} was imported into {} \
-                         (`photobak exports list` shows what was)",
-                        repo_path.display()
-                    ))
-                    .into());
-                }
-                _ => {
-                    return Err(photobak_core::Error::BadArgument(format!(
-                        "{export} was imported into several accounts; say which with --account"
-                    ))
-                    .into());
-                }
-            }
-        }
-    };
+    let account = export_owner(&repo.index, args.account.as_deref(), &export)?;
     let kind = if args.full {
         ExportKind::Full
     } else {

@@ -23,7 +23,7 @@ pub async fn run(
 ) -> anyhow::Result<bool> {
     let repo = Arc::new(Repo::open_existing(repo_path)?);
     let cmd = command_prefix(repo_path);
-    let accounts = select_accounts(&repo, &args.accounts).map_err(|e| match e {
+    let accounts = select_accounts(&repo.index, &args.accounts).map_err(|e| match e {
         photobak_core::Error::BadArgument(m) => {
             anyhow::Error::new(CliError::new(Exit::Usage, m).hint(format!(
                 "`{cmd} status` lists the accounts of the repository"
