@@ -339,11 +339,20 @@ pub struct TakeoutVerdict {
 /// # Errors
 /// Index failures.
 pub fn takeout_verdict(index: &Index, account_id: i64) -> Result<TakeoutVerdict> {
-    let evidence = index
-        .exports(account_id)?
-        .into_iter()
-        .filter(ExportRecord::is_evidence)
-        .max_by(|a, b| (a.exported_at, &a.export_id).cmp(&(b.exported_at, &b.export_id)));
+    verdict_over(index, account_id, &index.exports(account_id)?)
+}
+
+/// [`takeout_verdict`] over the account's exports as already read.
+fn verdict_over(
+    index: &Index,
+    account_id: i64,
+    exports: &[ExportRecord],
+) -> Result<TakeoutVerdict> {
+    let evidence = exports
+        .iter()
+        .filter(|e| e.is_evidence())
+        .max_by(|a, b| (a.exported_at, &a.export_id).cmp(&(b.exported_at, &b.export_id)))
+        .cloned();
     let Some(ev) = evidence else {
         return Ok(TakeoutVerdict::default());
     };
@@ -409,7 +418,7 @@ pub fn takeout_feed(index: &Index, account_id: i64) -> Result<Option<TakeoutFeed
     if exports.is_empty() {
         return Ok(None);
     }
-    let verdict = takeout_verdict(index, account_id)?;
+    let verdict = verdict_over(index, account_id, &exports)?;
     let last_full_at = verdict.evidence.as_ref().map(|e| e.exported_at);
     let ids = |keep: &dyn Fn(&ExportRecord) -> bool| -> Vec<ExportId> {
         exports
