@@ -13,6 +13,7 @@ const STEPS: &[&str] = &[
     include_str!("schema_v1.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
 ];
 
 /// The version a fully migrated index has.
@@ -127,6 +128,54 @@ mod tests {
         assert_eq!((d.1.as_str(), d.3), ("unknown", 1_800_000_900));
         // An import that never finished proves nothing.
         assert_eq!(by("takeout-20250101T000000Z").1, "unknown");
+    }
+
+    #[test]
+    fn a_version_3_index_gains_the_feed_and_picker_tables_and_keeps_its_accounts() {
+        let mut c = Connection::open_in_memory().unwrap();
+        let tx = c.transaction().unwrap();
+        for step in &STEPS[..3] {
+            tx.execute_batch(step).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 3).unwrap();
+        tx.execute_batch(
+            "INSERT INTO accounts (provider, name, folder, created_at, credentials) VALUES ('googlephotos', 'a@x', 'googlephotos/a_at_x', 1, '{}');",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        migrate(&mut c).unwrap();
+        let (creds, drive): (Option<String>, Option<String>) = c
+            .query_row(
+                "SELECT credentials, drive_credentials FROM accounts WHERE name = 'a@x'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((creds.as_deref(), drive), (Some("{}"), None));
+        c.execute(
+            "INSERT INTO takeout_parts (origin, location, name, export_id, size, seen_at) \
+             VALUES ('folder', '/in', 'takeout-20260921T101010Z-001.zip', 'takeout-20260921T101010Z', 5, 1)",
+            [],
+        )
+        .unwrap();
+        // One row per part of one place: the same name in the same folder is the same part.
+        assert!(
+            c.execute(
+                "INSERT INTO takeout_parts (origin, location, name, export_id, size, seen_at) \
+                 VALUES ('folder', '/in', 'takeout-20260921T101010Z-001.zip', 'takeout-20260921T101010Z', 6, 2)",
+                [],
+            )
+            .is_err()
+        );
+        c.execute(
+            "INSERT INTO picker_sessions (session_id, account_id, created_at) VALUES ('s1', 1, 1)",
+            [],
+        )
+        .unwrap();
+        let state: String = c
+            .query_row("SELECT state FROM picker_sessions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(state, "open");
     }
 
     #[test]
