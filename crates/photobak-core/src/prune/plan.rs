@@ -4,123 +4,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 
 use crate::error::{IoContext, Result};
-use crate::kinds::{AlbumKind, Source, YearFolder};
+use crate::index::PruneSnapshot as Snapshot;
+use crate::kinds::{Source, YearFolder};
 use crate::repo::Repo;
 
 use super::*;
-
-struct ItemRow {
-    id: i64,
-    account_id: i64,
-    remote_id: String,
-    content_id: Option<i64>,
-    filename: String,
-    taken_at: Option<i64>,
-    sources: Vec<(Source, Option<String>)>,
-}
-
-struct AlbumRow {
-    id: i64,
-    account_id: i64,
-    remote_id: String,
-    source: Source,
-    title: String,
-    folder: String,
-    kind: AlbumKind,
-}
-
-struct ContentRow {
-    id: i64,
-    path: String,
-    size: i64,
-    home: Option<i64>,
-}
-
-struct Snapshot {
-    items: BTreeMap<i64, ItemRow>,
-    albums: BTreeMap<i64, AlbumRow>,
-    contents: BTreeMap<i64, ContentRow>,
-    memberships: BTreeSet<(i64, i64)>,
-}
-
-fn load(repo: &Repo) -> Result<Snapshot> {
-    repo.index.with(|c| {
-        let mut items = BTreeMap::new();
-        let mut st = c.prepare(
-            "SELECT id, account_id, remote_id, content_id, filename, taken_at FROM items",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            items.insert(
-                id,
-                ItemRow {
-                    id,
-                    account_id: r.get(1)?,
-                    remote_id: r.get(2)?,
-                    content_id: r.get(3)?,
-                    filename: r.get(4)?,
-                    taken_at: r.get(5)?,
-                    sources: vec![],
-                },
-            );
-        }
-        let mut st = c.prepare("SELECT item_id, source, source_ref FROM provenance")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            if let Some(i) = items.get_mut(&id) {
-                i.sources.push((r.get(1)?, r.get(2)?));
-            }
-        }
-        let mut albums = BTreeMap::new();
-        let mut st =
-            c.prepare("SELECT id, account_id, remote_id, source, title, folder, kind FROM albums")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            albums.insert(
-                id,
-                AlbumRow {
-                    id,
-                    account_id: r.get(1)?,
-                    remote_id: r.get(2)?,
-                    source: r.get(3)?,
-                    title: r.get(4)?,
-                    folder: r.get(5)?,
-                    kind: r.get(6)?,
-                },
-            );
-        }
-        let mut contents = BTreeMap::new();
-        let mut st = c.prepare("SELECT id, path, size, home_album_id FROM content")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            contents.insert(
-                id,
-                ContentRow {
-                    id,
-                    path: r.get(1)?,
-                    size: r.get(2)?,
-                    home: r.get(3)?,
-                },
-            );
-        }
-        let mut memberships = BTreeSet::new();
-        let mut st = c.prepare("SELECT album_id, item_id FROM memberships")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            memberships.insert((r.get(0)?, r.get(1)?));
-        }
-        Ok(Snapshot {
-            items,
-            albums,
-            contents,
-            memberships,
-        })
-    })
-}
 
 /// The newest Takeout export recorded for an account, of any kind (shown by `status` and
 /// `prune`; what prune compares with is the newest *full* export, see
@@ -156,7 +44,7 @@ pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<
 /// # Errors
 /// Index failures.
 pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Result<PrunePlan> {
-    let snap = load(repo)?;
+    let snap = repo.index.prune_snapshot()?;
     let all_accounts = repo.index.accounts()?;
     let mut d = compare_with_sources(repo, &snap, listings)?;
     let after = memberships_after(&snap, &mut d);
@@ -248,8 +136,8 @@ fn compare_with_sources(
             let mut reasons = Vec::new();
             let mut present = false;
             // A source that made no statement, or one too incomplete to tell, keeps the item.
-            for (source, _) in &item.sources {
-                match holdings(*source).and_then(|h| h.absence(item.id, &item.remote_id)) {
+            for p in &item.sources {
+                match holdings(p.source).and_then(|h| h.absence(item.id, &item.remote_id)) {
                     Some(why) => reasons.push(why),
                     None => present = true,
                 }
@@ -278,7 +166,7 @@ fn compare_with_sources(
                                 continue;
                             };
                             let from_library =
-                                item.sources.iter().any(|(s, _)| *s == Source::Library);
+                                item.sources.iter().any(|p| p.source == Source::Library);
                             if from_library
                                 && !d.gone.contains_key(&i)
                                 && !listed.items.contains(&item.remote_id)
