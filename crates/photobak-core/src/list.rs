@@ -125,3 +125,92 @@ pub fn list(
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{AlbumSpec, ItemMeta};
+    use crate::kinds::Source;
+    use crate::repo::Repo;
+
+    /// Items come one at a time, in path order, with their folders and sources; a callback
+    /// that breaks ends the walk (`photobak list | head` reads no further).
+    #[test]
+    fn items_stream_in_path_order_until_the_callback_breaks() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let acc = repo.ensure_account("l@example.com").unwrap();
+        let album = repo
+            .index
+            .upsert_album(
+                &acc,
+                &AlbumSpec {
+                    remote_id: "A",
+                    source: Source::Library,
+                    title: "Trip",
+                    description: None,
+                    kind: AlbumKind::User,
+                    raw_json: None,
+                },
+                None,
+                |_| format!("{}/Trip", acc.folder),
+            )
+            .unwrap();
+        let run = repo.index.begin_run("backup", Some(acc.id)).unwrap();
+        for name in ["c", "a", "b"] {
+            let id = repo
+                .index
+                .upsert_item(
+                    acc.id,
+                    name,
+                    &ItemMeta {
+                        filename: format!("{name}.jpg"),
+                        ..Default::default()
+                    },
+                    run,
+                    Source::Library,
+                    None,
+                )
+                .unwrap()
+                .id;
+            repo.index.add_membership(album.id, id).unwrap();
+            let path = format!("{}/{name}.jpg", album.folder);
+            repo.index
+                .test_content(&path, name.as_bytes(), Some(album.id), Some(id));
+        }
+        let mut seen = Vec::new();
+        list(&repo.index, &ListFilter::default(), |i| {
+            seen.push(i);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let names: Vec<&str> = seen.iter().map(|i| i.filename.as_str()).collect();
+        assert_eq!(names, ["a.jpg", "b.jpg", "c.jpg"]);
+        assert_eq!(seen[0].albums, ["Trip"]);
+        assert_eq!(seen[0].sources, ["library"]);
+        assert_eq!(seen[0].blake3, blake3::hash(b"a").to_hex().as_str());
+
+        let mut calls = 0;
+        list(&repo.index, &ListFilter::default(), |_| {
+            calls += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
+        // Filters: an album nobody made lists nothing.
+        let mut none = 0;
+        list(
+            &repo.index,
+            &ListFilter {
+                album: Some("nowhere".into()),
+                ..Default::default()
+            },
+            |_| {
+                none += 1;
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        assert_eq!(none, 0);
+    }
+}
