@@ -459,7 +459,10 @@ mod tests {
         let s = side(json!({"title": "a.jpg", "creationTime": {"timestamp": "5"}}));
         assert_eq!(s.photo_taken_time, None);
         assert_eq!(s.creation_time, Some(5));
-        assert_eq!(time_problems(&serde_json::from_str(&s.raw).unwrap()), vec!["sidecar has no photoTakenTime"]);
+        assert_eq!(
+            time_problems(&serde_json::from_str(&s.raw).unwrap()),
+            vec!["sidecar has no photoTakenTime"]
+        );
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": "soon"}}));
         assert_eq!(s.photo_taken_time, None);
         assert!(time_problems(&serde_json::from_str(&s.raw).unwrap())[0].contains("not a number"));

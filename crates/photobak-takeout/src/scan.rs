@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-
 use crate::folders::{self, Folder};
 use crate::json::{self, JsonKind, Sidecar};
 use crate::matcher::{self, LocalVariant, MatchRule, SidecarIn};

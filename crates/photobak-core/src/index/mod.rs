@@ -80,13 +80,30 @@ impl Index {
         f(&mut guard)
     }
 
-    /// Runs `f` inside one transaction, committed when `f` succeeds.
-    fn tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `f` inside one transaction, committed when `f` succeeds. A savepoint, so it nests
+    /// inside a [`Index::batch`].
+    fn tx<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.lock();
-        let tx = guard.transaction()?;
-        let out = f(&tx)?;
-        tx.commit()?;
+        let sp = guard.savepoint()?;
+        let out = f(&sp)?;
+        sp.commit()?;
         Ok(out)
+    }
+
+    /// Runs `f`, whose index calls all go into one transaction: committed when `f` succeeds,
+    /// rolled back when it fails. For a long series of small writes by one task (recording the
+    /// entries of a Takeout export), where a commit per statement costs more than the work.
+    /// Only what needs no bytes on disk belongs in a batch: the index must never name a file
+    /// before the file is durable, and a batch commits late.
+    ///
+    /// # Errors
+    /// `f`'s error, or the index's.
+    pub fn batch<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.with(|c| Ok(c.execute_batch("BEGIN IMMEDIATE")?))?;
+        let out = f();
+        let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.with(|c| Ok(c.execute_batch(end)?))?;
+        out
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
