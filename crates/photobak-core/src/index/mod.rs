@@ -11,9 +11,11 @@
 
 mod exports;
 mod migrate;
+mod parts;
 mod queries;
 
 pub use exports::Sighting;
+pub use parts::{DeliveredFile, PartRecord, PartSeen};
 pub use queries::*;
 
 use std::path::Path;
