@@ -707,6 +707,12 @@ fn import_export(
     }
     if !ok {
         // Not recorded as imported: the next run tries again (reading only what is missing).
+        if opts.remove_imported {
+            let failed = report.import.as_ref().map_or(0, |s| s.failed.len());
+            report.removal = Some(format!(
+                "parts kept: {failed} entries failed; the next run reads them again"
+            ));
+        }
         return Ok(());
     }
     repo.index.mark_parts_imported(&seen, account.id)?;
