@@ -395,13 +395,18 @@ fn the_rerun_over_200_parts_reads_no_archive() {
         std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o000))
             .unwrap();
     }
-    let started = Instant::now();
-    let out = inbox_ok(&env, &inbox, &[]);
-    let took = started.elapsed();
-    assert!(out.contains("20 already imported; nothing to do"), "{out}");
-    // Debug build, 2 shared cores: the bound is loose; the measured figure is printed.
-    assert!(took < Duration::from_secs(10), "{took:?}");
-    eprintln!("rerun over 200 parts (20 exports) took {took:?}");
+    // Five reruns, each timed as a whole process (start, index, 200 stats, report).
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let out = inbox_ok(&env, &inbox, &[]);
+        times.push(started.elapsed());
+        assert!(out.contains("20 already imported; nothing to do"), "{out}");
+    }
+    times.sort();
+    // Debug build, 2 shared cores: the bound is loose; the measured figures are printed.
+    assert!(times[2] < Duration::from_secs(5), "{times:?}");
+    eprintln!("reruns over 200 parts (20 exports), sorted: {times:?}");
 
     if common::tool_available("strace", "-V", "strace", "the_rerun_over_200_parts_reads_no_archive") {
         let log = env.dir.path().join("strace.log");
@@ -633,10 +638,18 @@ fn an_extracted_export_folder_still_imports_as_one_export() {
         "{}",
         text(&o)
     );
-    // An inbox and a part file together: exit 2, nothing imported.
+    // --full says one export is the whole library; an inbox may hold several: refused.
     let inbox = env.dir.path().join("inbox");
     let other = small_export("20250201T080000Z", "mix", 1);
     let zips = write_aged(&other, &inbox);
+    let o = run_inbox(&env, &inbox, &["--full"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("--full names one export"),
+        "{}",
+        text(&o)
+    );
+    // An inbox and a part file together: exit 2, nothing imported.
     let o = env
         .cmd()
         .args(["import", "takeout", "--account", TAKEOUT_ACCOUNT])

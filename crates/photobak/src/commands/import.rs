@@ -99,6 +99,22 @@ fn inbox_folders(args: &TakeoutArgs) -> Result<Option<Vec<PathBuf>>, CliError> {
         }
         return Ok(None);
     }
+    if args.full {
+        // An inbox holds several exports, and of a schedule only the first is full: saying
+        // `--full` for all of them would make prune take every item an incremental lacks for
+        // gone. The kind of one export is said after its import.
+        return Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "{}: --full names one export, and an inbox folder may hold several",
+                inboxes[0].display()
+            ),
+        )
+        .hint(
+            "import the inbox without it, then mark the full export: \
+             `photobak exports mark takeout-… --full` (or give that export's parts alone with --full)",
+        ));
+    }
     if let Some(other) = others.first() {
         return Err(CliError::new(
             Exit::Usage,
