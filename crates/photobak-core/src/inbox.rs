@@ -236,7 +236,9 @@ pub fn part_name(file_name: &str) -> Option<(PartName, bool)> {
             (file_name.len() - s.len(), true)
         });
     let base = &lower[..base_len];
-    let archive = [".zip", ".tgz", ".tar.gz"].iter().any(|e| base.ends_with(e));
+    let archive = [".zip", ".tgz", ".tar.gz"]
+        .iter()
+        .any(|e| base.ends_with(e));
     if !archive {
         return None;
     }
@@ -253,7 +255,8 @@ pub fn is_inbox(dir: &Path) -> bool {
     };
     rd.filter_map(std::result::Result::ok).any(|e| {
         e.file_name().to_str().and_then(part_name).is_some()
-            && e.file_type().is_ok_and(|t| !t.is_dir() || has_partial_suffix(e.file_name()))
+            && e.file_type()
+                .is_ok_and(|t| !t.is_dir() || has_partial_suffix(e.file_name()))
     })
 }
 
@@ -410,17 +413,26 @@ fn decide(
     };
     if let Some(p) = parts.iter().find(|p| p.partial) {
         let why = format!("still being written: {}", p.name);
-        return Ok((with_parts(ExportReport::new(export_id, Decision::Waiting, why)), None));
+        return Ok((
+            with_parts(ExportReport::new(export_id, Decision::Waiting, why)),
+            None,
+        ));
     }
     let settle_ns = i64::try_from(opts.settle.as_nanos()).unwrap_or(i64::MAX);
     let now = now_ns();
-    if let Some(p) = parts.iter().find(|p| now.saturating_sub(p.mtime_ns) < settle_ns) {
+    if let Some(p) = parts
+        .iter()
+        .find(|p| now.saturating_sub(p.mtime_ns) < settle_ns)
+    {
         let why = format!(
             "still being written: {} was modified less than {} s ago",
             p.name,
             opts.settle.as_secs()
         );
-        return Ok((with_parts(ExportReport::new(export_id, Decision::Waiting, why)), None));
+        return Ok((
+            with_parts(ExportReport::new(export_id, Decision::Waiting, why)),
+            None,
+        ));
     }
 
     // One file per part number. A browser's second download of a part (`… (1).zip`) with the
@@ -513,11 +525,7 @@ fn decide(
             }
         }
         let why = format!("{} parts as imported: nothing to do", chosen.len());
-        let r = with_parts(ExportReport::new(
-            export_id,
-            Decision::AlreadyImported,
-            why,
-        ));
+        let r = with_parts(ExportReport::new(export_id, Decision::AlreadyImported, why));
         // Removing its parts needs the list of items it delivered: the export is read again
         // (directories and JSON; no entry's bytes, as every item has its file).
         let again = opts.remove_imported;
@@ -570,9 +578,7 @@ fn decide(
         .iter()
         .zip(&states)
         .filter_map(|(c, s)| match s {
-            PartState::New if !imported_slots.is_empty() => {
-                Some(format!("{} added", c.found.name))
-            }
+            PartState::New if !imported_slots.is_empty() => Some(format!("{} added", c.found.name)),
             PartState::Changed(how) => Some(format!("{} {how}", c.found.name)),
             _ => None,
         })
@@ -679,7 +685,11 @@ fn import_export(
         );
         return Ok(());
     }
-    let costly = catalog.problems.iter().filter(|p| !harmless(p.kind)).count();
+    let costly = catalog
+        .problems
+        .iter()
+        .filter(|p| !harmless(p.kind))
+        .count();
     drop(catalog);
 
     let import_opts = ImportOptions {
@@ -825,10 +835,17 @@ mod tests {
     #[test]
     fn part_names_and_partial_downloads() {
         let (p, partial) = part_name("takeout-20260921T101010Z-001.zip").unwrap();
-        assert_eq!((p.export_id.as_str(), p.number, partial), ("takeout-20260921T101010Z", 1, false));
+        assert_eq!(
+            (p.export_id.as_str(), p.number, partial),
+            ("takeout-20260921T101010Z", 1, false)
+        );
         let (p, partial) = part_name("takeout-20260921T101010Z-3-002.tgz.crdownload").unwrap();
         assert_eq!((p.segment, p.number, partial), (Some(3), 2, true));
-        assert!(part_name("takeout-20260921T101010Z-004.tar.gz.part").unwrap().1);
+        assert!(
+            part_name("takeout-20260921T101010Z-004.tar.gz.part")
+                .unwrap()
+                .1
+        );
         assert!(!part_name("takeout-20260921T101010Z-002 (1).zip").unwrap().1);
         assert!(part_name("takeout-20260921T101010Z-001.txt").is_none());
         assert!(part_name("takeout-20260921T101010Z-001").is_none());
@@ -865,7 +882,11 @@ mod tests {
         let inbox = t.path().join("inbox");
         std::fs::create_dir_all(&inbox).unwrap();
         assert!(!is_inbox(&inbox));
-        std::fs::write(inbox.join("takeout-20260921T101010Z-001.zip.crdownload"), b"").unwrap();
+        std::fs::write(
+            inbox.join("takeout-20260921T101010Z-001.zip.crdownload"),
+            b"",
+        )
+        .unwrap();
         assert!(is_inbox(&inbox));
         let extracted = t.path().join("takeout-20260921T101010Z-001");
         std::fs::create_dir_all(extracted.join("Takeout/Google Photos")).unwrap();

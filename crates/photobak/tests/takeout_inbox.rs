@@ -117,8 +117,10 @@ fn repo_state(repo: &Path) -> BTreeSet<String> {
         out.extend(rows);
     };
     q("SELECT c.path || ' ' || hex(c.blake3) FROM content c");
-    q("SELECT i.remote_id || ' ' || coalesce(c.path, '-') || ' ' || coalesce(i.description, '')
-       || ' ' || i.favorite FROM items i LEFT JOIN content c ON c.id = i.content_id");
+    q(
+        "SELECT i.remote_id || ' ' || coalesce(c.path, '-') || ' ' || coalesce(i.description, '')
+       || ' ' || i.favorite FROM items i LEFT JOIN content c ON c.id = i.content_id",
+    );
     q("SELECT a.folder || ' <- ' || i.remote_id FROM memberships m
        JOIN albums a ON a.id = m.album_id JOIN items i ON i.id = m.item_id");
     q("SELECT export_id || ' ' || kind || ' ' || complete FROM takeout_exports");
@@ -195,7 +197,11 @@ fn three_exports_in_one_folder_are_imported_oldest_first_as_if_one_by_one() {
     let out = inbox_ok(&env, &inbox, &[]);
     for spec in [&full, &inc1, &inc2] {
         assert!(
-            out.contains(&format!("{}: Takeout {}", TAKEOUT_ACCOUNT, spec.export_id())),
+            out.contains(&format!(
+                "{}: Takeout {}",
+                TAKEOUT_ACCOUNT,
+                spec.export_id()
+            )),
             "{out}"
         );
     }
@@ -255,7 +261,10 @@ fn a_growing_export_waits_and_is_imported_once_it_settled() {
     age(&last, 0);
     let out = inbox_ok(&env, &inbox, &[]);
     assert!(
-        out.contains(&format!("{} (3 parts): waiting: still being written", growing.export_id())),
+        out.contains(&format!(
+            "{} (3 parts): waiting: still being written",
+            growing.export_id()
+        )),
         "{out}"
     );
     assert!(out.contains("modified less than 5 s ago"), "{out}");
@@ -271,7 +280,10 @@ fn a_growing_export_waits_and_is_imported_once_it_settled() {
     );
     assert!(export_of(&r, &done.export_id())["import"].is_null());
     let g = export_of(&r, &growing.export_id());
-    assert_eq!((g["decision"].as_str(), g["imported"].as_bool()), (Some("new"), Some(true)));
+    assert_eq!(
+        (g["decision"].as_str(), g["imported"].as_bool()),
+        (Some("new"), Some(true))
+    );
     assert_eq!(g["import"]["new"], 3);
     assert_eq!(
         import_order(&env),
@@ -305,7 +317,10 @@ fn a_missing_middle_part_is_incomplete_until_it_appears() {
     let (_, r) = inbox_json(&env, &inbox, &[]);
     let e = export_of(&r, &spec.export_id());
     assert_eq!(e["decision"], "incomplete", "{e:#}");
-    assert!(e["why"].as_str().unwrap().contains("cannot be read"), "{e:#}");
+    assert!(
+        e["why"].as_str().unwrap().contains("cannot be read"),
+        "{e:#}"
+    );
     assert!(exports_recorded(&env).is_empty());
 
     // The whole part arrives: imported, all three items.
@@ -379,7 +394,11 @@ fn the_rerun_over_200_parts_reads_no_archive() {
     // 200 small generated parts: 20 exports of 10 parts.
     let mut ids = Vec::new();
     for e in 0..20 {
-        let spec = small_export(&format!("2026{:02}01T0{}0000Z", 1 + e % 12, e / 12), &format!("m{e}"), 10);
+        let spec = small_export(
+            &format!("2026{:02}01T0{}0000Z", 1 + e % 12, e / 12),
+            &format!("m{e}"),
+            10,
+        );
         write_aged(&spec, &inbox);
         ids.push(spec.export_id());
     }
@@ -392,8 +411,7 @@ fn the_rerun_over_200_parts_reads_no_archive() {
     // from the directory and the index alone.
     for p in std::fs::read_dir(&inbox).unwrap() {
         let p = p.unwrap().path();
-        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o000))
-            .unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
     }
     // Five reruns, each timed as a whole process (start, index, 200 stats, report).
     let mut times = Vec::new();
@@ -408,7 +426,12 @@ fn the_rerun_over_200_parts_reads_no_archive() {
     assert!(times[2] < Duration::from_secs(5), "{times:?}");
     eprintln!("reruns over 200 parts (20 exports), sorted: {times:?}");
 
-    if common::tool_available("strace", "-V", "strace", "the_rerun_over_200_parts_reads_no_archive") {
+    if common::tool_available(
+        "strace",
+        "-V",
+        "strace",
+        "the_rerun_over_200_parts_reads_no_archive",
+    ) {
         let log = env.dir.path().join("strace.log");
         let cmd = inbox_cmd(&env, &env.repo, &inbox, &[]);
         let mut s = Command::new("strace");
@@ -435,8 +458,7 @@ fn the_rerun_over_200_parts_reads_no_archive() {
     }
     for p in std::fs::read_dir(&inbox).unwrap() {
         let p = p.unwrap().path();
-        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
     }
 }
 
@@ -506,9 +528,8 @@ fn every_watches_the_inbox_and_sigterm_ends_it() {
 fn corrupt_entry(zip: &Path, suffix: &str) {
     let mut b = std::fs::read(zip).unwrap();
     let le16 = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]) as usize;
-    let le32 = |b: &[u8], at: usize| {
-        u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize
-    };
+    let le32 =
+        |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
     let mut at = 0;
     while at + 30 < b.len() {
         if b[at..].starts_with(b"PK\x03\x04") {

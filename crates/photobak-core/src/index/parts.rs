@@ -276,7 +276,9 @@ mod tests {
         let acc = index
             .ensure_account("googlephotos", "x@example.com", "x")
             .unwrap();
-        index.mark_parts_imported(&[seen(a, 20, 2)], acc.id).unwrap();
+        index
+            .mark_parts_imported(&[seen(a, 20, 2)], acc.id)
+            .unwrap();
         // Once imported, a sighting does not overwrite what was imported.
         index.note_parts_seen(&[seen(a, 30, 3)]).unwrap();
         let r = &index.folder_parts("/inbox").unwrap()[0];

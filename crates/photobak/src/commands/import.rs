@@ -76,9 +76,10 @@ fn import_options(args: &TakeoutArgs) -> ImportOptions {
 /// export). Inbox folders and parts of one export are not mixed.
 fn inbox_folders(args: &TakeoutArgs) -> Result<Option<Vec<PathBuf>>, CliError> {
     let inbox_only = args.every.is_some() || args.remove_imported;
-    let (inboxes, others): (Vec<&PathBuf>, Vec<&PathBuf>) = args.parts.iter().partition(|p| {
-        p.is_dir() && (is_inbox(p) || (inbox_only && !p.join("Takeout").is_dir()))
-    });
+    let (inboxes, others): (Vec<&PathBuf>, Vec<&PathBuf>) = args
+        .parts
+        .iter()
+        .partition(|p| p.is_dir() && (is_inbox(p) || (inbox_only && !p.join("Takeout").is_dir())));
     if inboxes.is_empty() {
         if inbox_only {
             let flag = if args.every.is_some() {
@@ -237,7 +238,9 @@ pub fn render_inbox(s: &InboxSummary) -> String {
         }
     }
     for u in &s.unnamed_downloads {
-        out.push_str(&format!("a download in progress names no export yet: {u}\n"));
+        out.push_str(&format!(
+            "a download in progress names no export yet: {u}\n"
+        ));
     }
     let count = |d: Decision| s.exports.iter().filter(|e| e.decision == d).count();
     let imported = s.exports.iter().filter(|e| e.imported).count();
