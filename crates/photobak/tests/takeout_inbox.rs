@@ -193,22 +193,55 @@ fn three_exports_in_one_folder_are_imported_oldest_first_as_if_one_by_one() {
     // An unrelated file and a download that names no export yet are left alone.
     std::fs::write(inbox.join("holiday.zip"), b"PK\x05\x06").unwrap();
     std::fs::write(inbox.join("Unconfirmed 1234.crdownload"), b"xx").unwrap();
-
+    // The newest export is still downloading: its last part has Chrome's partial name and a
+    // fresh time.
+    let last = by_export[2].last().unwrap().clone();
+    let partial = PathBuf::from(format!("{}.crdownload", last.display()));
+    std::fs::rename(&last, &partial).unwrap();
+    age(&partial, 0);
     let out = inbox_ok(&env, &inbox, &[]);
-    for spec in [&full, &inc1, &inc2] {
+    assert!(out.contains("3 exports: 2 imported, 1 waiting"), "{out}");
+    for spec in [&full, &inc1] {
         assert!(
-            out.contains(&format!(
-                "{}: Takeout {}",
-                TAKEOUT_ACCOUNT,
-                spec.export_id()
-            )),
+            out.contains(&format!("{TAKEOUT_ACCOUNT}: Takeout {}", spec.export_id())),
+            "{out}"
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with(&spec.export_id()) && l.contains(": new: ")),
             "{out}"
         );
     }
-    assert!(out.contains(": new: "), "{out}");
-    assert!(out.contains("3 exports: 3 imported"), "{out}");
     assert!(
         out.contains("a download in progress names no export yet: Unconfirmed 1234.crdownload"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{} ({} parts): waiting: still being written: {}",
+            inc2.export_id(),
+            by_export[2].len(),
+            partial.file_name().unwrap().to_str().unwrap()
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&format!("Takeout {}", inc2.export_id())),
+        "{out}"
+    );
+    // Finished: once settled, imported by the next run.
+    std::fs::rename(&partial, &last).unwrap();
+    age(&last, 0);
+    let out = inbox_ok(&env, &inbox, &[]);
+    assert!(out.contains("1 waiting, 2 already imported"), "{out}");
+    age(&last, 600);
+    let out = inbox_ok(&env, &inbox, &[]);
+    assert!(
+        out.contains("3 exports: 1 imported, 2 already imported"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("{TAKEOUT_ACCOUNT}: Takeout {}", inc2.export_id())),
         "{out}"
     );
     assert_eq!(
