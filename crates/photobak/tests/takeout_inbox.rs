@@ -718,3 +718,53 @@ fn an_extracted_export_folder_still_imports_as_one_export() {
         text(&o)
     );
 }
+
+#[test]
+fn without_account_each_export_goes_to_the_account_it_names() {
+    use photobak_testkit::takeout_gen::Extras;
+    let env = Env::new();
+    let inbox = env.dir.path().join("inbox");
+    let named = |ts: &str, who: &str| {
+        small_export(ts, who, 2).account(who).extras(Extras {
+            archive_browser: true,
+            ..Extras::default()
+        })
+    };
+    write_aged(&named("20260102T080000Z", "ann@example.com"), &inbox);
+    write_aged(&named("20260103T080000Z", "bob@example.com"), &inbox);
+    let out = env
+        .cmd()
+        .env("PHOTOBAK_SETTLE_SECS", SETTLE_SECS)
+        .args(["import", "takeout"])
+        .arg(&inbox)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains("ann@example.com: Takeout takeout-20260102T080000Z"),
+        "{s}"
+    );
+    assert!(
+        s.contains("bob@example.com: Takeout takeout-20260103T080000Z"),
+        "{s}"
+    );
+    let db = env.db();
+    let owners: Vec<(String, String)> = db
+        .prepare(
+            "SELECT DISTINCT p.export_id, a.name FROM takeout_parts p
+             JOIN accounts a ON a.id = p.account_id ORDER BY p.export_id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        owners,
+        vec![
+            ("takeout-20260102T080000Z".into(), "ann@example.com".into()),
+            ("takeout-20260103T080000Z".into(), "bob@example.com".into()),
+        ]
+    );
+}
