@@ -309,7 +309,11 @@ fn scan_folder(dir: &Path) -> Result<(String, Vec<Found>, Vec<String>)> {
         let path = entry.path();
         let Some((part, partial)) = part_name(&name) else {
             let lower = name.to_ascii_lowercase();
-            if PARTIAL_SUFFIXES[..5].iter().any(|s| lower.ends_with(s)) {
+            // Not `.tmp`: many programs leave those, and they say nothing about a download.
+            if PARTIAL_SUFFIXES
+                .iter()
+                .any(|s| *s != ".tmp" && lower.ends_with(s))
+            {
                 unnamed.push(name);
             }
             continue;
