@@ -223,6 +223,15 @@ impl Found {
 struct Chosen {
     found: Found,
     fingerprint: Option<[u8; 32]>,
+    /// Other files with the same content for the same part number (a second download).
+    copies: Vec<Found>,
+}
+
+impl Chosen {
+    /// The part and its copies.
+    fn files(&self) -> impl Iterator<Item = &Found> {
+        std::iter::once(&self.found).chain(&self.copies)
+    }
 }
 
 /// Reads a Takeout part's name: the part, and whether it is a partial download. Only archive
@@ -449,7 +458,19 @@ fn decide(
     for (slot, mut files) in by_slot {
         files.sort_by(|a, b| (a.name.len(), &a.name).cmp(&(b.name.len(), &b.name)));
         let mut fps = Vec::new();
-        if files.len() > 1 {
+        // Copies recorded as imported and unchanged were compared when they were imported:
+        // a rerun reads neither again.
+        let all_recorded = files.iter().all(|f| {
+            records
+                .get(&(f.location.clone(), f.name.clone()))
+                .is_some_and(|r| {
+                    r.imported_at.is_some()
+                        && r.export_id == export_id
+                        && r.size == f.size
+                        && r.mtime_ns == Some(f.mtime_ns)
+                })
+        });
+        if files.len() > 1 && !all_recorded {
             for f in &files {
                 match fingerprint(&f.path, f.size) {
                     Ok(fp) => fps.push((f.size, fp)),
@@ -471,10 +492,11 @@ fn decide(
                 return Ok((with_parts(r), None));
             }
         }
-        let first = files.swap_remove(0);
+        let first = files.remove(0);
         chosen.push(Chosen {
             found: first,
             fingerprint: fps.first().map(|x| x.1),
+            copies: files,
         });
     }
 
@@ -640,14 +662,18 @@ fn import_export(
         };
         fps.push(fp);
     }
-    if let Some(c) = chosen.iter().find(|c| !c.found.unchanged_on_disk()) {
-        waiting(report, &c.found.name);
+    if let Some(f) = chosen
+        .iter()
+        .flat_map(Chosen::files)
+        .find(|f| !f.unchanged_on_disk())
+    {
+        waiting(report, &f.name);
         return Ok(());
     }
     let seen: Vec<PartSeen<'_>> = chosen
         .iter()
         .zip(&fps)
-        .map(|(c, fp)| c.found.seen(*fp))
+        .flat_map(|(c, fp)| c.files().map(|f| f.seen(*fp)))
         .collect();
     if report.decision != Decision::AlreadyImported {
         repo.index.note_parts_seen(&seen)?;
@@ -711,11 +737,15 @@ fn import_export(
     let ok = s.ok();
     let account = repo.ensure_account(&s.account)?;
     report.import = Some(s);
-    if let Some(c) = chosen.iter().find(|c| !c.found.unchanged_on_disk()) {
+    if let Some(f) = chosen
+        .iter()
+        .flat_map(Chosen::files)
+        .find(|f| !f.unchanged_on_disk())
+    {
         // Read while it changed: not recorded, so the next run reads it again.
         report.why = format!(
             "{}; {} changed while it was read, so it is read again on the next run",
-            report.why, c.found.name
+            report.why, f.name
         );
         return Ok(());
     }
@@ -805,19 +835,18 @@ fn remove_parts(
         return Ok(());
     }
     let mut kept = Vec::new();
-    for c in chosen {
-        if !c.found.unchanged_on_disk() {
-            kept.push(format!("{} changed since it was read", c.found.name));
+    for f in chosen.iter().flat_map(Chosen::files) {
+        if !f.unchanged_on_disk() {
+            kept.push(format!("{} changed since it was read", f.name));
             continue;
         }
-        match std::fs::remove_file(&c.found.path) {
+        match std::fs::remove_file(&f.path) {
             Ok(()) => {
-                repo.index
-                    .mark_part_removed(&c.found.location, &c.found.name)?;
-                report.removed.push(c.found.name.clone());
-                report.removed_bytes += c.found.size;
+                repo.index.mark_part_removed(&f.location, &f.name)?;
+                report.removed.push(f.name.clone());
+                report.removed_bytes += f.size;
             }
-            Err(e) => kept.push(format!("{}: {e}", c.found.name)),
+            Err(e) => kept.push(format!("{}: {e}", f.name)),
         }
     }
     let mut why = format!(

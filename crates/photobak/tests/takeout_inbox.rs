@@ -768,3 +768,56 @@ fn without_account_each_export_goes_to_the_account_it_names() {
         ]
     );
 }
+
+#[test]
+fn a_part_downloaded_twice_is_one_part_and_two_different_ones_need_a_person() {
+    let env = Env::new();
+    let inbox = env.dir.path().join("inbox");
+    let spec = small_export("20260401T080000Z", "twice", 2);
+    let parts = write_aged(&spec, &inbox);
+    // The browser's second download of part 001, same bytes.
+    let name = parts[0].file_name().unwrap().to_str().unwrap();
+    let copy = inbox.join(name.replace(".zip", " (1).zip"));
+    std::fs::copy(&parts[0], &copy).unwrap();
+    age(&copy, 3600);
+    let (code, r) = inbox_json(&env, &inbox, &[]);
+    assert_eq!(code, Some(0), "{r:#}");
+    let e = export_of(&r, &spec.export_id());
+    assert_eq!(e["decision"], "new", "{e:#}");
+    assert_eq!(e["import"]["new"], 2, "{e:#}");
+    // Both files are remembered, so the rerun reads neither.
+    let recorded: i64 = env
+        .db()
+        .query_row(
+            "SELECT count(*) FROM takeout_parts WHERE imported_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(recorded, 3);
+    let (_, r) = inbox_json(&env, &inbox, &[]);
+    assert_eq!(
+        export_of(&r, &spec.export_id())["decision"],
+        "already_imported"
+    );
+
+    // Another export whose part 002 comes twice with different bytes: left for a person.
+    let other = small_export("20260402T080000Z", "differ", 2);
+    let parts = write_aged(&other, &inbox);
+    let name = parts[1].file_name().unwrap().to_str().unwrap();
+    let wrong = inbox.join(name.replace(".zip", " (1).zip"));
+    std::fs::copy(&parts[0], &wrong).unwrap();
+    age(&wrong, 3600);
+    let (code, r) = inbox_json(&env, &inbox, &[]);
+    assert_eq!(code, Some(0), "{r:#}");
+    let e = export_of(&r, &other.export_id());
+    assert_eq!(e["decision"], "incomplete", "{e:#}");
+    assert!(
+        e["why"]
+            .as_str()
+            .unwrap()
+            .contains("two different files for part 002"),
+        "{e:#}"
+    );
+    assert!(e["import"].is_null());
+}
