@@ -550,7 +550,14 @@ fn decide(
                     .touch_part(&c.found.location, &c.found.name, c.found.mtime_ns)?;
             }
         }
-        let why = format!("{} parts as imported: nothing to do", chosen.len());
+        let why = if opts.remove_imported {
+            format!(
+                "{} parts as imported; read again to check it before its parts are removed",
+                chosen.len()
+            )
+        } else {
+            format!("{} parts as imported: nothing to do", chosen.len())
+        };
         let r = with_parts(ExportReport::new(export_id, Decision::AlreadyImported, why));
         // Removing its parts needs the list of items it delivered: the export is read again
         // (directories and JSON; no entry's bytes, as every item has its file).

@@ -243,7 +243,13 @@ pub fn render_inbox(s: &InboxSummary) -> String {
         ));
     }
     let count = |d: Decision| s.exports.iter().filter(|e| e.decision == d).count();
-    let imported = s.exports.iter().filter(|e| e.imported).count();
+    // An export imported before and read again (for --remove-imported) counts as already
+    // imported.
+    let imported = s
+        .exports
+        .iter()
+        .filter(|e| e.imported && e.decision != Decision::AlreadyImported)
+        .count();
     let failed = s.exports.iter().filter(|e| !e.ok()).count();
     let removed: usize = s.exports.iter().map(|e| e.removed.len()).sum();
     let mut parts = Vec::new();
@@ -252,13 +258,7 @@ pub fn render_inbox(s: &InboxSummary) -> String {
         (failed, "failed"),
         (count(Decision::Waiting), "waiting"),
         (count(Decision::Incomplete), "incomplete"),
-        (
-            s.exports
-                .iter()
-                .filter(|e| e.decision == Decision::AlreadyImported && !e.imported)
-                .count(),
-            "already imported",
-        ),
+        (count(Decision::AlreadyImported), "already imported"),
     ] {
         if n > 0 {
             parts.push(format!("{n} {what}"));
