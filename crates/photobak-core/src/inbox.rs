@@ -192,8 +192,7 @@ struct Found {
     path: PathBuf,
     name: String,
     export_id: String,
-    /// (middle segment, number).
-    slot: (Option<u32>, u32),
+    slot: Slot,
     size: u64,
     mtime_ns: i64,
     /// A browser's partial download.
@@ -352,7 +351,38 @@ fn scan_folder(dir: &Path) -> Result<(String, Vec<Found>, Vec<String>)> {
     Ok((location, found, unnamed))
 }
 
-fn slot_text((segment, number): (Option<u32>, u32)) -> String {
+/// A part's place in its export: (middle segment, number).
+type Slot = (Option<u32>, u32);
+
+/// The part numbers missing for an export to be read whole, per middle segment from 001 to
+/// the highest number present or imported before (the 2026 layout's index archive `…Z-001`
+/// and media parts `…Z-1-001` are counted apart); and which of those were imported before
+/// and are no longer here.
+fn missing_parts(
+    present: &BTreeSet<Slot>,
+    imported: &BTreeSet<Slot>,
+) -> (Vec<String>, Vec<String>) {
+    let mut highest: BTreeMap<Option<u32>, u32> = BTreeMap::new();
+    for &(seg, n) in present.iter().chain(imported) {
+        let h = highest.entry(seg).or_default();
+        *h = (*h).max(n);
+    }
+    let mut missing = Vec::new();
+    let mut gone = Vec::new();
+    for (&seg, &max) in &highest {
+        for n in 1..=max {
+            if !present.contains(&(seg, n)) {
+                missing.push(slot_text((seg, n)));
+                if imported.contains(&(seg, n)) {
+                    gone.push(slot_text((seg, n)));
+                }
+            }
+        }
+    }
+    (missing, gone)
+}
+
+fn slot_text((segment, number): Slot) -> String {
     match segment {
         Some(s) => format!("{s}-{number:03}"),
         None => format!("{number:03}"),
@@ -433,10 +463,14 @@ fn decide(
     }
     let settle_ns = i64::try_from(opts.settle.as_nanos()).unwrap_or(i64::MAX);
     let now = now_ns();
-    if let Some(p) = parts
-        .iter()
-        .find(|p| now.saturating_sub(p.mtime_ns) < settle_ns)
-    {
+    // A file being written has a time of about now. A time in the future beyond the settle
+    // window comes from a sync client keeping the remote time, or a skewed clock, not from a
+    // write in progress: waiting for it would wait forever.
+    let fresh = |p: &&Found| {
+        let age = now.saturating_sub(p.mtime_ns);
+        age < settle_ns && age > -settle_ns
+    };
+    if let Some(p) = parts.iter().find(fresh) {
         let why = format!(
             "still being written: {} was modified less than {} s ago",
             p.name,
@@ -450,7 +484,7 @@ fn decide(
 
     // One file per part number. A browser's second download of a part (`… (1).zip`) with the
     // same content is the same part; two different files for one number need a person.
-    let mut by_slot: BTreeMap<(Option<u32>, u32), Vec<Found>> = BTreeMap::new();
+    let mut by_slot: BTreeMap<Slot, Vec<Found>> = BTreeMap::new();
     for p in parts {
         by_slot.entry(p.slot).or_default().push(p);
     }
@@ -535,7 +569,7 @@ fn decide(
         };
         states.push(state);
     }
-    let imported_slots: BTreeSet<(Option<u32>, u32)> = records
+    let imported_slots: BTreeSet<Slot> = records
         .values()
         .filter(|r| r.export_id == export_id && r.imported_at.is_some())
         .filter_map(|r| part_name(&r.name).map(|(p, _)| (p.segment, p.number)))
@@ -566,24 +600,8 @@ fn decide(
     }
 
     // An export is read whole: every number from 001 to the highest one seen must be here.
-    let present: BTreeSet<(Option<u32>, u32)> = chosen.iter().map(|c| c.found.slot).collect();
-    let mut highest: BTreeMap<Option<u32>, u32> = BTreeMap::new();
-    for &(seg, n) in present.iter().chain(&imported_slots) {
-        let h = highest.entry(seg).or_default();
-        *h = (*h).max(n);
-    }
-    let mut missing = Vec::new();
-    let mut gone = Vec::new();
-    for (&seg, &max) in &highest {
-        for n in 1..=max {
-            if !present.contains(&(seg, n)) {
-                missing.push(slot_text((seg, n)));
-                if imported_slots.contains(&(seg, n)) {
-                    gone.push(slot_text((seg, n)));
-                }
-            }
-        }
-    }
+    let present: BTreeSet<Slot> = chosen.iter().map(|c| c.found.slot).collect();
+    let (missing, gone) = missing_parts(&present, &imported_slots);
     if !missing.is_empty() {
         let mut why = format!(
             "part{} {} missing (found {}); imported once every part is here",
@@ -891,6 +909,61 @@ mod tests {
         assert!(part_name("takeout-20260921T101010Z-001").is_none());
         assert!(part_name("Unconfirmed 1234.crdownload").is_none());
         assert!(part_name("holiday.zip").is_none());
+    }
+
+    #[test]
+    fn missing_parts_are_counted_per_segment_from_001() {
+        let set = |v: &[Slot]| v.iter().copied().collect::<BTreeSet<Slot>>();
+        // The 2026 layout: an index archive `…Z-001` beside media parts `…Z-1-001…`.
+        let all = set(&[(None, 1), (Some(1), 1), (Some(1), 2)]);
+        assert_eq!(missing_parts(&all, &set(&[])), (vec![], vec![]));
+        let (m, g) = missing_parts(&set(&[(None, 1), (Some(1), 2)]), &set(&[]));
+        assert_eq!((m, g), (vec!["1-001".to_string()], vec![]));
+        // 002 was imported before and is gone; 004 arrived: both needed to read it whole.
+        let (m, g) = missing_parts(
+            &set(&[(None, 1), (None, 3), (None, 4)]),
+            &set(&[(None, 1), (None, 2), (None, 3)]),
+        );
+        assert_eq!((m, g), (vec!["002".to_string()], vec!["002".to_string()]));
+        // A part only imported before raises the highest number.
+        let (m, _) = missing_parts(&set(&[(None, 1)]), &set(&[(None, 3)]));
+        assert_eq!(m, vec!["002".to_string(), "003".to_string()]);
+    }
+
+    #[test]
+    fn a_fresh_part_waits_a_part_from_the_future_does_not() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(&t.path().join("repo")).unwrap();
+        let inbox = t.path().join("inbox");
+        std::fs::create_dir_all(&inbox).unwrap();
+        let part = inbox.join("takeout-20260101T000000Z-001.zip");
+        std::fs::write(&part, b"not a zip").unwrap();
+        let opts = InboxOptions {
+            folders: vec![inbox],
+            import: ImportOptions::default(),
+            remove_imported: false,
+            settle: Duration::from_secs(60),
+        };
+        let run = || {
+            let s = run_inbox(
+                &repo,
+                &opts,
+                &crate::progress::NoProgress,
+                &CancellationToken::new(),
+            )
+            .unwrap();
+            (s.exports[0].decision, s.exports[0].why.clone())
+        };
+        let (d, why) = run();
+        assert_eq!(d, Decision::Waiting, "{why}");
+        // A day ahead (a sync client's remote time): not a write in progress, so it is read,
+        // and found not to be an archive.
+        let f = std::fs::File::options().write(true).open(&part).unwrap();
+        f.set_modified(SystemTime::now() + Duration::from_secs(86_400))
+            .unwrap();
+        let (d, why) = run();
+        assert_eq!(d, Decision::Incomplete, "{why}");
+        assert!(why.contains("be read as an archive"), "{why}");
     }
 
     #[test]
