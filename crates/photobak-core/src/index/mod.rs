@@ -22,6 +22,7 @@ mod content;
 mod exports;
 mod items;
 mod migrate;
+mod parts;
 mod prune;
 mod queries;
 mod report;
@@ -31,6 +32,7 @@ mod testing;
 pub use content::{FileFacts, FinishFacts, NewContent, StoredFileFacts};
 pub use exports::Sighting;
 pub use items::{ContentUser, Provenance, TakeoutExtras};
+pub use parts::{DeliveredFile, PartRecord, PartSeen};
 pub use prune::{
     ForgottenItem, PruneForget, PruneSnapshot, SnapshotAlbum, SnapshotContent, SnapshotItem,
 };

@@ -237,6 +237,43 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     Ok(report)
 }
 
+/// Re-hashes only `files` (the stored files of one Takeout export's items, before the inbox
+/// removes its parts) with the check's own hashing, and records the outcome as `verify` does:
+/// `verified_at` for the good ones, cleared for the damaged ones. Returns how many were read
+/// and the damaged ones (missing, unreadable or with other bytes).
+///
+/// # Errors
+/// Index failures; [`Error::Cancelled`] when `cancel` fired.
+pub fn rehash_files(
+    repo: &Repo,
+    files: &[crate::index::DeliveredFile],
+    cancel: &CancellationToken,
+) -> Result<(u64, Vec<DamagedFile>)> {
+    let rows: Vec<crate::index::ContentCheck> = files
+        .iter()
+        .map(|f| crate::index::ContentCheck {
+            id: f.content_id,
+            path: f.path.clone(),
+            hash: f.blake3,
+            size: f.size,
+            verified_at: None,
+        })
+        .collect();
+    let hashed = hash_all(
+        repo,
+        &rows,
+        default_threads(),
+        &crate::progress::NoProgress,
+        cancel,
+    );
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let damaged: Vec<i64> = hashed.damaged.iter().map(|d| d.content_id).collect();
+    repo.index.record_rehash(&hashed.good, &damaged)?;
+    Ok((hashed.files, hashed.damaged))
+}
+
 /// What [`hash_all`] found.
 struct Hashed {
     damaged: Vec<DamagedFile>,
