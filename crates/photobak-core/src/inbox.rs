@@ -941,7 +941,7 @@ mod tests {
     #[test]
     fn a_fresh_part_waits_a_part_from_the_future_does_not() {
         let t = tempfile::tempdir().unwrap();
-        let repo = Repo::open(&t.path().join("repo")).unwrap();
+        let repo = Arc::new(Repo::open(&t.path().join("repo")).unwrap());
         let inbox = t.path().join("inbox");
         std::fs::create_dir_all(&inbox).unwrap();
         let part = inbox.join("takeout-20260101T000000Z-001.zip");
@@ -952,14 +952,9 @@ mod tests {
             remove_imported: false,
             settle: Duration::from_secs(60),
         };
+        let progress: Arc<dyn Progress> = Arc::new(crate::progress::NoProgress);
         let run = || {
-            let s = run_inbox(
-                &repo,
-                &opts,
-                &crate::progress::NoProgress,
-                &CancellationToken::new(),
-            )
-            .unwrap();
+            let s = run_inbox(&repo, &opts, &progress, &CancellationToken::new()).unwrap();
             (s.exports[0].decision, s.exports[0].why.clone())
         };
         let (d, why) = run();
