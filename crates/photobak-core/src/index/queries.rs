@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Index, now};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exports::ExportId;
 use crate::kinds::{AlbumKind, Source, TimeSource};
 use crate::repo::naming::portable_key;
@@ -193,6 +193,26 @@ impl Index {
     /// The account, if configured before.
     pub fn account(&self, provider: &str, name: &str) -> Result<Option<Account>> {
         self.with(|c| account_query(c, provider, name))
+    }
+
+    /// The accounts named, or every account when none is: what a command that works on
+    /// accounts (prune, exports) concerns.
+    ///
+    /// # Errors
+    /// [`Error::BadArgument`] for an account the repository does not know.
+    pub fn select_accounts(&self, names: &[String]) -> Result<Vec<Account>> {
+        let all = self.accounts()?;
+        if names.is_empty() {
+            return Ok(all);
+        }
+        names
+            .iter()
+            .map(|n| {
+                all.iter().find(|a| &a.name == n).cloned().ok_or_else(|| {
+                    Error::BadArgument(format!("{n}: no such account in the repository"))
+                })
+            })
+            .collect()
     }
 
     /// Every account, in creation order.
