@@ -85,26 +85,24 @@ pub(super) fn plan_entry(
     let file = existing_file_meta(repo, account.id, remote_id)?;
     let sidecar_time = sidecar.and_then(|sc| sc.photo_taken_time);
     let (taken_at, taken_source) = resolve_time(sidecar_time, file.as_ref());
-    let (lat, lon, alt, gps_source) = match sidecar {
-        Some(sc) if sc.geo_data.is_some() => {
-            let g = sc.geo_data.as_ref().expect("checked");
-            (
-                Some(g.latitude),
-                Some(g.longitude),
-                Some(g.altitude),
-                Some("takeout-geoData"),
-            )
-        }
-        Some(sc) if sc.geo_data_exif.is_some() => {
-            let g = sc.geo_data_exif.as_ref().expect("checked");
-            (
-                Some(g.latitude),
-                Some(g.longitude),
-                Some(g.altitude),
-                Some("takeout-geoDataExif"),
-            )
-        }
-        _ => match file.as_ref().and_then(|f| f.lat.zip(f.lon)) {
+    let sidecar_geo = sidecar.and_then(|sc| {
+        sc.geo_data
+            .as_ref()
+            .map(|g| (g, "takeout-geoData"))
+            .or_else(|| {
+                sc.geo_data_exif
+                    .as_ref()
+                    .map(|g| (g, "takeout-geoDataExif"))
+            })
+    });
+    let (lat, lon, alt, gps_source) = match sidecar_geo {
+        Some((g, from)) => (
+            Some(g.latitude),
+            Some(g.longitude),
+            Some(g.altitude),
+            Some(from),
+        ),
+        None => match file.as_ref().and_then(|f| f.lat.zip(f.lon)) {
             Some((la, lo)) => (
                 Some(la),
                 Some(lo),

@@ -80,7 +80,12 @@ pub async fn repair(
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let users = repo.index.content_users_of(damaged.content_id)?;
+        let users = {
+            let (repo, id) = (repo.clone(), damaged.content_id);
+            tokio::task::spawn_blocking(move || repo.index.content_users_of(id))
+                .await
+                .map_err(|e| Error::from_join("reading the index", &e))??
+        };
         let mut why: Vec<String> = Vec::new();
         let mut elsewhere: Option<Elsewhere> = None;
         let mut done = false;
