@@ -9,6 +9,7 @@
 //! - [`ingest`]: store-and-dedup, shared by every source.
 //! - [`exports`]: Takeout exports as a feed: full or incremental, and what counts as gone.
 //! - [`backup`]: the Library API backup engine.
+//! - [`takeout_drive`]: Takeout exports fetched from Google Drive and imported.
 //! - [`source`]: the sources behind one interface: what they hold (for prune), single items
 //!   fetched again (for repairs).
 //! - [`prune`], [`verify`], [`manifest`], [`status`], [`list`]: the operations commands.
@@ -31,6 +32,7 @@ pub mod repo;
 pub mod schedule;
 pub mod source;
 pub mod status;
+pub mod takeout_drive;
 pub mod takeout_import;
 pub mod time;
 pub mod verify;

@@ -9,10 +9,12 @@
 //! One connection behind a mutex. SQLite serialises writers anyway, and every statement here is
 //! short, so a dedicated thread would buy nothing but a channel protocol.
 
+mod drive;
 mod exports;
 mod migrate;
 mod queries;
 
+pub use drive::{DriveAccount, DrivePartRecord};
 pub use exports::Sighting;
 pub use queries::*;
 

@@ -655,7 +655,7 @@ fn list_inner(
         None => 0,
         Some(t) => {
             let raw = unseal(&shared.mac_key, b"drive-page", t, TOKEN_MAC_LEN)
-                .filter(|r| r.len() == 16 && r[..8] == binding)
+                .filter(|r| r.len() == 20 && r[..8] == binding)
                 .ok_or_else(|| invalid_value("pageToken", "Invalid Value"))?;
             u64::from_le_bytes(raw[8..16].try_into().expect("8 bytes")) as usize
         }
@@ -690,8 +690,11 @@ fn list_inner(
     let next_token = if repeat {
         last(pairs, "pageToken").map(str::to_owned)
     } else if next {
+        // A nonce makes every token distinct, even for an empty page that ends where it began.
+        st.nonce = st.nonce.wrapping_add(1);
         let mut raw = binding.to_vec();
         raw.extend_from_slice(&((offset + take) as u64).to_le_bytes());
+        raw.extend_from_slice(&st.nonce.to_le_bytes());
         Some(seal(&shared.mac_key, b"drive-page", &raw, TOKEN_MAC_LEN))
     } else {
         None
