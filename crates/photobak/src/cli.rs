@@ -169,7 +169,9 @@ pub struct TakeoutArgs {
     pub every: Option<std::time::Duration>,
 
     /// The account to merge into (default: the address found in the export, else a name derived
-    /// from the export); use the same address as for `backup` to merge with API backups
+    /// from the export); use the same address as for `backup` to merge with API backups. With
+    /// --from-drive: the account whose Drive is read and merged into (default: every account
+    /// with a Drive consent)
     #[arg(long, visible_alias = "googlephotos", value_name = "ADDRESS")]
     pub account: Option<String>,
 

@@ -241,7 +241,9 @@ mod tests {
             [true, false]
         );
         // An import marked for the old file does not mark the new one.
-        index.drive_parts_imported(std::slice::from_ref(&b)).unwrap();
+        index
+            .drive_parts_imported(std::slice::from_ref(&b))
+            .unwrap();
         assert_eq!(index.drive_parts_seen(acc.id, &[b2]).unwrap(), [false]);
         index.set_drive_credentials(acc.id, None).unwrap();
         assert!(index.drive_credentials(acc.id).unwrap().is_none());

@@ -536,3 +536,78 @@ async fn faults_come_in_drives_shapes() {
     got.extend_from_slice(&r.bytes().await.unwrap());
     assert_eq!(md5_hex(&got), md5_hex(&bytes(300_000, 1)));
 }
+
+#[tokio::test]
+async fn the_control_interface_fills_and_shows_a_drive() {
+    let env = Env::new(FakeConfig::default());
+    let post = |path: &str, body: Value| {
+        let r = env.http.post(env.url(path)).json(&body).send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, v) = post(
+        "/_fake/drive",
+        serde_json::json!({"account": ACCOUNT, "name": "Takeout",
+                           "mime_type": photobak_testkit::fake_google::FOLDER_MIME}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let folder = v["id"].as_str().unwrap().to_owned();
+    let (s, v) = post(
+        "/_fake/drive",
+        serde_json::json!({"account": ACCOUNT, "name": "takeout-20260801T101010Z-001.zip",
+                           "content_base64": base64::engine::general_purpose::STANDARD.encode(b"hello"),
+                           "parents": [folder], "created_time": "2026-08-01T10:10:10Z"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let part = v["id"].as_str().unwrap().to_owned();
+    let (s, v) = post(
+        "/_fake/drive",
+        serde_json::json!({"account": ACCOUNT, "name": "x", "parents": [part.clone()]}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a file is no parent: {v}");
+    let (s, _) = post(&format!("/_fake/drive/{part}/trash"), serde_json::json!({})).await;
+    assert_eq!(s, StatusCode::OK);
+    let v: Value = env
+        .http
+        .get(env.url(&format!("/_fake/drive?account={ACCOUNT}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[1]["md5"], md5_hex(b"hello"));
+    assert_eq!(files[1]["size"], 5);
+    assert_eq!(files[1]["trashed"], true);
+    assert_eq!(files[1]["parents"][0], folder.as_str());
+    let token = env
+        .fake
+        .mint_tokens(ACCOUNT, DRIVE_READONLY_SCOPE)
+        .access_token;
+    let (_, v) = env
+        .get(
+            &format!("/drive/v3/files/{part}?fields=createdTime,trashed"),
+            &token,
+        )
+        .await;
+    assert_eq!(v["createdTime"], "2026-08-01T10:10:10.000Z");
+    assert_eq!(v["trashed"], true);
+    let log: Value = env
+        .http
+        .get(env.url("/_fake/drive/log"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["requests"][0]["file_id"], part.as_str());
+    assert_eq!(log["requests"][0]["media"], false);
+}
