@@ -399,3 +399,46 @@ fn every_runs_again_and_picks_up_the_next_export() {
     want.sort();
     assert_eq!(exports, want);
 }
+
+#[test]
+fn the_drive_consent_is_refreshed_in_its_own_column_and_a_revoked_one_names_the_command() {
+    let env = Env::new();
+    env.auth(A);
+    consent(&env);
+    env.fake.drive_add(A, DriveFileSpec::folder("Takeout"));
+    let creds = |col: &str| -> String {
+        env.db()
+            .query_row(
+                &format!("SELECT {col} FROM accounts WHERE name = ?1"),
+                [A],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let (photos, drive) = (creds("credentials"), creds("drive_credentials"));
+    assert_ne!(photos, drive);
+    // An expired access token is refreshed, and the new one saved as the Drive consent.
+    env.fake.expire_access_tokens();
+    let out = ok_from_drive(&env);
+    assert!(out.contains("0 Takeout parts"), "{out}");
+    assert_eq!(env.fake.stats().token_refreshes, 1);
+    let refreshed = creds("drive_credentials");
+    assert_ne!(refreshed, drive);
+    assert!(refreshed.contains("drive.readonly"), "{refreshed}");
+    assert_eq!(
+        creds("credentials"),
+        photos,
+        "the Photos consent is untouched"
+    );
+    // A consent revoked at Google: the error says how to give it again.
+    env.fake.revoke_refresh_tokens(A);
+    env.fake.expire_access_tokens();
+    let out = from_drive(&env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("invalid_grant"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("photobak auth --googlephotos {A} --drive")),
+        "{stderr}"
+    );
+}
