@@ -8,17 +8,22 @@
 //! - [`google`]: OAuth, Google's retry rules, the Library API.
 //! - [`ingest`]: store-and-dedup, shared by every source.
 //! - [`exports`]: Takeout exports as a feed: full or incremental, and what counts as gone.
-//! - [`backup`]: the Library API backup engine.
-//! - [`takeout_drive`]: Takeout exports fetched from Google Drive and imported.
-//! - [`source`]: the sources behind one interface: what they hold (for prune), single items
-//!   fetched again (for repairs).
+//! - [`engine`]: one owner of runs for every source: recording, the download pool, storing,
+//!   the run's [`summary::RunSummary`], the finishing steps.
+//! - [`source`]: the sources behind one interface: what they list (for the engine), what they
+//!   hold (for prune), single items fetched again (for repairs).
+//! - [`backup`], [`takeout_import`]: the Library API backup and the Takeout import, on the
+//!   engine; [`inbox`] and [`takeout_drive`]: Takeout exports found in a folder or fetched
+//!   from Google Drive, imported through it.
 //! - [`prune`], [`verify`], [`manifest`], [`status`], [`list`]: the operations commands.
 
 pub mod backup;
+pub mod engine;
 pub mod error;
 pub mod exports;
 pub mod finish;
 pub mod google;
+pub mod inbox;
 pub mod index;
 pub mod ingest;
 pub mod kinds;
@@ -32,6 +37,7 @@ pub mod repo;
 pub mod schedule;
 pub mod source;
 pub mod status;
+pub mod summary;
 pub mod takeout_drive;
 pub mod takeout_import;
 pub mod time;

@@ -32,7 +32,8 @@ use crate::google::{GoogleAccess, PROVIDER};
 use crate::index::DriveAccount;
 use crate::progress::Progress;
 use crate::repo::Repo;
-use crate::takeout_import::{ImportOptions, ImportSummary, import_takeout};
+use crate::summary::RunSummary;
+use crate::takeout_import::{ImportOptions, import_takeout};
 
 /// The folder Takeout delivers into.
 pub const DEFAULT_FOLDER: &str = "Takeout";
@@ -102,13 +103,13 @@ pub struct DriveAccountSummary {
     /// Bytes downloaded in this run.
     pub bytes_downloaded: u64,
     /// The imports of this run, oldest export first.
-    pub imports: Vec<ImportSummary>,
+    pub imports: Vec<RunSummary>,
 }
 
 impl DriveAccountSummary {
     /// True when every import of this run finished with no failed entry.
     pub fn ok(&self) -> bool {
-        self.imports.iter().all(ImportSummary::ok)
+        self.imports.iter().all(RunSummary::ok)
     }
 }
 
@@ -280,7 +281,7 @@ async fn fetch_and_import(
     progress: &Arc<dyn Progress>,
     cancel: &CancellationToken,
     s: &mut DriveAccountSummary,
-) -> Result<ImportSummary> {
+) -> Result<RunSummary> {
     let export_id = &parts[0].export_id;
     // A folder of its own, so the importer sees the parts under their own names (the export
     // id comes from them).
@@ -316,7 +317,7 @@ async fn fetch_and_import(
 }
 
 /// The one place a Drive export meets the importer: the same call as `import takeout PARTS…`
-/// for a local export.
+/// for a local export (on the engine; it writes the manifest too).
 async fn import_parts(
     repo: Arc<Repo>,
     parts: Vec<PathBuf>,
@@ -324,7 +325,7 @@ async fn import_parts(
     opts: &DriveImportOptions,
     progress: &Arc<dyn Progress>,
     cancel: &CancellationToken,
-) -> Result<ImportSummary> {
+) -> Result<RunSummary> {
     let io = ImportOptions {
         parts,
         account: Some(account.to_string()),
@@ -333,11 +334,7 @@ async fn import_parts(
         no_mtime: opts.no_mtime,
         kind: None,
     };
-    let progress = progress.clone();
-    let cancel = cancel.clone();
-    tokio::task::spawn_blocking(move || import_takeout(&repo, &io, progress.as_ref(), &cancel))
-        .await
-        .map_err(|e| Error::from_join("importing a Takeout export from Google Drive", &e))?
+    import_takeout(repo, &io, progress.clone(), cancel.clone()).await
 }
 
 /// Every part of an export is in Drive: per naming segment, the numbers 1…N with no gap.

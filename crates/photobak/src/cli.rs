@@ -135,17 +135,20 @@ pub struct AuthArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Import a Google Takeout export of Google Photos: every part of one export (.zip,
-    /// .tgz/.tar.gz, or extracted folders) in one call, or with --from-drive every export
-    /// Takeout delivered to Google Drive. Each newer export merges into the same repository;
-    /// importing the same export again only restores files that are missing or that verify
-    /// found damaged
+    /// .tgz/.tar.gz, or extracted folders) in one call, an inbox folder that parts are
+    /// downloaded into (every complete export in it, oldest first; with --every it keeps
+    /// watching), or with --from-drive every export Takeout delivered to Google Drive. Each
+    /// newer export merges into the same repository; importing the same export again only
+    /// restores files that are missing or that verify found damaged
     Takeout(TakeoutArgs),
 }
 
 /// `photobak import takeout`.
 #[derive(Debug, Args)]
 pub struct TakeoutArgs {
-    /// The parts of one export (takeout-…-001.zip takeout-…-002.zip …)
+    /// The parts of one export (takeout-…-001.zip takeout-…-002.zip …), or inbox folders: a
+    /// folder whose top level holds files named like Takeout parts is an inbox; a folder
+    /// without any (an extracted export) is one part
     #[arg(
         required_unless_present = "from_drive",
         conflicts_with = "from_drive",
@@ -162,11 +165,6 @@ pub struct TakeoutArgs {
     /// The Drive folder Takeout delivers into [default: Takeout]
     #[arg(long, value_name = "NAME", requires = "from_drive")]
     pub drive_folder: Option<String>,
-
-    /// With --from-drive: run again at this interval (e.g. 1d), first run at once; the
-    /// repository is unlocked between runs
-    #[arg(long, value_name = "DURATION", value_parser = parse_interval, requires = "from_drive")]
-    pub every: Option<std::time::Duration>,
 
     /// The account to merge into (default: the address found in the export, else a name derived
     /// from the export); use the same address as for `backup` to merge with API backups. With
@@ -197,6 +195,16 @@ pub struct TakeoutArgs {
     /// what it lacks says nothing. Default unless it holds nearly every item seen before
     #[arg(long, conflicts_with = "from_drive")]
     pub incremental: bool,
+
+    /// Inbox or --from-drive: run again at this interval (e.g. 1h, 1d), first run at once,
+    /// importing every export that arrived; the repository is unlocked between runs
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub every: Option<std::time::Duration>,
+
+    /// Inbox: delete an export's parts once it imported with no failed entry and the stored
+    /// files of its items re-hash clean (--from-drive always deletes its local copies)
+    #[arg(long, conflicts_with = "from_drive")]
+    pub remove_imported: bool,
 
     /// Print the report as JSON
     #[arg(long)]

@@ -147,7 +147,7 @@ pub struct Content {
     pub path: String,
 }
 
-fn hash_from(v: Vec<u8>) -> [u8; 32] {
+pub(super) fn hash_from(v: Vec<u8>) -> [u8; 32] {
     let mut h = [0u8; 32];
     if v.len() == 32 {
         h.copy_from_slice(&v);
@@ -155,7 +155,7 @@ fn hash_from(v: Vec<u8>) -> [u8; 32] {
     h
 }
 
-fn content_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Content> {
+pub(super) fn content_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Content> {
     Ok(Content {
         id: r.get(0)?,
         blake3: hash_from(r.get(1)?),

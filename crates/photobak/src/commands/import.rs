@@ -1,15 +1,19 @@
-//! `photobak import takeout`: merge one Takeout export into the repository, or, with
-//! `--from-drive`, every export Takeout delivered to Google Drive (once or on a schedule).
+//! `photobak import takeout`: merge one Takeout export into the repository, every complete
+//! export in inbox folders (once, or as a watcher with `--every`), or, with `--from-drive`,
+//! every export Takeout delivered to Google Drive (once or on a schedule).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use photobak_core::exports::ExportKind;
+use photobak_core::inbox::{DEFAULT_SETTLE, InboxOptions, InboxSummary, is_inbox, run_inbox};
 use photobak_core::repo::{Repo, is_repository};
 use photobak_core::takeout_drive::{
     DEFAULT_FOLDER, DriveAccountSummary, DriveImportOptions, drive_accounts, import_from_drive,
 };
-use photobak_core::takeout_import::{ImportOptions, ImportSummary, import_takeout};
+use photobak_core::takeout_import::{ImportOptions, import_takeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::TakeoutArgs;
@@ -24,10 +28,38 @@ pub async fn run(
     if args.from_drive {
         return from_drive(repo_path, args, cancel).await;
     }
+    if let Some(folders) = inbox_folders(args)? {
+        return inbox(repo_path, args, folders, cancel).await;
+    }
     for p in &args.parts {
         check_part(p)?;
     }
-    let opts = ImportOptions {
+    let opts = import_options(args);
+    let progress = crate::progress::for_terminal(args.json, "reading the export");
+    #[cfg(debug_assertions)]
+    if std::env::var_os("PHOTOBAK_TEST_PANIC").is_some() {
+        // Testing aid of debug builds only: proves a panicked task ends as an internal error
+        // (exit 70), not as a user error.
+        tokio::task::spawn_blocking(|| panic!("PHOTOBAK_TEST_PANIC is set"))
+            .await
+            .map_err(|e| photobak_core::Error::from_join("import", &e))?;
+    }
+    let repo = {
+        let repo_path = repo_path.to_path_buf();
+        std::sync::Arc::new(tokio::task::spawn_blocking(move || Repo::open(&repo_path)).await??)
+    };
+    let summary = import_takeout(repo, &opts, progress, cancel).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!("{}", super::summary::render(&summary));
+    }
+    Ok(summary.ok())
+}
+
+/// The import options the command line gives (the parts as given).
+fn import_options(args: &TakeoutArgs) -> ImportOptions {
+    ImportOptions {
         parts: args.parts.clone(),
         account: args.account.clone(),
         include_trash: args.include_trash,
@@ -40,26 +72,142 @@ pub async fn run(
         } else {
             None
         },
-    };
-    let repo_path = repo_path.to_path_buf();
-    let progress = crate::progress::for_terminal(args.json, "reading the export");
-    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<ImportSummary> {
-        #[cfg(debug_assertions)]
-        if std::env::var_os("PHOTOBAK_TEST_PANIC").is_some() {
-            // Testing aid of debug builds only: proves a panicked task ends as an internal
-            // error (exit 70), not as a user error.
-            panic!("PHOTOBAK_TEST_PANIC is set");
+    }
+}
+
+/// The inbox folders among the paths, when the command is an inbox run; None for the parts of
+/// one export. A folder is an inbox when its top level holds files named like Takeout parts
+/// ([`is_inbox`]). With `--every` or `--remove-imported`, which only an inbox has, a folder is
+/// one even while it holds no part yet, unless it holds a `Takeout` folder (an extracted
+/// export). Inbox folders and parts of one export are not mixed.
+fn inbox_folders(args: &TakeoutArgs) -> Result<Option<Vec<PathBuf>>, CliError> {
+    let inbox_only = args.every.is_some() || args.remove_imported;
+    let (inboxes, others): (Vec<&PathBuf>, Vec<&PathBuf>) = args
+        .parts
+        .iter()
+        .partition(|p| p.is_dir() && (is_inbox(p) || (inbox_only && !p.join("Takeout").is_dir())));
+    if inboxes.is_empty() {
+        if inbox_only {
+            let flag = if args.every.is_some() {
+                "--every"
+            } else {
+                "--remove-imported"
+            };
+            return Err(CliError::new(
+                Exit::Usage,
+                format!(
+                    "{}: {flag} works on an inbox folder, and this is not one",
+                    others[0].display()
+                ),
+            )
+            .hint(
+                "give the folder Takeout parts are downloaded into (its top level holds                  takeout-…-001.zip …); an extracted export or single parts are imported without it",
+            ));
         }
-        let repo = Repo::open(&repo_path)?;
-        let summary = import_takeout(&repo, &opts, progress.as_ref(), &cancel)?;
-        photobak_core::manifest::write_manifest(&repo)?;
+        return Ok(None);
+    }
+    if args.full {
+        // An inbox holds several exports, and of a schedule only the first is full: saying
+        // `--full` for all of them would make prune take every item an incremental lacks for
+        // gone. The kind of one export is said after its import.
+        return Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "{}: --full names one export, and an inbox folder may hold several",
+                inboxes[0].display()
+            ),
+        )
+        .hint(
+            "import the inbox without it, then mark the full export: \
+             `photobak exports mark takeout-… --full` (or give that export's parts alone with --full)",
+        ));
+    }
+    if let Some(other) = others.first() {
+        return Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "{} is an inbox folder (it holds Takeout parts), {} is not",
+                inboxes[0].display(),
+                other.display()
+            ),
+        )
+        .hint("give inbox folders alone, or the parts of one export"));
+    }
+    Ok(Some(inboxes.into_iter().cloned().collect()))
+}
+
+/// How long a part must be unmodified before the inbox reads it: a minute, or
+/// `PHOTOBAK_SETTLE_SECS` (a testing aid).
+fn settle_time() -> Duration {
+    std::env::var("PHOTOBAK_SETTLE_SECS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_SETTLE, Duration::from_secs)
+}
+
+/// The inbox, once or every `--every`; the repository is opened (and locked) per run only.
+async fn inbox(
+    repo_path: &Path,
+    args: &TakeoutArgs,
+    folders: Vec<PathBuf>,
+    cancel: CancellationToken,
+) -> anyhow::Result<bool> {
+    let opts = InboxOptions {
+        folders,
+        import: import_options(args),
+        remove_imported: args.remove_imported,
+        settle: settle_time(),
+    };
+    let Some(interval) = args.every else {
+        return inbox_once(repo_path, args.json, &opts, cancel).await;
+    };
+    let all_ok = Arc::new(AtomicBool::new(true));
+    photobak_core::schedule::every(interval, cancel.clone(), |n| {
+        let cancel = cancel.clone();
+        let all_ok = all_ok.clone();
+        let opts = &opts;
+        async move {
+            tracing::info!("scheduled inbox run {n} starting");
+            match inbox_once(repo_path, args.json, opts, cancel).await {
+                Ok(ok) => {
+                    all_ok.fetch_and(ok, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    // In scheduled mode an error is logged and the loop goes on.
+                    tracing::error!("scheduled inbox run {n}: {e:#}");
+                    all_ok.store(false, Ordering::Relaxed);
+                }
+            }
+            tracing::info!("next run in {}", humantime::format_duration(interval));
+        }
+    })
+    .await;
+    Ok(all_ok.load(Ordering::Relaxed))
+}
+
+/// One inbox run on a blocking thread, its report printed. True when no import failed.
+async fn inbox_once(
+    repo_path: &Path,
+    json: bool,
+    opts: &InboxOptions,
+    cancel: CancellationToken,
+) -> anyhow::Result<bool> {
+    let repo_path = repo_path.to_path_buf();
+    let opts = opts.clone();
+    let progress = crate::progress::for_terminal(json, "reading the export");
+    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<InboxSummary> {
+        let repo = Arc::new(Repo::open(&repo_path)?);
+        let summary = run_inbox(&repo, &opts, &progress, &cancel)?;
+        if !summary.nothing_done() {
+            photobak_core::manifest::write_manifest(&repo)?;
+        }
         Ok(summary)
     })
     .await??;
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!("{}", render(&summary));
+        println!("{}", render_inbox(&summary));
     }
     Ok(summary.ok())
 }
@@ -137,13 +285,6 @@ async fn drive_once(
     let repo = Arc::new(Repo::open(repo_path)?);
     let progress = crate::progress::for_terminal(args.json, "fetching exports from Google Drive");
     let summaries = import_from_drive(repo.clone(), google, opts, progress, &cancel).await?;
-    if summaries.iter().any(|s| !s.imports.is_empty()) {
-        let manifest_repo = repo.clone();
-        tokio::task::spawn_blocking(move || {
-            photobak_core::manifest::write_manifest(&manifest_repo)
-        })
-        .await??;
-    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summaries)?);
     } else {
@@ -193,7 +334,85 @@ pub fn render_drive(s: &DriveAccountSummary) -> String {
     }
     for i in &s.imports {
         out.push('\n');
-        out.push_str(&render(i));
+        out.push_str(&super::summary::render(i));
+    }
+    out
+}
+
+/// The inbox report: a line per export (its decision and why), the import report of each
+/// export imported, what was removed and why that was safe, and a closing count.
+pub fn render_inbox(s: &InboxSummary) -> String {
+    use photobak_core::inbox::Decision;
+    let mut out = String::new();
+    for e in &s.exports {
+        out.push_str(&format!(
+            "{} ({} part{}): {}: {}\n",
+            e.export_id,
+            e.parts.len(),
+            if e.parts.len() == 1 { "" } else { "s" },
+            e.decision.as_str(),
+            e.why
+        ));
+        if let Some(i) = &e.import {
+            for l in super::summary::render(i).lines() {
+                out.push_str(&format!("  {l}\n"));
+            }
+        }
+        if let Some(err) = &e.error {
+            out.push_str(&format!("  import failed: {err}\n"));
+        }
+        if let Some(r) = &e.removal {
+            let bytes = if e.removed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", indicatif::HumanBytes(e.removed_bytes))
+            };
+            out.push_str(&format!("  {r}{bytes}\n"));
+        }
+    }
+    for u in &s.unnamed_downloads {
+        out.push_str(&format!(
+            "a download in progress names no export yet: {u}\n"
+        ));
+    }
+    let count = |d: Decision| s.exports.iter().filter(|e| e.decision == d).count();
+    // An export imported before and read again (for --remove-imported) counts as already
+    // imported.
+    let imported = s
+        .exports
+        .iter()
+        .filter(|e| e.imported && e.decision != Decision::AlreadyImported)
+        .count();
+    let failed = s.exports.iter().filter(|e| !e.ok()).count();
+    let removed: usize = s.exports.iter().map(|e| e.removed.len()).sum();
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (imported, "imported"),
+        (failed, "failed"),
+        (count(Decision::Waiting), "waiting"),
+        (count(Decision::Incomplete), "incomplete"),
+        (count(Decision::AlreadyImported), "already imported"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    if removed > 0 {
+        parts.push(format!("{removed} parts removed"));
+    }
+    let folders = s.folders.join(", ");
+    if s.exports.is_empty() {
+        out.push_str(&format!("inbox {folders}: no Takeout parts; nothing to do"));
+    } else {
+        out.push_str(&format!(
+            "inbox {folders}: {} export{}: {}",
+            s.exports.len(),
+            if s.exports.len() == 1 { "" } else { "s" },
+            parts.join(", ")
+        ));
+        if s.nothing_done() {
+            out.push_str("; nothing to do");
+        }
     }
     out
 }
@@ -250,84 +469,4 @@ fn check_part(p: &Path) -> Result<(), CliError> {
         ),
     )
     .hint("give the .zip or .tgz parts Google Takeout made, or the folders they were extracted to"))
-}
-
-/// The import report: one summary line, then the details a person should look at.
-pub fn render(s: &ImportSummary) -> String {
-    let mut out = format!(
-        "{}: Takeout {}: {} media files, {} items: {} new, {} deduplicated, {} updated, {} unchanged",
-        s.account,
-        s.export_id,
-        s.media_entries,
-        s.items,
-        s.new,
-        s.deduplicated,
-        s.updated,
-        s.unchanged
-    );
-    let skipped: u64 = s.skipped.values().sum();
-    if skipped > 0 {
-        let why: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        out.push_str(&format!(", {skipped} skipped ({})", why.join(", ")));
-    }
-    out.push_str(&format!(
-        ", {} failed; {} read in {:.1}s",
-        s.failed.len(),
-        indicatif::HumanBytes(s.bytes_read),
-        s.elapsed_secs
-    ));
-    if s.repaired > 0 {
-        out.push_str(&format!(
-            "\n  {} damaged or missing files restored from the export",
-            s.repaired
-        ));
-    }
-    if let Some(k) = &s.kind {
-        match k.kind {
-            ExportKind::Full => out.push_str(&format!("\n  full export: {}", k.reason)),
-            _ => out.push_str(&format!(
-                "\n  incremental export: items it lacks are kept ({})",
-                k.reason
-            )),
-        }
-    }
-    if s.absent > 0 {
-        out.push_str(&format!(
-            "\n  {} previously imported items are absent from this full export \
-             (`photobak prune --dry-run` shows what would go)",
-            s.absent
-        ));
-    }
-    for w in &s.warnings {
-        out.push_str(&format!("\n  warning: {w}"));
-    }
-    if s.xmp_written > 0 {
-        out.push_str(&format!("\n  {} XMP sidecars written", s.xmp_written));
-    }
-    let list = |out: &mut String, title: &str, items: &[String]| {
-        if items.is_empty() {
-            return;
-        }
-        out.push_str(&format!("\n  {title}: {}", items.len()));
-        for i in items.iter().take(20) {
-            out.push_str(&format!("\n    {i}"));
-        }
-        if items.len() > 20 {
-            out.push_str(&format!(
-                "\n    … and {} more (see --json)",
-                items.len() - 20
-            ));
-        }
-    };
-    list(&mut out, "media without a sidecar", &s.without_sidecar);
-    list(&mut out, "sidecars without media", &s.unmatched_sidecars);
-    list(&mut out, "ambiguous sidecars (none applied)", &s.ambiguous);
-    list(&mut out, "problems in the export", &s.problems);
-    let failed: Vec<String> = s
-        .failed
-        .iter()
-        .map(|(e, why)| format!("{e}: {why}"))
-        .collect();
-    list(&mut out, "failed", &failed);
-    out
 }

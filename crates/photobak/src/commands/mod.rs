@@ -8,6 +8,7 @@ pub mod import;
 pub mod list;
 pub mod prune;
 pub mod status;
+pub mod summary;
 pub mod verify;
 
 use photobak_core::google::Endpoints;
