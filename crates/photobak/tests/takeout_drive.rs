@@ -442,3 +442,34 @@ fn the_drive_consent_is_refreshed_in_its_own_column_and_a_revoked_one_names_the_
         "{stderr}"
     );
 }
+
+#[test]
+fn an_export_with_a_missing_part_waits_and_is_imported_once_whole() {
+    let env = Env::new();
+    let (spec, parts) = two_part_export(26, &env.dir.path().join("export"));
+    let folder = env.fake.drive_add(A, DriveFileSpec::folder("Takeout"));
+    // Google has written the second part only.
+    upload(&env, &folder, &parts[1..]);
+    consent(&env);
+    let out = ok_from_drive(&env);
+    assert!(out.contains("imported 0 exports"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "waiting: {}: incomplete in Drive: part 001",
+            spec.export_id()
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        env.fake.stats().drive_media_requests,
+        0,
+        "nothing downloaded"
+    );
+    assert_eq!(count(&env, "SELECT count(*) FROM takeout_exports"), 0);
+    // The first part arrives: the next run imports the export.
+    upload(&env, &folder, &parts[..1]);
+    let out = ok_from_drive(&env);
+    assert!(out.contains("imported 1 export (2 parts"), "{out}");
+    assert_eq!(env.fake.stats().drive_media_requests, 2);
+    assert_eq!(count(&env, "SELECT count(*) FROM takeout_exports"), 1);
+}
