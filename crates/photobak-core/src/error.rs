@@ -72,6 +72,25 @@ pub enum Error {
     /// recorded (every write is staged, then renamed), so running again is safe.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Not enough free disk space for a download; it was not started. `what` names the file
+    /// and where it comes from.
+    #[error(
+        "not enough disk space for {what} ({}): it needs {} free in {} (its size plus a margin \
+         for the import), {} are free; free some space or move the repository to a larger disk",
+        human_bytes(*.size), human_bytes(*.needed), .path.display(), human_bytes(*.free)
+    )]
+    NoSpace {
+        /// The file and its origin (`takeout-…-001.zip from Google Drive`).
+        what: String,
+        /// Its size.
+        size: u64,
+        /// Free bytes it needs.
+        needed: u64,
+        /// Free bytes there are.
+        free: u64,
+        /// Where it would be written.
+        path: std::path::PathBuf,
+    },
     /// The run was asked to stop (SIGINT/SIGTERM).
     #[error("interrupted")]
     Cancelled,
@@ -119,6 +138,21 @@ impl Error {
             Error::QuotaExhausted(_) | Error::Credentials { .. } | Error::Cancelled
         )
     }
+}
+
+/// `1.5 GB`, `820 KB`, `12 B`: sizes in messages, in decimal units as file managers show them.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
 }
 
 /// Adds file context to `std::io::Result`.

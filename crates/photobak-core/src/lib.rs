@@ -13,7 +13,8 @@
 //! - [`source`]: the sources behind one interface: what they list (for the engine), what they
 //!   hold (for prune), single items fetched again (for repairs).
 //! - [`backup`], [`takeout_import`]: the Library API backup and the Takeout import, on the
-//!   engine.
+//!   engine; [`inbox`] and [`takeout_drive`]: Takeout exports found in a folder or fetched
+//!   from Google Drive, imported through it.
 //! - [`prune`], [`verify`], [`manifest`], [`status`], [`list`]: the operations commands.
 
 pub mod backup;
@@ -37,6 +38,7 @@ pub mod schedule;
 pub mod source;
 pub mod status;
 pub mod summary;
+pub mod takeout_drive;
 pub mod takeout_import;
 pub mod time;
 pub mod verify;

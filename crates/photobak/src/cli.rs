@@ -124,16 +124,22 @@ pub struct AuthArgs {
     /// How long to wait for the browser's answer
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_interval)]
     pub timeout: std::time::Duration,
+
+    /// Ask for read-only access to Google Drive instead (a consent of its own, stored beside
+    /// the Photos one), for `import takeout --from-drive`
+    #[arg(long)]
+    pub drive: bool,
 }
 
 /// `photobak import …`.
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Import a Google Takeout export of Google Photos: every part of one export (.zip,
-    /// .tgz/.tar.gz, or extracted folders) in one call, or an inbox folder that parts are
+    /// .tgz/.tar.gz, or extracted folders) in one call, an inbox folder that parts are
     /// downloaded into (every complete export in it, oldest first; with --every it keeps
-    /// watching). Each newer export merges into the same repository; importing the same export
-    /// again only restores files that are missing or that verify found damaged
+    /// watching), or with --from-drive every export Takeout delivered to Google Drive. Each
+    /// newer export merges into the same repository; importing the same export again only
+    /// restores files that are missing or that verify found damaged
     Takeout(TakeoutArgs),
 }
 
@@ -143,11 +149,27 @@ pub struct TakeoutArgs {
     /// The parts of one export (takeout-…-001.zip takeout-…-002.zip …), or inbox folders: a
     /// folder whose top level holds files named like Takeout parts is an inbox; a folder
     /// without any (an extracted export) is one part
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "from_drive",
+        conflicts_with = "from_drive",
+        value_name = "PATH"
+    )]
     pub parts: Vec<std::path::PathBuf>,
 
+    /// Fetch the exports Google Takeout delivered to Google Drive and import each one not
+    /// imported yet, then delete the local copies (nothing in Drive is changed). Needs
+    /// `photobak auth --googlephotos ADDRESS --drive` once
+    #[arg(long)]
+    pub from_drive: bool,
+
+    /// The Drive folder Takeout delivers into [default: Takeout]
+    #[arg(long, value_name = "NAME", requires = "from_drive")]
+    pub drive_folder: Option<String>,
+
     /// The account to merge into (default: the address found in the export, else a name derived
-    /// from the export); use the same address as for `backup` to merge with API backups
+    /// from the export); use the same address as for `backup` to merge with API backups. With
+    /// --from-drive: the account whose Drive is read and merged into (default: every account
+    /// with a Drive consent)
     #[arg(long, visible_alias = "googlephotos", value_name = "ADDRESS")]
     pub account: Option<String>,
 
@@ -166,22 +188,22 @@ pub struct TakeoutArgs {
 
     /// This is a full export (the whole library when it was made, such as the first export of
     /// a schedule): items seen before it and absent from it count as deleted for `prune`
-    #[arg(long, conflicts_with = "incremental")]
+    #[arg(long, conflicts_with_all = ["incremental", "from_drive"])]
     pub full: bool,
 
     /// This is an incremental export (only what was added or edited since the previous one):
     /// what it lacks says nothing. Default unless it holds nearly every item seen before
-    #[arg(long)]
+    #[arg(long, conflicts_with = "from_drive")]
     pub incremental: bool,
 
-    /// Inbox: run again at this interval (e.g. 1h, 1d), first run at once, importing every
-    /// export that arrived; the repository is unlocked between runs
+    /// Inbox or --from-drive: run again at this interval (e.g. 1h, 1d), first run at once,
+    /// importing every export that arrived; the repository is unlocked between runs
     #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
     pub every: Option<std::time::Duration>,
 
     /// Inbox: delete an export's parts once it imported with no failed entry and the stored
-    /// files of its items re-hash clean
-    #[arg(long)]
+    /// files of its items re-hash clean (--from-drive always deletes its local copies)
+    #[arg(long, conflicts_with = "from_drive")]
     pub remove_imported: bool,
 
     /// Print the report as JSON

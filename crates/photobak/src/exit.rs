@@ -106,7 +106,8 @@ pub fn exit_of(e: &anyhow::Error) -> Exit {
                 | E::Remote { .. }
                 | E::QuotaExhausted(_)
                 | E::Credentials { .. }
-                | E::Invalid(_) => Exit::Failure,
+                | E::Invalid(_)
+                | E::NoSpace { .. } => Exit::Failure,
             };
         }
         if let Some(j) = cause.downcast_ref::<tokio::task::JoinError>() {

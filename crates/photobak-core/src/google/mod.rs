@@ -1,9 +1,11 @@
 //! Google: OAuth for installed apps, the HTTP discipline Google asks for (backoff, 429 pacing,
-//! quota detection), and the Photos Library API.
+//! quota detection), the Photos Library API, and Google Drive (read-only, for the Takeout
+//! exports Google delivers there).
 //!
 //! Every URL is derived from [`Endpoints`], so tests (and anyone curious) can point photobak at a
 //! fake service with `PHOTOBAK_GOOGLE_ENDPOINT`.
 
+pub mod drive;
 pub mod http;
 pub mod library;
 pub mod media;
@@ -19,6 +21,11 @@ pub const SCOPE_LIBRARY_READ: &str =
 /// OAuth scope of the Picker API.
 pub const SCOPE_PICKER: &str = "https://www.googleapis.com/auth/photospicker.mediaitems.readonly";
 
+/// OAuth scope of Google Drive, read-only: reads files photobak did not create (the Takeout
+/// exports Google writes into the user's Drive). Asked for only by `auth --drive`, in a consent
+/// of its own, so an account that never uses Drive never grants it.
+pub const SCOPE_DRIVE_READ: &str = "https://www.googleapis.com/auth/drive.readonly";
+
 /// Where Google's services are.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
@@ -32,6 +39,8 @@ pub struct Endpoints {
     pub library: String,
     /// Picker API root, ending in `/v1`.
     pub picker: String,
+    /// Drive API root, ending in `/drive/v3`.
+    pub drive: String,
 }
 
 impl Endpoints {
@@ -43,11 +52,13 @@ impl Endpoints {
             revoke: "https://oauth2.googleapis.com/revoke".into(),
             library: "https://photoslibrary.googleapis.com/v1".into(),
             picker: "https://photospicker.googleapis.com/v1".into(),
+            drive: "https://www.googleapis.com/drive/v3".into(),
         }
     }
 
     /// Every endpoint under one base URL `E`, with fixed paths so any fake can serve them:
-    /// `E/o/oauth2/v2/auth`, `E/token`, `E/revoke`, `E/photoslibrary/v1`, `E/photospicker/v1`.
+    /// `E/o/oauth2/v2/auth`, `E/token`, `E/revoke`, `E/photoslibrary/v1`, `E/photospicker/v1`,
+    /// `E/drive/v3`.
     pub fn under(base: &str) -> Endpoints {
         let e = base.trim_end_matches('/');
         Endpoints {
@@ -56,6 +67,7 @@ impl Endpoints {
             revoke: format!("{e}/revoke"),
             library: format!("{e}/photoslibrary/v1"),
             picker: format!("{e}/photospicker/v1"),
+            drive: format!("{e}/drive/v3"),
         }
     }
 }

@@ -192,8 +192,8 @@ pub async fn authorize(
         return Err(Error::Credentials {
             account: req.address.to_string(),
             message: format!(
-                "Google granted only [{}]; photobak needs [{}]: run auth again and tick the Google \
-                 Photos permission on the consent page",
+                "Google granted only [{}]; photobak needs [{}]: run auth again and tick every \
+                 permission it asks for on the consent page",
                 granted.join(" "),
                 missing.iter().map(|s| **s).collect::<Vec<_>>().join(" ")
             ),

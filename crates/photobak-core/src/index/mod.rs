@@ -13,12 +13,14 @@
 //! [`Index`], grouped by the tables it touches: `queries.rs` (accounts, albums, the item upsert,
 //! memberships, runs, failures), `content.rs` (stored files: ingest's placement, file facts,
 //! the manifest), `items.rs` (what only a sidecar records, the users of a file), `exports.rs`
-//! (Takeout exports and sightings), `prune.rs` (prune's snapshot and its one forgetting
+//! (Takeout exports and sightings), `parts.rs` and `drive.rs` (Takeout parts of inbox folders
+//! and of Google Drive, the Drive consent), `prune.rs` (prune's snapshot and its one forgetting
 //! transaction), `report.rs` (what status, list and verify read). The connection never leaves
 //! the module: `Index::with` and `Index::tx` are private to it, so a multi-statement change
 //! a caller needs is one method here, and its transaction is visible in one place.
 
 mod content;
+mod drive;
 mod exports;
 mod items;
 mod migrate;
@@ -30,6 +32,7 @@ mod report;
 mod testing;
 
 pub use content::{FileFacts, FinishFacts, NewContent, StoredFileFacts};
+pub use drive::{DriveAccount, DrivePartRecord};
 pub use exports::Sighting;
 pub use items::{ContentUser, Provenance, TakeoutExtras};
 pub use parts::{DeliveredFile, PartRecord, PartSeen};

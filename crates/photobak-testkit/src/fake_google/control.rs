@@ -24,7 +24,9 @@ use serde_json::{Value, json};
 
 use super::model::ModelError;
 use super::respond::json_response;
-use super::{AuthBehavior, Faults, GenerateSpec, ItemEdit, NewItem, READONLY_SCOPE, Shared};
+use super::{
+    AuthBehavior, DriveFileSpec, Faults, GenerateSpec, ItemEdit, NewItem, READONLY_SCOPE, Shared,
+};
 
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
@@ -53,6 +55,9 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_fake/tokens", post(mint_tokens))
         .route("/_fake/picker", get(picker_sessions))
         .route("/_fake/picker/{session}/pick", post(pick))
+        .route("/_fake/drive", get(drive_files).post(drive_add))
+        .route("/_fake/drive/log", get(drive_log))
+        .route("/_fake/drive/{id}/trash", post(drive_trash))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -401,6 +406,97 @@ async fn pick(
         shared
             .complete_picking(&session, &ids)
             .map_err(|(status, e)| error(status, &e))?;
+        Ok(ok(json!({})))
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DriveAddReq {
+    account: String,
+    name: String,
+    #[serde(default)]
+    content_base64: Option<String>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    parents: Vec<String>,
+    #[serde(default)]
+    trashed: bool,
+    #[serde(default)]
+    mime_type: Option<String>,
+    #[serde(default)]
+    created_time: Option<jiff::Timestamp>,
+}
+
+/// Adds a file or folder to an account's Drive: `{"account", "name", "content_base64" or
+/// "text", "parents", "trashed", "mime_type", "created_time"}` → `{"id"}`.
+async fn drive_add(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+    run(|| {
+        use base64::Engine as _;
+        let req: DriveAddReq = parse(&body)?;
+        let bytes = match (&req.content_base64, &req.text) {
+            (Some(_), Some(_)) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "give content_base64 or text, not both",
+                ));
+            }
+            (Some(b), None) => base64::engine::general_purpose::STANDARD
+                .decode(b.as_bytes())
+                .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("content_base64: {e}")))?,
+            (None, Some(t)) => t.clone().into_bytes(),
+            (None, None) => Vec::new(),
+        };
+        let spec = DriveFileSpec {
+            name: req.name,
+            bytes,
+            parents: req.parents,
+            trashed: req.trashed,
+            mime_type: req.mime_type,
+            created_time: req.created_time,
+        };
+        let id = shared
+            .drive_add(&req.account, spec)
+            .map_err(|e| error(StatusCode::BAD_REQUEST, &e))?;
+        Ok(ok(json!({"id": id})))
+    })
+}
+
+/// `GET /_fake/drive?account=A`: the account's Drive files.
+async fn drive_files(
+    AxState(shared): AxState<Arc<Shared>>,
+    Query(q): Query<PickerQuery>,
+) -> Response {
+    ok(json!({"files": shared.drive_files(&q.account)}))
+}
+
+async fn drive_log(AxState(shared): AxState<Arc<Shared>>) -> Response {
+    let log = shared.lock().drive.log.clone();
+    ok(json!({"requests": log}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrashReq {
+    #[serde(default = "yes")]
+    trashed: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+async fn drive_trash(
+    AxState(shared): AxState<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    run(|| {
+        let req: TrashReq = parse(&body)?;
+        shared
+            .drive_set_trashed(&id, req.trashed)
+            .map_err(|e| error(StatusCode::NOT_FOUND, &e))?;
         Ok(ok(json!({})))
     })
 }

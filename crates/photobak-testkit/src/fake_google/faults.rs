@@ -54,12 +54,17 @@ pub struct Faults {
     pub daily_quota: Option<u64>,
     /// The same for media fetches (`baseUrl` requests).
     pub media_daily_quota: Option<u64>,
+    /// Probability that a Drive API call (listing, metadata or content) answers 403 with
+    /// Drive's `userRateLimitExceeded` or `rateLimitExceeded` reason, which clients must retry
+    /// like a 429.
+    pub drive_rate_limit_403_rate: f64,
     /// Stop injecting faults (not quota rejections) after this many since `set_faults`.
     pub max_faults: Option<u64>,
 }
 
-/// A Library API listing, for [`Faults::repeat_page_token`]. JSON: `"albums"`,
-/// `"media_items"` (`GET mediaItems`), `"album_items"` (`mediaItems:search` with `albumId`).
+/// A paged listing, for [`Faults::repeat_page_token`]. JSON: `"albums"`,
+/// `"media_items"` (`GET mediaItems`), `"album_items"` (`mediaItems:search` with `albumId`),
+/// `"drive_files"` (Drive's `files.list`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PagedListing {
@@ -69,6 +74,8 @@ pub enum PagedListing {
     MediaItems,
     /// `POST mediaItems:search` with an `albumId`.
     AlbumItems,
+    /// Drive's `files.list`.
+    DriveFiles,
 }
 
 /// The kinds of injected faults, as counted in [`crate::fake_google::Stats::faults_injected`].
@@ -85,6 +92,7 @@ pub(crate) enum FaultKind {
     RepeatedPageToken,
     WrongLength,
     Stall,
+    Drive403,
 }
 
 impl FaultKind {
@@ -101,6 +109,7 @@ impl FaultKind {
             FaultKind::RepeatedPageToken => "repeated_page_token",
             FaultKind::WrongLength => "wrong_length",
             FaultKind::Stall => "stall",
+            FaultKind::Drive403 => "drive_403",
         }
     }
 }

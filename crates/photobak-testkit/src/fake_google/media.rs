@@ -303,6 +303,43 @@ fn serve_small(shared: &Arc<Shared>, st: &mut State, headers: &HeaderMap, c: Con
     serve(shared, st, headers, c, size, hash, "image/jpeg")
 }
 
+/// Which counters a body feeds: the Photos media hosts' or Drive's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Meter {
+    Photos,
+    Drive,
+}
+
+impl Meter {
+    fn bytes(self, shared: &Shared) -> &std::sync::atomic::AtomicU64 {
+        match self {
+            Meter::Photos => &shared.media_bytes_sent,
+            Meter::Drive => &shared.drive_bytes_sent,
+        }
+    }
+
+    fn completed(self, shared: &Shared) -> &std::sync::atomic::AtomicU64 {
+        match self {
+            Meter::Photos => &shared.media_bodies_completed,
+            Meter::Drive => &shared.drive_bodies_completed,
+        }
+    }
+}
+
+/// A Drive file's content (`files.get?alt=media`): the same `Range` handling and body faults
+/// as the media hosts, counted as Drive bytes.
+pub(crate) fn serve_drive(
+    shared: &Arc<Shared>,
+    st: &mut State,
+    headers: &HeaderMap,
+    content: Content,
+    size: u64,
+    hash: blake3::Hash,
+    mime: &str,
+) -> Response {
+    serve_metered(shared, st, headers, content, size, hash, mime, Meter::Drive)
+}
+
 /// Result of parsing a `Range` header against a length.
 #[derive(Debug, PartialEq, Eq)]
 enum RangeReq {
@@ -361,7 +398,6 @@ enum Cut {
     Stall(Duration),
 }
 
-#[allow(clippy::too_many_arguments)]
 fn serve(
     shared: &Arc<Shared>,
     st: &mut State,
@@ -370,6 +406,29 @@ fn serve(
     size: u64,
     hash: blake3::Hash,
     mime: &str,
+) -> Response {
+    serve_metered(
+        shared,
+        st,
+        headers,
+        content,
+        size,
+        hash,
+        mime,
+        Meter::Photos,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn serve_metered(
+    shared: &Arc<Shared>,
+    st: &mut State,
+    headers: &HeaderMap,
+    content: Content,
+    size: u64,
+    hash: blake3::Hash,
+    mime: &str,
+    meter: Meter,
 ) -> Response {
     let etag = format!("\"{}\"", &hash.to_hex()[..32]);
     let if_range_ok = headers
@@ -441,12 +500,11 @@ fn serve(
         None => end,
     };
     if body_len == 0 {
-        shared
-            .media_bodies_completed
-            .fetch_add(1, Ordering::Relaxed);
+        meter.completed(shared).fetch_add(1, Ordering::Relaxed);
     }
     let body = body_stream(BodyState {
         shared: shared.clone(),
+        meter,
         content,
         pos: start,
         end,
@@ -483,6 +541,7 @@ fn serve(
 
 struct BodyState {
     shared: Arc<Shared>,
+    meter: Meter,
     content: Content,
     pos: u64,
     end: u64,
@@ -509,6 +568,12 @@ fn body_stream(state: BodyState) -> Body {
                     s,
                 ));
             }
+            if s.cut == Some(Cut::Reset) {
+                // Let hyper flush what it buffered first (it does when the body is pending): a
+                // real reset comes after bytes reached the client, and a small body would
+                // otherwise vanish with its head, looking like a refused request.
+                tokio::task::yield_now().await;
+            }
             return match s.cut {
                 Some(Cut::Reset) => Some((
                     Err(io::Error::new(
@@ -527,13 +592,11 @@ fn body_stream(state: BodyState) -> Body {
         let mut buf = vec![0u8; n];
         s.content.read_at(s.pos, &mut buf);
         s.pos += n as u64;
-        s.shared
-            .media_bytes_sent
+        s.meter
+            .bytes(&s.shared)
             .fetch_add(n as u64, Ordering::Relaxed);
         if s.pos == s.end && s.cut.is_none() {
-            s.shared
-                .media_bodies_completed
-                .fetch_add(1, Ordering::Relaxed);
+            s.meter.completed(&s.shared).fetch_add(1, Ordering::Relaxed);
             s.done = true;
         }
         Some((Ok::<Bytes, io::Error>(Bytes::from(buf)), s))

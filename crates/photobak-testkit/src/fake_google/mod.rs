@@ -1,5 +1,6 @@
 //! A fake of the Google services photobak talks to: OAuth for installed apps, the Photos
-//! Library API, the Photos Picker API, and the media hosts behind `baseUrl`s.
+//! Library API, the Photos Picker API, the media hosts behind `baseUrl`s, and the Drive API v3
+//! files a user's Takeout exports are delivered to.
 //!
 //! Why a real HTTP server: photobak's integration tests run the photobak binary as a subprocess,
 //! so the fake must be reachable over the network exactly like Google, with Google's paths,
@@ -14,10 +15,11 @@
 //! stand-alone program `photobak-fake-google`.
 //!
 //! Layout: `model` (library and content), `generate` (deterministic libraries), `oauth`,
-//! `library_api`, `picker_api`, `media` (the `baseUrl` hosts), `faults`, `control` (the `/_fake/`
-//! interface), `respond` (Google's error shapes).
+//! `library_api`, `picker_api`, `media` (the `baseUrl` hosts), `drive_api` (Drive v3 files),
+//! `faults`, `control` (the `/_fake/` interface), `respond` (Google's error shapes).
 
 mod control;
+mod drive_api;
 mod exif_strip;
 mod faults;
 mod generate;
@@ -41,6 +43,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
+pub use drive_api::{
+    DRIVE_READONLY_SCOPE, DriveFileSnapshot, DriveFileSpec, DriveRequest, FOLDER_MIME,
+};
 pub use exif_strip::strip_gps;
 pub use faults::{Faults, PagedListing};
 pub use generate::{GenerateSpec, Sizes};
@@ -136,6 +141,21 @@ pub struct Stats {
     /// whatever the answer: proves that a resumed run never fetches an item it already has.
     #[serde(default)]
     pub media_requests_by_item: BTreeMap<String, u64>,
+    /// Requests under `/drive/v3/` (including rejected ones).
+    #[serde(default)]
+    pub drive_requests: u64,
+    /// Drive content requests (`alt=media`), whatever the answer.
+    #[serde(default)]
+    pub drive_media_requests: u64,
+    /// Drive content requests per file id, whatever the answer.
+    #[serde(default)]
+    pub drive_media_requests_by_file: BTreeMap<String, u64>,
+    /// Drive content bytes handed to the connection.
+    #[serde(default)]
+    pub drive_bytes_sent: u64,
+    /// Drive content bodies sent to the end (full or ranged, not cut by a fault).
+    #[serde(default)]
+    pub drive_bodies_completed: u64,
 }
 
 impl Stats {
@@ -166,6 +186,7 @@ pub(crate) struct State {
     pub lib: model::Library,
     pub oauth: oauth::OAuthState,
     pub picker: picker_api::PickerState,
+    pub drive: drive_api::DriveState,
     pub faults: faults::FaultState,
     pub clock_offset_ms: i64,
     pub stats: Counters,
@@ -184,6 +205,9 @@ pub(crate) struct Shared {
     /// Media counters updated per chunk, outside the lock.
     pub media_bytes_sent: AtomicU64,
     pub media_bodies_completed: AtomicU64,
+    /// The same for Drive content.
+    pub drive_bytes_sent: AtomicU64,
+    pub drive_bodies_completed: AtomicU64,
 }
 
 impl Shared {
@@ -198,6 +222,7 @@ impl Shared {
                 lib: model::Library::new(seed),
                 oauth: oauth::OAuthState::new(seed),
                 picker: picker_api::PickerState::default(),
+                drive: drive_api::DriveState::default(),
                 faults: faults::FaultState::new(seed),
                 clock_offset_ms: 0,
                 stats: Counters::default(),
@@ -206,6 +231,8 @@ impl Shared {
             cfg,
             media_bytes_sent: AtomicU64::new(0),
             media_bodies_completed: AtomicU64::new(0),
+            drive_bytes_sent: AtomicU64::new(0),
+            drive_bodies_completed: AtomicU64::new(0),
         }
     }
 
@@ -243,6 +270,11 @@ impl Shared {
             media_quota_used: st.faults.media_used,
             last_authorize_query: st.stats.last_authorize_query.clone(),
             media_requests_by_item: st.stats.media_requests_by_item.clone(),
+            drive_requests: st.drive.requests,
+            drive_media_requests: st.drive.media_requests,
+            drive_media_requests_by_file: st.drive.media_requests_by_file.clone(),
+            drive_bytes_sent: self.drive_bytes_sent.load(Ordering::Relaxed),
+            drive_bodies_completed: self.drive_bodies_completed.load(Ordering::Relaxed),
         }
     }
 
@@ -524,13 +556,40 @@ impl FakeGoogle {
             .unwrap_or_else(|e| panic!("picker_sessions: {e}"))
     }
 
-    /// Counters.
+    /// Puts a file (or, with [`DriveFileSpec::folder`], a folder) into `account`'s Drive
+    /// (the account is created when new); returns its id. Panics on a parent that is no folder
+    /// of that account.
+    pub fn drive_add(&self, account: &str, spec: DriveFileSpec) -> String {
+        self.shared
+            .drive_add(account, spec)
+            .unwrap_or_else(|e| panic!("drive_add: {e}"))
+    }
+
+    /// Moves a Drive file to the trash (true) or out of it. Panics on an unknown id.
+    pub fn drive_set_trashed(&self, id: &str, trashed: bool) {
+        self.shared
+            .drive_set_trashed(id, trashed)
+            .unwrap_or_else(|e| panic!("drive_set_trashed: {e}"));
+    }
+
+    /// Ground truth of `account`'s Drive, in creation order (empty for an unknown account).
+    pub fn drive_files(&self, account: &str) -> Vec<DriveFileSnapshot> {
+        self.shared.drive_files(account)
+    }
+
+    /// Every request made to `/drive/v3/` so far, oldest first: tests assert on what a client
+    /// asked for and, above all, what it never asked for.
+    pub fn drive_log(&self) -> Vec<DriveRequest> {
+        self.shared.lock().drive.log.clone()
+    }
+
     /// Every authorization code, refresh token and access token the fake has issued (used or
     /// not, expired or revoked), so tests can prove none of them leaks into an output.
     pub fn issued_secrets(&self) -> Vec<String> {
         self.shared.lock().oauth.issued()
     }
 
+    /// Counters.
     pub fn stats(&self) -> Stats {
         self.shared.stats()
     }
@@ -574,6 +633,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .merge(library_api::routes())
         .merge(picker_api::routes())
         .merge(media::routes())
+        .merge(drive_api::routes())
         .merge(control::routes())
         .fallback(unknown_path)
         .with_state(shared)

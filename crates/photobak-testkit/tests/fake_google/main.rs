@@ -1,6 +1,7 @@
 //! Integration tests of the fake Google service over real loopback HTTP.
 
 mod control;
+mod drive;
 mod faults;
 mod library;
 mod media;

@@ -3,13 +3,17 @@
 use std::sync::Arc;
 
 use photobak_core::google::oauth::{AuthorizeRequest, authorize};
-use photobak_core::google::{SCOPE_LIBRARY_READ, SCOPE_PICKER};
+use photobak_core::google::{SCOPE_DRIVE_READ, SCOPE_LIBRARY_READ, SCOPE_PICKER};
 use photobak_core::repo::{Repo, is_repository};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::AuthArgs;
 
 /// Runs the browser flow for each account and stores the tokens in the repository's index.
+///
+/// With `--drive` the flow asks for read-only Google Drive access only, a consent of its own
+/// stored in `accounts.drive_credentials`: an account that never imports from Drive never
+/// grants photobak its Drive, and the Photos consent stays as it was.
 ///
 /// An existing repository is opened (and locked) first, so that "in use by another photobak"
 /// is said before the person goes through the browser. A new one is created only once a token
@@ -38,7 +42,11 @@ pub async fn run(
             &google.client,
             AuthorizeRequest {
                 address,
-                scopes: &[SCOPE_LIBRARY_READ, SCOPE_PICKER],
+                scopes: if args.drive {
+                    &[SCOPE_DRIVE_READ]
+                } else {
+                    &[SCOPE_LIBRARY_READ, SCOPE_PICKER]
+                },
                 show_url: &show,
                 open_browser: !args.no_browser,
                 timeout: args.timeout,
@@ -51,10 +59,16 @@ pub async fn run(
             None => repo.insert(Arc::new(Repo::open(repo_path)?)).clone(),
         };
         let account = repo.ensure_account(address)?;
-        repo.index
-            .set_credentials(account.id, Some(&serde_json::to_string(&token)?))?;
+        let json = serde_json::to_string(&token)?;
+        let what = if args.drive {
+            repo.index.set_drive_credentials(account.id, Some(&json))?;
+            "read-only Google Drive access authorised"
+        } else {
+            repo.index.set_credentials(account.id, Some(&json))?;
+            "authorised"
+        };
         println!(
-            "{address}: authorised; credentials stored in {}",
+            "{address}: {what}; credentials stored in {}",
             repo.root().join(photobak_core::index::INDEX_FILE).display()
         );
     }

@@ -1,5 +1,6 @@
-//! `photobak import takeout`: merge one Takeout export into the repository, or every complete
-//! export in inbox folders (once, or as a watcher with `--every`).
+//! `photobak import takeout`: merge one Takeout export into the repository, every complete
+//! export in inbox folders (once, or as a watcher with `--every`), or, with `--from-drive`,
+//! every export Takeout delivered to Google Drive (once or on a schedule).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,12 +9,15 @@ use std::time::Duration;
 
 use photobak_core::exports::ExportKind;
 use photobak_core::inbox::{DEFAULT_SETTLE, InboxOptions, InboxSummary, is_inbox, run_inbox};
-use photobak_core::repo::Repo;
+use photobak_core::repo::{Repo, is_repository};
+use photobak_core::takeout_drive::{
+    DEFAULT_FOLDER, DriveAccountSummary, DriveImportOptions, drive_accounts, import_from_drive,
+};
 use photobak_core::takeout_import::{ImportOptions, import_takeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::TakeoutArgs;
-use crate::exit::{CliError, Exit};
+use crate::exit::{CliError, Exit, command_prefix};
 
 /// Runs the import on a blocking thread and prints its report. True when no entry failed.
 pub async fn run(
@@ -21,6 +25,9 @@ pub async fn run(
     args: &TakeoutArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<bool> {
+    if args.from_drive {
+        return from_drive(repo_path, args, cancel).await;
+    }
     if let Some(folders) = inbox_folders(args)? {
         return inbox(repo_path, args, folders, cancel).await;
     }
@@ -205,6 +212,133 @@ async fn inbox_once(
     Ok(summary.ok())
 }
 
+/// `--from-drive`: once, or every `--every` with the repository unlocked between runs.
+async fn from_drive(
+    repo_path: &Path,
+    args: &TakeoutArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<bool> {
+    let google = super::google_access()?;
+    if !is_repository(repo_path) {
+        // The Drive consent lives in the repository's index: without one there is none.
+        let cmd = command_prefix(repo_path);
+        return Err(CliError::new(
+            Exit::Config,
+            format!(
+                "no account has allowed photobak to read its Google Drive: {} is not a \
+                 repository yet",
+                repo_path.display()
+            ),
+        )
+        .hint(format!(
+            "run `{cmd} auth --googlephotos ADDRESS --drive` once (read-only Drive access), \
+             then `{cmd} import takeout --from-drive`"
+        ))
+        .into());
+    }
+    let opts = DriveImportOptions {
+        account: args.account.clone(),
+        folder: args
+            .drive_folder
+            .clone()
+            .unwrap_or_else(|| DEFAULT_FOLDER.to_string()),
+        include_trash: args.include_trash,
+        xmp: args.xmp,
+        no_mtime: args.no_mtime,
+    };
+    let Some(interval) = args.every else {
+        return drive_once(repo_path, args, &opts, &google, cancel).await;
+    };
+    // A schedule that cannot work would log the same error every interval: refuse it now.
+    drive_accounts(&Repo::open(repo_path)?, opts.account.as_deref())?;
+    let all_ok = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    photobak_core::schedule::every(interval, cancel.clone(), |n| {
+        let (google, cancel, all_ok, opts) =
+            (google.clone(), cancel.clone(), all_ok.clone(), opts.clone());
+        async move {
+            tracing::info!("scheduled run {n} starting");
+            match drive_once(repo_path, args, &opts, &google, cancel).await {
+                Ok(ok) => {
+                    all_ok.fetch_and(ok, std::sync::atomic::Ordering::Relaxed);
+                }
+                Err(e) => {
+                    // In scheduled mode an error is logged and the loop goes on.
+                    tracing::error!("scheduled run {n}: {e:#}");
+                    all_ok.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            tracing::info!("next run in {}", humantime::format_duration(interval));
+        }
+    })
+    .await;
+    Ok(all_ok.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+async fn drive_once(
+    repo_path: &Path,
+    args: &TakeoutArgs,
+    opts: &DriveImportOptions,
+    google: &photobak_core::google::GoogleAccess,
+    cancel: CancellationToken,
+) -> anyhow::Result<bool> {
+    // Opened per run so the lock is released between scheduled runs.
+    let repo = Arc::new(Repo::open(repo_path)?);
+    let progress = crate::progress::for_terminal(args.json, "fetching exports from Google Drive");
+    let summaries = import_from_drive(repo.clone(), google, opts, progress, &cancel).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summaries)?);
+    } else {
+        for s in &summaries {
+            println!("{}", render_drive(s));
+        }
+    }
+    Ok(summaries.iter().all(DriveAccountSummary::ok))
+}
+
+/// One account's Drive run: what was found, then each import's own report.
+pub fn render_drive(s: &DriveAccountSummary) -> String {
+    if s.folders_found == 0 {
+        return format!(
+            "{}: Google Drive has no folder named {:?} (Takeout creates it when it delivers an \
+             export to Drive); nothing to import",
+            s.account, s.folder
+        );
+    }
+    let mut out = format!(
+        "{}: Google Drive folder {:?}: {}; imported {} ({}, {} downloaded), {} imported before",
+        s.account,
+        s.folder,
+        plural(s.parts_listed, "Takeout part"),
+        plural(s.imports.len(), "export"),
+        plural(s.parts_downloaded, "part"),
+        indicatif::HumanBytes(s.bytes_downloaded),
+        s.already_imported.len()
+    );
+    if s.imports.is_empty() && s.waiting.is_empty() {
+        out.push_str(" (nothing new)");
+    }
+    for w in &s.waiting {
+        out.push_str(&format!("\n  waiting: {}: {}", w.export_id, w.reason));
+    }
+    if !s.ignored.is_empty() {
+        out.push_str(&format!(
+            "\n  left alone: {}",
+            plural(s.ignored.len(), "file")
+        ));
+        for i in s.ignored.iter().take(10) {
+            out.push_str(&format!("\n    {i}"));
+        }
+        if s.ignored.len() > 10 {
+            out.push_str(&format!("\n    … and {} more", s.ignored.len() - 10));
+        }
+    }
+    for i in &s.imports {
+        out.push('\n');
+        out.push_str(&super::summary::render(i));
+    }
+    out
+}
+
 /// The inbox report: a line per export (its decision and why), the import report of each
 /// export imported, what was removed and why that was safe, and a closing count.
 pub fn render_inbox(s: &InboxSummary) -> String {
@@ -281,6 +415,10 @@ pub fn render_inbox(s: &InboxSummary) -> String {
         }
     }
     out
+}
+
+fn plural(n: usize, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Refuses, before any repository is created, a part that cannot be a Takeout export: a path
