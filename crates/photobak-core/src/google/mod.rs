@@ -1,5 +1,5 @@
 //! Google: OAuth for installed apps, the HTTP discipline Google asks for (backoff, 429 pacing,
-//! quota detection), and the Photos Library API.
+//! quota detection), the Photos Library API and the Photos Picker API.
 //!
 //! Every URL is derived from [`Endpoints`], so tests (and anyone curious) can point photobak at a
 //! fake service with `PHOTOBAK_GOOGLE_ENDPOINT`.
@@ -8,6 +8,7 @@ pub mod http;
 pub mod library;
 pub mod media;
 pub mod oauth;
+pub mod picker;
 
 /// Provider name used in the index and on disk.
 pub const PROVIDER: &str = "googlephotos";
