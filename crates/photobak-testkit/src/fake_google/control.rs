@@ -53,6 +53,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_fake/tokens", post(mint_tokens))
         .route("/_fake/picker", get(picker_sessions))
         .route("/_fake/picker/{session}/pick", post(pick))
+        .route("/_fake/picker/user", post(picker_user))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -400,6 +401,34 @@ async fn pick(
         let ids: Vec<&str> = req.item_ids.iter().map(String::as_str).collect();
         shared
             .complete_picking(&session, &ids)
+            .map_err(|(status, e)| error(status, &e))?;
+        Ok(ok(json!({})))
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PickerUserReq {
+    account: String,
+    /// None removes the scripted user.
+    item_ids: Option<Vec<String>>,
+    #[serde(default)]
+    after_ms: u64,
+}
+
+async fn picker_user(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+    run(|| {
+        let req: PickerUserReq = parse(&body)?;
+        let ids: Option<Vec<&str>> = req
+            .item_ids
+            .as_ref()
+            .map(|v| v.iter().map(String::as_str).collect());
+        shared
+            .script_picker_user(
+                &req.account,
+                ids.as_deref()
+                    .map(|ids| (ids, std::time::Duration::from_millis(req.after_ms))),
+            )
             .map_err(|(status, e)| error(status, &e))?;
         Ok(ok(json!({})))
     })
