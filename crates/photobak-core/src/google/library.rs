@@ -202,7 +202,9 @@ fn canonicalize(v: &mut serde_json::Value) {
     }
 }
 
-pub(crate) fn int64_opt<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+pub(crate) fn int64_opt<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<i64>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum N {

@@ -76,7 +76,10 @@ impl UrlSource for LibraryUrl<'_> {
             *self.listed_at = Instant::now();
         }
         let base = self.item.base_url.clone().ok_or_else(|| {
-            Error::Invalid(format!("downloading {}: the API gave no baseUrl", self.name()))
+            Error::Invalid(format!(
+                "downloading {}: the API gave no baseUrl",
+                self.name()
+            ))
         })?;
         Ok(format!(
             "{base}={}",

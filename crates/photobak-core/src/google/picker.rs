@@ -416,7 +416,9 @@ impl UrlSource for PickedDownload {
     /// The Picker has no `mediaItems.get`: a fresh base URL comes from listing the item's page
     /// again, which works while the session lives.
     async fn url(&mut self, fresh: bool) -> Result<String> {
-        if fresh || self.item.media_file.base_url.is_none() || self.listed_at.elapsed() > BASE_URL_MAX_AGE
+        if fresh
+            || self.item.media_file.base_url.is_none()
+            || self.listed_at.elapsed() > BASE_URL_MAX_AGE
         {
             let page = self
                 .client
@@ -472,7 +474,11 @@ mod duration_str {
         {
             return None;
         }
-        let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+        let whole: u64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
         let nanos: u32 = if frac.is_empty() {
             0
         } else {
@@ -586,7 +592,11 @@ mod tests {
             Error::PickerSession { end: PickerEnd::Gone, ref session } if session == "s1"
         ));
         assert!(matches!(
-            picker_error("a@x", Some("s1"), remote(400, "FAILED_PRECONDITION: Precondition check failed.")),
+            picker_error(
+                "a@x",
+                Some("s1"),
+                remote(400, "FAILED_PRECONDITION: Precondition check failed.")
+            ),
             Error::PickerSession {
                 end: PickerEnd::NotPicked,
                 ..
@@ -606,7 +616,10 @@ mod tests {
         ) {
             Error::Credentials { account, message } => {
                 assert_eq!(account, "a@x");
-                assert!(message.contains("photobak auth --googlephotos a@x"), "{message}");
+                assert!(
+                    message.contains("photobak auth --googlephotos a@x"),
+                    "{message}"
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -11,9 +11,11 @@
 
 mod exports;
 mod migrate;
+mod picker;
 mod queries;
 
 pub use exports::Sighting;
+pub use picker::{PickerSessionRecord, SessionState};
 pub use queries::*;
 
 use std::path::Path;

@@ -311,11 +311,17 @@ impl Shared {
         user: Option<(&[&str], Duration)>,
     ) -> Result<(), (StatusCode, String)> {
         let mut st = self.lock();
-        let acc = st
-            .lib
-            .account_index(account)
-            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("unknown account {account:?}")))?;
-        picker_api::script_user(&mut st, acc, user.map(|(ids, d)| (ids, oauth::duration_ms(d))))
+        let acc = st.lib.account_index(account).ok_or_else(|| {
+            (
+                StatusCode::NOT_FOUND,
+                format!("unknown account {account:?}"),
+            )
+        })?;
+        picker_api::script_user(
+            &mut st,
+            acc,
+            user.map(|(ids, d)| (ids, oauth::duration_ms(d))),
+        )
     }
 
     fn picker_sessions(&self, account: &str) -> Result<Vec<String>, ModelError> {

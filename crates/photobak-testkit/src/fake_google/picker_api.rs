@@ -97,7 +97,10 @@ impl PickerState {
         let Some(user) = self.users.get(&s.account) else {
             return;
         };
-        if s.picked.is_some() || now_ms < s.created_ms + user.after_ms || now_ms >= s.poll_deadline_ms {
+        if s.picked.is_some()
+            || now_ms < s.created_ms + user.after_ms
+            || now_ms >= s.poll_deadline_ms
+        {
             return;
         }
         s.picked = Some(
@@ -469,7 +472,9 @@ pub(crate) fn script_user(
             items.push(key);
         }
     }
-    st.picker.users.insert(account, PickerUser { items, after_ms });
+    st.picker
+        .users
+        .insert(account, PickerUser { items, after_ms });
     Ok(())
 }
 

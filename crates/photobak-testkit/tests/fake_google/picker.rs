@@ -503,13 +503,20 @@ async fn the_scripted_user_picks_after_a_delay() {
     let picks: Vec<&str> = ids.iter().map(String::as_str).collect();
     env.fake
         .script_picker_user(ACCOUNT, &picks, Duration::from_secs(30));
-    let a = create(&env, &token, &json!({"pickingConfig": {"maxItemCount": "2"}})).await["id"]
+    let a = create(
+        &env,
+        &token,
+        &json!({"pickingConfig": {"maxItemCount": "2"}}),
+    )
+    .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let (_, v) = env.get(&format!("{P}/sessions/{a}"), &token).await;
     assert_eq!(v["mediaItemsSet"], false, "not before the delay: {v}");
-    let (s, v) = env.get(&format!("{P}/mediaItems?sessionId={a}"), &token).await;
+    let (s, v) = env
+        .get(&format!("{P}/mediaItems?sessionId={a}"), &token)
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     env.fake.advance_clock(Duration::from_secs(31));
     let token = env.fake.mint_tokens(ACCOUNT, PICKER_SCOPE).access_token;
