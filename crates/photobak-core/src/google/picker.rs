@@ -408,6 +408,31 @@ pub struct PickedDownload {
     pub listed_at: Instant,
 }
 
+impl PickedDownload {
+    /// Downloads the item's full bytes into the repository's staging area, with the run's
+    /// pacing and retry rules ([`super::media::download`]).
+    ///
+    /// # Errors
+    /// As [`super::media::download`]; [`Error::PickerSession`] when the session is gone before
+    /// a fresh base URL could be listed.
+    pub async fn fetch(
+        mut self,
+        repo: &crate::repo::Repo,
+        progress: &dyn crate::progress::Progress,
+        cancel: &tokio_util::sync::CancellationToken,
+    ) -> Result<crate::repo::store::Staged> {
+        let client = self.client.clone();
+        let f = super::media::Fetch {
+            http: &client.http,
+            policy: &client.policy,
+            pacer: &client.pacer,
+            progress,
+            cancel,
+        };
+        super::media::download(&f, repo, &mut self).await
+    }
+}
+
 impl UrlSource for PickedDownload {
     fn name(&self) -> String {
         self.item.name()

@@ -169,6 +169,18 @@ impl Index {
         })
     }
 
+    /// The row of an account's item by its source id, when photobak knows it.
+    pub fn item_id(&self, account_id: i64, remote_id: &str) -> Result<Option<i64>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT id FROM items WHERE account_id = ?1 AND remote_id = ?2",
+                params![account_id, remote_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
     /// Records that `source` delivered the item `item_id` too, under its own id `source_ref`
     /// (a picked item linked to its Takeout twin).
     pub fn add_source(&self, item_id: i64, source: Source, source_ref: &str) -> Result<()> {

@@ -17,6 +17,7 @@
 //! their listing behind this interface as well is the next step (docs/architecture.md).
 
 pub mod library;
+pub mod picker;
 pub mod takeout;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -188,6 +189,7 @@ impl Sources {
         };
         library::register(repo, google, account, pacer, &mut out)?;
         takeout::register(repo, account, &mut out)?;
+        picker::register(repo, google, account, pacer, &mut out)?;
         Ok(out)
     }
 
