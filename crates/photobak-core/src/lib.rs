@@ -8,12 +8,16 @@
 //! - [`google`]: OAuth, Google's retry rules, the Library API.
 //! - [`ingest`]: store-and-dedup, shared by every source.
 //! - [`exports`]: Takeout exports as a feed: full or incremental, and what counts as gone.
-//! - [`backup`]: the Library API backup engine.
-//! - [`source`]: the sources behind one interface: what they hold (for prune), single items
-//!   fetched again (for repairs).
+//! - [`engine`]: one owner of runs for every source: recording, the download pool, storing,
+//!   the run's [`summary::RunSummary`], the finishing steps.
+//! - [`source`]: the sources behind one interface: what they list (for the engine), what they
+//!   hold (for prune), single items fetched again (for repairs).
+//! - [`backup`], [`takeout_import`]: the Library API backup and the Takeout import, on the
+//!   engine.
 //! - [`prune`], [`verify`], [`manifest`], [`status`], [`list`]: the operations commands.
 
 pub mod backup;
+pub mod engine;
 pub mod error;
 pub mod exports;
 pub mod finish;
@@ -32,6 +36,7 @@ pub mod repo;
 pub mod schedule;
 pub mod source;
 pub mod status;
+pub mod summary;
 pub mod takeout_import;
 pub mod time;
 pub mod verify;

@@ -1,5 +1,7 @@
-//! The Library API as a [`Source`]: its complete listing of an account (for prune) and single
-//! items fetched again (for `verify --repair`).
+//! The Library API as a [`Source`]: its listing for a backup (albums, user albums before
+//! automatic ones so files land in curated folders; each album's items; then every item, so
+//! items in no album are kept too), its complete listing of an account (for prune), and single
+//! items fetched (for the engine's pool and for `verify --repair`).
 //!
 //! A listing is only worth acting on when it is complete, so everything that could make it
 //! partial is recorded as a problem instead of being papered over: a page that failed after its
@@ -15,15 +17,18 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::{Completeness, Fetched, Holdings, ItemRef, Listed, Source, Sources};
+use super::{
+    Bytes, Completeness, FetchContext, Fetched, Flow, Holdings, Intake, ItemRef, Listed,
+    ListedItem, NewAlbum, Source, Sources,
+};
 use crate::error::{Error, Result};
 use crate::google::GoogleAccess;
 use crate::google::http::Pacer;
-use crate::google::library::{LibraryClient, PageWalk};
+use crate::google::library::{ApiMediaItem, LibraryClient, PageWalk};
 use crate::google::media::{Fetch, download_item};
 use crate::google::oauth::{Token, TokenSource, TokenStore};
-use crate::index::Account;
-use crate::kinds::Source as SourceKind;
+use crate::index::{Account, ItemMeta};
+use crate::kinds::{AlbumKind, Source as SourceKind, TimeSource};
 use crate::progress::{NoProgress, Progress};
 use crate::repo::Repo;
 
@@ -33,7 +38,111 @@ pub struct LibrarySource {
     google: GoogleAccess,
     pacer: Arc<Pacer>,
     account: Account,
-    client: LibraryClient,
+    client: Arc<LibraryClient>,
+    opts: LibraryOptions,
+}
+
+/// How a backup lists the Library API.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LibraryOptions {
+    /// Stop after this many albums.
+    pub max_albums: Option<usize>,
+    /// Keep the raw API JSON of items and albums.
+    pub everything: bool,
+}
+
+impl LibrarySource {
+    /// The Library API of an authorised account.
+    ///
+    /// # Errors
+    /// [`Error::Credentials`] when the account is not authorised or its token is unreadable.
+    pub fn new(
+        repo: &Arc<Repo>,
+        google: &GoogleAccess,
+        account: &Account,
+        pacer: &Arc<Pacer>,
+        opts: LibraryOptions,
+    ) -> Result<LibrarySource> {
+        Ok(LibrarySource {
+            client: Arc::new(library_client(repo, google, account, pacer.clone())?),
+            repo: repo.clone(),
+            google: google.clone(),
+            pacer: pacer.clone(),
+            account: account.clone(),
+            opts,
+        })
+    }
+
+    /// A listed API item, with the fetch of its bytes for the engine's pool.
+    fn listed(&self, item: ApiMediaItem, album: Option<i64>) -> ListedItem {
+        let meta = item_meta(&item, self.opts.everything);
+        let remote_id = item.id.clone();
+        let bytes = match item.video_status() {
+            Some(status) if item.is_video() && status != "READY" => {
+                Bytes::NotReady(format!("video {status}"))
+            }
+            _ => {
+                let (repo, google, pacer, client) = (
+                    self.repo.clone(),
+                    self.google.clone(),
+                    self.pacer.clone(),
+                    self.client.clone(),
+                );
+                // The listing time goes with the item: its base URL expires an hour after it.
+                let listed_at = Instant::now();
+                Bytes::Fetch(Box::new(move |cx: FetchContext| {
+                    Box::pin(async move {
+                        let (mut item, mut listed_at) = (item, listed_at);
+                        let fetch = Fetch {
+                            http: &google.http,
+                            policy: &google.policy,
+                            pacer: &pacer,
+                            progress: cx.progress.as_ref(),
+                            cancel: &cx.cancel,
+                        };
+                        download_item(&fetch, &repo, &client, &mut item, &mut listed_at).await
+                    })
+                }))
+            }
+        };
+        ListedItem {
+            remote_id,
+            meta,
+            album,
+            source_ref: None,
+            bytes,
+        }
+    }
+}
+
+/// The index's view of an API item.
+pub fn item_meta(item: &ApiMediaItem, everything: bool) -> ItemMeta {
+    let (make, model) = item.camera();
+    let filename = item
+        .filename
+        .clone()
+        .filter(|f| !f.is_empty())
+        .unwrap_or_else(|| item.id.chars().take(16).collect());
+    ItemMeta {
+        filename,
+        mime_type: item.mime_type.clone(),
+        description: Some(item.description.clone().unwrap_or_default()),
+        taken_at: item
+            .media_metadata
+            .creation_time
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_second()),
+        taken_source: Some(TimeSource::Api),
+        width: item.media_metadata.width,
+        height: item.media_metadata.height,
+        camera_make: make,
+        camera_model: model,
+        is_video: item.is_video(),
+        raw_json: everything.then(|| serde_json::to_string(item).unwrap_or_default()),
+        version: Some(item.version()),
+        ..Default::default()
+    }
 }
 
 /// Adds the Library API to an account's sources when the account uses it (it has Library API
@@ -63,7 +172,8 @@ pub(super) fn register(
                 google: g.clone(),
                 pacer: pacer.clone(),
                 account: account.clone(),
-                client,
+                client: Arc::new(client),
+                opts: LibraryOptions::default(),
             })),
         },
     }
@@ -73,6 +183,63 @@ pub(super) fn register(
 impl Source for LibrarySource {
     fn kind(&self) -> SourceKind {
         SourceKind::Library
+    }
+
+    fn list(&self, intake: Arc<dyn Intake>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async move {
+            let cancel = intake.cancel().clone();
+            let mut albums = Vec::new();
+            let mut walk = PageWalk::default();
+            while let Some(req) = walk.next(&cancel)? {
+                let page = self.client.albums_page(req.token()).await?;
+                albums.extend(page.items);
+                walk.advance(page.next)?;
+            }
+            // Stable sort: user albums first, otherwise the API's order.
+            albums.sort_by_key(|a| AlbumKind::of_title(a.title.as_deref().unwrap_or("")));
+            if let Some(max) = self.opts.max_albums {
+                albums.truncate(max);
+            }
+            for api_album in albums {
+                let title = api_album.title.clone().unwrap_or_else(|| "Untitled".into());
+                let album = intake
+                    .album(NewAlbum {
+                        remote_id: api_album.id.clone(),
+                        kind: AlbumKind::of_title(&title),
+                        raw_json: self
+                            .opts
+                            .everything
+                            .then(|| serde_json::to_string(&api_album).unwrap_or_default()),
+                        title,
+                        description: None,
+                    })
+                    .await?;
+                let mut walk = PageWalk::default();
+                while let Some(req) = walk.next(&cancel)? {
+                    let page = self
+                        .client
+                        .album_items_page(&api_album.id, req.token())
+                        .await?;
+                    for item in page.items {
+                        if intake.item(self.listed(item, Some(album))).await? == Flow::Stop {
+                            return Ok(());
+                        }
+                    }
+                    walk.advance(page.next)?;
+                }
+            }
+            let mut walk = PageWalk::default();
+            while let Some(req) = walk.next(&cancel)? {
+                let page = self.client.items_page(req.token()).await?;
+                for item in page.items {
+                    if intake.item(self.listed(item, None)).await? == Flow::Stop {
+                        return Ok(());
+                    }
+                }
+                walk.advance(page.next)?;
+            }
+            Ok(())
+        })
     }
 
     fn holdings<'a>(

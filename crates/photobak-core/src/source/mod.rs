@@ -1,9 +1,13 @@
 //! Sources: where items come from (the Library API, Takeout exports; next the Picker and
 //! Takeout fetched from Drive), behind one interface.
 //!
-//! A [`Source`] answers the two questions the destructive and repairing commands ask of any
-//! source, so `prune` and `verify --repair` know nothing of Google types:
+//! A [`Source`] answers the three questions every command asks of any source, so the engine,
+//! `prune` and `verify --repair` know nothing of Google types:
 //!
+//! - [`Source::list`]: hand everything you have for this run to the engine's [`Intake`] (albums,
+//!   then items with a way to fetch their bytes). The engine records them, decides what needs
+//!   bytes, runs the fetches on its one download pool, stores, counts and finishes
+//!   ([`crate::engine`]).
 //! - [`Source::holdings`]: what does it hold now, and how complete is that statement
 //!   ([`Completeness`]: a full listing, a delta, or unknown)? Only a full statement can make an
 //!   item gone; prune names the evidence it came from.
@@ -12,9 +16,7 @@
 //!   (import an export again).
 //!
 //! Which sources an account has is decided in one place, [`Sources::for_account`]: adding a
-//! source is a new module here and one line there. The backup and import commands still drive
-//! their own listing loops into the shared ingest path (`backup.rs`, `takeout_import/`); moving
-//! their listing behind this interface as well is the next step (docs/architecture.md).
+//! source is a new module here and one line there (docs/architecture.md).
 
 pub mod library;
 pub mod picker;
@@ -27,14 +29,16 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::google::GoogleAccess;
 use crate::google::http::Pacer;
-use crate::index::Account;
-use crate::kinds::Source as SourceKind;
+use crate::index::{Account, ItemMeta};
+use crate::ingest::Stored;
+use crate::kinds::{AlbumKind, Source as SourceKind};
 use crate::progress::Progress;
 use crate::repo::Repo;
 use crate::repo::store::Staged;
+use crate::summary::RunSummary;
 
 pub use library::ListedAlbum;
 
@@ -141,10 +145,128 @@ pub enum Fetched {
     Unavailable(String),
 }
 
+/// Whether a lister should go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// The run's limit (`--max-photos`) is reached: stop listing, finish what is queued.
+    Stop,
+}
+
+/// An album as a source lists it.
+#[derive(Debug, Clone)]
+pub struct NewAlbum {
+    /// The source's album id (Takeout: `takeout:FOLDER`).
+    pub remote_id: String,
+    /// Title.
+    pub title: String,
+    /// Description, when the source has one.
+    pub description: Option<String>,
+    /// User or automatic album.
+    pub kind: AlbumKind,
+    /// Raw source JSON (with `--everything`).
+    pub raw_json: Option<String>,
+}
+
+/// Fetches one listed item's bytes into the repository's staging area. Run by the engine on
+/// its download pool, only when the item needs bytes.
+pub type FetchBytes =
+    Box<dyn FnOnce(FetchContext) -> BoxFuture<'static, Result<Staged>> + Send + Sync>;
+
+/// What a fetch gets from the engine.
+#[derive(Clone)]
+pub struct FetchContext {
+    /// The run's cancellation (a quota or credentials stop cancels it too).
+    pub cancel: CancellationToken,
+    /// Where bytes are reported.
+    pub progress: Arc<dyn Progress>,
+}
+
+/// How the engine gets a listed item's bytes.
+pub enum Bytes {
+    /// Fetch them on the download pool when the item needs them.
+    Fetch(FetchBytes),
+    /// Not available yet (a video Google is still processing): counted as skipped for this
+    /// reason, fetched on a later run.
+    NotReady(String),
+    /// The source delivers them itself, in its own order, through [`Intake::store`] (Takeout
+    /// reads its archives front to back).
+    Delivered,
+}
+
+/// One item as a source lists it.
+pub struct ListedItem {
+    /// The source's id of the item.
+    pub remote_id: String,
+    /// Its metadata.
+    pub meta: ItemMeta,
+    /// The album it was listed in (an id from [`Intake::album`]), if any.
+    pub album: Option<i64>,
+    /// The source's reference kept in its provenance (a Takeout export id).
+    pub source_ref: Option<String>,
+    /// How to get its bytes.
+    pub bytes: Bytes,
+}
+
+/// Bytes a source delivers itself, for [`Intake::store`].
+#[derive(Debug, Clone)]
+pub struct Delivery<'a> {
+    /// Index row of the item.
+    pub item_id: i64,
+    /// File name for a new file.
+    pub filename: &'a str,
+    /// Capture time, for the year folder of items in no album.
+    pub taken_at: Option<i64>,
+    /// The source already counted the item as updated or unchanged (it had a stored file);
+    /// storing it now can only be a repair.
+    pub counted: bool,
+}
+
+/// What a source hands its listing to: the engine, for one account's run. Obtained only from
+/// [`crate::engine::Engine::run`].
+pub trait Intake: Send + Sync {
+    /// The account of the run.
+    fn account(&self) -> &Account;
+    /// The run's id (the index marks items seen by it).
+    fn run_id(&self) -> i64;
+    /// The run's cancellation.
+    fn cancel(&self) -> &CancellationToken;
+    /// Where progress is reported.
+    fn progress(&self) -> Arc<dyn Progress>;
+    /// Records an album of this source; the id is for [`ListedItem::album`].
+    fn album(&self, album: NewAlbum) -> BoxFuture<'_, Result<i64>>;
+    /// Records a listed item and, when it needs bytes (new, changed, or damaged with
+    /// `--integrity`), fetches them on the engine's pool. Waits for a free download slot, so a
+    /// listing never runs far ahead of the downloads.
+    fn item(&self, item: ListedItem) -> BoxFuture<'_, Result<Flow>>;
+    /// Stores bytes the source delivers itself (the one ingest path) and counts them.
+    /// Blocking: call it from a blocking thread.
+    fn store(&self, delivery: &Delivery<'_>, staged: Staged) -> Result<Stored>;
+    /// Marks an item for the finishing steps at the end of the run (capture time from the
+    /// file, `.xmp`, modification time), whether or not its bytes were stored now.
+    fn touched(&self, item_id: i64);
+    /// Adds to the run's report what only the source knows.
+    fn report(&self, f: &mut dyn FnMut(&mut RunSummary));
+}
+
 /// A place items come from.
 pub trait Source: Send + Sync {
     /// Which source this is.
     fn kind(&self) -> SourceKind;
+
+    /// Hands what the source has for this run to the engine. A source that can only be read
+    /// in another way (Takeout items registered for prune come from an import) says so with an
+    /// error.
+    fn list(&self, _intake: Arc<dyn Intake>) -> BoxFuture<'_, Result<()>> {
+        let kind = self.kind();
+        Box::pin(async move {
+            Err(Error::Invalid(format!(
+                "the {} cannot be listed this way",
+                source_name(kind)
+            )))
+        })
+    }
 
     /// What the source holds now. Failures that make the statement untrustworthy are
     /// [`Holdings::problems`], not errors; errors are for the run as a whole (cancellation,

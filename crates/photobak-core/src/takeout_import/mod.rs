@@ -31,19 +31,21 @@ mod time;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use photobak_takeout::{Catalog, Flow, Folder, Limits, MediaEntry, ProblemKind, Variant};
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::{Engine, EngineOptions, Finishing};
 use crate::error::{Error, Result};
 use crate::exports::{Coverage, ExportId, ExportKind, FULL_SHARE, KindBy, KindDecision};
-use crate::finish::{finish_file, resolve_from_file};
 use crate::index::Account;
-use crate::ingest::{IngestRequest, Stored, ingest};
+use crate::kinds::Source as SourceKind;
 use crate::progress::{Progress, Watched, is_cancelled_read};
 use crate::repo::Repo;
+use crate::source::{Delivery, Intake, Source};
+use crate::summary::{RunSummary, TakeoutReport};
 use identity::{inferred_edits, remote_ids_of};
 use mapping::plan_entry;
 
@@ -66,64 +68,6 @@ pub struct ImportOptions {
     pub kind: Option<ExportKind>,
 }
 
-/// The report of one import.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct ImportSummary {
-    /// Account merged into.
-    pub account: String,
-    /// Export id (`takeout-20250921T101010Z`).
-    pub export_id: String,
-    /// Media entries in the export.
-    pub media_entries: u64,
-    /// Distinct items in the export.
-    pub items: u64,
-    /// Items stored as a new file.
-    pub new: u64,
-    /// Items whose bytes were already stored (API backup, another album, another account).
-    pub deduplicated: u64,
-    /// Items whose metadata changed since the last import.
-    pub updated: u64,
-    /// Stored files that were missing or damaged and were restored from the export.
-    pub repaired: u64,
-    /// Items with nothing to do.
-    pub unchanged: u64,
-    /// Entries not imported, by reason.
-    pub skipped: BTreeMap<String, u64>,
-    /// Entries that failed: `part: entry` and why.
-    pub failed: Vec<(String, String)>,
-    /// Full or incremental, by whom and why.
-    pub kind: Option<KindDecision>,
-    /// Items seen before this export and absent from it, counted for a full export only (an
-    /// incremental export lacks most items and says nothing about them).
-    pub absent: u64,
-    /// Things the user should know about the kind of the export.
-    pub warnings: Vec<String>,
-    /// Bytes read from the archives.
-    pub bytes_read: u64,
-    /// Problems found reading the export (bad entries, hostile paths, broken JSON …).
-    pub problems: Vec<String>,
-    /// Media with no sidecar (archive paths).
-    pub without_sidecar: Vec<String>,
-    /// Sidecars that matched no media.
-    pub unmatched_sidecars: Vec<String>,
-    /// Media left without a sidecar because several candidates fit.
-    pub ambiguous: Vec<String>,
-    /// Edited variants recognised by their structure, their suffix being in no table:
-    /// `path (suffix)`.
-    pub inferred_edits: Vec<String>,
-    /// `.xmp` sidecars written or changed.
-    pub xmp_written: u64,
-    /// Wall time.
-    pub elapsed_secs: f64,
-}
-
-impl ImportSummary {
-    /// True when no entry failed.
-    pub fn ok(&self) -> bool {
-        self.failed.is_empty()
-    }
-}
-
 /// Per media entry: the item it became (None when skipped).
 struct Planned {
     item_id: i64,
@@ -138,42 +82,149 @@ struct Planned {
     known_before: bool,
 }
 
-/// Imports one export. Blocking: call it from a blocking thread.
+/// Imports one export on the engine, then writes the manifest.
 ///
 /// # Errors
-/// When no part can be read at all, or the index fails; problems with single entries are in the
-/// summary.
-pub fn import_takeout(
-    repo: &Repo,
+/// When no part can be read at all, the index fails, or the run is interrupted; problems with
+/// single entries are in the summary.
+pub async fn import_takeout(
+    repo: Arc<Repo>,
     opts: &ImportOptions,
-    progress: &dyn Progress,
-    cancel: &CancellationToken,
-) -> Result<ImportSummary> {
-    let started = Instant::now();
-    crate::ingest::release_unused_content(repo)?;
-    let catalog = photobak_takeout::scan(&opts.parts, &Limits::default())
-        .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+) -> Result<RunSummary> {
+    let parts = opts.parts.clone();
+    let catalog =
+        tokio::task::spawn_blocking(move || photobak_takeout::scan(&parts, &Limits::default()))
+            .await
+            .map_err(|e| Error::from_join("reading the Takeout export", &e))?
+            .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
     let address = opts
         .account
         .clone()
         .or_else(|| catalog.account_hint.clone())
         .unwrap_or_else(|| catalog.export_id.clone());
-    let account = repo.ensure_account(&address)?;
-    let run_id = repo.index.begin_run("import", Some(account.id))?;
-    let mut s = ImportSummary {
-        account: address.clone(),
+    let engine = Engine::new(
+        repo,
+        EngineOptions {
+            // The export is read front to back by one reader; the pool is not used.
+            concurrency: 1,
+            integrity: false,
+            max_items: None,
+            finishing: Finishing {
+                time_from_file: true,
+                xmp: opts.xmp,
+                mtime: !opts.no_mtime,
+            },
+        },
+        progress,
+        cancel,
+    )?;
+    let account = {
+        let repo = engine.repo().clone();
+        tokio::task::spawn_blocking(move || repo.ensure_account(&address))
+            .await
+            .map_err(|e| Error::from_join("recording the account", &e))??
+    };
+    let export = TakeoutExport {
+        repo: engine.repo().clone(),
+        catalog: Arc::new(catalog),
+        opts: opts.clone(),
+    };
+    let (summary, error) = engine.run(&account, "import", &export).await;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    engine.finish().await?;
+    Ok(summary)
+}
+
+/// One scanned export as a [`Source`]: it records its entries itself (the export's identity
+/// rules live in this module) and delivers their bytes in archive order through
+/// [`Intake::store`].
+struct TakeoutExport {
+    repo: Arc<Repo>,
+    catalog: Arc<Catalog>,
+    opts: ImportOptions,
+}
+
+impl Source for TakeoutExport {
+    fn kind(&self) -> SourceKind {
+        SourceKind::Takeout
+    }
+
+    fn list(&self, intake: Arc<dyn Intake>) -> BoxFuture<'_, Result<()>> {
+        let (repo, catalog, opts) = (self.repo.clone(), self.catalog.clone(), self.opts.clone());
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut s = RunSummary::new(&intake.account().name, SourceKind::Takeout);
+                let result = import_export(&repo, &catalog, &opts, intake.as_ref(), &mut s);
+                intake.report(&mut |run| merge(run, &mut s));
+                result
+            })
+            .await
+            .map_err(|e| Error::from_join("importing the export", &e))?
+        })
+    }
+
+    fn holdings<'a>(
+        &'a self,
+        _cancel: &'a CancellationToken,
+        _progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<crate::source::Holdings>> {
+        Box::pin(async move { Ok(crate::source::Holdings::unknown(SourceKind::Takeout)) })
+    }
+
+    fn fetch<'a>(
+        &'a self,
+        _item: &'a crate::source::ItemRef,
+        _cancel: &'a CancellationToken,
+    ) -> BoxFuture<'a, Result<crate::source::Fetched>> {
+        Box::pin(async move {
+            Ok(crate::source::Fetched::Unavailable(
+                "a Takeout export is read whole by `photobak import takeout`".into(),
+            ))
+        })
+    }
+}
+
+/// Moves what the Takeout passes counted into the run's report (the engine counted the bytes
+/// it stored).
+fn merge(run: &mut RunSummary, s: &mut RunSummary) {
+    run.items += s.items;
+    run.updated += s.updated;
+    run.unchanged += s.unchanged;
+    for (k, v) in std::mem::take(&mut s.skipped) {
+        *run.skipped.entry(k).or_default() += v;
+    }
+    run.failed.append(&mut s.failed);
+    run.problems.append(&mut s.problems);
+    run.takeout = s.takeout.take();
+}
+
+/// The passes over one export, on a blocking thread: record, count, link, store, decide the
+/// export's kind.
+fn import_export(
+    repo: &Repo,
+    catalog: &Catalog,
+    opts: &ImportOptions,
+    intake: &dyn Intake,
+    s: &mut RunSummary,
+) -> Result<()> {
+    let account = intake.account().clone();
+    s.problems = catalog.problems.iter().map(ToString::to_string).collect();
+    s.takeout = Some(TakeoutReport {
         export_id: catalog.export_id.clone(),
         media_entries: catalog.media.len() as u64,
-        problems: catalog.problems.iter().map(ToString::to_string).collect(),
         unmatched_sidecars: catalog.unmatched_sidecars.clone(),
-        inferred_edits: inferred_edits(&catalog),
+        inferred_edits: inferred_edits(catalog),
         ambiguous: catalog
             .ambiguous
             .iter()
             .map(|(m, c)| format!("{m} (candidates: {})", c.join(", ")))
             .collect(),
         ..Default::default()
-    };
+    });
     // Only what may cost data is logged as an error (the log keeps errors alone, and a person
     // reads `error:`); what was skipped on purpose or merely noted is a warning, and every
     // problem is in the summary's "problems in the export" anyway.
@@ -194,23 +245,26 @@ pub fn import_takeout(
         .index
         .begin_export(account.id, &export, catalog.media.len() as u64)?;
 
-    let planned = record_entries(repo, &account, &catalog, opts, run_id, cancel, &mut s)?;
-    let held_known = tally_items(&planned, &mut s);
-    link_variants(repo, &catalog, &planned)?;
-    store_bytes(repo, &account, &catalog, &planned, progress, cancel, &mut s)?;
-    finish_items(repo, &planned, opts, &mut s)?;
+    let cancel = intake.cancel().clone();
+    let planned = record_entries(repo, &account, catalog, opts, intake.run_id(), &cancel, s)?;
+    let held_known = tally_items(&planned, s);
+    link_variants(repo, catalog, &planned)?;
+    store_bytes(repo, catalog, &planned, intake, s)?;
+    // Every item of the export is finished again (each step writes only what differs), so an
+    // import cut short before its finishing steps is completed by the next one.
+    for p in planned.iter().flatten() {
+        intake.touched(p.item_id);
+    }
 
     let (kind, absent, warnings) = decide_kind(repo, &account, &export, &record, held_known, opts)?;
-    s.absent = absent;
-    s.warnings = warnings;
     repo.index
-        .finish_export(account.id, &export, &kind, s.items, s.absent)?;
-    s.kind = Some(kind);
-    repo.refresh_all_others(account.id)?;
-    s.elapsed_secs = started.elapsed().as_secs_f64();
-    let json = serde_json::to_string(&s).unwrap_or_default();
-    repo.index.finish_run(run_id, s.ok(), &json)?;
-    Ok(s)
+        .finish_export(account.id, &export, &kind, s.items, absent)?;
+    if let Some(t) = s.takeout.as_mut() {
+        t.absent = absent;
+        t.warnings = warnings;
+        t.kind = Some(kind);
+    }
+    Ok(())
 }
 
 /// Pass 1: every entry becomes an item (metadata, album or year folder, provenance) without
@@ -222,7 +276,7 @@ fn record_entries(
     opts: &ImportOptions,
     run_id: i64,
     cancel: &CancellationToken,
-    s: &mut ImportSummary,
+    s: &mut RunSummary,
 ) -> Result<Vec<Option<Planned>>> {
     // Pass 1: items, albums and memberships, no bytes.
     let remote_ids = remote_ids_of(catalog);
@@ -255,8 +309,9 @@ fn record_entries(
                 entry.variant,
                 Variant::Edited { .. } | Variant::LiveCompanion { .. }
             )
+            && let Some(t) = s.takeout.as_mut()
         {
-            s.without_sidecar.push(entry.path.clone());
+            t.without_sidecar.push(entry.path.clone());
         }
         let remote_id = remote_ids[entry.id].clone();
         let p = plan_entry(repo, account, catalog, entry, &remote_id, run_id)?;
@@ -267,7 +322,7 @@ fn record_entries(
 
 /// Counts the export's items as updated or unchanged (an item may come as several copies: it
 /// changed when any copy changed it). Returns how many of them an earlier export had delivered.
-fn tally_items(planned: &[Option<Planned>], s: &mut ImportSummary) -> u64 {
+fn tally_items(planned: &[Option<Planned>], s: &mut RunSummary) -> u64 {
     // Per item (an item may come from several copies): updated when any copy changed it.
     let mut per_item: BTreeMap<i64, (bool, bool, bool)> = BTreeMap::new();
     for p in planned.iter().flatten() {
@@ -320,16 +375,11 @@ fn link_variants(repo: &Repo, catalog: &Catalog, planned: &[Option<Planned>]) ->
 /// Re-importing the export is then how a Takeout-only file is repaired.
 fn store_bytes(
     repo: &Repo,
-    account: &Account,
     catalog: &Catalog,
     planned: &[Option<Planned>],
-    progress: &dyn Progress,
-    cancel: &CancellationToken,
-    s: &mut ImportSummary,
+    intake: &dyn Intake,
+    s: &mut RunSummary,
 ) -> Result<()> {
-    // Pass 2: bytes of the entries whose item has no whole file: none yet, or one that is
-    // missing, has the wrong size, or that `verify` found damaged (it clears `verified_at`).
-    // Re-importing the export is then how a Takeout-only file is repaired.
     let needs_bytes = |item_id: i64| -> bool {
         match repo.index.stored_file(item_id).unwrap_or(None) {
             Some(f) if f.verified => std::fs::metadata(repo.abs(&f.path))
@@ -338,10 +388,10 @@ fn store_bytes(
             _ => true,
         }
     };
-    let mut stored_items = std::collections::HashSet::new();
-    let mut failed: Vec<(String, String)> = Vec::new();
-    let mut counts = (0u64, 0u64, 0u64); // new, deduplicated, bytes
-    let mut repaired = 0u64;
+    let progress = intake.progress();
+    let progress = progress.as_ref();
+    let cancel = intake.cancel().clone();
+    let cancel = &cancel;
     // Everything to read is queued before reading starts, with its size, so a progress bar can
     // show the bytes left and an honest time left.
     for entry in &catalog.media {
@@ -372,8 +422,7 @@ fn store_bytes(
                 return Ok(Flow::Continue);
             }
             let mut w = repo.stage()?;
-            let n = w
-                .copy_from(&mut Watched::new(reader, progress, cancel))
+            w.copy_from(&mut Watched::new(reader, progress, cancel))
                 .map_err(|e| {
                     if is_cancelled_read(&e) {
                         Error::Cancelled
@@ -381,25 +430,16 @@ fn store_bytes(
                         e
                     }
                 })?;
-            counts.2 += n;
             let staged = w.finish()?;
-            let stored = ingest(
-                repo,
-                &IngestRequest {
-                    account,
+            intake.store(
+                &Delivery {
                     item_id: p.item_id,
                     filename: &p.filename,
                     taken_at: p.taken_at,
+                    counted: p.was_stored,
                 },
                 staged,
             )?;
-            stored_items.insert(p.item_id);
-            match stored {
-                Stored::New(_) | Stored::Forked(_) => counts.0 += 1,
-                Stored::Linked(_) => counts.1 += 1,
-                Stored::Repaired(_) | Stored::Replaced(_) => repaired += 1,
-                Stored::Unchanged(_) => {}
-            }
             progress.finished();
             Ok(Flow::Continue)
         },
@@ -411,7 +451,7 @@ fn store_bytes(
     }
     for p in pass_problems {
         tracing::error!("{p}");
-        failed.push((
+        s.failed.push((
             format!(
                 "{}: {}",
                 p.part.display(),
@@ -419,35 +459,6 @@ fn store_bytes(
             ),
             p.message.clone(),
         ));
-    }
-    if cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
-    s.new = counts.0;
-    s.deduplicated = counts.1;
-    s.bytes_read = counts.2;
-    s.repaired = repaired;
-    s.failed = failed;
-    Ok(())
-}
-
-/// Times and positions from the files themselves, XMP sidecars, modification times.
-fn finish_items(
-    repo: &Repo,
-    planned: &[Option<Planned>],
-    opts: &ImportOptions,
-    s: &mut ImportSummary,
-) -> Result<()> {
-    // Times and positions from the files themselves, XMP sidecars, modification times.
-    let mut done = std::collections::HashSet::new();
-    for p in planned.iter().flatten() {
-        if !done.insert(p.item_id) {
-            continue;
-        }
-        resolve_from_file(repo, p.item_id)?;
-        if finish_file(repo, p.item_id, opts.xmp, !opts.no_mtime)? {
-            s.xmp_written += 1;
-        }
     }
     Ok(())
 }

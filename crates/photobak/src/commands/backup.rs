@@ -3,9 +3,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use photobak_core::backup::{AccountSummary, BackupOptions, backup};
+use photobak_core::backup::{BackupOptions, backup};
 use photobak_core::google::PROVIDER;
 use photobak_core::repo::{Repo, is_repository};
+use photobak_core::summary::RunSummary;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::BackupArgs;
@@ -70,16 +71,13 @@ async fn once(
         everything: args.everything,
     };
     let progress = crate::progress::for_terminal(false, "listing the library");
+    // The engine writes the b3sum-compatible manifest after every run, so the archive can be
+    // checked without photobak.
     let summaries = backup(repo.clone(), google.clone(), opts, progress, cancel).await?;
-    // The b3sum-compatible manifest follows every run, so the archive can be checked without
-    // photobak.
-    let manifest_repo = repo.clone();
-    tokio::task::spawn_blocking(move || photobak_core::manifest::write_manifest(&manifest_repo))
-        .await??;
     for s in &summaries {
-        println!("{}", render(s));
+        println!("{}", super::summary::render(s));
     }
-    Ok(summaries.iter().all(AccountSummary::ok))
+    Ok(summaries.iter().all(RunSummary::ok))
 }
 
 /// The named accounts, or every authorised one. When none of them can work there is nothing to
@@ -138,54 +136,4 @@ fn no_work(repo_path: &Path, named: &[String], authorised: &[String]) -> CliErro
         "run `{cmd} auth --googlephotos {}` first",
         named[0]
     ))
-}
-
-/// A skip reason in words that cannot be read as a failure of photobak: Google's video status
-/// `FAILED` next to "0 failed" read as a contradiction.
-fn skip_reason(key: &str) -> String {
-    match key.strip_prefix("video ") {
-        Some("FAILED") => "video Google could not process".into(),
-        Some("PROCESSING") => "video still processing at Google".into(),
-        Some(other) => format!("video not ready at Google ({})", other.to_lowercase()),
-        None => key.to_string(),
-    }
-}
-
-/// One summary line (plus detail lines for failures) per account.
-pub fn render(s: &AccountSummary) -> String {
-    let mut out = format!(
-        "{}: {} albums, {} items seen: {} new, {} deduplicated, {} updated, {} unchanged",
-        s.account, s.albums, s.items_seen, s.new, s.deduplicated, s.updated, s.unchanged
-    );
-    if s.repaired > 0 {
-        out.push_str(&format!(", {} repaired", s.repaired));
-    }
-    let skipped: u64 = s.skipped.values().sum();
-    if skipped > 0 {
-        let why: Vec<String> = s
-            .skipped
-            .iter()
-            .map(|(k, v)| format!("{v} {}", skip_reason(k)))
-            .collect();
-        out.push_str(&format!(", {skipped} skipped ({})", why.join(", ")));
-    }
-    out.push_str(&format!(
-        ", {} failed; {} downloaded in {:.1}s",
-        s.failed.len(),
-        indicatif::HumanBytes(s.bytes_downloaded),
-        s.elapsed_secs
-    ));
-    if s.new + s.deduplicated + s.updated + s.repaired == 0
-        && s.failed.is_empty()
-        && s.stopped.is_none()
-    {
-        out.push_str(" (nothing changed)");
-    }
-    for (name, why) in &s.failed {
-        out.push_str(&format!("\n  failed: {name}: {why}"));
-    }
-    if let Some(why) = &s.stopped {
-        out.push_str(&format!("\n  stopped: {why}"));
-    }
-    out
 }

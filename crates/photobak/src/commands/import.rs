@@ -4,7 +4,7 @@ use std::path::Path;
 
 use photobak_core::exports::ExportKind;
 use photobak_core::repo::Repo;
-use photobak_core::takeout_import::{ImportOptions, ImportSummary, import_takeout};
+use photobak_core::takeout_import::{ImportOptions, import_takeout};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::TakeoutArgs;
@@ -33,25 +33,24 @@ pub async fn run(
             None
         },
     };
-    let repo_path = repo_path.to_path_buf();
     let progress = crate::progress::for_terminal(args.json, "reading the export");
-    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<ImportSummary> {
-        #[cfg(debug_assertions)]
-        if std::env::var_os("PHOTOBAK_TEST_PANIC").is_some() {
-            // Testing aid of debug builds only: proves a panicked task ends as an internal
-            // error (exit 70), not as a user error.
-            panic!("PHOTOBAK_TEST_PANIC is set");
-        }
-        let repo = Repo::open(&repo_path)?;
-        let summary = import_takeout(&repo, &opts, progress.as_ref(), &cancel)?;
-        photobak_core::manifest::write_manifest(&repo)?;
-        Ok(summary)
-    })
-    .await??;
+    #[cfg(debug_assertions)]
+    if std::env::var_os("PHOTOBAK_TEST_PANIC").is_some() {
+        // Testing aid of debug builds only: proves a panicked task ends as an internal error
+        // (exit 70), not as a user error.
+        tokio::task::spawn_blocking(|| panic!("PHOTOBAK_TEST_PANIC is set"))
+            .await
+            .map_err(|e| photobak_core::Error::from_join("import", &e))?;
+    }
+    let repo = {
+        let repo_path = repo_path.to_path_buf();
+        std::sync::Arc::new(tokio::task::spawn_blocking(move || Repo::open(&repo_path)).await??)
+    };
+    let summary = import_takeout(repo, &opts, progress, cancel).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!("{}", render(&summary));
+        println!("{}", super::summary::render(&summary));
     }
     Ok(summary.ok())
 }
@@ -104,84 +103,4 @@ fn check_part(p: &Path) -> Result<(), CliError> {
         ),
     )
     .hint("give the .zip or .tgz parts Google Takeout made, or the folders they were extracted to"))
-}
-
-/// The import report: one summary line, then the details a person should look at.
-pub fn render(s: &ImportSummary) -> String {
-    let mut out = format!(
-        "{}: Takeout {}: {} media files, {} items: {} new, {} deduplicated, {} updated, {} unchanged",
-        s.account,
-        s.export_id,
-        s.media_entries,
-        s.items,
-        s.new,
-        s.deduplicated,
-        s.updated,
-        s.unchanged
-    );
-    let skipped: u64 = s.skipped.values().sum();
-    if skipped > 0 {
-        let why: Vec<String> = s.skipped.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        out.push_str(&format!(", {skipped} skipped ({})", why.join(", ")));
-    }
-    out.push_str(&format!(
-        ", {} failed; {} read in {:.1}s",
-        s.failed.len(),
-        indicatif::HumanBytes(s.bytes_read),
-        s.elapsed_secs
-    ));
-    if s.repaired > 0 {
-        out.push_str(&format!(
-            "\n  {} damaged or missing files restored from the export",
-            s.repaired
-        ));
-    }
-    if let Some(k) = &s.kind {
-        match k.kind {
-            ExportKind::Full => out.push_str(&format!("\n  full export: {}", k.reason)),
-            _ => out.push_str(&format!(
-                "\n  incremental export: items it lacks are kept ({})",
-                k.reason
-            )),
-        }
-    }
-    if s.absent > 0 {
-        out.push_str(&format!(
-            "\n  {} previously imported items are absent from this full export \
-             (`photobak prune --dry-run` shows what would go)",
-            s.absent
-        ));
-    }
-    for w in &s.warnings {
-        out.push_str(&format!("\n  warning: {w}"));
-    }
-    if s.xmp_written > 0 {
-        out.push_str(&format!("\n  {} XMP sidecars written", s.xmp_written));
-    }
-    let list = |out: &mut String, title: &str, items: &[String]| {
-        if items.is_empty() {
-            return;
-        }
-        out.push_str(&format!("\n  {title}: {}", items.len()));
-        for i in items.iter().take(20) {
-            out.push_str(&format!("\n    {i}"));
-        }
-        if items.len() > 20 {
-            out.push_str(&format!(
-                "\n    … and {} more (see --json)",
-                items.len() - 20
-            ));
-        }
-    };
-    list(&mut out, "media without a sidecar", &s.without_sidecar);
-    list(&mut out, "sidecars without media", &s.unmatched_sidecars);
-    list(&mut out, "ambiguous sidecars (none applied)", &s.ambiguous);
-    list(&mut out, "problems in the export", &s.problems);
-    let failed: Vec<String> = s
-        .failed
-        .iter()
-        .map(|(e, why)| format!("{e}: {why}"))
-        .collect();
-    list(&mut out, "failed", &failed);
-    out
 }

@@ -9,6 +9,7 @@ pub mod list;
 pub mod pick;
 pub mod prune;
 pub mod status;
+pub mod summary;
 pub mod verify;
 
 use photobak_core::google::Endpoints;

@@ -1,0 +1,653 @@
+//! The engine: one owner of runs for every source.
+//!
+//! A command builds one [`Engine`] (the repository, one download pool bounded by
+//! `--concurrency`, one [`Pacer`] so a 429 slows the whole project down, the progress hooks, the
+//! cancellation) and calls [`Engine::run`] once per account and source. The source lists; the
+//! engine does everything else, the same way for every source:
+//!
+//! - the run itself: its row in `runs`, its [`RunSummary`] (one type, whatever the source), why
+//!   it stopped (quota, credentials, Ctrl-C) and what is left;
+//! - every listed item: recorded in the index with its source's provenance and its album
+//!   membership, then compared with what is stored to decide whether it needs bytes (none yet,
+//!   a changed version, or a damaged file with `--integrity`);
+//! - the download pool: a semaphore shared by every account (so several accounts cannot starve
+//!   or deadlock each other, the original's multi-account bug); the lister waits for a slot, so
+//!   no listing is held whole in memory; fetches run as tasks, storing on blocking threads;
+//! - the one ingest path ([`crate::ingest`]): de-duplication by content across accounts and
+//!   sources, copy-on-write, homes, trash;
+//! - the finishing steps: capture time from the file, `.xmp`, modification times, every album's
+//!   `others.txt`, and ([`Engine::finish`]) the manifest.
+//!
+//! A source that reads its bytes in its own order (Takeout streams its archives) hands them to
+//! [`Intake::store`] instead of giving a fetch; everything else is the same.
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, Result};
+use crate::finish::{finish_file, resolve_from_file};
+use crate::google::http::Pacer;
+use crate::index::{Account, AlbumSpec};
+use crate::ingest::{IngestRequest, Stored, album_folder, ingest};
+use crate::kinds::Source as SourceKind;
+use crate::progress::Progress;
+use crate::repo::Repo;
+use crate::repo::store::{Staged, hash_file};
+use crate::source::{
+    Bytes, Delivery, FetchBytes, FetchContext, Flow, Intake, ListedItem, NewAlbum, Source,
+};
+use crate::summary::RunSummary;
+
+/// What the engine does beyond storing.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Fetches in flight across all accounts.
+    pub concurrency: usize,
+    /// Re-hash stored files of listed items and fetch again what is damaged or missing.
+    pub integrity: bool,
+    /// Stop listing an account after this many items.
+    pub max_items: Option<usize>,
+    /// The finishing steps of each stored or changed item.
+    pub finishing: Finishing,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            concurrency: 5,
+            integrity: false,
+            max_items: None,
+            finishing: Finishing::default(),
+        }
+    }
+}
+
+/// The finishing steps run for the items a run stored or changed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Finishing {
+    /// Take the capture time from the file's EXIF when it is sane, and its position when no
+    /// source gave one (a Takeout sidecar's time is UTC without an offset; the file knows both).
+    pub time_from_file: bool,
+    /// Write a `FILE.xmp` sidecar next to each stored file.
+    pub xmp: bool,
+    /// Set each file's modification time to its capture time.
+    pub mtime: bool,
+}
+
+impl Finishing {
+    fn any(self) -> bool {
+        self.time_from_file || self.xmp || self.mtime
+    }
+}
+
+/// One command's engine: shared by every account and source the command runs.
+pub struct Engine {
+    repo: Arc<Repo>,
+    opts: EngineOptions,
+    pool: Arc<Semaphore>,
+    pacer: Arc<Pacer>,
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+}
+
+impl Engine {
+    /// An engine over `repo`. Releases content a crashed run left unused first, so nothing is
+    /// linked to bytes that were never committed.
+    ///
+    /// # Errors
+    /// Index and file failures of that cleanup.
+    pub fn new(
+        repo: Arc<Repo>,
+        opts: EngineOptions,
+        progress: Arc<dyn Progress>,
+        cancel: CancellationToken,
+    ) -> Result<Engine> {
+        crate::ingest::release_unused_content(&repo)?;
+        Ok(Engine {
+            pool: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+            pacer: Arc::new(Pacer::new(cancel.clone())),
+            repo,
+            opts,
+            progress,
+            cancel,
+        })
+    }
+
+    /// The repository.
+    pub fn repo(&self) -> &Arc<Repo> {
+        &self.repo
+    }
+
+    /// The pacer every Google client of this command shares.
+    pub fn pacer(&self) -> &Arc<Pacer> {
+        &self.pacer
+    }
+
+    /// The command's cancellation.
+    pub fn cancel(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// Runs `source` for `account` as `command` (`backup`, `import`, `pick`): lists, records,
+    /// fetches, stores, finishes, and records the run. Returns the report, and the error that
+    /// ended the listing early if one did (also in the report's `stopped`): callers that
+    /// exit on it (an import) return it, callers that report per account (a backup) need not.
+    pub async fn run(
+        &self,
+        account: &Account,
+        command: &str,
+        source: &dyn Source,
+    ) -> (RunSummary, Option<Error>) {
+        let started = Instant::now();
+        let mut summary = RunSummary::new(&account.name, source.kind());
+        let run_id = {
+            let repo = self.repo.clone();
+            let (command, id) = (command.to_string(), account.id);
+            match blocking(move || repo.index.begin_run(&command, Some(id))).await {
+                Ok(id) => id,
+                Err(e) => {
+                    summary.record_stop(&e);
+                    return (summary, Some(e));
+                }
+            }
+        };
+        let intake = Arc::new_cyclic(|me| RunIntake {
+            me: me.clone(),
+            repo: self.repo.clone(),
+            account: account.clone(),
+            run_id,
+            source: source.kind(),
+            opts: self.opts.clone(),
+            pool: self.pool.clone(),
+            progress: self.progress.clone(),
+            cancel: self.cancel.child_token(),
+            summary: Mutex::new(summary),
+            touched: Mutex::new(Vec::new()),
+            tasks: Mutex::new(JoinSet::new()),
+        });
+        let result = source.list(intake.clone()).await;
+        // Every fetch the listing started ends before the run does.
+        let mut tasks = std::mem::take(&mut *lock(&intake.tasks));
+        while tasks.join_next().await.is_some() {}
+        let error = result.err().map(|e| {
+            let mut s = lock(&intake.summary);
+            // The first reason wins: a download that hit the quota cancelled the lister, whose
+            // own error then only says "interrupted".
+            if s.stopped.is_some() {
+                s.stop_error().unwrap_or(e)
+            } else {
+                s.record_stop(&e);
+                e
+            }
+        });
+        let finished = self.finish_run(&intake, started).await;
+        (finished, error)
+    }
+
+    /// The end of one account's run: what is left after a quota stop, the finishing steps,
+    /// `others.txt`, the run's row.
+    async fn finish_run(&self, intake: &Arc<RunIntake>, started: Instant) -> RunSummary {
+        let account = intake.account.clone();
+        let repo = self.repo.clone();
+        let touched = std::mem::take(&mut *lock(&intake.touched));
+        let finishing = self.opts.finishing;
+        let cancelled = intake.cancel.is_cancelled();
+        let mut s = lock(&intake.summary).clone();
+        let run_id = intake.run_id;
+        let out = blocking(move || {
+            if s.quota_exhausted {
+                let left = repo.index.items_without_content(account.id).unwrap_or(0);
+                let detail = s.stopped.take().unwrap_or_default();
+                s.stopped = Some(format!(
+                    "quota exhausted; run again tomorrow; {left} items left ({detail})"
+                ));
+            }
+            if let Some(why) = &s.stopped {
+                tracing::error!("{}: {why}", account.name);
+            }
+            // After Ctrl-C the finishing steps wait for the next run (a Takeout import finishes
+            // every item of its export again; they write only what differs), so the command
+            // ends at once.
+            if finishing.any() && !cancelled {
+                s.xmp_written += finish_items(&repo, &touched, finishing, &mut s.failed);
+            }
+            if let Err(e) = repo.refresh_all_others(account.id) {
+                tracing::error!("{}: rewriting others.txt: {e}", account.name);
+                s.failed.push(("others.txt".into(), e.to_string()));
+            }
+            s.elapsed_secs = started.elapsed().as_secs_f64();
+            let json = serde_json::to_string(&s).unwrap_or_default();
+            if let Err(e) = repo.index.finish_run(run_id, s.ok(), &json) {
+                tracing::error!("{}: recording the run: {e}", account.name);
+            }
+            Ok(s)
+        })
+        .await;
+        out.unwrap_or_else(|e| {
+            let mut s = lock(&intake.summary).clone();
+            s.record_stop(&e);
+            s
+        })
+    }
+
+    /// The end of the command: the b3sum-compatible manifest, so the archive can be checked
+    /// without photobak.
+    ///
+    /// # Errors
+    /// When the manifest cannot be written.
+    pub async fn finish(&self) -> Result<()> {
+        let repo = self.repo.clone();
+        blocking(move || crate::manifest::write_manifest(&repo))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Capture time from the file, `.xmp`, modification time, once per item; returns the number
+/// of `.xmp` files written.
+fn finish_items(
+    repo: &Repo,
+    items: &[i64],
+    finishing: Finishing,
+    failed: &mut Vec<(String, String)>,
+) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    let mut xmp = 0;
+    for &id in items {
+        if !seen.insert(id) {
+            continue;
+        }
+        let step = || -> Result<bool> {
+            if finishing.time_from_file {
+                resolve_from_file(repo, id)?;
+            }
+            if finishing.xmp || finishing.mtime {
+                return finish_file(repo, id, finishing.xmp, finishing.mtime);
+            }
+            Ok(false)
+        };
+        match step() {
+            Ok(true) => xmp += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!("finishing item {id}: {e}");
+                failed.push((format!("item {id}"), e.to_string()));
+            }
+        }
+    }
+    xmp
+}
+
+/// Runs blocking work (SQLite, files) off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::from_join("index work", &e))?
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Counters and queues stay usable after a panicked task; the panic itself is reported.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// One account's run, as the source sees it.
+struct RunIntake {
+    me: Weak<RunIntake>,
+    repo: Arc<Repo>,
+    account: Account,
+    run_id: i64,
+    source: SourceKind,
+    opts: EngineOptions,
+    pool: Arc<Semaphore>,
+    progress: Arc<dyn Progress>,
+    cancel: CancellationToken,
+    summary: Mutex<RunSummary>,
+    touched: Mutex<Vec<i64>>,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+/// What recording a listed item found.
+struct Recorded {
+    id: i64,
+    content_id: Option<i64>,
+    version_changed: bool,
+    meta_changed: bool,
+    new_membership: bool,
+    seen_this_run: bool,
+}
+
+impl RunIntake {
+    fn check_cancel(&self) -> Result<()> {
+        // Finished fetches leave the set as the listing goes, so it never holds the run.
+        {
+            let mut tasks = lock(&self.tasks);
+            while tasks.try_join_next().is_some() {}
+        }
+        if self.cancel.is_cancelled() {
+            return Err(lock(&self.summary).stop_error().unwrap_or(Error::Cancelled));
+        }
+        Ok(())
+    }
+
+    async fn record(&self, item: &ListedItem) -> Result<Recorded> {
+        let repo = self.repo.clone();
+        let (account_id, run_id, source) = (self.account.id, self.run_id, self.source);
+        let (remote_id, meta) = (item.remote_id.clone(), item.meta.clone());
+        let (album, source_ref) = (item.album, item.source_ref.clone());
+        blocking(move || {
+            let st = repo.index.upsert_item(
+                account_id,
+                &remote_id,
+                &meta,
+                run_id,
+                source,
+                source_ref.as_deref(),
+            )?;
+            let new_membership = match album {
+                Some(a) => repo.index.add_membership(a, st.id)? && !st.is_new,
+                None => false,
+            };
+            Ok(Recorded {
+                id: st.id,
+                content_id: st.content_id,
+                version_changed: st.version_changed,
+                meta_changed: st.meta_changed,
+                new_membership,
+                seen_this_run: st.seen_this_run,
+            })
+        })
+        .await
+    }
+
+    async fn needs_bytes(&self, r: &Recorded) -> Result<bool> {
+        match r.content_id {
+            None => Ok(true),
+            Some(_) if r.version_changed => Ok(true),
+            Some(cid) if self.opts.integrity => Ok(!file_is_healthy(&self.repo, cid).await?),
+            Some(_) => Ok(false),
+        }
+    }
+
+    /// Counts what storing an item did, once per item.
+    fn tally(s: &mut RunSummary, stored: &Stored, had_content: bool, meta_changed: bool) {
+        match stored {
+            Stored::New(_) | Stored::Forked(_) if !had_content => s.new += 1,
+            Stored::Linked(_) if !had_content => s.deduplicated += 1,
+            Stored::Repaired(_) => s.repaired += 1,
+            Stored::Unchanged(_) if meta_changed => s.updated += 1,
+            Stored::Unchanged(_) => s.unchanged += 1,
+            _ => s.updated += 1,
+        }
+    }
+}
+
+impl Intake for RunIntake {
+    fn account(&self) -> &Account {
+        &self.account
+    }
+
+    fn run_id(&self) -> i64 {
+        self.run_id
+    }
+
+    fn cancel(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    fn progress(&self) -> Arc<dyn Progress> {
+        self.progress.clone()
+    }
+
+    fn album(&self, album: NewAlbum) -> BoxFuture<'_, Result<i64>> {
+        Box::pin(async move {
+            self.check_cancel()?;
+            let repo = self.repo.clone();
+            let (account, run_id, source) = (self.account.clone(), self.run_id, self.source);
+            let id = blocking(move || {
+                let a = repo.index.upsert_album(
+                    &account,
+                    &AlbumSpec {
+                        remote_id: &album.remote_id,
+                        source,
+                        title: &album.title,
+                        description: album.description.as_deref(),
+                        kind: album.kind,
+                        raw_json: album.raw_json.as_deref(),
+                    },
+                    Some(run_id),
+                    |n| album_folder(&account, &album.title, n),
+                )?;
+                Ok(a.id)
+            })
+            .await?;
+            lock(&self.summary).albums += 1;
+            Ok(id)
+        })
+    }
+
+    fn item(&self, item: ListedItem) -> BoxFuture<'_, Result<Flow>> {
+        Box::pin(async move {
+            self.check_cancel()?;
+            let r = self.record(&item).await?;
+            if r.seen_this_run {
+                return Ok(Flow::Continue);
+            }
+            {
+                let mut s = lock(&self.summary);
+                if let Some(max) = self.opts.max_items
+                    && s.items as usize >= max
+                {
+                    return Ok(Flow::Stop);
+                }
+                s.items += 1;
+            }
+            let fetch = match item.bytes {
+                Bytes::Fetch(f) => f,
+                Bytes::NotReady(reason) => {
+                    tracing::info!(
+                        "{}: {} is not ready at Google ({reason}); it will be fetched on a later run",
+                        self.account.name,
+                        item.meta.filename
+                    );
+                    lock(&self.summary).skip(reason);
+                    self.progress.finished();
+                    return Ok(Flow::Continue);
+                }
+                Bytes::Delivered => {
+                    self.touched(r.id);
+                    return Ok(Flow::Continue);
+                }
+            };
+            if !self.needs_bytes(&r).await? {
+                let mut s = lock(&self.summary);
+                if r.meta_changed || r.new_membership {
+                    s.updated += 1;
+                } else {
+                    s.unchanged += 1;
+                }
+                return Ok(Flow::Continue);
+            }
+            let permit = tokio::select! {
+                p = self.pool.clone().acquire_owned() => p.map_err(|_| Error::Cancelled)?,
+                _ = self.cancel.cancelled() => {
+                    return Err(lock(&self.summary).stop_error().unwrap_or(Error::Cancelled));
+                }
+            };
+            self.progress.queued(None);
+            let Some(me) = self.me.upgrade() else {
+                return Err(Error::Cancelled);
+            };
+            let job = FetchJob {
+                run: me,
+                item_id: r.id,
+                had_content: r.content_id.is_some(),
+                meta_changed: r.meta_changed,
+                remote_id: item.remote_id,
+                filename: item.meta.filename,
+                taken_at: item.meta.taken_at,
+                version: item.meta.version,
+            };
+            lock(&self.tasks).spawn(async move {
+                job.run(fetch).await;
+                drop(permit);
+            });
+            Ok(Flow::Continue)
+        })
+    }
+
+    fn store(&self, delivery: &Delivery<'_>, staged: Staged) -> Result<Stored> {
+        let size = staged.size;
+        let stored = ingest(
+            &self.repo,
+            &IngestRequest {
+                account: &self.account,
+                item_id: delivery.item_id,
+                filename: delivery.filename,
+                taken_at: delivery.taken_at,
+            },
+            staged,
+        )?;
+        let mut s = lock(&self.summary);
+        s.bytes += size;
+        if delivery.counted {
+            // Counted as updated or unchanged already; new bytes for it are a repair.
+            if matches!(stored, Stored::Repaired(_) | Stored::Replaced(_)) {
+                s.repaired += 1;
+            }
+        } else {
+            RunIntake::tally(&mut s, &stored, false, false);
+        }
+        drop(s);
+        self.touched(delivery.item_id);
+        Ok(stored)
+    }
+
+    fn touched(&self, item_id: i64) {
+        lock(&self.touched).push(item_id);
+    }
+
+    fn report(&self, f: &mut dyn FnMut(&mut RunSummary)) {
+        f(&mut lock(&self.summary));
+    }
+}
+
+async fn file_is_healthy(repo: &Arc<Repo>, content_id: i64) -> Result<bool> {
+    let repo = repo.clone();
+    blocking(move || {
+        let Some(c) = repo.index.content(content_id)? else {
+            return Ok(false);
+        };
+        Ok(hash_file(&repo.abs(&c.path))
+            .map(|(h, _)| h == c.blake3)
+            .unwrap_or(false))
+    })
+    .await
+}
+
+/// One item's fetch on the pool, then its storing on a blocking thread.
+struct FetchJob {
+    run: Arc<RunIntake>,
+    item_id: i64,
+    had_content: bool,
+    meta_changed: bool,
+    remote_id: String,
+    filename: String,
+    taken_at: Option<i64>,
+    version: Option<String>,
+}
+
+impl FetchJob {
+    async fn run(self, fetch: FetchBytes) {
+        let result = self.fetch_and_store(fetch).await;
+        let run = &self.run;
+        let repo = run.repo.clone();
+        let (account_id, remote_id, filename) = (
+            run.account.id,
+            self.remote_id.clone(),
+            self.filename.clone(),
+        );
+        match result {
+            Ok(stored) => {
+                let version = self.version.clone();
+                let item_id = self.item_id;
+                // The version is recorded only now that its bytes are stored: a failed fetch
+                // is retried by the next run.
+                let recorded = blocking(move || {
+                    let _ = repo
+                        .index
+                        .record_failure(account_id, &remote_id, &filename, None);
+                    if let Some(v) = version {
+                        repo.index.set_item_version(item_id, &v)?;
+                    }
+                    Ok(())
+                })
+                .await;
+                if let Err(e) = recorded {
+                    tracing::error!(
+                        "{}: recording the version of {}: {e}",
+                        run.account.name,
+                        self.filename
+                    );
+                }
+                RunIntake::tally(
+                    &mut lock(&run.summary),
+                    &stored,
+                    self.had_content,
+                    self.meta_changed,
+                );
+                run.touched(self.item_id);
+            }
+            Err(e) if e.stops_account() => {
+                lock(&run.summary).record_stop(&e);
+                run.cancel.cancel();
+            }
+            Err(e) => {
+                tracing::error!(
+                    "{}: {} ({}): {e}",
+                    run.account.name,
+                    self.filename,
+                    self.remote_id
+                );
+                let message = e.to_string();
+                let _ = blocking(move || {
+                    repo.index
+                        .record_failure(account_id, &remote_id, &filename, Some(&message))
+                })
+                .await;
+                lock(&run.summary)
+                    .failed
+                    .push((self.filename.clone(), e.to_string()));
+            }
+        }
+        run.progress.finished();
+    }
+
+    async fn fetch_and_store(&self, fetch: FetchBytes) -> Result<Stored> {
+        let cx = FetchContext {
+            cancel: self.run.cancel.clone(),
+            progress: self.run.progress.clone(),
+        };
+        let staged = fetch(cx).await?;
+        lock(&self.run.summary).bytes += staged.size;
+        let run = self.run.clone();
+        let (item_id, filename, taken_at) = (self.item_id, self.filename.clone(), self.taken_at);
+        blocking(move || {
+            ingest(
+                &run.repo,
+                &IngestRequest {
+                    account: &run.account,
+                    item_id,
+                    filename: &filename,
+                    taken_at,
+                },
+                staged,
+            )
+        })
+        .await
+    }
+}
