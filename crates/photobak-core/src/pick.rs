@@ -98,7 +98,12 @@ pub async fn pick(
             opts.account, opts.account
         ))
     })?;
-    let client = Arc::new(picker_client(&repo, google, &account, engine.pacer().clone())?);
+    let client = Arc::new(picker_client(
+        &repo,
+        google,
+        &account,
+        engine.pacer().clone(),
+    )?);
     let (mut session, resumed) = match &opts.session {
         Some(id) => (resume(engine, &client, &account, id).await?, true),
         None => {
@@ -118,8 +123,12 @@ pub async fn pick(
         let (repo, s) = (repo.clone(), info.clone());
         let account_id = account.id;
         blocking(move || {
-            repo.index
-                .record_picker_session(&s.id, account_id, s.picker_uri.as_deref(), s.expires_at)
+            repo.index.record_picker_session(
+                &s.id,
+                account_id,
+                s.picker_uri.as_deref(),
+                s.expires_at,
+            )
         })
         .await?;
     }
@@ -159,7 +168,11 @@ pub async fn pick(
     let source = PickerSource::new(&repo, &account, client.clone(), &info.id);
     let (run, error) = engine.run(&account, "pick", &source).await;
     if let Some(e) = error {
-        if let Error::PickerSession { end: PickerEnd::Gone, .. } = &e {
+        if let Error::PickerSession {
+            end: PickerEnd::Gone,
+            ..
+        } = &e
+        {
             mark_gone(engine, &info.id, info.expires_at).await?;
         }
         return Err(e);
@@ -243,7 +256,12 @@ async fn mark_gone(engine: &Engine, id: &str, expires_at: Option<i64>) -> Result
     set_state(engine, id, state, None).await
 }
 
-async fn set_state(engine: &Engine, id: &str, state: SessionState, items: Option<i64>) -> Result<()> {
+async fn set_state(
+    engine: &Engine,
+    id: &str,
+    state: SessionState,
+    items: Option<i64>,
+) -> Result<()> {
     let (repo, id) = (engine.repo().clone(), id.to_string());
     blocking(move || repo.index.set_picker_session_state(&id, state, items)).await
 }

@@ -56,6 +56,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "auth",
     "import",
     "exports",
+    "pick",
     "prune",
     "verify",
     "status",

@@ -19,8 +19,7 @@ use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    Bytes, FetchContext, Fetched, Flow, Holdings, Intake, ItemRef, ListedItem,
-    Source, Sources,
+    Bytes, FetchContext, Fetched, Flow, Holdings, Intake, ItemRef, ListedItem, Source, Sources,
 };
 use crate::error::{Error, Result};
 use crate::google::GoogleAccess;
@@ -98,13 +97,21 @@ impl PickerSource {
     }
 
     /// Links a picked item to its Takeout twin when it has one: the twin's id, or None.
-    async fn link_to_takeout(&self, item: &PickedMediaItem, meta: &ItemMeta) -> Result<Option<String>> {
+    async fn link_to_takeout(
+        &self,
+        item: &PickedMediaItem,
+        meta: &ItemMeta,
+    ) -> Result<Option<String>> {
         let Some(taken_at) = meta.taken_at else {
             return Ok(None);
         };
         let (repo, account_id) = (self.repo.clone(), self.account.id);
-        let (filename, width, height, picked_id) =
-            (meta.filename.clone(), meta.width, meta.height, item.id.clone());
+        let (filename, width, height, picked_id) = (
+            meta.filename.clone(),
+            meta.width,
+            meta.height,
+            item.id.clone(),
+        );
         tokio::task::spawn_blocking(move || {
             // An item the Picker delivers under its own id (a Library API item too) is the same
             // row whatever its twins: only an item photobak does not know yet is linked.
@@ -117,8 +124,11 @@ impl PickerSource {
             else {
                 return Ok(None);
             };
-            repo.index.add_source(twin, SourceKind::Picker, &picked_id)?;
-            Ok(Some(format!("{filename} (picked {picked_id}) is Takeout item {twin}")))
+            repo.index
+                .add_source(twin, SourceKind::Picker, &picked_id)?;
+            Ok(Some(format!(
+                "{filename} (picked {picked_id}) is Takeout item {twin}"
+            )))
         })
         .await
         .map_err(|e| Error::from_join("linking a picked item", &e))?

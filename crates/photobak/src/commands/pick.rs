@@ -14,7 +14,11 @@ use crate::cli::PickArgs;
 use crate::exit::{CliError, Exit, command_prefix};
 
 /// Runs one pick. Returns true when every picked item was handled.
-pub async fn run(repo_path: &Path, args: &PickArgs, cancel: CancellationToken) -> anyhow::Result<bool> {
+pub async fn run(
+    repo_path: &Path,
+    args: &PickArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<bool> {
     let google = super::google_access()?;
     let repo = Arc::new(Repo::open_existing(repo_path)?);
     let account = account_to_pick(&repo, repo_path, args)?;
@@ -48,7 +52,11 @@ pub async fn run(repo_path: &Path, args: &PickArgs, cancel: CancellationToken) -
         Ok(r) => r,
         Err(e) => {
             if matches!(e, photobak_core::Error::Cancelled)
-                && let Some(id) = events.session.lock().unwrap_or_else(|p| p.into_inner()).clone()
+                && let Some(id) = events
+                    .session
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
             {
                 crate::progress::suspended(|| {
                     eprintln!(
@@ -94,7 +102,9 @@ fn account_to_pick(repo: &Repo, repo_path: &Path, args: &PickArgs) -> anyhow::Re
             Exit::Config,
             format!("{} holds no authorised account", repo_path.display()),
         )
-        .hint(format!("authorise one with `{cmd} auth --googlephotos ADDRESS`"))
+        .hint(format!(
+            "authorise one with `{cmd} auth --googlephotos ADDRESS`"
+        ))
         .into()),
         many => Err(CliError::new(
             Exit::Usage,
@@ -135,7 +145,10 @@ impl PickEvents for Shown {
             .map(|t| format!(", open until {}", photobak_core::time::rfc3339(t)))
             .unwrap_or_default();
         crate::progress::suspended(|| {
-            println!("Open this page signed in as {}, pick the items, then press Done:", self.account);
+            println!(
+                "Open this page signed in as {}, pick the items, then press Done:",
+                self.account
+            );
             println!("  {uri}");
             if std::io::stdout().is_terminal()
                 && let Some(qr) = qr_code(uri)
