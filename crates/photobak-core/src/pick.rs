@@ -63,7 +63,7 @@ pub struct PickReport {
     /// The engine's report of the run.
     pub run: RunSummary,
     /// True when the session was deleted at Google (every item handled); false keeps it for
-    /// `--session` (an item failed).
+    /// `--session` (an item failed, or the run stopped).
     pub session_deleted: bool,
 }
 
@@ -179,8 +179,9 @@ pub async fn pick(
     }
     let handled = (run.new + run.deduplicated + run.updated + run.unchanged + run.repaired) as i64
         + run.linked.len() as i64;
-    // A failed item keeps the session, so `--session` can try it again while it lives.
-    let session_deleted = run.failed.is_empty();
+    // A failed item or a stopped run (quota) keeps the session, so `--session` can finish it
+    // while it lives.
+    let session_deleted = run.ok();
     if session_deleted {
         match client.delete_session(&info.id).await {
             Ok(()) | Err(Error::PickerSession { .. }) => {}

@@ -6,8 +6,11 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Env, hash_hex};
-use photobak_testkit::fake_google::{FakeConfig, Faults, ItemEdit, NewItem, VideoStatus};
+use common::{Env, TAKEOUT_ACCOUNT, hash_hex, write_parts};
+use photobak_testkit::fake_google::{
+    Content, FakeConfig, Faults, ItemEdit, NewItem, READONLY_SCOPE, Sample, VideoStatus,
+};
+use photobak_testkit::takeout_gen::{ExportSpec, ItemSpec};
 
 const A: &str = "alice@example.com";
 
@@ -32,7 +35,15 @@ fn ids(v: &[String]) -> Vec<&str> {
 /// `photobak pick --googlephotos A ARGS… --json`: the session line (absent when the session
 /// was picked already) and the report.
 fn pick_json(env: &Env, args: &[&str]) -> (serde_json::Value, serde_json::Value) {
-    let mut all = vec!["pick", "--googlephotos", A, "--json"];
+    pick_json_for(env, A, args)
+}
+
+fn pick_json_for(
+    env: &Env,
+    account: &str,
+    args: &[&str],
+) -> (serde_json::Value, serde_json::Value) {
+    let mut all = vec!["pick", "--googlephotos", account, "--json"];
     all.extend_from_slice(args);
     let out = env.ok(&all);
     let lines: Vec<serde_json::Value> = out
@@ -282,4 +293,245 @@ fn an_interrupted_pick_is_resumed_with_its_session_and_a_gone_one_is_a_clear_err
     // Which of the two it was is decided on photobak's clock, which the fake's advanced clock
     // does not move: the session is recorded as gone before its expireTime (deleted).
     assert_eq!(session_state(&env, &second).0, "deleted");
+}
+
+#[test]
+fn a_second_session_overlapping_the_first_downloads_only_the_new_items() {
+    let env = Env::new();
+    env.auth(A);
+    let all = photos(&env, 5);
+    env.fake
+        .script_picker_user(A, &ids(&all[..3]), Duration::ZERO);
+    let (_, first) = pick_json(&env, &[]);
+    assert_eq!(first["run"]["new"], 3, "{first}");
+    let before = stored(&env);
+    let tree = env.tree_state();
+    let media_before = env.fake.stats().media_requests;
+    env.fake
+        .script_picker_user(A, &ids(&all[1..]), Duration::ZERO);
+    let (_, second) = pick_json(&env, &[]);
+    assert_eq!(second["run"]["new"], 2, "{second}");
+    assert_eq!(second["run"]["unchanged"], 2, "{second}");
+    assert_eq!(
+        env.fake.stats().media_requests - media_before,
+        2,
+        "only the two new items were downloaded"
+    );
+    let after = stored(&env);
+    assert_eq!(after.len(), 5);
+    for (id, file) in &before {
+        assert_eq!(&after[id], file, "{id} moved or changed");
+    }
+    // Files of the first session were not rewritten.
+    let now = env.tree_state();
+    assert!(tree.iter().all(|(p, s)| now.get(p) == Some(s)));
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM picker_sessions WHERE state = 'done'"
+        ),
+        2
+    );
+}
+
+#[test]
+fn picked_items_equal_by_content_to_library_items_are_stored_once() {
+    let env = Env::new();
+    env.auth(A);
+    let same = || Content::jpeg(Sample::Canon40D, 11, 24 * 1024);
+    let backed_up = photos(&env, 3);
+    let original = env
+        .fake
+        .add_item(A, NewItem::photo("ORIGINAL.JPG").content(same()));
+    env.backup(&[A]);
+    let files_before = count(&env, "SELECT count(*) FROM content");
+    // The user picks the backed-up items and a copy with the same bytes under another id.
+    let copy = env
+        .fake
+        .add_item(A, NewItem::photo("COPY.JPG").content(same()));
+    let mut picks = backed_up.clone();
+    picks.push(original.clone());
+    picks.push(copy.clone());
+    env.fake.script_picker_user(A, &ids(&picks), Duration::ZERO);
+    let media_before = env.fake.stats().media_requests;
+    let (_, report) = pick_json(&env, &[]);
+    assert_eq!(report["run"]["new"], 0, "{report}");
+    assert_eq!(report["run"]["deduplicated"], 1, "{report}");
+    assert_eq!(report["run"]["unchanged"], 4, "{report}");
+    // Only the copy was downloaded (to learn its bytes); no new file.
+    assert_eq!(env.fake.stats().media_requests - media_before, 1);
+    assert_eq!(count(&env, "SELECT count(*) FROM content"), files_before);
+    let got = stored(&env);
+    assert_eq!(got[&copy].0, got[&original].0, "one file for both");
+    // The items backed up through the Library API now name the Picker as a source too.
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM provenance p JOIN provenance q ON q.item_id = p.item_id
+             WHERE p.source = 'library' AND q.source = 'picker'"
+        ),
+        4
+    );
+}
+
+#[test]
+fn a_picked_photo_that_is_in_an_imported_takeout_export_is_linked_to_it() {
+    let env = Env::new();
+    let mut spec = ExportSpec::new("20260101T000000Z").account(TAKEOUT_ACCOUNT);
+    spec.items = (0..3)
+        .map(|i| ItemSpec::new(&format!("k{i}"), &format!("PXL_{i:04}.jpg")))
+        .collect();
+    env.import_takeout(&write_parts(&spec, &env.dir.path().join("export")), &[]);
+    env.auth(TAKEOUT_ACCOUNT);
+    // The same photo in the library: same name and capture time; the Picker serves it
+    // without its location, so its bytes differ from the Takeout file.
+    let (takeout_id, name, when): (i64, String, String) = env
+        .db()
+        .query_row(
+            "SELECT id, filename, strftime('%Y-%m-%dT%H:%M:%SZ', taken_at, 'unixepoch')
+             FROM items WHERE filename = 'PXL_0001.jpg'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let takeout_file = stored_paths(&env);
+    let twin = env
+        .fake
+        .add_item(TAKEOUT_ACCOUNT, NewItem::photo(&name).created(&when));
+    // Same name, another time: another photo.
+    let other = env.fake.add_item(
+        TAKEOUT_ACCOUNT,
+        NewItem::photo("PXL_0002.jpg").created("2001-01-01T00:00:00Z"),
+    );
+    env.fake.script_picker_user(
+        TAKEOUT_ACCOUNT,
+        &[twin.as_str(), other.as_str()],
+        Duration::ZERO,
+    );
+    let media_before = env.fake.stats().media_requests;
+    let (_, report) = pick_json_for(&env, TAKEOUT_ACCOUNT, &[]);
+    let linked = report["run"]["linked"].as_array().unwrap();
+    assert_eq!(linked.len(), 1, "{report}");
+    assert!(linked[0].as_str().unwrap().contains(&name), "{report}");
+    assert_eq!(report["run"]["new"], 1, "{report}");
+    // The twin was not downloaded; the other photo was.
+    assert_eq!(env.fake.stats().media_requests - media_before, 1);
+    // One item with two sources; the Takeout bytes stay its file.
+    let sources: Vec<(String, Option<String>)> = {
+        let db = env.db();
+        let mut st = db
+            .prepare("SELECT source, source_ref FROM provenance WHERE item_id = ?1 ORDER BY source")
+            .unwrap();
+        st.query_map([takeout_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    assert_eq!(sources[0], ("picker".to_string(), Some(twin.clone())));
+    assert_eq!(sources[1].0, "takeout");
+    assert_eq!(
+        count(
+            &env,
+            &format!("SELECT count(*) FROM items WHERE remote_id = '{twin}'")
+        ),
+        0,
+        "no second item for the twin"
+    );
+    let now = stored_paths(&env);
+    assert!(takeout_file.iter().all(|(k, v)| now.get(k) == Some(v)));
+    // The human summary says what was linked.
+    env.fake
+        .script_picker_user(TAKEOUT_ACCOUNT, &[twin.as_str()], Duration::ZERO);
+    let out = env.ok(&["pick", "--googlephotos", TAKEOUT_ACCOUNT]);
+    assert!(out.contains(&format!("linked: {name}")), "{out}");
+}
+
+/// Every stored file with its hash.
+fn stored_paths(env: &Env) -> std::collections::BTreeMap<String, String> {
+    let db = env.db();
+    let mut st = db.prepare("SELECT path FROM content").unwrap();
+    st.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|p| {
+            let p = p.unwrap();
+            let h = hash_hex(&env.repo.join(&p));
+            (p, h)
+        })
+        .collect()
+}
+
+#[test]
+fn an_authorisation_without_the_picker_scope_says_to_authorise_again() {
+    let env = Env::new();
+    env.auth(A);
+    photos(&env, 1);
+    // Credentials from before photobak asked for the Picker: the Library scope only.
+    let t = env.fake.mint_tokens(A, READONLY_SCOPE);
+    let json = serde_json::json!({
+        "access_token": t.access_token,
+        "refresh_token": t.refresh_token,
+        "expires_at": 4_000_000_000i64,
+        "scope": t.scope,
+    });
+    env.db()
+        .execute(
+            "UPDATE accounts SET credentials = ?1 WHERE name = ?2",
+            [json.to_string(), A.to_string()],
+        )
+        .unwrap();
+    let out = env.run(&["pick", "--googlephotos", A]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("does not include the Google Photos Picker")
+            && stderr.contains(&format!("run `photobak auth --googlephotos {A}` again")),
+        "{stderr}"
+    );
+    assert_eq!(count(&env, "SELECT count(*) FROM picker_sessions"), 0);
+}
+
+#[test]
+fn rate_limits_are_waited_out_and_a_used_up_quota_keeps_the_session() {
+    let env = Env::new();
+    env.auth(A);
+    let all = photos(&env, 4);
+    env.fake.script_picker_user(A, &ids(&all), Duration::ZERO);
+    // 429s on the Picker API and the media host: paused, retried, done.
+    env.fake.set_faults(Faults {
+        api_429_rate: 0.5,
+        media_429_rate: 0.5,
+        max_faults: Some(4),
+        ..Faults::default()
+    });
+    let (_, report) = pick_json(&env, &[]);
+    assert_eq!(report["run"]["new"], 4, "{report}");
+    let stats = env.fake.stats();
+    assert!(
+        stats.faults("api_429") + stats.faults("media_429") > 0,
+        "{stats:?}"
+    );
+
+    // The media quota runs out after two items: the run stops, says so, and keeps the
+    // session so `--session` finishes it once the quota is back.
+    let more = photos_from(&env, 10, 4);
+    env.fake.script_picker_user(A, &ids(&more), Duration::ZERO);
+    env.fake.reset_quota();
+    env.fake.set_faults(Faults {
+        media_daily_quota: Some(2),
+        ..Faults::default()
+    });
+    let out = env.run(&["pick", "--googlephotos", A, "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("quota"), "{stderr}");
+    let id = env.fake.picker_sessions(A)[0].clone();
+    assert!(stderr.contains(&format!("--session {id}")), "{stderr}");
+    assert_eq!(session_state(&env, &id).0, "picked");
+    env.fake.reset_quota();
+    env.fake.set_faults(Faults::default());
+    let (_, report) = pick_json(&env, &["--session", &id]);
+    assert!(report["session_deleted"] == true, "{report}");
+    assert_eq!(stored(&env).len(), 8);
+    assert_eq!(session_state(&env, &id), ("done".into(), 4));
 }

@@ -41,7 +41,7 @@ pub async fn run(
         json: args.json,
         account: account.clone(),
         cmd: command_prefix(repo_path),
-        session: Mutex::new(None),
+        session: Mutex::new(args.session.clone()),
     };
     let opts = PickOptions {
         account,
@@ -73,12 +73,13 @@ pub async fn run(
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("{}", super::summary::render(&report.run));
-        if !report.session_deleted {
-            println!(
-                "  session {} is kept: run `{} pick --googlephotos {} --session {}` to try the failed items again",
-                report.session.id, events.cmd, opts.account, report.session.id
-            );
-        }
+    }
+    if !report.session_deleted {
+        // On stderr, so `--json` output stays one document per line.
+        eprintln!(
+            "the Picker session is kept: run `{} pick --googlephotos {} --session {}` to finish it",
+            events.cmd, opts.account, report.session.id
+        );
     }
     Ok(report.ok())
 }
