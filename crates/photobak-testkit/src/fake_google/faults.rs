@@ -58,8 +58,9 @@ pub struct Faults {
     pub max_faults: Option<u64>,
 }
 
-/// A Library API listing, for [`Faults::repeat_page_token`]. JSON: `"albums"`,
-/// `"media_items"` (`GET mediaItems`), `"album_items"` (`mediaItems:search` with `albumId`).
+/// A paged listing, for [`Faults::repeat_page_token`]. JSON: `"albums"`, `"media_items"`
+/// (`GET mediaItems`), `"album_items"` (`mediaItems:search` with `albumId`), `"picked_items"`
+/// (the Picker's `GET mediaItems?sessionId=…`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PagedListing {
@@ -69,6 +70,8 @@ pub enum PagedListing {
     MediaItems,
     /// `POST mediaItems:search` with an `albumId`.
     AlbumItems,
+    /// The Picker API's `GET mediaItems` of a session.
+    PickedItems,
 }
 
 /// The kinds of injected faults, as counted in [`crate::fake_google::Stats::faults_injected`].

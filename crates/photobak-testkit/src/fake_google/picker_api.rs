@@ -32,7 +32,7 @@ use super::library_api::{
 use super::model::Item;
 use super::oauth::duration_ms;
 use super::respond::{google_error, invalid_argument, json_response, not_found_entity};
-use super::{PICKER_SCOPE, Shared, State, media, seal, unseal};
+use super::{PICKER_SCOPE, PagedListing, Shared, State, media, seal, unseal};
 
 const ITEMS_DEFAULT: usize = 50;
 const ITEMS_MAX: usize = 100;
@@ -421,13 +421,21 @@ fn list_items_inner(
         .map(|i| i as u64)
         .collect::<Vec<_>>();
     let (page, more) = take_page(st, candidates.into_iter(), size);
-    let next = more.then(|| {
-        let pos = page.last().map(|i| i + 1).unwrap_or(start as u64);
-        st.nonce = st.nonce.wrapping_add(1);
-        let mut payload = Vec::with_capacity(12);
-        payload.extend_from_slice(&pos.to_le_bytes());
-        payload.extend_from_slice(&st.nonce.to_le_bytes());
-        seal(&shared.mac_key, &domain, &payload, 24)
+    let token = last(pairs, "pageToken").filter(|t| !t.is_empty());
+    // The `repeat_page_token` fault: the token the request carried comes back as the next one.
+    let repeated = match token {
+        Some(t) if st.faults.repeat_page_token(PagedListing::PickedItems) => Some(t.to_owned()),
+        _ => None,
+    };
+    let next = repeated.or_else(|| {
+        more.then(|| {
+            let pos = page.last().map(|i| i + 1).unwrap_or(start as u64);
+            st.nonce = st.nonce.wrapping_add(1);
+            let mut payload = Vec::with_capacity(12);
+            payload.extend_from_slice(&pos.to_le_bytes());
+            payload.extend_from_slice(&st.nonce.to_le_bytes());
+            seal(&shared.mac_key, &domain, &payload, 24)
+        })
     });
     let items: Vec<Value> = page
         .iter()
