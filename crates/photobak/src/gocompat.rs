@@ -42,6 +42,8 @@ const MODERN_VALUE_FLAGS: &[&str] = &[
     "--every",
     "--max-albums",
     "--max-photos",
+    "--max-items",
+    "--session",
     "--max-delete",
     "--trash-days",
     "--sample",

@@ -300,9 +300,9 @@ fn a_second_session_overlapping_the_first_downloads_only_the_new_items() {
     let env = Env::new();
     env.auth(A);
     let all = photos(&env, 5);
-    env.fake
-        .script_picker_user(A, &ids(&all[..3]), Duration::ZERO);
-    let (_, first) = pick_json(&env, &[]);
+    // The user would pick all five; --max-items lets three through.
+    env.fake.script_picker_user(A, &ids(&all), Duration::ZERO);
+    let (_, first) = pick_json(&env, &["--max-items", "3"]);
     assert_eq!(first["run"]["new"], 3, "{first}");
     let before = stored(&env);
     let tree = env.tree_state();
