@@ -197,7 +197,7 @@ mod tests {
         // A QR code of version v has 17 + 4v modules a side, plus its 4-module quiet zone on
         // each side; two module rows per line.
         let modules = width - 8;
-        assert!(modules > 21 && (modules - 17) % 4 == 0, "{width}");
+        assert!(modules > 21 && (modules - 17).is_multiple_of(4), "{width}");
         assert_eq!(lines.len(), width.div_ceil(2));
         assert!(lines.iter().all(|l| l.chars().count() == width));
         assert!(
