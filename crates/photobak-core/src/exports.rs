@@ -461,7 +461,7 @@ pub fn export_owner(
     export: &ExportId,
 ) -> Result<crate::index::Account> {
     if let Some(name) = name {
-        return Ok(crate::prune::select_accounts(index, &[name.to_string()])?.remove(0));
+        return Ok(index.select_accounts(&[name.to_string()])?.remove(0));
     }
     let mut holding = Vec::new();
     for a in index.accounts()? {

@@ -3,8 +3,6 @@
 //! `.xmp` sidecar, and the file's modification time set to the capture time. Each writes only
 //! what differs from what is already there, so a rerun changes nothing.
 
-use rusqlite::{OptionalExtension, params};
-
 use crate::error::Result;
 use crate::kinds::TimeSource;
 use crate::meta::{exif_time_is_sane, parse_offset};
@@ -15,60 +13,22 @@ use crate::xmp::{XmpFields, render};
 /// After the bytes are stored: upgrade the time to the file's EXIF time when sane, and take the
 /// file's GPS when the sidecar had none.
 pub(crate) fn resolve_from_file(repo: &Repo, item_id: i64) -> Result<()> {
-    repo.index.with(|c| {
-        type Row = (
-            Option<i64>,
-            Option<String>,
-            Option<i64>,
-            Option<TimeSource>,
-            Option<f64>,
-            Option<f64>,
-            Option<f64>,
-            Option<String>,
-        );
-        let row: Option<Row> = c
-            .query_row(
-                "SELECT ct.file_taken_at, ct.file_offset, i.sidecar_taken_at, i.taken_source,
-                        ct.file_lat, ct.file_lon, ct.file_alt, i.gps_source
-                 FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
-                [item_id],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((ft, off, _st, src, lat, lon, alt, gps_src)) = row else {
-            return Ok(());
-        };
-        if let Some(t) = ft
-            && exif_time_is_sane(t, off.as_deref())
-            && src != Some(TimeSource::Exif)
-        {
-            c.execute(
-                "UPDATE items SET taken_at = ?2, taken_source = ?3 WHERE id = ?1",
-                params![item_id, t, TimeSource::Exif],
-            )?;
-        }
-        if gps_src.is_none()
-            && let (Some(la), Some(lo)) = (lat, lon)
-        {
-            c.execute(
-                "UPDATE items SET latitude = ?2, longitude = ?3, altitude = ?4, gps_source = 'exif'
-                 WHERE id = ?1",
-                params![item_id, la, lo, alt],
-            )?;
-        }
-        Ok(())
-    })
+    let Some(f) = repo.index.file_facts(item_id)? else {
+        return Ok(());
+    };
+    if let Some(t) = f.file_taken_at
+        && exif_time_is_sane(t, f.file_offset.as_deref())
+        && f.taken_source != Some(TimeSource::Exif)
+    {
+        repo.index.set_taken(item_id, t, TimeSource::Exif)?;
+    }
+    if f.gps_source.is_none()
+        && let (Some(la), Some(lo)) = (f.file_lat, f.file_lon)
+    {
+        repo.index
+            .set_position_from_file(item_id, la, lo, f.file_alt)?;
+    }
+    Ok(())
 }
 
 /// What the finishing touches of an imported item need from the index.
@@ -81,35 +41,24 @@ pub(crate) struct FileFinish {
 }
 
 pub(crate) fn file_finish(repo: &Repo, item_id: i64) -> Result<Option<FileFinish>> {
-    repo.index.with(|c| {
-        Ok(c.query_row(
-            "SELECT ct.path, i.taken_at, i.taken_source, ct.file_offset, i.latitude, i.longitude,
-                    i.altitude, i.description, i.favorite, i.people
-             FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
-            [item_id],
-            |r| {
-                let people: Option<String> = r.get(9)?;
-                Ok(FileFinish {
-                    path: r.get(0)?,
-                    taken_at: r.get(1)?,
-                    taken_source: r.get(2)?,
-                    file_offset: r.get(3)?,
-                    fields: XmpFields {
-                        taken: None,
-                        latitude: r.get(4)?,
-                        longitude: r.get(5)?,
-                        altitude: r.get(6)?,
-                        description: r.get(7)?,
-                        favorite: r.get(8)?,
-                        people: people
-                            .and_then(|p| serde_json::from_str(&p).ok())
-                            .unwrap_or_default(),
-                    },
-                })
-            },
-        )
-        .optional()?)
-    })
+    Ok(repo.index.finish_facts(item_id)?.map(|f| FileFinish {
+        path: f.path,
+        taken_at: f.taken_at,
+        taken_source: f.taken_source,
+        file_offset: f.file_offset,
+        fields: XmpFields {
+            taken: None,
+            latitude: f.latitude,
+            longitude: f.longitude,
+            altitude: f.altitude,
+            description: f.description,
+            favorite: f.favorite,
+            people: f
+                .people
+                .and_then(|p| serde_json::from_str(&p).ok())
+                .unwrap_or_default(),
+        },
+    }))
 }
 
 /// The capture time as XMP wants it: local time with the offset the file recorded when EXIF

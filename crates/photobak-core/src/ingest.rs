@@ -13,14 +13,12 @@
 //!
 //! A file that no item uses any more goes to the repository's trash, not to oblivion.
 
-use rusqlite::params;
-
 use crate::error::Result;
-use crate::index::{Account, Album, AlbumSpec, now};
+use crate::index::{Account, Album, AlbumSpec, NewContent};
 use crate::kinds::{AlbumKind, Source, YearFolder};
 use crate::meta::read_file_meta;
 use crate::repo::Repo;
-use crate::repo::naming::{numbered_folder, portable_key, sanitize};
+use crate::repo::naming::{numbered_folder, sanitize};
 use crate::repo::store::{Staged, hash_file};
 
 /// What an item's bytes are and where they belong.
@@ -77,16 +75,7 @@ pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<St
     let _serial = repo.ingest_lock.lock().unwrap_or_else(|p| p.into_inner());
     // Every stored item appears in at least one folder: its albums, or its year folder.
     let albums = albums_or_year_folder(repo, req)?;
-    let current = repo
-        .index
-        .with(|c| {
-            Ok(c.query_row(
-                "SELECT content_id FROM items WHERE id = ?1",
-                [req.item_id],
-                |r| r.get::<_, Option<i64>>(0),
-            )?)
-        })?
-        .and_then(|id| repo.index.content(id).ok().flatten());
+    let current = repo.index.item_content(req.item_id)?;
 
     if let Some(cur) = &current
         && cur.blake3 == staged.hash
@@ -99,7 +88,7 @@ pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<St
             return Ok(Stored::Unchanged(cur.path.clone()));
         }
         repo.replace(staged, &cur.path)?;
-        mark_verified(repo, cur.id)?;
+        repo.index.mark_verified(cur.id)?;
         return Ok(Stored::Repaired(cur.path.clone()));
     }
 
@@ -112,9 +101,9 @@ pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<St
             drop(staged);
         } else {
             repo.replace(staged, &existing.path)?;
-            mark_verified(repo, existing.id)?;
+            repo.index.mark_verified(existing.id)?;
         }
-        set_item_content(repo, req.item_id, existing.id)?;
+        repo.index.set_item_content(req.item_id, existing.id)?;
         if let Some(old) = current {
             release_if_unused(repo, old.id)?;
         }
@@ -126,14 +115,7 @@ pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<St
             let size = staged.size as i64;
             let hash = staged.hash;
             repo.replace(staged, &old.path)?;
-            repo.index.with(|c| {
-                c.execute(
-                    "UPDATE content SET blake3 = ?2, size = ?3, stored_at = ?4, verified_at = ?4
-                     WHERE id = ?1",
-                    params![old.id, &hash[..], size, now()],
-                )?;
-                Ok(())
-            })?;
+            repo.index.replace_content_bytes(old.id, &hash, size)?;
             record_file_meta(repo, old.id, &old.path)?;
             return Ok(Stored::Replaced(old.path));
         }
@@ -157,28 +139,16 @@ fn store_new(
     let size = staged.size as i64;
     let rank = name_rank(repo, home.id, req.item_id, req.filename)?;
     let path = repo.place_new(staged, &home.folder, &name, rank)?;
-    let content_id = repo.index.tx(|tx| {
-        tx.execute(
-            "INSERT INTO content (blake3, size, path, path_key, home_album_id, home_reason,
-                                  stored_at, verified_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            params![
-                &hash[..],
-                size,
-                path,
-                portable_key(&path),
-                home.id,
-                reason,
-                now()
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        tx.execute(
-            "UPDATE items SET content_id = ?2 WHERE id = ?1",
-            params![req.item_id, id],
-        )?;
-        Ok(id)
-    })?;
+    let content_id = repo.index.add_item_content(
+        req.item_id,
+        &NewContent {
+            hash,
+            size,
+            path: &path,
+            home_album_id: home.id,
+            home_reason: &reason,
+        },
+    )?;
     record_file_meta(repo, content_id, &path)?;
     Ok(path)
 }
@@ -186,15 +156,8 @@ fn store_new(
 /// The item's place among the album's items of the same file name, by the order the index
 /// first recorded them (listing order for the API, sorted archive order for Takeout).
 fn name_rank(repo: &Repo, album_id: i64, item_id: i64, filename: &str) -> Result<u32> {
-    repo.index.with(|c| {
-        let before: i64 = c.query_row(
-            "SELECT count(*) FROM memberships m JOIN items i ON i.id = m.item_id
-             WHERE m.album_id = ?1 AND i.id < ?2 AND i.filename = ?3 COLLATE NOCASE",
-            params![album_id, item_id, filename],
-            |r| r.get(0),
-        )?;
-        Ok(u32::try_from(before).unwrap_or(u32::MAX - 1) + 1)
-    })
+    let before = repo.index.same_name_before(album_id, item_id, filename)?;
+    Ok(u32::try_from(before).unwrap_or(u32::MAX - 1) + 1)
 }
 
 /// The item's albums, best home first; an item in no album gets its year folder.
@@ -259,41 +222,12 @@ pub fn album_folder(account: &Account, title: &str, n: u32) -> String {
     )
 }
 
-fn set_item_content(repo: &Repo, item_id: i64, content_id: i64) -> Result<()> {
-    repo.index.with(|c| {
-        c.execute(
-            "UPDATE items SET content_id = ?2 WHERE id = ?1",
-            params![item_id, content_id],
-        )?;
-        Ok(())
-    })
-}
-
-fn mark_verified(repo: &Repo, content_id: i64) -> Result<()> {
-    repo.index.with(|c| {
-        c.execute(
-            "UPDATE content SET verified_at = ?2 WHERE id = ?1",
-            params![content_id, now()],
-        )?;
-        Ok(())
-    })
-}
-
 /// Finishes what a crash may have left half-done: stored files that no item uses any more (a
 /// run killed between relinking an item and releasing its old file) go to the trash and are
 /// forgotten. Called at the start of every run that stores. Returns how many were released.
 pub fn release_unused_content(repo: &Repo) -> Result<u64> {
     let _serial = repo.ingest_lock.lock().unwrap_or_else(|p| p.into_inner());
-    let unused: Vec<i64> = repo.index.with(|c| {
-        let mut st = c.prepare(
-            "SELECT id FROM content WHERE id NOT IN
-             (SELECT content_id FROM items WHERE content_id IS NOT NULL)",
-        )?;
-        let rows = st
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<Vec<i64>, _>>()?;
-        Ok(rows)
-    })?;
+    let unused = repo.index.unused_contents()?;
     for id in &unused {
         release_if_unused(repo, *id)?;
     }
@@ -309,41 +243,14 @@ fn release_if_unused(repo: &Repo, content_id: i64) -> Result<()> {
         if repo.abs(&c.path).exists() {
             repo.move_to_trash(&c.path)?;
         }
-        repo.index.with(|conn| {
-            conn.execute("DELETE FROM content WHERE id = ?1", [content_id])?;
-            Ok(())
-        })?;
+        repo.index.delete_content(content_id)?;
     }
     Ok(())
 }
 
 fn record_file_meta(repo: &Repo, content_id: i64, path: &str) -> Result<()> {
     let meta = read_file_meta(&repo.abs(path));
-    repo.index.with(|c| {
-        match &meta {
-            Ok(m) => c.execute(
-                "UPDATE content SET file_taken_at = ?2, file_offset = ?3, file_local = ?4,
-                 file_lat = ?5, file_lon = ?6, file_alt = ?7, file_make = ?8, file_model = ?9,
-                 meta_error = NULL WHERE id = ?1",
-                params![
-                    content_id,
-                    m.taken_at,
-                    m.offset,
-                    m.local,
-                    m.latitude,
-                    m.longitude,
-                    m.altitude,
-                    m.make,
-                    m.model
-                ],
-            )?,
-            Err(e) => c.execute(
-                "UPDATE content SET meta_error = ?2 WHERE id = ?1",
-                params![content_id, e],
-            )?,
-        };
-        Ok(())
-    })
+    repo.index.set_file_meta(content_id, &meta)
 }
 
 #[cfg(test)]
@@ -436,9 +343,7 @@ mod tests {
             .path()
             .to_string();
         // As if the run died after relinking the item elsewhere, before releasing the file.
-        repo.index
-            .with(|c| Ok(c.execute("UPDATE items SET content_id = NULL", [])?))
-            .unwrap();
+        repo.index.test_detach_all_contents();
         assert_eq!(release_unused_content(&repo).unwrap(), 1);
         assert!(!repo.abs(&path).exists());
         assert!(

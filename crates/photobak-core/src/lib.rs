@@ -22,6 +22,7 @@ pub mod error;
 pub mod exports;
 pub mod finish;
 pub mod google;
+pub mod inbox;
 pub mod index;
 pub mod ingest;
 pub mod kinds;

@@ -1,9 +1,8 @@
 //! List: one record per stored item, for people (`photobak list`) and scripts (`--json`, one
 //! JSON object per line).
 
-use std::collections::HashMap;
+use std::ops::ControlFlow;
 
-use rusqlite::params;
 use serde::Serialize;
 
 use crate::error::Result;
@@ -69,80 +68,149 @@ pub struct ListedFolder {
     pub kind: AlbumKind,
 }
 
-/// The stored items matching `filter`, by account and path. Takes an [`Index`] so it can run
-/// without the repository lock.
+/// Calls `each` with the stored items matching `filter`, by account and path, one at a time
+/// (so `list --json` streams), until it breaks. Takes an [`Index`] so it can run without the
+/// repository lock; the index stays locked while `each` runs, so give it one of its own.
 ///
 /// # Errors
 /// Index failures.
-pub fn list(index: &Index, filter: &ListFilter) -> Result<Vec<ListedItem>> {
-    index.with(|c| {
-        // Year folders are the ones photobak derives itself (`year:YYYY`, `year:undated`),
-        // whatever the source of the item; a user album titled `Photos from 2019` stays an
-        // album.
-        let mut folders: HashMap<i64, Vec<ListedFolder>> = HashMap::new();
-        let mut st = c.prepare(
-            "SELECT m.item_id, a.title, a.kind
-             FROM memberships m JOIN albums a ON a.id = m.album_id
-             ORDER BY (a.kind <> 'user'), (a.kind = 'year'), a.title",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let kind: AlbumKind = r.get(2)?;
-            folders.entry(r.get(0)?).or_default().push(ListedFolder {
-                title: r.get(1)?,
-                kind,
-            });
-        }
-        let mut sources: HashMap<i64, Vec<String>> = HashMap::new();
-        let mut st = c.prepare("SELECT item_id, source FROM provenance ORDER BY source")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            sources.entry(r.get(0)?).or_default().push(r.get(1)?);
-        }
-        let mut st = c.prepare(
-            "SELECT i.id, a.name, ct.path, i.filename, coalesce(i.taken_at, ct.file_taken_at),
-                    nullif(i.description, ''), coalesce(i.latitude, ct.file_lat),
-                    coalesce(i.longitude, ct.file_lon), i.favorite, ct.blake3, ct.size,
-                    i.mime_type, i.remote_id
-             FROM items i JOIN accounts a ON a.id = i.account_id
-             JOIN content ct ON ct.id = i.content_id
-             WHERE (?1 IS NULL OR a.name = ?1)
-               AND (?2 IS NULL OR EXISTS(SELECT 1 FROM memberships m JOIN albums al ON al.id = m.album_id
-                                         WHERE m.item_id = i.id AND al.title = ?2 COLLATE NOCASE))
-             ORDER BY a.id, ct.path, i.id",
-        )?;
-        let mut rows = st.query(params![filter.account, filter.album])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            let raw: Vec<u8> = r.get(9)?;
-            let folders = folders.remove(&id).unwrap_or_default();
-            out.push(ListedItem {
-                account: r.get(1)?,
-                path: r.get(2)?,
-                albums: folders
-                    .iter()
-                    .filter(|f| f.kind != AlbumKind::Year)
-                    .map(|f| f.title.clone())
-                    .collect(),
-                year_folder: folders
-                    .iter()
-                    .find(|f| f.kind == AlbumKind::Year)
-                    .map(|f| f.title.clone()),
-                folders,
-                filename: r.get(3)?,
-                taken_at: r.get::<_, Option<i64>>(4)?.map(rfc3339),
-                description: r.get(5)?,
-                latitude: r.get(6)?,
-                longitude: r.get(7)?,
-                favorite: r.get::<_, i64>(8)? != 0,
-                blake3: hex(&raw),
-                size: r.get(10)?,
-                sources: sources.remove(&id).unwrap_or_default(),
-                mime_type: r.get(11)?,
-                remote_id: r.get(12)?,
-            });
-        }
-        Ok(out)
+pub fn list(
+    index: &Index,
+    filter: &ListFilter,
+    mut each: impl FnMut(ListedItem) -> ControlFlow<()>,
+) -> Result<()> {
+    // Year folders are the ones photobak derives itself (`year:YYYY`, `year:undated`),
+    // whatever the source of the item; a user album titled `Photos from 2019` stays an album.
+    let mut folders = index.item_folders()?;
+    let mut sources = index.item_sources()?;
+    index.each_stored_item(filter.account.as_deref(), filter.album.as_deref(), |r| {
+        let folders: Vec<ListedFolder> = folders
+            .remove(&r.item_id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| ListedFolder {
+                title: f.title,
+                kind: f.kind,
+            })
+            .collect();
+        each(ListedItem {
+            account: r.account,
+            path: r.path,
+            albums: folders
+                .iter()
+                .filter(|f| f.kind != AlbumKind::Year)
+                .map(|f| f.title.clone())
+                .collect(),
+            year_folder: folders
+                .iter()
+                .find(|f| f.kind == AlbumKind::Year)
+                .map(|f| f.title.clone()),
+            folders,
+            filename: r.filename,
+            taken_at: r.taken_at.map(rfc3339),
+            description: r.description,
+            latitude: r.latitude,
+            longitude: r.longitude,
+            favorite: r.favorite,
+            blake3: hex(&r.blake3),
+            size: r.size,
+            sources: sources
+                .remove(&r.item_id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| s.to_string())
+                .collect(),
+            mime_type: r.mime_type,
+            remote_id: r.remote_id,
+        })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::{AlbumSpec, ItemMeta};
+    use crate::kinds::Source;
+    use crate::repo::Repo;
+
+    /// Items come one at a time, in path order, with their folders and sources; a callback
+    /// that breaks ends the walk (`photobak list | head` reads no further).
+    #[test]
+    fn items_stream_in_path_order_until_the_callback_breaks() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let acc = repo.ensure_account("l@example.com").unwrap();
+        let album = repo
+            .index
+            .upsert_album(
+                &acc,
+                &AlbumSpec {
+                    remote_id: "A",
+                    source: Source::Library,
+                    title: "Trip",
+                    description: None,
+                    kind: AlbumKind::User,
+                    raw_json: None,
+                },
+                None,
+                |_| format!("{}/Trip", acc.folder),
+            )
+            .unwrap();
+        let run = repo.index.begin_run("backup", Some(acc.id)).unwrap();
+        for name in ["c", "a", "b"] {
+            let id = repo
+                .index
+                .upsert_item(
+                    acc.id,
+                    name,
+                    &ItemMeta {
+                        filename: format!("{name}.jpg"),
+                        ..Default::default()
+                    },
+                    run,
+                    Source::Library,
+                    None,
+                )
+                .unwrap()
+                .id;
+            repo.index.add_membership(album.id, id).unwrap();
+            let path = format!("{}/{name}.jpg", album.folder);
+            repo.index
+                .test_content(&path, name.as_bytes(), Some(album.id), Some(id));
+        }
+        let mut seen = Vec::new();
+        list(&repo.index, &ListFilter::default(), |i| {
+            seen.push(i);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+        let names: Vec<&str> = seen.iter().map(|i| i.filename.as_str()).collect();
+        assert_eq!(names, ["a.jpg", "b.jpg", "c.jpg"]);
+        assert_eq!(seen[0].albums, ["Trip"]);
+        assert_eq!(seen[0].sources, ["library"]);
+        assert_eq!(seen[0].blake3, blake3::hash(b"a").to_hex().as_str());
+
+        let mut calls = 0;
+        list(&repo.index, &ListFilter::default(), |_| {
+            calls += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
+        // Filters: an album nobody made lists nothing.
+        let mut none = 0;
+        list(
+            &repo.index,
+            &ListFilter {
+                album: Some("nowhere".into()),
+                ..Default::default()
+            },
+            |_| {
+                none += 1;
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        assert_eq!(none, 0);
+    }
 }

@@ -35,22 +35,9 @@ pub fn manifest_line(hash: &[u8; 32], path: &str) -> String {
 /// Index or file-system failures.
 pub fn write_manifest(repo: &Repo) -> Result<u64> {
     let mut text = String::new();
-    let mut n = 0u64;
-    repo.index.with(|c| {
-        let mut st = c.prepare("SELECT blake3, path FROM content ORDER BY path")?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let raw: Vec<u8> = r.get(0)?;
-            let path: String = r.get(1)?;
-            let mut h = [0u8; 32];
-            if raw.len() == 32 {
-                h.copy_from_slice(&raw);
-            }
-            text.push_str(&manifest_line(&h, &path));
-            n += 1;
-        }
-        Ok(())
-    })?;
+    let n = repo
+        .index
+        .each_content_by_path(|hash, path| text.push_str(&manifest_line(hash, path)))?;
     write_atomic_if_changed(
         &repo.tmp_dir(),
         &repo.root().join(MANIFEST_FILE),
@@ -80,18 +67,9 @@ mod tests {
     fn manifest_lists_every_content_row_sorted() {
         let t = tempfile::tempdir().unwrap();
         let repo = Repo::open(t.path()).unwrap();
-        repo.index
-            .with(|c| {
-                for (p, b) in [("g/b.jpg", b"b"), ("g/a.jpg", b"a")] {
-                    c.execute(
-                        "INSERT INTO content (blake3, size, path, home_reason, stored_at)
-                         VALUES (?1, 1, ?2, 'test', 0)",
-                        rusqlite::params![&blake3::hash(b).as_bytes()[..], p],
-                    )?;
-                }
-                Ok(())
-            })
-            .unwrap();
+        for (p, b) in [("g/b.jpg", b"b"), ("g/a.jpg", b"a")] {
+            repo.index.test_content(p, b, None, None);
+        }
         assert_eq!(write_manifest(&repo).unwrap(), 2);
         let text = std::fs::read_to_string(t.path().join(MANIFEST_FILE)).unwrap();
         let lines: Vec<&str> = text.lines().collect();

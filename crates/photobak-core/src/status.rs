@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::error::Result;
 use crate::google::oauth::Token;
 use crate::index::{Index, now};
+use crate::kinds::Source;
 use crate::manifest::MANIFEST_FILE;
 
 /// One recorded run of a command.
@@ -44,24 +44,7 @@ pub struct FailureInfo {
     pub last_at: String,
 }
 
-/// Counts of one source (or of everything).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Counts {
-    /// Items known.
-    pub items: u64,
-    /// Items with a stored file.
-    pub stored: u64,
-    /// Distinct files.
-    pub files: u64,
-    /// Bytes of the distinct files.
-    pub bytes: u64,
-    /// Albums of the source (user and automatic albums; not year folders).
-    pub albums: u64,
-    /// `Photos from YYYY` and `Undated` folders photobak keeps for items in no album. They
-    /// belong to no source, so they are counted apart: an account's albums are then the sum of
-    /// its sources' albums.
-    pub year_folders: u64,
-}
+pub use crate::index::Counts;
 
 /// Status of one account.
 #[derive(Debug, Clone, Serialize)]
@@ -115,65 +98,21 @@ pub struct Status {
 pub use crate::time::rfc3339;
 
 fn last_run(
-    c: &Connection,
+    index: &Index,
     command: &str,
     account_id: Option<i64>,
     ok: Option<bool>,
 ) -> Result<Option<RunInfo>> {
-    type Row = (i64, Option<i64>, Option<bool>, Option<String>);
-    let row: Option<Row> = c
-        .query_row(
-            "SELECT started_at, finished_at, ok, summary FROM runs
-             WHERE command = ?1 AND account_id IS ?2 AND (?3 IS NULL OR ok = ?3)
-               AND finished_at IS NOT NULL
-             ORDER BY started_at DESC, id DESC LIMIT 1",
-            params![command, account_id, ok],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    Ok(row.map(|(s, f, ok, summary)| RunInfo {
+    Ok(index.last_run(command, account_id, ok)?.map(|r| RunInfo {
         command: command.to_string(),
-        started_at: rfc3339(s),
-        finished_at: f.map(rfc3339),
-        ok,
-        summary: summary
+        started_at: rfc3339(r.started_at),
+        finished_at: r.finished_at.map(rfc3339),
+        ok: r.ok,
+        summary: r
+            .summary
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or(serde_json::Value::Null),
     }))
-}
-
-fn counts(c: &Connection, account_id: i64, source: Option<&str>) -> Result<Counts> {
-    let filter = "(?2 IS NULL OR EXISTS(SELECT 1 FROM provenance p WHERE p.item_id = i.id AND p.source = ?2))";
-    let (items, stored): (i64, i64) = c.query_row(
-        &format!(
-            "SELECT count(*), count(i.content_id) FROM items i WHERE i.account_id = ?1 AND {filter}"
-        ),
-        params![account_id, source],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (files, bytes): (i64, i64) = c.query_row(
-        &format!(
-            "SELECT count(*), coalesce(sum(size), 0) FROM content WHERE id IN
-             (SELECT i.content_id FROM items i WHERE i.account_id = ?1 AND {filter})"
-        ),
-        params![account_id, source],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let (albums, year_folders): (i64, i64) = c.query_row(
-        "SELECT count(*) FILTER (WHERE source != 'derived'),
-                count(*) FILTER (WHERE source = 'derived')
-         FROM albums WHERE account_id = ?1 AND (?2 IS NULL OR source = ?2)",
-        params![account_id, source],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(Counts {
-        items: items as u64,
-        stored: stored as u64,
-        files: files as u64,
-        bytes: bytes as u64,
-        albums: albums as u64,
-        year_folders: year_folders as u64,
-    })
 }
 
 /// Reads the status of the repository at `root` from its index. Takes an [`Index`] rather than
@@ -183,137 +122,81 @@ fn counts(c: &Connection, account_id: i64, source: Option<&str>) -> Result<Count
 /// Index failures.
 pub fn status(index: &Index, root: &Path) -> Result<Status> {
     let accounts = index.accounts()?;
-    let mut newest = std::collections::HashMap::new();
-    let mut feeds = std::collections::HashMap::new();
+    let mut out = Status {
+        repository: root.display().to_string(),
+        totals: index.totals()?,
+        manifest: root.join(MANIFEST_FILE).is_file(),
+        last_verify: last_run(index, "verify", None, None)?,
+        files_not_verified_30d: index.files_not_verified_since(now() - 30 * 86_400)?,
+        accounts: vec![],
+    };
     for a in &accounts {
-        newest.insert(a.id, crate::prune::newest_export_in(index, a.id)?);
-        feeds.insert(a.id, crate::exports::takeout_feed(index, a.id)?);
-    }
-    index.with(|c| {
-        let (files, bytes): (i64, i64) = c.query_row(
-            "SELECT count(*), coalesce(sum(size), 0) FROM content",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let items: i64 = c.query_row("SELECT count(*) FROM items", [], |r| r.get(0))?;
-        let stored: i64 = c.query_row(
-            "SELECT count(*) FROM items WHERE content_id IS NOT NULL",
-            [],
-            |r| r.get(0),
-        )?;
-        let (albums, year_folders): (i64, i64) = c.query_row(
-            "SELECT count(*) FILTER (WHERE source != 'derived'),
-                    count(*) FILTER (WHERE source = 'derived')
-             FROM albums",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let stale: i64 = c.query_row(
-            "SELECT count(*) FROM content WHERE verified_at IS NULL OR verified_at < ?1",
-            [now() - 30 * 86_400],
-            |r| r.get(0),
-        )?;
-        let mut out = Status {
-            repository: root.display().to_string(),
-            totals: Counts {
-                items: items as u64,
-                stored: stored as u64,
-                files: files as u64,
-                bytes: bytes as u64,
-                albums: albums as u64,
-                year_folders: year_folders as u64,
-            },
-            manifest: root.join(MANIFEST_FILE).is_file(),
-            last_verify: last_run(c, "verify", None, None)?,
-            files_not_verified_30d: stale as u64,
-            accounts: vec![],
-        };
-        for a in &accounts {
-            let mut sources = BTreeMap::new();
-            let mut st = c.prepare(
-                "SELECT DISTINCT p.source FROM provenance p JOIN items i ON i.id = p.item_id
-                 WHERE i.account_id = ?1 ORDER BY p.source",
-            )?;
-            let names = st
-                .query_map([a.id], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            for s in names {
-                let n = counts(c, a.id, Some(&s))?;
-                sources.insert(s, n);
-            }
-            let last_backup = last_run(c, "backup", Some(a.id), Some(true))?;
-            let last_any = last_run(c, "backup", Some(a.id), None)?;
-            let last_failed_backup = last_any.filter(|r| r.ok != Some(true));
-            let mut st = c.prepare(
-                "SELECT remote_id, filename, error, count, first_at, last_at FROM failures
-                 WHERE account_id = ?1 ORDER BY count DESC, last_at DESC",
-            )?;
-            let failures = st
-                .query_map([a.id], |r| {
-                    Ok(FailureInfo {
-                        remote_id: r.get(0)?,
-                        filename: r.get(1)?,
-                        error: r.get(2)?,
-                        count: r.get(3)?,
-                        first_at: rfc3339(r.get(4)?),
-                        last_at: rfc3339(r.get(5)?),
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let uses_library: bool = c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND source = 'library')
-                 OR EXISTS(SELECT 1 FROM provenance p JOIN items i ON i.id = p.item_id
-                           WHERE i.account_id = ?1 AND p.source = 'library')",
-                [a.id],
-                |r| r.get(0),
-            )?;
-            let reauth = format!("run `photobak auth --googlephotos {}`", a.name);
-            let (credentials, mut renewal) = match a.credentials.as_deref() {
-                None if uses_library => (
-                    "missing".to_string(),
-                    Some(format!("not authorised; {reauth}")),
-                ),
-                None => ("missing".to_string(), None),
-                Some(json) => match serde_json::from_str::<Token>(json) {
-                    Err(_) => (
-                        "unreadable".to_string(),
-                        Some(format!("stored credentials are unreadable; {reauth}")),
-                    ),
-                    Ok(t) if t.refresh_token.trim().is_empty() => (
-                        "no-refresh-token".to_string(),
-                        Some(format!(
-                            "no refresh token: the access token cannot be renewed; {reauth}"
-                        )),
-                    ),
-                    Ok(_) => ("ok".to_string(), None),
-                },
-            };
-            // A backup stopped by refused credentials after the last success.
-            if renewal.is_none()
-                && let Some(f) = &last_failed_backup
-                && let Some(stopped) = f.summary.get("stopped").and_then(|s| s.as_str())
-                && (stopped.contains("credentials") || stopped.contains("invalid_grant"))
-            {
-                renewal = Some(format!("the last backup was refused ({stopped}); {reauth}"));
-            }
-            out.accounts.push(AccountStatus {
-                account: a.name.clone(),
-                folder: a.folder.clone(),
-                totals: counts(c, a.id, None)?,
-                sources,
-                last_backup,
-                last_failed_backup,
-                last_import: last_run(c, "import", Some(a.id), None)?,
-                last_prune: last_run(c, "prune", Some(a.id), None)?,
-                newest_export: newest.get(&a.id).cloned().flatten(),
-                takeout: feeds.remove(&a.id).flatten(),
-                failures,
-                credentials,
-                renewal,
-            });
+        let mut sources = BTreeMap::new();
+        for s in index.account_sources(a.id)? {
+            sources.insert(s.to_string(), index.counts(a.id, Some(s))?);
         }
-        Ok(out)
-    })
+        let last_backup = last_run(index, "backup", Some(a.id), Some(true))?;
+        let last_any = last_run(index, "backup", Some(a.id), None)?;
+        let last_failed_backup = last_any.filter(|r| r.ok != Some(true));
+        let failures = index
+            .failures(a.id)?
+            .into_iter()
+            .map(|f| FailureInfo {
+                remote_id: f.remote_id,
+                filename: f.filename,
+                error: f.error,
+                count: f.count,
+                first_at: rfc3339(f.first_at),
+                last_at: rfc3339(f.last_at),
+            })
+            .collect();
+        let uses_library = index.account_uses(a.id, Source::Library)?;
+        let reauth = format!("run `photobak auth --googlephotos {}`", a.name);
+        let (credentials, mut renewal) = match a.credentials.as_deref() {
+            None if uses_library => (
+                "missing".to_string(),
+                Some(format!("not authorised; {reauth}")),
+            ),
+            None => ("missing".to_string(), None),
+            Some(json) => match serde_json::from_str::<Token>(json) {
+                Err(_) => (
+                    "unreadable".to_string(),
+                    Some(format!("stored credentials are unreadable; {reauth}")),
+                ),
+                Ok(t) if t.refresh_token.trim().is_empty() => (
+                    "no-refresh-token".to_string(),
+                    Some(format!(
+                        "no refresh token: the access token cannot be renewed; {reauth}"
+                    )),
+                ),
+                Ok(_) => ("ok".to_string(), None),
+            },
+        };
+        // A backup stopped by refused credentials after the last success.
+        if renewal.is_none()
+            && let Some(f) = &last_failed_backup
+            && let Some(stopped) = f.summary.get("stopped").and_then(|s| s.as_str())
+            && (stopped.contains("credentials") || stopped.contains("invalid_grant"))
+        {
+            renewal = Some(format!("the last backup was refused ({stopped}); {reauth}"));
+        }
+        out.accounts.push(AccountStatus {
+            account: a.name.clone(),
+            folder: a.folder.clone(),
+            totals: index.counts(a.id, None)?,
+            sources,
+            last_backup,
+            last_failed_backup,
+            last_import: last_run(index, "import", Some(a.id), None)?,
+            last_prune: last_run(index, "prune", Some(a.id), None)?,
+            newest_export: crate::prune::newest_export_in(index, a.id)?,
+            takeout: crate::exports::takeout_feed(index, a.id)?,
+            failures,
+            credentials,
+            renewal,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

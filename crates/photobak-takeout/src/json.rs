@@ -1,5 +1,7 @@
 //! The per-item sidecar schema (§4.3) and album metadata (§4.4), recognised by content.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 /// A location from `geoData` / `geoDataExif`.
@@ -65,8 +67,10 @@ pub struct Sidecar {
     pub url: Option<String>,
     /// View count (`imageViews`), when parseable.
     pub image_views: Option<u64>,
-    /// The whole JSON object.
-    pub raw: Value,
+    /// The whole JSON object, as compact JSON text: kept for the index, read by nothing here,
+    /// so it is not held as a parsed tree (a tree per sidecar of a large export cost more
+    /// memory than everything else the scan keeps).
+    pub raw: Arc<str>,
 }
 
 /// Album metadata read from an album folder's JSON (`metadata.json` or a localised name).
@@ -369,7 +373,7 @@ fn sidecar(
             .map(str::to_owned),
         url: str_field(obj, "url").filter(|s| !s.is_empty()),
         image_views,
-        raw: raw.clone(),
+        raw: Arc::from(raw.to_string()),
     })
 }
 
@@ -449,16 +453,19 @@ mod tests {
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": "0"}, "url": "u"}));
         assert_eq!(s.photo_taken_time, None);
         assert_eq!(
-            time_problems(&s.raw),
+            time_problems(&serde_json::from_str(&s.raw).unwrap()),
             vec!["sidecar photoTakenTime is 0 or empty"]
         );
         let s = side(json!({"title": "a.jpg", "creationTime": {"timestamp": "5"}}));
         assert_eq!(s.photo_taken_time, None);
         assert_eq!(s.creation_time, Some(5));
-        assert_eq!(time_problems(&s.raw), vec!["sidecar has no photoTakenTime"]);
+        assert_eq!(
+            time_problems(&serde_json::from_str(&s.raw).unwrap()),
+            vec!["sidecar has no photoTakenTime"]
+        );
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": "soon"}}));
         assert_eq!(s.photo_taken_time, None);
-        assert!(time_problems(&s.raw)[0].contains("not a number"));
+        assert!(time_problems(&serde_json::from_str(&s.raw).unwrap())[0].contains("not a number"));
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": -86400}}));
         assert_eq!(s.photo_taken_time, Some(-86400));
     }

@@ -4,8 +4,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::folders::{self, Folder};
 use crate::json::{self, JsonKind, Sidecar};
 use crate::matcher::{self, LocalVariant, MatchRule, SidecarIn};
@@ -205,17 +203,9 @@ impl Builder {
 
     fn build(mut self) -> Catalog {
         let nparts = self.listings.len();
-        // JSON parsed once.
-        let mut parsed: HashMap<Ref, Result<Value, String>> = HashMap::new();
-        for p in 0..nparts {
-            for (i, e) in self.listings[p].1.entries.iter().enumerate() {
-                if e.path.to_lowercase().ends_with(".json")
-                    && let Some(d) = &e.data
-                {
-                    parsed.insert(Ref { part: p, entry: i }, json::parse_bytes(d));
-                }
-            }
-        }
+        // JSON is parsed where it is used, one folder at a time, and its bytes are released
+        // as soon as it is: holding every sidecar of a 100,000-item export parsed at once cost
+        // more memory than everything else together.
 
         // Place every entry; collect HTML text for the account hint.
         let mut placed: Vec<(Ref, String, Vec<String>)> = Vec::new();
@@ -251,8 +241,9 @@ impl Builder {
             }
             if rest.len() >= 2 && folders::year_of(&rest[0]).is_some() {
                 *flag = true;
-            } else if let Some(Ok(v)) = parsed.get(r)
-                && json::looks_like_photos(v)
+            } else if let Some(d) = &self.entry(*r).data
+                && let Ok(v) = json::parse_bytes(d)
+                && json::looks_like_photos(&v)
             {
                 *flag = true;
             }
@@ -384,7 +375,6 @@ impl Builder {
             let g = &groups[key];
             self.match_group(
                 g,
-                &parsed,
                 &skip_json,
                 &mut media,
                 &mut albums,
@@ -445,7 +435,6 @@ impl Builder {
     fn match_group(
         &mut self,
         g: &Group,
-        parsed: &HashMap<Ref, Result<Value, String>>,
         skip_json: &std::collections::HashSet<Ref>,
         media: &mut [MediaEntry],
         albums: &mut Vec<AlbumInfo>,
@@ -458,13 +447,17 @@ impl Builder {
             if skip_json.contains(&r) {
                 continue;
             }
-            let e = self.entry(r);
-            let path = e.path.clone();
-            let hash = e.data.as_deref().map_or(0, content_hash);
+            let path = self.entry(r).path.clone();
+            // Each JSON is read once, here: its bytes are not needed after.
+            let Some(data) = self.listings[r.part].1.entries[r.entry].data.take() else {
+                continue; // too large: already a problem
+            };
+            let hash = content_hash(&data);
             let part = self.part_path(r.part).to_path_buf();
             let name = path.rsplit('/').next().unwrap_or("").to_owned();
-            let Some(res) = parsed.get(&r) else { continue }; // too large: already a problem
-            let v = match res {
+            let res = json::parse_bytes(&data);
+            drop(data);
+            let v = match &res {
                 Ok(v) => v,
                 Err(msg) => {
                     self.problems.push(Problem::new(
@@ -478,7 +471,7 @@ impl Builder {
             };
             match json::classify(&name, v, &path, r.part) {
                 Ok(JsonKind::Sidecar(s)) => {
-                    for msg in json::time_problems(&s.raw) {
+                    for msg in json::time_problems(v) {
                         self.problems.push(Problem::new(
                             &part,
                             Some(&path),

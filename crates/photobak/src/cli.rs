@@ -155,16 +155,19 @@ pub struct AuthArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Import a Google Takeout export of Google Photos: every part of one export (.zip,
-    /// .tgz/.tar.gz, or extracted folders) in one call. Each newer export merges into the same
-    /// repository; importing the same export again only restores files that are missing or
-    /// that verify found damaged
+    /// .tgz/.tar.gz, or extracted folders) in one call, or an inbox folder that parts are
+    /// downloaded into (every complete export in it, oldest first; with --every it keeps
+    /// watching). Each newer export merges into the same repository; importing the same export
+    /// again only restores files that are missing or that verify found damaged
     Takeout(TakeoutArgs),
 }
 
 /// `photobak import takeout`.
 #[derive(Debug, Args)]
 pub struct TakeoutArgs {
-    /// The parts of one export (takeout-…-001.zip takeout-…-002.zip …)
+    /// The parts of one export (takeout-…-001.zip takeout-…-002.zip …), or inbox folders: a
+    /// folder whose top level holds files named like Takeout parts is an inbox; a folder
+    /// without any (an extracted export) is one part
     #[arg(required = true, value_name = "PATH")]
     pub parts: Vec<std::path::PathBuf>,
 
@@ -195,6 +198,16 @@ pub struct TakeoutArgs {
     /// what it lacks says nothing. Default unless it holds nearly every item seen before
     #[arg(long)]
     pub incremental: bool,
+
+    /// Inbox: run again at this interval (e.g. 1h, 1d), first run at once, importing every
+    /// export that arrived; the repository is unlocked between runs
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval)]
+    pub every: Option<std::time::Duration>,
+
+    /// Inbox: delete an export's parts once it imported with no failed entry and the stored
+    /// files of its items re-hash clean
+    #[arg(long)]
+    pub remove_imported: bool,
 
     /// Print the report as JSON
     #[arg(long)]

@@ -179,16 +179,8 @@ impl<'a> FreshRepo<'a> {
         }
         let db = self.root.join(photobak_core::index::INDEX_FILE);
         let unused = photobak_core::index::Index::open(&db)
-            .and_then(|i| {
-                i.with(|c| {
-                    Ok(c.query_row(
-                        "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM content)",
-                        [],
-                        |r| r.get::<_, i64>(0),
-                    )?)
-                })
-            })
-            .is_ok_and(|n| n == 0);
+            .and_then(|i| i.holds_nothing())
+            .unwrap_or(false);
         if !unused {
             return;
         }

@@ -27,6 +27,10 @@ fn help_is_complete_and_stable() {
     insta::assert_snapshot!("help", stdout_of(&["--help"]));
     insta::assert_snapshot!("help_backup", stdout_of(&["backup", "--help"]));
     insta::assert_snapshot!("help_auth", stdout_of(&["auth", "--help"]));
+    insta::assert_snapshot!(
+        "help_import_takeout",
+        stdout_of(&["import", "takeout", "--help"])
+    );
     insta::assert_snapshot!("help_pick", stdout_of(&["pick", "--help"]));
 }
 

@@ -8,15 +8,39 @@
 //!
 //! One connection behind a mutex. SQLite serialises writers anyway, and every statement here is
 //! short, so a dedicated thread would buy nothing but a channel protocol.
+//!
+//! This module is the only place with SQL. Every question and every change is a typed method on
+//! [`Index`], grouped by the tables it touches: `queries.rs` (accounts, albums, the item upsert,
+//! memberships, runs, failures), `content.rs` (stored files: ingest's placement, file facts,
+//! the manifest), `items.rs` (what only a sidecar records, the users of a file), `exports.rs`
+//! (Takeout exports and sightings), `prune.rs` (prune's snapshot and its one forgetting
+//! transaction), `report.rs` (what status, list and verify read), `picker.rs` (Picker
+//! sessions, a picked item's Takeout twin). The connection never leaves the module:
+//! `Index::with` and `Index::tx` are private to it, so a multi-statement change a caller needs
+//! is one method here, and its transaction is visible in one place.
 
+mod content;
 mod exports;
+mod items;
 mod migrate;
+mod parts;
 mod picker;
+mod prune;
 mod queries;
+mod report;
+#[cfg(test)]
+mod testing;
 
+pub use content::{FileFacts, FinishFacts, NewContent, StoredFileFacts};
 pub use exports::Sighting;
+pub use items::{ContentUser, Provenance, TakeoutExtras};
+pub use parts::{DeliveredFile, PartRecord, PartSeen};
 pub use picker::{PickerSessionRecord, SessionState};
+pub use prune::{
+    ForgottenItem, PruneForget, PruneSnapshot, SnapshotAlbum, SnapshotContent, SnapshotItem,
+};
 pub use queries::*;
+pub use report::{ContentCheck, Counts, FailureRecord, ItemFolder, ListRow, RunRecord};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -56,18 +80,35 @@ impl Index {
     }
 
     /// Runs `f` with the connection. Keep `f` short: every other task waits for it.
-    pub fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.lock();
         f(&mut guard)
     }
 
-    /// Runs `f` inside one transaction, committed when `f` succeeds.
-    pub fn tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+    /// Runs `f` inside one transaction, committed when `f` succeeds. A savepoint, so it nests
+    /// inside a [`Index::batch`].
+    fn tx<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.lock();
-        let tx = guard.transaction()?;
-        let out = f(&tx)?;
-        tx.commit()?;
+        let sp = guard.savepoint()?;
+        let out = f(&sp)?;
+        sp.commit()?;
         Ok(out)
+    }
+
+    /// Runs `f`, whose index calls all go into one transaction: committed when `f` succeeds,
+    /// rolled back when it fails. For a long series of small writes by one task (recording the
+    /// entries of a Takeout export), where a commit per statement costs more than the work.
+    /// Only what needs no bytes on disk belongs in a batch: the index must never name a file
+    /// before the file is durable, and a batch commits late.
+    ///
+    /// # Errors
+    /// `f`'s error, or the index's.
+    pub fn batch<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.with(|c| Ok(c.execute_batch("BEGIN IMMEDIATE")?))?;
+        let out = f();
+        let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.with(|c| Ok(c.execute_batch(end)?))?;
+        out
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -177,6 +218,20 @@ mod tests {
             !scans("SELECT EXISTS(SELECT 1 FROM content WHERE path = 'x' COLLATE NOCASE)")
                 .is_empty()
         );
+    }
+
+    /// The vocabularies of `kinds.rs` go in and out of SQLite as their names, and a name the
+    /// code does not know is an error, not a default.
+    #[test]
+    fn vocabularies_round_trip_through_sqlite() {
+        use crate::kinds::{AlbumKind, Source};
+        let c = Connection::open_in_memory().unwrap();
+        let k: AlbumKind = c
+            .query_row("SELECT ?1", [AlbumKind::Year], |r| r.get(0))
+            .unwrap();
+        assert_eq!(k, AlbumKind::Year);
+        let bad: rusqlite::Result<Source> = c.query_row("SELECT 'x'", [], |r| r.get(0));
+        assert!(bad.is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Index, now};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exports::ExportId;
 use crate::kinds::{AlbumKind, Source, TimeSource};
 use crate::repo::naming::portable_key;
@@ -147,7 +147,7 @@ pub struct Content {
     pub path: String,
 }
 
-fn hash_from(v: Vec<u8>) -> [u8; 32] {
+pub(super) fn hash_from(v: Vec<u8>) -> [u8; 32] {
     let mut h = [0u8; 32];
     if v.len() == 32 {
         h.copy_from_slice(&v);
@@ -155,7 +155,7 @@ fn hash_from(v: Vec<u8>) -> [u8; 32] {
     h
 }
 
-fn content_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Content> {
+pub(super) fn content_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Content> {
     Ok(Content {
         id: r.get(0)?,
         blake3: hash_from(r.get(1)?),
@@ -193,6 +193,26 @@ impl Index {
     /// The account, if configured before.
     pub fn account(&self, provider: &str, name: &str) -> Result<Option<Account>> {
         self.with(|c| account_query(c, provider, name))
+    }
+
+    /// The accounts named, or every account when none is: what a command that works on
+    /// accounts (prune, exports) concerns.
+    ///
+    /// # Errors
+    /// [`Error::BadArgument`] for an account the repository does not know.
+    pub fn select_accounts(&self, names: &[String]) -> Result<Vec<Account>> {
+        let all = self.accounts()?;
+        if names.is_empty() {
+            return Ok(all);
+        }
+        names
+            .iter()
+            .map(|n| {
+                all.iter().find(|a| &a.name == n).cloned().ok_or_else(|| {
+                    Error::BadArgument(format!("{n}: no such account in the repository"))
+                })
+            })
+            .collect()
     }
 
     /// Every account, in creation order.

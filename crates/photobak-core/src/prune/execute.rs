@@ -4,14 +4,12 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use rusqlite::params;
-
 use crate::error::{Error, IoContext, Result};
-use crate::index::Account;
+use crate::index::{Account, ForgottenItem, PruneForget};
 use crate::ingest::ensure_year_album;
 use crate::manifest::write_manifest;
 use crate::repo::Repo;
-use crate::repo::naming::{numbered, portable_key};
+use crate::repo::naming::numbered;
 use crate::repo::others::OTHERS_FILE;
 use crate::repo::store::{Removed, rename_durably, sync_dir};
 
@@ -34,15 +32,7 @@ pub fn execute(repo: &Repo, plan: &PrunePlan) -> Result<PruneOutcome> {
         .into_iter()
         .map(|a| (a.id, a))
         .collect();
-    let item_year = |item_id: i64| -> Result<(i64, Option<i64>)> {
-        repo.index.with(|c| {
-            Ok(c.query_row(
-                "SELECT account_id, taken_at FROM items WHERE id = ?1",
-                [item_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?)
-        })
-    };
+    let item_year = |item_id: i64| repo.index.item_account_and_time(item_id);
     let runs: Vec<(i64, i64)> = plan
         .accounts
         .iter()
@@ -98,16 +88,8 @@ pub fn execute(repo: &Repo, plan: &PrunePlan) -> Result<PruneOutcome> {
         .flat_map(|f| [f.path.clone(), format!("{}.xmp", f.path)])
         .collect();
     repo.begin_removals(&journaled, plan.purge)?;
-    repo.index.tx(|tx| {
-        for f in &plan.files_removed {
-            tx.execute(
-                "UPDATE items SET content_id = NULL WHERE content_id = ?1",
-                [f.content_id],
-            )?;
-            tx.execute("DELETE FROM content WHERE id = ?1", [f.content_id])?;
-        }
-        Ok(())
-    })?;
+    let removed_contents: Vec<i64> = plan.files_removed.iter().map(|f| f.content_id).collect();
+    repo.index.forget_contents(&removed_contents)?;
     for (rel, state) in repo.finish_removals()? {
         if rel.ends_with(".xmp") {
             continue;
@@ -121,52 +103,38 @@ pub fn execute(repo: &Repo, plan: &PrunePlan) -> Result<PruneOutcome> {
     }
 
     // 4. The index forgets, in one transaction.
-    repo.index.tx(|tx| {
-        for a in &plan.accounts {
-            for m in &a.memberships_removed {
-                tx.execute(
-                    "DELETE FROM memberships WHERE album_id = ?1 AND item_id = ?2",
-                    params![m.album_id, m.item_id],
-                )?;
-                out.memberships_removed += 1;
-            }
-        }
-        for f in &plan.files_removed {
-            tx.execute(
-                "UPDATE items SET content_id = NULL WHERE content_id = ?1",
-                [f.content_id],
-            )?;
-            tx.execute("DELETE FROM content WHERE id = ?1", [f.content_id])?;
-        }
-        for a in &plan.accounts {
-            for i in &a.items_removed {
-                tx.execute("DELETE FROM memberships WHERE item_id = ?1", [i.id])?;
-                tx.execute("DELETE FROM provenance WHERE item_id = ?1", [i.id])?;
-                // Edited variants and live companions point at their original; the link goes
-                // with the original (otherwise the foreign key refuses the delete).
-                tx.execute(
-                    "UPDATE items SET linked_to = NULL, link_kind = NULL WHERE linked_to = ?1",
-                    [i.id],
-                )?;
-                tx.execute(
-                    "DELETE FROM failures WHERE account_id = ?1 AND remote_id = ?2",
-                    params![a.account_id, i.remote_id],
-                )?;
-                tx.execute("DELETE FROM items WHERE id = ?1", [i.id])?;
-                out.items_removed += 1;
-            }
-            for al in &a.albums_removed {
-                tx.execute("DELETE FROM memberships WHERE album_id = ?1", [al.id])?;
-                tx.execute(
-                    "UPDATE content SET home_album_id = NULL WHERE home_album_id = ?1",
-                    [al.id],
-                )?;
-                tx.execute("DELETE FROM albums WHERE id = ?1", [al.id])?;
-                out.albums_removed += 1;
-            }
-        }
-        Ok(())
-    })?;
+    let forget = PruneForget {
+        memberships: plan
+            .accounts
+            .iter()
+            .flat_map(|a| {
+                a.memberships_removed
+                    .iter()
+                    .map(|m| (m.album_id, m.item_id))
+            })
+            .collect(),
+        contents: removed_contents,
+        items: plan
+            .accounts
+            .iter()
+            .flat_map(|a| {
+                a.items_removed.iter().map(|i| ForgottenItem {
+                    id: i.id,
+                    account_id: a.account_id,
+                    remote_id: i.remote_id.clone(),
+                })
+            })
+            .collect(),
+        albums: plan
+            .accounts
+            .iter()
+            .flat_map(|a| a.albums_removed.iter().map(|al| al.id))
+            .collect(),
+    };
+    repo.index.forget_pruned(&forget)?;
+    out.memberships_removed += forget.memberships.len() as u64;
+    out.items_removed += forget.items.len() as u64;
+    out.albums_removed += forget.albums.len() as u64;
 
     // 5. others.txt files follow the index; folders of removed albums go when empty.
     for account in accounts.values() {
@@ -275,16 +243,7 @@ fn relocate(
         break candidate;
     };
     let to_abs = repo.abs(&to);
-    let record = |reason: &str| {
-        repo.index.with(|c| {
-            c.execute(
-                "UPDATE content SET path = ?2, path_key = ?5, home_album_id = ?3, home_reason = ?4
-                 WHERE id = ?1",
-                params![m.content_id, to, album_id, reason, portable_key(&to)],
-            )?;
-            Ok(())
-        })
-    };
+    let record = |reason: &str| repo.index.record_move(m.content_id, &to, album_id, reason);
     let reason = "moved by prune: its previous album no longer holds it";
     if !from_abs.exists() {
         record(reason)?;

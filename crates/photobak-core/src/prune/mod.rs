@@ -31,7 +31,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::google::GoogleAccess;
 use crate::google::http::Pacer;
 use crate::index::Account;
@@ -294,25 +294,6 @@ pub struct PruneOutcome {
     pub others_rewritten: u64,
     /// Files the plan named that were already missing.
     pub already_missing: Vec<String>,
-}
-
-/// The accounts a prune concerns.
-///
-/// # Errors
-/// [`Error::BadArgument`] for an account the repository does not know.
-pub fn select_accounts(index: &crate::index::Index, names: &[String]) -> Result<Vec<Account>> {
-    let all = index.accounts()?;
-    if names.is_empty() {
-        return Ok(all);
-    }
-    names
-        .iter()
-        .map(|n| {
-            all.iter().find(|a| &a.name == n).cloned().ok_or_else(|| {
-                Error::BadArgument(format!("{n}: no such account in the repository"))
-            })
-        })
-        .collect()
 }
 
 /// Lists every source of each account completely. `google` may be None when the Google client

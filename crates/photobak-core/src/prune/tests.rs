@@ -2,8 +2,6 @@
 
 use std::fs;
 
-use rusqlite::params;
-
 use super::plan::trash_dir;
 use super::*;
 use crate::index::{AlbumSpec, ItemMeta};
@@ -27,21 +25,7 @@ fn store(repo: &Repo, item_id: i64, album_folder: &str, name: &str, bytes: &[u8]
     let abs = repo.abs(&rel);
     fs::create_dir_all(abs.parent().unwrap()).unwrap();
     fs::write(&abs, bytes).unwrap();
-    repo.index
-        .tx(|tx| {
-            tx.execute(
-                "INSERT INTO content (blake3, size, path, home_reason, stored_at)
-                 VALUES (?1, ?2, ?3, 'test', 0)",
-                params![&blake3::hash(bytes).as_bytes()[..], bytes.len() as i64, rel],
-            )?;
-            let id = tx.last_insert_rowid();
-            tx.execute(
-                "UPDATE items SET content_id = ?2 WHERE id = ?1",
-                params![item_id, id],
-            )?;
-            Ok(id)
-        })
-        .unwrap()
+    repo.index.test_content(&rel, bytes, None, Some(item_id))
 }
 
 /// Takeout-only items absent from the newest export are gone; items in it, or also known
@@ -101,19 +85,8 @@ fn takeout_items_missing_from_the_newest_export_are_pruned() {
     store(&repo, a, &old_trip.folder, "a.jpg", b"aaa");
     store(&repo, b, &kept.folder, "b.jpg", b"bbb");
     let shared = store(&repo, c, &old_trip.folder, "c.jpg", b"ccc");
-    repo.index
-        .with(|cn| {
-            cn.execute(
-                "UPDATE items SET content_id = ?2 WHERE id = ?1",
-                params![d, shared],
-            )?;
-            cn.execute(
-                "UPDATE content SET home_album_id = ?2 WHERE id = ?1",
-                params![shared, old_trip.id],
-            )?;
-            Ok(())
-        })
-        .unwrap();
+    repo.index.set_item_content(d, shared).unwrap();
+    repo.index.test_set_home(shared, old_trip.id);
     repo.refresh_others(kept.id, &kept.folder).unwrap();
     // Both were full exports: only a full export's absences count.
     for e in [old, new] {

@@ -2,12 +2,11 @@
 //! file's own facts, its album or year folder, its flags, people, origin and the sidecar rule.
 
 use photobak_takeout::{Catalog, Folder, MatchRule, MediaEntry, Origin, Variant};
-use rusqlite::params;
 
 use super::Planned;
 use super::time::{existing_file_meta, resolve_time};
 use crate::error::Result;
-use crate::index::{Account, Album, AlbumSpec, ItemMeta};
+use crate::index::{Account, Album, AlbumSpec, ItemMeta, TakeoutExtras};
 use crate::ingest::{album_folder, ensure_year_album, ensure_year_folder};
 use crate::kinds::{AlbumKind, Source};
 use crate::repo::Repo;
@@ -153,24 +152,15 @@ pub(super) fn plan_entry(
         (MatchRule::None { reason }, None) => format!("none: {reason}"),
         (r, None) => format!("none: {}", rule_text(r)),
     };
-    let extra_changed = repo.index.with(|c| {
-        let before: String = c.query_row(
-            "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
-            [state.id],
-            |r| r.get(0),
-        )?;
-        c.execute(
-            "UPDATE items SET people = ?2, origin = COALESCE(?3, origin), sidecar_rule = ?4,
-             sidecar_taken_at = COALESCE(?5, sidecar_taken_at) WHERE id = ?1",
-            params![state.id, people, origin, rule, sidecar_time],
-        )?;
-        let after: String = c.query_row(
-            "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
-            [state.id],
-            |r| r.get(0),
-        )?;
-        Ok(before != after)
-    })?;
+    let extra_changed = repo.index.set_takeout_extras(
+        state.id,
+        &TakeoutExtras {
+            people: people.as_deref(),
+            origin: origin.as_deref(),
+            sidecar_rule: &rule,
+            sidecar_taken_at: sidecar_time,
+        },
+    )?;
     // Album membership from the folder the entry sits in.
     let album: Option<Album> = match &entry.folder {
         Folder::Album {

@@ -1,45 +1,20 @@
 //! Capture times of Takeout items: the file's EXIF time when sane, else the sidecar's
 //! `photoTakenTime`; both kept, with the winner's name.
 
-use rusqlite::{OptionalExtension, params};
-
 use crate::error::Result;
 use crate::kinds::TimeSource;
 use crate::meta::exif_time_is_sane;
 use crate::repo::Repo;
 
-/// What the stored file of an item says about itself.
-pub(super) struct FileFacts {
-    pub(super) taken_at: Option<i64>,
-    pub(super) offset: Option<String>,
-    pub(super) lat: Option<f64>,
-    pub(super) lon: Option<f64>,
-    pub(super) alt: Option<f64>,
-}
+// What the stored file of an item says about itself.
+pub(super) use crate::index::StoredFileFacts as FileFacts;
 
 pub(super) fn existing_file_meta(
     repo: &Repo,
     account_id: i64,
     remote_id: &str,
 ) -> Result<Option<FileFacts>> {
-    repo.index.with(|c| {
-        Ok(c.query_row(
-            "SELECT ct.file_taken_at, ct.file_offset, ct.file_lat, ct.file_lon, ct.file_alt
-             FROM items i JOIN content ct ON ct.id = i.content_id
-             WHERE i.account_id = ?1 AND i.remote_id = ?2",
-            params![account_id, remote_id],
-            |r| {
-                Ok(FileFacts {
-                    taken_at: r.get(0)?,
-                    offset: r.get(1)?,
-                    lat: r.get(2)?,
-                    lon: r.get(3)?,
-                    alt: r.get(4)?,
-                })
-            },
-        )
-        .optional()?)
-    })
+    repo.index.stored_file_facts(account_id, remote_id)
 }
 
 /// EXIF time with offset when sane, else the sidecar's; and which one won.

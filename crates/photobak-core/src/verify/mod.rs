@@ -26,12 +26,11 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rusqlite::params;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::index::{INDEX_FILE, now};
+use crate::index::{ContentCheck, INDEX_FILE, now};
 use crate::manifest::{MANIFEST_FILE, write_manifest};
 use crate::progress::Progress;
 use crate::repo::others::OTHERS_FILE;
@@ -148,13 +147,6 @@ impl VerifyReport {
     }
 }
 
-struct Row {
-    id: i64,
-    path: String,
-    hash: [u8; 32],
-    size: i64,
-}
-
 /// Checks the repository. Changes nothing but `verified_at`, the run record and the manifest.
 ///
 /// # Errors
@@ -167,41 +159,18 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
         index_problems: repo.index.integrity_check()?,
         ..Default::default()
     };
-    let all: Vec<Row> = repo.index.with(|c| {
-        let mut st = c.prepare("SELECT id, path, blake3, size, verified_at FROM content")?;
-        let mut rows = st.query([])?;
-        let mut out = Vec::new();
-        let cutoff = opts
-            .since
-            .map(|d| now() - i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        while let Some(r) = rows.next()? {
-            let verified: Option<i64> = r.get(4)?;
-            let raw: Vec<u8> = r.get(2)?;
-            let mut hash = [0u8; 32];
-            if raw.len() == 32 {
-                hash.copy_from_slice(&raw);
-            }
-            let row = Row {
-                id: r.get(0)?,
-                path: r.get(1)?,
-                hash,
-                size: r.get(3)?,
-            };
-            // Files verified within `--since` are not re-hashed.
-            let wanted = opts.only.as_ref().is_none_or(|o| o.contains(&row.id));
-            if wanted && cutoff.is_none_or(|cut| verified.is_none_or(|v| v < cut)) {
-                out.push(row);
-            }
+    // Files verified within `--since` are not re-hashed.
+    let cutoff = opts
+        .since
+        .map(|d| now() - i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let mut all: Vec<ContentCheck> = Vec::new();
+    repo.index.each_content_check(|row| {
+        let wanted = opts.only.as_ref().is_none_or(|o| o.contains(&row.id));
+        if wanted && cutoff.is_none_or(|cut| row.verified_at.is_none_or(|v| v < cut)) {
+            all.push(row);
         }
-        Ok(out)
     })?;
-    let known_paths: BTreeSet<String> = repo.index.with(|c| {
-        let mut st = c.prepare("SELECT path FROM content")?;
-        let rows = st
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<Result<BTreeSet<_>, _>>()?;
-        Ok(rows)
-    })?;
+    let known_paths = repo.index.content_paths()?;
     report.files_total = known_paths.len() as u64;
 
     let mut due = all;
@@ -220,14 +189,7 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     report.bytes_checked = hashed.bytes;
     if opts.cancel.is_cancelled() {
         // What was hashed is true information: keep it, and say the run did not finish.
-        let t = now();
-        repo.index.tx(|tx| {
-            let mut st = tx.prepare("UPDATE content SET verified_at = ?2 WHERE id = ?1")?;
-            for id in &good {
-                st.execute(params![id, t])?;
-            }
-            Ok(())
-        })?;
+        repo.index.record_verification(&good, &[], now())?;
         let summary = serde_json::json!({
             "files_checked": report.files_checked,
             "stopped": "interrupted",
@@ -244,20 +206,14 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     }
     report.missing.sort_by(|a, b| a.path.cmp(&b.path));
     report.corrupted.sort_by(|a, b| a.path.cmp(&b.path));
-    let t = now();
-    repo.index.tx(|tx| {
-        let mut st = tx.prepare("UPDATE content SET verified_at = ?2 WHERE id = ?1")?;
-        for id in &good {
-            st.execute(params![id, t])?;
-        }
-        // Damaged files lose their verification, which is how a later Takeout import knows to
-        // read their bytes again (it skips items whose file is verified and whole).
-        let mut st = tx.prepare("UPDATE content SET verified_at = NULL WHERE id = ?1")?;
-        for d in report.missing.iter().chain(&report.corrupted) {
-            st.execute([d.content_id])?;
-        }
-        Ok(())
-    })?;
+    // Damaged files lose their verification (see `Index::record_verification`).
+    let damaged_ids: Vec<i64> = report
+        .missing
+        .iter()
+        .chain(&report.corrupted)
+        .map(|d| d.content_id)
+        .collect();
+    repo.index.record_verification(&good, &damaged_ids, now())?;
 
     let (orphans, temps, others_files) = walk_tree(repo, &known_paths)?;
     report.orphans = orphans;
@@ -281,6 +237,43 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     Ok(report)
 }
 
+/// Re-hashes only `files` (the stored files of one Takeout export's items, before the inbox
+/// removes its parts) with the check's own hashing, and records the outcome as `verify` does:
+/// `verified_at` for the good ones, cleared for the damaged ones. Returns how many were read
+/// and the damaged ones (missing, unreadable or with other bytes).
+///
+/// # Errors
+/// Index failures; [`Error::Cancelled`] when `cancel` fired.
+pub fn rehash_files(
+    repo: &Repo,
+    files: &[crate::index::DeliveredFile],
+    cancel: &CancellationToken,
+) -> Result<(u64, Vec<DamagedFile>)> {
+    let rows: Vec<crate::index::ContentCheck> = files
+        .iter()
+        .map(|f| crate::index::ContentCheck {
+            id: f.content_id,
+            path: f.path.clone(),
+            hash: f.blake3,
+            size: f.size,
+            verified_at: None,
+        })
+        .collect();
+    let hashed = hash_all(
+        repo,
+        &rows,
+        default_threads(),
+        &crate::progress::NoProgress,
+        cancel,
+    );
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    let damaged: Vec<i64> = hashed.damaged.iter().map(|d| d.content_id).collect();
+    repo.index.record_rehash(&hashed.good, &damaged)?;
+    Ok((hashed.files, hashed.damaged))
+}
+
 /// What [`hash_all`] found.
 struct Hashed {
     damaged: Vec<DamagedFile>,
@@ -295,7 +288,7 @@ struct Hashed {
 /// Hashes the rows on `threads` threads, stopping between files when `cancel` fires.
 fn hash_all(
     repo: &Repo,
-    rows: &[Row],
+    rows: &[ContentCheck],
     threads: usize,
     progress: &dyn Progress,
     cancel: &CancellationToken,
@@ -578,17 +571,7 @@ mod tests {
             std::fs::create_dir_all(repo.abs(&album.folder)).unwrap();
             std::fs::write(repo.abs(&rel), bytes).unwrap();
             repo.index
-                .with(|c| {
-                    c.execute(
-                        "INSERT INTO content (blake3, size, path, home_album_id, home_reason, stored_at)
-                         VALUES (?1, ?2, ?3, ?4, 'test', 0)",
-                        params![&blake3::hash(bytes).as_bytes()[..], bytes.len() as i64, rel, album.id],
-                    )?;
-                    let cid = c.last_insert_rowid();
-                    c.execute("UPDATE items SET content_id = ?2 WHERE id = ?1", params![id, cid])?;
-                    Ok(())
-                })
-                .unwrap();
+                .test_content(&rel, bytes, Some(album.id), Some(id));
             if i == 0 {
                 repo.index.add_membership(other.id, id).unwrap();
             }
@@ -604,16 +587,7 @@ mod tests {
         assert!(r.ok(), "{r:?}");
         assert_eq!(r.files_checked, 3);
         assert_eq!(r.manifest_entries, 3);
-        let unverified: i64 = repo
-            .index
-            .with(|c| {
-                Ok(c.query_row(
-                    "SELECT count(*) FROM content WHERE verified_at IS NULL",
-                    [],
-                    |r| r.get(0),
-                )?)
-            })
-            .unwrap();
+        let unverified = repo.index.test_unverified_count();
         assert_eq!(unverified, 0);
         // --since skips what was just verified; --sample 34% checks one file of three... or so.
         let r = verify(

@@ -14,9 +14,8 @@ use super::VerifyReport;
 use crate::error::{Error, Result};
 use crate::google::GoogleAccess;
 use crate::google::http::Pacer;
-use crate::index::Account;
+use crate::index::{Account, Provenance};
 use crate::ingest::{IngestRequest, Stored, ingest};
-use crate::kinds::Source;
 use crate::manifest::write_manifest;
 use crate::repo::Repo;
 use crate::source::{Fetched, ItemRef, Sources, source_name};
@@ -56,43 +55,6 @@ pub struct Elsewhere {
     pub what_to_do: String,
 }
 
-struct User {
-    account_id: i64,
-    item_id: i64,
-    remote_id: String,
-    filename: String,
-    taken_at: Option<i64>,
-    sources: Vec<(Source, Option<String>)>,
-}
-
-fn users_of(repo: &Repo, content_id: i64) -> Result<Vec<User>> {
-    repo.index.with(|c| {
-        let mut st = c.prepare(
-            "SELECT id, account_id, remote_id, filename, taken_at FROM items
-             WHERE content_id = ?1 ORDER BY id",
-        )?;
-        let mut users = st
-            .query_map([content_id], |r| {
-                Ok(User {
-                    item_id: r.get(0)?,
-                    account_id: r.get(1)?,
-                    remote_id: r.get(2)?,
-                    filename: r.get(3)?,
-                    taken_at: r.get(4)?,
-                    sources: vec![],
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut st = c.prepare("SELECT source, source_ref FROM provenance WHERE item_id = ?1")?;
-        for u in &mut users {
-            u.sources = st
-                .query_map([u.item_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<_>, _>>()?;
-        }
-        Ok(users)
-    })
-}
-
 /// Repairs what [`verify`] found: fetches missing and corrupted files again, regenerates
 /// `others.txt`, removes temporary leftovers, and rewrites the manifest. `google` may be None
 /// when the Google client is not configured (only Library API repairs need it).
@@ -118,7 +80,7 @@ pub async fn repair(
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let users = users_of(repo, damaged.content_id)?;
+        let users = repo.index.content_users_of(damaged.content_id)?;
         let mut why: Vec<String> = Vec::new();
         let mut elsewhere: Option<Elsewhere> = None;
         let mut done = false;
@@ -135,11 +97,15 @@ pub async fn repair(
             // A source the item came from that the account cannot reach says why.
             if u.sources
                 .iter()
-                .any(|(s, _)| account_sources.get(*s).is_none())
+                .any(|p| account_sources.get(p.source).is_none())
             {
                 why.extend(account_sources.problems.iter().cloned());
             }
-            for (kind, source_ref) in &u.sources {
+            for Provenance {
+                source: kind,
+                source_ref,
+            } in &u.sources
+            {
                 let Some(source) = account_sources.get(*kind) else {
                     continue;
                 };

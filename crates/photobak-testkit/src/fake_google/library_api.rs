@@ -25,6 +25,7 @@ use serde_json::{Map, Value, json};
 
 use super::faults::{FaultKind, PagedListing};
 use super::model::{Item, Meta};
+pub(super) use super::respond::bearer;
 use super::respond::{
     DAILY_QUOTA_MESSAGE, INSUFFICIENT_SCOPES_MESSAGE, MINUTE_QUOTA_MESSAGE,
     UNAUTHENTICATED_MESSAGE, google_error, invalid_argument, json_response, not_found_entity,
@@ -109,14 +110,6 @@ pub(super) fn last<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a s
         .rev()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-}
-
-pub(super) fn bearer(headers: &HeaderMap) -> Option<String> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
 }
 
 pub(super) fn unauthenticated() -> Response {

@@ -21,10 +21,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::faults::FaultKind;
-use super::library_api::bearer;
 use super::model::{Content, Sample, VideoStatus, mix};
 use super::oauth::duration_ms;
-use super::respond::{html_error, resource_exhausted, server_error};
+use super::respond::{bearer, html_error, resource_exhausted, server_error};
 use super::{PICKER_SCOPE, Shared, State, seal, unseal};
 
 const CHUNK: usize = 64 * 1024;

@@ -7,7 +7,6 @@ use std::path::Path;
 use photobak_core::exports::{
     ExportId, ExportKind, ExportRecord, TakeoutFeed, export_owner, takeout_feed,
 };
-use photobak_core::prune::select_accounts;
 use photobak_core::repo::Repo;
 use photobak_core::status::rfc3339;
 
@@ -23,7 +22,7 @@ struct AccountExports {
 pub fn list(repo_path: &Path, args: &ExportsListArgs) -> anyhow::Result<bool> {
     let index = open_index(repo_path)?;
     let mut out = Vec::new();
-    for a in select_accounts(&index, args.account.as_slice())? {
+    for a in index.select_accounts(args.account.as_slice())? {
         if let Some(feed) = takeout_feed(&index, a.id)? {
             out.push(AccountExports {
                 account: a.name,

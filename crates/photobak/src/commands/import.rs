@@ -1,8 +1,13 @@
-//! `photobak import takeout`: merge one Takeout export into the repository.
+//! `photobak import takeout`: merge one Takeout export into the repository, or every complete
+//! export in inbox folders (once, or as a watcher with `--every`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use photobak_core::exports::ExportKind;
+use photobak_core::inbox::{DEFAULT_SETTLE, InboxOptions, InboxSummary, is_inbox, run_inbox};
 use photobak_core::repo::Repo;
 use photobak_core::takeout_import::{ImportOptions, import_takeout};
 use tokio_util::sync::CancellationToken;
@@ -16,23 +21,13 @@ pub async fn run(
     args: &TakeoutArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<bool> {
+    if let Some(folders) = inbox_folders(args)? {
+        return inbox(repo_path, args, folders, cancel).await;
+    }
     for p in &args.parts {
         check_part(p)?;
     }
-    let opts = ImportOptions {
-        parts: args.parts.clone(),
-        account: args.account.clone(),
-        include_trash: args.include_trash,
-        xmp: args.xmp,
-        no_mtime: args.no_mtime,
-        kind: if args.full {
-            Some(ExportKind::Full)
-        } else if args.incremental {
-            Some(ExportKind::Incremental)
-        } else {
-            None
-        },
-    };
+    let opts = import_options(args);
     let progress = crate::progress::for_terminal(args.json, "reading the export");
     #[cfg(debug_assertions)]
     if std::env::var_os("PHOTOBAK_TEST_PANIC").is_some() {
@@ -53,6 +48,239 @@ pub async fn run(
         println!("{}", super::summary::render(&summary));
     }
     Ok(summary.ok())
+}
+
+/// The import options the command line gives (the parts as given).
+fn import_options(args: &TakeoutArgs) -> ImportOptions {
+    ImportOptions {
+        parts: args.parts.clone(),
+        account: args.account.clone(),
+        include_trash: args.include_trash,
+        xmp: args.xmp,
+        no_mtime: args.no_mtime,
+        kind: if args.full {
+            Some(ExportKind::Full)
+        } else if args.incremental {
+            Some(ExportKind::Incremental)
+        } else {
+            None
+        },
+    }
+}
+
+/// The inbox folders among the paths, when the command is an inbox run; None for the parts of
+/// one export. A folder is an inbox when its top level holds files named like Takeout parts
+/// ([`is_inbox`]). With `--every` or `--remove-imported`, which only an inbox has, a folder is
+/// one even while it holds no part yet, unless it holds a `Takeout` folder (an extracted
+/// export). Inbox folders and parts of one export are not mixed.
+fn inbox_folders(args: &TakeoutArgs) -> Result<Option<Vec<PathBuf>>, CliError> {
+    let inbox_only = args.every.is_some() || args.remove_imported;
+    let (inboxes, others): (Vec<&PathBuf>, Vec<&PathBuf>) = args
+        .parts
+        .iter()
+        .partition(|p| p.is_dir() && (is_inbox(p) || (inbox_only && !p.join("Takeout").is_dir())));
+    if inboxes.is_empty() {
+        if inbox_only {
+            let flag = if args.every.is_some() {
+                "--every"
+            } else {
+                "--remove-imported"
+            };
+            return Err(CliError::new(
+                Exit::Usage,
+                format!(
+                    "{}: {flag} works on an inbox folder, and this is not one",
+                    others[0].display()
+                ),
+            )
+            .hint(
+                "give the folder Takeout parts are downloaded into (its top level holds                  takeout-…-001.zip …); an extracted export or single parts are imported without it",
+            ));
+        }
+        return Ok(None);
+    }
+    if args.full {
+        // An inbox holds several exports, and of a schedule only the first is full: saying
+        // `--full` for all of them would make prune take every item an incremental lacks for
+        // gone. The kind of one export is said after its import.
+        return Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "{}: --full names one export, and an inbox folder may hold several",
+                inboxes[0].display()
+            ),
+        )
+        .hint(
+            "import the inbox without it, then mark the full export: \
+             `photobak exports mark takeout-… --full` (or give that export's parts alone with --full)",
+        ));
+    }
+    if let Some(other) = others.first() {
+        return Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "{} is an inbox folder (it holds Takeout parts), {} is not",
+                inboxes[0].display(),
+                other.display()
+            ),
+        )
+        .hint("give inbox folders alone, or the parts of one export"));
+    }
+    Ok(Some(inboxes.into_iter().cloned().collect()))
+}
+
+/// How long a part must be unmodified before the inbox reads it: a minute, or
+/// `PHOTOBAK_SETTLE_SECS` (a testing aid).
+fn settle_time() -> Duration {
+    std::env::var("PHOTOBAK_SETTLE_SECS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_SETTLE, Duration::from_secs)
+}
+
+/// The inbox, once or every `--every`; the repository is opened (and locked) per run only.
+async fn inbox(
+    repo_path: &Path,
+    args: &TakeoutArgs,
+    folders: Vec<PathBuf>,
+    cancel: CancellationToken,
+) -> anyhow::Result<bool> {
+    let opts = InboxOptions {
+        folders,
+        import: import_options(args),
+        remove_imported: args.remove_imported,
+        settle: settle_time(),
+    };
+    let Some(interval) = args.every else {
+        return inbox_once(repo_path, args.json, &opts, cancel).await;
+    };
+    let all_ok = Arc::new(AtomicBool::new(true));
+    photobak_core::schedule::every(interval, cancel.clone(), |n| {
+        let cancel = cancel.clone();
+        let all_ok = all_ok.clone();
+        let opts = &opts;
+        async move {
+            tracing::info!("scheduled inbox run {n} starting");
+            match inbox_once(repo_path, args.json, opts, cancel).await {
+                Ok(ok) => {
+                    all_ok.fetch_and(ok, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    // In scheduled mode an error is logged and the loop goes on.
+                    tracing::error!("scheduled inbox run {n}: {e:#}");
+                    all_ok.store(false, Ordering::Relaxed);
+                }
+            }
+            tracing::info!("next run in {}", humantime::format_duration(interval));
+        }
+    })
+    .await;
+    Ok(all_ok.load(Ordering::Relaxed))
+}
+
+/// One inbox run on a blocking thread, its report printed. True when no import failed.
+async fn inbox_once(
+    repo_path: &Path,
+    json: bool,
+    opts: &InboxOptions,
+    cancel: CancellationToken,
+) -> anyhow::Result<bool> {
+    let repo_path = repo_path.to_path_buf();
+    let opts = opts.clone();
+    let progress = crate::progress::for_terminal(json, "reading the export");
+    let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<InboxSummary> {
+        let repo = Arc::new(Repo::open(&repo_path)?);
+        let summary = run_inbox(&repo, &opts, &progress, &cancel)?;
+        if !summary.nothing_done() {
+            photobak_core::manifest::write_manifest(&repo)?;
+        }
+        Ok(summary)
+    })
+    .await??;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!("{}", render_inbox(&summary));
+    }
+    Ok(summary.ok())
+}
+
+/// The inbox report: a line per export (its decision and why), the import report of each
+/// export imported, what was removed and why that was safe, and a closing count.
+pub fn render_inbox(s: &InboxSummary) -> String {
+    use photobak_core::inbox::Decision;
+    let mut out = String::new();
+    for e in &s.exports {
+        out.push_str(&format!(
+            "{} ({} part{}): {}: {}\n",
+            e.export_id,
+            e.parts.len(),
+            if e.parts.len() == 1 { "" } else { "s" },
+            e.decision.as_str(),
+            e.why
+        ));
+        if let Some(i) = &e.import {
+            for l in super::summary::render(i).lines() {
+                out.push_str(&format!("  {l}\n"));
+            }
+        }
+        if let Some(err) = &e.error {
+            out.push_str(&format!("  import failed: {err}\n"));
+        }
+        if let Some(r) = &e.removal {
+            let bytes = if e.removed.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", indicatif::HumanBytes(e.removed_bytes))
+            };
+            out.push_str(&format!("  {r}{bytes}\n"));
+        }
+    }
+    for u in &s.unnamed_downloads {
+        out.push_str(&format!(
+            "a download in progress names no export yet: {u}\n"
+        ));
+    }
+    let count = |d: Decision| s.exports.iter().filter(|e| e.decision == d).count();
+    // An export imported before and read again (for --remove-imported) counts as already
+    // imported.
+    let imported = s
+        .exports
+        .iter()
+        .filter(|e| e.imported && e.decision != Decision::AlreadyImported)
+        .count();
+    let failed = s.exports.iter().filter(|e| !e.ok()).count();
+    let removed: usize = s.exports.iter().map(|e| e.removed.len()).sum();
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (imported, "imported"),
+        (failed, "failed"),
+        (count(Decision::Waiting), "waiting"),
+        (count(Decision::Incomplete), "incomplete"),
+        (count(Decision::AlreadyImported), "already imported"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    if removed > 0 {
+        parts.push(format!("{removed} parts removed"));
+    }
+    let folders = s.folders.join(", ");
+    if s.exports.is_empty() {
+        out.push_str(&format!("inbox {folders}: no Takeout parts; nothing to do"));
+    } else {
+        out.push_str(&format!(
+            "inbox {folders}: {} export{}: {}",
+            s.exports.len(),
+            if s.exports.len() == 1 { "" } else { "s" },
+            parts.join(", ")
+        ));
+        if s.nothing_done() {
+            out.push_str("; nothing to do");
+        }
+    }
+    out
 }
 
 /// Refuses, before any repository is created, a part that cannot be a Takeout export: a path

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use indicatif::HumanBytes;
 use photobak_core::prune::{
-    PruneOptions, PruneOutcome, PrunePlan, execute, gather, plan, record_refusal, select_accounts,
+    PruneOptions, PruneOutcome, PrunePlan, execute, gather, plan, record_refusal,
 };
 use photobak_core::repo::Repo;
 use tokio_util::sync::CancellationToken;
@@ -23,14 +23,17 @@ pub async fn run(
 ) -> anyhow::Result<bool> {
     let repo = Arc::new(Repo::open_existing(repo_path)?);
     let cmd = command_prefix(repo_path);
-    let accounts = select_accounts(&repo.index, &args.accounts).map_err(|e| match e {
-        photobak_core::Error::BadArgument(m) => {
-            anyhow::Error::new(CliError::new(Exit::Usage, m).hint(format!(
-                "`{cmd} status` lists the accounts of the repository"
-            )))
-        }
-        other => other.into(),
-    })?;
+    let accounts = repo
+        .index
+        .select_accounts(&args.accounts)
+        .map_err(|e| match e {
+            photobak_core::Error::BadArgument(m) => {
+                anyhow::Error::new(CliError::new(Exit::Usage, m).hint(format!(
+                    "`{cmd} status` lists the accounts of the repository"
+                )))
+            }
+            other => other.into(),
+        })?;
     if accounts.is_empty() {
         return Err(CliError::new(
             Exit::Usage,

@@ -1,0 +1,276 @@
+//! What `prune` reads and writes: the snapshot its plan compares with the sources, and the
+//! statements its execution runs. What the index forgets of a plan goes in one transaction
+//! ([`Index::forget_pruned`]), so a prune killed half-way leaves either all of it or none.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rusqlite::params;
+
+use super::Index;
+use super::items::Provenance;
+use crate::error::Result;
+use crate::kinds::{AlbumKind, Source};
+use crate::repo::naming::portable_key;
+
+/// An item as prune sees it.
+#[derive(Debug, Clone)]
+pub struct SnapshotItem {
+    /// Row id.
+    pub id: i64,
+    /// Its account.
+    pub account_id: i64,
+    /// The source's id.
+    pub remote_id: String,
+    /// Its stored file, if any.
+    pub content_id: Option<i64>,
+    /// File name as the source gave it.
+    pub filename: String,
+    /// Capture time.
+    pub taken_at: Option<i64>,
+    /// The sources that delivered it.
+    pub sources: Vec<Provenance>,
+}
+
+/// An album as prune sees it.
+#[derive(Debug, Clone)]
+pub struct SnapshotAlbum {
+    /// Row id.
+    pub id: i64,
+    /// Its account.
+    pub account_id: i64,
+    /// The source's id (`year:2019` for year folders).
+    pub remote_id: String,
+    /// Where it comes from.
+    pub source: Source,
+    /// Title.
+    pub title: String,
+    /// Repository-relative folder.
+    pub folder: String,
+    /// User album, automatic album or year folder.
+    pub kind: AlbumKind,
+}
+
+/// A stored file as prune sees it.
+#[derive(Debug, Clone)]
+pub struct SnapshotContent {
+    /// Row id.
+    pub id: i64,
+    /// Repository-relative path.
+    pub path: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// The album whose folder holds it.
+    pub home: Option<i64>,
+}
+
+/// The whole index as prune's plan compares it with the sources.
+#[derive(Debug, Clone, Default)]
+pub struct PruneSnapshot {
+    /// Items by row id.
+    pub items: BTreeMap<i64, SnapshotItem>,
+    /// Albums by row id.
+    pub albums: BTreeMap<i64, SnapshotAlbum>,
+    /// Stored files by row id.
+    pub contents: BTreeMap<i64, SnapshotContent>,
+    /// (album, item) memberships.
+    pub memberships: BTreeSet<(i64, i64)>,
+}
+
+/// An item prune removes.
+#[derive(Debug, Clone)]
+pub struct ForgottenItem {
+    /// Row id.
+    pub id: i64,
+    /// Its account.
+    pub account_id: i64,
+    /// The source's id (its failure record goes too).
+    pub remote_id: String,
+}
+
+/// What the index forgets of an allowed prune plan, as plain ids.
+#[derive(Debug, Clone, Default)]
+pub struct PruneForget {
+    /// (album, item) memberships gone from items that stay.
+    pub memberships: Vec<(i64, i64)>,
+    /// Stored files no item that stays uses.
+    pub contents: Vec<i64>,
+    /// Items gone everywhere.
+    pub items: Vec<ForgottenItem>,
+    /// Albums gone.
+    pub albums: Vec<i64>,
+}
+
+impl Index {
+    /// Reads items (with their provenance), albums, stored files and memberships at once.
+    pub fn prune_snapshot(&self) -> Result<PruneSnapshot> {
+        self.with(|c| {
+            let mut items = BTreeMap::new();
+            let mut st = c.prepare(
+                "SELECT id, account_id, remote_id, content_id, filename, taken_at FROM items",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                items.insert(
+                    id,
+                    SnapshotItem {
+                        id,
+                        account_id: r.get(1)?,
+                        remote_id: r.get(2)?,
+                        content_id: r.get(3)?,
+                        filename: r.get(4)?,
+                        taken_at: r.get(5)?,
+                        sources: vec![],
+                    },
+                );
+            }
+            let mut st = c.prepare("SELECT item_id, source, source_ref FROM provenance")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                if let Some(i) = items.get_mut(&id) {
+                    i.sources.push(Provenance {
+                        source: r.get(1)?,
+                        source_ref: r.get(2)?,
+                    });
+                }
+            }
+            let mut albums = BTreeMap::new();
+            let mut st = c.prepare(
+                "SELECT id, account_id, remote_id, source, title, folder, kind FROM albums",
+            )?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                albums.insert(
+                    id,
+                    SnapshotAlbum {
+                        id,
+                        account_id: r.get(1)?,
+                        remote_id: r.get(2)?,
+                        source: r.get(3)?,
+                        title: r.get(4)?,
+                        folder: r.get(5)?,
+                        kind: r.get(6)?,
+                    },
+                );
+            }
+            let mut contents = BTreeMap::new();
+            let mut st = c.prepare("SELECT id, path, size, home_album_id FROM content")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                contents.insert(
+                    id,
+                    SnapshotContent {
+                        id,
+                        path: r.get(1)?,
+                        size: r.get(2)?,
+                        home: r.get(3)?,
+                    },
+                );
+            }
+            let mut memberships = BTreeSet::new();
+            let mut st = c.prepare("SELECT album_id, item_id FROM memberships")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                memberships.insert((r.get(0)?, r.get(1)?));
+            }
+            Ok(PruneSnapshot {
+                items,
+                albums,
+                contents,
+                memberships,
+            })
+        })
+    }
+
+    /// An item's account and capture time (which year folder it joins).
+    pub fn item_account_and_time(&self, item_id: i64) -> Result<(i64, Option<i64>)> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT account_id, taken_at FROM items WHERE id = ?1",
+                [item_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+    }
+
+    /// Forgets stored files (and detaches the items still naming them), in one transaction:
+    /// the step between journalling their removal and carrying it out.
+    pub fn forget_contents(&self, content_ids: &[i64]) -> Result<()> {
+        self.tx(|tx| {
+            for id in content_ids {
+                tx.execute(
+                    "UPDATE items SET content_id = NULL WHERE content_id = ?1",
+                    [id],
+                )?;
+                tx.execute("DELETE FROM content WHERE id = ?1", [id])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Records that a stored file moved to `path`, now at home in `album_id`.
+    pub fn record_move(
+        &self,
+        content_id: i64,
+        path: &str,
+        album_id: i64,
+        reason: &str,
+    ) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE content SET path = ?2, path_key = ?5, home_album_id = ?3, home_reason = ?4
+                 WHERE id = ?1",
+                params![content_id, path, album_id, reason, portable_key(path)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Forgets what an allowed prune plan removes, in one transaction: memberships, stored
+    /// files, items (with their provenance, the links of their variants and their failure
+    /// records) and albums.
+    pub fn forget_pruned(&self, f: &PruneForget) -> Result<()> {
+        self.tx(|tx| {
+            for (album_id, item_id) in &f.memberships {
+                tx.execute(
+                    "DELETE FROM memberships WHERE album_id = ?1 AND item_id = ?2",
+                    params![album_id, item_id],
+                )?;
+            }
+            for id in &f.contents {
+                tx.execute(
+                    "UPDATE items SET content_id = NULL WHERE content_id = ?1",
+                    [id],
+                )?;
+                tx.execute("DELETE FROM content WHERE id = ?1", [id])?;
+            }
+            for i in &f.items {
+                tx.execute("DELETE FROM memberships WHERE item_id = ?1", [i.id])?;
+                tx.execute("DELETE FROM provenance WHERE item_id = ?1", [i.id])?;
+                // Edited variants and live companions point at their original; the link goes
+                // with the original (otherwise the foreign key refuses the delete).
+                tx.execute(
+                    "UPDATE items SET linked_to = NULL, link_kind = NULL WHERE linked_to = ?1",
+                    [i.id],
+                )?;
+                tx.execute(
+                    "DELETE FROM failures WHERE account_id = ?1 AND remote_id = ?2",
+                    params![i.account_id, i.remote_id],
+                )?;
+                tx.execute("DELETE FROM items WHERE id = ?1", [i.id])?;
+            }
+            for id in &f.albums {
+                tx.execute("DELETE FROM memberships WHERE album_id = ?1", [id])?;
+                tx.execute(
+                    "UPDATE content SET home_album_id = NULL WHERE home_album_id = ?1",
+                    [id],
+                )?;
+                tx.execute("DELETE FROM albums WHERE id = ?1", [id])?;
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,99 @@
+//! Phase 3 of the plan: what happens to each stored file.
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::kinds::YearFolder;
+
+/// Phase 3: what happens to each stored file: removed when no item that stays uses it, moved
+/// when the album holding it no longer holds any of its users.
+pub(super) fn file_fates(
+    snap: &Snapshot,
+    d: &Decisions,
+    after: &After,
+    all_accounts: &[Account],
+) -> (Vec<PlannedMove>, Vec<PlannedFile>) {
+    let mut users: HashMap<i64, Vec<i64>> = HashMap::new();
+    for i in snap.items.values() {
+        if let Some(c) = i.content_id {
+            users.entry(c).or_default().push(i.id);
+        }
+    }
+    let mut moves = Vec::new();
+    let mut files_removed = Vec::new();
+    for content in snap.contents.values() {
+        let us = users.get(&content.id).map(Vec::as_slice).unwrap_or(&[]);
+        let home_removed = content
+            .home
+            .is_some_and(|h| d.removed_albums.contains_key(&h));
+        let touched = home_removed
+            || us.iter().any(|u| {
+                d.gone.contains_key(u)
+                    || after.homeless.contains(u)
+                    || content
+                        .home
+                        .is_some_and(|h| d.removed_memberships.contains(&(h, *u)))
+            });
+        if !touched {
+            continue;
+        }
+        let surviving: Vec<i64> = us
+            .iter()
+            .copied()
+            .filter(|u| !d.gone.contains_key(u))
+            .collect();
+        if surviving.is_empty() {
+            files_removed.push(PlannedFile {
+                content_id: content.id,
+                path: content.path.clone(),
+                size: content.size,
+            });
+            continue;
+        }
+        let home_holds_user = content.home.is_some_and(|h| {
+            !home_removed
+                && surviving
+                    .iter()
+                    .any(|u| after.albums_after.get(u).is_some_and(|v| v.contains(&h)))
+        });
+        if home_holds_user {
+            continue;
+        }
+        let mut candidates: Vec<i64> = surviving
+            .iter()
+            .flat_map(|u| after.albums_after.get(u).cloned().unwrap_or_default())
+            .collect();
+        candidates.sort_by_key(|id| album_rank(snap, *id));
+        match candidates.first() {
+            Some(&a) => moves.push(PlannedMove {
+                content_id: content.id,
+                from: content.path.clone(),
+                to_album: Some(a),
+                to_folder: snap.albums[&a].folder.clone(),
+                year_item: None,
+            }),
+            None => {
+                let u = surviving[0];
+                let item = &snap.items[&u];
+                let account_folder = all_accounts
+                    .iter()
+                    .find(|a| a.id == item.account_id)
+                    .map(|a| a.folder.clone())
+                    .unwrap_or_default();
+                moves.push(PlannedMove {
+                    content_id: content.id,
+                    from: content.path.clone(),
+                    to_album: None,
+                    to_folder: format!(
+                        "{account_folder}/{}",
+                        YearFolder::of_time(item.taken_at).title()
+                    ),
+                    year_item: Some(u),
+                });
+            }
+        }
+    }
+    // Moves whose bytes stay where they are (the target is the folder they are in) are no moves.
+    moves.retain(|m| parent_of(&m.from) != m.to_folder);
+    (moves, files_removed)
+}

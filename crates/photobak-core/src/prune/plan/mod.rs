@@ -1,0 +1,162 @@
+//! Step one: compare complete listings with the index and decide what would go, in four
+//! phases over one snapshot of the index (`Index::prune_snapshot`), each a file of its own:
+//! `compare.rs` (each source against the index), `memberships.rs` (the memberships after),
+//! `fates.rs` (what happens to each stored file), `accounts.rs` (each account's plan and the
+//! `--max-delete` check). Nothing here writes.
+
+mod accounts;
+mod compare;
+mod fates;
+mod memberships;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs;
+
+use crate::error::{IoContext, Result};
+use crate::index::PruneSnapshot as Snapshot;
+use crate::repo::Repo;
+
+use super::*;
+use accounts::account_plans;
+use compare::compare_with_sources;
+use fates::file_fates;
+use memberships::memberships_after;
+
+/// The newest Takeout export recorded for an account, of any kind (shown by `status` and
+/// `prune`; what prune compares with is the newest *full* export, see
+/// [`crate::exports::takeout_verdict`]). "Newest" is by the time Google made it when every id
+/// carries one, otherwise the export imported last.
+pub fn newest_export(repo: &Repo, account_id: i64) -> Result<Option<String>> {
+    newest_export_in(&repo.index, account_id)
+}
+
+/// [`newest_export`] on an index opened without the repository (for `status`).
+pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<Option<String>> {
+    let recorded: Vec<(String, i64)> = index
+        .exports(account_id)?
+        .into_iter()
+        .filter(|e| e.complete)
+        .map(|e| (e.export_id.to_string(), e.imported_at))
+        .collect();
+    if !recorded.is_empty()
+        && recorded
+            .iter()
+            .all(|(r, _)| crate::exports::ExportId::new(r.as_str()).is_dated())
+    {
+        return Ok(recorded.into_iter().map(|(r, _)| r).max());
+    }
+    Ok(recorded
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
+        .map(|(r, _)| r))
+}
+
+/// Compares the listings with the index. Changes nothing.
+///
+/// # Errors
+/// Index failures.
+pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Result<PrunePlan> {
+    let snap = repo.index.prune_snapshot()?;
+    let all_accounts = repo.index.accounts()?;
+    let mut d = compare_with_sources(repo, &snap, listings)?;
+    let after = memberships_after(&snap, &mut d);
+    let (moves, files_removed) = file_fates(&snap, &d, &after, &all_accounts);
+    let (accounts, over) = account_plans(&snap, &d, &after, opts);
+    let refused = if !d.problems.is_empty() {
+        Some(format!(
+            "a listing failed or looks incomplete, so nothing is removed: {}",
+            d.problems.join("; ")
+        ))
+    } else if !over.is_empty() && !opts.force {
+        Some(format!(
+            "{}; check the plan, then run again with --force or a higher --max-delete",
+            over.join("; ")
+        ))
+    } else {
+        None
+    };
+    Ok(PrunePlan {
+        accounts,
+        moves,
+        files_removed,
+        expired_trash: expired_trash(repo, opts.trash_days)?,
+        purge: opts.purge,
+        refused,
+    })
+}
+
+/// What comparing the sources with the index decided, before any file is considered.
+#[derive(Default)]
+struct Decisions {
+    /// Items gone everywhere, with the reason.
+    gone: BTreeMap<i64, String>,
+    /// Albums gone, with the reason.
+    removed_albums: BTreeMap<i64, String>,
+    /// (album, item) memberships gone from items that stay.
+    removed_memberships: BTreeSet<(i64, i64)>,
+    /// Per listed account: the account, its newest export, the Takeout evidence in words, its
+    /// listing problems.
+    account_plans: Vec<ListedAccount>,
+    /// Every listing problem: any refuses the plan.
+    problems: Vec<String>,
+}
+
+/// User albums before the others, then the oldest: the home a file moves to.
+fn album_rank(snap: &Snapshot, id: i64) -> (bool, i64) {
+    let a = &snap.albums[&id];
+    (!a.kind.is_user(), a.id)
+}
+
+/// One account as phase 1 saw it.
+struct ListedAccount {
+    account: Account,
+    /// Its newest export, of any kind.
+    newest: Option<String>,
+    /// The full export whose absences count, in words.
+    evidence: Option<String>,
+    /// Its listing problems.
+    problems: Vec<String>,
+}
+
+/// Which albums each item stays in, and the stored items that lose every album.
+struct After {
+    albums_after: HashMap<i64, Vec<i64>>,
+    homeless: BTreeSet<i64>,
+}
+
+pub(super) fn parent_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map(|(p, _)| p).unwrap_or("")
+}
+
+pub(super) fn file_name_of(rel: &str) -> &str {
+    rel.rsplit_once('/').map(|(_, n)| n).unwrap_or(rel)
+}
+
+/// Trash folders (`.photobak/trash/YYYY-MM-DD`) older than `days`.
+pub(super) fn expired_trash(repo: &Repo, days: u32) -> Result<Vec<String>> {
+    let dir = trash_dir(repo);
+    let Ok(rd) = fs::read_dir(&dir) else {
+        return Ok(vec![]);
+    };
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.ctx(|| format!("reading {}", dir.display()))?;
+        let name = e.file_name().to_string_lossy().to_string();
+        let Ok(date) = name.parse::<jiff::civil::Date>() else {
+            continue;
+        };
+        let age = (today - date).get_days();
+        if age > i32::try_from(days).unwrap_or(i32::MAX) {
+            out.push(name);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+pub(super) fn trash_dir(repo: &Repo) -> std::path::PathBuf {
+    repo.root().join(crate::repo::WORK_DIR).join("trash")
+}
