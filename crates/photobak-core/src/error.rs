@@ -91,9 +91,39 @@ pub enum Error {
         /// Where it would be written.
         path: std::path::PathBuf,
     },
+    /// A Picker session cannot be used (any more): it expired or was deleted, or its picking
+    /// time ran out with nothing picked.
+    #[error("Picker session {session}: {end}")]
+    PickerSession {
+        /// The session id.
+        session: String,
+        /// Why it cannot be used.
+        end: PickerEnd,
+    },
     /// The run was asked to stop (SIGINT/SIGTERM).
     #[error("interrupted")]
     Cancelled,
+}
+
+/// Why a Picker session cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerEnd {
+    /// Google no longer knows it: it expired (`expireTime`) or was deleted.
+    Gone,
+    /// Its picking time (`pollingConfig.timeoutIn`) ran out before anything was picked.
+    TimedOut,
+    /// Its items were listed before the user finished picking (`FAILED_PRECONDITION`).
+    NotPicked,
+}
+
+impl std::fmt::Display for PickerEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PickerEnd::Gone => "it expired or was deleted at Google",
+            PickerEnd::TimedOut => "nothing was picked before the session's picking time ran out",
+            PickerEnd::NotPicked => "the items are not picked yet (FAILED_PRECONDITION)",
+        })
+    }
 }
 
 impl Error {

@@ -31,6 +31,7 @@ pub mod layout;
 pub mod list;
 pub mod manifest;
 pub mod meta;
+pub mod pick;
 pub mod progress;
 pub mod prune;
 pub mod repo;

@@ -523,3 +523,318 @@ mod takeout {
         cancellation_is_honoured(&rt, source, &item);
     }
 }
+
+mod picker {
+    use super::*;
+    use photobak_core::google::SCOPE_PICKER;
+    use photobak_core::source::picker::{PickerSource, picker_client};
+    use photobak_testkit::fake_google::{
+        FakeConfig, FakeGoogle, Faults, GenerateSpec, PagedListing, Sizes,
+    };
+
+    const ACCOUNT: &str = "picker-conformance@example.com";
+
+    struct World {
+        rt: tokio::runtime::Runtime,
+        fake: FakeGoogle,
+        _dir: tempfile::TempDir,
+        repo: Arc<Repo>,
+        google: GoogleAccess,
+        /// The picked items' ids, in picking order.
+        picked: Vec<String>,
+        session: String,
+    }
+
+    /// An account of `items` (a few videos among them, some still processing), all picked in
+    /// one session.
+    fn world_of(items: usize) -> World {
+        let fake = FakeGoogle::start(FakeConfig::default()).unwrap();
+        fake.add_account(ACCOUNT);
+        fake.generate(
+            ACCOUNT,
+            &GenerateSpec {
+                items,
+                albums: 0,
+                seed: 5,
+                sizes: Sizes::Tiny,
+                videos: Some(3),
+            },
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Arc::new(Repo::open(&dir.path().join("repo")).unwrap());
+        let account = repo.ensure_account(ACCOUNT).unwrap();
+        let t = fake.mint_tokens(ACCOUNT, SCOPE_PICKER);
+        let token = Token {
+            access_token: t.access_token,
+            refresh_token: t.refresh_token,
+            expires_at: photobak_core::index::now() + 3000,
+            scope: t.scope,
+        };
+        repo.index
+            .set_credentials(account.id, Some(&serde_json::to_string(&token).unwrap()))
+            .unwrap();
+        let google = GoogleAccess {
+            http: reqwest::Client::new(),
+            endpoints: Endpoints::under(&fake.url()),
+            client: ClientCredentials {
+                client_id: "x".into(),
+                client_secret: "y".into(),
+            },
+            policy: RetryPolicy {
+                base: Duration::from_millis(5),
+                max_delay: Duration::from_millis(50),
+                rate_limit_wait: Duration::from_millis(20),
+                ..RetryPolicy::default()
+            },
+        };
+        let rt = runtime();
+        let picked: Vec<String> = fake
+            .library()
+            .account(ACCOUNT)
+            .unwrap()
+            .items
+            .iter()
+            .map(|i| i.id.clone())
+            .collect();
+        let session = {
+            let account = repo.ensure_account(ACCOUNT).unwrap();
+            let pacer = Arc::new(Pacer::new(CancellationToken::new()));
+            let client = picker_client(&repo, &google, &account, pacer).unwrap();
+            rt.block_on(client.create_session(None)).unwrap().id
+        };
+        let ids: Vec<&str> = picked.iter().map(String::as_str).collect();
+        fake.complete_picking(&session, &ids);
+        World {
+            rt,
+            fake,
+            _dir: dir,
+            repo,
+            google,
+            picked,
+            session,
+        }
+    }
+
+    impl World {
+        /// The Picker source of the session, on `pacer`.
+        fn source(&self, pacer: &Arc<Pacer>) -> PickerSource {
+            let account = self.repo.ensure_account(ACCOUNT).unwrap();
+            let client = picker_client(&self.repo, &self.google, &account, pacer.clone()).unwrap();
+            PickerSource::new(&self.repo, &account, Arc::new(client), &self.session)
+        }
+
+        fn run(&self, cancel: CancellationToken) -> (RunSummary, Option<Error>) {
+            let account = self.repo.ensure_account(ACCOUNT).unwrap();
+            let engine = Engine::new(
+                self.repo.clone(),
+                EngineOptions {
+                    concurrency: 4,
+                    ..EngineOptions::default()
+                },
+                Arc::new(NoProgress),
+                cancel,
+            )
+            .unwrap();
+            let source = self.source(engine.pacer());
+            self.rt.block_on(engine.run(&account, "pick", &source))
+        }
+
+        fn item(&self, n: usize) -> (ItemRef, String) {
+            let lib = self.fake.library();
+            let it = lib
+                .account(ACCOUNT)
+                .unwrap()
+                .items
+                .iter()
+                .find(|i| i.id == self.picked[n])
+                .unwrap()
+                .clone();
+            (
+                ItemRef {
+                    remote_id: it.id.clone(),
+                    filename: it.filename.clone(),
+                    source_ref: Some(self.session.clone()),
+                },
+                it.blake3.clone(),
+            )
+        }
+
+        /// The first picked photo at or after `n` (videos may still be processing).
+        fn photo_at(&self, n: usize) -> usize {
+            let lib = self.fake.library();
+            let items = &lib.account(ACCOUNT).unwrap().items;
+            (n..self.picked.len())
+                .find(|&k| {
+                    items
+                        .iter()
+                        .any(|i| i.id == self.picked[k] && !i.mime_type.starts_with("video/"))
+                })
+                .unwrap()
+        }
+
+        fn fetch_exact(&self, n: usize) {
+            let (item, expected) = self.item(self.photo_at(n));
+            let pacer = Arc::new(Pacer::new(CancellationToken::new()));
+            let source = self.source(&pacer);
+            let fetched = self
+                .rt
+                .block_on(source.fetch(&item, &CancellationToken::new()))
+                .unwrap();
+            let Fetched::Bytes(staged) = fetched else {
+                panic!("a live session fetches single items");
+            };
+            assert_eq!(
+                blake3::Hash::from(staged.hash).to_hex().to_string(),
+                expected
+            );
+        }
+    }
+
+    fn stored_hashes(repo: &Repo) -> std::collections::BTreeSet<String> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut stack = vec![repo.root().join("googlephotos")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.file_name().unwrap() != "others.txt" {
+                    out.insert(blake3_hex(&p));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn listing_through_the_engine_stores_every_picked_item_byte_exact_under_faults() {
+        let w = world_of(150);
+        w.fake.set_faults(Faults {
+            reset_rate: 0.2,
+            media_5xx_rate: 0.1,
+            media_429_rate: 0.1,
+            api_5xx_rate: 0.1,
+            max_faults: Some(40),
+            ..Faults::default()
+        });
+        let (s, err) = w.run(CancellationToken::new());
+        assert!(err.is_none(), "{err:?}");
+        assert!(s.ok(), "{s:?}");
+        let lib = w.fake.library();
+        let expected: std::collections::BTreeSet<String> = lib
+            .account(ACCOUNT)
+            .unwrap()
+            .items
+            .iter()
+            .map(|i| i.blake3.clone())
+            .collect();
+        let skipped: u64 = s.skipped.values().sum();
+        let stored = stored_hashes(&w.repo);
+        assert!(stored.is_subset(&expected), "only the picked bytes");
+        assert_eq!(
+            stored.len() as u64 + skipped,
+            expected.len() as u64,
+            "{s:?}"
+        );
+        assert_eq!(s.items as usize, w.picked.len());
+        // A second run over the same session fetches nothing.
+        w.fake.set_faults(Faults::default());
+        let (again, err) = w.run(CancellationToken::new());
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!((again.new, again.bytes), (0, 0), "{again:?}");
+    }
+
+    #[test]
+    fn the_picker_cannot_list_a_library_so_its_holdings_are_unknown() {
+        let w = world_of(6);
+        let (s, _) = w.run(CancellationToken::new());
+        assert!(s.ok(), "{s:?}");
+        // Registered for the account now that it has picked items.
+        let account = w.repo.ensure_account(ACCOUNT).unwrap();
+        let pacer = Arc::new(Pacer::new(CancellationToken::new()));
+        let sources = Sources::for_account(&w.repo, Some(&w.google), &account, &pacer).unwrap();
+        let source = sources
+            .get(SourceKind::Picker)
+            .expect("picked items make a source");
+        let h =
+            w.rt.block_on(source.holdings(&CancellationToken::new(), &NoProgress))
+                .unwrap();
+        assert_eq!(h.completeness, Completeness::Unknown);
+        assert!(h.problems.is_empty());
+        assert!(matches!(h.listed, Listed::Nothing));
+        // Nothing it delivered is ever taken for gone.
+        assert_eq!(h.absence(1, &w.picked[0]), None);
+        assert_eq!(h.absence(2, "deleted-at-google"), None);
+        // Without a session single items cannot be fetched; what to do is named.
+        let (item, _) = w.item(0);
+        match w
+            .rt
+            .block_on(source.fetch(&item, &CancellationToken::new()))
+        {
+            Ok(Fetched::Unavailable(why)) => {
+                assert!(why.contains("photobak pick --googlephotos"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_repeated_page_token_stops_the_listing_with_its_reason() {
+        let w = world_of(130);
+        w.fake.set_faults(Faults {
+            repeat_page_token: Some(PagedListing::PickedItems),
+            max_faults: Some(50),
+            ..Faults::default()
+        });
+        let (s, err) = w.run(CancellationToken::new());
+        let err = err.expect("a looping listing is an error, not a finished run");
+        assert!(err.to_string().contains("page token"), "{err}");
+        assert!(s.stopped.as_deref().unwrap().contains("page token"));
+    }
+
+    #[test]
+    fn fetch_is_byte_exact_through_expired_urls_resets_and_retries() {
+        let w = world_of(24);
+        w.fetch_exact(0);
+        // Base URLs expire; the session lives on (a day): the page is listed again.
+        w.fake.advance_clock(Duration::from_secs(2 * 3600));
+        w.fetch_exact(1);
+        w.fake.set_faults(Faults {
+            reset_rate: 0.5,
+            media_5xx_rate: 0.3,
+            media_429_rate: 0.2,
+            max_faults: Some(12),
+            ..Faults::default()
+        });
+        for n in 2..8 {
+            w.fetch_exact(n);
+        }
+        assert!(w.fake.stats().faults_injected.values().sum::<u64>() > 0);
+    }
+
+    #[test]
+    fn refused_credentials_are_a_credentials_error() {
+        let w = world_of(4);
+        let (item, _) = w.item(w.photo_at(0));
+        w.fake.revoke_refresh_tokens(ACCOUNT);
+        w.fake.expire_access_tokens();
+        let pacer = Arc::new(Pacer::new(CancellationToken::new()));
+        let source = w.source(&pacer);
+        let r =
+            w.rt.block_on(source.fetch(&item, &CancellationToken::new()));
+        assert!(matches!(r, Err(Error::Credentials { .. })), "{r:?}");
+    }
+
+    #[test]
+    fn cancellation_ends_both_questions_and_the_listing() {
+        let w = world_of(4);
+        let (item, _) = w.item(0);
+        let pacer = Arc::new(Pacer::new(CancellationToken::new()));
+        cancellation_is_honoured(&w.rt, &w.source(&pacer), &item);
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        let (s, err) = w.run(cancel);
+        assert!(matches!(err, Some(Error::Cancelled)), "{err:?}");
+        assert!(!s.ok());
+    }
+}

@@ -59,6 +59,9 @@ pub enum Command {
     /// Import from another source into the repository (merged, de-duplicated, incremental)
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Download items you choose on Google's Picker page (any item of the library): shows a link
+    /// and a QR code to open on a phone, waits for the picking, stores what was picked
+    Pick(PickArgs),
     /// The imported Takeout exports: list them, mark one full or incremental
     #[command(subcommand)]
     Exports(ExportsCommand),
@@ -108,6 +111,28 @@ pub struct BackupArgs {
     /// Also keep the raw API answer of every item and album in the index
     #[arg(long)]
     pub everything: bool,
+}
+
+/// `photobak pick`.
+#[derive(Debug, Args)]
+pub struct PickArgs {
+    /// The Google account to pick from (authorised with `photobak auth`); default: the
+    /// repository's only authorised account
+    #[arg(long = "googlephotos", value_name = "ADDRESS")]
+    pub account: Option<String>,
+
+    /// The most items the user may pick in this session (1-2000; default: Google's limit)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=2000))]
+    pub max_items: Option<u64>,
+
+    /// Resume a session after Ctrl-C or a crash instead of creating one (its id is printed
+    /// when it is created)
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
+
+    /// Print the session, then the summary, as JSON lines on stdout (for scripts)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `photobak auth`.

@@ -106,6 +106,7 @@ pub fn exit_of(e: &anyhow::Error) -> Exit {
                 | E::Remote { .. }
                 | E::QuotaExhausted(_)
                 | E::Credentials { .. }
+                | E::PickerSession { .. }
                 | E::Invalid(_)
                 | E::NoSpace { .. } => Exit::Failure,
             };
@@ -169,6 +170,21 @@ pub fn hint_of(e: &anyhow::Error, repo: &Path) -> Option<String> {
                 E::Internal(_) => Some(
                     "this is a bug in photobak; please report it with the command line. Nothing \
                      half-written was recorded, so running again is safe"
+                        .into(),
+                ),
+                E::PickerSession { session, end } => Some(match end {
+                    photobak_core::error::PickerEnd::NotPicked => format!(
+                        "finish picking on the Picker page, then run `{cmd} pick --session \
+                         {session}` again"
+                    ),
+                    _ => format!(
+                        "start a new session with `{cmd} pick --googlephotos ADDRESS`; what was \
+                         stored from this one is kept"
+                    ),
+                }),
+                E::QuotaExhausted(_) => Some(
+                    "the Google project's daily quota is used up; run again tomorrow (what was \
+                     stored so far is kept)"
                         .into(),
                 ),
                 _ => None,

@@ -115,6 +115,7 @@ async fn run(cli: &Cli, cancel: CancellationToken) -> anyhow::Result<bool> {
         Command::Exports(cli::ExportsCommand::Mark(args)) => {
             commands::exports::mark(&cli.repo, args)
         }
+        Command::Pick(args) => commands::pick::run(&cli.repo, args, cancel).await,
         Command::Prune(args) => commands::prune::run(&cli.repo, args, cancel).await,
         Command::Verify(args) => commands::verify::run(&cli.repo, args, cancel).await,
         Command::Status(args) => commands::status::run(&cli.repo, args),

@@ -31,6 +31,7 @@ fn help_is_complete_and_stable() {
         "help_import_takeout",
         stdout_of(&["import", "takeout", "--help"])
     );
+    insta::assert_snapshot!("help_pick", stdout_of(&["pick", "--help"]));
 }
 
 #[test]
@@ -52,7 +53,7 @@ fn a_new_repository_gets_a_migrated_private_index() {
     let v: i64 = db
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 4);
+    assert_eq!(v, 5);
     let mode: String = db
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::Endpoints;
-use super::http::{Pacer, RetryPolicy, network_error, read_json, retry_delay};
+use super::http::{Pacer, RetryPolicy};
 use super::oauth::TokenSource;
 use crate::error::{Error, Result};
 
@@ -202,7 +202,9 @@ fn canonicalize(v: &mut serde_json::Value) {
     }
 }
 
-fn int64_opt<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<i64>, D::Error> {
+pub(crate) fn int64_opt<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<i64>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum N {
@@ -380,39 +382,9 @@ impl LibraryClient {
         what: &str,
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<T> {
-        let mut attempt = 0;
-        let mut refreshed = false;
-        loop {
-            attempt += 1;
-            self.pacer.wait().await?;
-            let bearer = self.tokens.bearer().await?;
-            let result = match build(&bearer).send().await {
-                Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed => {
-                    refreshed = true;
-                    self.tokens.invalidate(&bearer).await?;
-                    attempt -= 1;
-                    continue;
-                }
-                Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED => {
-                    Err(Error::Credentials {
-                        account: self.tokens.address().to_string(),
-                        message: format!("{what}: the API refused a freshly refreshed token (401)"),
-                    })
-                }
-                Ok(resp) => read_json::<T>(what, resp).await,
-                Err(e) => Err(network_error(what, &e)),
-            };
-            match result {
-                Ok(v) => return Ok(v),
-                Err(e) => match retry_delay(&self.policy, &e, attempt, &self.pacer) {
-                    Some(d) => {
-                        tracing::debug!("{what}: {e}; retrying in {d:?}");
-                        self.pacer.sleep(d).await?;
-                    }
-                    None => return Err(e),
-                },
-            }
-        }
+        self.tokens
+            .call(&self.pacer, &self.policy, what, build)
+            .await
     }
 }
 

@@ -1,11 +1,13 @@
 //! Downloading an item's bytes from its base URL.
 //!
-//! One function for every caller (the backup engine, `verify --repair`): the bytes stream into
-//! a temporary file inside the repository while BLAKE3 hashes them, so memory does not grow with
-//! the file. A dropped connection resumes with `Range` from the bytes already written (a server
-//! that ignores the range makes us start over); a base URL that is old (Google's live about an
-//! hour) or answered 403 is refreshed through `mediaItems.get` and tried again; everything else
-//! follows Google's retry rules ([`super::http`]).
+//! One function for every caller (the backup engine, `verify --repair`, the Picker): the bytes
+//! stream into a temporary file inside the repository while BLAKE3 hashes them, so memory does
+//! not grow with the file. A dropped connection resumes with `Range` from the bytes already
+//! written (a server that ignores the range makes us start over); a base URL that is old
+//! (Google's live about an hour) or answered 403 is refreshed and tried again, through whatever
+//! the source has for it ([`UrlSource`]: `mediaItems.get` for the Library API, the page listed
+//! again for the Picker); a Picker URL also wants the account's bearer token, renewed once on
+//! 401; everything else follows Google's retry rules ([`super::http`]).
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +37,61 @@ pub struct Fetch<'a> {
     pub cancel: &'a CancellationToken,
 }
 
+/// Where a download's URL comes from, and how it is refreshed. The Library API refreshes one
+/// item through `mediaItems.get`; the Picker has no such call and lists the item's page again.
+pub trait UrlSource: Send {
+    /// The item's file name (or id), for messages.
+    fn name(&self) -> String;
+
+    /// The full download URL (base URL with `=d` or `=dv`). With `fresh`, or when the URL is
+    /// older than [`BASE_URL_MAX_AGE`] or missing, a new one is fetched first.
+    fn url(&mut self, fresh: bool) -> impl std::future::Future<Output = Result<String>> + Send;
+
+    /// The `Authorization: Bearer` token the media host wants (the Picker's do), or None. With
+    /// `refused`, the token just answered 401 and must be renewed.
+    fn bearer(
+        &mut self,
+        refused: Option<&str>,
+    ) -> impl std::future::Future<Output = Result<Option<String>>> + Send;
+}
+
+/// A Library API item: its base URL needs no header and is refreshed by `mediaItems.get`.
+struct LibraryUrl<'a> {
+    client: &'a LibraryClient,
+    item: &'a mut ApiMediaItem,
+    listed_at: &'a mut Instant,
+}
+
+impl UrlSource for LibraryUrl<'_> {
+    fn name(&self) -> String {
+        self.item
+            .filename
+            .clone()
+            .unwrap_or_else(|| self.item.id.clone())
+    }
+
+    async fn url(&mut self, fresh: bool) -> Result<String> {
+        if fresh || self.item.base_url.is_none() || self.listed_at.elapsed() > BASE_URL_MAX_AGE {
+            *self.item = self.client.item(&self.item.id).await?;
+            *self.listed_at = Instant::now();
+        }
+        let base = self.item.base_url.clone().ok_or_else(|| {
+            Error::Invalid(format!(
+                "downloading {}: the API gave no baseUrl",
+                self.name()
+            ))
+        })?;
+        Ok(format!(
+            "{base}={}",
+            if self.item.is_video() { "dv" } else { "d" }
+        ))
+    }
+
+    async fn bearer(&mut self, _refused: Option<&str>) -> Result<Option<String>> {
+        Ok(None)
+    }
+}
+
 /// Downloads the full bytes of `item` (`=d` for photos, `=dv` for videos) into a staged,
 /// fsynced temporary file. `item` and `listed_at` are updated when the base URL is refreshed.
 ///
@@ -48,33 +105,55 @@ pub async fn download_item(
     item: &mut ApiMediaItem,
     listed_at: &mut Instant,
 ) -> Result<Staged> {
-    let name = item.filename.clone().unwrap_or_else(|| item.id.clone());
-    let what = format!("downloading {name}");
+    download(
+        f,
+        repo,
+        &mut LibraryUrl {
+            client,
+            item,
+            listed_at,
+        },
+    )
+    .await
+}
+
+/// Downloads one item's full bytes from the URL `src` gives into a staged, fsynced temporary
+/// file: resumes with `Range`, refreshes the URL when it is old or refused (403) and, for hosts
+/// that want one, sends and renews the bearer token (401).
+///
+/// # Errors
+/// Permanent HTTP errors, transient ones that outlived the retries, local I/O failures, or
+/// [`Error::Cancelled`].
+pub async fn download(f: &Fetch<'_>, repo: &Repo, src: &mut impl UrlSource) -> Result<Staged> {
+    let what = format!("downloading {}", src.name());
     let mut writer: Option<StageWriter> = None;
     let mut attempt = 0u32;
     let mut refreshed_after_403 = false;
+    let mut renewed_after_401 = false;
+    let mut fresh = false;
+    let mut last_url: Option<String> = None;
+    let mut refused_bearer: Option<String> = None;
     loop {
         if f.cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
         attempt += 1;
-        if item.base_url.is_none() || listed_at.elapsed() > BASE_URL_MAX_AGE {
-            *item = client.item(&item.id).await?;
-            *listed_at = Instant::now();
+        let url = src.url(std::mem::take(&mut fresh)).await?;
+        if last_url.as_deref().is_some_and(|u| u != url) {
             // A new URL may serve another rendition: never stitch bytes from two of them.
             writer = None;
         }
-        let base = item
-            .base_url
-            .clone()
-            .ok_or_else(|| Error::Invalid(format!("{what}: the API gave no baseUrl")))?;
-        let url = format!("{base}={}", if item.is_video() { "dv" } else { "d" });
+        last_url = Some(url.clone());
+        let bearer = src.bearer(refused_bearer.take().as_deref()).await?;
         f.pacer.wait().await?;
         if writer.is_none() {
             writer = Some(repo.stage()?);
         }
         let offset = writer.as_ref().map(StageWriter::size).unwrap_or(0);
         let mut req = f.http.get(&url);
+        if let Some(b) = &bearer {
+            req = req.bearer_auth(b);
+        }
         if offset > 0 {
             req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
         }
@@ -86,10 +165,21 @@ pub async fn download_item(
         };
         let err = match sent {
             Err(e) => network_error(&what, &e),
+            Ok(resp)
+                if resp.status() == reqwest::StatusCode::UNAUTHORIZED
+                    && bearer.is_some()
+                    && !renewed_after_401 =>
+            {
+                // The access token expired mid-run: renew it once and try again.
+                renewed_after_401 = true;
+                refused_bearer = bearer;
+                attempt -= 1;
+                continue;
+            }
             Ok(resp) if resp.status() == reqwest::StatusCode::FORBIDDEN && !refreshed_after_403 => {
                 // An expired base URL answers 403: get a fresh one and try again once.
                 refreshed_after_403 = true;
-                item.base_url = None;
+                fresh = true;
                 attempt -= 1;
                 continue;
             }

@@ -1,6 +1,6 @@
 //! Google: OAuth for installed apps, the HTTP discipline Google asks for (backoff, 429 pacing,
-//! quota detection), the Photos Library API, and Google Drive (read-only, for the Takeout
-//! exports Google delivers there).
+//! quota detection), the Photos Library API, the Photos Picker API, and Google Drive
+//! (read-only, for the Takeout exports Google delivers there).
 //!
 //! Every URL is derived from [`Endpoints`], so tests (and anyone curious) can point photobak at a
 //! fake service with `PHOTOBAK_GOOGLE_ENDPOINT`.
@@ -10,6 +10,7 @@ pub mod http;
 pub mod library;
 pub mod media;
 pub mod oauth;
+pub mod picker;
 
 /// Provider name used in the index and on disk.
 pub const PROVIDER: &str = "googlephotos";

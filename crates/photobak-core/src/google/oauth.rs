@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::Endpoints;
+use super::http::{Pacer, RetryPolicy, network_error, read_json, retry_delay};
 use crate::error::{Error, Result};
 use crate::index::{Index, now};
 
@@ -460,6 +461,56 @@ impl TokenSource {
             self.refresh_locked(&mut t).await?;
         }
         Ok(())
+    }
+
+    /// Sends a JSON API request with this account's bearer token, retrying per Google's rules
+    /// ([`super::http`]) and refreshing the token once on 401. Every API client of the account
+    /// (Library, Picker) calls through here.
+    ///
+    /// # Errors
+    /// The typed error of the answer ([`super::http::error_from_response`]) once retries are
+    /// spent or when it must not be retried; [`Error::Credentials`] when a freshly refreshed
+    /// token is refused.
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        pacer: &Pacer,
+        policy: &RetryPolicy,
+        what: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            pacer.wait().await?;
+            let bearer = self.bearer().await?;
+            let result = match build(&bearer).send().await {
+                Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed => {
+                    refreshed = true;
+                    self.invalidate(&bearer).await?;
+                    attempt -= 1;
+                    continue;
+                }
+                Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                    Err(Error::Credentials {
+                        account: self.address.clone(),
+                        message: format!("{what}: the API refused a freshly refreshed token (401)"),
+                    })
+                }
+                Ok(resp) => read_json::<T>(what, resp).await,
+                Err(e) => Err(network_error(what, &e)),
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) => match retry_delay(policy, &e, attempt, pacer) {
+                    Some(d) => {
+                        tracing::debug!("{what}: {e}; retrying in {d:?}");
+                        pacer.sleep(d).await?;
+                    }
+                    None => return Err(e),
+                },
+            }
+        }
     }
 
     async fn refresh_locked(&self, t: &mut Token) -> Result<()> {

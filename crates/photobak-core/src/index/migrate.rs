@@ -14,6 +14,7 @@ const STEPS: &[&str] = &[
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
+    include_str!("schema_v5.sql"),
 ];
 
 /// The version a fully migrated index has.
@@ -176,6 +177,33 @@ mod tests {
             .query_row("SELECT state FROM picker_sessions", [], |r| r.get(0))
             .unwrap();
         assert_eq!(state, "open");
+    }
+
+    #[test]
+    fn a_version_4_index_gains_the_twin_search_and_keeps_its_items() {
+        let mut c = Connection::open_in_memory().unwrap();
+        let tx = c.transaction().unwrap();
+        for step in &STEPS[..4] {
+            tx.execute_batch(step).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 4).unwrap();
+        tx.execute_batch(
+            "INSERT INTO accounts (provider, name, folder, created_at) VALUES ('googlephotos', 'a@x', 'googlephotos/a_at_x', 1);
+             INSERT INTO items (account_id, remote_id, filename, taken_at, first_seen, last_seen, updated_at)
+             VALUES (1, 'takeout:x', 'IMG_1.JPG', 100, 1, 1, 1);",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        migrate(&mut c).unwrap();
+        let (id, indexed): (String, i64) = c
+            .query_row(
+                "SELECT remote_id, (SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'items_name_time')
+                 FROM items WHERE account_id = 1 AND filename = 'IMG_1.JPG' AND taken_at = 100",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((id.as_str(), indexed), ("takeout:x", 1));
     }
 
     #[test]

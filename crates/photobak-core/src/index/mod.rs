@@ -15,9 +15,10 @@
 //! the manifest), `items.rs` (what only a sidecar records, the users of a file), `exports.rs`
 //! (Takeout exports and sightings), `parts.rs` and `drive.rs` (Takeout parts of inbox folders
 //! and of Google Drive, the Drive consent), `prune.rs` (prune's snapshot and its one forgetting
-//! transaction), `report.rs` (what status, list and verify read). The connection never leaves
-//! the module: `Index::with` and `Index::tx` are private to it, so a multi-statement change
-//! a caller needs is one method here, and its transaction is visible in one place.
+//! transaction), `report.rs` (what status, list and verify read), `picker.rs` (Picker
+//! sessions, a picked item's Takeout twin). The connection never leaves the module:
+//! `Index::with` and `Index::tx` are private to it, so a multi-statement change a caller needs
+//! is one method here, and its transaction is visible in one place.
 
 mod content;
 mod drive;
@@ -25,6 +26,7 @@ mod exports;
 mod items;
 mod migrate;
 mod parts;
+mod picker;
 mod prune;
 mod queries;
 mod report;
@@ -36,6 +38,7 @@ pub use drive::{DriveAccount, DrivePartRecord};
 pub use exports::Sighting;
 pub use items::{ContentUser, Provenance, TakeoutExtras};
 pub use parts::{DeliveredFile, PartRecord, PartSeen};
+pub use picker::{PickerSessionRecord, SessionState};
 pub use prune::{
     ForgottenItem, PruneForget, PruneSnapshot, SnapshotAlbum, SnapshotContent, SnapshotItem,
 };

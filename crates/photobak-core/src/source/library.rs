@@ -377,6 +377,25 @@ pub fn library_client(
     account: &Account,
     pacer: Arc<Pacer>,
 ) -> Result<LibraryClient> {
+    Ok(LibraryClient::new(
+        google.http.clone(),
+        google.endpoints.clone(),
+        account_tokens(repo, google, account)?,
+        google.policy.clone(),
+        pacer,
+    ))
+}
+
+/// The live token of an account from its stored credentials, saved back to the index after
+/// each refresh. Every Google client of the account (Library, Picker) is built on it.
+///
+/// # Errors
+/// [`Error::Credentials`] when the account is not authorised or its token is unreadable.
+pub fn account_tokens(
+    repo: &Arc<Repo>,
+    google: &GoogleAccess,
+    account: &Account,
+) -> Result<Arc<TokenSource>> {
     let address = &account.name;
     let token: Token = match account.credentials.as_deref() {
         Some(json) => serde_json::from_str(json).map_err(|e| Error::Credentials {
@@ -400,7 +419,7 @@ pub fn library_client(
             self.0.index.set_credentials(account_id, Some(json))
         }
     }
-    let tokens = Arc::new(TokenSource::new(
+    Ok(Arc::new(TokenSource::new(
         address,
         account.id,
         token,
@@ -408,14 +427,7 @@ pub fn library_client(
         google.endpoints.clone(),
         google.client.clone(),
         Arc::new(RepoTokens(repo.clone())),
-    ));
-    Ok(LibraryClient::new(
-        google.http.clone(),
-        google.endpoints.clone(),
-        tokens,
-        google.policy.clone(),
-        pacer,
-    ))
+    )))
 }
 
 /// Lists an account completely: every album with its items, then every item. Failures end up

@@ -19,6 +19,7 @@
 //! source is a new module here and one line there (docs/architecture.md).
 
 pub mod library;
+pub mod picker;
 pub mod takeout;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -310,6 +311,7 @@ impl Sources {
         };
         library::register(repo, google, account, pacer, &mut out)?;
         takeout::register(repo, account, &mut out)?;
+        picker::register(repo, google, account, pacer, &mut out)?;
         Ok(out)
     }
 

@@ -58,6 +58,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_fake/drive", get(drive_files).post(drive_add))
         .route("/_fake/drive/log", get(drive_log))
         .route("/_fake/drive/{id}/trash", post(drive_trash))
+        .route("/_fake/picker/user", post(picker_user))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -497,6 +498,34 @@ async fn drive_trash(
         shared
             .drive_set_trashed(&id, req.trashed)
             .map_err(|e| error(StatusCode::NOT_FOUND, &e))?;
+        Ok(ok(json!({})))
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PickerUserReq {
+    account: String,
+    /// None removes the scripted user.
+    item_ids: Option<Vec<String>>,
+    #[serde(default)]
+    after_ms: u64,
+}
+
+async fn picker_user(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+    run(|| {
+        let req: PickerUserReq = parse(&body)?;
+        let ids: Option<Vec<&str>> = req
+            .item_ids
+            .as_ref()
+            .map(|v| v.iter().map(String::as_str).collect());
+        shared
+            .script_picker_user(
+                &req.account,
+                ids.as_deref()
+                    .map(|ids| (ids, std::time::Duration::from_millis(req.after_ms))),
+            )
+            .map_err(|(status, e)| error(status, &e))?;
         Ok(ok(json!({})))
     })
 }

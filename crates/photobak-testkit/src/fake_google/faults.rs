@@ -62,9 +62,9 @@ pub struct Faults {
     pub max_faults: Option<u64>,
 }
 
-/// A paged listing, for [`Faults::repeat_page_token`]. JSON: `"albums"`,
-/// `"media_items"` (`GET mediaItems`), `"album_items"` (`mediaItems:search` with `albumId`),
-/// `"drive_files"` (Drive's `files.list`).
+/// A paged listing, for [`Faults::repeat_page_token`]. JSON: `"albums"`, `"media_items"`
+/// (`GET mediaItems`), `"album_items"` (`mediaItems:search` with `albumId`), `"drive_files"`
+/// (Drive's `files.list`), `"picked_items"` (the Picker's `GET mediaItems?sessionId=…`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PagedListing {
@@ -76,6 +76,8 @@ pub enum PagedListing {
     AlbumItems,
     /// Drive's `files.list`.
     DriveFiles,
+    /// The Picker API's `GET mediaItems` of a session.
+    PickedItems,
 }
 
 /// The kinds of injected faults, as counted in [`crate::fake_google::Stats::faults_injected`].

@@ -337,6 +337,25 @@ impl Shared {
         picker_api::complete_picking(&mut st, session_id, item_ids, now)
     }
 
+    fn script_picker_user(
+        &self,
+        account: &str,
+        user: Option<(&[&str], Duration)>,
+    ) -> Result<(), (StatusCode, String)> {
+        let mut st = self.lock();
+        let acc = st.lib.account_index(account).ok_or_else(|| {
+            (
+                StatusCode::NOT_FOUND,
+                format!("unknown account {account:?}"),
+            )
+        })?;
+        picker_api::script_user(
+            &mut st,
+            acc,
+            user.map(|(ids, d)| (ids, oauth::duration_ms(d))),
+        )
+    }
+
     fn picker_sessions(&self, account: &str) -> Result<Vec<String>, ModelError> {
         let st = self.lock();
         let acc = st
@@ -546,6 +565,25 @@ impl FakeGoogle {
         self.shared
             .complete_picking(session_id, item_ids)
             .unwrap_or_else(|(_, e)| panic!("complete_picking: {e}"));
+    }
+
+    /// Scripts the Picker user of `account`: in every open session of the account, `after`
+    /// (on the fake's clock) from its creation, the user finishes picking `item_ids` — the first
+    /// `maxItemCount` of them, those still in the library — as someone on a phone would while
+    /// the client polls. Picking is seen by the next `sessions.get` or `mediaItems.list`; a
+    /// session whose `timeoutIn` ran out first stays unpicked. Panics on an unknown account or
+    /// item, or an item of another account.
+    pub fn script_picker_user(&self, account: &str, item_ids: &[&str], after: Duration) {
+        self.shared
+            .script_picker_user(account, Some((item_ids, after)))
+            .unwrap_or_else(|(_, e)| panic!("script_picker_user: {e}"));
+    }
+
+    /// Removes the scripted Picker user of `account`: nobody picks any more.
+    pub fn clear_picker_user(&self, account: &str) {
+        self.shared
+            .script_picker_user(account, None)
+            .unwrap_or_else(|(_, e)| panic!("clear_picker_user: {e}"));
     }
 
     /// Ids of the live (not deleted, not expired) Picker sessions of `account`, oldest first.

@@ -32,7 +32,7 @@ use super::library_api::{
 use super::model::Item;
 use super::oauth::duration_ms;
 use super::respond::{google_error, invalid_argument, json_response, not_found_entity};
-use super::{PICKER_SCOPE, Shared, State, media, seal, unseal};
+use super::{PICKER_SCOPE, PagedListing, Shared, State, media, seal, unseal};
 
 const ITEMS_DEFAULT: usize = 50;
 const ITEMS_MAX: usize = 100;
@@ -64,17 +64,53 @@ pub(crate) struct Session {
     pub picked: Option<Vec<u64>>,
 }
 
+/// The scripted user of an account: in every session of the account that is still open, the
+/// user finishes picking `items` (the first `maxItemCount` of them) `after_ms` after the
+/// session was created, as a person on a phone would while the client polls.
+#[derive(Clone, Debug)]
+pub(crate) struct PickerUser {
+    pub items: Vec<u64>,
+    pub after_ms: i64,
+}
+
 /// All sessions by id; deleted ones are removed, expired ones are dropped lazily.
 #[derive(Default)]
 pub(crate) struct PickerState {
     pub sessions: BTreeMap<String, Session>,
     created: u64,
+    /// Scripted users by account.
+    pub users: BTreeMap<usize, PickerUser>,
 }
 
 impl PickerState {
     /// A live session by id (expired ones count as gone).
     fn live(&self, id: &str, now_ms: i64) -> Option<&Session> {
         self.sessions.get(id).filter(|s| now_ms < s.expire_ms)
+    }
+
+    /// Lets the account's scripted user pick in session `id` when its time has come (and
+    /// picking is still possible). Items deleted from the library meanwhile are not picked.
+    fn play_user(&mut self, id: &str, now_ms: i64, lib: &super::model::Library) {
+        let Some(s) = self.sessions.get_mut(id) else {
+            return;
+        };
+        let Some(user) = self.users.get(&s.account) else {
+            return;
+        };
+        if s.picked.is_some()
+            || now_ms < s.created_ms + user.after_ms
+            || now_ms >= s.poll_deadline_ms
+        {
+            return;
+        }
+        s.picked = Some(
+            user.items
+                .iter()
+                .copied()
+                .filter(|k| lib.items.contains_key(k))
+                .take(usize::try_from(s.max_items).unwrap_or(usize::MAX))
+                .collect(),
+        );
     }
 
     /// Session ids of `account` that have not expired, in creation order.
@@ -271,6 +307,9 @@ async fn get_session(
     let mut st = shared.lock();
     finish((|| {
         let (account, now_ms) = gate(&shared, &mut st, &headers, &pairs)?;
+        own_session(&st, account, &id, now_ms)?;
+        let State { picker, lib, .. } = &mut *st;
+        picker.play_user(&id, now_ms, lib);
         let s = own_session(&st, account, &id, now_ms)?;
         Ok(json_response(
             StatusCode::OK,
@@ -355,6 +394,9 @@ fn list_items_inner(
         return Err(invalid_argument("Request contains an invalid argument."));
     };
     let size = query_page_size(pairs, ITEMS_DEFAULT, ITEMS_MAX)?;
+    own_session(st, account, session_id, now_ms)?;
+    let State { picker, lib, .. } = &mut *st;
+    picker.play_user(session_id, now_ms, lib);
     let session = own_session(st, account, session_id, now_ms)?;
     let Some(picked) = session.picked.clone() else {
         return Err(google_error(
@@ -379,13 +421,21 @@ fn list_items_inner(
         .map(|i| i as u64)
         .collect::<Vec<_>>();
     let (page, more) = take_page(st, candidates.into_iter(), size);
-    let next = more.then(|| {
-        let pos = page.last().map(|i| i + 1).unwrap_or(start as u64);
-        st.nonce = st.nonce.wrapping_add(1);
-        let mut payload = Vec::with_capacity(12);
-        payload.extend_from_slice(&pos.to_le_bytes());
-        payload.extend_from_slice(&st.nonce.to_le_bytes());
-        seal(&shared.mac_key, &domain, &payload, 24)
+    let token = last(pairs, "pageToken").filter(|t| !t.is_empty());
+    // The `repeat_page_token` fault: the token the request carried comes back as the next one.
+    let repeated = match token {
+        Some(t) if st.faults.repeat_page_token(PagedListing::PickedItems) => Some(t.to_owned()),
+        _ => None,
+    };
+    let next = repeated.or_else(|| {
+        more.then(|| {
+            let pos = page.last().map(|i| i + 1).unwrap_or(start as u64);
+            st.nonce = st.nonce.wrapping_add(1);
+            let mut payload = Vec::with_capacity(12);
+            payload.extend_from_slice(&pos.to_le_bytes());
+            payload.extend_from_slice(&st.nonce.to_le_bytes());
+            seal(&shared.mac_key, &domain, &payload, 24)
+        })
     });
     let items: Vec<Value> = page
         .iter()
@@ -402,6 +452,38 @@ fn list_items_inner(
         m.insert("nextPageToken".into(), json!(t));
     }
     Ok(json_response(StatusCode::OK, &Value::Object(m)))
+}
+
+/// Scripts (or, with None, removes) the user of `account`: see [`PickerUser`].
+pub(crate) fn script_user(
+    st: &mut State,
+    account: usize,
+    user: Option<(&[&str], i64)>,
+) -> Result<(), (StatusCode, String)> {
+    let Some((ids, after_ms)) = user else {
+        st.picker.users.remove(&account);
+        return Ok(());
+    };
+    let mut items = Vec::with_capacity(ids.len());
+    for id in ids {
+        let key = st
+            .lib
+            .item_key(id)
+            .ok_or_else(|| (StatusCode::NOT_FOUND, format!("unknown item id {id:?}")))?;
+        if st.lib.items[&key].account != account {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("item {id} belongs to another account"),
+            ));
+        }
+        if !items.contains(&key) {
+            items.push(key);
+        }
+    }
+    st.picker
+        .users
+        .insert(account, PickerUser { items, after_ms });
+    Ok(())
 }
 
 /// The user finished picking `item_ids` in session `session_id` (the test hook behind

@@ -494,3 +494,57 @@ async fn sessions_expire_and_time_out() {
     }
     assert!(env.fake.picker_sessions(ACCOUNT).is_empty());
 }
+
+/// The scripted user picks in every open session after its delay, at most `maxItemCount`
+/// items, skipping deleted ones; never after the session's picking time ran out.
+#[tokio::test]
+async fn the_scripted_user_picks_after_a_delay() {
+    let (env, token, ids) = setup(4);
+    let picks: Vec<&str> = ids.iter().map(String::as_str).collect();
+    env.fake
+        .script_picker_user(ACCOUNT, &picks, Duration::from_secs(30));
+    let a = create(
+        &env,
+        &token,
+        &json!({"pickingConfig": {"maxItemCount": "2"}}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, v) = env.get(&format!("{P}/sessions/{a}"), &token).await;
+    assert_eq!(v["mediaItemsSet"], false, "not before the delay: {v}");
+    let (s, v) = env
+        .get(&format!("{P}/mediaItems?sessionId={a}"), &token)
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    env.fake.advance_clock(Duration::from_secs(31));
+    let token = env.fake.mint_tokens(ACCOUNT, PICKER_SCOPE).access_token;
+    let (_, v) = env.get(&format!("{P}/sessions/{a}"), &token).await;
+    assert_eq!(v["mediaItemsSet"], true, "{v}");
+    let (items, _) = list_all(&env, &token, &a, None).await;
+    let got: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(got, picks[..2], "maxItemCount respected, in order");
+
+    // A deleted item is not picked; a session past its timeout stays unpicked.
+    env.fake.delete_item(&ids[0]);
+    let b = new_session(&env, &token).await;
+    env.fake.advance_clock(Duration::from_secs(31));
+    let token = env.fake.mint_tokens(ACCOUNT, PICKER_SCOPE).access_token;
+    let (items, _) = list_all(&env, &token, &b, None).await;
+    assert_eq!(items.len(), 3);
+    env.fake
+        .script_picker_user(ACCOUNT, &picks[1..], Duration::from_secs(700));
+    let c = new_session(&env, &token).await;
+    env.fake.advance_clock(Duration::from_secs(701));
+    let token = env.fake.mint_tokens(ACCOUNT, PICKER_SCOPE).access_token;
+    let (_, v) = env.get(&format!("{P}/sessions/{c}"), &token).await;
+    assert_eq!(v["mediaItemsSet"], false, "{v}");
+    assert_eq!(v["pollingConfig"]["timeoutIn"], "0s");
+    env.fake.clear_picker_user(ACCOUNT);
+    let d = new_session(&env, &token).await;
+    env.fake.advance_clock(Duration::from_secs(31));
+    let token = env.fake.mint_tokens(ACCOUNT, PICKER_SCOPE).access_token;
+    let (_, v) = env.get(&format!("{P}/sessions/{d}"), &token).await;
+    assert_eq!(v["mediaItemsSet"], false, "nobody picks any more: {v}");
+}

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod exports;
 pub mod import;
 pub mod list;
+pub mod pick;
 pub mod prune;
 pub mod status;
 pub mod summary;
