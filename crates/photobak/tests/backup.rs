@@ -352,14 +352,16 @@ fn quota_exhaustion_stops_cleanly_and_the_next_run_finishes() {
     let out = env.run(&["backup", "--googlephotos", A, "--concurrency", "1"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // Three new photos are left (plus the library's video that Google is still processing).
+    // Three new photos are left (plus the library's video that Google is still processing);
+    // what the listing had not reached when the quota stopped it is not counted yet, so the
+    // figure is at least the photo whose download hit the quota and the one listed after it.
     let left: u32 = stdout
         .split("run again tomorrow; ")
         .nth(1)
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{stdout}"));
-    assert!((3..=4).contains(&left), "{stdout}");
+    assert!((2..=4).contains(&left), "{stdout}");
     env.fake.set_faults(Faults::default());
     env.fake.reset_quota();
     env.backup(&[A]);
