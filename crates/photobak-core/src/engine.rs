@@ -214,7 +214,16 @@ impl Engine {
             // every item of its export again; they write only what differs), so the command
             // ends at once.
             if finishing.any() && !cancelled {
-                s.xmp_written += finish_items(&repo, &touched, finishing, &mut s.failed);
+                // One transaction for the run's finishing updates (a commit per item cost more
+                // than the updates); what they write to disk does not wait for it.
+                let failed = &mut s.failed;
+                let written = repo
+                    .index
+                    .batch(|_| Ok(finish_items(&repo, &touched, finishing, failed)));
+                match written {
+                    Ok(n) => s.xmp_written += n,
+                    Err(e) => s.failed.push(("finishing steps".into(), e.to_string())),
+                }
             }
             if let Err(e) = repo.refresh_all_others(account.id) {
                 tracing::error!("{}: rewriting others.txt: {e}", account.name);

@@ -292,7 +292,7 @@ fn record_entries(
     // takes cost more than the statements. Nothing here names a file, so a crash loses at
     // most one batch of records, which the next run records again.
     for batch in order.chunks(RECORD_BATCH) {
-        repo.index.batch(|| {
+        repo.index.batch(|_| {
             for &entry in batch {
                 if cancel.is_cancelled() {
                     return Err(Error::Cancelled);
@@ -311,6 +311,9 @@ fn record_entries(
 
 /// Entries recorded per index transaction.
 const RECORD_BATCH: usize = 2000;
+
+/// Entries stored per index transaction.
+const STORE_BATCH: usize = 500;
 
 /// One entry of pass 1: skipped (a duplicate, in Trash), or recorded as an item.
 #[allow(clippy::too_many_arguments)]
@@ -430,50 +433,61 @@ fn store_bytes(
             progress.queued(Some(entry.size));
         }
     }
-    let pass_problems = photobak_takeout::for_each_selected_media(
-        catalog,
-        |entry| {
-            planned
-                .get(entry.id)
-                .and_then(Option::as_ref)
-                .is_some_and(|p| needs_bytes(p.item_id))
-        },
-        |entry, reader| -> std::result::Result<Flow, Error> {
-            if cancel.is_cancelled() {
-                return Ok(Flow::Stop);
-            }
-            let Some(Some(p)) = planned.get(entry.id) else {
-                return Ok(Flow::Continue);
-            };
-            // A copy of the same item in another folder may have been stored meanwhile.
-            if !needs_bytes(p.item_id) {
-                progress.dequeued(Some(entry.size));
-                return Ok(Flow::Continue);
-            }
-            let mut w = repo.stage()?;
-            w.copy_from(&mut Watched::new(reader, progress, cancel))
-                .map_err(|e| {
-                    if is_cancelled_read(&e) {
-                        Error::Cancelled
-                    } else {
-                        e
-                    }
-                })?;
-            let staged = w.finish()?;
-            intake.store(
-                &Delivery {
-                    item_id: p.item_id,
-                    filename: &p.filename,
-                    taken_at: p.taken_at,
-                    counted: p.was_stored,
-                },
-                staged,
-            )?;
-            progress.finished();
-            Ok(Flow::Continue)
-        },
-    )
-    .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
+    // Index writes go in transactions of STORE_BATCH entries (each file is durable before its
+    // rows are written, whenever they commit).
+    let mut since_commit = 0usize;
+    let pass = repo.index.batch(|batch| {
+        photobak_takeout::for_each_selected_media(
+            catalog,
+            |entry| {
+                planned
+                    .get(entry.id)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|p| needs_bytes(p.item_id))
+            },
+            |entry, reader| -> std::result::Result<Flow, Error> {
+                if cancel.is_cancelled() {
+                    return Ok(Flow::Stop);
+                }
+                let Some(Some(p)) = planned.get(entry.id) else {
+                    return Ok(Flow::Continue);
+                };
+                // A copy of the same item in another folder may have been stored meanwhile.
+                if !needs_bytes(p.item_id) {
+                    progress.dequeued(Some(entry.size));
+                    return Ok(Flow::Continue);
+                }
+                let mut w = repo.stage()?;
+                w.copy_from(&mut Watched::new(reader, progress, cancel))
+                    .map_err(|e| {
+                        if is_cancelled_read(&e) {
+                            Error::Cancelled
+                        } else {
+                            e
+                        }
+                    })?;
+                let staged = w.finish()?;
+                intake.store(
+                    &Delivery {
+                        item_id: p.item_id,
+                        filename: &p.filename,
+                        taken_at: p.taken_at,
+                        counted: p.was_stored,
+                    },
+                    staged,
+                )?;
+                progress.finished();
+                since_commit += 1;
+                if since_commit == STORE_BATCH {
+                    batch.checkpoint()?;
+                    since_commit = 0;
+                }
+                Ok(Flow::Continue)
+            },
+        )
+        .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))
+    });
+    let pass_problems = pass?;
     // Interrupted: the entry cut short is not a problem of the export.
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);

@@ -51,7 +51,9 @@ pub async fn run(
     let report = match pick(&engine, &google, &opts, &events).await {
         Ok(r) => r,
         Err(e) => {
-            if matches!(e, photobak_core::Error::Cancelled)
+            // Whatever stopped the run (Ctrl-C, the quota, the network), the session is kept
+            // and can be finished; only a session that is gone cannot.
+            if !matches!(e, photobak_core::Error::PickerSession { .. })
                 && let Some(id) = events
                     .session
                     .lock()
