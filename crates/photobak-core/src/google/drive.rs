@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use super::Endpoints;
 use super::http::{Pacer, RetryPolicy, network_error, retry_delay};
 use super::library::PageWalk;
+use super::media::range_start;
 use super::oauth::TokenSource;
 use crate::error::{Error, IoContext, Result};
 use crate::progress::Progress;
@@ -619,22 +620,6 @@ impl PartWriter {
         let md5 = crate::repo::store::hex(&self.md5.finalize());
         Ok((self.size, md5))
     }
-}
-
-/// Start of a 206 answer's `Content-Range: bytes START-END/TOTAL`.
-fn range_start(resp: &reqwest::Response) -> Option<u64> {
-    let v = resp
-        .headers()
-        .get(reqwest::header::CONTENT_RANGE)?
-        .to_str()
-        .ok()?;
-    v.trim()
-        .strip_prefix("bytes ")?
-        .split('-')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 fn int64_opt<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {

@@ -247,7 +247,7 @@ pub async fn download(f: &Fetch<'_>, repo: &Repo, src: &mut impl UrlSource) -> R
 }
 
 /// Start of a 206 answer's `Content-Range: bytes START-END/TOTAL`.
-fn range_start(resp: &reqwest::Response) -> Option<u64> {
+pub(crate) fn range_start(resp: &reqwest::Response) -> Option<u64> {
     let v = resp
         .headers()
         .get(reqwest::header::CONTENT_RANGE)?

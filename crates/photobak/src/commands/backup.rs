@@ -29,28 +29,10 @@ pub async fn run(
     };
     // A schedule with nothing to do would log the same error every interval: refuse it now.
     accounts_to_back_up(&Repo::open(repo_path)?, repo_path, args)?;
-    let all_ok = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    photobak_core::schedule::every(interval, cancel.clone(), |n| {
-        let google = google.clone();
-        let cancel = cancel.clone();
-        let all_ok = all_ok.clone();
-        async move {
-            tracing::info!("scheduled run {n} starting");
-            match once(repo_path, args, &google, cancel).await {
-                Ok(ok) => {
-                    all_ok.fetch_and(ok, std::sync::atomic::Ordering::Relaxed);
-                }
-                Err(e) => {
-                    // In scheduled mode an error is logged and the loop goes on.
-                    tracing::error!("scheduled run {n}: {e:#}");
-                    all_ok.store(false, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-            tracing::info!("next run in {}", humantime::format_duration(interval));
-        }
+    Ok(super::scheduled(interval, cancel.clone(), || {
+        once(repo_path, args, &google, cancel.clone())
     })
-    .await;
-    Ok(all_ok.load(std::sync::atomic::Ordering::Relaxed))
+    .await)
 }
 
 async fn once(

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use photobak_core::exports::ExportKind;
@@ -161,28 +160,10 @@ async fn inbox(
     let Some(interval) = args.every else {
         return inbox_once(repo_path, args.json, &opts, cancel).await;
     };
-    let all_ok = Arc::new(AtomicBool::new(true));
-    photobak_core::schedule::every(interval, cancel.clone(), |n| {
-        let cancel = cancel.clone();
-        let all_ok = all_ok.clone();
-        let opts = &opts;
-        async move {
-            tracing::info!("scheduled inbox run {n} starting");
-            match inbox_once(repo_path, args.json, opts, cancel).await {
-                Ok(ok) => {
-                    all_ok.fetch_and(ok, Ordering::Relaxed);
-                }
-                Err(e) => {
-                    // In scheduled mode an error is logged and the loop goes on.
-                    tracing::error!("scheduled inbox run {n}: {e:#}");
-                    all_ok.store(false, Ordering::Relaxed);
-                }
-            }
-            tracing::info!("next run in {}", humantime::format_duration(interval));
-        }
+    Ok(super::scheduled(interval, cancel.clone(), || {
+        inbox_once(repo_path, args.json, &opts, cancel.clone())
     })
-    .await;
-    Ok(all_ok.load(Ordering::Relaxed))
+    .await)
 }
 
 /// One inbox run on a blocking thread, its report printed. True when no import failed.
@@ -251,27 +232,10 @@ async fn from_drive(
     };
     // A schedule that cannot work would log the same error every interval: refuse it now.
     drive_accounts(&Repo::open(repo_path)?, opts.account.as_deref())?;
-    let all_ok = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    photobak_core::schedule::every(interval, cancel.clone(), |n| {
-        let (google, cancel, all_ok, opts) =
-            (google.clone(), cancel.clone(), all_ok.clone(), opts.clone());
-        async move {
-            tracing::info!("scheduled run {n} starting");
-            match drive_once(repo_path, args, &opts, &google, cancel).await {
-                Ok(ok) => {
-                    all_ok.fetch_and(ok, std::sync::atomic::Ordering::Relaxed);
-                }
-                Err(e) => {
-                    // In scheduled mode an error is logged and the loop goes on.
-                    tracing::error!("scheduled run {n}: {e:#}");
-                    all_ok.store(false, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-            tracing::info!("next run in {}", humantime::format_duration(interval));
-        }
+    Ok(super::scheduled(interval, cancel.clone(), || {
+        drive_once(repo_path, args, &opts, &google, cancel.clone())
     })
-    .await;
-    Ok(all_ok.load(std::sync::atomic::Ordering::Relaxed))
+    .await)
 }
 
 async fn drive_once(

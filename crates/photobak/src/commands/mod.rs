@@ -56,3 +56,37 @@ fn read_timeout() -> std::time::Duration {
         .unwrap_or(120);
     std::time::Duration::from_secs(secs)
 }
+
+/// Runs `once` every `interval` until cancelled (`--every`). In scheduled mode an error of one
+/// run is logged and the loop goes on; the result is true when every run succeeded.
+pub async fn scheduled<F, Fut>(
+    interval: std::time::Duration,
+    cancel: tokio_util::sync::CancellationToken,
+    mut once: F,
+) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let all_ok = AtomicBool::new(true);
+    let all_ok = &all_ok;
+    photobak_core::schedule::every(interval, cancel, |n| {
+        let run = once();
+        async move {
+            tracing::info!("scheduled run {n} starting");
+            match run.await {
+                Ok(ok) => {
+                    all_ok.fetch_and(ok, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    tracing::error!("scheduled run {n}: {e:#}");
+                    all_ok.store(false, Ordering::Relaxed);
+                }
+            }
+            tracing::info!("next run in {}", humantime::format_duration(interval));
+        }
+    })
+    .await;
+    all_ok.load(Ordering::Relaxed)
+}
