@@ -525,7 +525,9 @@ impl Intake for RunIntake {
         s.bytes += size;
         if delivery.counted {
             // Counted as updated or unchanged already; new bytes for it are a repair.
-            if matches!(stored, Stored::Repaired(_) | Stored::Replaced(_)) {
+            if !delivery.replaces_copy
+                && matches!(stored, Stored::Repaired(_) | Stored::Replaced(_))
+            {
                 s.repaired += 1;
             }
         } else {

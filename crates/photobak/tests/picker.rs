@@ -447,6 +447,102 @@ fn a_picked_photo_that_is_in_an_imported_takeout_export_is_linked_to_it() {
     assert!(out.contains(&format!("linked: {name}")), "{out}");
 }
 
+#[test]
+fn a_photo_picked_before_its_export_is_imported_becomes_one_item_with_the_takeout_original() {
+    let env = Env::new();
+    let mut spec = ExportSpec::new("20260101T000000Z").account(TAKEOUT_ACCOUNT);
+    spec.items = (0..3)
+        .map(|i| ItemSpec::new(&format!("k{i}"), &format!("PXL_{i:04}.jpg")))
+        .collect();
+    let photobak_testkit::takeout_gen::TakenAt::At(t) = spec.items[1].taken_at else {
+        panic!("a dated item");
+    };
+    let when = jiff::Timestamp::from_second(t)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    // Picked first: the same photo as the export's PXL_0001.jpg, without its location.
+    env.auth(TAKEOUT_ACCOUNT);
+    let twin = env.fake.add_item(
+        TAKEOUT_ACCOUNT,
+        NewItem::photo("PXL_0001.jpg").created(&when),
+    );
+    env.fake
+        .script_picker_user(TAKEOUT_ACCOUNT, &[twin.as_str()], Duration::ZERO);
+    let (_, report) = pick_json_for(&env, TAKEOUT_ACCOUNT, &[]);
+    assert_eq!(report["run"]["new"], 1, "{report}");
+    let picked_copy = stored_paths(&env);
+    assert_eq!(picked_copy.len(), 1);
+
+    // Then the export: the picked item becomes its Takeout item, the original replaces the copy.
+    let parts = write_parts(&spec, &env.dir.path().join("export"));
+    let out = env.import_takeout(&parts, &[]);
+    assert!(
+        out.contains("PXL_0001.jpg") && out.contains("replaces the picked copy"),
+        "{out}"
+    );
+    assert_eq!(
+        count(
+            &env,
+            "SELECT count(*) FROM items WHERE filename = 'PXL_0001.jpg'"
+        ),
+        1,
+        "one item for the photo"
+    );
+    let sources: Vec<String> = {
+        let db = env.db();
+        let mut st = db
+            .prepare(
+                "SELECT p.source FROM provenance p JOIN items i ON i.id = p.item_id
+                 WHERE i.filename = 'PXL_0001.jpg' ORDER BY p.source",
+            )
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(sources, vec!["picker".to_string(), "takeout".to_string()]);
+    // The same export imported into an empty repository gives the Takeout bytes to compare.
+    let reference = env.dir.path().join("reference");
+    let r = env
+        .cmd_for(&reference)
+        .args(["import", "takeout"])
+        .args(&parts)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let original: std::collections::BTreeSet<String> = {
+        let db = rusqlite::Connection::open(reference.join("photobak.db")).unwrap();
+        let mut st = db.prepare("SELECT path FROM content").unwrap();
+        st.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|p| hash_hex(&reference.join(p.unwrap())))
+            .collect()
+    };
+    let now: std::collections::BTreeSet<String> = stored_paths(&env).into_values().collect();
+    assert_eq!(now, original, "the export's originals, and no picked copy");
+    assert!(picked_copy.values().all(|h| !now.contains(h)));
+    // The rerun changes nothing, and a new pick of the same item is linked, not stored.
+    let again = env.import_takeout(&parts, &[]);
+    assert!(again.contains("0 new"), "{again}");
+    env.fake
+        .script_picker_user(TAKEOUT_ACCOUNT, &[twin.as_str()], Duration::ZERO);
+    let (_, report) = pick_json_for(&env, TAKEOUT_ACCOUNT, &[]);
+    assert_eq!(report["run"]["new"], 0, "{report}");
+    assert_eq!(
+        report["run"]["linked"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    assert_eq!(
+        stored_paths(&env)
+            .into_values()
+            .collect::<std::collections::BTreeSet<_>>(),
+        original
+    );
+}
+
 /// Every stored file with its hash.
 fn stored_paths(env: &Env) -> std::collections::BTreeMap<String, String> {
     let db = env.db();

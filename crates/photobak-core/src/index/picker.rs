@@ -169,6 +169,48 @@ impl Index {
         })
     }
 
+    /// The reverse of [`Index::takeout_twin`], for a Takeout entry being imported: the picked
+    /// item of the account that is the same photo (same name and capture time, the same
+    /// dimensions where both are known) and that no other source delivered. None when there
+    /// is none.
+    pub fn picked_twin(
+        &self,
+        account_id: i64,
+        filename: &str,
+        taken_at: i64,
+        width: Option<i64>,
+        height: Option<i64>,
+    ) -> Result<Option<i64>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                PICKED_TWIN_QUERY,
+                params![
+                    account_id,
+                    filename,
+                    taken_at,
+                    width,
+                    height,
+                    Source::Picker
+                ],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    /// Gives an item the id another source knows it by: a picked item adopted by its Takeout
+    /// twin takes the export's id, so later exports find it; its `picker` provenance keeps the
+    /// Picker's id.
+    pub fn rekey_item(&self, item_id: i64, remote_id: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE items SET remote_id = ?2 WHERE id = ?1",
+                params![item_id, remote_id],
+            )?;
+            Ok(())
+        })
+    }
+
     /// The row of an account's item by its source id, when photobak knows it.
     pub fn item_id(&self, account_id: i64, remote_id: &str) -> Result<Option<i64>> {
         self.with(|c| {
@@ -195,6 +237,15 @@ impl Index {
         })
     }
 }
+
+/// The reverse lookup: a picked item no other source delivered.
+const PICKED_TWIN_QUERY: &str = "SELECT i.id FROM items i
+     WHERE i.account_id = ?1 AND i.filename = ?2 AND i.taken_at = ?3
+       AND (?4 IS NULL OR i.width IS NULL OR i.width = ?4)
+       AND (?5 IS NULL OR i.height IS NULL OR i.height = ?5)
+       AND EXISTS (SELECT 1 FROM provenance p WHERE p.item_id = i.id AND p.source = ?6)
+       AND NOT EXISTS (SELECT 1 FROM provenance p WHERE p.item_id = i.id AND p.source <> ?6)
+     ORDER BY i.id LIMIT 1";
 
 /// The twin lookup; `items_name_time` (schema v5) makes it an index search.
 const TWIN_QUERY: &str = "SELECT i.id FROM items i

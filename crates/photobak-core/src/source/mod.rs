@@ -221,6 +221,9 @@ pub struct Delivery<'a> {
     /// The source already counted the item as updated or unchanged (it had a stored file);
     /// storing it now can only be a repair.
     pub counted: bool,
+    /// The bytes replace another source's copy of the same photo on purpose (a Takeout
+    /// original replacing a picked copy): reported by the source, not counted as a repair.
+    pub replaces_copy: bool,
 }
 
 /// What a source hands its listing to: the engine, for one account's run. Obtained only from

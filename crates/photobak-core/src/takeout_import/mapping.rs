@@ -133,6 +133,7 @@ pub(super) fn plan_entry(
         raw_json: sidecar.map(|sc| sc.raw.to_string()),
         ..Default::default()
     };
+    let adopted = adopt_picked_twin(repo, account, entry, remote_id, &meta)?;
     let state = repo.index.upsert_item(
         account.id,
         remote_id,
@@ -191,6 +192,7 @@ pub(super) fn plan_entry(
         new_membership = repo.index.add_membership(a.id, state.id)?;
     }
     Ok(Planned {
+        adopted,
         item_id: state.id,
         filename,
         taken_at,
@@ -232,4 +234,40 @@ pub(super) fn takeout_album(
         Some(run_id),
         |n| album_folder(account, title, n),
     )
+}
+
+/// A photo picked before its export was imported becomes one item with two sources: the picked
+/// item takes the export's id (so later exports find it) and, in the bytes pass, the Takeout
+/// original replaces the picked copy, which the Picker served without its location. The
+/// message for the report when it happened.
+fn adopt_picked_twin(
+    repo: &Repo,
+    account: &Account,
+    entry: &MediaEntry,
+    remote_id: &str,
+    meta: &ItemMeta,
+) -> Result<Option<String>> {
+    let Some(taken_at) = meta.taken_at else {
+        return Ok(None);
+    };
+    if !matches!(entry.variant, Variant::Original)
+        || repo.index.item_id(account.id, remote_id)?.is_some()
+    {
+        return Ok(None);
+    }
+    let Some(twin) = repo.index.picked_twin(
+        account.id,
+        &meta.filename,
+        taken_at,
+        meta.width,
+        meta.height,
+    )?
+    else {
+        return Ok(None);
+    };
+    repo.index.rekey_item(twin, remote_id)?;
+    Ok(Some(format!(
+        "{} (picked item {twin}) is in this export: its Takeout original replaces the picked copy",
+        meta.filename
+    )))
 }

@@ -70,6 +70,9 @@ pub struct ImportOptions {
 
 /// Per media entry: the item it became (None when skipped).
 struct Planned {
+    /// A picked item this entry adopted (the same photo): its bytes are replaced by the
+    /// export's original; the report's line.
+    adopted: Option<String>,
     item_id: i64,
     filename: String,
     taken_at: Option<i64>,
@@ -199,6 +202,7 @@ fn merge(run: &mut RunSummary, s: &mut RunSummary) {
     }
     run.failed.append(&mut s.failed);
     run.problems.append(&mut s.problems);
+    run.linked.append(&mut s.linked);
     run.takeout = s.takeout.take();
 }
 
@@ -312,8 +316,11 @@ fn record_entries(
 /// Entries recorded per index transaction.
 const RECORD_BATCH: usize = 2000;
 
-/// Entries stored per index transaction.
+/// Entries stored per index transaction, at most.
 const STORE_BATCH: usize = 500;
+
+/// The longest an index transaction of the bytes pass stays open.
+const STORE_COMMIT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// One entry of pass 1: skipped (a duplicate, in Trash), or recorded as an item.
 #[allow(clippy::too_many_arguments)]
@@ -420,6 +427,12 @@ fn store_bytes(
             _ => true,
         }
     };
+    // An entry that adopted a picked item brings the original that replaces the picked copy,
+    // once per item (its album copies are the same bytes).
+    let replaced = std::cell::RefCell::new(std::collections::HashSet::new());
+    let wanted = |p: &Planned| {
+        needs_bytes(p.item_id) || (p.adopted.is_some() && !replaced.borrow().contains(&p.item_id))
+    };
     let progress = intake.progress();
     let progress = progress.as_ref();
     let cancel = intake.cancel().clone();
@@ -428,14 +441,17 @@ fn store_bytes(
     // show the bytes left and an honest time left.
     for entry in &catalog.media {
         if let Some(Some(p)) = planned.get(entry.id)
-            && needs_bytes(p.item_id)
+            && wanted(p)
         {
             progress.queued(Some(entry.size));
         }
     }
-    // Index writes go in transactions of STORE_BATCH entries (each file is durable before its
-    // rows are written, whenever they commit).
+    // Index writes go in transactions of STORE_BATCH entries or STORE_COMMIT_EVERY, whichever
+    // comes first (each file is durable before its rows are written, whenever they commit; the
+    // time bound keeps what a crash makes the next run adopt again small, and lets `status`
+    // see an import progress).
     let mut since_commit = 0usize;
+    let mut last_commit = std::time::Instant::now();
     let pass = repo.index.batch(|batch| {
         photobak_takeout::for_each_selected_media(
             catalog,
@@ -443,7 +459,7 @@ fn store_bytes(
                 planned
                     .get(entry.id)
                     .and_then(Option::as_ref)
-                    .is_some_and(|p| needs_bytes(p.item_id))
+                    .is_some_and(&wanted)
             },
             |entry, reader| -> std::result::Result<Flow, Error> {
                 if cancel.is_cancelled() {
@@ -453,7 +469,7 @@ fn store_bytes(
                     return Ok(Flow::Continue);
                 };
                 // A copy of the same item in another folder may have been stored meanwhile.
-                if !needs_bytes(p.item_id) {
+                if !wanted(p) {
                     progress.dequeued(Some(entry.size));
                     return Ok(Flow::Continue);
                 }
@@ -473,14 +489,21 @@ fn store_bytes(
                         filename: &p.filename,
                         taken_at: p.taken_at,
                         counted: p.was_stored,
+                        replaces_copy: p.adopted.is_some(),
                     },
                     staged,
                 )?;
+                if let Some(line) = &p.adopted
+                    && replaced.borrow_mut().insert(p.item_id)
+                {
+                    s.linked.push(line.clone());
+                }
                 progress.finished();
                 since_commit += 1;
-                if since_commit == STORE_BATCH {
+                if since_commit == STORE_BATCH || last_commit.elapsed() >= STORE_COMMIT_EVERY {
                     batch.checkpoint()?;
                     since_commit = 0;
+                    last_commit = std::time::Instant::now();
                 }
                 Ok(Flow::Continue)
             },
