@@ -37,6 +37,9 @@ pub struct Repo {
     /// Serialises the store-and-dedup step (hash lookup, placement, insert) so two downloads of
     /// the same bytes cannot both decide they are new.
     pub(crate) ingest_lock: std::sync::Mutex<()>,
+    /// The folders of the files placed in an open group commit (`Repo::begin_group`), synced
+    /// together when it ends; None outside a group.
+    group: std::sync::Mutex<Option<std::collections::BTreeSet<PathBuf>>>,
     _lock: RepoLock,
 }
 
@@ -62,6 +65,7 @@ impl Repo {
             root: root.to_path_buf(),
             index,
             ingest_lock: std::sync::Mutex::new(()),
+            group: std::sync::Mutex::new(None),
             _lock: lock,
         };
         // A prune killed while removing files: finish what its committed transaction decided.

@@ -316,11 +316,38 @@ fn record_entries(
 /// Entries recorded per index transaction.
 const RECORD_BATCH: usize = 2000;
 
-/// Entries stored per index transaction, at most.
-const STORE_BATCH: usize = 500;
+/// Entries of the bytes pass made durable and committed together, at most.
+const GROUP_ENTRIES: usize = 256;
 
-/// The longest an index transaction of the bytes pass stays open.
-const STORE_COMMIT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// Bytes of the bytes pass made durable together, at most.
+const GROUP_BYTES: u64 = 64 << 20;
+
+/// The longest a group of the bytes pass stays open: bounds what a crash makes the next run
+/// adopt again, and lets `status` see an import progress.
+const GROUP_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Staged entries of the bytes pass waiting for their group's commit.
+struct Group<'a> {
+    pending: Vec<(&'a Planned, crate::repo::store::Staged)>,
+    /// Their items (an album copy of a waiting item is not staged again).
+    items: std::collections::HashSet<i64>,
+    bytes: u64,
+    since: std::time::Instant,
+    /// Report lines of adopted picked items.
+    linked: Vec<String>,
+}
+
+impl Default for Group<'_> {
+    fn default() -> Self {
+        Group {
+            pending: Vec::new(),
+            items: std::collections::HashSet::new(),
+            bytes: 0,
+            since: std::time::Instant::now(),
+            linked: Vec::new(),
+        }
+    }
+}
 
 /// One entry of pass 1: skipped (a duplicate, in Trash), or recorded as an item.
 #[allow(clippy::too_many_arguments)]
@@ -446,14 +473,56 @@ fn store_bytes(
             progress.queued(Some(entry.size));
         }
     }
-    // Index writes go in transactions of STORE_BATCH entries or STORE_COMMIT_EVERY, whichever
-    // comes first (each file is durable before its rows are written, whenever they commit; the
-    // time bound keeps what a crash makes the next run adopt again small, and lets `status`
-    // see an import progress).
-    let mut since_commit = 0usize;
-    let mut last_commit = std::time::Instant::now();
+    // Group commit: entries are staged without an fsync; a group (GROUP_ENTRIES entries,
+    // GROUP_BYTES bytes or GROUP_EVERY, whichever comes first) is made durable with one
+    // `syncfs`, placed, its folders fsynced once, and only then are its index rows committed.
+    // The index never names a file a power cut could take back, and a crash before the commit
+    // leaves whole files the next run adopts (`Repo::place_new`). Where the file system cannot
+    // be synced at once, every entry is its own group, synced as before.
+    let grouped = repo.group_commit_supported();
+    let group = std::cell::RefCell::new(Group::default());
+    let store_group = |group: &mut Group, batch: &crate::index::Batch<'_>| -> Result<()> {
+        if group.pending.is_empty() {
+            return Ok(());
+        }
+        if grouped {
+            repo.sync_staged()?;
+            repo.begin_group();
+        }
+        let mut stored = || -> Result<()> {
+            for (p, staged) in group.pending.drain(..) {
+                intake.store(
+                    &Delivery {
+                        item_id: p.item_id,
+                        filename: &p.filename,
+                        taken_at: p.taken_at,
+                        counted: p.was_stored,
+                        replaces_copy: p.adopted.is_some(),
+                    },
+                    staged,
+                )?;
+                if let Some(line) = &p.adopted
+                    && replaced.borrow_mut().insert(p.item_id)
+                {
+                    group.linked.push(line.clone());
+                }
+                progress.finished();
+            }
+            Ok(())
+        };
+        let result = stored();
+        // The folders are synced even when a placement failed, so what was placed is durable.
+        if grouped {
+            repo.end_group()?;
+        }
+        result?;
+        group.items.clear();
+        group.bytes = 0;
+        group.since = std::time::Instant::now();
+        batch.checkpoint()
+    };
     let pass = repo.index.batch(|batch| {
-        photobak_takeout::for_each_selected_media(
+        let problems = photobak_takeout::for_each_selected_media(
             catalog,
             |entry| {
                 planned
@@ -468,8 +537,9 @@ fn store_bytes(
                 let Some(Some(p)) = planned.get(entry.id) else {
                     return Ok(Flow::Continue);
                 };
-                // A copy of the same item in another folder may have been stored meanwhile.
-                if !wanted(p) {
+                // A copy of the same item in another folder may have been stored meanwhile, or
+                // be waiting in this group.
+                if !wanted(p) || group.borrow().items.contains(&p.item_id) {
                     progress.dequeued(Some(entry.size));
                     return Ok(Flow::Continue);
                 }
@@ -482,34 +552,31 @@ fn store_bytes(
                             e
                         }
                     })?;
-                let staged = w.finish()?;
-                intake.store(
-                    &Delivery {
-                        item_id: p.item_id,
-                        filename: &p.filename,
-                        taken_at: p.taken_at,
-                        counted: p.was_stored,
-                        replaces_copy: p.adopted.is_some(),
-                    },
-                    staged,
-                )?;
-                if let Some(line) = &p.adopted
-                    && replaced.borrow_mut().insert(p.item_id)
+                let staged = if grouped {
+                    w.finish_unsynced()?
+                } else {
+                    w.finish()?
+                };
+                let mut g = group.borrow_mut();
+                g.bytes += staged.size;
+                g.items.insert(p.item_id);
+                g.pending.push((p, staged));
+                if !grouped
+                    || g.pending.len() >= GROUP_ENTRIES
+                    || g.bytes >= GROUP_BYTES
+                    || g.since.elapsed() >= GROUP_EVERY
                 {
-                    s.linked.push(line.clone());
-                }
-                progress.finished();
-                since_commit += 1;
-                if since_commit == STORE_BATCH || last_commit.elapsed() >= STORE_COMMIT_EVERY {
-                    batch.checkpoint()?;
-                    since_commit = 0;
-                    last_commit = std::time::Instant::now();
+                    store_group(&mut g, batch)?;
                 }
                 Ok(Flow::Continue)
             },
         )
-        .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))
+        .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
+        // What was read before the end (or before Ctrl-C) is stored too.
+        store_group(&mut group.borrow_mut(), batch)?;
+        Ok(problems)
     });
+    s.linked.append(&mut group.borrow_mut().linked);
     let pass_problems = pass?;
     // Interrupted: the entry cut short is not a problem of the export.
     if cancel.is_cancelled() {
