@@ -168,9 +168,17 @@ fn item_bytes_grows_only_the_ordinary_photos() {
     for ((name, a), (_, b)) in plain.iter().zip(&sized) {
         if name.contains("/IMG_") && name.ends_with(".jpg") && a != b {
             grown += 1;
-            assert!((200_000..=300_000).contains(&b.len()), "{name}: {}", b.len());
+            assert!(
+                (200_000..=300_000).contains(&b.len()),
+                "{name}: {}",
+                b.len()
+            );
             assert!(a.len() < 100_000, "{name}");
-            assert_eq!(&b[..a.len()], &a[..], "{name}: the small file, then padding");
+            assert_eq!(
+                &b[..a.len()],
+                &a[..],
+                "{name}: the small file, then padding"
+            );
         } else {
             assert_eq!(a, b, "{name} unchanged");
         }

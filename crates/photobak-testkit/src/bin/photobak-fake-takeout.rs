@@ -139,7 +139,7 @@ fn first_export(args: &Args) -> ExportSpec {
     };
     let mut rng = fastrand::Rng::with_seed(args.seed);
     // Sizes come from their own generator, so --item-bytes changes nothing else of the export.
-    let mut size_rng = fastrand::Rng::with_seed(args.seed ^ 0x5123_e5);
+    let mut size_rng = fastrand::Rng::with_seed(args.seed ^ 0x0051_23e5);
     let albums = spec.albums.len();
     for i in 0..args.items {
         // 2013–2024, a camera-roll name that is unique within the export.

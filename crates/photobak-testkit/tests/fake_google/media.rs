@@ -320,7 +320,11 @@ async fn media_mirror_redirects_downloads_only() {
             format!("http://127.0.0.1:9/tree/{id}").as_str()
         );
     }
-    assert_eq!(env.fake.stats().media_bytes_sent, before, "no bytes, only redirects");
+    assert_eq!(
+        env.fake.stats().media_bytes_sent,
+        before,
+        "no bytes, only redirects"
+    );
     // Renditions and a video's still frame are not in the mirror: still served here.
     let (s, thumb) = env.fetch(&format!("{purl}=w100-h100")).await;
     assert_eq!(s, StatusCode::OK);
@@ -333,11 +337,18 @@ async fn media_mirror_redirects_downloads_only() {
     );
     // Not a URL; then switched off, the bytes come from the fake again.
     let (s, _) = env
-        .post_json("/_fake/media-mirror", "", &serde_json::json!({"url": "tree"}))
+        .post_json(
+            "/_fake/media-mirror",
+            "",
+            &serde_json::json!({"url": "tree"}),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     env.fake.set_media_mirror(None);
     let r = env.http.get(format!("{purl}=d")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.bytes().await.unwrap().to_vec(), env.fake.item_bytes(&photo));
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        env.fake.item_bytes(&photo)
+    );
 }
