@@ -40,6 +40,7 @@ fn help_names_every_option() {
         "--out",
         "--format",
         "--items",
+        "--item-bytes",
         "--next",
         "--account",
     ] {
@@ -117,4 +118,77 @@ fn same_seed_same_export_and_the_next_ones_follow_it() {
         folders.iter().all(|p| p.join("Takeout").is_dir()),
         "{folders:?}"
     );
+}
+
+/// Every file under `dir` as (path relative to it, bytes), sorted.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_owned();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn item_bytes_grows_only_the_ordinary_photos() {
+    let t = tempfile::tempdir().unwrap();
+    let args = |dir: &str| {
+        [
+            "--out",
+            s(&t.path().join(dir)),
+            "--format",
+            "folder",
+            "--items",
+            "6",
+            "--part-size",
+            "100000000",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let plain_args = args("plain");
+    let (plain, _) = run(&plain_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut sized_args = args("sized");
+    sized_args.extend(["--item-bytes".to_owned(), "200000-300000".to_owned()]);
+    let (sized, _) = run(&sized_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (plain, sized) = (tree(&plain[0]), tree(&sized[0]));
+    let names = |t: &[(String, Vec<u8>)]| t.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&plain), names(&sized), "the same files");
+    let mut grown = 0;
+    for ((name, a), (_, b)) in plain.iter().zip(&sized) {
+        if name.contains("/IMG_") && name.ends_with(".jpg") && a != b {
+            grown += 1;
+            assert!(
+                (200_000..=300_000).contains(&b.len()),
+                "{name}: {}",
+                b.len()
+            );
+            assert!(a.len() < 100_000, "{name}");
+            assert_eq!(
+                &b[..a.len()],
+                &a[..],
+                "{name}: the small file, then padding"
+            );
+        } else {
+            assert_eq!(a, b, "{name} unchanged");
+        }
+    }
+    assert!(grown >= 6, "every ordinary photo grew ({grown})");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_photobak-fake-takeout"))
+        .args(["--item-bytes", "5-2", "--out", s(&t.path().join("x"))])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("5 is more than 2"));
 }

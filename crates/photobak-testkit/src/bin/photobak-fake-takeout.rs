@@ -61,6 +61,11 @@ struct Args {
     /// albums
     #[arg(long, value_name = "N", default_value_t = 40)]
     items: usize,
+    /// Sizes of the ordinary photos, `MIN-MAX` or `N` bytes (default: a few KB each), drawn
+    /// per photo from the seed and padded with incompressible bytes; the whole export is built
+    /// in memory, so keep it well under the RAM
+    #[arg(long, value_name = "MIN-MAX", value_parser = parse_size_range)]
+    item_bytes: Option<(u64, u64)>,
     /// Media bytes per part before a new part starts
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024)]
     part_size: u64,
@@ -133,6 +138,8 @@ fn first_export(args: &Args) -> ExportSpec {
         Format::Folder => ArchiveFormat::Folder,
     };
     let mut rng = fastrand::Rng::with_seed(args.seed);
+    // Sizes come from their own generator, so --item-bytes changes nothing else of the export.
+    let mut size_rng = fastrand::Rng::with_seed(args.seed ^ 0x0051_23e5);
     let albums = spec.albums.len();
     for i in 0..args.items {
         // 2013–2024, a camera-roll name that is unique within the export.
@@ -142,6 +149,9 @@ fn first_export(args: &Args) -> ExportSpec {
             .unwrap_or_else(|_| t.to_string());
         let key = format!("extra-{}-{i}", args.seed);
         let mut it = ItemSpec::new(&key, &format!("IMG_{stamp}_{i:03}.jpg")).taken(TakenAt::At(t));
+        if let Some((lo, hi)) = args.item_bytes {
+            it = it.sized(size_rng.u64(lo..=hi));
+        }
         if rng.bool() {
             it = it.sidecar(SidecarStyle::Supplemental);
         }
@@ -155,4 +165,21 @@ fn first_export(args: &Args) -> ExportSpec {
         spec.items.push(it);
     }
     spec
+}
+
+/// `N` or `MIN-MAX` (bytes).
+fn parse_size_range(s: &str) -> Result<(u64, u64), String> {
+    let num = |t: &str| {
+        t.trim()
+            .parse::<u64>()
+            .map_err(|e| format!("{t:?} is not a number of bytes: {e}"))
+    };
+    let (lo, hi) = match s.split_once('-') {
+        Some((a, b)) => (num(a)?, num(b)?),
+        None => (num(s)?, num(s)?),
+    };
+    if lo > hi {
+        return Err(format!("{lo} is more than {hi}"));
+    }
+    Ok((lo, hi))
 }

@@ -51,6 +51,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_fake/expire-tokens", post(expire_tokens))
         .route("/_fake/revoke", post(revoke))
         .route("/_fake/quota/reset", post(reset_quota))
+        .route("/_fake/media-mirror", post(media_mirror))
         .route("/_fake/auth", post(auth_behavior))
         .route("/_fake/tokens", post(mint_tokens))
         .route("/_fake/picker", get(picker_sessions))
@@ -345,6 +346,29 @@ async fn revoke(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response 
 async fn reset_quota(AxState(shared): AxState<Arc<Shared>>) -> Response {
     shared.lock().faults.reset_quota();
     ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MirrorReq {
+    url: Option<String>,
+}
+
+async fn media_mirror(AxState(shared): AxState<Arc<Shared>>, body: Bytes) -> Response {
+    run(|| {
+        let req: MirrorReq = parse(&body)?;
+        if let Some(u) = &req.url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "url must start with http:// or https://",
+            ));
+        }
+        let mut st = shared.lock();
+        st.media_mirror = req.url.map(|u| u.trim_end_matches('/').to_owned());
+        Ok(ok(json!({"url": st.media_mirror})))
+    })
 }
 
 #[derive(Deserialize)]

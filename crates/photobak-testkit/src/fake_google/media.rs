@@ -231,6 +231,11 @@ async fn lh3(
     let fingerprint = content.fingerprint();
     match (parse_options(opts), video) {
         (Want::Video, None) => html_error(StatusCode::NOT_FOUND, uri.path()),
+        (Want::Video, Some(VideoStatus::Ready)) | (Want::Download, None)
+            if st.media_mirror.is_some() =>
+        {
+            mirror_redirect(&st, key)
+        }
         (Want::Video, Some(VideoStatus::Ready)) => {
             // Google serves video bytes from a second host; clients must follow the redirect.
             let target = format!(
@@ -295,7 +300,27 @@ async fn video_download(
     if let Some(r) = request_fault(&mut st) {
         return r;
     }
+    if st.media_mirror.is_some() {
+        return mirror_redirect(&st, key);
+    }
     serve(&shared, &mut st, &headers, content, size, hash, &mime)
+}
+
+/// `302 Found` to the item's file in the media mirror (`FakeGoogle::set_media_mirror`).
+fn mirror_redirect(st: &State, key: u64) -> Response {
+    let (Some(mirror), Some(item)) = (st.media_mirror.as_deref(), st.lib.items.get(&key)) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    // Item ids are base64url, safe in a path as they are.
+    let target = format!("{mirror}/{}", item.id);
+    let mut r = StatusCode::FOUND.into_response();
+    match HeaderValue::from_str(&target) {
+        Ok(v) => {
+            r.headers_mut().insert(header::LOCATION, v);
+            r
+        }
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 fn serve_small(shared: &Arc<Shared>, st: &mut State, headers: &HeaderMap, c: Content) -> Response {

@@ -192,6 +192,8 @@ pub(crate) struct State {
     pub stats: Counters,
     /// Makes every issued `baseUrl` and page token distinct.
     pub nonce: u32,
+    /// Base URL of a static copy of the media (see [`FakeGoogle::set_media_mirror`]).
+    pub media_mirror: Option<String>,
 }
 
 /// Everything the handlers share.
@@ -227,6 +229,7 @@ impl Shared {
                 clock_offset_ms: 0,
                 stats: Counters::default(),
                 nonce: 0,
+                media_mirror: None,
             }),
             cfg,
             media_bytes_sent: AtomicU64::new(0),
@@ -544,6 +547,16 @@ impl FakeGoogle {
     /// Moves the fake's clock forward (token, code and `baseUrl` expiry use it).
     pub fn advance_clock(&self, d: Duration) {
         self.shared.advance_clock(d);
+    }
+
+    /// Sends media downloads to a static copy of the library: while set, a genuine download
+    /// (`=d` of a photo, `=dv` of a READY video, and the video host) answers `302 Found` to
+    /// `{url}/{item id}` instead of sending the bytes, after every check and fault a download
+    /// gets. The benchmark harness (`bench/run`) uses it to serve the bytes from nginx, which its
+    /// peers (rclone, curl) read too; filling the copy (e.g. from `/_fake/items/{id}/bytes`) is
+    /// the caller's job. `None` serves the bytes again.
+    pub fn set_media_mirror(&self, url: Option<String>) {
+        self.shared.lock().media_mirror = url.map(|u| u.trim_end_matches('/').to_owned());
     }
 
     /// Resets the daily API and media quotas.

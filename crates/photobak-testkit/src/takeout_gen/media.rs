@@ -43,6 +43,30 @@ pub enum MediaBytes {
     Sample(Sample),
     /// A small file of the type the extension names, unique to the given seed text.
     Synthetic,
+    /// The same file grown to this many bytes (when larger) by pseudo-random padding at its
+    /// end, incompressible like real photo data: for exports of realistic size.
+    SyntheticSized(u64),
+}
+
+/// Grows `v` to `size` bytes with pseudo-random bytes derived from `seed` (after a JPEG's EOI
+/// or a PNG's IEND, readers ignore trailing data). Same seed, same bytes.
+pub fn pad_to(v: &mut Vec<u8>, size: u64, seed: &str) {
+    let Ok(size) = usize::try_from(size) else {
+        return;
+    };
+    if v.len() >= size {
+        return;
+    }
+    let h = blake3::hash(seed.as_bytes());
+    let mut rng = fastrand::Rng::with_seed(u64::from_le_bytes(
+        h.as_bytes()[..8].try_into().expect("8 bytes"),
+    ));
+    let start = v.len();
+    v.resize(size, 0);
+    for chunk in v[start..].chunks_mut(8) {
+        let r = rng.u64(..).to_le_bytes();
+        chunk.copy_from_slice(&r[..chunk.len()]);
+    }
 }
 
 fn be32(n: usize) -> [u8; 4] {

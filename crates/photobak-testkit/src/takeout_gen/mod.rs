@@ -170,6 +170,11 @@ impl ItemSpec {
         self.bytes = MediaBytes::Sample(s);
         self
     }
+    /// Synthetic bytes grown to `size` (see [`MediaBytes::SyntheticSized`]).
+    pub fn sized(mut self, size: u64) -> Self {
+        self.bytes = MediaBytes::SyntheticSized(size);
+        self
+    }
     pub fn taken(mut self, t: TakenAt) -> Self {
         self.taken_at = t;
         if let TakenAt::At(t) = t {
@@ -776,6 +781,11 @@ fn plan(spec: &ExportSpec) -> anyhow::Result<Plan> {
             MediaBytes::Sample(s) => s.bytes().to_vec(),
             MediaBytes::Synthetic => {
                 media::synthetic(&google::media_ext(&item.title, ext), &item.key)
+            }
+            MediaBytes::SyntheticSized(size) => {
+                let mut v = media::synthetic(&google::media_ext(&item.title, ext), &item.key);
+                media::pad_to(&mut v, *size, &item.key);
+                v
             }
         };
         let taken = match item.taken_at {

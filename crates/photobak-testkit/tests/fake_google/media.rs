@@ -283,3 +283,72 @@ async fn big_item_streams() {
     assert!(stats.media_bytes_sent >= size);
     assert_eq!(stats.media_bodies_completed, 1);
 }
+
+#[tokio::test]
+async fn media_mirror_redirects_downloads_only() {
+    let (env, token) = setup();
+    let photo = env.fake.add_item(ACCOUNT, NewItem::photo("m.jpg"));
+    let video = env.fake.add_item(
+        ACCOUNT,
+        NewItem::video("m.mp4").content(Content::mp4(3, 100_000)),
+    );
+    let purl = base_url(&env, &token, &photo).await;
+    let vurl = base_url(&env, &token, &video).await;
+    // A video-host URL issued before the mirror is set.
+    let r = env.http.get(format!("{vurl}=dv")).send().await.unwrap();
+    let video_host = r.headers()["location"].to_str().unwrap().to_owned();
+
+    let (s, v) = env
+        .post_json(
+            "/_fake/media-mirror",
+            "",
+            &serde_json::json!({"url": "http://127.0.0.1:9/tree/"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["url"], "http://127.0.0.1:9/tree");
+    let before = env.fake.stats().media_bytes_sent;
+    for (url, id) in [
+        (format!("{purl}=d"), &photo),
+        (format!("{vurl}=dv"), &video),
+        (video_host.clone(), &video),
+    ] {
+        let r = env.http.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND, "{url}");
+        assert_eq!(
+            r.headers()["location"],
+            format!("http://127.0.0.1:9/tree/{id}").as_str()
+        );
+    }
+    assert_eq!(
+        env.fake.stats().media_bytes_sent,
+        before,
+        "no bytes, only redirects"
+    );
+    // Renditions and a video's still frame are not in the mirror: still served here.
+    let (s, thumb) = env.fetch(&format!("{purl}=w100-h100")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(&thumb[..2], &[0xFF, 0xD8]);
+    assert_eq!(env.fetch(&format!("{vurl}=d")).await.0, StatusCode::OK);
+    // Checks still come first: a forged URL is 404, not a redirect.
+    assert_eq!(
+        env.fetch(&format!("{}/lh3/AAAA=d", env.e)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Not a URL; then switched off, the bytes come from the fake again.
+    let (s, _) = env
+        .post_json(
+            "/_fake/media-mirror",
+            "",
+            &serde_json::json!({"url": "tree"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    env.fake.set_media_mirror(None);
+    let r = env.http.get(format!("{purl}=d")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.bytes().await.unwrap().to_vec(),
+        env.fake.item_bytes(&photo)
+    );
+}
