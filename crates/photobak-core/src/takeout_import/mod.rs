@@ -25,6 +25,7 @@
 //! name. The position is `geoData` (user-edited) over `geoDataExif` over the file's EXIF; 0/0
 //! means none.
 
+mod bytes;
 mod identity;
 mod mapping;
 mod time;
@@ -34,7 +35,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use photobak_takeout::{Catalog, Flow, Folder, Limits, MediaEntry, ProblemKind, Variant};
+use photobak_takeout::{Catalog, Folder, Limits, MediaEntry, ProblemKind, Variant};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, EngineOptions, Finishing};
@@ -42,10 +43,11 @@ use crate::error::{Error, Result};
 use crate::exports::{Coverage, ExportId, ExportKind, FULL_SHARE, KindBy, KindDecision};
 use crate::index::Account;
 use crate::kinds::Source as SourceKind;
-use crate::progress::{Progress, Watched, is_cancelled_read};
+use crate::progress::Progress;
 use crate::repo::Repo;
-use crate::source::{Delivery, Intake, Source};
+use crate::source::{Intake, Source};
 use crate::summary::{RunSummary, TakeoutReport};
+use bytes::store_bytes;
 use identity::{inferred_edits, remote_ids_of};
 use mapping::plan_entry;
 
@@ -316,39 +318,6 @@ fn record_entries(
 /// Entries recorded per index transaction.
 const RECORD_BATCH: usize = 2000;
 
-/// Entries of the bytes pass made durable and committed together, at most.
-const GROUP_ENTRIES: usize = 256;
-
-/// Bytes of the bytes pass made durable together, at most.
-const GROUP_BYTES: u64 = 64 << 20;
-
-/// The longest a group of the bytes pass stays open: bounds what a crash makes the next run
-/// adopt again, and lets `status` see an import progress.
-const GROUP_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Staged entries of the bytes pass waiting for their group's commit.
-struct Group<'a> {
-    pending: Vec<(&'a Planned, crate::repo::store::Staged)>,
-    /// Their items (an album copy of a waiting item is not staged again).
-    items: std::collections::HashSet<i64>,
-    bytes: u64,
-    since: std::time::Instant,
-    /// Report lines of adopted picked items.
-    linked: Vec<String>,
-}
-
-impl Default for Group<'_> {
-    fn default() -> Self {
-        Group {
-            pending: Vec::new(),
-            items: std::collections::HashSet::new(),
-            bytes: 0,
-            since: std::time::Instant::now(),
-            linked: Vec::new(),
-        }
-    }
-}
-
 /// One entry of pass 1: skipped (a duplicate, in Trash), or recorded as an item.
 #[allow(clippy::too_many_arguments)]
 fn record_entry(
@@ -432,166 +401,6 @@ fn link_variants(repo: &Repo, catalog: &Catalog, planned: &[Option<Planned>]) ->
         if let Some(Some(orig)) = other.and_then(|o| planned.get(o)) {
             repo.index.link_item(me.item_id, orig.item_id, kind)?;
         }
-    }
-    Ok(())
-}
-
-/// Pass 2: the bytes of the entries whose item has no whole file: none yet, or one that is
-/// missing, has the wrong size, or that `verify` found damaged (it clears `verified_at`).
-/// Re-importing the export is then how a Takeout-only file is repaired.
-fn store_bytes(
-    repo: &Repo,
-    catalog: &Catalog,
-    planned: &[Option<Planned>],
-    intake: &dyn Intake,
-    s: &mut RunSummary,
-) -> Result<()> {
-    let needs_bytes = |item_id: i64| -> bool {
-        match repo.index.stored_file(item_id).unwrap_or(None) {
-            Some(f) if f.verified => std::fs::metadata(repo.abs(&f.path))
-                .map(|m| m.len() as i64 != f.size)
-                .unwrap_or(true),
-            _ => true,
-        }
-    };
-    // An entry that adopted a picked item brings the original that replaces the picked copy,
-    // once per item (its album copies are the same bytes).
-    let replaced = std::cell::RefCell::new(std::collections::HashSet::new());
-    let wanted = |p: &Planned| {
-        needs_bytes(p.item_id) || (p.adopted.is_some() && !replaced.borrow().contains(&p.item_id))
-    };
-    let progress = intake.progress();
-    let progress = progress.as_ref();
-    let cancel = intake.cancel().clone();
-    let cancel = &cancel;
-    // Everything to read is queued before reading starts, with its size, so a progress bar can
-    // show the bytes left and an honest time left.
-    for entry in &catalog.media {
-        if let Some(Some(p)) = planned.get(entry.id)
-            && wanted(p)
-        {
-            progress.queued(Some(entry.size));
-        }
-    }
-    // Group commit: entries are staged without an fsync; a group (GROUP_ENTRIES entries,
-    // GROUP_BYTES bytes or GROUP_EVERY, whichever comes first) is made durable with one
-    // `syncfs`, placed, its folders fsynced once, and only then are its index rows committed.
-    // The index never names a file a power cut could take back, and a crash before the commit
-    // leaves whole files the next run adopts (`Repo::place_new`). Where the file system cannot
-    // be synced at once, every entry is its own group, synced as before.
-    let grouped = repo.group_commit_supported();
-    let group = std::cell::RefCell::new(Group::default());
-    let store_group = |group: &mut Group, batch: &crate::index::Batch<'_>| -> Result<()> {
-        if group.pending.is_empty() {
-            return Ok(());
-        }
-        if grouped {
-            repo.sync_staged()?;
-            repo.begin_group();
-        }
-        let mut stored = || -> Result<()> {
-            for (p, staged) in group.pending.drain(..) {
-                intake.store(
-                    &Delivery {
-                        item_id: p.item_id,
-                        filename: &p.filename,
-                        taken_at: p.taken_at,
-                        counted: p.was_stored,
-                        replaces_copy: p.adopted.is_some(),
-                    },
-                    staged,
-                )?;
-                if let Some(line) = &p.adopted
-                    && replaced.borrow_mut().insert(p.item_id)
-                {
-                    group.linked.push(line.clone());
-                }
-                progress.finished();
-            }
-            Ok(())
-        };
-        let result = stored();
-        // The folders are synced even when a placement failed, so what was placed is durable.
-        if grouped {
-            repo.end_group()?;
-        }
-        result?;
-        group.items.clear();
-        group.bytes = 0;
-        group.since = std::time::Instant::now();
-        batch.checkpoint()
-    };
-    let pass = repo.index.batch(|batch| {
-        let problems = photobak_takeout::for_each_selected_media(
-            catalog,
-            |entry| {
-                planned
-                    .get(entry.id)
-                    .and_then(Option::as_ref)
-                    .is_some_and(&wanted)
-            },
-            |entry, reader| -> std::result::Result<Flow, Error> {
-                if cancel.is_cancelled() {
-                    return Ok(Flow::Stop);
-                }
-                let Some(Some(p)) = planned.get(entry.id) else {
-                    return Ok(Flow::Continue);
-                };
-                // A copy of the same item in another folder may have been stored meanwhile, or
-                // be waiting in this group.
-                if !wanted(p) || group.borrow().items.contains(&p.item_id) {
-                    progress.dequeued(Some(entry.size));
-                    return Ok(Flow::Continue);
-                }
-                let mut w = repo.stage()?;
-                w.copy_from(&mut Watched::new(reader, progress, cancel))
-                    .map_err(|e| {
-                        if is_cancelled_read(&e) {
-                            Error::Cancelled
-                        } else {
-                            e
-                        }
-                    })?;
-                let staged = if grouped {
-                    w.finish_unsynced()?
-                } else {
-                    w.finish()?
-                };
-                let mut g = group.borrow_mut();
-                g.bytes += staged.size;
-                g.items.insert(p.item_id);
-                g.pending.push((p, staged));
-                if !grouped
-                    || g.pending.len() >= GROUP_ENTRIES
-                    || g.bytes >= GROUP_BYTES
-                    || g.since.elapsed() >= GROUP_EVERY
-                {
-                    store_group(&mut g, batch)?;
-                }
-                Ok(Flow::Continue)
-            },
-        )
-        .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
-        // What was read before the end (or before Ctrl-C) is stored too.
-        store_group(&mut group.borrow_mut(), batch)?;
-        Ok(problems)
-    });
-    s.linked.append(&mut group.borrow_mut().linked);
-    let pass_problems = pass?;
-    // Interrupted: the entry cut short is not a problem of the export.
-    if cancel.is_cancelled() {
-        return Err(Error::Cancelled);
-    }
-    for p in pass_problems {
-        tracing::error!("{p}");
-        s.failed.push((
-            format!(
-                "{}: {}",
-                p.part.display(),
-                p.entry.clone().unwrap_or_default()
-            ),
-            p.message.clone(),
-        ));
     }
     Ok(())
 }
