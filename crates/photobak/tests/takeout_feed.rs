@@ -416,9 +416,10 @@ fn an_index_from_before_export_kinds_migrates_safely() {
             db.execute_batch(&format!("ALTER TABLE takeout_exports DROP COLUMN {col}"))
                 .unwrap();
         }
-        // Version 5's addition goes first, then version 4's, then version 3's.
+        // Versions 6 and 5's additions go first, then version 4's, then version 3's.
         db.execute_batch(
-            "DROP INDEX items_name_time;
+            "DROP INDEX items_name_nocase;
+             DROP INDEX items_name_time;
              DROP TABLE takeout_parts;
              DROP TABLE picker_sessions;
              ALTER TABLE accounts DROP COLUMN drive_credentials;
@@ -449,7 +450,7 @@ fn an_index_from_before_export_kinds_migrates_safely() {
         .db()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 5, "migrated to the current schema");
+    assert_eq!(v, 6, "migrated to the current schema");
     // Every stored file got its portable name key on the way.
     let unkeyed: i64 = env
         .db()

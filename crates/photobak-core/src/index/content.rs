@@ -176,8 +176,7 @@ impl Index {
     pub fn same_name_before(&self, album_id: i64, item_id: i64, filename: &str) -> Result<i64> {
         self.with(|c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM memberships m JOIN items i ON i.id = m.item_id
-                 WHERE m.album_id = ?1 AND i.id < ?2 AND i.filename = ?3 COLLATE NOCASE",
+                SAME_NAME_BEFORE,
                 params![album_id, item_id, filename],
                 |r| r.get(0),
             )?)
@@ -363,3 +362,11 @@ impl Index {
         })
     }
 }
+
+/// The same-named items of a folder before an item: from the account's items of that name
+/// (`items_name_nocase`, schema 6), each checked for membership, instead of a walk of the
+/// folder's members for every new file.
+pub(super) const SAME_NAME_BEFORE: &str = "SELECT count(*) FROM items i
+     WHERE i.account_id = (SELECT account_id FROM albums WHERE id = ?1)
+       AND i.filename = ?3 COLLATE NOCASE AND i.id < ?2
+       AND EXISTS (SELECT 1 FROM memberships m WHERE m.album_id = ?1 AND m.item_id = i.id)";

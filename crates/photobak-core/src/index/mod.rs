@@ -235,6 +235,23 @@ mod tests {
         for q in plans {
             assert!(scans(q).is_empty(), "{q}: {:?}", scans(q));
         }
+        // A new file's number among same-named files starts from the name's index, not from a
+        // walk of the folder's members.
+        let plan: Vec<String> = index
+            .with(|c| {
+                let mut st =
+                    c.prepare(&format!("EXPLAIN QUERY PLAN {}", content::SAME_NAME_BEFORE))?;
+                let rows = st
+                    .query_map(rusqlite::params![1, 2, "x"], |r| r.get::<_, String>(3))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|d| d.starts_with("SEARCH i") && d.contains("INDEX items_name_nocase")),
+            "{plan:?}"
+        );
         // The check sees a scan: the case-insensitive comparison photobak used before could not
         // use the path index.
         assert!(
