@@ -102,6 +102,20 @@ pub fn execute(repo: &Repo, plan: &PrunePlan) -> Result<PruneOutcome> {
         }
     }
 
+    // The others.txt of an album about to be forgotten goes before the index forgets it: once
+    // the album is gone from the index nothing rewrites or removes that file, so a kill between
+    // the two left it behind, listing files its album no longer had. Removed first, a kill
+    // leaves an album the index still knows, whose others.txt the next run writes again.
+    for a in &plan.accounts {
+        for al in &a.albums_removed {
+            let others = repo.abs(&al.folder).join(OTHERS_FILE);
+            if others.exists() {
+                fs::remove_file(&others).ctx(|| format!("removing {}", others.display()))?;
+                out.others_rewritten += 1;
+            }
+        }
+    }
+
     // 4. The index forgets, in one transaction.
     let forget = PruneForget {
         memberships: plan
@@ -143,11 +157,6 @@ pub fn execute(repo: &Repo, plan: &PrunePlan) -> Result<PruneOutcome> {
     for a in &plan.accounts {
         for al in &a.albums_removed {
             let dir = repo.abs(&al.folder);
-            let others = dir.join(OTHERS_FILE);
-            if others.exists() {
-                fs::remove_file(&others).ctx(|| format!("removing {}", others.display()))?;
-                out.others_rewritten += 1;
-            }
             if !dir.exists() {
                 continue;
             }
