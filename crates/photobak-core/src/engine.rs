@@ -467,10 +467,6 @@ impl Intake for RunIntake {
                     self.progress.finished();
                     return Ok(Flow::Continue);
                 }
-                Bytes::Delivered => {
-                    self.touched(r.id);
-                    return Ok(Flow::Continue);
-                }
             };
             if !self.needs_bytes(&r).await? {
                 let mut s = lock(&self.summary);

@@ -344,32 +344,26 @@ async fn import_parts(
 /// # Errors
 /// What is missing, in words for the report.
 pub fn complete(parts: &[DrivePart]) -> std::result::Result<(), String> {
-    let mut by_segment: BTreeMap<Option<u32>, Vec<u32>> = BTreeMap::new();
+    let mut present = std::collections::BTreeSet::new();
     for p in parts {
-        by_segment.entry(p.segment).or_default().push(p.number);
-    }
-    for (segment, mut numbers) in by_segment {
-        numbers.sort_unstable();
-        let dup = numbers.windows(2).find(|w| w[0] == w[1]);
-        if let Some(w) = dup {
+        if !present.insert((p.segment, p.number)) {
             return Err(format!(
                 "two files in Drive are part {:03}{}; remove the copy",
-                w[0],
-                seg(segment)
+                p.number,
+                seg(p.segment)
             ));
         }
-        let max = *numbers.last().expect("a segment has parts");
-        let missing: Vec<String> = (1..=max)
-            .filter(|n| numbers.binary_search(n).is_err())
-            .map(|n| format!("{n:03}{}", seg(segment)))
-            .collect();
-        if !missing.is_empty() {
-            return Err(format!(
-                "incomplete in Drive: part {} missing (Google may still be writing it); it is \
-                 imported once every part is there",
-                missing.join(", ")
-            ));
-        }
+    }
+    let missing: Vec<String> = crate::inbox::gaps(&present, &Default::default())
+        .into_iter()
+        .map(|(segment, n)| format!("{n:03}{}", seg(segment)))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "incomplete in Drive: part {} missing (Google may still be writing it); it is \
+             imported once every part is there",
+            missing.join(", ")
+        ));
     }
     Ok(())
 }

@@ -60,6 +60,23 @@ fn blake3_hex(path: &std::path::Path) -> String {
         .to_string()
 }
 
+/// The BLAKE3 of every stored file, as hex (shared check of the listing tests).
+fn stored_hashes(repo: &Repo) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![repo.root().join("googlephotos")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().unwrap() != "others.txt" {
+                out.insert(blake3_hex(&p));
+            }
+        }
+    }
+    out
+}
+
 mod library {
     use super::*;
     use photobak_testkit::fake_google::{
@@ -303,23 +320,6 @@ mod library {
         )
         .unwrap();
         w.rt.block_on(engine.run(&account, "backup", &source))
-    }
-
-    /// The BLAKE3 of every stored file, as hex.
-    fn stored_hashes(repo: &Repo) -> std::collections::BTreeSet<String> {
-        let mut out = std::collections::BTreeSet::new();
-        let mut stack = vec![repo.root().join("googlephotos")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.file_name().unwrap() != "others.txt" {
-                    out.insert(blake3_hex(&p));
-                }
-            }
-        }
-        out
     }
 
     #[test]
@@ -690,22 +690,6 @@ mod picker {
                 expected
             );
         }
-    }
-
-    fn stored_hashes(repo: &Repo) -> std::collections::BTreeSet<String> {
-        let mut out = std::collections::BTreeSet::new();
-        let mut stack = vec![repo.root().join("googlephotos")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.file_name().unwrap() != "others.txt" {
-                    out.insert(blake3_hex(&p));
-                }
-            }
-        }
-        out
     }
 
     #[test]

@@ -171,7 +171,7 @@ pub(super) fn scan_folder(dir: &Path) -> Result<(String, Vec<Found>, Vec<String>
 }
 
 /// A part's place in its export: (middle segment, number).
-pub(super) type Slot = (Option<u32>, u32);
+pub(crate) type Slot = (Option<u32>, u32);
 
 /// The part numbers missing for an export to be read whole, per middle segment from 001 to
 /// the highest number present or imported before (the 2026 layout's index archive `…Z-001`
@@ -181,24 +181,31 @@ pub(super) fn missing_parts(
     present: &BTreeSet<Slot>,
     imported: &BTreeSet<Slot>,
 ) -> (Vec<String>, Vec<String>) {
+    let mut missing = Vec::new();
+    let mut gone = Vec::new();
+    for slot in gaps(present, imported) {
+        missing.push(slot_text(slot));
+        if imported.contains(&slot) {
+            gone.push(slot_text(slot));
+        }
+    }
+    (missing, gone)
+}
+
+/// The part slots absent from `present`, per middle segment from 001 to the highest number
+/// present or imported before: the one rule of "is this export whole", for the inbox and for
+/// the exports found in Google Drive.
+pub(crate) fn gaps(present: &BTreeSet<Slot>, imported: &BTreeSet<Slot>) -> Vec<Slot> {
     let mut highest: BTreeMap<Option<u32>, u32> = BTreeMap::new();
     for &(seg, n) in present.iter().chain(imported) {
         let h = highest.entry(seg).or_default();
         *h = (*h).max(n);
     }
-    let mut missing = Vec::new();
-    let mut gone = Vec::new();
-    for (&seg, &max) in &highest {
-        for n in 1..=max {
-            if !present.contains(&(seg, n)) {
-                missing.push(slot_text((seg, n)));
-                if imported.contains(&(seg, n)) {
-                    gone.push(slot_text((seg, n)));
-                }
-            }
-        }
-    }
-    (missing, gone)
+    highest
+        .into_iter()
+        .flat_map(|(seg, max)| (1..=max).map(move |n| (seg, n)))
+        .filter(|slot| !present.contains(slot))
+        .collect()
 }
 
 pub(super) fn slot_text((segment, number): Slot) -> String {

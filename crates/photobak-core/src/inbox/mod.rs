@@ -53,6 +53,7 @@ mod found;
 mod import;
 
 use decide::{decide, harmless};
+pub(crate) use found::gaps;
 use found::{Chosen, Found, Slot, missing_parts, now_ns, scan_folder, slot_text};
 pub use found::{fingerprint, is_inbox, part_name};
 use import::import_export;

@@ -182,23 +182,6 @@ impl Index {
         })
     }
 
-    /// Records a re-hash of some stored files, as `verify` does: `verified_at` for the good
-    /// ones, cleared for the damaged ones (so a later import reads their bytes again).
-    pub fn record_rehash(&self, good: &[i64], damaged: &[i64]) -> Result<()> {
-        let t = now();
-        self.tx(|tx| {
-            let mut st = tx.prepare("UPDATE content SET verified_at = ?2 WHERE id = ?1")?;
-            for id in good {
-                st.execute(params![id, t])?;
-            }
-            let mut st = tx.prepare("UPDATE content SET verified_at = NULL WHERE id = ?1")?;
-            for id in damaged {
-                st.execute([id])?;
-            }
-            Ok(())
-        })
-    }
-
     /// The newest `import` run of an account: the one that just finished, when the caller
     /// holds the repository lock and has just imported.
     pub fn last_import_run(&self, account_id: i64) -> Result<Option<i64>> {

@@ -190,9 +190,6 @@ pub enum Bytes {
     /// Not available yet (a video Google is still processing): counted as skipped for this
     /// reason, fetched on a later run.
     NotReady(String),
-    /// The source delivers them itself, in its own order, through [`Intake::store`] (Takeout
-    /// reads its archives front to back).
-    Delivered,
 }
 
 /// One item as a source lists it.

@@ -86,12 +86,21 @@ pub(super) fn store_bytes(
     let progress = progress.as_ref();
     let cancel = intake.cancel().clone();
     let cancel = &cancel;
-    // Everything to read is queued before reading starts, with its size, so a progress bar can
-    // show the bytes left and an honest time left.
+    // Which entries to read, decided once (a lookup and a `stat` each); everything to read is
+    // queued before reading starts, with its size, so a progress bar can show the bytes left
+    // and an honest time left.
+    let selected: Vec<bool> = catalog
+        .media
+        .iter()
+        .map(|entry| {
+            planned
+                .get(entry.id)
+                .and_then(Option::as_ref)
+                .is_some_and(&wanted)
+        })
+        .collect();
     for entry in &catalog.media {
-        if let Some(Some(p)) = planned.get(entry.id)
-            && wanted(p)
-        {
+        if selected[entry.id] {
             progress.queued(Some(entry.size));
         }
     }
@@ -113,12 +122,7 @@ pub(super) fn store_bytes(
     let pass = repo.index.batch(|batch| {
         let problems = photobak_takeout::for_each_selected_media(
             catalog,
-            |entry| {
-                planned
-                    .get(entry.id)
-                    .and_then(Option::as_ref)
-                    .is_some_and(&wanted)
-            },
+            |entry| selected.get(entry.id).copied().unwrap_or(false),
             |entry, reader| -> std::result::Result<Flow, Error> {
                 if cancel.is_cancelled() {
                     return Ok(Flow::Stop);

@@ -270,7 +270,8 @@ pub fn rehash_files(
         return Err(Error::Cancelled);
     }
     let damaged: Vec<i64> = hashed.damaged.iter().map(|d| d.content_id).collect();
-    repo.index.record_rehash(&hashed.good, &damaged)?;
+    repo.index
+        .record_verification(&hashed.good, &damaged, crate::index::now())?;
     Ok((hashed.files, hashed.damaged))
 }
 

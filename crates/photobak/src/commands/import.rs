@@ -178,11 +178,9 @@ async fn inbox_once(
     let progress = crate::progress::for_terminal(json, "reading the export");
     let summary = tokio::task::spawn_blocking(move || -> anyhow::Result<InboxSummary> {
         let repo = Arc::new(Repo::open(&repo_path)?);
-        let summary = run_inbox(&repo, &opts, &progress, &cancel)?;
-        if !summary.nothing_done() {
-            photobak_core::manifest::write_manifest(&repo)?;
-        }
-        Ok(summary)
+        // Each import writes the manifest as it ends (`Engine::finish`); removing parts does
+        // not touch the repository.
+        Ok(run_inbox(&repo, &opts, &progress, &cancel)?)
     })
     .await??;
     if json {
