@@ -25,14 +25,14 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use futures::future::BoxFuture;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::finish::{finish_file, resolve_from_file};
 use crate::google::http::Pacer;
-use crate::index::{Account, AlbumSpec};
+use crate::index::{Account, AlbumSpec, Batch};
 use crate::ingest::{IngestRequest, Stored, album_folder, ingest};
 use crate::kinds::Source as SourceKind;
 use crate::progress::Progress;
@@ -156,8 +156,11 @@ impl Engine {
                 }
             }
         };
+        let (commits, queue) = mpsc::channel(GROUP_ENTRIES);
         let intake = Arc::new_cyclic(|me| RunIntake {
             me: me.clone(),
+            grouped: self.repo.group_commit_supported(),
+            commits: Mutex::new(Some(commits)),
             repo: self.repo.clone(),
             account: account.clone(),
             run_id,
@@ -170,10 +173,20 @@ impl Engine {
             touched: Mutex::new(Vec::new()),
             tasks: Mutex::new(JoinSet::new()),
         });
+        let committer = tokio::spawn(commit_groups(intake.clone(), queue));
         let result = source.list(intake.clone()).await;
-        // Every fetch the listing started ends before the run does.
+        // Every fetch the listing started ends before the run does, and so does the committer,
+        // once the last fetched file is committed (it ends when its queue closes).
         let mut tasks = std::mem::take(&mut *lock(&intake.tasks));
         while tasks.join_next().await.is_some() {}
+        drop(lock(&intake.commits).take());
+        if let Err(e) = committer.await {
+            let e = Error::from_join("committing fetched files", &e);
+            tracing::error!("{}: {e}", account.name);
+            lock(&intake.summary)
+                .failed
+                .push(("committing fetched files".into(), e.to_string()));
+        }
         let error = result.err().map(|e| {
             let mut s = lock(&intake.summary);
             // The first reason wins: a download that hit the quota cancelled the lister, whose
@@ -318,6 +331,12 @@ struct RunIntake {
     summary: Mutex<RunSummary>,
     touched: Mutex<Vec<i64>>,
     tasks: Mutex<JoinSet<()>>,
+    /// Fetched files on their way to the committer ([`commit_groups`]); None once the run's
+    /// fetches are all done.
+    commits: Mutex<Option<mpsc::Sender<Fetched>>>,
+    /// Fetches leave their files unsynced and the committer syncs a group with one `syncfs`
+    /// (where the file system allows it: [`Repo::group_commit_supported`]).
+    grouped: bool,
 }
 
 /// What recording a listed item found.
@@ -327,7 +346,6 @@ struct Recorded {
     version_changed: bool,
     meta_changed: bool,
     new_membership: bool,
-    seen_this_run: bool,
 }
 
 impl RunIntake {
@@ -343,34 +361,119 @@ impl RunIntake {
         Ok(())
     }
 
-    async fn record(&self, item: &ListedItem) -> Result<Recorded> {
+    /// Records a page of listed items in one index transaction. Returns, for each item in
+    /// order, what recording found, or None for an item listed earlier in this run (an album's
+    /// member listed again); stops early, with `Flow::Stop`, at `--max-photos` (the item that
+    /// hit the limit is recorded, not counted, as the item-at-a-time path always did).
+    async fn record_page(&self, items: &[ListedItem]) -> Result<(Vec<Option<Recorded>>, Flow)> {
         let repo = self.repo.clone();
         let (account_id, run_id, source) = (self.account.id, self.run_id, self.source);
-        let (remote_id, meta) = (item.remote_id.clone(), item.meta.clone());
-        let (album, source_ref) = (item.album, item.source_ref.clone());
-        blocking(move || {
-            let st = repo.index.upsert_item(
-                account_id,
-                &remote_id,
-                &meta,
-                run_id,
-                source,
-                source_ref.as_deref(),
-            )?;
-            let new_membership = match album {
-                Some(a) => repo.index.add_membership(a, st.id)? && !st.is_new,
-                None => false,
-            };
-            Ok(Recorded {
-                id: st.id,
-                content_id: st.content_id,
-                version_changed: st.version_changed,
-                meta_changed: st.meta_changed,
-                new_membership,
-                seen_this_run: st.seen_this_run,
+        let page: Vec<_> = items
+            .iter()
+            .map(|i| {
+                (
+                    i.remote_id.clone(),
+                    i.meta.clone(),
+                    i.album,
+                    i.source_ref.clone(),
+                )
+            })
+            .collect();
+        let counted = lock(&self.summary).items as usize;
+        let max = self.opts.max_items;
+        let (recorded, flow, new) = blocking(move || {
+            repo.index.batch(|_| {
+                let mut out = Vec::with_capacity(page.len());
+                let mut new = 0usize;
+                for (remote_id, meta, album, source_ref) in &page {
+                    let st = repo.index.upsert_item(
+                        account_id,
+                        remote_id,
+                        meta,
+                        run_id,
+                        source,
+                        source_ref.as_deref(),
+                    )?;
+                    let new_membership = match album {
+                        Some(a) => repo.index.add_membership(*a, st.id)? && !st.is_new,
+                        None => false,
+                    };
+                    if st.seen_this_run {
+                        out.push(None);
+                        continue;
+                    }
+                    if max.is_some_and(|m| counted + new >= m) {
+                        return Ok((out, Flow::Stop, new));
+                    }
+                    new += 1;
+                    out.push(Some(Recorded {
+                        id: st.id,
+                        content_id: st.content_id,
+                        version_changed: st.version_changed,
+                        meta_changed: st.meta_changed,
+                        new_membership,
+                    }));
+                }
+                Ok((out, Flow::Continue, new))
             })
         })
-        .await
+        .await?;
+        lock(&self.summary).items += new as u64;
+        Ok((recorded, flow))
+    }
+
+    /// What follows recording for one item: skipped when its bytes are not ready, counted when
+    /// it needs none, otherwise its fetch is started on the pool (waiting for a free slot).
+    async fn fetch_if_needed(&self, item: ListedItem, r: Recorded) -> Result<()> {
+        let fetch = match item.bytes {
+            Bytes::Fetch(f) => f,
+            Bytes::NotReady(reason) => {
+                tracing::info!(
+                    "{}: {} is not ready at Google ({reason}); it will be fetched on a later run",
+                    self.account.name,
+                    item.meta.filename
+                );
+                lock(&self.summary).skip(reason);
+                self.progress.finished();
+                return Ok(());
+            }
+        };
+        if !self.needs_bytes(&r).await? {
+            let mut s = lock(&self.summary);
+            if r.meta_changed || r.new_membership {
+                s.updated += 1;
+            } else {
+                s.unchanged += 1;
+            }
+            return Ok(());
+        }
+        let permit = tokio::select! {
+            p = self.pool.clone().acquire_owned() => p.map_err(|_| Error::Cancelled)?,
+            _ = self.cancel.cancelled() => {
+                return Err(lock(&self.summary).stop_error().unwrap_or(Error::Cancelled));
+            }
+        };
+        self.progress.queued(None);
+        let Some(me) = self.me.upgrade() else {
+            return Err(Error::Cancelled);
+        };
+        let job = FetchJob {
+            run: me,
+            item_id: r.id,
+            had_content: r.content_id.is_some(),
+            meta_changed: r.meta_changed,
+            remote_id: item.remote_id,
+            filename: item.meta.filename,
+            taken_at: item.meta.taken_at,
+            version: item.meta.version,
+        };
+        lock(&self.tasks).spawn(async move {
+            // The slot is held until the file is fetched and queued for its group commit: the
+            // queue is bounded, so downloads wait for a slow disk instead of filling `tmp/`.
+            job.run(fetch).await;
+            drop(permit);
+        });
+        Ok(())
     }
 
     async fn needs_bytes(&self, r: &Recorded) -> Result<bool> {
@@ -440,68 +543,20 @@ impl Intake for RunIntake {
     }
 
     fn item(&self, item: ListedItem) -> BoxFuture<'_, Result<Flow>> {
+        self.items(vec![item])
+    }
+
+    fn items(&self, items: Vec<ListedItem>) -> BoxFuture<'_, Result<Flow>> {
         Box::pin(async move {
             self.check_cancel()?;
-            let r = self.record(&item).await?;
-            if r.seen_this_run {
-                return Ok(Flow::Continue);
+            let (recorded, flow) = self.record_page(&items).await?;
+            for (item, r) in items.into_iter().zip(recorded) {
+                if let Some(r) = r {
+                    self.check_cancel()?;
+                    self.fetch_if_needed(item, r).await?;
+                }
             }
-            {
-                let mut s = lock(&self.summary);
-                if let Some(max) = self.opts.max_items
-                    && s.items as usize >= max
-                {
-                    return Ok(Flow::Stop);
-                }
-                s.items += 1;
-            }
-            let fetch = match item.bytes {
-                Bytes::Fetch(f) => f,
-                Bytes::NotReady(reason) => {
-                    tracing::info!(
-                        "{}: {} is not ready at Google ({reason}); it will be fetched on a later run",
-                        self.account.name,
-                        item.meta.filename
-                    );
-                    lock(&self.summary).skip(reason);
-                    self.progress.finished();
-                    return Ok(Flow::Continue);
-                }
-            };
-            if !self.needs_bytes(&r).await? {
-                let mut s = lock(&self.summary);
-                if r.meta_changed || r.new_membership {
-                    s.updated += 1;
-                } else {
-                    s.unchanged += 1;
-                }
-                return Ok(Flow::Continue);
-            }
-            let permit = tokio::select! {
-                p = self.pool.clone().acquire_owned() => p.map_err(|_| Error::Cancelled)?,
-                _ = self.cancel.cancelled() => {
-                    return Err(lock(&self.summary).stop_error().unwrap_or(Error::Cancelled));
-                }
-            };
-            self.progress.queued(None);
-            let Some(me) = self.me.upgrade() else {
-                return Err(Error::Cancelled);
-            };
-            let job = FetchJob {
-                run: me,
-                item_id: r.id,
-                had_content: r.content_id.is_some(),
-                meta_changed: r.meta_changed,
-                remote_id: item.remote_id,
-                filename: item.meta.filename,
-                taken_at: item.meta.taken_at,
-                version: item.meta.version,
-            };
-            lock(&self.tasks).spawn(async move {
-                job.run(fetch).await;
-                drop(permit);
-            });
-            Ok(Flow::Continue)
+            Ok(flow)
         })
     }
 
@@ -556,7 +611,14 @@ async fn file_is_healthy(repo: &Arc<Repo>, content_id: i64) -> Result<bool> {
     .await
 }
 
-/// One item's fetch on the pool, then its storing on a blocking thread.
+/// Files fetched and queued for their group commit, at most (the committer's queue); a group
+/// is whatever is queued when the committer is free, up to this many.
+const GROUP_ENTRIES: usize = 256;
+
+/// Bytes of one group, at most.
+const GROUP_BYTES: u64 = 64 << 20;
+
+/// One item's fetch on the pool; its storing is the committer's ([`commit_groups`]).
 struct FetchJob {
     run: Arc<RunIntake>,
     item_id: i64,
@@ -568,39 +630,104 @@ struct FetchJob {
     version: Option<String>,
 }
 
+/// A fetched file waiting for its group commit.
+struct Fetched {
+    job: FetchJob,
+    staged: Staged,
+}
+
 impl FetchJob {
+    /// Fetches the bytes and queues them for the committer; a failed fetch is recorded now.
     async fn run(self, fetch: FetchBytes) {
-        let result = self.fetch_and_store(fetch).await;
-        let run = &self.run;
-        let repo = run.repo.clone();
-        let (account_id, remote_id, filename) = (
-            run.account.id,
-            self.remote_id.clone(),
-            self.filename.clone(),
-        );
-        match result {
-            Ok(stored) => {
-                let version = self.version.clone();
-                let item_id = self.item_id;
-                // The version is recorded only now that its bytes are stored: a failed fetch
-                // is retried by the next run.
-                let recorded = blocking(move || {
-                    let _ = repo
-                        .index
-                        .record_failure(account_id, &remote_id, &filename, None);
-                    if let Some(v) = version {
-                        repo.index.set_item_version(item_id, &v)?;
+        let cx = FetchContext {
+            cancel: self.run.cancel.clone(),
+            progress: self.run.progress.clone(),
+            sync: !self.run.grouped,
+        };
+        match fetch(cx).await {
+            Ok(staged) => {
+                lock(&self.run.summary).bytes += staged.size;
+                let queue = lock(&self.run.commits).clone();
+                match queue {
+                    // The committer ends only after every fetch has ended, so a send fails only
+                    // when the committer died (a panic, reported by the run).
+                    Some(q) => {
+                        if let Err(mpsc::error::SendError(f)) =
+                            q.send(Fetched { job: self, staged }).await
+                        {
+                            f.job
+                                .concluded(Err(Error::Invalid("the committer ended early".into())));
+                        }
                     }
-                    Ok(())
-                })
-                .await;
-                if let Err(e) = recorded {
+                    None => self.concluded(Err(Error::Cancelled)),
+                }
+            }
+            Err(e) => {
+                if !e.stops_account() {
+                    let (repo, account_id) = (self.run.repo.clone(), self.run.account.id);
+                    let (remote_id, filename, message) =
+                        (self.remote_id.clone(), self.filename.clone(), e.to_string());
+                    let _ = blocking(move || {
+                        repo.index
+                            .record_failure(account_id, &remote_id, &filename, Some(&message))
+                    })
+                    .await;
+                }
+                self.concluded(Err(e));
+            }
+        }
+    }
+
+    /// Stores the fetched bytes (the one ingest path) and records what follows in the index:
+    /// the version now that its bytes are stored (a failed fetch is retried by the next run),
+    /// the item's failure cleared, or recorded when storing failed. Blocking; inside the
+    /// group's transaction.
+    fn store(&self, staged: Staged) -> Result<Stored> {
+        let run = &self.run;
+        let repo = &run.repo;
+        let stored = ingest(
+            repo,
+            &IngestRequest {
+                account: &run.account,
+                item_id: self.item_id,
+                filename: &self.filename,
+                taken_at: self.taken_at,
+            },
+            staged,
+        );
+        let (account_id, remote_id, filename) = (run.account.id, &self.remote_id, &self.filename);
+        match &stored {
+            Ok(_) => {
+                let _ = repo
+                    .index
+                    .record_failure(account_id, remote_id, filename, None);
+                if let Some(v) = &self.version
+                    && let Err(e) = repo.index.set_item_version(self.item_id, v)
+                {
                     tracing::error!(
                         "{}: recording the version of {}: {e}",
                         run.account.name,
                         self.filename
                     );
                 }
+            }
+            Err(e) => {
+                let _ = repo.index.record_failure(
+                    account_id,
+                    remote_id,
+                    filename,
+                    Some(&e.to_string()),
+                );
+            }
+        }
+        stored
+    }
+
+    /// Counts the item's outcome once it is committed (or failed) and reports it finished.
+    fn concluded(self, result: Result<Stored>) {
+        let run = &self.run;
+        match result {
+            Ok(stored) => {
                 RunIntake::tally(
                     &mut lock(&run.summary),
                     &stored,
@@ -620,12 +747,6 @@ impl FetchJob {
                     self.filename,
                     self.remote_id
                 );
-                let message = e.to_string();
-                let _ = blocking(move || {
-                    repo.index
-                        .record_failure(account_id, &remote_id, &filename, Some(&message))
-                })
-                .await;
                 lock(&run.summary)
                     .failed
                     .push((self.filename.clone(), e.to_string()));
@@ -633,28 +754,93 @@ impl FetchJob {
         }
         run.progress.finished();
     }
+}
 
-    async fn fetch_and_store(&self, fetch: FetchBytes) -> Result<Stored> {
-        let cx = FetchContext {
-            cancel: self.run.cancel.clone(),
-            progress: self.run.progress.clone(),
-        };
-        let staged = fetch(cx).await?;
-        lock(&self.run.summary).bytes += staged.size;
-        let run = self.run.clone();
-        let (item_id, filename, taken_at) = (self.item_id, self.filename.clone(), self.taken_at);
-        blocking(move || {
-            ingest(
-                &run.repo,
-                &IngestRequest {
-                    account: &run.account,
-                    item_id,
-                    filename: &filename,
-                    taken_at,
-                },
-                staged,
-            )
-        })
-        .await
+/// The run's committer: stores fetched files by groups, the same group commit as a Takeout
+/// import's bytes pass. A group is what the fetches queued while the previous one was being
+/// committed (up to [`GROUP_ENTRIES`] files or [`GROUP_BYTES`]): its files, fetched without an
+/// fsync, are made durable with one `syncfs`, placed (renamed into their folders), the folders
+/// fsynced once, and only then are the group's index rows committed, in one transaction. So the
+/// index never names a file a power cut could take back; a crash before the commit leaves whole
+/// files under their final names, which the next run adopts when it fetches them again
+/// (`Repo::place_new`), and nothing partial under a final name.
+async fn commit_groups(run: Arc<RunIntake>, mut queue: mpsc::Receiver<Fetched>) {
+    while let Some(first) = queue.recv().await {
+        let mut bytes = first.staged.size;
+        let mut group = vec![first];
+        while group.len() < GROUP_ENTRIES && bytes < GROUP_BYTES {
+            match queue.try_recv() {
+                Ok(f) => {
+                    bytes += f.staged.size;
+                    group.push(f);
+                }
+                Err(_) => break,
+            }
+        }
+        let repo = run.repo.clone();
+        let grouped = run.grouped;
+        let done = tokio::task::spawn_blocking(move || commit_group(&repo, grouped, group)).await;
+        match done {
+            Ok(done) => {
+                for (job, result) in done {
+                    job.concluded(result);
+                }
+            }
+            Err(e) => {
+                // A panic in a group: its jobs are gone with it; the run reports it.
+                let e = Error::from_join("committing fetched files", &e);
+                tracing::error!("{}: {e}", run.account.name);
+                lock(&run.summary)
+                    .failed
+                    .push(("committing fetched files".into(), e.to_string()));
+            }
+        }
+    }
+}
+
+/// One group: synced, placed, folders synced, index rows committed. Blocking.
+fn commit_group(
+    repo: &Repo,
+    grouped: bool,
+    group: Vec<Fetched>,
+) -> Vec<(FetchJob, Result<Stored>)> {
+    if grouped && let Err(e) = repo.sync_staged() {
+        // Nothing is placed: every file of the group is fetched again by the next run.
+        return group
+            .into_iter()
+            .map(|f| (f.job, Err(retold(&e))))
+            .collect();
+    }
+    let mut jobs = Vec::with_capacity(group.len());
+    let committed = repo.index.batch(|_: &Batch<'_>| {
+        repo.begin_group();
+        for Fetched { job, staged } in group {
+            let result = job.store(staged);
+            jobs.push((job, result));
+        }
+        // The folders are synced even when a placement failed, so what was placed is durable;
+        // when they cannot be, the group's rows are rolled back: the index must not name files
+        // whose names a power cut could take back (the next run adopts them).
+        repo.end_group()
+    });
+    if let Err(e) = committed {
+        for (_, result) in &mut jobs {
+            if result.is_ok() {
+                *result = Err(retold(&e));
+            }
+        }
+    }
+    jobs
+}
+
+/// The same error for each item of a failed group: a file error stays one (with its kind, so
+/// a full disk still reads as one), anything else keeps its message.
+fn retold(e: &Error) -> Error {
+    match e {
+        Error::Io { context, source } => Error::Io {
+            context: context.clone(),
+            source: std::io::Error::new(source.kind(), source.to_string()),
+        },
+        other => Error::Invalid(other.to_string()),
     }
 }

@@ -138,6 +138,9 @@ fn a_power_cut_never_leaves_the_index_naming_bytes_that_are_not_there() {
     });
     let cuts = if long_run() { 30 } else { 3 };
     let (mut checked_files, mut survived) = (0usize, 0usize);
+    // Cuts that landed inside a group commit: files renamed into place, their rows not yet
+    // committed; and the number of such files.
+    let (mut inside_group, mut uncommitted) = (0usize, 0usize);
     let window = Duration::from_millis(700);
     for cut in 0..cuts {
         let image = env.dir.path().join(format!("disk-{cut}.img"));
@@ -195,6 +198,11 @@ fn a_power_cut_never_leaves_the_index_naming_bytes_that_are_not_there() {
         let repo = after.mount.join("repo");
         if repo.join("photobak.db").exists() {
             checked_files += assert_index_names_only_real_bytes(&repo, &BTreeSet::new());
+            let unnamed = files_not_yet_committed(&repo, &env.fake.library());
+            if unnamed > 0 {
+                inside_group += 1;
+                uncommitted += unnamed;
+            }
         }
         // The next run completes the backup on what the cut left.
         let out = env
@@ -220,8 +228,53 @@ fn a_power_cut_never_leaves_the_index_naming_bytes_that_are_not_there() {
         let _ = std::fs::remove_file(&image);
     }
     figure(&format!(
-        "power cut backup: {cuts} cuts ({survived} mid-run), {checked_files} indexed files checked against the disk after the cut, next run complete every time, 0 lost"
+        "power cut backup: {cuts} cuts ({survived} mid-run, {inside_group} inside a group commit with {uncommitted} placed files not yet committed, each whole), {checked_files} indexed files checked against the disk after the cut, next run complete every time, 0 lost"
     ));
+}
+
+/// Media files under their final names that the index does not name yet: what a cut between a
+/// group's renames and its commit leaves. Each must be whole (the group was synced before any
+/// rename): exactly the bytes of an item of the library. Returns how many there are.
+fn files_not_yet_committed(
+    repo: &Path,
+    library: &photobak_testkit::fake_google::LibrarySnapshot,
+) -> usize {
+    let db = rusqlite::Connection::open(repo.join("photobak.db")).expect("index opens");
+    let named: BTreeSet<String> = db
+        .prepare("SELECT path FROM content")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let known: BTreeSet<String> = library
+        .account(A)
+        .unwrap()
+        .items
+        .iter()
+        .map(|i| i.blake3.clone())
+        .collect();
+    let mut unnamed = 0;
+    common::walk(&repo.join("googlephotos"), &mut |p| {
+        let name = p.file_name().unwrap().to_string_lossy();
+        if name == "others.txt" || name.ends_with(".xmp") {
+            return;
+        }
+        let rel = p
+            .strip_prefix(repo)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if named.contains(&rel) {
+            return;
+        }
+        assert!(
+            known.contains(&common::hash_hex(p)),
+            "{rel} is under its final name, not in the index, and not whole"
+        );
+        unnamed += 1;
+    });
+    unnamed
 }
 
 /// The same for an `import takeout`, whose bytes pass makes a group of files durable with one

@@ -35,6 +35,9 @@ pub struct Fetch<'a> {
     pub progress: &'a dyn Progress,
     /// Ends the download at once (between chunks, or while waiting for an answer or a pause).
     pub cancel: &'a CancellationToken,
+    /// Fsync the staged file (true), or leave it to a caller that syncs a group of them at once
+    /// ([`Repo::sync_staged`]) before placing any.
+    pub sync: bool,
 }
 
 /// Where a download's URL comes from, and how it is refreshed. The Library API refreshes one
@@ -229,9 +232,16 @@ pub async fn download(f: &Fetch<'_>, repo: &Repo, src: &mut impl UrlSource) -> R
                     )),
                     None => {
                         let w = writer.take().expect("writer exists");
-                        return tokio::task::spawn_blocking(move || w.finish())
-                            .await
-                            .map_err(|e| Error::from_join(&what, &e))?;
+                        let sync = f.sync;
+                        return tokio::task::spawn_blocking(move || {
+                            if sync {
+                                w.finish()
+                            } else {
+                                w.finish_unsynced()
+                            }
+                        })
+                        .await
+                        .map_err(|e| Error::from_join(&what, &e))?;
                     }
                 }
             }

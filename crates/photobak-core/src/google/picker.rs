@@ -420,6 +420,7 @@ impl PickedDownload {
         repo: &crate::repo::Repo,
         progress: &dyn crate::progress::Progress,
         cancel: &tokio_util::sync::CancellationToken,
+        sync: bool,
     ) -> Result<crate::repo::store::Staged> {
         let client = self.client.clone();
         let f = super::media::Fetch {
@@ -428,6 +429,7 @@ impl PickedDownload {
             pacer: &client.pacer,
             progress,
             cancel,
+            sync,
         };
         super::media::download(&f, repo, &mut self).await
     }

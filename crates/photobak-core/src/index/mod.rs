@@ -71,6 +71,10 @@ impl Batch<'_> {
 /// The open index.
 pub struct Index {
     conn: Mutex<Connection>,
+    /// Held for the whole of an [`Index::batch`]: the connection has one transaction at a
+    /// time, so two batches (two accounts' group commits, a page of listed items) take turns
+    /// instead of one failing with "cannot start a transaction within a transaction".
+    batch_gate: Mutex<()>,
 }
 
 impl Index {
@@ -97,6 +101,7 @@ impl Index {
         fill_path_keys(&mut conn)?;
         Ok(Index {
             conn: Mutex::new(conn),
+            batch_gate: Mutex::new(()),
         })
     }
 
@@ -124,9 +129,16 @@ impl Index {
     /// is durable): it only widens the window in which a crash leaves a durable file the index
     /// does not know, which the next run adopts (`Repo::place_new`).
     ///
+    /// One batch at a time: a second one waits for the first to end. A single call from another
+    /// thread while a batch is open joins its transaction (one connection); it is committed with
+    /// the batch, or rolled back with it when `f` fails, so callers fail a batch only when its
+    /// writes must not stand (a group whose folders could not be synced).
+    ///
     /// # Errors
     /// `f`'s error, or the index's.
     pub fn batch<T>(&self, f: impl FnOnce(&Batch<'_>) -> Result<T>) -> Result<T> {
+        // Not reentrant: a batch inside a batch on one thread would wait for itself.
+        let _turn = self.batch_gate.lock().unwrap_or_else(|p| p.into_inner());
         self.with(|c| Ok(c.execute_batch("BEGIN IMMEDIATE")?))?;
         let out = f(&Batch(self));
         let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };

@@ -99,6 +99,7 @@ impl LibrarySource {
                             pacer: &pacer,
                             progress: cx.progress.as_ref(),
                             cancel: &cx.cancel,
+                            sync: cx.sync,
                         };
                         download_item(&fetch, &repo, &client, &mut item, &mut listed_at).await
                     })
@@ -220,10 +221,13 @@ impl Source for LibrarySource {
                         .client
                         .album_items_page(&api_album.id, req.token())
                         .await?;
-                    for item in page.items {
-                        if intake.item(self.listed(item, Some(album))).await? == Flow::Stop {
-                            return Ok(());
-                        }
+                    let listed = page
+                        .items
+                        .into_iter()
+                        .map(|item| self.listed(item, Some(album)))
+                        .collect();
+                    if intake.items(listed).await? == Flow::Stop {
+                        return Ok(());
                     }
                     walk.advance(page.next)?;
                 }
@@ -231,10 +235,13 @@ impl Source for LibrarySource {
             let mut walk = PageWalk::default();
             while let Some(req) = walk.next(&cancel)? {
                 let page = self.client.items_page(req.token()).await?;
-                for item in page.items {
-                    if intake.item(self.listed(item, None)).await? == Flow::Stop {
-                        return Ok(());
-                    }
+                let listed = page
+                    .items
+                    .into_iter()
+                    .map(|item| self.listed(item, None))
+                    .collect();
+                if intake.items(listed).await? == Flow::Stop {
+                    return Ok(());
                 }
                 walk.advance(page.next)?;
             }
@@ -297,6 +304,8 @@ impl Source for LibrarySource {
                 pacer: &self.pacer,
                 progress: &NoProgress,
                 cancel,
+                // Repair places the file itself, one at a time.
+                sync: true,
             };
             let staged = download_item(
                 &fetch,

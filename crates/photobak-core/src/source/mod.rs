@@ -181,6 +181,10 @@ pub struct FetchContext {
     pub cancel: CancellationToken,
     /// Where bytes are reported.
     pub progress: Arc<dyn Progress>,
+    /// Fsync the staged file before handing it over (true), or leave that to the engine, which
+    /// makes a group of fetched files durable with one `syncfs` before it places any of them
+    /// (false: [`crate::repo::Repo::sync_staged`]).
+    pub sync: bool,
 }
 
 /// How the engine gets a listed item's bytes.
@@ -240,6 +244,19 @@ pub trait Intake: Send + Sync {
     /// `--integrity`), fetches them on the engine's pool. Waits for a free download slot, so a
     /// listing never runs far ahead of the downloads.
     fn item(&self, item: ListedItem) -> BoxFuture<'_, Result<Flow>>;
+    /// A page of listed items, as [`Intake::item`] each, in order. The engine records a page
+    /// in one index transaction (a transaction per item cost more than its statements), so a
+    /// lister that gets items by pages hands them over by pages.
+    fn items(&self, items: Vec<ListedItem>) -> BoxFuture<'_, Result<Flow>> {
+        Box::pin(async move {
+            for item in items {
+                if self.item(item).await? == Flow::Stop {
+                    return Ok(Flow::Stop);
+                }
+            }
+            Ok(Flow::Continue)
+        })
+    }
     /// Stores bytes the source delivers itself (the one ingest path) and counts them.
     /// Blocking: call it from a blocking thread.
     fn store(&self, delivery: &Delivery<'_>, staged: Staged) -> Result<Stored>;

@@ -158,7 +158,7 @@ impl PickerSource {
                 Bytes::Fetch(Box::new(move |cx: FetchContext| {
                     Box::pin(async move {
                         download
-                            .fetch(&repo, cx.progress.as_ref(), &cx.cancel)
+                            .fetch(&repo, cx.progress.as_ref(), &cx.cancel, cx.sync)
                             .await
                     })
                 }))
@@ -221,16 +221,17 @@ impl Source for PickerSource {
             let mut walk = PageWalk::default();
             while let Some(req) = walk.next(intake.cancel())? {
                 let page = client.items_page(session, req.token()).await?;
+                let mut listed = Vec::with_capacity(page.items.len());
                 for item in page.items {
                     let meta = item_meta(&item);
                     if let Some(link) = self.link_to_takeout(&item, &meta).await? {
                         intake.report(&mut |s| s.linked.push(link.clone()));
                         continue;
                     }
-                    let listed = self.listed(client, session, req.token(), item, meta);
-                    if intake.item(listed).await? == Flow::Stop {
-                        return Ok(());
-                    }
+                    listed.push(self.listed(client, session, req.token(), item, meta));
+                }
+                if intake.items(listed).await? == Flow::Stop {
+                    return Ok(());
                 }
                 walk.advance(page.next)?;
             }
@@ -289,7 +290,9 @@ impl Source for PickerSource {
                         item: found,
                         listed_at: Instant::now(),
                     };
-                    let staged = download.fetch(&self.repo, &NoProgress, cancel).await?;
+                    let staged = download
+                        .fetch(&self.repo, &NoProgress, cancel, true)
+                        .await?;
                     return Ok(Fetched::Bytes(staged));
                 }
                 walk.advance(page.next)?;
