@@ -7,7 +7,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Content, Index, content_from_row, hash_from, now};
+use super::{Cached, Content, Index, content_from_row, hash_from, now};
 use crate::error::Result;
 use crate::kinds::TimeSource;
 use crate::meta::FileMeta;
@@ -92,7 +92,7 @@ impl Index {
     /// The file an item's bytes are stored in now, if any.
     pub fn item_content(&self, item_id: i64) -> Result<Option<Content>> {
         self.with(|c| {
-            let id: Option<i64> = c.query_row(
+            let id: Option<i64> = c.row_cached(
                 "SELECT content_id FROM items WHERE id = ?1",
                 [item_id],
                 |r| r.get::<_, Option<i64>>(0),
@@ -100,7 +100,7 @@ impl Index {
             let Some(id) = id else {
                 return Ok(None);
             };
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT id, blake3, size, path FROM content WHERE id = ?1",
                 [id],
                 content_from_row,
@@ -114,7 +114,7 @@ impl Index {
     /// file's row id.
     pub fn add_item_content(&self, item_id: i64, new: &NewContent<'_>) -> Result<i64> {
         self.tx(|tx| {
-            tx.execute(
+            tx.exec_cached(
                 "INSERT INTO content (blake3, size, path, path_key, home_album_id, home_reason,
                                       stored_at, verified_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
@@ -129,7 +129,7 @@ impl Index {
                 ],
             )?;
             let id = tx.last_insert_rowid();
-            tx.execute(
+            tx.exec_cached(
                 "UPDATE items SET content_id = ?2 WHERE id = ?1",
                 params![item_id, id],
             )?;
@@ -140,7 +140,7 @@ impl Index {
     /// Records that a stored file now holds other bytes (replaced in place), verified now.
     pub fn replace_content_bytes(&self, content_id: i64, hash: &[u8; 32], size: i64) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "UPDATE content SET blake3 = ?2, size = ?3, stored_at = ?4, verified_at = ?4
                  WHERE id = ?1",
                 params![content_id, &hash[..], size, now()],
@@ -152,7 +152,7 @@ impl Index {
     /// Points an item at a stored file.
     pub fn set_item_content(&self, item_id: i64, content_id: i64) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "UPDATE items SET content_id = ?2 WHERE id = ?1",
                 params![item_id, content_id],
             )?;
@@ -163,7 +163,7 @@ impl Index {
     /// Records that a stored file's bytes were found (or written) whole just now.
     pub fn mark_verified(&self, content_id: i64) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "UPDATE content SET verified_at = ?2 WHERE id = ?1",
                 params![content_id, now()],
             )?;
@@ -175,7 +175,7 @@ impl Index {
     /// folded): the item's place among them is this plus one.
     pub fn same_name_before(&self, album_id: i64, item_id: i64, filename: &str) -> Result<i64> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 SAME_NAME_BEFORE,
                 params![album_id, item_id, filename],
                 |r| r.get(0),
@@ -200,7 +200,7 @@ impl Index {
     /// Forgets a stored file (after it went to the trash).
     pub fn delete_content(&self, content_id: i64) -> Result<()> {
         self.with(|c| {
-            c.execute("DELETE FROM content WHERE id = ?1", [content_id])?;
+            c.exec_cached("DELETE FROM content WHERE id = ?1", [content_id])?;
             Ok(())
         })
     }
@@ -213,7 +213,7 @@ impl Index {
     ) -> Result<()> {
         self.with(|c| {
             match meta {
-                Ok(m) => c.execute(
+                Ok(m) => c.exec_cached(
                     "UPDATE content SET file_taken_at = ?2, file_offset = ?3, file_local = ?4,
                      file_lat = ?5, file_lon = ?6, file_alt = ?7, file_make = ?8, file_model = ?9,
                      meta_error = NULL WHERE id = ?1",
@@ -229,7 +229,7 @@ impl Index {
                         m.model
                     ],
                 )?,
-                Err(e) => c.execute(
+                Err(e) => c.exec_cached(
                     "UPDATE content SET meta_error = ?2 WHERE id = ?1",
                     params![content_id, e],
                 )?,
@@ -241,7 +241,7 @@ impl Index {
     /// What an item's stored file says beside what the item records; None when it has no file.
     pub fn file_facts(&self, item_id: i64) -> Result<Option<FileFacts>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT ct.file_taken_at, ct.file_offset, i.sidecar_taken_at, i.taken_source,
                         ct.file_lat, ct.file_lon, ct.file_alt, i.gps_source
                  FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
@@ -265,7 +265,7 @@ impl Index {
     /// Sets an item's capture time and where it came from.
     pub fn set_taken(&self, item_id: i64, taken_at: i64, source: TimeSource) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "UPDATE items SET taken_at = ?2, taken_source = ?3 WHERE id = ?1",
                 params![item_id, taken_at, source],
             )?;
@@ -282,7 +282,7 @@ impl Index {
         alt: Option<f64>,
     ) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "UPDATE items SET latitude = ?2, longitude = ?3, altitude = ?4, gps_source = 'exif'
                  WHERE id = ?1",
                 params![item_id, lat, lon, alt],
@@ -294,7 +294,7 @@ impl Index {
     /// What the `.xmp` sidecar and the file's time of an item need; None when it has no file.
     pub fn finish_facts(&self, item_id: i64) -> Result<Option<FinishFacts>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT ct.path, i.taken_at, i.taken_source, ct.file_offset, i.latitude, i.longitude,
                         i.altitude, i.description, i.favorite, i.people
                  FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
@@ -326,7 +326,7 @@ impl Index {
         remote_id: &str,
     ) -> Result<Option<StoredFileFacts>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT ct.file_taken_at, ct.file_offset, ct.file_lat, ct.file_lon, ct.file_alt
                  FROM items i JOIN content ct ON ct.id = i.content_id
                  WHERE i.account_id = ?1 AND i.remote_id = ?2",

@@ -3,7 +3,7 @@
 
 use rusqlite::params;
 
-use super::Index;
+use super::{Cached, Index};
 use crate::error::Result;
 use crate::kinds::Source;
 
@@ -52,12 +52,12 @@ impl Index {
     /// True when any of people, origin or the sidecar's time changed.
     pub fn set_takeout_extras(&self, item_id: i64, extras: &TakeoutExtras<'_>) -> Result<bool> {
         self.tx(|c| {
-            let before: String = c.query_row(
+            let before: String = c.row_cached(
                 "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
                 [item_id],
                 |r| r.get(0),
             )?;
-            c.execute(
+            c.exec_cached(
                 "UPDATE items SET people = ?2, origin = COALESCE(?3, origin), sidecar_rule = ?4,
                  sidecar_taken_at = COALESCE(?5, sidecar_taken_at) WHERE id = ?1",
                 params![
@@ -68,7 +68,7 @@ impl Index {
                     extras.sidecar_taken_at
                 ],
             )?;
-            let after: String = c.query_row(
+            let after: String = c.row_cached(
                 "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
                 [item_id],
                 |r| r.get(0),

@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Index, now};
+use super::{Cached, Index, now};
 use crate::error::{Error, Result};
 use crate::exports::ExportId;
 use crate::kinds::{AlbumKind, Source, TimeSource};
@@ -181,7 +181,7 @@ impl Index {
     /// Returns the account, creating it with `folder` when new.
     pub fn ensure_account(&self, provider: &str, name: &str, folder: &str) -> Result<Account> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "INSERT INTO accounts (provider, name, folder, created_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (provider, name) DO NOTHING",
                 params![provider, name, folder, now()],
@@ -231,7 +231,7 @@ impl Index {
     /// Stores (or clears) the OAuth credentials of an account.
     pub fn set_credentials(&self, account_id: i64, credentials: Option<&str>) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "UPDATE accounts SET credentials = ?2 WHERE id = ?1",
                 params![account_id, credentials],
             )?;
@@ -252,7 +252,7 @@ impl Index {
         self.tx(|tx| {
             let t = now();
             let existing: Option<i64> = tx
-                .query_row(
+                .row_cached(
                     "SELECT id FROM albums WHERE account_id = ?1 AND remote_id = ?2",
                     params![account.id, spec.remote_id],
                     |r| r.get(0),
@@ -260,7 +260,7 @@ impl Index {
                 .optional()?;
             let id = match existing {
                 Some(id) => {
-                    tx.execute(
+                    tx.exec_cached(
                         "UPDATE albums SET title = ?2, description = COALESCE(?3, description),
                          raw_json = COALESCE(?4, raw_json), last_seen = ?5,
                          seen_run = COALESCE(?6, seen_run) WHERE id = ?1",
@@ -272,7 +272,7 @@ impl Index {
                     let mut n = 1;
                     let folder = loop {
                         let candidate = folder_for(n);
-                        let taken: bool = tx.query_row(
+                        let taken: bool = tx.row_cached(
                             "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND folder = ?2 COLLATE NOCASE)",
                             params![account.id, candidate],
                             |r| r.get(0),
@@ -282,7 +282,7 @@ impl Index {
                         }
                         n += 1;
                     };
-                    tx.execute(
+                    tx.exec_cached(
                         "INSERT INTO albums (account_id, remote_id, source, title, description, folder,
                          kind, raw_json, first_seen, last_seen, seen_run)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
@@ -302,7 +302,7 @@ impl Index {
                     tx.last_insert_rowid()
                 }
             };
-            Ok(tx.query_row(
+            Ok(tx.row_cached(
                 &format!("SELECT {ALBUM_COLS} FROM albums WHERE id = ?1"),
                 [id],
                 album_from_row,
@@ -344,7 +344,7 @@ impl Index {
                 Option<String>,
             );
             let prev: Option<Prev> = tx
-                .query_row(
+                .row_cached(
                     "SELECT id, content_id, version, seen_run,
                             json_array(filename, mime_type, description, taken_at, width, height,
                                        camera_make, camera_model, latitude, longitude, altitude,
@@ -370,7 +370,7 @@ impl Index {
             let trash = meta.trashed.map(i64::from);
             let state = match prev {
                 None => {
-                    tx.execute(
+                    tx.exec_cached(
                         "INSERT INTO items (account_id, remote_id, version, filename, mime_type,
                          description, taken_at, taken_source, width, height, camera_make, camera_model,
                          latitude, longitude, altitude, gps_source, is_video, favorite, archived, trashed,
@@ -414,7 +414,7 @@ impl Index {
                     }
                 }
                 Some((id, content_id, version, seen_run, before, prev_source_ref)) => {
-                    tx.execute(
+                    tx.exec_cached(
                         "UPDATE items SET
                          -- A stored item keeps its old version until the new bytes are stored
                          -- (set_item_version), so a failed or interrupted download is retried.
@@ -455,7 +455,7 @@ impl Index {
                             run_id
                         ],
                     )?;
-                    let after: String = tx.query_row(
+                    let after: String = tx.row_cached(
                         "SELECT json_array(filename, mime_type, description, taken_at, width, height,
                                 camera_make, camera_model, latitude, longitude, altitude,
                                 favorite, archived, trashed) FROM items WHERE id = ?1",
@@ -464,7 +464,7 @@ impl Index {
                     )?;
                     let meta_changed = after != before;
                     if meta_changed {
-                        tx.execute("UPDATE items SET updated_at = ?2 WHERE id = ?1", params![id, t])?;
+                        tx.exec_cached("UPDATE items SET updated_at = ?2 WHERE id = ?1", params![id, t])?;
                     }
                     ItemState {
                         id,
@@ -492,7 +492,7 @@ impl Index {
             } else {
                 source_ref.or(prev)
             };
-            tx.execute(
+            tx.exec_cached(
                 "INSERT INTO provenance (item_id, source, source_ref, first_seen, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4, source_ref = ?3",
@@ -505,7 +505,7 @@ impl Index {
     /// True when an account has items or albums from `source`.
     pub fn account_uses(&self, account_id: i64, source: Source) -> Result<bool> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND source = ?2)
                  OR EXISTS(SELECT 1 FROM provenance p JOIN items i ON i.id = p.item_id
                            WHERE i.account_id = ?1 AND p.source = ?2)",
@@ -518,7 +518,7 @@ impl Index {
     /// How many items of an account `source` delivered.
     pub fn items_from(&self, account_id: i64, source: Source) -> Result<u64> {
         self.with(|c| {
-            let n: i64 = c.query_row(
+            let n: i64 = c.row_cached(
                 "SELECT count(DISTINCT p.item_id) FROM provenance p
                  JOIN items i ON i.id = p.item_id
                  WHERE i.account_id = ?1 AND p.source = ?2",
@@ -533,7 +533,7 @@ impl Index {
     /// `live`: a live photo's still).
     pub fn link_item(&self, item_id: i64, to: i64, kind: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "UPDATE items SET linked_to = ?2, link_kind = ?3 WHERE id = ?1",
                 params![item_id, to, kind],
             )?;
@@ -544,7 +544,7 @@ impl Index {
     /// The file an item's bytes are stored in, if any.
     pub fn stored_file(&self, item_id: i64) -> Result<Option<StoredFile>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT ct.path, ct.size, ct.verified_at IS NOT NULL FROM items i
                  JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
                 [item_id],
@@ -563,7 +563,7 @@ impl Index {
     /// Records the version whose bytes are now stored.
     pub fn set_item_version(&self, item_id: i64, version: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "UPDATE items SET version = ?2 WHERE id = ?1",
                 params![item_id, version],
             )?;
@@ -574,7 +574,7 @@ impl Index {
     /// Adds an item to an album; true when the membership is new.
     pub fn add_membership(&self, album_id: i64, item_id: i64) -> Result<bool> {
         self.with(|c| {
-            let n = c.execute(
+            let n = c.exec_cached(
                 "INSERT INTO memberships (album_id, item_id, added_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO NOTHING",
                 params![album_id, item_id, now()],
@@ -602,7 +602,7 @@ impl Index {
     /// The stored file with this hash, if any.
     pub fn content_by_hash(&self, hash: &[u8; 32]) -> Result<Option<Content>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT id, blake3, size, path FROM content WHERE blake3 = ?1",
                 [&hash[..]],
                 content_from_row,
@@ -614,7 +614,7 @@ impl Index {
     /// A stored file by row id.
     pub fn content(&self, id: i64) -> Result<Option<Content>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT id, blake3, size, path FROM content WHERE id = ?1",
                 [id],
                 content_from_row,
@@ -626,7 +626,7 @@ impl Index {
     /// How many items use a stored file.
     pub fn content_users(&self, content_id: i64) -> Result<i64> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT count(*) FROM items WHERE content_id = ?1",
                 [content_id],
                 |r| r.get(0),
@@ -639,7 +639,7 @@ impl Index {
     /// One lookup in `content_path_key`, whatever the size of the library.
     pub fn path_in_use(&self, path: &str) -> Result<bool> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT EXISTS(SELECT 1 FROM content WHERE path_key = ?1)",
                 [portable_key(path)],
                 |r| r.get(0),
@@ -650,7 +650,7 @@ impl Index {
     /// Items of an account that are known but have no stored file yet.
     pub fn items_without_content(&self, account_id: i64) -> Result<i64> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.row_cached(
                 "SELECT count(*) FROM items WHERE account_id = ?1 AND content_id IS NULL AND trashed = 0",
                 [account_id],
                 |r| r.get(0),
@@ -675,7 +675,7 @@ impl Index {
     /// Starts a run record.
     pub fn begin_run(&self, command: &str, account_id: Option<i64>) -> Result<i64> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "INSERT INTO runs (command, account_id, started_at) VALUES (?1, ?2, ?3)",
                 params![command, account_id, now()],
             )?;
@@ -686,7 +686,7 @@ impl Index {
     /// Finishes a run record with its summary.
     pub fn finish_run(&self, run_id: i64, ok: bool, summary: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.exec_cached(
                 "UPDATE runs SET finished_at = ?2, ok = ?3, summary = ?4 WHERE id = ?1",
                 params![run_id, now(), ok, summary],
             )?;
@@ -704,14 +704,14 @@ impl Index {
     ) -> Result<()> {
         self.with(|c| {
             match error {
-                Some(e) => c.execute(
+                Some(e) => c.exec_cached(
                     "INSERT INTO failures (account_id, remote_id, filename, error, count, first_at, last_at)
                      VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
                      ON CONFLICT (account_id, remote_id) DO UPDATE SET error = ?4, count = count + 1,
                      last_at = ?5, filename = ?3",
                     params![account_id, remote_id, filename, e, now()],
                 )?,
-                None => c.execute(
+                None => c.exec_cached(
                     "DELETE FROM failures WHERE account_id = ?1 AND remote_id = ?2",
                     params![account_id, remote_id],
                 )?,
@@ -732,7 +732,7 @@ fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 }
 
 fn account_query(c: &Connection, provider: &str, name: &str) -> Result<Option<Account>> {
-    Ok(c.query_row(
+    Ok(c.row_cached(
         "SELECT id, provider, name, folder, credentials FROM accounts WHERE provider = ?1 AND name = ?2",
         params![provider, name],
         account_from_row,
