@@ -8,11 +8,16 @@
 //! - the run itself: its row in `runs`, its [`RunSummary`] (one type, whatever the source), why
 //!   it stopped (quota, credentials, Ctrl-C) and what is left;
 //! - every listed item: recorded in the index with its source's provenance and its album
-//!   membership, then compared with what is stored to decide whether it needs bytes (none yet,
-//!   a changed version, or a damaged file with `--integrity`);
+//!   membership (a listed page in one transaction: [`Intake::items`]), then compared with what
+//!   is stored to decide whether it needs bytes (none yet, a changed version, or a damaged file
+//!   with `--integrity`);
 //! - the download pool: a semaphore shared by every account (so several accounts cannot starve
 //!   or deadlock each other, the original's multi-account bug); the lister waits for a slot, so
-//!   no listing is held whole in memory; fetches run as tasks, storing on blocking threads;
+//!   no listing is held whole in memory; fetches run as tasks;
+//! - the group commit of fetched files ([`commit_groups`], one committer per run): a file per
+//!   item paid an fsync, a folder fsync and a dozen index transactions (with their WAL writes
+//!   and locks), the larger part of a thumbnail backup's cost per item in a profile; a group
+//!   pays one `syncfs`, one fsync per folder and one transaction;
 //! - the one ingest path ([`crate::ingest`]): de-duplication by content across accounts and
 //!   sources, copy-on-write, homes, trash;
 //! - the finishing steps: capture time from the file, `.xmp`, modification times, every album's
