@@ -306,6 +306,53 @@ mod tests {
         );
     }
 
+    /// Listing an item again writes only its sighting when nothing about it changed (a no-op
+    /// backup rewrote every item's name-index entries), and still sees every change.
+    #[test]
+    fn a_relisted_item_rewrites_its_metadata_only_when_it_changed() {
+        use crate::kinds::Source;
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let mut meta = ItemMeta {
+            filename: "IMG_1.jpg".into(),
+            mime_type: Some("image/jpeg".into()),
+            taken_at: Some(1_600_000_000),
+            width: Some(640),
+            latitude: Some(48.25),
+            ..Default::default()
+        };
+        let changes = || index.with(|c| Ok(c.total_changes())).unwrap();
+        let upsert = |meta: &ItemMeta| {
+            let run = index.begin_run("backup", Some(acc.id)).unwrap();
+            let before = changes();
+            let st = index
+                .upsert_item(acc.id, "r1", meta, run, Source::Library, None)
+                .unwrap();
+            let seen: i64 = index
+                .with(|c| Ok(c.query_row("SELECT seen_run FROM items", [], |r| r.get(0))?))
+                .unwrap();
+            assert_eq!(seen, run);
+            (st.meta_changed, changes() - before)
+        };
+        assert!(upsert(&meta).1 > 0);
+        // The same again: the sighting and the provenance, nothing else.
+        assert_eq!(upsert(&meta), (false, 2));
+        // A field the source does not give this time keeps its value: no change either.
+        let partial = ItemMeta {
+            width: None,
+            ..meta.clone()
+        };
+        assert_eq!(upsert(&partial), (false, 2));
+        meta.filename = "IMG_1 renamed.jpg".into();
+        assert!(upsert(&meta).0);
+        meta.latitude = Some(48.5);
+        assert!(upsert(&meta).0);
+        meta.camera_make = Some("Sony".into());
+        assert!(upsert(&meta).0);
+        assert_eq!(upsert(&meta), (false, 2));
+    }
+
     /// The vocabularies of `kinds.rs` go in and out of SQLite as their names, and a name the
     /// code does not know is an error, not a default.
     #[test]

@@ -415,6 +415,15 @@ impl Index {
                 }
                 Some((id, content_id, version, seen_run, before, prev_source_ref)) => {
                     tx.exec_cached(
+                        "UPDATE items SET last_seen = ?2, seen_run = ?3 WHERE id = ?1",
+                        params![id, t, run_id],
+                    )?;
+                    // The metadata only where it changes: an UPDATE that names `filename`
+                    // rewrites the item's entries in both name indexes even when the name is
+                    // the same, which made a no-op backup write hundreds of WAL pages for each
+                    // page of 100 listed items. The condition is the SET clause compared
+                    // null-safely (`IS`) with what is stored.
+                    let updated = tx.exec_cached(
                         "UPDATE items SET
                          -- A stored item keeps its old version until the new bytes are stored
                          -- (set_item_version), so a failed or interrupted download is retried.
@@ -428,9 +437,26 @@ impl Index {
                          latitude = COALESCE(?12, latitude), longitude = COALESCE(?13, longitude),
                          altitude = COALESCE(?14, altitude), gps_source = COALESCE(?15, gps_source),
                          favorite = COALESCE(?16, favorite), archived = COALESCE(?17, archived),
-                         trashed = COALESCE(?18, trashed), raw_json = COALESCE(?19, raw_json),
-                         last_seen = ?20, seen_run = ?21
-                         WHERE id = ?1",
+                         trashed = COALESCE(?18, trashed), raw_json = COALESCE(?19, raw_json)
+                         WHERE id = ?1 AND NOT (
+                             version IS (CASE WHEN content_id IS NULL THEN COALESCE(?2, version)
+                                              ELSE version END)
+                             AND filename IS ?3
+                             AND mime_type IS COALESCE(?4, mime_type)
+                             AND description IS COALESCE(?5, description)
+                             AND taken_at IS COALESCE(?6, taken_at)
+                             AND taken_source IS COALESCE(?7, taken_source)
+                             AND width IS COALESCE(?8, width) AND height IS COALESCE(?9, height)
+                             AND camera_make IS COALESCE(?10, camera_make)
+                             AND camera_model IS COALESCE(?11, camera_model)
+                             AND latitude IS COALESCE(?12, latitude)
+                             AND longitude IS COALESCE(?13, longitude)
+                             AND altitude IS COALESCE(?14, altitude)
+                             AND gps_source IS COALESCE(?15, gps_source)
+                             AND favorite IS COALESCE(?16, favorite)
+                             AND archived IS COALESCE(?17, archived)
+                             AND trashed IS COALESCE(?18, trashed)
+                             AND raw_json IS COALESCE(?19, raw_json))",
                         params![
                             id,
                             meta.version,
@@ -451,18 +477,19 @@ impl Index {
                             arch,
                             trash,
                             meta.raw_json,
-                            t,
-                            run_id
                         ],
                     )?;
-                    let after: String = tx.row_cached(
-                        "SELECT json_array(filename, mime_type, description, taken_at, width, height,
-                                camera_make, camera_model, latitude, longitude, altitude,
-                                favorite, archived, trashed) FROM items WHERE id = ?1",
-                        [id],
-                        |r| r.get(0),
-                    )?;
-                    let meta_changed = after != before;
+                    // Nothing to update: nothing changed.
+                    let meta_changed = updated > 0 && {
+                        let after: String = tx.row_cached(
+                            "SELECT json_array(filename, mime_type, description, taken_at, width,
+                                    height, camera_make, camera_model, latitude, longitude,
+                                    altitude, favorite, archived, trashed) FROM items WHERE id = ?1",
+                            [id],
+                            |r| r.get(0),
+                        )?;
+                        after != before
+                    };
                     if meta_changed {
                         tx.exec_cached("UPDATE items SET updated_at = ?2 WHERE id = ?1", params![id, t])?;
                     }
