@@ -37,7 +37,7 @@ impl StageWriter {
     pub(super) fn create(tmp_dir: &Path) -> Result<StageWriter> {
         let mut name = [0u8; 12];
         getrandom::fill(&mut name).map_err(|e| Error::Invalid(format!("random: {e}")))?;
-        let hex: String = name.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex(&name);
         let path = tmp_dir.join(format!("{hex}.part"));
         let file = File::create_new(&path).ctx(|| format!("creating {}", path.display()))?;
         Ok(StageWriter {
@@ -134,7 +134,15 @@ impl Staged {
 
 /// Lower-case hex of a digest.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    // Without a `format!` per byte: this runs for every listed item (its version fingerprint)
+    // and every manifest line.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// Hashes a file with BLAKE3, streaming.

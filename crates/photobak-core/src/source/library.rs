@@ -24,7 +24,7 @@ use super::{
 use crate::error::{Error, Result};
 use crate::google::GoogleAccess;
 use crate::google::http::Pacer;
-use crate::google::library::{ApiMediaItem, LibraryClient, PageWalk};
+use crate::google::library::{ApiMediaItem, LibraryClient, PageRequest, PageWalk};
 use crate::google::media::{Fetch, download_item};
 use crate::google::oauth::{Token, TokenSource, TokenStore};
 use crate::index::{Account, ItemMeta};
@@ -113,6 +113,24 @@ impl LibrarySource {
             source_ref: None,
             bytes,
         }
+    }
+}
+
+/// A page asked for ahead of need; dropped unanswered (the listing stopped or failed), the
+/// request is abandoned.
+struct Prefetch<T>(tokio::task::JoinHandle<Result<T>>);
+
+impl<T> Prefetch<T> {
+    async fn answer(mut self) -> Result<T> {
+        (&mut self.0)
+            .await
+            .map_err(|e| Error::from_join("listing a page", &e))?
+    }
+}
+
+impl<T> Drop for Prefetch<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -216,11 +234,19 @@ impl Source for LibrarySource {
                     })
                     .await?;
                 let mut walk = PageWalk::default();
-                while let Some(req) = walk.next(&cancel)? {
-                    let page = self
-                        .client
-                        .album_items_page(&api_album.id, req.token())
-                        .await?;
+                let album_pages = |req: PageRequest| {
+                    let (client, id) = (self.client.clone(), api_album.id.clone());
+                    let token = req.token().map(str::to_string);
+                    Prefetch(tokio::spawn(async move {
+                        client.album_items_page(&id, token.as_deref()).await
+                    }))
+                };
+                let mut next = walk.next(&cancel)?.map(album_pages);
+                while let Some(asked) = next.take() {
+                    let page = asked.answer().await?;
+                    walk.advance(page.next.clone())?;
+                    // The next page is asked for while this one is recorded.
+                    next = walk.next(&cancel)?.map(album_pages);
                     let listed = page
                         .items
                         .into_iter()
@@ -229,12 +255,23 @@ impl Source for LibrarySource {
                     if intake.items(listed).await? == Flow::Stop {
                         return Ok(());
                     }
-                    walk.advance(page.next)?;
                 }
             }
             let mut walk = PageWalk::default();
-            while let Some(req) = walk.next(&cancel)? {
-                let page = self.client.items_page(req.token()).await?;
+            let pages = |req: PageRequest| {
+                let client = self.client.clone();
+                let token = req.token().map(str::to_string);
+                Prefetch(tokio::spawn(async move {
+                    client.items_page(token.as_deref()).await
+                }))
+            };
+            let mut next = walk.next(&cancel)?.map(pages);
+            while let Some(asked) = next.take() {
+                let page = asked.answer().await?;
+                walk.advance(page.next.clone())?;
+                // The next page is asked for while this one is recorded: a listing is a chain
+                // of round trips, and on a busy machine each one waits for the scheduler.
+                next = walk.next(&cancel)?.map(pages);
                 let listed = page
                     .items
                     .into_iter()
@@ -243,7 +280,6 @@ impl Source for LibrarySource {
                 if intake.items(listed).await? == Flow::Stop {
                     return Ok(());
                 }
-                walk.advance(page.next)?;
             }
             Ok(())
         })
