@@ -340,19 +340,65 @@ impl Index {
                 Option<i64>,
                 Option<String>,
                 Option<i64>,
-                String,
+                bool,
                 Option<String>,
             );
+            let fav = meta.favorite.map(i64::from);
+            let arch = meta.archived.map(i64::from);
+            let trash = meta.trashed.map(i64::from);
+            // Whether the metadata UPDATE below would change anything: its SET clause compared
+            // null-safely (`IS`) with what is stored. Relisting an unchanged item (every item of
+            // a no-op backup) then writes only its sighting: an UPDATE that names `filename`
+            // rewrites the item's entries in both name indexes even when the name is the same,
+            // which made a no-op backup write hundreds of WAL pages for each listed page.
             let prev: Option<Prev> = tx
                 .row_cached(
                     "SELECT id, content_id, version, seen_run,
-                            json_array(filename, mime_type, description, taken_at, width, height,
-                                       camera_make, camera_model, latitude, longitude, altitude,
-                                       favorite, archived, trashed),
+                            NOT (version IS (CASE WHEN content_id IS NULL
+                                                  THEN COALESCE(?4, version) ELSE version END)
+                                 AND filename IS ?5
+                                 AND mime_type IS COALESCE(?6, mime_type)
+                                 AND description IS COALESCE(?7, description)
+                                 AND taken_at IS COALESCE(?8, taken_at)
+                                 AND taken_source IS COALESCE(?9, taken_source)
+                                 AND width IS COALESCE(?10, width)
+                                 AND height IS COALESCE(?11, height)
+                                 AND camera_make IS COALESCE(?12, camera_make)
+                                 AND camera_model IS COALESCE(?13, camera_model)
+                                 AND latitude IS COALESCE(?14, latitude)
+                                 AND longitude IS COALESCE(?15, longitude)
+                                 AND altitude IS COALESCE(?16, altitude)
+                                 AND gps_source IS COALESCE(?17, gps_source)
+                                 AND favorite IS COALESCE(?18, favorite)
+                                 AND archived IS COALESCE(?19, archived)
+                                 AND trashed IS COALESCE(?20, trashed)
+                                 AND raw_json IS COALESCE(?21, raw_json)),
                             (SELECT source_ref FROM provenance p
                              WHERE p.item_id = items.id AND p.source = ?3)
                      FROM items WHERE account_id = ?1 AND remote_id = ?2",
-                    params![account_id, remote_id, source],
+                    params![
+                        account_id,
+                        remote_id,
+                        source,
+                        meta.version,
+                        meta.filename,
+                        meta.mime_type,
+                        meta.description,
+                        meta.taken_at,
+                        meta.taken_source,
+                        meta.width,
+                        meta.height,
+                        meta.camera_make,
+                        meta.camera_model,
+                        meta.latitude,
+                        meta.longitude,
+                        meta.altitude,
+                        meta.gps_source,
+                        fav,
+                        arch,
+                        trash,
+                        meta.raw_json,
+                    ],
                     |r| {
                         Ok((
                             r.get(0)?,
@@ -365,9 +411,6 @@ impl Index {
                     },
                 )
                 .optional()?;
-            let fav = meta.favorite.map(i64::from);
-            let arch = meta.archived.map(i64::from);
-            let trash = meta.trashed.map(i64::from);
             let state = match prev {
                 None => {
                     tx.exec_cached(
@@ -413,82 +456,64 @@ impl Index {
                         prev_source_ref: None,
                     }
                 }
-                Some((id, content_id, version, seen_run, before, prev_source_ref)) => {
+                Some((id, content_id, version, seen_run, changes, prev_source_ref)) => {
                     tx.exec_cached(
                         "UPDATE items SET last_seen = ?2, seen_run = ?3 WHERE id = ?1",
                         params![id, t, run_id],
                     )?;
-                    // The metadata only where it changes: an UPDATE that names `filename`
-                    // rewrites the item's entries in both name indexes even when the name is
-                    // the same, which made a no-op backup write hundreds of WAL pages for each
-                    // page of 100 listed items. The condition is the SET clause compared
-                    // null-safely (`IS`) with what is stored.
-                    let updated = tx.exec_cached(
-                        "UPDATE items SET
-                         -- A stored item keeps its old version until the new bytes are stored
-                         -- (set_item_version), so a failed or interrupted download is retried.
-                         version = CASE WHEN content_id IS NULL THEN COALESCE(?2, version)
-                                        ELSE version END,
-                         filename = ?3,
-                         mime_type = COALESCE(?4, mime_type), description = COALESCE(?5, description),
-                         taken_at = COALESCE(?6, taken_at), taken_source = COALESCE(?7, taken_source),
-                         width = COALESCE(?8, width), height = COALESCE(?9, height),
-                         camera_make = COALESCE(?10, camera_make), camera_model = COALESCE(?11, camera_model),
-                         latitude = COALESCE(?12, latitude), longitude = COALESCE(?13, longitude),
-                         altitude = COALESCE(?14, altitude), gps_source = COALESCE(?15, gps_source),
-                         favorite = COALESCE(?16, favorite), archived = COALESCE(?17, archived),
-                         trashed = COALESCE(?18, trashed), raw_json = COALESCE(?19, raw_json)
-                         WHERE id = ?1 AND NOT (
-                             version IS (CASE WHEN content_id IS NULL THEN COALESCE(?2, version)
-                                              ELSE version END)
-                             AND filename IS ?3
-                             AND mime_type IS COALESCE(?4, mime_type)
-                             AND description IS COALESCE(?5, description)
-                             AND taken_at IS COALESCE(?6, taken_at)
-                             AND taken_source IS COALESCE(?7, taken_source)
-                             AND width IS COALESCE(?8, width) AND height IS COALESCE(?9, height)
-                             AND camera_make IS COALESCE(?10, camera_make)
-                             AND camera_model IS COALESCE(?11, camera_model)
-                             AND latitude IS COALESCE(?12, latitude)
-                             AND longitude IS COALESCE(?13, longitude)
-                             AND altitude IS COALESCE(?14, altitude)
-                             AND gps_source IS COALESCE(?15, gps_source)
-                             AND favorite IS COALESCE(?16, favorite)
-                             AND archived IS COALESCE(?17, archived)
-                             AND trashed IS COALESCE(?18, trashed)
-                             AND raw_json IS COALESCE(?19, raw_json))",
-                        params![
-                            id,
-                            meta.version,
-                            meta.filename,
-                            meta.mime_type,
-                            meta.description,
-                            meta.taken_at,
-                            meta.taken_source,
-                            meta.width,
-                            meta.height,
-                            meta.camera_make,
-                            meta.camera_model,
-                            meta.latitude,
-                            meta.longitude,
-                            meta.altitude,
-                            meta.gps_source,
-                            fav,
-                            arch,
-                            trash,
-                            meta.raw_json,
-                        ],
-                    )?;
-                    // Nothing to update: nothing changed.
-                    let meta_changed = updated > 0 && {
-                        let after: String = tx.row_cached(
-                            "SELECT json_array(filename, mime_type, description, taken_at, width,
-                                    height, camera_make, camera_model, latitude, longitude,
-                                    altitude, favorite, archived, trashed) FROM items WHERE id = ?1",
-                            [id],
-                            |r| r.get(0),
+                    let meta_changed = changes && {
+                        let fields = |tx: &Connection| -> Result<String> {
+                            Ok(tx.row_cached(
+                                "SELECT json_array(filename, mime_type, description, taken_at,
+                                        width, height, camera_make, camera_model, latitude,
+                                        longitude, altitude, favorite, archived, trashed)
+                                 FROM items WHERE id = ?1",
+                                [id],
+                                |r| r.get(0),
+                            )?)
+                        };
+                        let before = fields(tx)?;
+                        tx.exec_cached(
+                            "UPDATE items SET
+                             -- A stored item keeps its old version until the new bytes are
+                             -- stored (set_item_version), so a failed or interrupted download
+                             -- is retried.
+                             version = CASE WHEN content_id IS NULL THEN COALESCE(?2, version)
+                                            ELSE version END,
+                             filename = ?3,
+                             mime_type = COALESCE(?4, mime_type), description = COALESCE(?5, description),
+                             taken_at = COALESCE(?6, taken_at), taken_source = COALESCE(?7, taken_source),
+                             width = COALESCE(?8, width), height = COALESCE(?9, height),
+                             camera_make = COALESCE(?10, camera_make), camera_model = COALESCE(?11, camera_model),
+                             latitude = COALESCE(?12, latitude), longitude = COALESCE(?13, longitude),
+                             altitude = COALESCE(?14, altitude), gps_source = COALESCE(?15, gps_source),
+                             favorite = COALESCE(?16, favorite), archived = COALESCE(?17, archived),
+                             trashed = COALESCE(?18, trashed), raw_json = COALESCE(?19, raw_json)
+                             WHERE id = ?1",
+                            params![
+                                id,
+                                meta.version,
+                                meta.filename,
+                                meta.mime_type,
+                                meta.description,
+                                meta.taken_at,
+                                meta.taken_source,
+                                meta.width,
+                                meta.height,
+                                meta.camera_make,
+                                meta.camera_model,
+                                meta.latitude,
+                                meta.longitude,
+                                meta.altitude,
+                                meta.gps_source,
+                                fav,
+                                arch,
+                                trash,
+                                meta.raw_json,
+                            ],
                         )?;
-                        after != before
+                        // A version or raw JSON of its own changes no listed field.
+                        fields(tx)? != before
                     };
                     if meta_changed {
                         tx.exec_cached("UPDATE items SET updated_at = ?2 WHERE id = ?1", params![id, t])?;
