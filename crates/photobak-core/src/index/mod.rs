@@ -260,6 +260,38 @@ mod tests {
         );
     }
 
+    /// `list` streams: its walk follows the path index instead of sorting every item before
+    /// the first row, and each item's folders and sources are index lookups.
+    #[test]
+    fn the_list_walk_needs_no_sort_and_looks_up_by_index() {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let plan = |q: &str, args: &[&dyn rusqlite::ToSql]| -> Vec<String> {
+            index
+                .with(|c| {
+                    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {q}"))?;
+                    let rows = st
+                        .query_map(args, |r| r.get::<_, String>(3))?
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(rows)
+                })
+                .unwrap()
+        };
+        let walk = plan(report::STORED_ITEMS, &[&None::<String>, &None::<String>]);
+        assert!(
+            !walk.iter().any(|d| d.contains("TEMP B-TREE")),
+            "the walk sorts: {walk:?}"
+        );
+        assert!(
+            walk.iter().any(|d| d.starts_with("SCAN ct USING")),
+            "the walk is not by the path index: {walk:?}"
+        );
+        for q in [report::ITEM_FOLDERS, report::ITEM_SOURCES] {
+            let p = plan(q, &[&1i64]);
+            assert!(!p.iter().any(|d| d.starts_with("SCAN")), "{q}: {p:?}");
+        }
+    }
+
     /// The vocabularies of `kinds.rs` go in and out of SQLite as their names, and a name the
     /// code does not know is an error, not a default.
     #[test]

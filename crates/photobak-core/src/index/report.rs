@@ -2,7 +2,7 @@
 //! was last found whole). Reads that walk the whole library hand their rows to a callback, so
 //! `list --json` and the manifest stream instead of holding every row twice.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use rusqlite::{OptionalExtension, params};
@@ -11,6 +11,32 @@ use serde::Serialize;
 use super::{Index, hash_from};
 use crate::error::Result;
 use crate::kinds::{AlbumKind, Source};
+
+/// Every stored item with what `list` prints, in path order. `content` is walked by its path
+/// index (the `CROSS JOIN` keeps it the outer loop), so rows come without sorting the whole
+/// library first.
+pub(super) const STORED_ITEMS: &str = "
+    SELECT i.id, a.name, ct.path, i.filename, coalesce(i.taken_at, ct.file_taken_at),
+           nullif(i.description, ''), coalesce(i.latitude, ct.file_lat),
+           coalesce(i.longitude, ct.file_lon), i.favorite, ct.blake3, ct.size,
+           i.mime_type, i.remote_id
+    FROM content ct CROSS JOIN items i ON i.content_id = ct.id
+    JOIN accounts a ON a.id = i.account_id
+    WHERE (?1 IS NULL OR a.name = ?1)
+      AND (?2 IS NULL OR EXISTS(SELECT 1 FROM memberships m JOIN albums al ON al.id = m.album_id
+                                WHERE m.item_id = i.id AND al.title = ?2 COLLATE NOCASE))
+    ORDER BY ct.path, i.id";
+
+/// The folders holding one item: user albums first, then automatic albums, then year folders,
+/// each by title.
+pub(super) const ITEM_FOLDERS: &str = "
+    SELECT a.title, a.kind FROM memberships m JOIN albums a ON a.id = m.album_id
+    WHERE m.item_id = ?1
+    ORDER BY (a.kind <> 'user'), (a.kind = 'year'), a.title";
+
+/// The sources that delivered one item, by name.
+pub(super) const ITEM_SOURCES: &str =
+    "SELECT source FROM provenance WHERE item_id = ?1 ORDER BY source";
 
 /// Counts of one source (or of everything).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -99,6 +125,11 @@ pub struct ListRow {
     pub mime_type: Option<String>,
     /// The source's id.
     pub remote_id: String,
+    /// The folders holding it: user albums first, then automatic albums, then year folders,
+    /// each by title.
+    pub folders: Vec<ItemFolder>,
+    /// The sources that delivered it, by name.
+    pub sources: Vec<Source>,
 }
 
 /// A stored file as `verify` checks it.
@@ -277,41 +308,8 @@ impl Index {
         })
     }
 
-    /// The folders holding each item: user albums first, then automatic albums, then year
-    /// folders, each by title.
-    pub fn item_folders(&self) -> Result<HashMap<i64, Vec<ItemFolder>>> {
-        self.with(|c| {
-            let mut folders: HashMap<i64, Vec<ItemFolder>> = HashMap::new();
-            let mut st = c.prepare(
-                "SELECT m.item_id, a.title, a.kind
-                 FROM memberships m JOIN albums a ON a.id = m.album_id
-                 ORDER BY (a.kind <> 'user'), (a.kind = 'year'), a.title",
-            )?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                folders.entry(r.get(0)?).or_default().push(ItemFolder {
-                    title: r.get(1)?,
-                    kind: r.get(2)?,
-                });
-            }
-            Ok(folders)
-        })
-    }
-
-    /// The sources that delivered each item, by name.
-    pub fn item_sources(&self) -> Result<HashMap<i64, Vec<Source>>> {
-        self.with(|c| {
-            let mut sources: HashMap<i64, Vec<Source>> = HashMap::new();
-            let mut st = c.prepare("SELECT item_id, source FROM provenance ORDER BY source")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                sources.entry(r.get(0)?).or_default().push(r.get(1)?);
-            }
-            Ok(sources)
-        })
-    }
-
-    /// Calls `each` with every stored item, by account and path, of one account (`account`,
+    /// Calls `each` with every stored item, by path (so by account folder first) and row id,
+    /// of one account (`account`,
     /// an address) and in one album (`album`, a title, case-insensitive) when given, until it
     /// breaks. The index stays locked meanwhile, so `each` should not wait long: `list` opens
     /// an index of its own.
@@ -322,22 +320,28 @@ impl Index {
         mut each: impl FnMut(ListRow) -> ControlFlow<()>,
     ) -> Result<()> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT i.id, a.name, ct.path, i.filename, coalesce(i.taken_at, ct.file_taken_at),
-                        nullif(i.description, ''), coalesce(i.latitude, ct.file_lat),
-                        coalesce(i.longitude, ct.file_lon), i.favorite, ct.blake3, ct.size,
-                        i.mime_type, i.remote_id
-                 FROM items i JOIN accounts a ON a.id = i.account_id
-                 JOIN content ct ON ct.id = i.content_id
-                 WHERE (?1 IS NULL OR a.name = ?1)
-                   AND (?2 IS NULL OR EXISTS(SELECT 1 FROM memberships m JOIN albums al ON al.id = m.album_id
-                                             WHERE m.item_id = i.id AND al.title = ?2 COLLATE NOCASE))
-                 ORDER BY a.id, ct.path, i.id",
-            )?;
+            let mut st = c.prepare(STORED_ITEMS)?;
+            // Folders and sources are looked up item by item (both by index) rather than
+            // loaded for the whole library first: the first line comes at once and memory
+            // does not grow with the library.
+            let mut folders = c.prepare(ITEM_FOLDERS)?;
+            let mut sources = c.prepare(ITEM_SOURCES)?;
             let mut rows = st.query(params![account, album])?;
             while let Some(r) = rows.next()? {
+                let item_id: i64 = r.get(0)?;
                 let row = ListRow {
-                    item_id: r.get(0)?,
+                    folders: folders
+                        .query_map([item_id], |f| {
+                            Ok(ItemFolder {
+                                title: f.get(0)?,
+                                kind: f.get(1)?,
+                            })
+                        })?
+                        .collect::<rusqlite::Result<_>>()?,
+                    sources: sources
+                        .query_map([item_id], |f| f.get(0))?
+                        .collect::<rusqlite::Result<_>>()?,
+                    item_id,
                     account: r.get(1)?,
                     path: r.get(2)?,
                     filename: r.get(3)?,
