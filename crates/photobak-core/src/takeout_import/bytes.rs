@@ -1,9 +1,10 @@
 //! Pass 2 of an import: the bytes of the entries whose item has no whole file, read from the
 //! archives and stored by groups. A group's staged files are made durable with one `syncfs`,
-//! placed, their folders fsynced once, and only then are their index rows committed: the index
-//! never names a file a power cut could take back, and a crash before the commit leaves whole
-//! files the next run adopts (`Repo::place_new`). One fsync per file (twice, with its folder)
-//! was most of an import's time.
+//! placed, and their index rows committed only after the next `syncfs` (which makes the renames
+//! durable too): the index never names a file a power cut could take back, and a crash before
+//! the commit leaves whole files the next run adopts (`Repo::place_new`). One fsync per file
+//! (twice, with its folder) was most of an import's time; then one fsync per folder of a group
+//! (a dozen a group) took as long as the group's `syncfs`.
 //!
 //! The reading runs on both cores. Inflating, hashing and writing an entry to the staging area
 //! cost about as much CPU as everything else of an import together, and the group commit
@@ -61,6 +62,8 @@ struct Group<'a> {
     since: std::time::Instant,
     /// Report lines of adopted picked items.
     linked: Vec<String>,
+    /// Files were placed whose rows wait for the next `syncfs` to be committed.
+    placed: bool,
 }
 
 impl Default for Group<'_> {
@@ -70,6 +73,7 @@ impl Default for Group<'_> {
             bytes: 0,
             since: std::time::Instant::now(),
             linked: Vec::new(),
+            placed: false,
         }
     }
 }
@@ -159,10 +163,8 @@ pub(super) fn store_bytes(
     let any_wanted = !todo.is_empty();
     // Group commit: entries are staged without an fsync; a group (GROUP_ENTRIES entries,
     // GROUP_BYTES bytes or GROUP_EVERY, whichever comes first) is made durable with one
-    // `syncfs`, placed, its folders fsynced once, and only then are its index rows committed.
-    // The index never names a file a power cut could take back, and a crash before the commit
-    // leaves whole files the next run adopts (`Repo::place_new`). Where the file system cannot
-    // be synced at once, every entry is its own group, synced as before.
+    // `syncfs` and placed; its index rows are committed after the next `syncfs`. Where the file
+    // system cannot be synced at once, every entry is its own group, synced as before.
     let cx = GroupContext {
         repo,
         intake,
@@ -185,7 +187,7 @@ pub(super) fn store_bytes(
                     .as_ref()
                     .is_some_and(|p| items.insert(p.item_id))
             });
-            read_and_store(&cx, catalog, planned, &first, &mut group, batch, &mut found);
+            read_and_store(&cx, catalog, planned, &first, &mut group, batch, &mut found)?;
             // A later copy is read only when its item still needs it (its first copy could not
             // be read or stored, or it brings the original of a picked item).
             todo = later
@@ -232,7 +234,10 @@ pub(super) fn store_bytes(
 }
 
 /// Reads `entries` (in archive order, at most one per item) on the readers and stores them by
-/// groups on this thread; the group is stored whole before it returns.
+/// groups on this thread; everything read is stored and committed before it returns.
+///
+/// # Errors
+/// When the last group's rows cannot be committed safely (its `syncfs` failed).
 fn read_and_store<'a>(
     cx: &GroupContext<'_>,
     catalog: &'a Catalog,
@@ -241,7 +246,7 @@ fn read_and_store<'a>(
     group: &mut Group<'a>,
     batch: &crate::index::Batch<'_>,
     found: &mut Reading,
-) {
+) -> Result<()> {
     let stretches = stretches(catalog, entries);
     let readers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
@@ -260,7 +265,7 @@ fn read_and_store<'a>(
             message: e.to_string(),
         });
     };
-    let mut read = std::thread::scope(|scope| {
+    let (settled, mut read) = std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<(&'a Planned, &'a MediaEntry, Staged)>(HANDOVER);
         let readers: Vec<_> = (0..readers)
             .map(|_| {
@@ -327,15 +332,17 @@ fn read_and_store<'a>(
                 failed(e, entry);
             }
         }
-        // What was read before the end (or before Ctrl-C) is stored too.
-        if let (Err(e), Some(entry)) = (store_group(cx, group, batch), last) {
-            failed(e, entry);
-        }
-        readers
+        // What was read before the end (or before Ctrl-C) is stored too. When its rows
+        // cannot be committed safely (the `syncfs` failed), the pass fails and they roll back:
+        // the next run adopts the placed files.
+        let settled = settle(cx, group, batch);
+        let read = readers
             .into_iter()
             .flat_map(|r| r.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (settled, read)
     });
+    settled?;
     read.sort_by_key(|(i, _)| *i);
     for (_, r) in read {
         match r {
@@ -353,6 +360,7 @@ fn read_and_store<'a>(
         }
     }
     found.problems.append(&mut store_problems);
+    Ok(())
 }
 
 impl Stager<'_> {
@@ -398,18 +406,29 @@ fn stretches<'a>(catalog: &Catalog, entries: &[&'a MediaEntry]) -> Vec<Vec<&'a M
     out
 }
 
-/// Stores a group: its staged files made durable with one `syncfs`, placed, their folders
-/// synced once, and only then its index rows committed (`batch.checkpoint`).
+/// Stores a group. Where the file system can be synced at once: one `syncfs` makes the
+/// group's staged files durable, and with them the placing of the group before (its renames),
+/// whose index rows are committed now (`batch.checkpoint`); then the group's files are placed
+/// and their rows written, to be committed after the next `syncfs` ([`settle`] ends the pass
+/// with one). So the index never names a file whose bytes or name a power cut could take back,
+/// and each group costs one journal commit instead of one per folder. Elsewhere every file is
+/// synced, placed and its folder synced on its own, and its row committed at once.
 fn store_group<'a>(
     cx: &GroupContext<'_>,
     group: &mut Group<'a>,
     batch: &crate::index::Batch<'_>,
 ) -> Result<()> {
-    if group.pending.is_empty() {
+    if group.pending.is_empty() && !group.placed {
         return Ok(());
     }
     if cx.stager.grouped {
         cx.repo.sync_staged()?;
+        if std::mem::take(&mut group.placed) {
+            batch.checkpoint()?;
+        }
+        if group.pending.is_empty() {
+            return Ok(());
+        }
         cx.repo.begin_group();
     }
     let mut stored = || -> Result<()> {
@@ -438,10 +457,23 @@ fn store_group<'a>(
     group.pending.clear();
     group.bytes = 0;
     group.since = std::time::Instant::now();
-    // The folders are synced even when a placement failed, so what was placed is durable.
     if cx.stager.grouped {
-        cx.repo.end_group()?;
+        // Even when a placement failed: what was placed is committed after the next `syncfs`.
+        cx.repo.end_group_unsynced();
+        group.placed = true;
+        result
+    } else {
+        result?;
+        batch.checkpoint()
     }
-    result?;
-    batch.checkpoint()
+}
+
+/// Stores what is left: the open group, then the `syncfs` that lets its rows be committed.
+fn settle(
+    cx: &GroupContext<'_>,
+    group: &mut Group<'_>,
+    batch: &crate::index::Batch<'_>,
+) -> Result<()> {
+    store_group(cx, group, batch)?;
+    store_group(cx, group, batch)
 }
