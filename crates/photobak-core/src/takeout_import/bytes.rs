@@ -271,7 +271,9 @@ fn read_and_store<'a>(
             .map(|_| {
                 let tx = tx.clone();
                 let (next, stretches) = (&next, &stretches);
-                scope.spawn(move || {
+                // Named for `top -H` and profiles; a failed spawn panics, as `scope.spawn` does.
+                let reader = std::thread::Builder::new().name("takeout-reader".into());
+                let spawned = reader.spawn_scoped(scope, move || {
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -303,7 +305,8 @@ fn read_and_store<'a>(
                         done.push((i, r));
                     }
                     done
-                })
+                });
+                spawned.expect("spawning a reader thread")
             })
             .collect();
         drop(tx);
