@@ -43,7 +43,8 @@ const GROUP_BYTES: u64 = 64 << 20;
 /// adopt again, and lets `status` see an import progress.
 const GROUP_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// Readers at most: past two the disk, not the CPU, sets the pace.
+/// Readers at most (one per core below that): each keeps a core busy reading, inflating and
+/// hashing, and past a few the disk that takes the bytes sets the pace anyway.
 const MAX_READERS: usize = 4;
 
 /// Entry bytes a reader takes at a time from a zip part or a folder (which can be read from
