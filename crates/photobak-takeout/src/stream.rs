@@ -12,7 +12,7 @@ use crate::parts::{self, validate_path};
 use crate::{Catalog, Error, MediaEntry, PartFormat, Problem, ProblemKind};
 
 /// Read buffer of a zip part. The inflater asks for 32 KiB at a time; with the default 8 KiB
-/// buffer every one of those was a `read` of its own (about 250,000 for a 2 GB export).
+/// buffer every one of those was a `read` of its own (some 200,000 for a 2 GB export).
 const ZIP_READ_BUFFER: usize = 256 * 1024;
 
 /// What the callback of [`for_each_selected_media`] wants next.

@@ -238,7 +238,8 @@ pub(super) fn store_bytes(
 /// groups on this thread; everything read is stored and committed before it returns.
 ///
 /// # Errors
-/// When the last group's rows cannot be committed safely (its `syncfs` failed).
+/// When the last group cannot be stored or its rows cannot be committed safely (its `syncfs`
+/// failed).
 fn read_and_store<'a>(
     cx: &GroupContext<'_>,
     catalog: &'a Catalog,
@@ -336,9 +337,9 @@ fn read_and_store<'a>(
                 failed(e, entry);
             }
         }
-        // What was read before the end (or before Ctrl-C) is stored too. When its rows
-        // cannot be committed safely (the `syncfs` failed), the pass fails and they roll back:
-        // the next run adopts the placed files.
+        // What was read before the end (or before Ctrl-C) is stored too. When the last group
+        // cannot be stored, or its rows not committed safely (the `syncfs` failed), the pass
+        // fails and the uncommitted rows roll back: the next run adopts the placed files.
         let settled = settle(cx, group, batch);
         let read = readers
             .into_iter()
