@@ -251,7 +251,17 @@ impl Builder {
         let mut ignored_products: BTreeMap<String, (usize, usize)> = BTreeMap::new();
 
         // Media in global order, grouped by folder; duplicates by path.
-        let mut media: Vec<MediaEntry> = Vec::new();
+        // Room for every entry that may be media, at once: a `MediaEntry` is several hundred
+        // bytes, and growing the vector by doubling held the old and the new buffer together
+        // (up to three times the final size) at the scan's peak.
+        let may_be_media = placed
+            .iter()
+            .filter(|(_, _, rest)| {
+                rest.last()
+                    .is_some_and(|n| !n.to_ascii_lowercase().ends_with(".json"))
+            })
+            .count();
+        let mut media: Vec<MediaEntry> = Vec::with_capacity(may_be_media);
         let mut groups: BTreeMap<(String, Vec<String>), Group> = BTreeMap::new();
         let mut group_order: Vec<(String, Vec<String>)> = Vec::new();
         let mut first_by_path: HashMap<String, (Ref, Option<usize>)> = HashMap::new();
