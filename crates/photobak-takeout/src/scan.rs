@@ -380,6 +380,8 @@ impl Builder {
                 duplicate_of,
             });
         }
+        // A path of every entry, cloned: not needed for matching, which is the scan's peak.
+        drop(first_by_path);
         for (prod, (part, count)) in ignored_products {
             let part = self.part_path(part).to_path_buf();
             self.problems.push(Problem::new(
