@@ -81,7 +81,7 @@ impl Index {
     /// sources.
     pub fn content_users_of(&self, content_id: i64) -> Result<Vec<ContentUser>> {
         self.with(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT id, account_id, remote_id, filename, taken_at FROM items
                  WHERE content_id = ?1 ORDER BY id",
             )?;
@@ -98,7 +98,7 @@ impl Index {
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             let mut st =
-                c.prepare("SELECT source, source_ref FROM provenance WHERE item_id = ?1")?;
+                c.prepare_cached("SELECT source, source_ref FROM provenance WHERE item_id = ?1")?;
             for u in &mut users {
                 u.sources = st
                     .query_map([u.item_id], |r| {

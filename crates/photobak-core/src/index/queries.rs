@@ -559,7 +559,7 @@ impl Index {
     /// album recorded first.
     pub fn item_albums(&self, item_id: i64) -> Result<Vec<Album>> {
         self.with(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT a.id, a.account_id, a.remote_id, a.title, a.folder, a.kind
                  FROM memberships m JOIN albums a ON a.id = m.album_id
                  WHERE m.item_id = ?1 ORDER BY (a.kind <> 'user'), a.id",
@@ -627,7 +627,7 @@ impl Index {
     /// Paths of the stored files of an album's members, sorted.
     pub fn album_member_paths(&self, album_id: i64) -> Result<Vec<String>> {
         self.with(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT DISTINCT ct.path FROM memberships m JOIN items i ON i.id = m.item_id
                  JOIN content ct ON ct.id = i.content_id WHERE m.album_id = ?1 ORDER BY ct.path",
             )?;
