@@ -234,6 +234,58 @@ pub fn now() -> i64 {
 mod tests {
     use super::*;
 
+    /// `tx` keeps what succeeded and undoes what failed, alone and inside a batch, and the
+    /// cached savepoint statements keep working after a rollback.
+    #[test]
+    fn tx_commits_on_success_and_rolls_back_on_failure() {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let insert = |command: &str, fail: bool| {
+            index.tx(|c| {
+                c.prepare_cached("INSERT INTO runs (command, started_at) VALUES (?1, 0)")?
+                    .execute([command])?;
+                if fail {
+                    return Err(Error::Invalid("failed on purpose".into()));
+                }
+                Ok(())
+            })
+        };
+        let commands = || -> Vec<String> {
+            index
+                .with(|c| {
+                    let mut st = c.prepare("SELECT command FROM runs ORDER BY id")?;
+                    let rows = st
+                        .query_map([], |r| r.get(0))?
+                        .collect::<std::result::Result<Vec<String>, _>>()?;
+                    Ok(rows)
+                })
+                .unwrap()
+        };
+        insert("kept", false).unwrap();
+        assert!(insert("undone", true).is_err());
+        insert("kept again", false).unwrap();
+        assert_eq!(commands(), ["kept", "kept again"]);
+        // Inside a batch: the failed one is undone, the batch goes on and commits the rest.
+        index
+            .batch(|_| {
+                insert("in batch", false)?;
+                assert!(insert("undone in batch", true).is_err());
+                insert("after the failure", false)
+            })
+            .unwrap();
+        assert_eq!(
+            commands(),
+            ["kept", "kept again", "in batch", "after the failure"]
+        );
+        // A failed batch undoes everything in it.
+        let failed = index.batch(|_| {
+            insert("lost with the batch", false)?;
+            Err::<(), _>(Error::Invalid("batch failed".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(commands().len(), 4);
+    }
+
     /// The queries run once per stored file must be index lookups, not scans of a table that
     /// grows with the library (a scan per new file made a 100,000-item import quadratic).
     #[test]
