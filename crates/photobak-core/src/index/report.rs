@@ -154,24 +154,22 @@ impl Index {
     /// Counts over every account.
     pub fn totals(&self) -> Result<Counts> {
         self.with(|c| {
-            let (files, bytes): (i64, i64) = c.query_row(
-                "SELECT count(*), coalesce(sum(size), 0) FROM content",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let items: i64 = c.query_row("SELECT count(*) FROM items", [], |r| r.get(0))?;
-            let stored: i64 = c.query_row(
-                "SELECT count(*) FROM items WHERE content_id IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )?;
-            let (albums, year_folders): (i64, i64) = c.query_row(
-                "SELECT count(*) FILTER (WHERE source != 'derived'),
+            let (files, bytes): (i64, i64) = c
+                .prepare_cached("SELECT count(*), coalesce(sum(size), 0) FROM content")?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let items: i64 = c
+                .prepare_cached("SELECT count(*) FROM items")?
+                .query_row([], |r| r.get(0))?;
+            let stored: i64 = c
+                .prepare_cached("SELECT count(*) FROM items WHERE content_id IS NOT NULL")?
+                .query_row([], |r| r.get(0))?;
+            let (albums, year_folders): (i64, i64) = c
+                .prepare_cached(
+                    "SELECT count(*) FILTER (WHERE source != 'derived'),
                         count(*) FILTER (WHERE source = 'derived')
                  FROM albums",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+                )?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(Counts {
                 items: items as u64,
                 stored: stored as u64,
@@ -201,11 +199,9 @@ impl Index {
                 params![account_id, source],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let (albums, year_folders): (i64, i64) = c.query_row(
-                "SELECT count(*) FILTER (WHERE source != 'derived'),
+            let (albums, year_folders): (i64, i64) = c.prepare_cached("SELECT count(*) FILTER (WHERE source != 'derived'),
                         count(*) FILTER (WHERE source = 'derived')
-                 FROM albums WHERE account_id = ?1 AND (?2 IS NULL OR source = ?2)",
-                params![account_id, source],
+                 FROM albums WHERE account_id = ?1 AND (?2 IS NULL OR source = ?2)")?.query_row(params![account_id, source],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             Ok(Counts {
@@ -222,11 +218,11 @@ impl Index {
     /// Stored files never found whole, or not since `cutoff` (Unix seconds).
     pub fn files_not_verified_since(&self, cutoff: i64) -> Result<u64> {
         self.with(|c| {
-            let n: i64 = c.query_row(
-                "SELECT count(*) FROM content WHERE verified_at IS NULL OR verified_at < ?1",
-                [cutoff],
-                |r| r.get(0),
-            )?;
+            let n: i64 = c
+                .prepare_cached(
+                    "SELECT count(*) FROM content WHERE verified_at IS NULL OR verified_at < ?1",
+                )?
+                .query_row([cutoff], |r| r.get(0))?;
             Ok(n as u64)
         })
     }
@@ -240,21 +236,20 @@ impl Index {
         ok: Option<bool>,
     ) -> Result<Option<RunRecord>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT started_at, finished_at, ok, summary FROM runs
                  WHERE command = ?1 AND account_id IS ?2 AND (?3 IS NULL OR ok = ?3)
                    AND finished_at IS NOT NULL
                  ORDER BY started_at DESC, id DESC LIMIT 1",
-                params![command, account_id, ok],
-                |r| {
-                    Ok(RunRecord {
-                        started_at: r.get(0)?,
-                        finished_at: r.get(1)?,
-                        ok: r.get(2)?,
-                        summary: r.get(3)?,
-                    })
-                },
-            )
+            )?
+            .query_row(params![command, account_id, ok], |r| {
+                Ok(RunRecord {
+                    started_at: r.get(0)?,
+                    finished_at: r.get(1)?,
+                    ok: r.get(2)?,
+                    summary: r.get(3)?,
+                })
+            })
             .optional()?)
         })
     }
@@ -299,11 +294,11 @@ impl Index {
     /// True when the index has no account and no stored file: a repository nothing used.
     pub fn holds_nothing(&self) -> Result<bool> {
         self.with(|c| {
-            let n: i64 = c.query_row(
-                "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM content)",
-                [],
-                |r| r.get(0),
-            )?;
+            let n: i64 = c
+                .prepare_cached(
+                    "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM content)",
+                )?
+                .query_row([], |r| r.get(0))?;
             Ok(n == 0)
         })
     }
