@@ -40,6 +40,8 @@
 //!   f: impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>) -> Result<Vec<Problem>,
 //!   Error>` — streams only the selected entries (a part with none is not opened) and lets `f`
 //!   stop the pass with [`Flow::Stop`].
+//! * `for_each_listed_media<E: Display>(catalog, listed: &[&MediaEntry], f)` — the same for a
+//!   list of entries; calls with different lists may run on different threads at once.
 //! * [`Catalog`], [`MediaEntry`], [`Folder`], [`Variant`], [`Sidecar`], [`Geo`], [`Origin`],
 //!   [`AlbumInfo`], [`PartInfo`], [`PartFormat`], [`MatchRule`], [`Problem`], [`ProblemKind`],
 //!   [`Limits`], [`Flow`], [`Error`]; the pure name rules are in [`names`].
@@ -148,7 +150,7 @@ pub use folders::Folder;
 pub use json::{AlbumMeta, Geo, Origin, Sidecar};
 pub use matcher::MatchRule;
 pub use scan::scan;
-pub use stream::{Flow, for_each_media, for_each_selected_media};
+pub use stream::{Flow, for_each_listed_media, for_each_media, for_each_selected_media};
 
 /// What a scan found in one export.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use photobak_takeout::{Catalog, Folder, Limits, MediaEntry, Variant, for_each_media, scan};
+use photobak_takeout::{
+    Catalog, Flow, Folder, Limits, MediaEntry, Variant, for_each_listed_media, for_each_media, scan,
+};
 use photobak_testkit::takeout_gen::{
     ArchiveFormat, Expected, ExpectedFolder, ExpectedVariant, ExportSpec, Lang, PartStyle,
     matching_export, newer_export, realistic_export, write_export,
@@ -362,4 +364,70 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
             format == ArchiveFormat::Zip
         );
     }
+}
+
+/// Lists of entries read at once on different threads (every other entry each, given in reverse
+/// order) deliver every entry exactly once, in archive order within each list, with the bytes
+/// the generator wrote.
+#[test]
+fn listed_entries_read_on_two_threads_at_once_give_every_entry_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = realistic_export(1);
+    let expected = spec.expected().unwrap();
+    let (_, c) = write_and_scan(&spec, tmp.path());
+    assert!(c.parts.len() > 1, "several parts");
+    let want: BTreeMap<(String, String), String> = expected
+        .files
+        .iter()
+        .map(|f| {
+            (
+                (expected.parts[f.part].clone(), f.path.clone()),
+                f.blake3.clone(),
+            )
+        })
+        .collect();
+    let halves: Vec<Vec<&MediaEntry>> = (0..2)
+        .map(|half| c.media.iter().skip(half).step_by(2).rev().collect())
+        .collect();
+    let read: Vec<Vec<(usize, String)>> = std::thread::scope(|s| {
+        let threads: Vec<_> = halves
+            .iter()
+            .map(|list| {
+                let c = &c;
+                s.spawn(move || {
+                    let mut got = Vec::new();
+                    let problems =
+                        for_each_listed_media(c, list, |m, r| -> std::io::Result<Flow> {
+                            let mut bytes = Vec::new();
+                            r.read_to_end(&mut bytes)?;
+                            got.push((m.id, blake3::hash(&bytes).to_hex().to_string()));
+                            Ok(Flow::Continue)
+                        })
+                        .unwrap();
+                    assert!(problems.is_empty(), "{problems:#?}");
+                    got
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let mut seen = BTreeSet::new();
+    for got in &read {
+        let order: Vec<(usize, usize)> = got
+            .iter()
+            .map(|(id, _)| (c.media[*id].part_index, c.media[*id].entry_index))
+            .collect();
+        assert!(order.is_sorted(), "archive order within a list: {order:?}");
+        for (id, hash) in got {
+            let m = &c.media[*id];
+            assert_eq!(
+                Some(hash),
+                want.get(&(file_name(&m.part), m.path.clone())),
+                "bytes of {}",
+                m.path
+            );
+            assert!(seen.insert(*id), "{} delivered twice", m.path);
+        }
+    }
+    assert_eq!(seen.len(), c.media.len());
 }

@@ -665,3 +665,94 @@ fn importing_the_export_again_restores_files_verify_found_damaged() {
     env.ok(&["verify"]);
     check_against_expected(&env, &spec, false);
 }
+
+/// Flips two bytes in the middle of the compressed data of the first entry (in archive order)
+/// whose name ends with `suffix`, leaving the directory intact: reading it fails its CRC or
+/// its inflate. Returns the entry's name.
+fn damage_first_entry(parts: &[String], suffix: &str) -> String {
+    for part in parts {
+        let mut b = std::fs::read(part).unwrap();
+        let le16 = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]) as usize;
+        let le32 = |b: &[u8], at: usize| {
+            u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize
+        };
+        let mut at = 0;
+        while at + 30 < b.len() {
+            if b[at..].starts_with(b"PK\x03\x04") {
+                let (n, x, size) = (le16(&b, at + 26), le16(&b, at + 28), le32(&b, at + 18));
+                let name = String::from_utf8_lossy(&b[at + 30..at + 30 + n]).into_owned();
+                if name.ends_with(suffix) && size > 8 {
+                    let data = at + 30 + n + x;
+                    b[data + size / 2] ^= 0xff;
+                    b[data + size / 2 + 1] ^= 0xff;
+                    std::fs::write(part, &b).unwrap();
+                    return name;
+                }
+            }
+            at += 1;
+        }
+    }
+    panic!("no entry ending with {suffix}");
+}
+
+/// The bytes pass reads the first copy of every item (in archive order) on several readers at
+/// once and an album copy only when its item still needs bytes afterwards: when the first copy
+/// is damaged, the album copy brings the item's bytes, and the damaged entry is reported.
+#[test]
+fn a_damaged_first_copy_is_stored_from_its_album_copy() {
+    use photobak_testkit::takeout_gen::AlbumSpec;
+    let env = Env::new();
+    let mut spec = ExportSpec::new("20260301T000000Z")
+        .account(ACCOUNT)
+        .album(AlbumSpec::new("Trip"))
+        .part_size(96 << 10);
+    for i in 0..12 {
+        spec = spec.item(
+            ItemSpec::new(&format!("d{i}"), &format!("IMG_{i:04}.jpg"))
+                .sized(20_000 + i as u64)
+                .in_album(0),
+        );
+    }
+    let parts = write_parts(&spec, &env.dir.path().join("export"));
+    assert!(parts.len() > 2, "several parts, read at once: {parts:?}");
+    let damaged = damage_first_entry(&parts, "/IMG_0005.jpg");
+    let mut args = vec![
+        "import",
+        "takeout",
+        "--account",
+        ACCOUNT,
+        "--full",
+        "--json",
+    ];
+    args.extend(parts.iter().map(String::as_str));
+    let out = env.run(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = summary["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{summary:#}");
+    assert!(failed[0].to_string().contains(&damaged), "{summary:#}");
+    let db = env.db();
+    let (items, stored): (i64, i64) = db
+        .query_row("SELECT count(*), count(content_id) FROM items", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((items, stored), (12, 12), "every item stored, IMG_0005 too");
+    let size: i64 = db
+        .query_row(
+            "SELECT c.size FROM items i JOIN content c ON c.id = i.content_id \
+             WHERE i.filename = 'IMG_0005.jpg'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(size, 20_005);
+    assert_eq!(env.tmp_leftovers(), 0);
+    let v = env.run(&["verify"]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
+}
