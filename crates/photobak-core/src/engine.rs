@@ -292,8 +292,11 @@ fn finish_items(
     xmp
 }
 
-/// Runs blocking work (SQLite, files) off the async threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+/// Runs blocking work (SQLite, files) off the async threads: every async path of the core
+/// that touches the index goes through here.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Error::from_join("index work", &e))?

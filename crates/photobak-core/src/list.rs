@@ -68,9 +68,9 @@ pub struct ListedFolder {
     pub kind: AlbumKind,
 }
 
-/// Calls `each` with the stored items matching `filter`, by account and path, one at a time
-/// (so `list --json` streams), until it breaks. Takes an [`Index`] so it can run without the
-/// repository lock; the index stays locked while `each` runs, so give it one of its own.
+/// Calls `each` with the stored items matching `filter`, by path (so by account folder
+/// first), one at a time (so `list --json` streams, in memory that does not grow with the
+/// library), until it breaks. Takes an [`Index`] so it can run without the repository lock; the index stays locked while `each` runs, so give it one of its own.
 ///
 /// # Errors
 /// Index failures.
@@ -81,12 +81,9 @@ pub fn list(
 ) -> Result<()> {
     // Year folders are the ones photobak derives itself (`year:YYYY`, `year:undated`),
     // whatever the source of the item; a user album titled `Photos from 2019` stays an album.
-    let mut folders = index.item_folders()?;
-    let mut sources = index.item_sources()?;
     index.each_stored_item(filter.account.as_deref(), filter.album.as_deref(), |r| {
-        let folders: Vec<ListedFolder> = folders
-            .remove(&r.item_id)
-            .unwrap_or_default()
+        let folders: Vec<ListedFolder> = r
+            .folders
             .into_iter()
             .map(|f| ListedFolder {
                 title: f.title,
@@ -114,12 +111,7 @@ pub fn list(
             favorite: r.favorite,
             blake3: hex(&r.blake3),
             size: r.size,
-            sources: sources
-                .remove(&r.item_id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|s| s.to_string())
-                .collect(),
+            sources: r.sources.into_iter().map(|s| s.to_string()).collect(),
             mime_type: r.mime_type,
             remote_id: r.remote_id,
         })

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, blocking};
 use crate::error::{Error, PickerEnd, Result};
 use crate::google::picker::{PickerClient, PickingSession, Poll};
 use crate::google::{GoogleAccess, PROVIDER};
@@ -265,10 +265,4 @@ async fn set_state(
 ) -> Result<()> {
     let (repo, id) = (engine.repo().clone(), id.to_string());
     blocking(move || repo.index.set_picker_session_state(&id, state, items)).await
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::from_join("index work", &e))?
 }

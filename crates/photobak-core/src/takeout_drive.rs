@@ -24,6 +24,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::engine::blocking;
 use crate::error::{Error, IoContext, Result};
 use crate::google::drive::{DriveClient, DrivePart};
 use crate::google::http::Pacer;
@@ -233,11 +234,8 @@ async fn run_account(
     let records: Vec<_> = parts.iter().map(DrivePart::record).collect();
     let account_id = account.id;
     let index_repo = repo.clone();
-    let imported = tokio::task::spawn_blocking(move || {
-        index_repo.index.drive_parts_seen(account_id, &records)
-    })
-    .await
-    .map_err(|e| Error::from_join("recording the Drive parts", &e))??;
+    let imported =
+        blocking(move || index_repo.index.drive_parts_seen(account_id, &records)).await?;
 
     let mut exports: BTreeMap<String, Vec<(DrivePart, bool)>> = BTreeMap::new();
     for (p, done) in parts.into_iter().zip(imported) {
@@ -302,9 +300,7 @@ async fn fetch_and_import(
     if summary.ok() {
         let records: Vec<_> = parts.iter().map(DrivePart::record).collect();
         let index_repo = repo.clone();
-        tokio::task::spawn_blocking(move || index_repo.index.drive_parts_imported(&records))
-            .await
-            .map_err(|e| Error::from_join("recording the imported Drive parts", &e))??;
+        blocking(move || index_repo.index.drive_parts_imported(&records)).await?;
     } else {
         tracing::error!(
             "{}: {export_id} from Google Drive: {} entries failed to import; the export is \

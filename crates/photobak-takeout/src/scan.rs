@@ -108,6 +108,10 @@ struct Builder {
     listings: Vec<(PathBuf, Listing)>,
     problems: Vec<Problem>,
     limits: Limits,
+    /// The text of every sidecar kept so far, by the hash of its bytes: a photo's copies in its
+    /// year folder and its album folders have byte-identical sidecars, which then share one
+    /// text instead of one each (about a quarter of the sidecars of a large export).
+    raws: HashMap<u64, std::sync::Arc<str>>,
 }
 
 fn is_junk(name: &str) -> bool {
@@ -147,6 +151,7 @@ impl Builder {
             listings,
             problems: Vec::new(),
             limits,
+            raws: HashMap::new(),
         }
     }
 
@@ -207,16 +212,20 @@ impl Builder {
         // as soon as it is: holding every sidecar of a 100,000-item export parsed at once cost
         // more memory than everything else together.
 
-        // Place every entry; collect HTML text for the account hint.
-        let mut placed: Vec<(Ref, String, Vec<String>)> = Vec::new();
+        // Place every entry; collect HTML text for the account hint. Only the reference is
+        // kept: each pass below splits the path again, because holding every entry's product
+        // and path components at once cost about 450 bytes per entry at the scan's peak.
+        let modes: Vec<RootMode> = (0..nparts).map(|p| self.root_mode(p)).collect();
+        let product_of = |b: &Self, r: Ref| match Self::place(&modes[r.part], &b.entry(r).path) {
+            Some(Place::Product(prod, rest)) => Some((prod, rest)),
+            _ => None,
+        };
+        let mut placed: Vec<Ref> = Vec::new();
         let mut html: Vec<String> = Vec::new();
-        for p in 0..nparts {
-            let mode = self.root_mode(p);
+        for (p, mode) in modes.iter().enumerate() {
             for (i, e) in self.listings[p].1.entries.iter().enumerate() {
-                match Self::place(&mode, &e.path) {
-                    Some(Place::Product(prod, rest)) => {
-                        placed.push((Ref { part: p, entry: i }, prod, rest))
-                    }
+                match Self::place(mode, &e.path) {
+                    Some(Place::Product(..)) => placed.push(Ref { part: p, entry: i }),
                     Some(Place::Top) => {
                         // The archive browser page names the account.
                         let lower = e.path.to_lowercase();
@@ -233,15 +242,18 @@ impl Builder {
 
         // Which product folders are Google Photos.
         let mut photos_products: BTreeMap<String, bool> = BTreeMap::new();
-        for (r, prod, rest) in &placed {
-            let known = prod.is_empty() || folders::is_product_name(prod);
+        for &r in &placed {
+            let Some((prod, rest)) = product_of(&self, r) else {
+                continue;
+            };
+            let known = prod.is_empty() || folders::is_product_name(&prod);
             let flag = photos_products.entry(prod.clone()).or_insert(known);
             if *flag {
                 continue;
             }
             if rest.len() >= 2 && folders::year_of(&rest[0]).is_some() {
                 *flag = true;
-            } else if let Some(d) = &self.entry(*r).data
+            } else if let Some(d) = &self.entry(r).data
                 && let Ok(v) = json::parse_bytes(d)
                 && json::looks_like_photos(&v)
             {
@@ -251,12 +263,22 @@ impl Builder {
         let mut ignored_products: BTreeMap<String, (usize, usize)> = BTreeMap::new();
 
         // Media in global order, grouped by folder; duplicates by path.
-        let mut media: Vec<MediaEntry> = Vec::new();
+        // Room for every entry that may be media, at once: a `MediaEntry` is several hundred
+        // bytes, and growing the vector by doubling held the old and the new buffer together
+        // (up to three times the final size) at the scan's peak.
+        let may_be_media = placed
+            .iter()
+            .filter(|&&r| !self.entry(r).path.to_ascii_lowercase().ends_with(".json"))
+            .count();
+        let mut media: Vec<MediaEntry> = Vec::with_capacity(may_be_media);
         let mut groups: BTreeMap<(String, Vec<String>), Group> = BTreeMap::new();
         let mut group_order: Vec<(String, Vec<String>)> = Vec::new();
         let mut first_by_path: HashMap<String, (Ref, Option<usize>)> = HashMap::new();
         let mut skip_json: std::collections::HashSet<Ref> = std::collections::HashSet::new();
-        for (r, prod, rest) in placed {
+        for r in placed {
+            let Some((prod, rest)) = product_of(&self, r) else {
+                continue;
+            };
             if !photos_products.get(&prod).copied().unwrap_or(false) {
                 ignored_products.entry(prod).or_insert((r.part, 0)).1 += 1;
                 continue;
@@ -358,6 +380,8 @@ impl Builder {
                 duplicate_of,
             });
         }
+        // A path of every entry, cloned: not needed for matching, which is the scan's peak.
+        drop(first_by_path);
         for (prod, (part, count)) in ignored_products {
             let part = self.part_path(part).to_path_buf();
             self.problems.push(Problem::new(
@@ -479,7 +503,15 @@ impl Builder {
                             msg,
                         ));
                     }
-                    sidecars.push((*s, name, hash));
+                    let mut s = *s;
+                    match self.raws.get(&hash) {
+                        Some(same) if **same == *s.raw => s.raw = same.clone(),
+                        Some(_) => {}
+                        None => {
+                            self.raws.insert(hash, s.raw.clone());
+                        }
+                    }
+                    sidecars.push((s, name, hash));
                 }
                 Ok(JsonKind::Album(a)) => {
                     if album.is_some() {

@@ -535,7 +535,10 @@ impl TokenSource {
             t.scope = s;
         }
         let json = serde_json::to_string(&*t).expect("token serialises");
-        self.index.save(self.account_id, &json)
+        // Saved before the new token is used, so a refresh token Google rotated is never only
+        // in memory; on a blocking thread, as SQLite may wait for the index's other writers.
+        let (store, account_id) = (self.index.clone(), self.account_id);
+        crate::engine::blocking(move || store.save(account_id, &json)).await
     }
 }
 

@@ -92,20 +92,17 @@ impl Index {
     /// The file an item's bytes are stored in now, if any.
     pub fn item_content(&self, item_id: i64) -> Result<Option<Content>> {
         self.with(|c| {
-            let id: Option<i64> = c.query_row(
-                "SELECT content_id FROM items WHERE id = ?1",
-                [item_id],
-                |r| r.get::<_, Option<i64>>(0),
-            )?;
+            let id: Option<i64> = c
+                .prepare_cached("SELECT content_id FROM items WHERE id = ?1")?
+                .query_row([item_id], |r| r.get::<_, Option<i64>>(0))?;
             let Some(id) = id else {
                 return Ok(None);
             };
-            Ok(c.query_row(
-                "SELECT id, blake3, size, path FROM content WHERE id = ?1",
-                [id],
-                content_from_row,
+            Ok(
+                c.prepare_cached("SELECT id, blake3, size, path FROM content WHERE id = ?1")?
+                    .query_row([id], content_from_row)
+                    .optional()?,
             )
-            .optional()?)
         })
     }
 
@@ -114,25 +111,23 @@ impl Index {
     /// file's row id.
     pub fn add_item_content(&self, item_id: i64, new: &NewContent<'_>) -> Result<i64> {
         self.tx(|tx| {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO content (blake3, size, path, path_key, home_album_id, home_reason,
                                       stored_at, verified_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                params![
-                    &new.hash[..],
-                    new.size,
-                    new.path,
-                    portable_key(new.path),
-                    new.home_album_id,
-                    new.home_reason,
-                    now()
-                ],
-            )?;
+            )?
+            .execute(params![
+                &new.hash[..],
+                new.size,
+                new.path,
+                portable_key(new.path),
+                new.home_album_id,
+                new.home_reason,
+                now()
+            ])?;
             let id = tx.last_insert_rowid();
-            tx.execute(
-                "UPDATE items SET content_id = ?2 WHERE id = ?1",
-                params![item_id, id],
-            )?;
+            tx.prepare_cached("UPDATE items SET content_id = ?2 WHERE id = ?1")?
+                .execute(params![item_id, id])?;
             Ok(id)
         })
     }
@@ -140,11 +135,11 @@ impl Index {
     /// Records that a stored file now holds other bytes (replaced in place), verified now.
     pub fn replace_content_bytes(&self, content_id: i64, hash: &[u8; 32], size: i64) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE content SET blake3 = ?2, size = ?3, stored_at = ?4, verified_at = ?4
                  WHERE id = ?1",
-                params![content_id, &hash[..], size, now()],
-            )?;
+            )?
+            .execute(params![content_id, &hash[..], size, now()])?;
             Ok(())
         })
     }
@@ -152,10 +147,8 @@ impl Index {
     /// Points an item at a stored file.
     pub fn set_item_content(&self, item_id: i64, content_id: i64) -> Result<()> {
         self.with(|c| {
-            c.execute(
-                "UPDATE items SET content_id = ?2 WHERE id = ?1",
-                params![item_id, content_id],
-            )?;
+            c.prepare_cached("UPDATE items SET content_id = ?2 WHERE id = ?1")?
+                .execute(params![item_id, content_id])?;
             Ok(())
         })
     }
@@ -163,10 +156,8 @@ impl Index {
     /// Records that a stored file's bytes were found (or written) whole just now.
     pub fn mark_verified(&self, content_id: i64) -> Result<()> {
         self.with(|c| {
-            c.execute(
-                "UPDATE content SET verified_at = ?2 WHERE id = ?1",
-                params![content_id, now()],
-            )?;
+            c.prepare_cached("UPDATE content SET verified_at = ?2 WHERE id = ?1")?
+                .execute(params![content_id, now()])?;
             Ok(())
         })
     }
@@ -175,11 +166,8 @@ impl Index {
     /// folded): the item's place among them is this plus one.
     pub fn same_name_before(&self, album_id: i64, item_id: i64, filename: &str) -> Result<i64> {
         self.with(|c| {
-            Ok(c.query_row(
-                SAME_NAME_BEFORE,
-                params![album_id, item_id, filename],
-                |r| r.get(0),
-            )?)
+            Ok(c.prepare_cached(SAME_NAME_BEFORE)?
+                .query_row(params![album_id, item_id, filename], |r| r.get(0))?)
         })
     }
 
@@ -200,7 +188,8 @@ impl Index {
     /// Forgets a stored file (after it went to the trash).
     pub fn delete_content(&self, content_id: i64) -> Result<()> {
         self.with(|c| {
-            c.execute("DELETE FROM content WHERE id = ?1", [content_id])?;
+            c.prepare_cached("DELETE FROM content WHERE id = ?1")?
+                .execute([content_id])?;
             Ok(())
         })
     }
@@ -213,11 +202,13 @@ impl Index {
     ) -> Result<()> {
         self.with(|c| {
             match meta {
-                Ok(m) => c.execute(
-                    "UPDATE content SET file_taken_at = ?2, file_offset = ?3, file_local = ?4,
+                Ok(m) => c
+                    .prepare_cached(
+                        "UPDATE content SET file_taken_at = ?2, file_offset = ?3, file_local = ?4,
                      file_lat = ?5, file_lon = ?6, file_alt = ?7, file_make = ?8, file_model = ?9,
                      meta_error = NULL WHERE id = ?1",
-                    params![
+                    )?
+                    .execute(params![
                         content_id,
                         m.taken_at,
                         m.offset,
@@ -227,12 +218,10 @@ impl Index {
                         m.altitude,
                         m.make,
                         m.model
-                    ],
-                )?,
-                Err(e) => c.execute(
-                    "UPDATE content SET meta_error = ?2 WHERE id = ?1",
-                    params![content_id, e],
-                )?,
+                    ])?,
+                Err(e) => c
+                    .prepare_cached("UPDATE content SET meta_error = ?2 WHERE id = ?1")?
+                    .execute(params![content_id, e])?,
             };
             Ok(())
         })
@@ -241,23 +230,22 @@ impl Index {
     /// What an item's stored file says beside what the item records; None when it has no file.
     pub fn file_facts(&self, item_id: i64) -> Result<Option<FileFacts>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT ct.file_taken_at, ct.file_offset, i.sidecar_taken_at, i.taken_source,
                         ct.file_lat, ct.file_lon, ct.file_alt, i.gps_source
                  FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
-                [item_id],
-                |r| {
-                    Ok(FileFacts {
-                        file_taken_at: r.get(0)?,
-                        file_offset: r.get(1)?,
-                        taken_source: r.get(3)?,
-                        file_lat: r.get(4)?,
-                        file_lon: r.get(5)?,
-                        file_alt: r.get(6)?,
-                        gps_source: r.get(7)?,
-                    })
-                },
-            )
+            )?
+            .query_row([item_id], |r| {
+                Ok(FileFacts {
+                    file_taken_at: r.get(0)?,
+                    file_offset: r.get(1)?,
+                    taken_source: r.get(3)?,
+                    file_lat: r.get(4)?,
+                    file_lon: r.get(5)?,
+                    file_alt: r.get(6)?,
+                    gps_source: r.get(7)?,
+                })
+            })
             .optional()?)
         })
     }
@@ -265,10 +253,8 @@ impl Index {
     /// Sets an item's capture time and where it came from.
     pub fn set_taken(&self, item_id: i64, taken_at: i64, source: TimeSource) -> Result<()> {
         self.with(|c| {
-            c.execute(
-                "UPDATE items SET taken_at = ?2, taken_source = ?3 WHERE id = ?1",
-                params![item_id, taken_at, source],
-            )?;
+            c.prepare_cached("UPDATE items SET taken_at = ?2, taken_source = ?3 WHERE id = ?1")?
+                .execute(params![item_id, taken_at, source])?;
             Ok(())
         })
     }
@@ -282,11 +268,11 @@ impl Index {
         alt: Option<f64>,
     ) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE items SET latitude = ?2, longitude = ?3, altitude = ?4, gps_source = 'exif'
                  WHERE id = ?1",
-                params![item_id, lat, lon, alt],
-            )?;
+            )?
+            .execute(params![item_id, lat, lon, alt])?;
             Ok(())
         })
     }
@@ -294,11 +280,9 @@ impl Index {
     /// What the `.xmp` sidecar and the file's time of an item need; None when it has no file.
     pub fn finish_facts(&self, item_id: i64) -> Result<Option<FinishFacts>> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT ct.path, i.taken_at, i.taken_source, ct.file_offset, i.latitude, i.longitude,
+            Ok(c.prepare_cached("SELECT ct.path, i.taken_at, i.taken_source, ct.file_offset, i.latitude, i.longitude,
                         i.altitude, i.description, i.favorite, i.people
-                 FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
-                [item_id],
+                 FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1")?.query_row([item_id],
                 |r| {
                     Ok(FinishFacts {
                         path: r.get(0)?,
@@ -326,21 +310,20 @@ impl Index {
         remote_id: &str,
     ) -> Result<Option<StoredFileFacts>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT ct.file_taken_at, ct.file_offset, ct.file_lat, ct.file_lon, ct.file_alt
                  FROM items i JOIN content ct ON ct.id = i.content_id
                  WHERE i.account_id = ?1 AND i.remote_id = ?2",
-                params![account_id, remote_id],
-                |r| {
-                    Ok(StoredFileFacts {
-                        taken_at: r.get(0)?,
-                        offset: r.get(1)?,
-                        lat: r.get(2)?,
-                        lon: r.get(3)?,
-                        alt: r.get(4)?,
-                    })
-                },
-            )
+            )?
+            .query_row(params![account_id, remote_id], |r| {
+                Ok(StoredFileFacts {
+                    taken_at: r.get(0)?,
+                    offset: r.get(1)?,
+                    lat: r.get(2)?,
+                    lon: r.get(3)?,
+                    alt: r.get(4)?,
+                })
+            })
             .optional()?)
         })
     }

@@ -43,23 +43,20 @@ impl Index {
     /// The Drive token JSON of an account, when it gave the Drive consent.
     pub fn drive_credentials(&self, account_id: i64) -> Result<Option<String>> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT drive_credentials FROM accounts WHERE id = ?1",
-                [account_id],
-                |r| r.get::<_, Option<String>>(0),
+            Ok(
+                c.prepare_cached("SELECT drive_credentials FROM accounts WHERE id = ?1")?
+                    .query_row([account_id], |r| r.get::<_, Option<String>>(0))
+                    .optional()?
+                    .flatten(),
             )
-            .optional()?
-            .flatten())
         })
     }
 
     /// Stores (or, with None, forgets) an account's Drive token.
     pub fn set_drive_credentials(&self, account_id: i64, json: Option<&str>) -> Result<()> {
         self.with(|c| {
-            c.execute(
-                "UPDATE accounts SET drive_credentials = ?2 WHERE id = ?1",
-                params![account_id, json],
-            )?;
+            c.prepare_cached("UPDATE accounts SET drive_credentials = ?2 WHERE id = ?1")?
+                .execute(params![account_id, json])?;
             Ok(())
         })
     }
@@ -98,12 +95,13 @@ impl Index {
             let mut out = Vec::with_capacity(parts.len());
             for p in parts {
                 let known: Option<(Option<String>, Option<String>, Option<i64>)> = tx
-                    .query_row(
+                    .prepare_cached(
                         "SELECT remote_id, md5, imported_at FROM takeout_parts
                          WHERE origin = ?1 AND location = ?2 AND name = ?3",
-                        params![ORIGIN, p.folder_id, p.name],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
+                    )?
+                    .query_row(params![ORIGIN, p.folder_id, p.name], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
                     .optional()?;
                 match known {
                     Some((id, md5, imported))
@@ -114,42 +112,42 @@ impl Index {
                     }
                     Some(_) => {
                         // Replaced in Drive: a new file under an old name.
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE takeout_parts SET remote_id = ?4, md5 = ?5, size = ?6,
                                  export_id = ?7, account_id = ?8, seen_at = ?9,
                                  imported_at = NULL, removed_at = NULL
                              WHERE origin = ?1 AND location = ?2 AND name = ?3",
-                            params![
-                                ORIGIN,
-                                p.folder_id,
-                                p.name,
-                                p.remote_id,
-                                p.md5,
-                                p.size as i64,
-                                p.export_id,
-                                account_id,
-                                t
-                            ],
-                        )?;
+                        )?
+                        .execute(params![
+                            ORIGIN,
+                            p.folder_id,
+                            p.name,
+                            p.remote_id,
+                            p.md5,
+                            p.size as i64,
+                            p.export_id,
+                            account_id,
+                            t
+                        ])?;
                         out.push(false);
                     }
                     None => {
-                        tx.execute(
+                        tx.prepare_cached(
                             "INSERT INTO takeout_parts (origin, location, name, remote_id,
                                  export_id, account_id, size, md5, seen_at)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                            params![
-                                ORIGIN,
-                                p.folder_id,
-                                p.name,
-                                p.remote_id,
-                                p.export_id,
-                                account_id,
-                                p.size as i64,
-                                p.md5,
-                                t
-                            ],
-                        )?;
+                        )?
+                        .execute(params![
+                            ORIGIN,
+                            p.folder_id,
+                            p.name,
+                            p.remote_id,
+                            p.export_id,
+                            account_id,
+                            p.size as i64,
+                            p.md5,
+                            t
+                        ])?;
                         out.push(false);
                     }
                 }
@@ -164,12 +162,19 @@ impl Index {
         let t = now();
         self.tx(|tx| {
             for p in parts {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE takeout_parts SET imported_at = ?4, removed_at = ?4
                      WHERE origin = ?1 AND location = ?2 AND name = ?3 AND remote_id = ?5
                        AND md5 = ?6",
-                    params![ORIGIN, p.folder_id, p.name, t, p.remote_id, p.md5],
-                )?;
+                )?
+                .execute(params![
+                    ORIGIN,
+                    p.folder_id,
+                    p.name,
+                    t,
+                    p.remote_id,
+                    p.md5
+                ])?;
             }
             Ok(())
         })

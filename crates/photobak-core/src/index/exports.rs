@@ -58,20 +58,20 @@ impl Index {
     ) -> Result<ExportRecord> {
         let t = now();
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO takeout_exports (account_id, export_id, imported_at, media_count,
                      absent_count, complete, kind, kind_by, kind_reason, exported_at)
                  VALUES (?1, ?2, ?3, ?4, 0, 0, 'incremental', 'photobak', 'import not finished',
                          coalesce(?5, ?3))
                  ON CONFLICT (account_id, export_id) DO UPDATE SET complete = 0, media_count = ?4",
-                params![
-                    account_id,
-                    export.as_str(),
-                    t,
-                    media_entries as i64,
-                    export.made_at()
-                ],
-            )?;
+            )?
+            .execute(params![
+                account_id,
+                export.as_str(),
+                t,
+                media_entries as i64,
+                export.made_at()
+            ])?;
             Ok(c.query_row(
                 &format!(
                     "SELECT {EXPORT_COLUMNS} FROM takeout_exports
@@ -93,21 +93,21 @@ impl Index {
         absent: u64,
     ) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE takeout_exports SET imported_at = ?3, kind = ?4, kind_by = ?5,
                      kind_reason = ?6, item_count = ?7, absent_count = ?8, complete = 1
                  WHERE account_id = ?1 AND export_id = ?2",
-                params![
-                    account_id,
-                    export.as_str(),
-                    now(),
-                    kind.kind,
-                    kind.by,
-                    kind.reason,
-                    items as i64,
-                    absent as i64
-                ],
-            )?;
+            )?
+            .execute(params![
+                account_id,
+                export.as_str(),
+                now(),
+                kind.kind,
+                kind.by,
+                kind.reason,
+                items as i64,
+                absent as i64
+            ])?;
             Ok(())
         })
     }
@@ -120,11 +120,18 @@ impl Index {
         kind: &KindDecision,
     ) -> Result<bool> {
         self.with(|c| {
-            let n = c.execute(
-                "UPDATE takeout_exports SET kind = ?3, kind_by = ?4, kind_reason = ?5
+            let n = c
+                .prepare_cached(
+                    "UPDATE takeout_exports SET kind = ?3, kind_by = ?4, kind_reason = ?5
                  WHERE account_id = ?1 AND export_id = ?2",
-                params![account_id, export.as_str(), kind.kind, kind.by, kind.reason],
-            )?;
+                )?
+                .execute(params![
+                    account_id,
+                    export.as_str(),
+                    kind.kind,
+                    kind.by,
+                    kind.reason
+                ])?;
             Ok(n > 0)
         })
     }

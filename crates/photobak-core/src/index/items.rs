@@ -52,27 +52,27 @@ impl Index {
     /// True when any of people, origin or the sidecar's time changed.
     pub fn set_takeout_extras(&self, item_id: i64, extras: &TakeoutExtras<'_>) -> Result<bool> {
         self.tx(|c| {
-            let before: String = c.query_row(
-                "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
-                [item_id],
-                |r| r.get(0),
-            )?;
-            c.execute(
+            let before: String = c
+                .prepare_cached(
+                    "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
+                )?
+                .query_row([item_id], |r| r.get(0))?;
+            c.prepare_cached(
                 "UPDATE items SET people = ?2, origin = COALESCE(?3, origin), sidecar_rule = ?4,
                  sidecar_taken_at = COALESCE(?5, sidecar_taken_at) WHERE id = ?1",
-                params![
-                    item_id,
-                    extras.people,
-                    extras.origin,
-                    extras.sidecar_rule,
-                    extras.sidecar_taken_at
-                ],
-            )?;
-            let after: String = c.query_row(
-                "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
-                [item_id],
-                |r| r.get(0),
-            )?;
+            )?
+            .execute(params![
+                item_id,
+                extras.people,
+                extras.origin,
+                extras.sidecar_rule,
+                extras.sidecar_taken_at
+            ])?;
+            let after: String = c
+                .prepare_cached(
+                    "SELECT json_array(people, origin, sidecar_taken_at) FROM items WHERE id = ?1",
+                )?
+                .query_row([item_id], |r| r.get(0))?;
             Ok(before != after)
         })
     }
@@ -81,7 +81,7 @@ impl Index {
     /// sources.
     pub fn content_users_of(&self, content_id: i64) -> Result<Vec<ContentUser>> {
         self.with(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT id, account_id, remote_id, filename, taken_at FROM items
                  WHERE content_id = ?1 ORDER BY id",
             )?;
@@ -98,7 +98,7 @@ impl Index {
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
             let mut st =
-                c.prepare("SELECT source, source_ref FROM provenance WHERE item_id = ?1")?;
+                c.prepare_cached("SELECT source, source_ref FROM provenance WHERE item_id = ?1")?;
             for u in &mut users {
                 u.sources = st
                     .query_map([u.item_id], |r| {

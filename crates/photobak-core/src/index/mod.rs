@@ -52,6 +52,9 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 
+/// Prepared statements kept per connection (see [`Index::open`]); a statement is a few KB.
+const STATEMENT_CACHE: usize = 128;
+
 pub use crate::layout::INDEX_FILE;
 
 /// An open [`Index::batch`].
@@ -92,6 +95,15 @@ impl Index {
         // every item of an import read its pages again from the file (a dozen reads per
         // statement, measured with strace). 16 MiB keeps the hot pages of 100,000 items.
         conn.pragma_update(None, "cache_size", -16_384)?;
+        // Every query of the index goes through `prepare_cached`: compiling the SQL again for
+        // each of the dozen statements an imported entry takes was a third of the CPU of a
+        // no-op re-import (perf: sqlite3RunParser, yy_reduce, resolveExprStep …). The cache
+        // must hold the hot path's statements at once, or they evict each other.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+            true,
+        )?;
         let mut conn = conn;
         migrate::migrate(&mut conn)?;
         fill_path_keys(&mut conn)?;
@@ -108,11 +120,27 @@ impl Index {
 
     /// Runs `f` inside one transaction, committed when `f` succeeds. A savepoint, so it nests
     /// inside a [`Index::batch`].
+    ///
+    /// The savepoint's statements are cached like every other (`rusqlite`'s own savepoint
+    /// compiles `SAVEPOINT` and `RELEASE` again each time, a few per cent of an import that
+    /// calls this per entry); a failure or a panic in `f` rolls its writes back.
     fn tx<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let mut guard = self.lock();
-        let sp = guard.savepoint()?;
-        let out = f(&sp)?;
-        sp.commit()?;
+        struct Open<'c>(&'c Connection, bool);
+        impl Drop for Open<'_> {
+            fn drop(&mut self) {
+                if !self.1 {
+                    let undo = |sql| self.0.prepare_cached(sql).and_then(|mut st| st.execute([]));
+                    let _ = undo("ROLLBACK TO photobak_tx");
+                    let _ = undo("RELEASE photobak_tx");
+                }
+            }
+        }
+        let guard = self.lock();
+        guard.prepare_cached("SAVEPOINT photobak_tx")?.execute([])?;
+        let mut open = Open(&guard, false);
+        let out = f(open.0)?;
+        open.0.prepare_cached("RELEASE photobak_tx")?.execute([])?;
+        open.1 = true;
         Ok(out)
     }
 
@@ -206,6 +234,58 @@ pub fn now() -> i64 {
 mod tests {
     use super::*;
 
+    /// `tx` keeps what succeeded and undoes what failed, alone and inside a batch, and the
+    /// cached savepoint statements keep working after a rollback.
+    #[test]
+    fn tx_commits_on_success_and_rolls_back_on_failure() {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let insert = |command: &str, fail: bool| {
+            index.tx(|c| {
+                c.prepare_cached("INSERT INTO runs (command, started_at) VALUES (?1, 0)")?
+                    .execute([command])?;
+                if fail {
+                    return Err(Error::Invalid("failed on purpose".into()));
+                }
+                Ok(())
+            })
+        };
+        let commands = || -> Vec<String> {
+            index
+                .with(|c| {
+                    let mut st = c.prepare("SELECT command FROM runs ORDER BY id")?;
+                    let rows = st
+                        .query_map([], |r| r.get(0))?
+                        .collect::<std::result::Result<Vec<String>, _>>()?;
+                    Ok(rows)
+                })
+                .unwrap()
+        };
+        insert("kept", false).unwrap();
+        assert!(insert("undone", true).is_err());
+        insert("kept again", false).unwrap();
+        assert_eq!(commands(), ["kept", "kept again"]);
+        // Inside a batch: the failed one is undone, the batch goes on and commits the rest.
+        index
+            .batch(|_| {
+                insert("in batch", false)?;
+                assert!(insert("undone in batch", true).is_err());
+                insert("after the failure", false)
+            })
+            .unwrap();
+        assert_eq!(
+            commands(),
+            ["kept", "kept again", "in batch", "after the failure"]
+        );
+        // A failed batch undoes everything in it.
+        let failed = index.batch(|_| {
+            insert("lost with the batch", false)?;
+            Err::<(), _>(Error::Invalid("batch failed".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(commands().len(), 4);
+    }
+
     /// The queries run once per stored file must be index lookups, not scans of a table that
     /// grows with the library (a scan per new file made a 100,000-item import quadratic).
     #[test]
@@ -217,6 +297,20 @@ mod tests {
             "SELECT id FROM content WHERE blake3 = x'00'",
             "SELECT id FROM items WHERE account_id = 1 AND remote_id = 'r'",
             "SELECT source_ref FROM provenance WHERE item_id = 1 AND source = 'takeout'",
+            // Per entry of a Takeout import (content.rs: stored_file_facts; queries.rs:
+            // stored_file), per stored file (file_facts, finish_facts, item_albums) and per album
+            // of a run (album_member_paths, upsert_album), found by perf on a no-op re-import of
+            // 100,000 items.
+            "SELECT ct.file_taken_at FROM items i JOIN content ct ON ct.id = i.content_id
+             WHERE i.account_id = 1 AND i.remote_id = 'r'",
+            "SELECT ct.path FROM items i JOIN content ct ON ct.id = i.content_id WHERE i.id = 1",
+            "SELECT a.id FROM memberships m JOIN albums a ON a.id = m.album_id
+             WHERE m.item_id = 1 ORDER BY (a.kind <> 'user'), a.id",
+            "SELECT DISTINCT ct.path FROM memberships m JOIN items i ON i.id = m.item_id
+             JOIN content ct ON ct.id = i.content_id WHERE m.album_id = 1 ORDER BY ct.path",
+            "SELECT id FROM albums WHERE account_id = 1 AND remote_id = 'r'",
+            "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = 1 AND folder = 'f' COLLATE NOCASE)",
+            "SELECT 1 FROM memberships WHERE album_id = 1 AND item_id = 2",
         ];
         let scans = |q: &str| -> Vec<String> {
             index
@@ -258,6 +352,38 @@ mod tests {
             !scans("SELECT EXISTS(SELECT 1 FROM content WHERE path = 'x' COLLATE NOCASE)")
                 .is_empty()
         );
+    }
+
+    /// `list` streams: its walk follows the path index instead of sorting every item before
+    /// the first row, and each item's folders and sources are index lookups.
+    #[test]
+    fn the_list_walk_needs_no_sort_and_looks_up_by_index() {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let plan = |q: &str, args: &[&dyn rusqlite::ToSql]| -> Vec<String> {
+            index
+                .with(|c| {
+                    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {q}"))?;
+                    let rows = st
+                        .query_map(args, |r| r.get::<_, String>(3))?
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(rows)
+                })
+                .unwrap()
+        };
+        let walk = plan(report::STORED_ITEMS, &[&None::<String>, &None::<String>]);
+        assert!(
+            !walk.iter().any(|d| d.contains("TEMP B-TREE")),
+            "the walk sorts: {walk:?}"
+        );
+        assert!(
+            walk.iter().any(|d| d.starts_with("SCAN ct USING")),
+            "the walk is not by the path index: {walk:?}"
+        );
+        for q in [report::ITEM_FOLDERS, report::ITEM_SOURCES] {
+            let p = plan(q, &[&1i64]);
+            assert!(!p.iter().any(|d| d.starts_with("SCAN")), "{q}: {p:?}");
+        }
     }
 
     /// The vocabularies of `kinds.rs` go in and out of SQLite as their names, and a name the

@@ -131,11 +131,11 @@ impl Index {
     /// not: the new time is remembered, so the next run decides from `stat` alone again.
     pub fn touch_part(&self, location: &str, name: &str, mtime_ns: i64) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE takeout_parts SET mtime_ns = ?4
                  WHERE origin = ?1 AND location = ?2 AND name = ?3",
-                params![FOLDER, location, name, mtime_ns],
-            )?;
+            )?
+            .execute(params![FOLDER, location, name, mtime_ns])?;
             Ok(())
         })
     }
@@ -173,11 +173,11 @@ impl Index {
     /// Records that the local copy of an imported part was removed.
     pub fn mark_part_removed(&self, location: &str, name: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE takeout_parts SET removed_at = ?4
                  WHERE origin = ?1 AND location = ?2 AND name = ?3",
-                params![FOLDER, location, name, now()],
-            )?;
+            )?
+            .execute(params![FOLDER, location, name, now()])?;
             Ok(())
         })
     }
@@ -186,11 +186,10 @@ impl Index {
     /// holds the repository lock and has just imported.
     pub fn last_import_run(&self, account_id: i64) -> Result<Option<i64>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT max(id) FROM runs WHERE command = 'import' AND account_id = ?1",
-                [account_id],
-                |r| r.get::<_, Option<i64>>(0),
-            )
+            )?
+            .query_row([account_id], |r| r.get::<_, Option<i64>>(0))
             .optional()?
             .flatten())
         })
@@ -200,11 +199,11 @@ impl Index {
     /// and their stored files (each once).
     pub fn files_seen_by_run(&self, run_id: i64) -> Result<(u64, Vec<DeliveredFile>)> {
         self.with(|c| {
-            let without: i64 = c.query_row(
-                "SELECT count(*) FROM items WHERE seen_run = ?1 AND content_id IS NULL",
-                [run_id],
-                |r| r.get(0),
-            )?;
+            let without: i64 = c
+                .prepare_cached(
+                    "SELECT count(*) FROM items WHERE seen_run = ?1 AND content_id IS NULL",
+                )?
+                .query_row([run_id], |r| r.get(0))?;
             let mut st = c.prepare(
                 "SELECT DISTINCT c.id, c.path, c.blake3, c.size
                  FROM items i JOIN content c ON c.id = i.content_id

@@ -84,12 +84,10 @@ impl Index {
         expires_at: Option<i64>,
     ) -> Result<()> {
         self.with(|c| {
-            c.execute(
-                "INSERT INTO picker_sessions (session_id, account_id, picker_uri, created_at, expires_at)
+            c.prepare_cached("INSERT INTO picker_sessions (session_id, account_id, picker_uri, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (session_id) DO UPDATE SET
-                    picker_uri = COALESCE(picker_uri, ?3), expires_at = COALESCE(?5, expires_at)",
-                params![session_id, account_id, picker_uri, now(), expires_at],
+                    picker_uri = COALESCE(picker_uri, ?3), expires_at = COALESCE(?5, expires_at)")?.execute(params![session_id, account_id, picker_uri, now(), expires_at],
             )?;
             Ok(())
         })
@@ -98,24 +96,23 @@ impl Index {
     /// A session by id.
     pub fn picker_session(&self, session_id: &str) -> Result<Option<PickerSessionRecord>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT session_id, account_id, picker_uri, created_at, expires_at, state, items,
                         finished_at
                  FROM picker_sessions WHERE session_id = ?1",
-                [session_id],
-                |r| {
-                    Ok(PickerSessionRecord {
-                        session_id: r.get(0)?,
-                        account_id: r.get(1)?,
-                        picker_uri: r.get(2)?,
-                        created_at: r.get(3)?,
-                        expires_at: r.get(4)?,
-                        state: SessionState::parse(&r.get::<_, String>(5)?),
-                        items: r.get(6)?,
-                        finished_at: r.get(7)?,
-                    })
-                },
-            )
+            )?
+            .query_row([session_id], |r| {
+                Ok(PickerSessionRecord {
+                    session_id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    picker_uri: r.get(2)?,
+                    created_at: r.get(3)?,
+                    expires_at: r.get(4)?,
+                    state: SessionState::parse(&r.get::<_, String>(5)?),
+                    items: r.get(6)?,
+                    finished_at: r.get(7)?,
+                })
+            })
             .optional()?)
         })
     }
@@ -129,12 +126,18 @@ impl Index {
         items: Option<i64>,
     ) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE picker_sessions SET state = ?2, items = COALESCE(?3, items),
                         finished_at = CASE WHEN ?4 THEN ?5 ELSE finished_at END
                  WHERE session_id = ?1",
-                params![session_id, state.as_str(), items, state.is_final(), now()],
-            )?;
+            )?
+            .execute(params![
+                session_id,
+                state.as_str(),
+                items,
+                state.is_final(),
+                now()
+            ])?;
             Ok(())
         })
     }
@@ -153,19 +156,19 @@ impl Index {
         height: Option<i64>,
     ) -> Result<Option<i64>> {
         self.with(|c| {
-            Ok(c.query_row(
-                TWIN_QUERY,
-                params![
-                    account_id,
-                    filename,
-                    taken_at,
-                    width,
-                    height,
-                    Source::Takeout
-                ],
-                |r| r.get(0),
-            )
-            .optional()?)
+            Ok(c.prepare_cached(TWIN_QUERY)?
+                .query_row(
+                    params![
+                        account_id,
+                        filename,
+                        taken_at,
+                        width,
+                        height,
+                        Source::Takeout
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?)
         })
     }
 
@@ -182,19 +185,19 @@ impl Index {
         height: Option<i64>,
     ) -> Result<Option<i64>> {
         self.with(|c| {
-            Ok(c.query_row(
-                PICKED_TWIN_QUERY,
-                params![
-                    account_id,
-                    filename,
-                    taken_at,
-                    width,
-                    height,
-                    Source::Picker
-                ],
-                |r| r.get(0),
-            )
-            .optional()?)
+            Ok(c.prepare_cached(PICKED_TWIN_QUERY)?
+                .query_row(
+                    params![
+                        account_id,
+                        filename,
+                        taken_at,
+                        width,
+                        height,
+                        Source::Picker
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()?)
         })
     }
 
@@ -203,10 +206,8 @@ impl Index {
     /// Picker's id.
     pub fn rekey_item(&self, item_id: i64, remote_id: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
-                "UPDATE items SET remote_id = ?2 WHERE id = ?1",
-                params![item_id, remote_id],
-            )?;
+            c.prepare_cached("UPDATE items SET remote_id = ?2 WHERE id = ?1")?
+                .execute(params![item_id, remote_id])?;
             Ok(())
         })
     }
@@ -214,12 +215,11 @@ impl Index {
     /// The row of an account's item by its source id, when photobak knows it.
     pub fn item_id(&self, account_id: i64, remote_id: &str) -> Result<Option<i64>> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT id FROM items WHERE account_id = ?1 AND remote_id = ?2",
-                params![account_id, remote_id],
-                |r| r.get(0),
+            Ok(
+                c.prepare_cached("SELECT id FROM items WHERE account_id = ?1 AND remote_id = ?2")?
+                    .query_row(params![account_id, remote_id], |r| r.get(0))
+                    .optional()?,
             )
-            .optional()?)
         })
     }
 
@@ -227,12 +227,12 @@ impl Index {
     /// (a picked item linked to its Takeout twin).
     pub fn add_source(&self, item_id: i64, source: Source, source_ref: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO provenance (item_id, source, source_ref, first_seen, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4, source_ref = ?3",
-                params![item_id, source, source_ref, now()],
-            )?;
+            )?
+            .execute(params![item_id, source, source_ref, now()])?;
             Ok(())
         })
     }

@@ -188,11 +188,10 @@ impl Index {
     /// An item's account and capture time (which year folder it joins).
     pub fn item_account_and_time(&self, item_id: i64) -> Result<(i64, Option<i64>)> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT account_id, taken_at FROM items WHERE id = ?1",
-                [item_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?)
+            Ok(
+                c.prepare_cached("SELECT account_id, taken_at FROM items WHERE id = ?1")?
+                    .query_row([item_id], |r| Ok((r.get(0)?, r.get(1)?)))?,
+            )
         })
     }
 
@@ -201,11 +200,10 @@ impl Index {
     pub fn forget_contents(&self, content_ids: &[i64]) -> Result<()> {
         self.tx(|tx| {
             for id in content_ids {
-                tx.execute(
-                    "UPDATE items SET content_id = NULL WHERE content_id = ?1",
-                    [id],
-                )?;
-                tx.execute("DELETE FROM content WHERE id = ?1", [id])?;
+                tx.prepare_cached("UPDATE items SET content_id = NULL WHERE content_id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM content WHERE id = ?1")?
+                    .execute([id])?;
             }
             Ok(())
         })
@@ -220,11 +218,17 @@ impl Index {
         reason: &str,
     ) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE content SET path = ?2, path_key = ?5, home_album_id = ?3, home_reason = ?4
                  WHERE id = ?1",
-                params![content_id, path, album_id, reason, portable_key(path)],
-            )?;
+            )?
+            .execute(params![
+                content_id,
+                path,
+                album_id,
+                reason,
+                portable_key(path)
+            ])?;
             Ok(())
         })
     }
@@ -235,40 +239,40 @@ impl Index {
     pub fn forget_pruned(&self, f: &PruneForget) -> Result<()> {
         self.tx(|tx| {
             for (album_id, item_id) in &f.memberships {
-                tx.execute(
-                    "DELETE FROM memberships WHERE album_id = ?1 AND item_id = ?2",
-                    params![album_id, item_id],
-                )?;
+                tx.prepare_cached("DELETE FROM memberships WHERE album_id = ?1 AND item_id = ?2")?
+                    .execute(params![album_id, item_id])?;
             }
             for id in &f.contents {
-                tx.execute(
-                    "UPDATE items SET content_id = NULL WHERE content_id = ?1",
-                    [id],
-                )?;
-                tx.execute("DELETE FROM content WHERE id = ?1", [id])?;
+                tx.prepare_cached("UPDATE items SET content_id = NULL WHERE content_id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached("DELETE FROM content WHERE id = ?1")?
+                    .execute([id])?;
             }
             for i in &f.items {
-                tx.execute("DELETE FROM memberships WHERE item_id = ?1", [i.id])?;
-                tx.execute("DELETE FROM provenance WHERE item_id = ?1", [i.id])?;
+                tx.prepare_cached("DELETE FROM memberships WHERE item_id = ?1")?
+                    .execute([i.id])?;
+                tx.prepare_cached("DELETE FROM provenance WHERE item_id = ?1")?
+                    .execute([i.id])?;
                 // Edited variants and live companions point at their original; the link goes
                 // with the original (otherwise the foreign key refuses the delete).
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE items SET linked_to = NULL, link_kind = NULL WHERE linked_to = ?1",
-                    [i.id],
-                )?;
-                tx.execute(
-                    "DELETE FROM failures WHERE account_id = ?1 AND remote_id = ?2",
-                    params![i.account_id, i.remote_id],
-                )?;
-                tx.execute("DELETE FROM items WHERE id = ?1", [i.id])?;
+                )?
+                .execute([i.id])?;
+                tx.prepare_cached("DELETE FROM failures WHERE account_id = ?1 AND remote_id = ?2")?
+                    .execute(params![i.account_id, i.remote_id])?;
+                tx.prepare_cached("DELETE FROM items WHERE id = ?1")?
+                    .execute([i.id])?;
             }
             for id in &f.albums {
-                tx.execute("DELETE FROM memberships WHERE album_id = ?1", [id])?;
-                tx.execute(
+                tx.prepare_cached("DELETE FROM memberships WHERE album_id = ?1")?
+                    .execute([id])?;
+                tx.prepare_cached(
                     "UPDATE content SET home_album_id = NULL WHERE home_album_id = ?1",
-                    [id],
-                )?;
-                tx.execute("DELETE FROM albums WHERE id = ?1", [id])?;
+                )?
+                .execute([id])?;
+                tx.prepare_cached("DELETE FROM albums WHERE id = ?1")?
+                    .execute([id])?;
             }
             Ok(())
         })

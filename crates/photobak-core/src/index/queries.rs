@@ -181,11 +181,11 @@ impl Index {
     /// Returns the account, creating it with `folder` when new.
     pub fn ensure_account(&self, provider: &str, name: &str, folder: &str) -> Result<Account> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO accounts (provider, name, folder, created_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (provider, name) DO NOTHING",
-                params![provider, name, folder, now()],
-            )?;
+            )?
+            .execute(params![provider, name, folder, now()])?;
             Ok(account_query(c, provider, name)?.expect("just inserted"))
         })
     }
@@ -231,10 +231,8 @@ impl Index {
     /// Stores (or clears) the OAuth credentials of an account.
     pub fn set_credentials(&self, account_id: i64, credentials: Option<&str>) -> Result<()> {
         self.with(|c| {
-            c.execute(
-                "UPDATE accounts SET credentials = ?2 WHERE id = ?1",
-                params![account_id, credentials],
-            )?;
+            c.prepare_cached("UPDATE accounts SET credentials = ?2 WHERE id = ?1")?
+                .execute(params![account_id, credentials])?;
             Ok(())
         })
     }
@@ -251,20 +249,15 @@ impl Index {
     ) -> Result<Album> {
         self.tx(|tx| {
             let t = now();
-            let existing: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM albums WHERE account_id = ?1 AND remote_id = ?2",
-                    params![account.id, spec.remote_id],
+            let existing: Option<i64> = tx.prepare_cached("SELECT id FROM albums WHERE account_id = ?1 AND remote_id = ?2")?.query_row(params![account.id, spec.remote_id],
                     |r| r.get(0),
                 )
                 .optional()?;
             let id = match existing {
                 Some(id) => {
-                    tx.execute(
-                        "UPDATE albums SET title = ?2, description = COALESCE(?3, description),
+                    tx.prepare_cached("UPDATE albums SET title = ?2, description = COALESCE(?3, description),
                          raw_json = COALESCE(?4, raw_json), last_seen = ?5,
-                         seen_run = COALESCE(?6, seen_run) WHERE id = ?1",
-                        params![id, spec.title, spec.description, spec.raw_json, t, run_id],
+                         seen_run = COALESCE(?6, seen_run) WHERE id = ?1")?.execute(params![id, spec.title, spec.description, spec.raw_json, t, run_id],
                     )?;
                     id
                 }
@@ -272,9 +265,7 @@ impl Index {
                     let mut n = 1;
                     let folder = loop {
                         let candidate = folder_for(n);
-                        let taken: bool = tx.query_row(
-                            "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND folder = ?2 COLLATE NOCASE)",
-                            params![account.id, candidate],
+                        let taken: bool = tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND folder = ?2 COLLATE NOCASE)")?.query_row(params![account.id, candidate],
                             |r| r.get(0),
                         )?;
                         if !taken {
@@ -282,11 +273,9 @@ impl Index {
                         }
                         n += 1;
                     };
-                    tx.execute(
-                        "INSERT INTO albums (account_id, remote_id, source, title, description, folder,
+                    tx.prepare_cached("INSERT INTO albums (account_id, remote_id, source, title, description, folder,
                          kind, raw_json, first_seen, last_seen, seen_run)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
-                        params![
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)")?.execute(params![
                             account.id,
                             spec.remote_id,
                             spec.source,
@@ -302,8 +291,7 @@ impl Index {
                     tx.last_insert_rowid()
                 }
             };
-            Ok(tx.query_row(
-                &format!("SELECT {ALBUM_COLS} FROM albums WHERE id = ?1"),
+            Ok(tx.prepare_cached(&format!("SELECT {ALBUM_COLS} FROM albums WHERE id = ?1"))?.query_row(
                 [id],
                 album_from_row,
             )?)
@@ -343,16 +331,13 @@ impl Index {
                 String,
                 Option<String>,
             );
-            let prev: Option<Prev> = tx
-                .query_row(
-                    "SELECT id, content_id, version, seen_run,
+            let prev: Option<Prev> = tx.prepare_cached("SELECT id, content_id, version, seen_run,
                             json_array(filename, mime_type, description, taken_at, width, height,
                                        camera_make, camera_model, latitude, longitude, altitude,
                                        favorite, archived, trashed),
                             (SELECT source_ref FROM provenance p
                              WHERE p.item_id = items.id AND p.source = ?3)
-                     FROM items WHERE account_id = ?1 AND remote_id = ?2",
-                    params![account_id, remote_id, source],
+                     FROM items WHERE account_id = ?1 AND remote_id = ?2")?.query_row(params![account_id, remote_id, source],
                     |r| {
                         Ok((
                             r.get(0)?,
@@ -370,14 +355,12 @@ impl Index {
             let trash = meta.trashed.map(i64::from);
             let state = match prev {
                 None => {
-                    tx.execute(
-                        "INSERT INTO items (account_id, remote_id, version, filename, mime_type,
+                    tx.prepare_cached("INSERT INTO items (account_id, remote_id, version, filename, mime_type,
                          description, taken_at, taken_source, width, height, camera_make, camera_model,
                          latitude, longitude, altitude, gps_source, is_video, favorite, archived, trashed,
                          raw_json, first_seen, last_seen, updated_at, seen_run)
                          VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,
-                                 COALESCE(?18,0),COALESCE(?19,0),COALESCE(?20,0),?21,?22,?22,?22,?23)",
-                        params![
+                                 COALESCE(?18,0),COALESCE(?19,0),COALESCE(?20,0),?21,?22,?22,?22,?23)")?.execute(params![
                             account_id,
                             remote_id,
                             meta.version,
@@ -414,8 +397,7 @@ impl Index {
                     }
                 }
                 Some((id, content_id, version, seen_run, before, prev_source_ref)) => {
-                    tx.execute(
-                        "UPDATE items SET
+                    tx.prepare_cached("UPDATE items SET
                          -- A stored item keeps its old version until the new bytes are stored
                          -- (set_item_version), so a failed or interrupted download is retried.
                          version = CASE WHEN content_id IS NULL THEN COALESCE(?2, version)
@@ -430,8 +412,7 @@ impl Index {
                          favorite = COALESCE(?16, favorite), archived = COALESCE(?17, archived),
                          trashed = COALESCE(?18, trashed), raw_json = COALESCE(?19, raw_json),
                          last_seen = ?20, seen_run = ?21
-                         WHERE id = ?1",
-                        params![
+                         WHERE id = ?1")?.execute(params![
                             id,
                             meta.version,
                             meta.filename,
@@ -455,16 +436,14 @@ impl Index {
                             run_id
                         ],
                     )?;
-                    let after: String = tx.query_row(
-                        "SELECT json_array(filename, mime_type, description, taken_at, width, height,
+                    let after: String = tx.prepare_cached("SELECT json_array(filename, mime_type, description, taken_at, width, height,
                                 camera_make, camera_model, latitude, longitude, altitude,
-                                favorite, archived, trashed) FROM items WHERE id = ?1",
-                        [id],
+                                favorite, archived, trashed) FROM items WHERE id = ?1")?.query_row([id],
                         |r| r.get(0),
                     )?;
                     let meta_changed = after != before;
                     if meta_changed {
-                        tx.execute("UPDATE items SET updated_at = ?2 WHERE id = ?1", params![id, t])?;
+                        tx.prepare_cached("UPDATE items SET updated_at = ?2 WHERE id = ?1")?.execute(params![id, t])?;
                     }
                     ItemState {
                         id,
@@ -492,11 +471,9 @@ impl Index {
             } else {
                 source_ref.or(prev)
             };
-            tx.execute(
-                "INSERT INTO provenance (item_id, source, source_ref, first_seen, last_seen)
+            tx.prepare_cached("INSERT INTO provenance (item_id, source, source_ref, first_seen, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?4)
-                 ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4, source_ref = ?3",
-                params![state.id, source, new_ref, t],
+                 ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4, source_ref = ?3")?.execute(params![state.id, source, new_ref, t],
             )?;
             Ok(state)
         })
@@ -505,26 +482,25 @@ impl Index {
     /// True when an account has items or albums from `source`.
     pub fn account_uses(&self, account_id: i64, source: Source) -> Result<bool> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND source = ?2)
                  OR EXISTS(SELECT 1 FROM provenance p JOIN items i ON i.id = p.item_id
                            WHERE i.account_id = ?1 AND p.source = ?2)",
-                params![account_id, source],
-                |r| r.get(0),
-            )?)
+            )?
+            .query_row(params![account_id, source], |r| r.get(0))?)
         })
     }
 
     /// How many items of an account `source` delivered.
     pub fn items_from(&self, account_id: i64, source: Source) -> Result<u64> {
         self.with(|c| {
-            let n: i64 = c.query_row(
-                "SELECT count(DISTINCT p.item_id) FROM provenance p
+            let n: i64 = c
+                .prepare_cached(
+                    "SELECT count(DISTINCT p.item_id) FROM provenance p
                  JOIN items i ON i.id = p.item_id
                  WHERE i.account_id = ?1 AND p.source = ?2",
-                params![account_id, source],
-                |r| r.get(0),
-            )?;
+                )?
+                .query_row(params![account_id, source], |r| r.get(0))?;
             Ok(n as u64)
         })
     }
@@ -533,10 +509,8 @@ impl Index {
     /// `live`: a live photo's still).
     pub fn link_item(&self, item_id: i64, to: i64, kind: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
-                "UPDATE items SET linked_to = ?2, link_kind = ?3 WHERE id = ?1",
-                params![item_id, to, kind],
-            )?;
+            c.prepare_cached("UPDATE items SET linked_to = ?2, link_kind = ?3 WHERE id = ?1")?
+                .execute(params![item_id, to, kind])?;
             Ok(())
         })
     }
@@ -544,18 +518,17 @@ impl Index {
     /// The file an item's bytes are stored in, if any.
     pub fn stored_file(&self, item_id: i64) -> Result<Option<StoredFile>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT ct.path, ct.size, ct.verified_at IS NOT NULL FROM items i
                  JOIN content ct ON ct.id = i.content_id WHERE i.id = ?1",
-                [item_id],
-                |r| {
-                    Ok(StoredFile {
-                        path: r.get(0)?,
-                        size: r.get(1)?,
-                        verified: r.get(2)?,
-                    })
-                },
-            )
+            )?
+            .query_row([item_id], |r| {
+                Ok(StoredFile {
+                    path: r.get(0)?,
+                    size: r.get(1)?,
+                    verified: r.get(2)?,
+                })
+            })
             .optional()?)
         })
     }
@@ -563,10 +536,8 @@ impl Index {
     /// Records the version whose bytes are now stored.
     pub fn set_item_version(&self, item_id: i64, version: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
-                "UPDATE items SET version = ?2 WHERE id = ?1",
-                params![item_id, version],
-            )?;
+            c.prepare_cached("UPDATE items SET version = ?2 WHERE id = ?1")?
+                .execute(params![item_id, version])?;
             Ok(())
         })
     }
@@ -574,11 +545,12 @@ impl Index {
     /// Adds an item to an album; true when the membership is new.
     pub fn add_membership(&self, album_id: i64, item_id: i64) -> Result<bool> {
         self.with(|c| {
-            let n = c.execute(
-                "INSERT INTO memberships (album_id, item_id, added_at) VALUES (?1, ?2, ?3)
+            let n = c
+                .prepare_cached(
+                    "INSERT INTO memberships (album_id, item_id, added_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO NOTHING",
-                params![album_id, item_id, now()],
-            )?;
+                )?
+                .execute(params![album_id, item_id, now()])?;
             Ok(n == 1)
         })
     }
@@ -587,7 +559,7 @@ impl Index {
     /// album recorded first.
     pub fn item_albums(&self, item_id: i64) -> Result<Vec<Album>> {
         self.with(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT a.id, a.account_id, a.remote_id, a.title, a.folder, a.kind
                  FROM memberships m JOIN albums a ON a.id = m.album_id
                  WHERE m.item_id = ?1 ORDER BY (a.kind <> 'user'), a.id",
@@ -602,35 +574,32 @@ impl Index {
     /// The stored file with this hash, if any.
     pub fn content_by_hash(&self, hash: &[u8; 32]) -> Result<Option<Content>> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT id, blake3, size, path FROM content WHERE blake3 = ?1",
-                [&hash[..]],
-                content_from_row,
+            Ok(
+                c.prepare_cached("SELECT id, blake3, size, path FROM content WHERE blake3 = ?1")?
+                    .query_row([&hash[..]], content_from_row)
+                    .optional()?,
             )
-            .optional()?)
         })
     }
 
     /// A stored file by row id.
     pub fn content(&self, id: i64) -> Result<Option<Content>> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT id, blake3, size, path FROM content WHERE id = ?1",
-                [id],
-                content_from_row,
+            Ok(
+                c.prepare_cached("SELECT id, blake3, size, path FROM content WHERE id = ?1")?
+                    .query_row([id], content_from_row)
+                    .optional()?,
             )
-            .optional()?)
         })
     }
 
     /// How many items use a stored file.
     pub fn content_users(&self, content_id: i64) -> Result<i64> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM items WHERE content_id = ?1",
-                [content_id],
-                |r| r.get(0),
-            )?)
+            Ok(
+                c.prepare_cached("SELECT count(*) FROM items WHERE content_id = ?1")?
+                    .query_row([content_id], |r| r.get(0))?,
+            )
         })
     }
 
@@ -639,20 +608,17 @@ impl Index {
     /// One lookup in `content_path_key`, whatever the size of the library.
     pub fn path_in_use(&self, path: &str) -> Result<bool> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM content WHERE path_key = ?1)",
-                [portable_key(path)],
-                |r| r.get(0),
-            )?)
+            Ok(
+                c.prepare_cached("SELECT EXISTS(SELECT 1 FROM content WHERE path_key = ?1)")?
+                    .query_row([portable_key(path)], |r| r.get(0))?,
+            )
         })
     }
 
     /// Items of an account that are known but have no stored file yet.
     pub fn items_without_content(&self, account_id: i64) -> Result<i64> {
         self.with(|c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM items WHERE account_id = ?1 AND content_id IS NULL AND trashed = 0",
-                [account_id],
+            Ok(c.prepare_cached("SELECT count(*) FROM items WHERE account_id = ?1 AND content_id IS NULL AND trashed = 0")?.query_row([account_id],
                 |r| r.get(0),
             )?)
         })
@@ -661,7 +627,7 @@ impl Index {
     /// Paths of the stored files of an album's members, sorted.
     pub fn album_member_paths(&self, album_id: i64) -> Result<Vec<String>> {
         self.with(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT DISTINCT ct.path FROM memberships m JOIN items i ON i.id = m.item_id
                  JOIN content ct ON ct.id = i.content_id WHERE m.album_id = ?1 ORDER BY ct.path",
             )?;
@@ -675,10 +641,10 @@ impl Index {
     /// Starts a run record.
     pub fn begin_run(&self, command: &str, account_id: Option<i64>) -> Result<i64> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT INTO runs (command, account_id, started_at) VALUES (?1, ?2, ?3)",
-                params![command, account_id, now()],
-            )?;
+            )?
+            .execute(params![command, account_id, now()])?;
             Ok(c.last_insert_rowid())
         })
     }
@@ -686,10 +652,10 @@ impl Index {
     /// Finishes a run record with its summary.
     pub fn finish_run(&self, run_id: i64, ok: bool, summary: &str) -> Result<()> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "UPDATE runs SET finished_at = ?2, ok = ?3, summary = ?4 WHERE id = ?1",
-                params![run_id, now(), ok, summary],
-            )?;
+            )?
+            .execute(params![run_id, now(), ok, summary])?;
             Ok(())
         })
     }
@@ -704,16 +670,12 @@ impl Index {
     ) -> Result<()> {
         self.with(|c| {
             match error {
-                Some(e) => c.execute(
-                    "INSERT INTO failures (account_id, remote_id, filename, error, count, first_at, last_at)
+                Some(e) => c.prepare_cached("INSERT INTO failures (account_id, remote_id, filename, error, count, first_at, last_at)
                      VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)
                      ON CONFLICT (account_id, remote_id) DO UPDATE SET error = ?4, count = count + 1,
-                     last_at = ?5, filename = ?3",
-                    params![account_id, remote_id, filename, e, now()],
+                     last_at = ?5, filename = ?3")?.execute(params![account_id, remote_id, filename, e, now()],
                 )?,
-                None => c.execute(
-                    "DELETE FROM failures WHERE account_id = ?1 AND remote_id = ?2",
-                    params![account_id, remote_id],
+                None => c.prepare_cached("DELETE FROM failures WHERE account_id = ?1 AND remote_id = ?2")?.execute(params![account_id, remote_id],
                 )?,
             };
             Ok(())
@@ -732,9 +694,7 @@ fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
 }
 
 fn account_query(c: &Connection, provider: &str, name: &str) -> Result<Option<Account>> {
-    Ok(c.query_row(
-        "SELECT id, provider, name, folder, credentials FROM accounts WHERE provider = ?1 AND name = ?2",
-        params![provider, name],
+    Ok(c.prepare_cached("SELECT id, provider, name, folder, credentials FROM accounts WHERE provider = ?1 AND name = ?2")?.query_row(params![provider, name],
         account_from_row,
     )
     .optional()?)

@@ -2,7 +2,7 @@
 //! was last found whole). Reads that walk the whole library hand their rows to a callback, so
 //! `list --json` and the manifest stream instead of holding every row twice.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use rusqlite::{OptionalExtension, params};
@@ -11,6 +11,32 @@ use serde::Serialize;
 use super::{Index, hash_from};
 use crate::error::Result;
 use crate::kinds::{AlbumKind, Source};
+
+/// Every stored item with what `list` prints, in path order. `content` is walked by its path
+/// index (the `CROSS JOIN` keeps it the outer loop), so rows come without sorting the whole
+/// library first.
+pub(super) const STORED_ITEMS: &str = "
+    SELECT i.id, a.name, ct.path, i.filename, coalesce(i.taken_at, ct.file_taken_at),
+           nullif(i.description, ''), coalesce(i.latitude, ct.file_lat),
+           coalesce(i.longitude, ct.file_lon), i.favorite, ct.blake3, ct.size,
+           i.mime_type, i.remote_id
+    FROM content ct CROSS JOIN items i ON i.content_id = ct.id
+    JOIN accounts a ON a.id = i.account_id
+    WHERE (?1 IS NULL OR a.name = ?1)
+      AND (?2 IS NULL OR EXISTS(SELECT 1 FROM memberships m JOIN albums al ON al.id = m.album_id
+                                WHERE m.item_id = i.id AND al.title = ?2 COLLATE NOCASE))
+    ORDER BY ct.path, i.id";
+
+/// The folders holding one item: user albums first, then automatic albums, then year folders,
+/// each by title.
+pub(super) const ITEM_FOLDERS: &str = "
+    SELECT a.title, a.kind FROM memberships m JOIN albums a ON a.id = m.album_id
+    WHERE m.item_id = ?1
+    ORDER BY (a.kind <> 'user'), (a.kind = 'year'), a.title";
+
+/// The sources that delivered one item, by name.
+pub(super) const ITEM_SOURCES: &str =
+    "SELECT source FROM provenance WHERE item_id = ?1 ORDER BY source";
 
 /// Counts of one source (or of everything).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -99,6 +125,11 @@ pub struct ListRow {
     pub mime_type: Option<String>,
     /// The source's id.
     pub remote_id: String,
+    /// The folders holding it: user albums first, then automatic albums, then year folders,
+    /// each by title.
+    pub folders: Vec<ItemFolder>,
+    /// The sources that delivered it, by name.
+    pub sources: Vec<Source>,
 }
 
 /// A stored file as `verify` checks it.
@@ -123,24 +154,22 @@ impl Index {
     /// Counts over every account.
     pub fn totals(&self) -> Result<Counts> {
         self.with(|c| {
-            let (files, bytes): (i64, i64) = c.query_row(
-                "SELECT count(*), coalesce(sum(size), 0) FROM content",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let items: i64 = c.query_row("SELECT count(*) FROM items", [], |r| r.get(0))?;
-            let stored: i64 = c.query_row(
-                "SELECT count(*) FROM items WHERE content_id IS NOT NULL",
-                [],
-                |r| r.get(0),
-            )?;
-            let (albums, year_folders): (i64, i64) = c.query_row(
-                "SELECT count(*) FILTER (WHERE source != 'derived'),
+            let (files, bytes): (i64, i64) = c
+                .prepare_cached("SELECT count(*), coalesce(sum(size), 0) FROM content")?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let items: i64 = c
+                .prepare_cached("SELECT count(*) FROM items")?
+                .query_row([], |r| r.get(0))?;
+            let stored: i64 = c
+                .prepare_cached("SELECT count(*) FROM items WHERE content_id IS NOT NULL")?
+                .query_row([], |r| r.get(0))?;
+            let (albums, year_folders): (i64, i64) = c
+                .prepare_cached(
+                    "SELECT count(*) FILTER (WHERE source != 'derived'),
                         count(*) FILTER (WHERE source = 'derived')
                  FROM albums",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+                )?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(Counts {
                 items: items as u64,
                 stored: stored as u64,
@@ -170,11 +199,9 @@ impl Index {
                 params![account_id, source],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let (albums, year_folders): (i64, i64) = c.query_row(
-                "SELECT count(*) FILTER (WHERE source != 'derived'),
+            let (albums, year_folders): (i64, i64) = c.prepare_cached("SELECT count(*) FILTER (WHERE source != 'derived'),
                         count(*) FILTER (WHERE source = 'derived')
-                 FROM albums WHERE account_id = ?1 AND (?2 IS NULL OR source = ?2)",
-                params![account_id, source],
+                 FROM albums WHERE account_id = ?1 AND (?2 IS NULL OR source = ?2)")?.query_row(params![account_id, source],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             Ok(Counts {
@@ -191,11 +218,11 @@ impl Index {
     /// Stored files never found whole, or not since `cutoff` (Unix seconds).
     pub fn files_not_verified_since(&self, cutoff: i64) -> Result<u64> {
         self.with(|c| {
-            let n: i64 = c.query_row(
-                "SELECT count(*) FROM content WHERE verified_at IS NULL OR verified_at < ?1",
-                [cutoff],
-                |r| r.get(0),
-            )?;
+            let n: i64 = c
+                .prepare_cached(
+                    "SELECT count(*) FROM content WHERE verified_at IS NULL OR verified_at < ?1",
+                )?
+                .query_row([cutoff], |r| r.get(0))?;
             Ok(n as u64)
         })
     }
@@ -209,21 +236,20 @@ impl Index {
         ok: Option<bool>,
     ) -> Result<Option<RunRecord>> {
         self.with(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT started_at, finished_at, ok, summary FROM runs
                  WHERE command = ?1 AND account_id IS ?2 AND (?3 IS NULL OR ok = ?3)
                    AND finished_at IS NOT NULL
                  ORDER BY started_at DESC, id DESC LIMIT 1",
-                params![command, account_id, ok],
-                |r| {
-                    Ok(RunRecord {
-                        started_at: r.get(0)?,
-                        finished_at: r.get(1)?,
-                        ok: r.get(2)?,
-                        summary: r.get(3)?,
-                    })
-                },
-            )
+            )?
+            .query_row(params![command, account_id, ok], |r| {
+                Ok(RunRecord {
+                    started_at: r.get(0)?,
+                    finished_at: r.get(1)?,
+                    ok: r.get(2)?,
+                    summary: r.get(3)?,
+                })
+            })
             .optional()?)
         })
     }
@@ -268,50 +294,17 @@ impl Index {
     /// True when the index has no account and no stored file: a repository nothing used.
     pub fn holds_nothing(&self) -> Result<bool> {
         self.with(|c| {
-            let n: i64 = c.query_row(
-                "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM content)",
-                [],
-                |r| r.get(0),
-            )?;
+            let n: i64 = c
+                .prepare_cached(
+                    "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM content)",
+                )?
+                .query_row([], |r| r.get(0))?;
             Ok(n == 0)
         })
     }
 
-    /// The folders holding each item: user albums first, then automatic albums, then year
-    /// folders, each by title.
-    pub fn item_folders(&self) -> Result<HashMap<i64, Vec<ItemFolder>>> {
-        self.with(|c| {
-            let mut folders: HashMap<i64, Vec<ItemFolder>> = HashMap::new();
-            let mut st = c.prepare(
-                "SELECT m.item_id, a.title, a.kind
-                 FROM memberships m JOIN albums a ON a.id = m.album_id
-                 ORDER BY (a.kind <> 'user'), (a.kind = 'year'), a.title",
-            )?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                folders.entry(r.get(0)?).or_default().push(ItemFolder {
-                    title: r.get(1)?,
-                    kind: r.get(2)?,
-                });
-            }
-            Ok(folders)
-        })
-    }
-
-    /// The sources that delivered each item, by name.
-    pub fn item_sources(&self) -> Result<HashMap<i64, Vec<Source>>> {
-        self.with(|c| {
-            let mut sources: HashMap<i64, Vec<Source>> = HashMap::new();
-            let mut st = c.prepare("SELECT item_id, source FROM provenance ORDER BY source")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                sources.entry(r.get(0)?).or_default().push(r.get(1)?);
-            }
-            Ok(sources)
-        })
-    }
-
-    /// Calls `each` with every stored item, by account and path, of one account (`account`,
+    /// Calls `each` with every stored item, by path (so by account folder first) and row id,
+    /// of one account (`account`,
     /// an address) and in one album (`album`, a title, case-insensitive) when given, until it
     /// breaks. The index stays locked meanwhile, so `each` should not wait long: `list` opens
     /// an index of its own.
@@ -322,22 +315,28 @@ impl Index {
         mut each: impl FnMut(ListRow) -> ControlFlow<()>,
     ) -> Result<()> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT i.id, a.name, ct.path, i.filename, coalesce(i.taken_at, ct.file_taken_at),
-                        nullif(i.description, ''), coalesce(i.latitude, ct.file_lat),
-                        coalesce(i.longitude, ct.file_lon), i.favorite, ct.blake3, ct.size,
-                        i.mime_type, i.remote_id
-                 FROM items i JOIN accounts a ON a.id = i.account_id
-                 JOIN content ct ON ct.id = i.content_id
-                 WHERE (?1 IS NULL OR a.name = ?1)
-                   AND (?2 IS NULL OR EXISTS(SELECT 1 FROM memberships m JOIN albums al ON al.id = m.album_id
-                                             WHERE m.item_id = i.id AND al.title = ?2 COLLATE NOCASE))
-                 ORDER BY a.id, ct.path, i.id",
-            )?;
+            let mut st = c.prepare(STORED_ITEMS)?;
+            // Folders and sources are looked up item by item (both by index) rather than
+            // loaded for the whole library first: the first line comes at once and memory
+            // does not grow with the library.
+            let mut folders = c.prepare(ITEM_FOLDERS)?;
+            let mut sources = c.prepare(ITEM_SOURCES)?;
             let mut rows = st.query(params![account, album])?;
             while let Some(r) = rows.next()? {
+                let item_id: i64 = r.get(0)?;
                 let row = ListRow {
-                    item_id: r.get(0)?,
+                    folders: folders
+                        .query_map([item_id], |f| {
+                            Ok(ItemFolder {
+                                title: f.get(0)?,
+                                kind: f.get(1)?,
+                            })
+                        })?
+                        .collect::<rusqlite::Result<_>>()?,
+                    sources: sources
+                        .query_map([item_id], |f| f.get(0))?
+                        .collect::<rusqlite::Result<_>>()?,
+                    item_id,
                     account: r.get(1)?,
                     path: r.get(2)?,
                     filename: r.get(3)?,

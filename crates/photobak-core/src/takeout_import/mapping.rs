@@ -1,6 +1,8 @@
 //! One archive entry mapped onto the index: the item's metadata from its sidecar and the
 //! file's own facts, its album or year folder, its flags, people, origin and the sidecar rule.
 
+use std::collections::HashMap;
+
 use photobak_takeout::{Catalog, Folder, MatchRule, MediaEntry, Origin, Variant};
 
 use super::Planned;
@@ -8,7 +10,7 @@ use super::time::{existing_file_meta, resolve_time};
 use crate::error::Result;
 use crate::index::{Account, Album, AlbumSpec, ItemMeta, TakeoutExtras};
 use crate::ingest::{album_folder, ensure_year_album, ensure_year_folder};
-use crate::kinds::{AlbumKind, Source};
+use crate::kinds::{AlbumKind, Source, YearFolder};
 use crate::repo::Repo;
 
 pub(super) fn mime_of(name: &str) -> Option<&'static str> {
@@ -59,6 +61,32 @@ pub(super) fn rule_text(r: &MatchRule) -> String {
     }
 }
 
+/// The albums (and year folders) one import has already recorded, by what names them: the
+/// entries of a folder all name the same album with the same title, so recording it once per
+/// folder instead of once per entry writes the same rows (the album's last sighting keeps the
+/// time of its first entry in this run, not of its last).
+#[derive(Default)]
+pub(super) struct AlbumCache(HashMap<AlbumKey, Album>);
+
+#[derive(Hash, PartialEq, Eq)]
+enum AlbumKey {
+    /// A Takeout album folder: its folder name, title and description.
+    Takeout(String, String, Option<String>),
+    /// A year folder (`None`: Undated).
+    Year(Option<i32>),
+}
+
+impl AlbumCache {
+    fn get(&mut self, key: AlbumKey, make: impl FnOnce() -> Result<Album>) -> Result<Album> {
+        if let Some(a) = self.0.get(&key) {
+            return Ok(a.clone());
+        }
+        let a = make()?;
+        self.0.insert(key, a.clone());
+        Ok(a)
+    }
+}
+
 /// Records an entry's item, album and flags.
 pub(super) fn plan_entry(
     repo: &Repo,
@@ -67,6 +95,7 @@ pub(super) fn plan_entry(
     entry: &MediaEntry,
     remote_id: &str,
     run_id: i64,
+    albums: &mut AlbumCache,
 ) -> Result<Planned> {
     let sidecar = entry.sidecar.as_ref();
     let is_variant = matches!(
@@ -166,25 +195,38 @@ pub(super) fn plan_entry(
             folder_name,
             title,
             description,
-        } => Some(takeout_album(
-            repo,
-            account,
-            folder_name,
-            title,
-            description.as_deref(),
-            run_id,
+        } => Some(albums.get(
+            AlbumKey::Takeout(folder_name.clone(), title.clone(), description.clone()),
+            || {
+                takeout_album(
+                    repo,
+                    account,
+                    folder_name,
+                    title,
+                    description.as_deref(),
+                    run_id,
+                )
+            },
         )?),
         Folder::Other(path) => {
             let name = path.rsplit('/').next().unwrap_or(path);
-            Some(takeout_album(repo, account, path, name, None, run_id)?)
+            Some(albums.get(
+                AlbumKey::Takeout(path.clone(), name.to_owned(), None),
+                || takeout_album(repo, account, path, name, None, run_id),
+            )?)
         }
         // The export's year folder is Google's own placement; keep it even without a time.
-        Folder::Year(y) => Some(ensure_year_folder(repo, account, Some(*y))?),
+        Folder::Year(y) => Some(albums.get(AlbumKey::Year(Some(*y)), || {
+            ensure_year_folder(repo, account, Some(*y))
+        })?),
         // Google's special folders are no albums: their items go to the year folder of their
         // capture time. Archived and trashed items keep their flags; a failed video and a
         // Locked Folder item are reported by the reader (problems of the import).
         Folder::Archive | Folder::Trash | Folder::FailedVideos | Folder::LockedFolder => {
-            Some(ensure_year_album(repo, account, taken_at)?)
+            let year = YearFolder::of_time(taken_at).0;
+            Some(albums.get(AlbumKey::Year(year), || {
+                ensure_year_album(repo, account, taken_at)
+            })?)
         }
     };
     let mut new_membership = false;

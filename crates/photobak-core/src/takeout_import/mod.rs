@@ -49,7 +49,7 @@ use crate::source::{Intake, Source};
 use crate::summary::{RunSummary, TakeoutReport};
 use bytes::store_bytes;
 use identity::{inferred_edits, remote_ids_of};
-use mapping::plan_entry;
+use mapping::{AlbumCache, plan_entry};
 
 /// What `import takeout` should do.
 #[derive(Debug, Clone, Default)]
@@ -294,6 +294,7 @@ fn record_entries(
         (&a.folder_path, &a.file_name, &a.path).cmp(&(&b.folder_path, &b.file_name, &b.path))
     });
     let mut planned: Vec<Option<Planned>> = (0..catalog.media.len()).map(|_| None).collect();
+    let mut albums = AlbumCache::default();
     // A transaction per batch of entries: committing each of the dozen statements an entry
     // takes cost more than the statements. Nothing here names a file, so a crash loses at
     // most one batch of records, which the next run records again.
@@ -303,9 +304,17 @@ fn record_entries(
                 if cancel.is_cancelled() {
                     return Err(Error::Cancelled);
                 }
-                if let Some(p) =
-                    record_entry(repo, account, catalog, opts, &remote_ids, entry, run_id, s)?
-                {
+                if let Some(p) = record_entry(
+                    repo,
+                    account,
+                    catalog,
+                    opts,
+                    &remote_ids,
+                    entry,
+                    run_id,
+                    s,
+                    &mut albums,
+                )? {
                     planned[entry.id] = Some(p);
                 }
             }
@@ -329,6 +338,7 @@ fn record_entry(
     entry: &MediaEntry,
     run_id: i64,
     s: &mut RunSummary,
+    albums: &mut AlbumCache,
 ) -> Result<Option<Planned>> {
     if entry.duplicate_of.is_some() {
         *s.skipped
@@ -351,8 +361,16 @@ fn record_entry(
     {
         t.without_sidecar.push(entry.path.clone());
     }
-    let remote_id = remote_ids[entry.id].clone();
-    plan_entry(repo, account, catalog, entry, &remote_id, run_id).map(Some)
+    plan_entry(
+        repo,
+        account,
+        catalog,
+        entry,
+        &remote_ids[entry.id],
+        run_id,
+        albums,
+    )
+    .map(Some)
 }
 
 /// Counts the export's items as updated or unchanged (an item may come as several copies: it
