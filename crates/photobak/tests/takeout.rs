@@ -705,11 +705,12 @@ fn a_damaged_first_copy_is_stored_from_its_album_copy() {
     let mut spec = ExportSpec::new("20260301T000000Z")
         .account(ACCOUNT)
         .album(AlbumSpec::new("Trip"))
-        .part_size(96 << 10);
+        .part_size(640 << 10);
     for i in 0..12 {
+        // Large enough to be read on several readers (the pass reads small entries on one).
         spec = spec.item(
             ItemSpec::new(&format!("d{i}"), &format!("IMG_{i:04}.jpg"))
-                .sized(20_000 + i as u64)
+                .sized(200_000 + i as u64)
                 .in_album(0),
         );
     }
@@ -751,7 +752,7 @@ fn a_damaged_first_copy_is_stored_from_its_album_copy() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(size, 20_005);
+    assert_eq!(size, 200_005);
     assert_eq!(env.tmp_leftovers(), 0);
     let v = env.run(&["verify"]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
