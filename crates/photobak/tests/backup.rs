@@ -233,7 +233,10 @@ fn faults_still_end_byte_exact() {
     env.fake.generate(
         A,
         &GenerateSpec {
-            items: 40,
+            // Enough requests that every kind of fault below is all but certain to happen
+            // (the fake draws them from one random stream, in whatever order requests come):
+            // with 40 items and 5 % of 429s, about one run in 13 saw none.
+            items: 60,
             albums: 4,
             seed: 3,
             sizes: Sizes::Tiny,
@@ -244,8 +247,8 @@ fn faults_still_end_byte_exact() {
     env.fake.set_faults(Faults {
         api_5xx_rate: 0.10,
         media_5xx_rate: 0.10,
-        api_429_rate: 0.05,
-        media_429_rate: 0.05,
+        api_429_rate: 0.08,
+        media_429_rate: 0.08,
         retry_after_secs: Some(1),
         reset_rate: 0.05,
         truncate_rate: 0.05,
