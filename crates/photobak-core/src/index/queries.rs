@@ -1,6 +1,6 @@
 //! Typed reads and writes of the index, shared by every command.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params, params_from_iter};
 
 use super::{Index, now};
 use crate::error::{Error, Result};
@@ -331,9 +331,7 @@ impl Index {
                 bool,
                 Option<String>,
             );
-            let fav = meta.favorite.map(i64::from);
-            let arch = meta.archived.map(i64::from);
-            let trash = meta.trashed.map(i64::from);
+            let flags = [meta.favorite, meta.archived, meta.trashed].map(|f| f.map(i64::from));
             // Whether the metadata UPDATE below would change anything: its SET clause compared
             // null-safely (`IS`) with what is stored. Relisting an unchanged item (every item of
             // a no-op backup) then writes only its sighting: an UPDATE that names `filename`
@@ -362,29 +360,11 @@ impl Index {
                             (SELECT source_ref FROM provenance p
                              WHERE p.item_id = items.id AND p.source = ?3)
                      FROM items WHERE account_id = ?1 AND remote_id = ?2")?.query_row(
-                    params![
-                        account_id,
-                        remote_id,
-                        source,
-                        meta.version,
-                        meta.filename,
-                        meta.mime_type,
-                        meta.description,
-                        meta.taken_at,
-                        meta.taken_source,
-                        meta.width,
-                        meta.height,
-                        meta.camera_make,
-                        meta.camera_model,
-                        meta.latitude,
-                        meta.longitude,
-                        meta.altitude,
-                        meta.gps_source,
-                        fav,
-                        arch,
-                        trash,
-                        meta.raw_json,
-                    ],
+                    params_from_iter(
+                        [&account_id as &dyn ToSql, &remote_id, &source]
+                            .into_iter()
+                            .chain(meta_params(meta, &flags)),
+                    ),
                     |r| {
                         Ok((
                             r.get(0)?,
@@ -401,35 +381,16 @@ impl Index {
                 None => {
                     tx.prepare_cached("INSERT INTO items (account_id, remote_id, version, filename, mime_type,
                          description, taken_at, taken_source, width, height, camera_make, camera_model,
-                         latitude, longitude, altitude, gps_source, is_video, favorite, archived, trashed,
-                         raw_json, first_seen, last_seen, updated_at, seen_run)
-                         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,
-                                 COALESCE(?18,0),COALESCE(?19,0),COALESCE(?20,0),?21,?22,?22,?22,?23)")?.execute(
-                        params![
-                            account_id,
-                            remote_id,
-                            meta.version,
-                            meta.filename,
-                            meta.mime_type,
-                            meta.description,
-                            meta.taken_at,
-                            meta.taken_source,
-                            meta.width,
-                            meta.height,
-                            meta.camera_make,
-                            meta.camera_model,
-                            meta.latitude,
-                            meta.longitude,
-                            meta.altitude,
-                            meta.gps_source,
-                            meta.is_video,
-                            fav,
-                            arch,
-                            trash,
-                            meta.raw_json,
-                            t,
-                            run_id
-                        ],
+                         latitude, longitude, altitude, gps_source, favorite, archived, trashed,
+                         raw_json, is_video, first_seen, last_seen, updated_at, seen_run)
+                         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,
+                                 COALESCE(?17,0),COALESCE(?18,0),COALESCE(?19,0),?20,?21,?22,?22,?22,?23)")?.execute(
+                        params_from_iter(
+                            [&account_id as &dyn ToSql, &remote_id]
+                                .into_iter()
+                                .chain(meta_params(meta, &flags))
+                                .chain([&meta.is_video as &dyn ToSql, &t, &run_id]),
+                        ),
                     )?;
                     ItemState {
                         id: tx.last_insert_rowid(),
@@ -472,27 +433,9 @@ impl Index {
                              favorite = COALESCE(?16, favorite), archived = COALESCE(?17, archived),
                              trashed = COALESCE(?18, trashed), raw_json = COALESCE(?19, raw_json)
                              WHERE id = ?1")?.execute(
-                            params![
-                                id,
-                                meta.version,
-                                meta.filename,
-                                meta.mime_type,
-                                meta.description,
-                                meta.taken_at,
-                                meta.taken_source,
-                                meta.width,
-                                meta.height,
-                                meta.camera_make,
-                                meta.camera_model,
-                                meta.latitude,
-                                meta.longitude,
-                                meta.altitude,
-                                meta.gps_source,
-                                fav,
-                                arch,
-                                trash,
-                                meta.raw_json,
-                            ],
+                            params_from_iter(
+                                [&id as &dyn ToSql].into_iter().chain(meta_params(meta, &flags)),
+                            ),
                         )?;
                         // A version or raw JSON of its own changes no listed field.
                         fields(tx)? != before
@@ -754,4 +697,30 @@ fn account_query(c: &Connection, provider: &str, name: &str) -> Result<Option<Ac
         account_from_row,
     )
     .optional()?)
+}
+
+/// An item's metadata as `upsert_item` binds it, in the order both its comparison and its
+/// UPDATE number their parameters (version … raw_json); `flags` are favourite, archived and
+/// trashed as integers.
+fn meta_params<'a>(meta: &'a ItemMeta, flags: &'a [Option<i64>; 3]) -> [&'a dyn ToSql; 18] {
+    [
+        &meta.version,
+        &meta.filename,
+        &meta.mime_type,
+        &meta.description,
+        &meta.taken_at,
+        &meta.taken_source,
+        &meta.width,
+        &meta.height,
+        &meta.camera_make,
+        &meta.camera_model,
+        &meta.latitude,
+        &meta.longitude,
+        &meta.altitude,
+        &meta.gps_source,
+        &flags[0],
+        &flags[1],
+        &flags[2],
+        &meta.raw_json,
+    ]
 }

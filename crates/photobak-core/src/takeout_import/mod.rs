@@ -112,7 +112,8 @@ pub async fn import_takeout(
     let engine = Engine::new(
         repo,
         EngineOptions {
-            // The export is read front to back by one reader; the pool is not used.
+            // The export's readers are the bytes pass's own threads; the download pool is not
+            // used.
             concurrency: 1,
             integrity: false,
             max_items: None,
@@ -145,8 +146,8 @@ pub async fn import_takeout(
 }
 
 /// One scanned export as a [`Source`]: it records its entries itself (the export's identity
-/// rules live in this module) and delivers their bytes in archive order through
-/// [`Intake::store`].
+/// rules live in this module) and delivers their bytes through [`Intake::store`], from its
+/// readers by one committing thread (`bytes.rs`).
 struct TakeoutExport {
     repo: Arc<Repo>,
     catalog: Arc<Catalog>,
