@@ -47,6 +47,7 @@ use crate::source::{
     Bytes, Delivery, FetchBytes, FetchContext, Flow, Intake, ListedItem, NewAlbum, Source,
 };
 use crate::summary::RunSummary;
+use crate::task::blocking;
 
 /// What the engine does beyond storing.
 #[derive(Debug, Clone)]
@@ -308,16 +309,6 @@ fn finish_items(
         }
     }
     xmp
-}
-
-/// Runs blocking work (SQLite, files) off the async threads: every async path of the core
-/// that touches the index goes through here.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::from_join("index work", &e))?
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -41,6 +41,7 @@ pub mod status;
 pub mod summary;
 pub mod takeout_drive;
 pub mod takeout_import;
+mod task;
 pub mod time;
 pub mod verify;
 pub mod xmp;

@@ -13,13 +13,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::engine::{Engine, blocking};
+use crate::engine::Engine;
 use crate::error::{Error, PickerEnd, Result};
 use crate::google::picker::{PickerClient, PickingSession, Poll};
 use crate::google::{GoogleAccess, PROVIDER};
 use crate::index::{Account, SessionState};
 use crate::source::picker::{PickerSource, picker_client};
 use crate::summary::RunSummary;
+use crate::task::blocking;
 
 /// What `photobak pick` should do.
 #[derive(Debug, Clone, Default)]

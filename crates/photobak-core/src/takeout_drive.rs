@@ -24,7 +24,6 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::blocking;
 use crate::error::{Error, IoContext, Result};
 use crate::google::drive::{DriveClient, DrivePart};
 use crate::google::http::Pacer;
@@ -35,6 +34,7 @@ use crate::progress::Progress;
 use crate::repo::Repo;
 use crate::summary::RunSummary;
 use crate::takeout_import::{ImportOptions, import_takeout};
+use crate::task::blocking;
 
 /// The folder Takeout delivers into.
 pub const DEFAULT_FOLDER: &str = "Takeout";

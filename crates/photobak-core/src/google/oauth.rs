@@ -538,7 +538,7 @@ impl TokenSource {
         // Saved before the new token is used, so a refresh token Google rotated is never only
         // in memory; on a blocking thread, as SQLite may wait for the index's other writers.
         let (store, account_id) = (self.index.clone(), self.account_id);
-        crate::engine::blocking(move || store.save(account_id, &json)).await
+        crate::task::blocking(move || store.save(account_id, &json)).await
     }
 }
 
