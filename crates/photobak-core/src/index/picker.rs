@@ -155,17 +155,31 @@ impl Index {
         width: Option<i64>,
         height: Option<i64>,
     ) -> Result<Option<i64>> {
+        self.twin(
+            TWIN_QUERY,
+            account_id,
+            filename,
+            taken_at,
+            (width, height),
+            Source::Takeout,
+        )
+    }
+
+    /// One twin query: `query` binds the account, name, capture time, dimensions and the source
+    /// the twin must (or must not) come from, in that order.
+    fn twin(
+        &self,
+        query: &str,
+        account_id: i64,
+        filename: &str,
+        taken_at: i64,
+        (width, height): (Option<i64>, Option<i64>),
+        source: Source,
+    ) -> Result<Option<i64>> {
         self.with(|c| {
-            Ok(c.prepare_cached(TWIN_QUERY)?
+            Ok(c.prepare_cached(query)?
                 .query_row(
-                    params![
-                        account_id,
-                        filename,
-                        taken_at,
-                        width,
-                        height,
-                        Source::Takeout
-                    ],
+                    params![account_id, filename, taken_at, width, height, source],
                     |r| r.get(0),
                 )
                 .optional()?)
@@ -184,21 +198,14 @@ impl Index {
         width: Option<i64>,
         height: Option<i64>,
     ) -> Result<Option<i64>> {
-        self.with(|c| {
-            Ok(c.prepare_cached(PICKED_TWIN_QUERY)?
-                .query_row(
-                    params![
-                        account_id,
-                        filename,
-                        taken_at,
-                        width,
-                        height,
-                        Source::Picker
-                    ],
-                    |r| r.get(0),
-                )
-                .optional()?)
-        })
+        self.twin(
+            PICKED_TWIN_QUERY,
+            account_id,
+            filename,
+            taken_at,
+            (width, height),
+            Source::Picker,
+        )
     }
 
     /// Gives an item the id another source knows it by: a picked item adopted by its Takeout

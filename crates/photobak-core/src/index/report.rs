@@ -57,6 +57,21 @@ pub struct Counts {
     pub year_folders: u64,
 }
 
+impl Counts {
+    /// From SQLite's counts, in the order of the fields.
+    fn of([items, stored, files, bytes, albums, year_folders]: [i64; 6]) -> Counts {
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        Counts {
+            items: n(items),
+            stored: n(stored),
+            files: n(files),
+            bytes: n(bytes),
+            albums: n(albums),
+            year_folders: n(year_folders),
+        }
+    }
+}
+
 /// One finished run of a command, as recorded.
 #[derive(Debug, Clone)]
 pub struct RunRecord {
@@ -170,14 +185,14 @@ impl Index {
                  FROM albums",
                 )?
                 .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(Counts {
-                items: items as u64,
-                stored: stored as u64,
-                files: files as u64,
-                bytes: bytes as u64,
-                albums: albums as u64,
-                year_folders: year_folders as u64,
-            })
+            Ok(Counts::of([
+                items,
+                stored,
+                files,
+                bytes,
+                albums,
+                year_folders,
+            ]))
         })
     }
 
@@ -204,14 +219,7 @@ impl Index {
                  FROM albums WHERE account_id = ?1 AND (?2 IS NULL OR source = ?2)")?.query_row(params![account_id, source],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            Ok(Counts {
-                items: items as u64,
-                stored: stored as u64,
-                files: files as u64,
-                bytes: bytes as u64,
-                albums: albums as u64,
-                year_folders: year_folders as u64,
-            })
+            Ok(Counts::of([items, stored, files, bytes, albums, year_folders]))
         })
     }
 
