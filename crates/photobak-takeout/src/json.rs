@@ -67,10 +67,43 @@ pub struct Sidecar {
     pub url: Option<String>,
     /// View count (`imageViews`), when parseable.
     pub image_views: Option<u64>,
-    /// The whole JSON object, as compact JSON text: kept for the index, read by nothing here,
-    /// so it is not held as a parsed tree (a tree per sidecar of a large export cost more
-    /// memory than everything else the scan keeps).
-    pub raw: Arc<str>,
+    /// The whole JSON object, as compact JSON text, for the index; read by nothing here. Held
+    /// only for parts that can only be streamed (tar): otherwise where the JSON is, and
+    /// [`crate::SidecarTexts`] reads it again when it is wanted.
+    pub raw: RawJson,
+}
+
+/// A sidecar's whole JSON object as compact JSON text, or where to read it again. Not a parsed
+/// tree, and for zip parts and folders not even the text: the text of every sidecar of a
+/// 100,000-item export (about 630 bytes each) was more than the rest of the catalog.
+#[derive(Debug, Clone)]
+pub struct RawJson(pub(crate) RawKind);
+
+/// Always equal: the text is the JSON at the sidecar's place (`json_part`, `json_path`), which
+/// [`Sidecar`]'s equality compares with every parsed field; the same export read as zip (a
+/// place) and as tgz (the text) gives equal sidecars.
+impl PartialEq for RawJson {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum RawKind {
+    /// The text (tar and tgz parts, and sidecars read from memory).
+    Text(Arc<str>),
+    /// In the part at `Sidecar::json_part`, path `Sidecar::json_path`.
+    At(crate::parts::JsonAt),
+}
+
+impl RawJson {
+    /// The text, when it is held (else [`crate::SidecarTexts::text`] reads it).
+    pub fn held(&self) -> Option<&str> {
+        match &self.0 {
+            RawKind::Text(t) => Some(t),
+            RawKind::At(_) => None,
+        }
+    }
 }
 
 /// Album metadata read from an album folder's JSON (`metadata.json` or a localised name).
@@ -173,6 +206,18 @@ pub fn classify(
     json_path: &str,
     part: usize,
 ) -> Result<JsonKind, String> {
+    classify_at(name_hint, v, json_path, part, None)
+}
+
+/// [`classify`] for a JSON that can be read again from `at`: a sidecar then keeps that place
+/// instead of its text.
+pub(crate) fn classify_at(
+    name_hint: &str,
+    v: &Value,
+    json_path: &str,
+    part: usize,
+    at: Option<crate::parts::JsonAt>,
+) -> Result<JsonKind, String> {
     let Some(obj) = v.as_object() else {
         return Ok(JsonKind::Other);
     };
@@ -199,7 +244,7 @@ pub fn classify(
     if is_album {
         album(obj, v).map(JsonKind::Album)
     } else {
-        sidecar(obj, v, json_path, part).map(|s| JsonKind::Sidecar(Box::new(s)))
+        sidecar(obj, v, json_path, part, at).map(|s| JsonKind::Sidecar(Box::new(s)))
     }
 }
 
@@ -325,6 +370,7 @@ fn sidecar(
     raw: &Value,
     json_path: &str,
     part: usize,
+    at: Option<crate::parts::JsonAt>,
 ) -> Result<Sidecar, String> {
     let title = match obj.get("title") {
         Some(Value::String(s)) => s.clone(),
@@ -373,7 +419,10 @@ fn sidecar(
             .map(str::to_owned),
         url: str_field(obj, "url").filter(|s| !s.is_empty()),
         image_views,
-        raw: Arc::from(raw.to_string()),
+        raw: RawJson(match at {
+            Some(at) => RawKind::At(at),
+            None => RawKind::Text(Arc::from(raw.to_string())),
+        }),
     })
 }
 
@@ -453,19 +502,19 @@ mod tests {
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": "0"}, "url": "u"}));
         assert_eq!(s.photo_taken_time, None);
         assert_eq!(
-            time_problems(&serde_json::from_str(&s.raw).unwrap()),
+            time_problems(&serde_json::from_str(s.raw.held().unwrap()).unwrap()),
             vec!["sidecar photoTakenTime is 0 or empty"]
         );
         let s = side(json!({"title": "a.jpg", "creationTime": {"timestamp": "5"}}));
         assert_eq!(s.photo_taken_time, None);
         assert_eq!(s.creation_time, Some(5));
         assert_eq!(
-            time_problems(&serde_json::from_str(&s.raw).unwrap()),
+            time_problems(&serde_json::from_str(s.raw.held().unwrap()).unwrap()),
             vec!["sidecar has no photoTakenTime"]
         );
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": "soon"}}));
         assert_eq!(s.photo_taken_time, None);
-        assert!(time_problems(&serde_json::from_str(&s.raw).unwrap())[0].contains("not a number"));
+        assert!(time_problems(&serde_json::from_str(s.raw.held().unwrap()).unwrap())[0].contains("not a number"));
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": -86400}}));
         assert_eq!(s.photo_taken_time, Some(-86400));
     }

@@ -147,7 +147,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use folders::Folder;
-pub use json::{AlbumMeta, Geo, Origin, Sidecar};
+pub use json::{AlbumMeta, Geo, Origin, RawJson, Sidecar};
 pub use matcher::MatchRule;
 pub use scan::scan;
 pub use stream::{Flow, for_each_listed_media, for_each_media, for_each_selected_media};
@@ -176,6 +176,54 @@ pub struct Catalog {
     pub ambiguous: Vec<(String, Vec<String>)>,
     /// The limits of the scan (the second pass applies them too).
     pub limits: Limits,
+}
+
+impl Catalog {
+    /// A reader of the sidecars' JSON text (see [`Sidecar::raw`]), for one thread.
+    pub fn sidecar_texts(&self) -> SidecarTexts<'_> {
+        SidecarTexts {
+            catalog: self,
+            files: (0..self.parts.len()).map(|_| None).collect(),
+        }
+    }
+}
+
+/// Reads sidecars' JSON text again from their parts ([`Catalog::sidecar_texts`]), keeping each
+/// zip part open between calls.
+pub struct SidecarTexts<'c> {
+    catalog: &'c Catalog,
+    files: Vec<Option<std::fs::File>>,
+}
+
+impl SidecarTexts<'_> {
+    /// The sidecar's whole JSON object as compact JSON text: the text the scan parsed, read
+    /// again (checked against the zip's CRC-32), parsed and written compactly.
+    ///
+    /// # Errors
+    /// When the part can no longer be read there, or the JSON no longer parses (the part was
+    /// changed since the scan); the message names the part and the entry.
+    pub fn text(&mut self, s: &Sidecar) -> std::io::Result<String> {
+        let at = match &s.raw.0 {
+            json::RawKind::Text(t) => return Ok(t.to_string()),
+            json::RawKind::At(at) => at,
+        };
+        let part = self
+            .catalog
+            .parts
+            .get(s.json_part)
+            .map(|p| p.path.as_path())
+            .ok_or_else(|| std::io::Error::other("sidecar of an unknown part"))?;
+        let named = |e: String| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {}: {e} (was the part changed since it was read?)", part.display(), s.json_path),
+            )
+        };
+        let bytes = parts::read_json_at(part, &mut self.files[s.json_part], &s.json_path, at)
+            .map_err(|e| named(e.to_string()))?;
+        let v = json::parse_bytes(&bytes).map_err(named)?;
+        Ok(v.to_string())
+    }
 }
 
 /// One part of an export.

@@ -23,8 +23,14 @@ pub struct RawEntry {
     pub ordinal: usize,
     pub path: String,
     pub size: u64,
-    /// Contents of small files the scan needs (JSON, HTML); `None` for media.
+    /// Contents of small files the scan needs (JSON, HTML); `None` for media, and for JSON
+    /// that can be read again from where it is (`at`).
     pub data: Option<Vec<u8>>,
+    /// Where a JSON file of a zip part or a folder is, to be read when it is used
+    /// ([`read_json_at`]): holding the text of every sidecar from the listing to the matching
+    /// was most of the scan's peak memory on a large export. `None` for tar parts, which can
+    /// only be streamed (their JSON is in `data`).
+    pub at: Option<JsonAt>,
     /// CRC-32 of the uncompressed bytes as the zip central directory lists it (`None` for tar
     /// and folders, which carry none).
     pub crc32: Option<u32>,
@@ -37,6 +43,93 @@ pub struct Listing {
     pub entries: Vec<RawEntry>,
     pub problems: Vec<Problem>,
     pub readable: bool,
+}
+
+/// Where a JSON entry can be read again (see [`RawEntry::at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonAt {
+    /// A zip entry, by what its central directory said: enough to read it without the
+    /// directory (which costs some 170 bytes per entry of the part to hold).
+    Zip(ZipLoc),
+    /// A file of a folder part, at its path under the part.
+    File {
+        /// The size seen by the listing (read no more than this).
+        size: u64,
+    },
+}
+
+/// A zip entry's place and sizes, from the central directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZipLoc {
+    /// Offset of the entry's local header.
+    pub header_start: u64,
+    pub compressed: u64,
+    pub size: u64,
+    pub crc32: u32,
+    /// Deflated (else stored; the listing skips other methods).
+    pub deflated: bool,
+}
+
+/// Reads a JSON entry again from where the listing found it: a zip entry through its local
+/// header (inflated, capped at its listed size and checked against its CRC-32, as reading it
+/// through the central directory would), or a folder part's file. `part` is the part's path;
+/// `file` an open handle on a zip part, reused between calls.
+pub fn read_json_at(
+    part: &Path,
+    file: &mut Option<File>,
+    path: &str,
+    at: &JsonAt,
+) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Seek, SeekFrom};
+    match at {
+        JsonAt::File { size } => {
+            let mut p = part.to_path_buf();
+            p.extend(path.split('/'));
+            let mut buf = Vec::with_capacity(usize::try_from(*size).unwrap_or(0).min(1 << 20));
+            Capped::new(File::open(p)?, *size).read_to_end(&mut buf)?;
+            Ok(buf)
+        }
+        JsonAt::Zip(loc) => {
+            if file.is_none() {
+                *file = Some(File::open(part)?);
+            }
+            let Some(f) = file.as_mut() else {
+                unreachable!("opened above")
+            };
+            f.seek(SeekFrom::Start(loc.header_start))?;
+            let mut head = [0u8; 30];
+            f.read_exact(&mut head)?;
+            if head[..4] != *b"PK\x03\x04" {
+                return Err(Error::new(
+                    ErrorKind::InvalidData,
+                    "no local file header where the central directory points",
+                ));
+            }
+            let names = u64::from(u16::from_le_bytes([head[26], head[27]]))
+                + u64::from(u16::from_le_bytes([head[28], head[29]]));
+            f.seek(SeekFrom::Current(i64::try_from(names).unwrap_or(0)))?;
+            let raw = BufReader::with_capacity(
+                usize::try_from(loc.compressed.clamp(512, 64 << 10)).unwrap_or(64 << 10),
+                Read::by_ref(f).take(loc.compressed),
+            );
+            let mut buf = Vec::with_capacity(usize::try_from(loc.size).unwrap_or(0).min(1 << 20));
+            if loc.deflated {
+                Capped::new(flate2::read::DeflateDecoder::new(raw), loc.size)
+                    .read_to_end(&mut buf)?;
+            } else {
+                Capped::new(raw, loc.size).read_to_end(&mut buf)?;
+            }
+            let mut crc = flate2::Crc::new();
+            crc.update(&buf);
+            if buf.len() as u64 != loc.size || crc.sum() != loc.crc32 {
+                return Err(Error::new(
+                    ErrorKind::InvalidData,
+                    "the entry's bytes do not match its listed size and CRC-32",
+                ));
+            }
+            Ok(buf)
+        }
+    }
 }
 
 /// Whether the scan needs an entry's contents.
@@ -175,13 +268,21 @@ impl Lister<'_> {
     }
 
     /// Reads an entry the scan needs, within the JSON size limit.
-    fn read_small(&mut self, path: &str, size: u64, r: &mut dyn Read) -> Option<Vec<u8>> {
+    /// Whether a JSON/HTML file of this size may be read; else a problem.
+    fn json_fits(&mut self, path: &str, size: u64) -> bool {
         if size > self.limits.max_json_bytes {
             let msg = format!(
                 "{size} bytes is over the {} byte limit for JSON/HTML; not read",
                 self.limits.max_json_bytes
             );
             self.problem(Some(path), ProblemKind::TooLarge, msg);
+            return false;
+        }
+        true
+    }
+
+    fn read_small(&mut self, path: &str, size: u64, r: &mut dyn Read) -> Option<Vec<u8>> {
+        if !self.json_fits(path, size) {
             return None;
         }
         let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
@@ -339,7 +440,19 @@ fn list_zip(l: &mut Lister<'_>) {
             l.problem(Some(&path), ProblemKind::Bomb, msg);
             break;
         }
-        let data = if wants_data(&path) {
+        let is_json = path.to_ascii_lowercase().ends_with(".json");
+        let at = if is_json && l.json_fits(&path, size) {
+            Some(JsonAt::Zip(ZipLoc {
+                header_start: entry.header_start(),
+                compressed,
+                size,
+                crc32,
+                deflated: method == zip::CompressionMethod::Deflated,
+            }))
+        } else {
+            None
+        };
+        let data = if wants_data(&path) && !is_json {
             match zip.by_index(i) {
                 Ok(mut r) => l.read_small(&path, size, &mut Capped::new(&mut r, size)),
                 Err(e) => {
@@ -359,6 +472,7 @@ fn list_zip(l: &mut Lister<'_>) {
             path,
             size,
             data,
+            at,
             crc32: Some(crc32),
         });
     }
@@ -546,6 +660,7 @@ fn list_tar(l: &mut Lister<'_>) {
             path,
             size,
             data,
+            at: None,
             crc32: None,
         });
     }
@@ -621,7 +736,9 @@ fn list_folder(l: &mut Lister<'_>) {
                     );
                     continue;
                 }
-                let data = if wants_data(&path) {
+                let is_json = path.to_ascii_lowercase().ends_with(".json");
+                let at = (is_json && l.json_fits(&path, size)).then_some(JsonAt::File { size });
+                let data = if wants_data(&path) && !is_json {
                     match File::open(item.path()) {
                         Ok(mut f) => l.read_small(&path, size, &mut f),
                         Err(e) => {
@@ -641,6 +758,7 @@ fn list_folder(l: &mut Lister<'_>) {
                     path,
                     size,
                     data,
+                    at,
                     crc32: None,
                 });
             } else {

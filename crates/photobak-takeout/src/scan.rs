@@ -111,7 +111,9 @@ struct Builder {
     /// The text of every sidecar kept so far, by the hash of its bytes: a photo's copies in its
     /// year folder and its album folders have byte-identical sidecars, which then share one
     /// text instead of one each (about a quarter of the sidecars of a large export).
-    raws: HashMap<u64, std::sync::Arc<str>>,
+    raws: HashMap<u64, json::RawJson>,
+    /// Each zip part, opened when a JSON entry of it is first read (`read_json`).
+    files: Vec<Option<std::fs::File>>,
 }
 
 fn is_junk(name: &str) -> bool {
@@ -147,11 +149,41 @@ fn fnv(acc: u64, bytes: &[u8]) -> u64 {
 
 impl Builder {
     fn new(listings: Vec<(PathBuf, Listing)>, limits: Limits) -> Self {
+        let nparts = listings.len();
         Builder {
             listings,
             problems: Vec::new(),
             limits,
             raws: HashMap::new(),
+            files: (0..nparts).map(|_| None).collect(),
+        }
+    }
+
+    /// The bytes of a JSON entry: taken from the listing, or read from the part where the
+    /// listing found it (zip, folder). A read that fails is a problem of the entry, as it is
+    /// in the listing; `report: false` leaves that to the later read that uses the JSON.
+    fn read_json(&mut self, r: Ref, take: bool, report: bool) -> Option<Vec<u8>> {
+        let e = &mut self.listings[r.part].1.entries[r.entry];
+        if e.data.is_some() {
+            return if take { e.data.take() } else { e.data.clone() };
+        }
+        let at = e.at?;
+        let (part, listing) = &self.listings[r.part];
+        let path = &listing.entries[r.entry].path;
+        match parts::read_json_at(part, &mut self.files[r.part], path, &at) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                if report {
+                    let kind = if crate::guard::is_bomb(&e) {
+                        ProblemKind::TooLarge
+                    } else {
+                        ProblemKind::Corrupt
+                    };
+                    let p = Problem::new(part, Some(path), kind, format!("cannot read: {e}"));
+                    self.problems.push(p);
+                }
+                None
+            }
         }
     }
 
@@ -253,8 +285,9 @@ impl Builder {
             }
             if rest.len() >= 2 && folders::year_of(&rest[0]).is_some() {
                 *flag = true;
-            } else if let Some(d) = &self.entry(r).data
-                && let Ok(v) = json::parse_bytes(d)
+            } else if self.entry(r).path.to_ascii_lowercase().ends_with(".json")
+                && let Some(d) = self.read_json(r, false, false)
+                && let Ok(v) = json::parse_bytes(&d)
                 && json::looks_like_photos(&v)
             {
                 *flag = true;
@@ -290,6 +323,7 @@ impl Builder {
                     path: x.path.clone(),
                     size: x.size,
                     data: None,
+                    at: None,
                     crc32: x.crc32,
                 }
             };
@@ -473,8 +507,9 @@ impl Builder {
             }
             let path = self.entry(r).path.clone();
             // Each JSON is read once, here: its bytes are not needed after.
-            let Some(data) = self.listings[r.part].1.entries[r.entry].data.take() else {
-                continue; // too large: already a problem
+            let at = self.entry(r).at;
+            let Some(data) = self.read_json(r, true, true) else {
+                continue; // too large or unreadable: already a problem
             };
             let hash = content_hash(&data);
             let part = self.part_path(r.part).to_path_buf();
@@ -493,7 +528,7 @@ impl Builder {
                     continue;
                 }
             };
-            match json::classify(&name, v, &path, r.part) {
+            match json::classify_at(&name, v, &path, r.part, at) {
                 Ok(JsonKind::Sidecar(s)) => {
                     for msg in json::time_problems(v) {
                         self.problems.push(Problem::new(
@@ -504,11 +539,14 @@ impl Builder {
                         ));
                     }
                     let mut s = *s;
-                    match self.raws.get(&hash) {
-                        Some(same) if **same == *s.raw => s.raw = same.clone(),
-                        Some(_) => {}
-                        None => {
-                            self.raws.insert(hash, s.raw.clone());
+                    // Only held texts are shared; a place is smaller than a shared text.
+                    if let Some(text) = s.raw.held() {
+                        match self.raws.get(&hash) {
+                            Some(same) if same.held() == Some(text) => s.raw = same.clone(),
+                            Some(_) => {}
+                            None => {
+                                self.raws.insert(hash, s.raw.clone());
+                            }
                         }
                     }
                     sidecars.push((s, name, hash));

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 
-use photobak_takeout::{Catalog, Folder, MatchRule, MediaEntry, Origin, Variant};
+use photobak_takeout::{Catalog, Folder, MatchRule, MediaEntry, Origin, SidecarTexts, Variant};
 
 use super::Planned;
 use super::time::{existing_file_meta, resolve_time};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::index::{Account, Album, AlbumSpec, ItemMeta, TakeoutExtras};
 use crate::ingest::{album_folder, ensure_year_album, ensure_year_folder};
 use crate::kinds::{AlbumKind, Source, YearFolder};
@@ -96,6 +96,7 @@ pub(super) fn plan_entry(
     remote_id: &str,
     run_id: i64,
     albums: &mut AlbumCache,
+    texts: &mut SidecarTexts<'_>,
 ) -> Result<Planned> {
     let sidecar = entry.sidecar.as_ref();
     let is_variant = matches!(
@@ -159,7 +160,14 @@ pub(super) fn plan_entry(
         trashed: Some(
             sidecar.is_some_and(|sc| sc.trashed) || matches!(entry.folder, Folder::Trash),
         ),
-        raw_json: sidecar.map(|sc| sc.raw.to_string()),
+        // Read again from the part: the catalog keeps where each sidecar is, not its text.
+        raw_json: sidecar
+            .map(|sc| texts.text(sc))
+            .transpose()
+            .map_err(|e| Error::Io {
+                context: format!("reading the sidecar of {}", entry.path),
+                source: e,
+            })?,
         ..Default::default()
     };
     let adopted = adopt_picked_twin(repo, account, entry, remote_id, &meta)?;

@@ -296,6 +296,7 @@ fn record_entries(
     });
     let mut planned: Vec<Option<Planned>> = (0..catalog.media.len()).map(|_| None).collect();
     let mut albums = AlbumCache::default();
+    let mut texts = catalog.sidecar_texts();
     // A transaction per batch of entries: committing each of the dozen statements an entry
     // takes cost more than the statements. Nothing here names a file, so a crash loses at
     // most one batch of records, which the next run records again.
@@ -315,6 +316,7 @@ fn record_entries(
                     run_id,
                     s,
                     &mut albums,
+                    &mut texts,
                 )? {
                     planned[entry.id] = Some(p);
                 }
@@ -340,6 +342,7 @@ fn record_entry(
     run_id: i64,
     s: &mut RunSummary,
     albums: &mut AlbumCache,
+    texts: &mut photobak_takeout::SidecarTexts<'_>,
 ) -> Result<Option<Planned>> {
     if entry.duplicate_of.is_some() {
         *s.skipped
@@ -370,6 +373,7 @@ fn record_entry(
         &remote_ids[entry.id],
         run_id,
         albums,
+        texts,
     )
     .map(Some)
 }
