@@ -371,6 +371,9 @@ fn list_zip(l: &mut Lister<'_>) {
         }
     }
     let meta = zip.metadata();
+    // Room for every entry at once: grown by doubling, the listing of a part with 133,000
+    // entries had room for 262,144 (some 17 MB unused) at the scan's peak.
+    l.listing.entries.reserve_exact(meta.len());
     let mut declared_total: u64 = 0;
     let total_cap = file_len
         .saturating_mul(l.limits.max_ratio)
