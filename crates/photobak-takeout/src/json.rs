@@ -514,7 +514,10 @@ mod tests {
         );
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": "soon"}}));
         assert_eq!(s.photo_taken_time, None);
-        assert!(time_problems(&serde_json::from_str(s.raw.held().unwrap()).unwrap())[0].contains("not a number"));
+        assert!(
+            time_problems(&serde_json::from_str(s.raw.held().unwrap()).unwrap())[0]
+                .contains("not a number")
+        );
         let s = side(json!({"title": "a.jpg", "photoTakenTime": {"timestamp": -86400}}));
         assert_eq!(s.photo_taken_time, Some(-86400));
     }

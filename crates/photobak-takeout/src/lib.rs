@@ -14,6 +14,12 @@
 //!    media part by part in archive order and calls back once per media entry (the tgz is
 //!    streamed again, zip entries are read by central-directory index, files are opened).
 //!
+//! The JSON of a zip part or a folder is not held between the two: the listing keeps where
+//! each JSON file is, the matching reads it, and a sidecar keeps its place
+//! ([`Sidecar::raw`]); [`Catalog::sidecar_texts`] reads its text again. Only a tgz's sidecar
+//! texts are held, since it can only be streamed. The text of every sidecar of a
+//! 100,000-item export was more memory than the rest of the catalog.
+//!
 //! ```no_run
 //! use photobak_takeout::{scan, for_each_media, Limits};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,6 +48,9 @@
 //!   stop the pass with [`Flow::Stop`].
 //! * `for_each_listed_media<E: Display>(catalog, listed: &[&MediaEntry], f)` — the same for a
 //!   list of entries; calls with different lists may run on different threads at once.
+//! * `Catalog::sidecar_texts(&self) -> SidecarTexts` and `SidecarTexts::text(&mut self,
+//!   &Sidecar) -> io::Result<String>` — a sidecar's compact JSON text, read again from its part
+//!   (an error when the part changed since the scan).
 //! * [`Catalog`], [`MediaEntry`], [`Folder`], [`Variant`], [`Sidecar`], [`Geo`], [`Origin`],
 //!   [`AlbumInfo`], [`PartInfo`], [`PartFormat`], [`MatchRule`], [`Problem`], [`ProblemKind`],
 //!   [`Limits`], [`Flow`], [`Error`]; the pure name rules are in [`names`].
@@ -216,7 +225,11 @@ impl SidecarTexts<'_> {
         let named = |e: String| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
-                format!("{}: {}: {e} (was the part changed since it was read?)", part.display(), s.json_path),
+                format!(
+                    "{}: {}: {e} (was the part changed since it was read?)",
+                    part.display(),
+                    s.json_path
+                ),
             )
         };
         let bytes = parts::read_json_at(part, &mut self.files[s.json_part], &s.json_path, at)

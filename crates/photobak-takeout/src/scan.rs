@@ -842,8 +842,16 @@ mod tests {
             size_of::<Sidecar>(),
             size_of::<parts::RawEntry>()
         );
-        assert!(size_of::<MediaEntry>() <= 680, "MediaEntry: {}", size_of::<MediaEntry>());
-        assert!(size_of::<parts::RawEntry>() <= 104, "RawEntry: {}", size_of::<parts::RawEntry>());
+        assert!(
+            size_of::<MediaEntry>() <= 680,
+            "MediaEntry: {}",
+            size_of::<MediaEntry>()
+        );
+        assert!(
+            size_of::<parts::RawEntry>() <= 104,
+            "RawEntry: {}",
+            size_of::<parts::RawEntry>()
+        );
     }
 
     #[test]

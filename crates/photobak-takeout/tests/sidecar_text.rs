@@ -41,7 +41,10 @@ fn zip_and_folder_sidecars_are_read_again_as_the_tgz_holds_them() {
         }
     }
     let want = texts(&tgz);
-    assert!(want.values().all(|t| t.starts_with('{') && t.contains("\"title\"")));
+    assert!(
+        want.values()
+            .all(|t| t.starts_with('{') && t.contains("\"title\""))
+    );
     assert_eq!(texts(&zip), want);
     assert_eq!(texts(&folder), want);
 }

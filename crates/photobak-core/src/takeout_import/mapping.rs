@@ -88,6 +88,7 @@ impl AlbumCache {
 }
 
 /// Records an entry's item, album and flags.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn plan_entry(
     repo: &Repo,
     account: &Account,
