@@ -449,10 +449,7 @@ fn decide_kind(
     // was made is one it lacks.
     let absent = repo
         .index
-        .takeout_sightings(account.id)?
-        .iter()
-        .filter(|s| s.last_seen >= prev_full_at && s.last_seen < this_at)
-        .count() as u64;
+        .count_takeout_sightings_between(account.id, prev_full_at, this_at)?;
     let coverage = Coverage { held_known, absent };
     let kind = match opts.kind {
         Some(k) => crate::exports::stated_kind(k, "given at import"),
