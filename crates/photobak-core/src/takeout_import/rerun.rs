@@ -57,7 +57,7 @@ struct Named {
 /// What the index says about the parts named.
 enum Check {
     /// Nothing to read.
-    Already(RunSummary),
+    Already(Box<RunSummary>),
     /// Read them.
     Read,
 }
@@ -85,7 +85,7 @@ pub async fn import_parts(
     .await?;
     if let Check::Already(mut s) = check {
         s.elapsed_secs = started.elapsed().as_secs_f64();
-        return Ok(s);
+        return Ok(*s);
     }
     // The fingerprints the records keep, of the parts as they are before reading (two MiB
     // each); a part that cannot be read here is simply not recorded.
@@ -251,7 +251,7 @@ fn check(repo: &Repo, opts: &ImportOptions, named: &[Named]) -> Result<Check> {
         already_imported: Some(why),
         ..Default::default()
     });
-    Ok(Check::Already(s))
+    Ok(Check::Already(Box::new(s)))
 }
 
 /// Records the parts of an import that finished with no failed entry, as they were before it
