@@ -338,3 +338,133 @@ fn a_file_verify_found_damaged_makes_the_rerun_read() {
     assert!(out.contains("restored"), "{out}");
     assert!(env.import_takeout(&parts, &[]).contains("already imported"));
 }
+
+/// `cmd` run under strace with `strace_args` before it (the command's environment kept).
+fn under_strace(cmd: &Command, strace_args: &[&str]) -> Output {
+    let mut s = Command::new("strace");
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => s.env(k, v),
+            None => s.env_remove(k),
+        };
+    }
+    s.args(strace_args)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn kills_at_the_end_of_an_import_never_leave_parts_recorded_that_it_did_not_finish() {
+    if !common::tool_available(
+        "strace",
+        "-V",
+        "strace",
+        "kills_at_the_end_of_an_import_never_leave_parts_recorded_that_it_did_not_finish",
+    ) {
+        return;
+    }
+    let env = Env::new();
+    let spec = export("20261001T080000Z", "a", 3);
+    let parts = write_parts(&spec, &env.dir.path().join("parts"));
+    let import_into = |repo: &Path| {
+        let mut c = env.cmd_for(repo);
+        c.args(["import", "takeout", "--account", TAKEOUT_ACCOUNT])
+            .args(&parts);
+        c
+    };
+    let items_of = |repo: &Path| -> i64 {
+        rusqlite::Connection::open(repo.join("photobak.db"))
+            .unwrap()
+            .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+            .unwrap()
+    };
+    // An uninterrupted import, its index writes counted: the part records are its last
+    // transaction, after the manifest.
+    let twin = env.dir.path().join("twin");
+    std::fs::create_dir_all(&twin).unwrap();
+    let log = env.dir.path().join("wal.log");
+    let wal = twin.join("photobak.db-wal");
+    let o = under_strace(
+        &import_into(&twin),
+        &[
+            "-f",
+            "-o",
+            log.to_str().unwrap(),
+            "-P",
+            wal.to_str().unwrap(),
+            "-e",
+            "trace=pwrite64",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let writes = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("pwrite64("))
+        .count();
+    assert!(writes > 10, "strace saw {writes} index writes");
+    let want = items_of(&twin);
+
+    // Kill points: the first touch of the manifest (the import's index work is committed, its
+    // parts not yet recorded: this one always kills), and the K-th write to the index's WAL
+    // for every 10th K and each of the last 8 (the export's finish and the part records'
+    // transaction). strace counts K per thread, and which thread writes varies, so a point
+    // past a thread's writes does not kill: every point must end the same either way.
+    let mut points: Vec<(String, Vec<String>)> = Vec::new();
+    points.push(("the manifest".into(), vec![]));
+    let last = writes.saturating_sub(8);
+    for k in (1..last).step_by(10).chain(last..=writes) {
+        points.push((format!("index write {k} of {writes}"), vec![k.to_string()]));
+    }
+    let mut killed = 0;
+    for (round, (what, k)) in points.iter().enumerate() {
+        let repo = env.dir.path().join(format!("repo-{round}"));
+        std::fs::create_dir_all(&repo).unwrap();
+        let args: Vec<String> = match k.first() {
+            None => vec![
+                "-f".into(),
+                "-o".into(),
+                "/dev/null".into(),
+                "-P".into(),
+                repo.join("photobak.b3").display().to_string(),
+                "-e".into(),
+                "inject=all:signal=KILL".into(),
+            ],
+            Some(k) => vec![
+                "-f".into(),
+                "-o".into(),
+                "/dev/null".into(),
+                "-P".into(),
+                repo.join("photobak.db-wal").display().to_string(),
+                "-e".into(),
+                format!("inject=pwrite64:signal=KILL:when={k}"),
+            ],
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = under_strace(&import_into(&repo), &args);
+        if !o.status.success() {
+            killed += 1;
+        }
+        // The next run completes the import (reading the parts unless they were recorded,
+        // which only a finished import does), and the one after reads nothing.
+        let o = import_into(&repo).output().unwrap();
+        assert!(o.status.success(), "{what}: {}", text(&o));
+        let o = import_into(&repo).output().unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(out.contains("already imported"), "{what}: {}", text(&o));
+        assert_eq!(items_of(&repo), want, "{what}");
+        let v = env.cmd_for(&repo).arg("verify").output().unwrap();
+        assert!(v.status.success(), "{what}: {}", text(&v));
+    }
+    assert!(
+        killed >= points.len() / 2,
+        "only {killed} of {} runs were killed",
+        points.len()
+    );
+    eprintln!(
+        "FIGURE rerun records: {killed} of {} kill points hit (the manifest, index writes through the import and its last ones), each import completed by the next run, its parts recorded only then, 0 lost",
+        points.len()
+    );
+}
