@@ -357,9 +357,8 @@ fn verdict_over(
         return Ok(TakeoutVerdict::default());
     };
     let gone = index
-        .takeout_sightings(account_id)?
+        .takeout_sightings_between(account_id, i64::MIN, ev.exported_at)?
         .into_iter()
-        .filter(|s| s.last_seen < ev.exported_at)
         .map(|s| {
             let place = match (s.last_seen_by.as_str(), &s.last_export) {
                 ("takeout", Some(e)) => format!("in {e}"),

@@ -11,9 +11,11 @@
 //! but a hand-made album folder might. The file is a projection of the index, regenerated whole
 //! and atomically after every command that changes the tree.
 
-use crate::error::Result;
+use std::io::{BufWriter, IntoInnerError, Write};
+
+use crate::error::{IoContext, Result};
 use crate::repo::Repo;
-use crate::repo::store::{hex, write_atomic_if_changed};
+use crate::repo::store::{ReplaceWriter, hex};
 
 /// File name of the manifest at the repository root.
 pub const MANIFEST_FILE: &str = "photobak.b3";
@@ -34,15 +36,25 @@ pub fn manifest_line(hash: &[u8; 32], path: &str) -> String {
 /// # Errors
 /// Index or file-system failures.
 pub fn write_manifest(repo: &Repo) -> Result<u64> {
-    let mut text = String::new();
-    let n = repo
-        .index
-        .each_content_by_path(|hash, path| text.push_str(&manifest_line(hash, path)))?;
-    write_atomic_if_changed(
-        &repo.tmp_dir(),
-        &repo.root().join(MANIFEST_FILE),
-        text.as_bytes(),
-    )?;
+    let path = repo.root().join(MANIFEST_FILE);
+    // Streamed: the text of a large library's manifest is tens of megabytes, and `verify`
+    // must stay in bounded memory whatever the number of files.
+    let mut out = BufWriter::with_capacity(64 * 1024, ReplaceWriter::new(&repo.tmp_dir(), &path));
+    let mut failed = None;
+    let n = repo.index.each_content_by_path(|hash, rel| {
+        if failed.is_none()
+            && let Err(e) = out.write_all(manifest_line(hash, rel).as_bytes())
+        {
+            failed = Some(e);
+        }
+    })?;
+    let flushed = match failed {
+        Some(e) => Err(e),
+        None => out.into_inner().map_err(IntoInnerError::into_error),
+    };
+    flushed
+        .ctx(|| format!("writing {}", path.display()))?
+        .finish()?;
     Ok(n)
 }
 

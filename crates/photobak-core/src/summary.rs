@@ -87,6 +87,10 @@ pub struct TakeoutReport {
     /// Edited variants recognised by their structure, their suffix being in no table:
     /// `path (suffix)`.
     pub inferred_edits: Vec<String>,
+    /// Why the export was not read at all: its parts are recorded as imported and unchanged
+    /// (`import takeout PART…` run again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub already_imported: Option<String>,
 }
 
 /// The errors that stop a run ([`Error::stops_account`]).

@@ -329,6 +329,7 @@ async fn import_parts(
         xmp: opts.xmp,
         no_mtime: opts.no_mtime,
         kind: None,
+        reread: false,
     };
     import_takeout(repo, &io, progress.clone(), cancel.clone()).await
 }

@@ -231,6 +231,13 @@ pub struct TakeoutArgs {
     #[arg(long, conflicts_with = "from_drive")]
     pub remove_imported: bool,
 
+    /// Read the parts even when they are recorded as imported and unchanged (a rerun of the
+    /// same parts with the same options otherwise reads nothing): to restore stored files
+    /// deleted by hand, which only `verify` would tell the index about. Inbox: read every
+    /// complete export again
+    #[arg(long, conflicts_with = "from_drive")]
+    pub reread: bool,
+
     /// Print the report as JSON
     #[arg(long)]
     pub json: bool,

@@ -53,7 +53,7 @@ fn a_new_repository_gets_a_migrated_private_index() {
     let v: i64 = db
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 6);
+    assert_eq!(v, 7);
     let mode: String = db
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();

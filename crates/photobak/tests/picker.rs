@@ -523,8 +523,10 @@ fn a_photo_picked_before_its_export_is_imported_becomes_one_item_with_the_takeou
     let now: std::collections::BTreeSet<String> = stored_paths(&env).into_values().collect();
     assert_eq!(now, original, "the export's originals, and no picked copy");
     assert!(picked_copy.values().all(|h| !now.contains(h)));
-    // The rerun changes nothing, and a new pick of the same item is linked, not stored.
-    let again = env.import_takeout(&parts, &[]);
+    // The rerun changes nothing (read again: recorded as imported, it would read nothing),
+    // and a new pick of the same item is linked, not stored.
+    assert!(env.import_takeout(&parts, &[]).contains("already imported"));
+    let again = env.import_takeout(&parts, &["--reread"]);
     assert!(again.contains("0 new"), "{again}");
     env.fake
         .script_picker_user(TAKEOUT_ACCOUNT, &[twin.as_str()], Duration::ZERO);

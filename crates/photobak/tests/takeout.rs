@@ -310,7 +310,12 @@ fn importing_the_same_export_again_changes_nothing() {
         .unwrap()
         .modified()
         .unwrap();
+    // Recorded as imported: nothing is read at all.
     let out = env.import_takeout(&parts, &["--xmp"]);
+    assert!(out.contains("already imported"), "{out}");
+    assert_eq!(env.tree_state(), before, "a re-import rewrote files");
+    // Read again (--reread): every entry is matched and checked, and nothing is written.
+    let out = env.import_takeout(&parts, &["--xmp", "--reread"]);
     assert!(out.contains(" 0 new, 0 deduplicated, 0 updated"), "{out}");
     assert!(out.contains("0 B read"), "{out}");
     assert_eq!(env.tree_state(), before, "a re-import rewrote files");

@@ -450,7 +450,7 @@ fn an_index_from_before_export_kinds_migrates_safely() {
         .db()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 6, "migrated to the current schema");
+    assert_eq!(v, 7, "migrated to the current schema");
     // Every stored file got its portable name key on the way.
     let unkeyed: i64 = env
         .db()

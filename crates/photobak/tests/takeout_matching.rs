@@ -220,8 +220,8 @@ fn copies_without_url_are_one_item_stored_once_with_their_albums() {
         assert_eq!(on_disk[&f.blake3].len(), 1, "{key} stored twice");
     }
 
-    // The same export again: the ids are stable, nothing new.
-    let out = env.import_takeout(&parts, &[]);
+    // The same export read again: the ids are stable, nothing new.
+    let out = env.import_takeout(&parts, &["--reread"]);
     assert!(out.contains(" 0 new, 0 deduplicated, 0 updated"), "{out}");
     assert_eq!(items_with_bytes_of(&env, a).len(), 1);
 }

@@ -251,23 +251,12 @@ impl DriveClient {
         let mut refreshed = false;
         loop {
             attempt += 1;
-            self.pacer.wait().await?;
-            let bearer = self.bearer().await?;
-            let sent = tokio::select! {
-                r = build(&bearer).send() => r,
-                () = self.cancel.cancelled() => return Err(Error::Cancelled),
+            let Sent::Answer(sent) = self.send(&build, &mut refreshed).await? else {
+                attempt -= 1;
+                continue;
             };
             let failure = match sent {
                 Err(e) => Failure::plain(network_error(what, &e)),
-                Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed => {
-                    refreshed = true;
-                    self.tokens
-                        .invalidate(&bearer)
-                        .await
-                        .map_err(drive_consent)?;
-                    attempt -= 1;
-                    continue;
-                }
                 Ok(resp) if !resp.status().is_success() => self.error_of(what, resp).await,
                 Ok(resp) => {
                     let bytes = resp.bytes().await;
@@ -285,6 +274,34 @@ impl DriveClient {
             };
             self.wait_or_fail(failure, attempt).await?;
         }
+    }
+
+    /// One request with the bearer token, after the pacer, abandoned when the run is cancelled.
+    /// The first 401 of a call (`refreshed` is the call's) drops the token, and the caller
+    /// sends again at once with a fresh one; a second 401 is Drive's answer.
+    async fn send(
+        &self,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+        refreshed: &mut bool,
+    ) -> Result<Sent> {
+        self.pacer.wait().await?;
+        let bearer = self.bearer().await?;
+        let sent = tokio::select! {
+            r = build(&bearer).send() => r,
+            () = self.cancel.cancelled() => return Err(Error::Cancelled),
+        };
+        if let Ok(resp) = &sent
+            && resp.status() == reqwest::StatusCode::UNAUTHORIZED
+            && !*refreshed
+        {
+            *refreshed = true;
+            self.tokens
+                .invalidate(&bearer)
+                .await
+                .map_err(drive_consent)?;
+            return Ok(Sent::Refreshed);
+        }
+        Ok(Sent::Answer(sent))
     }
 
     async fn bearer(&self) -> Result<String> {
@@ -416,35 +433,28 @@ impl DriveClient {
                 return Err(Error::Cancelled);
             }
             attempt += 1;
-            self.pacer.wait().await?;
             if out.is_none() {
                 out = Some(PartWriter::create(dest)?);
             }
             let offset = out.as_ref().map_or(0, PartWriter::size);
-            let bearer = self.bearer().await?;
-            let mut req = self
-                .http
-                .get(&url)
-                .query(&[("alt", "media")])
-                .bearer_auth(&bearer);
-            if offset > 0 {
-                req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
-            }
-            let sent = tokio::select! {
-                r = req.send() => r,
-                () = self.cancel.cancelled() => return Err(Error::Cancelled),
+            let request = |bearer: &str| {
+                let req = self
+                    .http
+                    .get(&url)
+                    .query(&[("alt", "media")])
+                    .bearer_auth(bearer);
+                if offset > 0 {
+                    req.header(reqwest::header::RANGE, format!("bytes={offset}-"))
+                } else {
+                    req
+                }
+            };
+            let Sent::Answer(sent) = self.send(request, &mut refreshed).await? else {
+                attempt -= 1;
+                continue;
             };
             let failure = match sent {
                 Err(e) => Failure::plain(network_error(&what, &e)),
-                Ok(resp) if resp.status() == reqwest::StatusCode::UNAUTHORIZED && !refreshed => {
-                    refreshed = true;
-                    self.tokens
-                        .invalidate(&bearer)
-                        .await
-                        .map_err(drive_consent)?;
-                    attempt -= 1;
-                    continue;
-                }
                 Ok(resp)
                     if resp.status() == reqwest::StatusCode::RANGE_NOT_SATISFIABLE
                         && offset == part.size =>
@@ -522,6 +532,13 @@ impl DriveClient {
         }
         Ok(())
     }
+}
+
+/// What [`DriveClient::send`] got.
+enum Sent {
+    Answer(reqwest::Result<reqwest::Response>),
+    /// The token was refused and dropped: send again.
+    Refreshed,
 }
 
 /// A Drive error the retry step decides on.

@@ -148,7 +148,22 @@ pub(super) fn decide(
     let pending = states
         .iter()
         .any(|s| matches!(s, PartState::New | PartState::Changed(_)));
-    if !pending {
+    // Parts as imported are read again when asked (`--reread`), or when their import stored
+    // less than this run asks for (no Trash then, `--include-trash` now, …).
+    let forced: Option<String> = if pending {
+        None
+    } else if opts.import.reread {
+        Some("read again as asked (--reread)".into())
+    } else {
+        let wanted = opts.import.store_options();
+        chosen.iter().find_map(|c| {
+            records
+                .get(&(c.found.location.clone(), c.found.name.clone()))
+                .and_then(|r| wanted.not_covered_by(r.import_options.as_deref()))
+                .map(|why| format!("{why}: read again"))
+        })
+    };
+    if !pending && forced.is_none() {
         for (c, s) in chosen.iter().zip(&states) {
             if matches!(s, PartState::Touched) {
                 repo.index
@@ -208,6 +223,8 @@ pub(super) fn decide(
     let r = if imported_slots.is_empty() {
         let why = format!("{} parts, not imported before", chosen.len());
         ExportReport::new(export_id, Decision::New, why)
+    } else if let (true, Some(why)) = (changes.is_empty(), forced) {
+        ExportReport::new(export_id, Decision::Changed, why)
     } else {
         let why = format!("{} since its import", changes.join(", "));
         ExportReport::new(export_id, Decision::Changed, why)

@@ -92,7 +92,7 @@ pub(super) fn has_partial_suffix(name: std::ffi::OsString) -> bool {
     PARTIAL_SUFFIXES.iter().any(|s| lower.ends_with(s))
 }
 
-pub(super) fn mtime_ns(m: &std::fs::Metadata) -> i64 {
+pub(crate) fn mtime_ns(m: &std::fs::Metadata) -> i64 {
     m.modified()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())

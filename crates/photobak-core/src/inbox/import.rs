@@ -130,7 +130,8 @@ pub(super) fn import_export(
         }
         return Ok(());
     }
-    repo.index.mark_parts_imported(&seen, account.id)?;
+    repo.index
+        .mark_parts_imported(&seen, account.id, &opts.import.store_options().to_record())?;
     report.imported = true;
     if opts.remove_imported {
         remove_parts(repo, report, chosen, account.id, costly, cancel)?;

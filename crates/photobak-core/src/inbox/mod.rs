@@ -53,9 +53,9 @@ mod found;
 mod import;
 
 use decide::{decide, harmless};
-pub(crate) use found::gaps;
 use found::{Chosen, Found, Slot, missing_parts, now_ns, scan_folder, slot_text};
 pub use found::{fingerprint, is_inbox, part_name};
+pub(crate) use found::{gaps, mtime_ns};
 use import::import_export;
 
 /// How long a part must stay unmodified before it is read: a browser or a sync client may be

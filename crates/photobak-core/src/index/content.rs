@@ -337,8 +337,10 @@ impl Index {
             let mut n = 0;
             while let Some(r) = rows.next()? {
                 let hash = hash_from(r.get(0)?);
-                let path: String = r.get(1)?;
-                f(&hash, &path);
+                f(
+                    &hash,
+                    r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                );
                 n += 1;
             }
             Ok(n)

@@ -25,6 +25,30 @@ pub struct Sighting {
     pub also_unlisted: bool,
 }
 
+/// Every item of account ?1 that Takeout delivered, with its newest sighting by any source:
+/// for Takeout, when Google made the newest export that held it; for the other sources, when
+/// photobak last listed it. One row per item: SQLite takes the other columns of an aggregate
+/// query with one `max()` from the row that holds the maximum.
+const NEWEST_SIGHTINGS: &str = "SELECT i.id AS id, pt.source_ref AS last_export,
+        max(s.seen) AS seen, s.source AS seen_by,
+        EXISTS(SELECT 1 FROM provenance p WHERE p.item_id = i.id AND p.source = 'library')
+            AS also_library,
+        EXISTS(SELECT 1 FROM provenance p WHERE p.item_id = i.id
+               AND p.source NOT IN ('takeout', 'library')) AS also_unlisted
+     FROM items i
+     JOIN provenance pt ON pt.item_id = i.id AND pt.source = 'takeout'
+     JOIN (SELECT p.item_id,
+                  CASE WHEN p.source = 'takeout'
+                       THEN coalesce(e.exported_at, p.last_seen)
+                       ELSE p.last_seen END AS seen,
+                  p.source
+           FROM provenance p
+           LEFT JOIN takeout_exports e
+                  ON p.source = 'takeout' AND e.export_id = p.source_ref
+                 AND e.account_id = ?1) s ON s.item_id = i.id
+     WHERE i.account_id = ?1
+     GROUP BY i.id";
+
 const EXPORT_COLUMNS: &str = "export_id, kind, kind_by, coalesce(kind_reason, ''),
      coalesce(exported_at, imported_at), imported_at, item_count, media_count, absent_count,
      complete";
@@ -150,46 +174,49 @@ impl Index {
         })
     }
 
-    /// Every item of an account that Takeout delivered, with its last sighting by any source.
-    pub fn takeout_sightings(&self, account_id: i64) -> Result<Vec<Sighting>> {
+    /// The items of an account that Takeout delivered whose last sighting by any source falls
+    /// in `since..before` (Unix seconds), with that sighting. Filtered by SQLite, so what is
+    /// held is what the caller asked for, not the whole library: an incremental export of a
+    /// few items leaves almost every other item "last seen before it".
+    pub fn takeout_sightings_between(
+        &self,
+        account_id: i64,
+        since: i64,
+        before: i64,
+    ) -> Result<Vec<Sighting>> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT i.id, pt.source_ref, s.seen, s.source,
-                        EXISTS(SELECT 1 FROM provenance p WHERE p.item_id = i.id AND p.source = 'library'),
-                        EXISTS(SELECT 1 FROM provenance p WHERE p.item_id = i.id
-                               AND p.source NOT IN ('takeout', 'library'))
-                 FROM items i
-                 JOIN provenance pt ON pt.item_id = i.id AND pt.source = 'takeout'
-                 JOIN (SELECT p.item_id,
-                              CASE WHEN p.source = 'takeout'
-                                   THEN coalesce(e.exported_at, p.last_seen)
-                                   ELSE p.last_seen END AS seen,
-                              p.source
-                       FROM provenance p
-                       LEFT JOIN takeout_exports e
-                              ON p.source = 'takeout' AND e.export_id = p.source_ref
-                             AND e.account_id = ?1) s ON s.item_id = i.id
-                 WHERE i.account_id = ?1
-                 ORDER BY i.id, s.seen DESC",
-            )?;
-            let mut rows = st.query([account_id])?;
-            let mut out: Vec<Sighting> = Vec::new();
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                // Rows come newest sighting first per item: keep the first.
-                if out.last().is_some_and(|s| s.item_id == id) {
-                    continue;
-                }
-                out.push(Sighting {
-                    item_id: id,
+            let mut st = c.prepare_cached(&format!(
+                "SELECT id, last_export, seen, seen_by, also_library, also_unlisted
+                 FROM ({NEWEST_SIGHTINGS}) WHERE seen >= ?2 AND seen < ?3 ORDER BY id"
+            ))?;
+            let rows = st.query_map(params![account_id, since, before], |r| {
+                Ok(Sighting {
+                    item_id: r.get(0)?,
                     last_export: r.get(1)?,
                     last_seen: r.get(2)?,
                     last_seen_by: r.get(3)?,
                     also_library: r.get(4)?,
                     also_unlisted: r.get(5)?,
-                });
-            }
-            Ok(out)
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// How many items [`Index::takeout_sightings_between`] would return.
+    pub fn count_takeout_sightings_between(
+        &self,
+        account_id: i64,
+        since: i64,
+        before: i64,
+    ) -> Result<u64> {
+        self.with(|c| {
+            let n: i64 = c
+                .prepare_cached(&format!(
+                    "SELECT count(*) FROM ({NEWEST_SIGHTINGS}) WHERE seen >= ?2 AND seen < ?3"
+                ))?
+                .query_row(params![account_id, since, before], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
     }
 }

@@ -16,6 +16,7 @@ const STEPS: &[&str] = &[
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
+    include_str!("schema_v7.sql"),
 ];
 
 /// The version a fully migrated index has.
@@ -205,6 +206,39 @@ mod tests {
             )
             .unwrap();
         assert_eq!((id.as_str(), indexed), ("takeout:x", 1));
+    }
+
+    #[test]
+    fn a_version_6_index_keeps_its_parts_with_unknown_options() {
+        let mut c = Connection::open_in_memory().unwrap();
+        let tx = c.transaction().unwrap();
+        for step in &STEPS[..6] {
+            tx.execute_batch(step).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 6).unwrap();
+        tx.execute_batch(
+            "INSERT INTO takeout_parts (origin, location, name, export_id, size, mtime_ns, seen_at, imported_at)
+             VALUES ('folder', '/in', 'takeout-20260921T101010Z-001.zip', 'takeout-20260921T101010Z', 5, 7, 1, 2);",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        migrate(&mut c).unwrap();
+        // The record survives; what its import stored is unknown (so its export is read once
+        // more before a rerun can skip it).
+        let (size, imported, options, set): (i64, Option<i64>, Option<String>, Option<Vec<u8>>) = c
+            .query_row(
+                "SELECT size, imported_at, import_options, part_set FROM takeout_parts",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!((size, imported, options, set), (5, Some(2), None, None));
+        c.execute(
+            "INSERT INTO takeout_parts (origin, location, name, export_id, size, seen_at, import_options, part_set) \
+             VALUES ('explicit', '/parts', 'a.zip', 'takeout-20260921T101010Z', 6, 2, 'trash=0', x'00')",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::params;
 
 use super::Index;
-use super::items::Provenance;
 use crate::error::Result;
 use crate::kinds::{AlbumKind, Source};
 use crate::repo::naming::portable_key;
@@ -27,8 +26,8 @@ pub struct SnapshotItem {
     pub filename: String,
     /// Capture time.
     pub taken_at: Option<i64>,
-    /// The sources that delivered it.
-    pub sources: Vec<Provenance>,
+    /// The sources that delivered it (prune decides by the source alone, not its reference).
+    pub sources: Vec<Source>,
 }
 
 /// An album as prune sees it.
@@ -67,13 +66,92 @@ pub struct SnapshotContent {
 #[derive(Debug, Clone, Default)]
 pub struct PruneSnapshot {
     /// Items by row id.
-    pub items: BTreeMap<i64, SnapshotItem>,
+    pub items: ById<SnapshotItem>,
     /// Albums by row id.
     pub albums: BTreeMap<i64, SnapshotAlbum>,
     /// Stored files by row id.
-    pub contents: BTreeMap<i64, SnapshotContent>,
+    pub contents: ById<SnapshotContent>,
     /// (album, item) memberships.
     pub memberships: BTreeSet<(i64, i64)>,
+}
+
+/// Rows by their id, held in one vector sorted by id. A `BTreeMap` of a 100,000-item library
+/// took twice the memory of its rows (half-full nodes), which put `prune`'s peak over 100 MB.
+#[derive(Debug, Clone)]
+pub struct ById<T>(Vec<T>);
+
+impl<T> Default for ById<T> {
+    fn default() -> Self {
+        ById(Vec::new())
+    }
+}
+
+/// A row with an id, for [`ById`].
+pub trait RowId {
+    /// The row id.
+    fn row_id(&self) -> i64;
+}
+
+impl RowId for SnapshotItem {
+    fn row_id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl RowId for SnapshotContent {
+    fn row_id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl<T: RowId> ById<T> {
+    /// From rows in any order.
+    fn new(mut rows: Vec<T>) -> ById<T> {
+        rows.sort_unstable_by_key(RowId::row_id);
+        rows.dedup_by_key(|r| r.row_id());
+        ById(rows)
+    }
+
+    fn position(&self, id: i64) -> Option<usize> {
+        self.0.binary_search_by_key(&id, RowId::row_id).ok()
+    }
+
+    /// The row with this id.
+    pub fn get(&self, id: &i64) -> Option<&T> {
+        self.position(*id).map(|i| &self.0[i])
+    }
+
+    fn get_mut(&mut self, id: i64) -> Option<&mut T> {
+        self.position(id).map(|i| &mut self.0[i])
+    }
+
+    /// Whether a row has this id.
+    pub fn contains_key(&self, id: &i64) -> bool {
+        self.position(*id).is_some()
+    }
+
+    /// The rows, by id.
+    pub fn values(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<T: RowId> std::ops::Index<&i64> for ById<T> {
+    type Output = T;
+
+    fn index(&self, id: &i64) -> &T {
+        self.get(id).expect("no row with this id")
+    }
 }
 
 /// An item prune removes.
@@ -104,35 +182,37 @@ impl Index {
     /// Reads items (with their provenance), albums, stored files and memberships at once.
     pub fn prune_snapshot(&self) -> Result<PruneSnapshot> {
         self.with(|c| {
-            let mut items = BTreeMap::new();
+            let count = |table: &str| -> Result<usize> {
+                let n: i64 =
+                    c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                Ok(usize::try_from(n).unwrap_or(0))
+            };
+            // Sized up front: a vector that doubles holds up to twice its rows at its peak.
+            let mut rows = Vec::with_capacity(count("items")?);
             let mut st = c.prepare(
                 "SELECT id, account_id, remote_id, content_id, filename, taken_at FROM items",
             )?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                items.insert(
-                    id,
-                    SnapshotItem {
-                        id,
-                        account_id: r.get(1)?,
-                        remote_id: r.get(2)?,
-                        content_id: r.get(3)?,
-                        filename: r.get(4)?,
-                        taken_at: r.get(5)?,
-                        sources: vec![],
-                    },
-                );
+            let mut q = st.query([])?;
+            while let Some(r) = q.next()? {
+                rows.push(SnapshotItem {
+                    id: r.get(0)?,
+                    account_id: r.get(1)?,
+                    remote_id: r.get(2)?,
+                    content_id: r.get(3)?,
+                    filename: r.get(4)?,
+                    taken_at: r.get(5)?,
+                    sources: vec![],
+                });
             }
-            let mut st = c.prepare("SELECT item_id, source, source_ref FROM provenance")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                if let Some(i) = items.get_mut(&id) {
-                    i.sources.push(Provenance {
-                        source: r.get(1)?,
-                        source_ref: r.get(2)?,
-                    });
+            let mut items = ById::new(rows);
+            let mut st = c.prepare("SELECT item_id, source FROM provenance")?;
+            let mut q = st.query([])?;
+            while let Some(r) = q.next()? {
+                if let Some(i) = items.get_mut(r.get(0)?) {
+                    let source: Source = r.get(1)?;
+                    if !i.sources.contains(&source) {
+                        i.sources.push(source);
+                    }
                 }
             }
             let mut albums = BTreeMap::new();
@@ -155,21 +235,18 @@ impl Index {
                     },
                 );
             }
-            let mut contents = BTreeMap::new();
+            let mut rows = Vec::with_capacity(count("content")?);
             let mut st = c.prepare("SELECT id, path, size, home_album_id FROM content")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                let id: i64 = r.get(0)?;
-                contents.insert(
-                    id,
-                    SnapshotContent {
-                        id,
-                        path: r.get(1)?,
-                        size: r.get(2)?,
-                        home: r.get(3)?,
-                    },
-                );
+            let mut q = st.query([])?;
+            while let Some(r) = q.next()? {
+                rows.push(SnapshotContent {
+                    id: r.get(0)?,
+                    path: r.get(1)?,
+                    size: r.get(2)?,
+                    home: r.get(3)?,
+                });
             }
+            let contents = ById::new(rows);
             let mut memberships = BTreeSet::new();
             let mut st = c.prepare("SELECT album_id, item_id FROM memberships")?;
             let mut rows = st.query([])?;

@@ -2,7 +2,6 @@
 //! was last found whole). Reads that walk the whole library hand their rows to a callback, so
 //! `list --json` and the manifest stream instead of holding every row twice.
 
-use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use rusqlite::{OptionalExtension, params};
@@ -381,17 +380,6 @@ impl Index {
                 });
             }
             Ok(())
-        })
-    }
-
-    /// The paths of every stored file.
-    pub fn content_paths(&self) -> Result<BTreeSet<String>> {
-        self.with(|c| {
-            let mut st = c.prepare("SELECT path FROM content")?;
-            let rows = st
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<BTreeSet<_>, _>>()?;
-            Ok(rows)
         })
     }
 

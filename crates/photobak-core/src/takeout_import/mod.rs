@@ -28,6 +28,7 @@
 mod bytes;
 mod identity;
 mod mapping;
+mod rerun;
 mod time;
 
 use std::collections::BTreeMap;
@@ -50,6 +51,7 @@ use crate::summary::{RunSummary, TakeoutReport};
 use bytes::store_bytes;
 use identity::{inferred_edits, remote_ids_of};
 use mapping::{AlbumCache, plan_entry};
+pub use rerun::import_parts;
 
 /// What `import takeout` should do.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +70,133 @@ pub struct ImportOptions {
     /// What the user says the export is (`--full`, `--incremental`); None lets photobak decide
     /// (see [`crate::exports`]): incremental unless it holds nearly everything seen before.
     pub kind: Option<ExportKind>,
+    /// Read the parts even when the index records them as imported, unchanged, with options
+    /// that stored at least as much (`--reread`). Changes how the parts are read, not what is
+    /// stored, so it is no part of [`StoreOptions`].
+    pub reread: bool,
+}
+
+impl ImportOptions {
+    /// The options that change what this import stores.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            account: self.account.clone(),
+            include_trash: self.include_trash,
+            xmp: self.xmp,
+            mtime: !self.no_mtime,
+            kind: self.kind,
+        }
+    }
+}
+
+/// The options that change WHAT an import stores, recorded with every part it imported
+/// (`takeout_parts.import_options`). A rerun over recorded parts skips them only when the
+/// earlier import stored at least what this one would: the same account (as given; without
+/// `--account` the export names it, the same for the same parts), its Trash when asked now,
+/// XMP sidecars when asked now, file times when asked now, and the kind when said now.
+/// Asking for less than before (no `--include-trash` after an import with it) reads nothing:
+/// a re-read would store nothing more and remove nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// `--account` as given; None: the account the export names.
+    pub account: Option<String>,
+    /// `--include-trash`.
+    pub include_trash: bool,
+    /// `--xmp`.
+    pub xmp: bool,
+    /// File modification times set to the capture time (no `--no-mtime`).
+    pub mtime: bool,
+    /// `--full` / `--incremental` as said.
+    pub kind: Option<ExportKind>,
+}
+
+impl StoreOptions {
+    /// The recorded form: `trash=0;xmp=0;mtime=1;kind=-` then `;account=NAME` when one was
+    /// given (last, as a name may hold any character).
+    pub fn to_record(&self) -> String {
+        let flag = |b: bool| if b { "1" } else { "0" };
+        let mut s = format!(
+            "trash={};xmp={};mtime={};kind={}",
+            flag(self.include_trash),
+            flag(self.xmp),
+            flag(self.mtime),
+            self.kind.map_or("-", ExportKind::as_str)
+        );
+        if let Some(a) = &self.account {
+            s.push_str(";account=");
+            s.push_str(a);
+        }
+        s
+    }
+
+    /// Reads [`StoreOptions::to_record`]'s form; None for anything else (an unknown record
+    /// counts as not covering anything, so the export is read again).
+    pub fn from_record(s: &str) -> Option<StoreOptions> {
+        let (flags, account) = match s.split_once(";account=") {
+            Some((f, a)) => (f, Some(a.to_owned())),
+            None => (s, None),
+        };
+        let mut fields = flags.split(';');
+        let mut next = |key: &str| fields.next()?.strip_prefix(key)?.strip_prefix('=');
+        let bit = |v: Option<&str>| match v? {
+            "1" => Some(true),
+            "0" => Some(false),
+            _ => None,
+        };
+        let include_trash = bit(next("trash"))?;
+        let xmp = bit(next("xmp"))?;
+        let mtime = bit(next("mtime"))?;
+        let kind = match next("kind")? {
+            "-" => None,
+            "full" => Some(ExportKind::Full),
+            "incremental" => Some(ExportKind::Incremental),
+            _ => return None,
+        };
+        if fields.next().is_some() {
+            return None;
+        }
+        Some(StoreOptions {
+            account,
+            include_trash,
+            xmp,
+            mtime,
+            kind,
+        })
+    }
+
+    /// Why an import with these options could store what the `earlier` one (as recorded) did
+    /// not; None when the earlier import stored at least as much.
+    pub fn not_covered_by(&self, earlier: Option<&str>) -> Option<String> {
+        let Some(earlier) = earlier.and_then(StoreOptions::from_record) else {
+            return Some("its earlier import did not record its options".into());
+        };
+        if self.account != earlier.account {
+            let named = |a: &Option<String>| match a {
+                Some(a) => format!("--account {a}"),
+                None => "the account the export names".into(),
+            };
+            return Some(format!(
+                "imported before into {}, now into {}",
+                named(&earlier.account),
+                named(&self.account)
+            ));
+        }
+        if self.include_trash && !earlier.include_trash {
+            return Some("imported before without --include-trash".into());
+        }
+        if self.xmp && !earlier.xmp {
+            return Some("imported before without --xmp".into());
+        }
+        if self.mtime && !earlier.mtime {
+            return Some("imported before with --no-mtime".into());
+        }
+        if let Some(k) = self.kind
+            && earlier.kind != Some(k)
+        {
+            return Some(format!("imported before without --{}", k.as_str()));
+        }
+        None
+    }
 }
 
 /// Per media entry: the item it became (None when skipped).
@@ -453,10 +582,7 @@ fn decide_kind(
     // was made is one it lacks.
     let absent = repo
         .index
-        .takeout_sightings(account.id)?
-        .iter()
-        .filter(|s| s.last_seen >= prev_full_at && s.last_seen < this_at)
-        .count() as u64;
+        .count_takeout_sightings_between(account.id, prev_full_at, this_at)?;
     let coverage = Coverage { held_known, absent };
     let kind = match opts.kind {
         Some(k) => crate::exports::stated_kind(k, "given at import"),

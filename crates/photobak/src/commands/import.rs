@@ -12,7 +12,7 @@ use photobak_core::repo::{Repo, is_repository};
 use photobak_core::takeout_drive::{
     DEFAULT_FOLDER, DriveAccountSummary, DriveImportOptions, drive_accounts, import_from_drive,
 };
-use photobak_core::takeout_import::{ImportOptions, import_takeout};
+use photobak_core::takeout_import::{ImportOptions, import_parts};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::TakeoutArgs;
@@ -47,7 +47,7 @@ pub async fn run(
         let repo_path = repo_path.to_path_buf();
         std::sync::Arc::new(tokio::task::spawn_blocking(move || Repo::open(&repo_path)).await??)
     };
-    let summary = import_takeout(repo, &opts, progress, cancel).await?;
+    let summary = import_parts(repo, &opts, progress, cancel).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -71,6 +71,7 @@ fn import_options(args: &TakeoutArgs) -> ImportOptions {
         } else {
             None
         },
+        reread: args.reread,
     }
 }
 
@@ -394,6 +395,18 @@ fn check_part(p: &Path) -> Result<(), CliError> {
     if meta.is_dir() {
         return Ok(());
     }
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let named = [".zip", ".tgz", ".tar.gz", ".tar"]
+        .iter()
+        .any(|e| name.ends_with(e));
+    // A name that says archive is enough: the part is not opened here (a rerun of an export
+    // imported already opens no part at all), and the importer says what is wrong with it.
+    if named {
+        return Ok(());
+    }
     let mut head = [0u8; 262];
     let n = std::fs::File::open(p)
         .and_then(|mut f| {
@@ -413,14 +426,7 @@ fn check_part(p: &Path) -> Result<(), CliError> {
         || head.starts_with(b"PK\x05\x06")
         || head.starts_with(&[0x1f, 0x8b])
         || (head.len() >= 262 && &head[257..262] == b"ustar");
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let named = [".zip", ".tgz", ".tar.gz", ".tar"]
-        .iter()
-        .any(|e| name.ends_with(e));
-    if magic || named {
+    if magic {
         return Ok(());
     }
     Err(CliError::new(

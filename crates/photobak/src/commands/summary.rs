@@ -7,6 +7,15 @@ use photobak_core::summary::{RunSummary, TakeoutReport};
 
 /// The report of one run, for a person.
 pub fn render(s: &RunSummary) -> String {
+    if let Some(t) = &s.takeout
+        && let Some(why) = &t.already_imported
+    {
+        // Nothing was read: one line naming the export and why.
+        return format!(
+            "{}: Takeout {}: already imported ({} items): {why}; {:.1}s",
+            s.account, t.export_id, s.items, s.elapsed_secs
+        );
+    }
     let mut out = match &s.takeout {
         Some(t) => format!(
             "{}: Takeout {}: {} media files, {} items: ",

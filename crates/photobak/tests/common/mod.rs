@@ -290,3 +290,30 @@ impl Env {
         self.ok(&args)
     }
 }
+
+/// Flips a byte in the middle of the compressed data of the zip entry whose name ends with
+/// `suffix`, leaving the directory intact: reading that entry fails its CRC or inflate.
+pub fn corrupt_entry(zip: &Path, suffix: &str) {
+    let mut b = std::fs::read(zip).unwrap();
+    let le16 = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]) as usize;
+    let le32 =
+        |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as usize;
+    let mut at = 0;
+    while at + 30 < b.len() {
+        if b[at..].starts_with(b"PK\x03\x04") {
+            let n = le16(&b, at + 26);
+            let x = le16(&b, at + 28);
+            let name = String::from_utf8_lossy(&b[at + 30..at + 30 + n]).into_owned();
+            let size = le32(&b, at + 18);
+            if name.ends_with(suffix) && size > 8 {
+                let data = at + 30 + n + x;
+                b[data + size / 2] ^= 0xff;
+                b[data + size / 2 + 1] ^= 0xff;
+                std::fs::write(zip, &b).unwrap();
+                return;
+            }
+        }
+        at += 1;
+    }
+    panic!("no entry ending with {suffix} in {}", zip.display());
+}

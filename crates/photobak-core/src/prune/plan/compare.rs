@@ -27,8 +27,8 @@ pub(super) fn compare_with_sources(
             let mut reasons = Vec::new();
             let mut present = false;
             // A source that made no statement, or one too incomplete to tell, keeps the item.
-            for p in &item.sources {
-                match holdings(p.source).and_then(|h| h.absence(item.id, &item.remote_id)) {
+            for &source in &item.sources {
+                match holdings(source).and_then(|h| h.absence(item.id, &item.remote_id)) {
                     Some(why) => reasons.push(why),
                     None => present = true,
                 }
@@ -56,8 +56,7 @@ pub(super) fn compare_with_sources(
                             let Some(item) = snap.items.get(&i) else {
                                 continue;
                             };
-                            let from_library =
-                                item.sources.iter().any(|p| p.source == Source::Library);
+                            let from_library = item.sources.contains(&Source::Library);
                             if from_library
                                 && !d.gone.contains_key(&i)
                                 && !listed.items.contains(&item.remote_id)

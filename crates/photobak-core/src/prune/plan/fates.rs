@@ -1,7 +1,5 @@
 //! Phase 3 of the plan: what happens to each stored file.
 
-use std::collections::HashMap;
-
 use super::*;
 use crate::kinds::YearFolder;
 
@@ -13,21 +11,29 @@ pub(super) fn file_fates(
     after: &After,
     all_accounts: &[Account],
 ) -> (Vec<PlannedMove>, Vec<PlannedFile>) {
-    let mut users: HashMap<i64, Vec<i64>> = HashMap::new();
-    for i in snap.items.values() {
-        if let Some(c) = i.content_id {
-            users.entry(c).or_default().push(i.id);
-        }
-    }
+    // Each stored file's users as (file, item) pairs sorted by both: a map of vectors took
+    // 15 MB of a 100,000-item library, a pair per item takes 16 bytes.
+    let mut users: Vec<(i64, i64)> = Vec::with_capacity(snap.items.len());
+    users.extend(
+        snap.items
+            .values()
+            .filter_map(|i| i.content_id.map(|c| (c, i.id))),
+    );
+    users.sort_unstable();
+    let users_of = |c: i64| {
+        let from = users.partition_point(|&(x, _)| x < c);
+        let to = users.partition_point(|&(x, _)| x <= c);
+        &users[from..to]
+    };
     let mut moves = Vec::new();
     let mut files_removed = Vec::new();
     for content in snap.contents.values() {
-        let us = users.get(&content.id).map(Vec::as_slice).unwrap_or(&[]);
+        let us = users_of(content.id);
         let home_removed = content
             .home
             .is_some_and(|h| d.removed_albums.contains_key(&h));
         let touched = home_removed
-            || us.iter().any(|u| {
+            || us.iter().any(|(_, u)| {
                 d.gone.contains_key(u)
                     || after.homeless.contains(u)
                     || content
@@ -39,7 +45,7 @@ pub(super) fn file_fates(
         }
         let surviving: Vec<i64> = us
             .iter()
-            .copied()
+            .map(|&(_, u)| u)
             .filter(|u| !d.gone.contains_key(u))
             .collect();
         if surviving.is_empty() {
