@@ -76,19 +76,14 @@ pub struct Sidecar {
 /// A sidecar's whole JSON object as compact JSON text, or where to read it again. Not a parsed
 /// tree, and for zip parts and folders not even the text: the text of every sidecar of a
 /// 100,000-item export (about 630 bytes each) was more than the rest of the catalog.
-#[derive(Debug, Clone)]
+///
+/// Equal when both hold the same text or both point at the same place: a sidecar read from a
+/// zip (a place) and the same sidecar read from a tgz (its text) are not equal here; compare
+/// their texts ([`crate::SidecarTexts::text`]) for that.
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawJson(pub(crate) RawKind);
 
-/// Always equal: the text is the JSON at the sidecar's place (`json_part`, `json_path`), which
-/// [`Sidecar`]'s equality compares with every parsed field; the same export read as zip (a
-/// place) and as tgz (the text) gives equal sidecars.
-impl PartialEq for RawJson {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum RawKind {
     /// The text (tar and tgz parts, and sidecars read from memory).
     Text(Arc<str>),
@@ -97,6 +92,11 @@ pub(crate) enum RawKind {
 }
 
 impl RawJson {
+    /// A sidecar's compact JSON text, held.
+    pub fn from_text(text: &str) -> RawJson {
+        RawJson(RawKind::Text(Arc::from(text)))
+    }
+
     /// The text, when it is held (else [`crate::SidecarTexts::text`] reads it).
     pub fn held(&self) -> Option<&str> {
         match &self.0 {
