@@ -467,20 +467,10 @@ fn the_rerun_over_200_parts_reads_no_archive() {
     ) {
         let log = env.dir.path().join("strace.log");
         let cmd = inbox_cmd(&env, &env.repo, &inbox, &[]);
-        let mut s = Command::new("strace");
-        for (k, v) in cmd.get_envs() {
-            match v {
-                Some(v) => s.env(k, v),
-                None => s.env_remove(k),
-            };
-        }
-        let o = s
-            .args(["-f", "-e", "trace=openat,open", "-o"])
-            .arg(&log)
-            .arg(cmd.get_program())
-            .args(cmd.get_args())
-            .output()
-            .unwrap();
+        let o = common::under_strace(
+            &cmd,
+            &["-f", "-e", "trace=openat,open", "-o", log.to_str().unwrap()],
+        );
         assert!(o.status.success(), "{}", text(&o));
         assert!(String::from_utf8_lossy(&o.stdout).contains("nothing to do"));
         // The log saw the process's opens (the index), so an open of a part would be there.

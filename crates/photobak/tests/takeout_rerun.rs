@@ -142,20 +142,10 @@ fn the_same_parts_again_open_nothing_and_say_already_imported() {
     ) {
         let log = env.dir.path().join("strace.log");
         let cmd = import_cmd(&env, &parts, &[]);
-        let mut s = Command::new("strace");
-        for (k, v) in cmd.get_envs() {
-            match v {
-                Some(v) => s.env(k, v),
-                None => s.env_remove(k),
-            };
-        }
-        let o = s
-            .args(["-f", "-e", "trace=openat,open", "-o"])
-            .arg(&log)
-            .arg(cmd.get_program())
-            .args(cmd.get_args())
-            .output()
-            .unwrap();
+        let o = common::under_strace(
+            &cmd,
+            &["-f", "-e", "trace=openat,open", "-o", log.to_str().unwrap()],
+        );
         assert!(o.status.success(), "{}", text(&o));
         assert!(String::from_utf8_lossy(&o.stdout).contains("already imported"));
         // The log saw the process's opens (the index), so an open of a part would be there.
@@ -339,22 +329,6 @@ fn a_file_verify_found_damaged_makes_the_rerun_read() {
     assert!(env.import_takeout(&parts, &[]).contains("already imported"));
 }
 
-/// `cmd` run under strace with `strace_args` before it (the command's environment kept).
-fn under_strace(cmd: &Command, strace_args: &[&str]) -> Output {
-    let mut s = Command::new("strace");
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => s.env(k, v),
-            None => s.env_remove(k),
-        };
-    }
-    s.args(strace_args)
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn kills_at_the_end_of_an_import_never_leave_parts_recorded_that_it_did_not_finish() {
     if !common::tool_available(
@@ -386,7 +360,7 @@ fn kills_at_the_end_of_an_import_never_leave_parts_recorded_that_it_did_not_fini
     std::fs::create_dir_all(&twin).unwrap();
     let log = env.dir.path().join("wal.log");
     let wal = twin.join("photobak.db-wal");
-    let o = under_strace(
+    let o = common::under_strace(
         &import_into(&twin),
         &[
             "-f",
@@ -443,7 +417,7 @@ fn kills_at_the_end_of_an_import_never_leave_parts_recorded_that_it_did_not_fini
             ],
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = under_strace(&import_into(&repo), &args);
+        let o = common::under_strace(&import_into(&repo), &args);
         if !o.status.success() {
             killed += 1;
         }

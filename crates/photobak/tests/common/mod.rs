@@ -243,6 +243,24 @@ pub fn account_folder(address: &str) -> String {
         .replace('+', "_")
 }
 
+/// `cmd` (its program, arguments and environment) run under strace with `strace_args` before
+/// it.
+#[allow(dead_code)]
+pub fn under_strace(cmd: &Command, strace_args: &[&str]) -> Output {
+    let mut s = Command::new("strace");
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => s.env(k, v),
+            None => s.env_remove(k),
+        };
+    }
+    s.args(strace_args)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .output()
+        .unwrap()
+}
+
 /// True when the external `tool` runs (`tool ARG` succeeds). When it does not, the test that
 /// needs it is skipped visibly: a `SKIPPED` line goes to the real stderr, which the test harness
 /// does not capture (it would hide an `eprintln!` of a passing test), so `cargo test` shows it
