@@ -125,11 +125,6 @@ impl<T: RowId> ById<T> {
         self.position(id).map(|i| &mut self.0[i])
     }
 
-    /// Whether a row has this id.
-    pub fn contains_key(&self, id: &i64) -> bool {
-        self.position(*id).is_some()
-    }
-
     /// The rows, by id.
     pub fn values(&self) -> std::slice::Iter<'_, T> {
         self.0.iter()
