@@ -365,13 +365,7 @@ fn prune_killed_at_random_moments_removes_exactly_what_is_gone() {
     common::walk(&repo.join(".photobak/trash"), &mut |p| {
         trashed.insert(common::hash_hex(p));
     });
-    let live: BTreeSet<String> = snap
-        .account(A)
-        .unwrap()
-        .items
-        .iter()
-        .map(|i| i.blake3.clone())
-        .collect();
+    let live = snap.account(A).unwrap().hashes();
     for h in gone_items.borrow().iter() {
         assert!(
             trashed.contains(h) || live.contains(h),

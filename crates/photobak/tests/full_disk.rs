@@ -109,15 +109,7 @@ fn backup(env: &Env, repo: &Path) -> (Option<i32>, String) {
 /// adopts it).
 fn assert_nothing_partial(env: &Env, repo: &Path) {
     assert_index_names_only_real_bytes(repo, &BTreeSet::new());
-    let known: BTreeSet<String> = env
-        .fake
-        .library()
-        .account(A)
-        .unwrap()
-        .items
-        .iter()
-        .map(|i| i.blake3.clone())
-        .collect();
+    let known = env.fake.library().account(A).unwrap().hashes();
     common::walk(&repo.join("googlephotos"), &mut |p| {
         let name = p.file_name().unwrap().to_string_lossy();
         if name == "others.txt" || name.ends_with(".xmp") {

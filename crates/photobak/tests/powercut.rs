@@ -247,13 +247,7 @@ fn files_not_yet_committed(
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let known: BTreeSet<String> = library
-        .account(A)
-        .unwrap()
-        .items
-        .iter()
-        .map(|i| i.blake3.clone())
-        .collect();
+    let known = library.account(A).unwrap().hashes();
     let mut unnamed = 0;
     common::walk(&repo.join("googlephotos"), &mut |p| {
         let name = p.file_name().unwrap().to_string_lossy();

@@ -410,16 +410,6 @@ fn a_replaced_part_is_noticed_a_touched_one_is_not() {
     assert!(!e["import"].is_null());
 }
 
-/// Paths the process opened (strace's `openat`), from a log written with `-f -e trace=openat`.
-fn opened_parts(log: &Path) -> Vec<String> {
-    std::fs::read_to_string(log)
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("openat(") && l.contains("/takeout-") && !l.contains("ENOENT"))
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn the_rerun_over_200_parts_reads_no_archive() {
     let env = Env::new();
@@ -467,16 +457,8 @@ fn the_rerun_over_200_parts_reads_no_archive() {
     ) {
         let log = env.dir.path().join("strace.log");
         let cmd = inbox_cmd(&env, &env.repo, &inbox, &[]);
-        let o = common::under_strace(
-            &cmd,
-            &["-f", "-e", "trace=openat,open", "-o", log.to_str().unwrap()],
-        );
-        assert!(o.status.success(), "{}", text(&o));
+        let (o, opened) = common::opens_under(&cmd, &log, "/takeout-");
         assert!(String::from_utf8_lossy(&o.stdout).contains("nothing to do"));
-        // The log saw the process's opens (the index), so an open of a part would be there.
-        let all = std::fs::read_to_string(&log).unwrap();
-        assert!(all.contains("photobak.db"), "strace saw no open: {all}");
-        let opened = opened_parts(&log);
         assert!(opened.is_empty(), "the rerun opened parts: {opened:#?}");
     }
     for p in std::fs::read_dir(&inbox).unwrap() {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
@@ -80,18 +80,6 @@ fn age(path: &Path, secs: u64) {
         .unwrap();
 }
 
-/// Paths the process opened (strace's `openat`) under `dir`, from a log written with
-/// `-f -e trace=openat,open`.
-fn opened_under(log: &Path, dir: &Path) -> Vec<String> {
-    let dir = dir.display().to_string();
-    std::fs::read_to_string(log)
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("open") && l.contains(&dir) && !l.contains("ENOENT"))
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn the_same_parts_again_open_nothing_and_say_already_imported() {
     let env = Env::new();
@@ -142,16 +130,8 @@ fn the_same_parts_again_open_nothing_and_say_already_imported() {
     ) {
         let log = env.dir.path().join("strace.log");
         let cmd = import_cmd(&env, &parts, &[]);
-        let o = common::under_strace(
-            &cmd,
-            &["-f", "-e", "trace=openat,open", "-o", log.to_str().unwrap()],
-        );
-        assert!(o.status.success(), "{}", text(&o));
+        let (o, opened) = common::opens_under(&cmd, &log, &dir.display().to_string());
         assert!(String::from_utf8_lossy(&o.stdout).contains("already imported"));
-        // The log saw the process's opens (the index), so an open of a part would be there.
-        let all = std::fs::read_to_string(&log).unwrap();
-        assert!(all.contains("photobak.db"), "strace saw no open: {all}");
-        let opened = opened_under(&log, &dir);
         assert!(opened.is_empty(), "the rerun opened parts: {opened:#?}");
     }
 }
@@ -287,13 +267,7 @@ fn reread_reads_parts_recorded_as_imported() {
     assert!(env.import_takeout(&parts, &[]).contains("already imported"));
     // A stored file deleted by hand: the index does not know, so the no-op stands; --reread
     // restores it.
-    let (path,): (String,) = env
-        .db()
-        .query_row("SELECT path FROM content ORDER BY id LIMIT 1", [], |r| {
-            Ok((r.get(0)?,))
-        })
-        .unwrap();
-    let stored: PathBuf = env.repo.join(&path);
+    let stored = env.first_stored_file();
     std::fs::remove_file(&stored).unwrap();
     assert!(env.import_takeout(&parts, &[]).contains("already imported"));
     let out = env.import_takeout(&parts, &["--reread"]);
@@ -309,13 +283,7 @@ fn a_file_verify_found_damaged_makes_the_rerun_read() {
     let spec = export("20261001T080000Z", "a", 2);
     let parts = write_parts(&spec, &dir);
     env.import_takeout(&parts, &[]);
-    let (path,): (String,) = env
-        .db()
-        .query_row("SELECT path FROM content ORDER BY id LIMIT 1", [], |r| {
-            Ok((r.get(0)?,))
-        })
-        .unwrap();
-    let stored: PathBuf = env.repo.join(&path);
+    let stored = env.first_stored_file();
     let mut bytes = std::fs::read(&stored).unwrap();
     let n = bytes.len() / 2;
     bytes[n] ^= 0xff;

@@ -148,12 +148,16 @@ impl Index {
     /// A part whose modification time changed while its content (by fingerprint and size) did
     /// not: the new time is remembered, so the next run decides from `stat` alone again.
     pub fn touch_part(&self, location: &str, name: &str, mtime_ns: i64) -> Result<()> {
+        self.touch(FOLDER, location, name, mtime_ns)
+    }
+
+    fn touch(&self, origin: &str, location: &str, name: &str, mtime_ns: i64) -> Result<()> {
         self.with(|c| {
             c.prepare_cached(
                 "UPDATE takeout_parts SET mtime_ns = ?4
                  WHERE origin = ?1 AND location = ?2 AND name = ?3",
             )?
-            .execute(params![FOLDER, location, name, mtime_ns])?;
+            .execute(params![origin, location, name, mtime_ns])?;
             Ok(())
         })
     }
@@ -245,14 +249,7 @@ impl Index {
     /// A part named on the command line whose time changed while its content (fingerprint and
     /// size) did not: the new time is remembered.
     pub fn touch_explicit_part(&self, location: &str, name: &str, mtime_ns: i64) -> Result<()> {
-        self.with(|c| {
-            c.prepare_cached(
-                "UPDATE takeout_parts SET mtime_ns = ?4
-                 WHERE origin = ?1 AND location = ?2 AND name = ?3",
-            )?
-            .execute(params![EXPLICIT, location, name, mtime_ns])?;
-            Ok(())
-        })
+        self.touch(EXPLICIT, location, name, mtime_ns)
     }
 
     /// True when an item of an account that Takeout delivered has no whole stored file as the

@@ -663,6 +663,11 @@ impl AccountSnapshot {
     pub fn item(&self, id: &str) -> Option<&ItemSnapshot> {
         self.items.iter().find(|i| i.id == id)
     }
+
+    /// The BLAKE3 (hex) of every item's bytes: what a complete backup of the account holds.
+    pub fn hashes(&self) -> std::collections::BTreeSet<String> {
+        self.items.iter().map(|i| i.blake3.clone()).collect()
+    }
 }
 
 /// One album.

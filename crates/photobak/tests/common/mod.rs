@@ -86,6 +86,18 @@ impl Env {
         rusqlite::Connection::open(self.repo.join("photobak.db")).expect("index opens")
     }
 
+    /// The stored file recorded first, as an absolute path.
+    #[allow(dead_code)]
+    pub fn first_stored_file(&self) -> PathBuf {
+        let rel: String = self
+            .db()
+            .query_row("SELECT path FROM content ORDER BY id LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .expect("a stored file");
+        self.repo.join(rel)
+    }
+
     /// Every regular file under the repository's media tree with its mtime, to prove a run
     /// rewrote nothing.
     pub fn tree_state(&self) -> BTreeMap<PathBuf, (u64, std::time::SystemTime)> {
@@ -241,6 +253,31 @@ pub fn account_folder(address: &str) -> String {
         .to_lowercase()
         .replace('@', "_at_")
         .replace('+', "_")
+}
+
+/// `cmd` run under `strace -f -e trace=openat,open` (log in `log`), which must succeed: its
+/// output, and the trace's lines that opened a path containing `under`. The trace is checked to
+/// have seen the index opened, so an empty list means nothing under `under` was.
+#[allow(dead_code)]
+pub fn opens_under(cmd: &Command, log: &Path, under: &str) -> (Output, Vec<String>) {
+    let o = under_strace(
+        cmd,
+        &["-f", "-e", "trace=openat,open", "-o", log.to_str().unwrap()],
+    );
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let all = std::fs::read_to_string(log).unwrap();
+    assert!(all.contains("photobak.db"), "strace saw no open: {all}");
+    let opened = all
+        .lines()
+        .filter(|l| l.contains("open") && l.contains(under) && !l.contains("ENOENT"))
+        .map(str::to_owned)
+        .collect();
+    (o, opened)
 }
 
 /// `cmd` (its program, arguments and environment) run under strace with `strace_args` before
