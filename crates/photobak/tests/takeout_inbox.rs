@@ -15,8 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use common::{Env, TAKEOUT_ACCOUNT, corrupt_entry};
 use photobak_testkit::takeout_gen::{
-    ArchiveFormat, ExportSpec, ItemSpec, PartStyle, incremental_export, realistic_export,
-    write_export,
+    ArchiveFormat, ExportSpec, PartStyle, incremental_export, realistic_export, write_export,
 };
 
 /// Settle time the tests run with: parts they write are aged past it, except where a test
@@ -38,19 +37,10 @@ fn run_inbox(env: &Env, inbox: &Path, extra: &[&str]) -> Output {
         .expect("photobak runs")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// Runs the inbox, asserting exit 0; stdout.
 fn inbox_ok(env: &Env, inbox: &Path, extra: &[&str]) -> String {
     let out = run_inbox(env, inbox, extra);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", common::described(&out));
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -59,7 +49,8 @@ fn inbox_json(env: &Env, inbox: &Path, extra: &[&str]) -> (Option<i32>, serde_js
     let mut args = vec!["--json"];
     args.extend_from_slice(extra);
     let out = run_inbox(env, inbox, &args);
-    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", common::described(&out)));
     (out.status.code(), v)
 }
 
@@ -86,20 +77,6 @@ fn write_aged(spec: &ExportSpec, dir: &Path) -> Vec<PathBuf> {
         age(p, 3600);
     }
     parts
-}
-
-/// A small export of `items` photos, one per part (so `items` parts).
-fn small_export(timestamp: &str, tag: &str, items: usize) -> ExportSpec {
-    let mut spec = ExportSpec::new(timestamp)
-        .account(TAKEOUT_ACCOUNT)
-        .part_size(1);
-    for i in 0..items {
-        spec = spec.item(ItemSpec::new(
-            &format!("{tag}-{i}"),
-            &format!("IMG_{tag}_{i}.jpg"),
-        ));
-    }
-    spec
 }
 
 /// What a repository holds: every stored file with its hash, every item's identity and file,
@@ -256,7 +233,7 @@ fn three_exports_in_one_folder_are_imported_oldest_first_as_if_one_by_one() {
         c.args(["import", "takeout", "--account", TAKEOUT_ACCOUNT])
             .args(parts);
         let o = c.output().unwrap();
-        assert!(o.status.success(), "{}", text(&o));
+        assert!(o.status.success(), "{}", common::described(&o));
     }
     assert_eq!(repo_state(&env.repo), repo_state(&one_by_one));
 
@@ -270,9 +247,9 @@ fn three_exports_in_one_folder_are_imported_oldest_first_as_if_one_by_one() {
 fn a_growing_export_waits_and_is_imported_once_it_settled() {
     let env = Env::new();
     let inbox = env.dir.path().join("inbox");
-    let done = small_export("20260101T100000Z", "done", 2);
+    let done = common::one_per_part_export("20260101T100000Z", "done", 2);
     write_aged(&done, &inbox);
-    let growing = small_export("20260301T100000Z", "grow", 3);
+    let growing = common::one_per_part_export("20260301T100000Z", "grow", 3);
     let parts = write_aged(&growing, &inbox);
     // Part 003 is still downloading under Chrome's partial name, fresh.
     let last = parts.last().unwrap().clone();
@@ -328,7 +305,7 @@ fn a_growing_export_waits_and_is_imported_once_it_settled() {
 fn a_missing_middle_part_is_incomplete_until_it_appears() {
     let env = Env::new();
     let inbox = env.dir.path().join("inbox");
-    let spec = small_export("20260501T080000Z", "gap", 3);
+    let spec = common::one_per_part_export("20260501T080000Z", "gap", 3);
     let parts = write_aged(&spec, &inbox);
     let aside = env.dir.path().join("aside.zip");
     std::fs::rename(&parts[1], &aside).unwrap();
@@ -371,7 +348,7 @@ fn a_missing_middle_part_is_incomplete_until_it_appears() {
 fn a_replaced_part_is_noticed_a_touched_one_is_not() {
     let env = Env::new();
     let inbox = env.dir.path().join("inbox");
-    let spec = small_export("20260701T080000Z", "rep", 3);
+    let spec = common::one_per_part_export("20260701T080000Z", "rep", 3);
     let parts = write_aged(&spec, &inbox);
     inbox_ok(&env, &inbox, &[]);
 
@@ -417,7 +394,7 @@ fn the_rerun_over_200_parts_reads_no_archive() {
     // 200 small generated parts: 20 exports of 10 parts.
     let mut ids = Vec::new();
     for e in 0..20 {
-        let spec = small_export(
+        let spec = common::one_per_part_export(
             &format!("2026{:02}01T0{}0000Z", 1 + e % 12, e / 12),
             &format!("m{e}"),
             10,
@@ -509,9 +486,9 @@ fn every_watches_the_inbox_and_sigterm_ends_it() {
     assert!(first.contains("no Takeout parts; nothing to do"), "{first}");
     // Not locked between runs: another photobak can read the repository.
     let st = env.run(&["status"]);
-    assert!(st.status.success(), "{}", text(&st));
+    assert!(st.status.success(), "{}", common::described(&st));
 
-    let spec = small_export("20260901T080000Z", "watch", 2);
+    let spec = common::one_per_part_export("20260901T080000Z", "watch", 2);
     write_aged(&spec, &inbox);
     let second = wait_line(&rx, |l| l.starts_with("inbox ") && l.contains("imported"));
     assert!(second.contains("1 export: 1 imported"), "{second}");
@@ -532,9 +509,9 @@ fn every_watches_the_inbox_and_sigterm_ends_it() {
 fn remove_imported_removes_only_parts_of_clean_exports() {
     let env = Env::new();
     let inbox = env.dir.path().join("inbox");
-    let clean = small_export("20261001T080000Z", "clean", 3);
+    let clean = common::one_per_part_export("20261001T080000Z", "clean", 3);
     let clean_parts = write_aged(&clean, &inbox);
-    let broken = small_export("20261101T080000Z", "broken", 2);
+    let broken = common::one_per_part_export("20261101T080000Z", "broken", 2);
     let broken_parts = write_aged(&broken, &inbox);
     corrupt_entry(&broken_parts[1], ".jpg");
     age(&broken_parts[1], 3600);
@@ -560,7 +537,7 @@ fn remove_imported_removes_only_parts_of_clean_exports() {
     }
     // The clean export's items are stored and verify.
     let v = env.run(&["verify"]);
-    assert!(v.status.success(), "{}", text(&v));
+    assert!(v.status.success(), "{}", common::described(&v));
     let removed: i64 = env
         .db()
         .query_row(
@@ -575,7 +552,7 @@ fn remove_imported_removes_only_parts_of_clean_exports() {
     // its parts are still kept.
     let out = run_inbox(&env, &inbox, &["--remove-imported"]);
     let s = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::described(&out));
     assert!(!s.contains(&clean.export_id()), "{s}");
     assert!(!s.contains("incomplete"), "{s}");
     assert!(s.contains("parts kept: 1 entries failed"), "{s}");
@@ -588,7 +565,7 @@ fn remove_imported_removes_only_parts_of_clean_exports() {
 fn remove_imported_later_removes_parts_of_an_export_imported_before() {
     let env = Env::new();
     let inbox = env.dir.path().join("inbox");
-    let spec = small_export("20261201T080000Z", "later", 2);
+    let spec = common::one_per_part_export("20261201T080000Z", "later", 2);
     let parts = write_aged(&spec, &inbox);
     inbox_ok(&env, &inbox, &[]);
     assert!(parts.iter().all(|p| p.exists()));
@@ -609,13 +586,13 @@ fn remove_imported_later_removes_parts_of_an_export_imported_before() {
     assert!(out.contains("removed 2 parts"), "{out}");
     assert!(parts.iter().all(|p| !p.exists()));
     let v = env.run(&["verify"]);
-    assert!(v.status.success(), "{}", text(&v));
+    assert!(v.status.success(), "{}", common::described(&v));
 }
 
 #[test]
 fn an_extracted_export_folder_still_imports_as_one_export() {
     let env = Env::new();
-    let mut spec = small_export("20250101T080000Z", "ext", 2);
+    let mut spec = common::one_per_part_export("20250101T080000Z", "ext", 2);
     spec.format = ArchiveFormat::Folder;
     let dir = env.dir.path().join("extracted");
     let parts = write_export(&spec, &dir).unwrap();
@@ -631,22 +608,22 @@ fn an_extracted_export_folder_still_imports_as_one_export() {
 
     // --every and --remove-imported want an inbox: an extracted export is refused (exit 2).
     let o = run_inbox(&env, &parts[0], &["--remove-imported"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", common::described(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("works on an inbox folder"),
         "{}",
-        text(&o)
+        common::described(&o)
     );
     // --full says one export is the whole library; an inbox may hold several: refused.
     let inbox = env.dir.path().join("inbox");
-    let other = small_export("20250201T080000Z", "mix", 1);
+    let other = common::one_per_part_export("20250201T080000Z", "mix", 1);
     let zips = write_aged(&other, &inbox);
     let o = run_inbox(&env, &inbox, &["--full"]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", common::described(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("--full names one export"),
         "{}",
-        text(&o)
+        common::described(&o)
     );
     // An inbox and a part file together: exit 2, nothing imported.
     let o = env
@@ -656,11 +633,11 @@ fn an_extracted_export_folder_still_imports_as_one_export() {
         .arg(&zips[0])
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", common::described(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("is an inbox folder"),
         "{}",
-        text(&o)
+        common::described(&o)
     );
 }
 
@@ -670,10 +647,12 @@ fn without_account_each_export_goes_to_the_account_it_names() {
     let env = Env::new();
     let inbox = env.dir.path().join("inbox");
     let named = |ts: &str, who: &str| {
-        small_export(ts, who, 2).account(who).extras(Extras {
-            archive_browser: true,
-            ..Extras::default()
-        })
+        common::one_per_part_export(ts, who, 2)
+            .account(who)
+            .extras(Extras {
+                archive_browser: true,
+                ..Extras::default()
+            })
     };
     write_aged(&named("20260102T080000Z", "ann@example.com"), &inbox);
     write_aged(&named("20260103T080000Z", "bob@example.com"), &inbox);
@@ -684,7 +663,7 @@ fn without_account_each_export_goes_to_the_account_it_names() {
         .arg(&inbox)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", common::described(&out));
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(
         s.contains("ann@example.com: Takeout takeout-20260102T080000Z"),
@@ -718,7 +697,7 @@ fn without_account_each_export_goes_to_the_account_it_names() {
 fn a_part_downloaded_twice_is_one_part_and_two_different_ones_need_a_person() {
     let env = Env::new();
     let inbox = env.dir.path().join("inbox");
-    let spec = small_export("20260401T080000Z", "twice", 2);
+    let spec = common::one_per_part_export("20260401T080000Z", "twice", 2);
     let parts = write_aged(&spec, &inbox);
     // The browser's second download of part 001, same bytes.
     let name = parts[0].file_name().unwrap().to_str().unwrap();
@@ -747,7 +726,7 @@ fn a_part_downloaded_twice_is_one_part_and_two_different_ones_need_a_person() {
     );
 
     // Another export whose part 002 comes twice with different bytes: left for a person.
-    let other = small_export("20260402T080000Z", "differ", 2);
+    let other = common::one_per_part_export("20260402T080000Z", "differ", 2);
     let parts = write_aged(&other, &inbox);
     let name = parts[1].file_name().unwrap().to_str().unwrap();
     let wrong = inbox.join(name.replace(".zip", " (1).zip"));

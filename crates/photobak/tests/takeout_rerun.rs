@@ -16,26 +16,8 @@ use photobak_testkit::takeout_gen::{ExportSpec, ItemSpec, Place, write_export};
 
 /// A small export of `items` photos, one per part, and one more photo in its Trash.
 fn export(timestamp: &str, tag: &str, items: usize) -> ExportSpec {
-    let mut spec = ExportSpec::new(timestamp)
-        .account(TAKEOUT_ACCOUNT)
-        .part_size(1);
-    for i in 0..items {
-        spec = spec.item(ItemSpec::new(
-            &format!("{tag}-{i}"),
-            &format!("IMG_{tag}_{i}.jpg"),
-        ));
-    }
-    spec.item(
+    common::one_per_part_export(timestamp, tag, items).item(
         ItemSpec::new(&format!("{tag}-trash"), &format!("IMG_{tag}_T.jpg")).places(&[Place::Trash]),
-    )
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
     )
 }
 
@@ -102,7 +84,7 @@ fn the_same_parts_again_open_nothing_and_say_already_imported() {
     assert_eq!(env.tree_state(), before);
     // The report as JSON says it too.
     let out = import(&env, &parts, &["--json"]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(out.status.success(), "{}", common::described(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["already_imported"].is_string(), "{v:#}");
     assert_eq!(v["export_id"], spec.export_id(), "{v:#}");
@@ -177,7 +159,7 @@ fn an_import_with_a_failed_entry_is_not_recorded() {
     let parts = write_parts(&spec, &dir);
     corrupt_entry(Path::new(&parts[1]), ".jpg");
     let out = import(&env, &parts, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::described(&out));
     assert!(
         explicit_records(&env).is_empty(),
         "{:?}",
@@ -185,7 +167,7 @@ fn an_import_with_a_failed_entry_is_not_recorded() {
     );
     // Read again, and failing again.
     let out = import(&env, &parts, &[]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::described(&out));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("already imported"));
 
     // Repaired (a good copy downloaded again): imported, then recorded.
@@ -238,7 +220,7 @@ fn include_trash_on_an_inbox_rerun_reads_again() {
             .arg(&inbox)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
+        assert!(out.status.success(), "{}", common::described(&out));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     run(&[]);
@@ -290,7 +272,7 @@ fn a_file_verify_found_damaged_makes_the_rerun_read() {
     std::fs::write(&stored, &bytes).unwrap();
     // verify finds it (exit non-zero) and clears its verification.
     let v = env.run(&["verify"]);
-    assert!(!v.status.success(), "{}", text(&v));
+    assert!(!v.status.success(), "{}", common::described(&v));
     let out = env.import_takeout(&parts, &[]);
     assert!(!out.contains("already imported"), "{out}");
     assert!(out.contains("restored"), "{out}");
@@ -340,7 +322,7 @@ fn kills_at_the_end_of_an_import_never_leave_parts_recorded_that_it_did_not_fini
             "trace=pwrite64",
         ],
     );
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", common::described(&o));
     let writes = std::fs::read_to_string(&log)
         .unwrap()
         .lines()
@@ -392,13 +374,17 @@ fn kills_at_the_end_of_an_import_never_leave_parts_recorded_that_it_did_not_fini
         // The next run completes the import (reading the parts unless they were recorded,
         // which only a finished import does), and the one after reads nothing.
         let o = import_into(&repo).output().unwrap();
-        assert!(o.status.success(), "{what}: {}", text(&o));
+        assert!(o.status.success(), "{what}: {}", common::described(&o));
         let o = import_into(&repo).output().unwrap();
         let out = String::from_utf8_lossy(&o.stdout);
-        assert!(out.contains("already imported"), "{what}: {}", text(&o));
+        assert!(
+            out.contains("already imported"),
+            "{what}: {}",
+            common::described(&o)
+        );
         assert_eq!(items_of(&repo), want, "{what}");
         let v = env.cmd_for(&repo).arg("verify").output().unwrap();
-        assert!(v.status.success(), "{what}: {}", text(&v));
+        assert!(v.status.success(), "{what}: {}", common::described(&v));
     }
     assert!(
         killed >= points.len() / 2,

@@ -326,6 +326,38 @@ pub fn tool_available(tool: &str, arg: &str, package: &str, test: &str) -> bool 
 /// The account Takeout tests import into.
 pub const TAKEOUT_ACCOUNT: &str = "jane.doe@example.com";
 
+/// A small Takeout export of `items` photos for the account `TAKEOUT_ACCOUNT`, one per part
+/// (so `items` parts).
+#[allow(dead_code)]
+pub fn one_per_part_export(
+    timestamp: &str,
+    tag: &str,
+    items: usize,
+) -> photobak_testkit::takeout_gen::ExportSpec {
+    use photobak_testkit::takeout_gen::{ExportSpec, ItemSpec};
+    let mut spec = ExportSpec::new(timestamp)
+        .account(TAKEOUT_ACCOUNT)
+        .part_size(1);
+    for i in 0..items {
+        spec = spec.item(ItemSpec::new(
+            &format!("{tag}-{i}"),
+            &format!("IMG_{tag}_{i}.jpg"),
+        ));
+    }
+    spec
+}
+
+/// A command's exit status, stdout and stderr, for an assertion's message.
+#[allow(dead_code)]
+pub fn described(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 /// Writes a generated export's parts under `dir`; their paths as the command line wants them.
 pub fn write_parts(spec: &photobak_testkit::takeout_gen::ExportSpec, dir: &Path) -> Vec<String> {
     std::fs::create_dir_all(dir).unwrap();
