@@ -88,7 +88,7 @@ pub(crate) enum RawKind {
     /// The text (tar and tgz parts, and sidecars read from memory).
     Text(Arc<str>),
     /// In the part at `Sidecar::json_part`, path `Sidecar::json_path`.
-    At(crate::parts::JsonAt),
+    At(crate::parts::EntryAt),
 }
 
 impl RawJson {
@@ -216,7 +216,7 @@ pub(crate) fn classify_at(
     v: &Value,
     json_path: &str,
     part: usize,
-    at: Option<crate::parts::JsonAt>,
+    at: Option<crate::parts::EntryAt>,
 ) -> Result<JsonKind, String> {
     let Some(obj) = v.as_object() else {
         return Ok(JsonKind::Other);
@@ -370,7 +370,7 @@ fn sidecar(
     raw: &Value,
     json_path: &str,
     part: usize,
-    at: Option<crate::parts::JsonAt>,
+    at: Option<crate::parts::EntryAt>,
 ) -> Result<Sidecar, String> {
     let title = match obj.get("title") {
         Some(Value::String(s)) => s.clone(),

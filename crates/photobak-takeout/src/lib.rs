@@ -12,7 +12,10 @@
 //!    and its sidecar may sit in different parts.
 //! 2. [`for_each_media`] (or [`for_each_selected_media`]) streams the bytes of the catalog's
 //!    media part by part in archive order and calls back once per media entry (the tgz is
-//!    streamed again, zip entries are read by central-directory index, files are opened).
+//!    streamed again, zip entries are read through their local headers where the scan found
+//!    them ([`MediaEntry::zip`]), files are opened). The central directory is read once, by the
+//!    scan: held by every reader of the second pass, it was 33 MB for a part of 133,000
+//!    entries, parsed again for every stretch of the part.
 //!
 //! The JSON of a zip part or a folder is not held between the two: the listing keeps where
 //! each JSON file is, the matching reads it, and a sidecar keeps its place
@@ -158,6 +161,7 @@ use std::path::PathBuf;
 pub use folders::Folder;
 pub use json::{AlbumMeta, Geo, Origin, RawJson, Sidecar};
 pub use matcher::MatchRule;
+pub use parts::ZipLoc;
 pub use scan::scan;
 pub use stream::{Flow, for_each_listed_media, for_each_media, for_each_selected_media};
 
@@ -266,31 +270,30 @@ pub enum PartFormat {
     Unknown,
 }
 
-/// A media file of the export.
+/// A media file of the export. Held for every media entry of the export at once (133,000 for a
+/// 100,000-item library), so what can be derived is not stored: the part's path is in
+/// [`Catalog::parts`], the folder and the file name are the two halves of `path`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaEntry {
     /// Index in [`Catalog::media`].
     pub id: usize,
-    /// The part file (or folder) holding the bytes.
-    pub part: PathBuf,
-    /// Index in [`Catalog::parts`].
+    /// Index in [`Catalog::parts`] of the part file (or folder) holding the bytes.
     pub part_index: usize,
     /// Position of the entry in its part (zip central-directory index, tar entry number, walk
     /// order for folders).
     pub entry_index: usize,
     /// Path inside the part, `/`-separated, validated (no `..`, not absolute).
     pub path: String,
-    /// The folder the file sits in (`Takeout/Google Photos/Photos from 2019`).
-    pub folder_path: String,
     pub folder: Folder,
-    /// The file name in the archive (possibly truncated or with a counter).
-    pub file_name: String,
     /// Uncompressed size as listed.
     pub size: u64,
     /// CRC-32 of the bytes from the zip central directory; `None` for tar parts and folders.
     /// Cheap evidence in pass 1 that two copies with the same sidecar identity are (or are
     /// not) the same bytes.
     pub crc32: Option<u32>,
+    /// Where a zip part holds the entry (its local header), so that its bytes are read
+    /// without the part's central directory; `None` for tar parts and folders.
+    pub zip: Option<ZipLoc>,
     /// The paired sidecar, if one was found unambiguously.
     pub sidecar: Option<Sidecar>,
     pub matched_by: MatchRule,
@@ -299,6 +302,18 @@ pub struct MediaEntry {
     /// Copies of an item in year and album folders are *not* linked here: byte identity is
     /// the store's job.
     pub duplicate_of: Option<usize>,
+}
+
+impl MediaEntry {
+    /// The folder the file sits in (`Takeout/Google Photos/Photos from 2019`).
+    pub fn folder_path(&self) -> &str {
+        self.path.rsplit_once('/').map_or("", |(d, _)| d)
+    }
+
+    /// The file name in the archive (possibly truncated or with a counter).
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit_once('/').map_or(&self.path, |(_, f)| f)
+    }
 }
 
 /// How a media file relates to others.

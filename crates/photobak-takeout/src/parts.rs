@@ -2,7 +2,7 @@
 
 use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -26,11 +26,12 @@ pub struct RawEntry {
     /// Contents of small files the scan needs (JSON, HTML); `None` for media, and for JSON
     /// that can be read again from where it is (`at`).
     pub data: Option<Vec<u8>>,
-    /// Where a JSON file of a zip part or a folder is, to be read when it is used
-    /// ([`read_json_at`]): holding the text of every sidecar from the listing to the matching
-    /// was most of the scan's peak memory on a large export. `None` for tar parts, which can
-    /// only be streamed (their JSON is in `data`).
-    pub at: Option<JsonAt>,
+    /// Where every entry of a zip part is, and where a JSON file of a folder is, to be read
+    /// when it is used ([`read_json_at`], and a zip's media by the bytes pass): holding the
+    /// text of every sidecar from the listing to the matching was most of the scan's peak
+    /// memory on a large export, and the part's central directory most of the bytes pass's.
+    /// `None` for tar parts, which can only be streamed (their JSON is in `data`).
+    pub at: Option<EntryAt>,
     /// CRC-32 of the uncompressed bytes as the zip central directory lists it (`None` for tar
     /// and folders, which carry none).
     pub crc32: Option<u32>,
@@ -45,9 +46,9 @@ pub struct Listing {
     pub readable: bool,
 }
 
-/// Where a JSON entry can be read again (see [`RawEntry::at`]).
+/// Where an entry can be read again (see [`RawEntry::at`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JsonAt {
+pub enum EntryAt {
     /// A zip entry, by what its central directory said: enough to read it without the
     /// directory (which costs some 170 bytes per entry of the part to hold).
     Zip(ZipLoc),
@@ -78,18 +79,18 @@ pub fn read_json_at(
     part: &Path,
     file: &mut Option<File>,
     path: &str,
-    at: &JsonAt,
+    at: &EntryAt,
 ) -> std::io::Result<Vec<u8>> {
-    use std::io::{Error, ErrorKind, Seek, SeekFrom};
+    use std::io::{Seek, SeekFrom};
     match at {
-        JsonAt::File { size } => {
+        EntryAt::File { size } => {
             let mut p = part.to_path_buf();
             p.extend(path.split('/'));
             let mut buf = Vec::with_capacity(usize::try_from(*size).unwrap_or(0).min(1 << 20));
             Capped::new(File::open(p)?, *size).read_to_end(&mut buf)?;
             Ok(buf)
         }
-        JsonAt::Zip(loc) => {
+        EntryAt::Zip(loc) => {
             if file.is_none() {
                 *file = Some(File::open(part)?);
             }
@@ -97,38 +98,108 @@ pub fn read_json_at(
                 unreachable!("opened above")
             };
             f.seek(SeekFrom::Start(loc.header_start))?;
-            let mut head = [0u8; 30];
-            f.read_exact(&mut head)?;
-            if head[..4] != *b"PK\x03\x04" {
-                return Err(Error::new(
-                    ErrorKind::InvalidData,
-                    "no local file header where the central directory points",
-                ));
-            }
-            let names = u64::from(u16::from_le_bytes([head[26], head[27]]))
-                + u64::from(u16::from_le_bytes([head[28], head[29]]));
-            f.seek(SeekFrom::Current(i64::try_from(names).unwrap_or(0)))?;
-            let raw = BufReader::with_capacity(
-                usize::try_from(loc.compressed.clamp(512, 64 << 10)).unwrap_or(64 << 10),
-                Read::by_ref(f).take(loc.compressed),
+            let mut r = BufReader::with_capacity(
+                usize::try_from(loc.compressed.clamp(512, 64 << 10)).unwrap_or(64 << 10) + 512,
+                f,
             );
             let mut buf = Vec::with_capacity(usize::try_from(loc.size).unwrap_or(0).min(1 << 20));
-            if loc.deflated {
-                Capped::new(flate2::read::DeflateDecoder::new(raw), loc.size)
-                    .read_to_end(&mut buf)?;
-            } else {
-                Capped::new(raw, loc.size).read_to_end(&mut buf)?;
-            }
-            let mut crc = flate2::Crc::new();
-            crc.update(&buf);
-            if buf.len() as u64 != loc.size || crc.sum() != loc.crc32 {
-                return Err(Error::new(
-                    ErrorKind::InvalidData,
-                    "the entry's bytes do not match its listed size and CRC-32",
-                ));
-            }
+            zip_entry(&mut r, loc, path)?.read_to_end(&mut buf)?;
             Ok(buf)
         }
+    }
+}
+
+/// A zip entry's bytes, read through its local header from `r`, which stands at that header
+/// (`loc.header_start`), without the part's central directory: holding that directory cost
+/// some 250 bytes per entry of the part (33 MB for a part of 133,000 entries), parsed again by
+/// every reader of the bytes pass. Inflated when deflated, never more than the listed size,
+/// and an error at the end when the bytes do not match the listed size and CRC-32, as reading
+/// through the central directory would be. `path` is the name the listing found: a local
+/// header with another name (or none there) means the part changed since it was listed.
+pub(crate) fn zip_entry<'r, R: BufRead>(
+    r: &'r mut R,
+    loc: &ZipLoc,
+    path: &str,
+) -> std::io::Result<ZipEntry<'r, R>> {
+    use std::io::{Error, ErrorKind};
+    let changed = |what: &str| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("the part changed since it was listed ({what})"),
+        )
+    };
+    let mut head = [0u8; 30];
+    r.read_exact(&mut head)?;
+    if head[..4] != *b"PK\x03\x04" {
+        return Err(changed(
+            "no local file header where the central directory points",
+        ));
+    }
+    let name_len = u64::from(u16::from_le_bytes([head[26], head[27]]));
+    let extra_len = u64::from(u16::from_le_bytes([head[28], head[29]]));
+    let mut name = Vec::with_capacity(usize::try_from(name_len).unwrap_or(0));
+    Read::by_ref(r).take(name_len).read_to_end(&mut name)?;
+    let named = std::str::from_utf8(&name)
+        .ok()
+        .and_then(|n| validate_path(n).ok());
+    if named.as_deref() != Some(path) {
+        return Err(changed("another entry where the central directory points"));
+    }
+    let skipped = std::io::copy(&mut Read::by_ref(r).take(extra_len), &mut std::io::sink())?;
+    if skipped != extra_len {
+        return Err(ErrorKind::UnexpectedEof.into());
+    }
+    let raw = Read::by_ref(r).take(loc.compressed);
+    let body = if loc.deflated {
+        ZipBody::Deflated(flate2::bufread::DeflateDecoder::new(raw))
+    } else {
+        ZipBody::Stored(raw)
+    };
+    Ok(ZipEntry {
+        body: Capped::new(body, loc.size),
+        crc: flate2::Crc::new(),
+        seen: 0,
+        loc: *loc,
+    })
+}
+
+/// The bytes of one zip entry ([`zip_entry`]).
+pub(crate) struct ZipEntry<'r, R> {
+    body: Capped<ZipBody<'r, R>>,
+    crc: flate2::Crc,
+    seen: u64,
+    loc: ZipLoc,
+}
+
+enum ZipBody<'r, R> {
+    Stored(std::io::Take<&'r mut R>),
+    Deflated(flate2::bufread::DeflateDecoder<std::io::Take<&'r mut R>>),
+}
+
+impl<R: BufRead> Read for ZipBody<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ZipBody::Stored(r) => r.read(buf),
+            ZipBody::Deflated(r) => r.read(buf),
+        }
+    }
+}
+
+impl<R: BufRead> Read for ZipEntry<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.body.read(buf)?;
+        self.crc.update(&buf[..n]);
+        self.seen += n as u64;
+        if n == 0
+            && !buf.is_empty()
+            && (self.seen != self.loc.size || self.crc.sum() != self.loc.crc32)
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the entry's bytes do not match its listed size and CRC-32",
+            ));
+        }
+        Ok(n)
     }
 }
 
@@ -444,8 +515,10 @@ fn list_zip(l: &mut Lister<'_>) {
             break;
         }
         let is_json = path.to_ascii_lowercase().ends_with(".json");
-        let at = if is_json && l.json_fits(&path, size) {
-            Some(JsonAt::Zip(ZipLoc {
+        // Every entry's place: a JSON file is read there by the scan, a media file by the
+        // bytes pass. A JSON file over the limit is never read.
+        let at = if !is_json || l.json_fits(&path, size) {
+            Some(EntryAt::Zip(ZipLoc {
                 header_start: entry.header_start(),
                 compressed,
                 size,
@@ -740,7 +813,7 @@ fn list_folder(l: &mut Lister<'_>) {
                     continue;
                 }
                 let is_json = path.to_ascii_lowercase().ends_with(".json");
-                let at = (is_json && l.json_fits(&path, size)).then_some(JsonAt::File { size });
+                let at = (is_json && l.json_fits(&path, size)).then_some(EntryAt::File { size });
                 let data = if wants_data(&path) && !is_json {
                     match File::open(item.path()) {
                         Ok(mut f) => l.read_small(&path, size, &mut f),

@@ -158,25 +158,40 @@ struct FirstByPath {
 }
 
 impl FirstByPath {
-    fn get(&self, b: &Builder, path: &str) -> Option<(Ref, Option<usize>)> {
+    fn get(&self, b: &Builder, media: &[MediaEntry], path: &str) -> Option<(Ref, Option<usize>)> {
         match self.by_hash.get(&content_hash(path.as_bytes())) {
-            Some(&(r, m)) if b.entry(r).path == path => Some((r, m)),
+            Some(&(r, m)) if Self::path_of(b, media, (r, m)) == path => Some((r, m)),
             Some(_) => self.collided.get(path).copied(),
             None => None,
         }
     }
 
     /// Records the first entry of `path` (which [`Self::get`] did not find).
-    fn insert(&mut self, b: &Builder, path: &str, first: (Ref, Option<usize>)) {
+    fn insert(
+        &mut self,
+        b: &Builder,
+        media: &[MediaEntry],
+        path: &str,
+        first: (Ref, Option<usize>),
+    ) {
         match self.by_hash.entry(content_hash(path.as_bytes())) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(first);
             }
             std::collections::hash_map::Entry::Occupied(o) => {
-                if b.entry(o.get().0).path != path {
+                if Self::path_of(b, media, *o.get()) != path {
                     self.collided.insert(path.to_owned(), first);
                 }
             }
+        }
+    }
+
+    /// The path of a first entry: a media entry's is in the media entry (its listing gave it
+    /// up), a JSON file's in the listing.
+    fn path_of<'a>(b: &'a Builder, media: &'a [MediaEntry], (r, m): (Ref, Option<usize>)) -> &'a str {
+        match m {
+            Some(m) => &media[m].path,
+            None => &b.entry(r).path,
         }
     }
 }
@@ -274,6 +289,9 @@ impl Builder {
 
     fn build(mut self) -> Catalog {
         let nparts = self.listings.len();
+        // Before the media entries take their paths from the listings (a derived id hashes
+        // every listed path).
+        let (export_id, mut id_problems) = self.export_id();
         // JSON is parsed where it is used, one folder at a time, and its bytes are released
         // as soon as it is: holding every sidecar of a 100,000-item export parsed at once cost
         // more memory than everything else together.
@@ -388,7 +406,7 @@ impl Builder {
                 ..Group::default()
             });
             let is_json = lower.ends_with(".json");
-            let dup = first_by_path.get(&self, &e.path);
+            let dup = first_by_path.get(&self, &media, &e.path);
             if let Some((first, _)) = dup {
                 let part = self.part_path(r.part).to_path_buf();
                 let where_ = if first.part == r.part {
@@ -414,7 +432,7 @@ impl Builder {
                 if dup.is_some() {
                     skip_json.insert(r);
                 } else {
-                    first_by_path.insert(&self, &e.path, (r, None));
+                    first_by_path.insert(&self, &media, &e.path, (r, None));
                 }
                 g.jsons.push(r);
                 continue;
@@ -422,24 +440,22 @@ impl Builder {
             let id = media.len();
             let duplicate_of = dup.and_then(|(_, m)| m);
             if dup.is_none() {
-                first_by_path.insert(&self, &e.path, (r, Some(id)));
+                first_by_path.insert(&self, &media, &e.path, (r, Some(id)));
             }
             g.media.push(id);
-            let (folder_path, file_name) = match e.path.rsplit_once('/') {
-                Some((d, f)) => (d.to_owned(), f.to_owned()),
-                None => (String::new(), e.path.clone()),
+            let zip = match self.entry(r).at {
+                Some(parts::EntryAt::Zip(loc)) => Some(loc),
+                _ => None,
             };
             media.push(MediaEntry {
                 id,
-                part: self.part_path(r.part).to_path_buf(),
                 part_index: r.part,
                 entry_index: e.ordinal,
-                path: e.path.clone(),
-                folder_path,
+                path: e.path,
                 folder: Folder::Other(String::new()),
-                file_name,
                 size: e.size,
                 crc32: e.crc32,
+                zip,
                 sidecar: None,
                 matched_by: MatchRule::None {
                     reason: "no sidecar with a matching name and title".into(),
@@ -447,8 +463,10 @@ impl Builder {
                 variant: Variant::Original,
                 duplicate_of,
             });
+            // The media entry holds the path from now on; two copies of every media path were
+            // some 10 MB of the scan's peak at 133,000 media entries.
+            self.listings[r.part].1.entries[r.entry].path = String::new();
         }
-        // A path of every entry, cloned: not needed for matching, which is the scan's peak.
         drop(first_by_path);
         for (prod, (part, count)) in ignored_products {
             let part = self.part_path(part).to_path_buf();
@@ -493,7 +511,6 @@ impl Builder {
             }
         }
 
-        let (export_id, mut id_problems) = self.export_id();
         self.problems.append(&mut id_problems);
         let account_hint = self.account_hint(&html);
         let mut problems = Vec::new();
@@ -640,7 +657,7 @@ impl Builder {
             let folder_path = g
                 .media
                 .first()
-                .map(|&m| media[m].folder_path.clone())
+                .map(|&m| media[m].folder_path().to_owned())
                 .unwrap_or_else(|| {
                     let mut p = if g.product.is_empty() {
                         vec![]
@@ -666,7 +683,7 @@ impl Builder {
             .copied()
             .filter(|&m| media[m].duplicate_of.is_none())
             .collect();
-        let names_: Vec<&str> = ids.iter().map(|&m| media[m].file_name.as_str()).collect();
+        let names_: Vec<&str> = ids.iter().map(|&m| media[m].file_name()).collect();
         let ins: Vec<SidecarIn<'_>> = sidecars
             .iter()
             .map(|(s, name, hash)| SidecarIn {
@@ -746,7 +763,7 @@ impl Builder {
             if let Some((kind, msg)) = note
                 && media[m].duplicate_of.is_none()
             {
-                let part = media[m].part.clone();
+                let part = self.part_path(media[m].part_index).to_path_buf();
                 let path = media[m].path.clone();
                 self.problems
                     .push(Problem::new(&part, Some(&path), kind, msg));
@@ -789,10 +806,10 @@ impl Builder {
             }
             return (first.clone(), problems);
         }
-        let mut all: Vec<(String, u64)> = self
+        let mut all: Vec<(&str, u64)> = self
             .listings
             .iter()
-            .flat_map(|(_, l)| l.entries.iter().map(|e| (e.path.clone(), e.size)))
+            .flat_map(|(_, l)| l.entries.iter().map(|e| (e.path.as_str(), e.size)))
             .collect();
         all.sort();
         let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -843,7 +860,7 @@ mod tests {
             size_of::<parts::RawEntry>()
         );
         assert!(
-            size_of::<MediaEntry>() <= 680,
+            size_of::<MediaEntry>() <= 640,
             "MediaEntry: {}",
             size_of::<MediaEntry>()
         );

@@ -3,35 +3,17 @@
 use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::fs::File;
-use std::io::{BufReader, Read};
-
-use zip::ZipArchive;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 
 use crate::guard::{Capped, is_bomb};
 use crate::parts::{self, validate_path};
 use crate::{Catalog, Error, MediaEntry, PartFormat, Problem, ProblemKind};
 
-/// Read buffer of a zip part, at most. The inflater asks for 32 KiB at a time; with an 8 KiB
-/// buffer every one of those was a `read` of its own (some 200,000 for a 2 GB export).
+/// Read buffer of a zip part: the inflater asks for 32 KiB at a time; with an 8 KiB buffer
+/// every one of those was a `read` of its own (some 200,000 for a 2 GB export). Entries are
+/// read in archive order and reached by a relative seek, which keeps the buffer, so a small
+/// entry does not cost a whole refill.
 const ZIP_READ_BUFFER: usize = 256 * 1024;
-
-/// Read buffer of a zip part, at least (the standard library's default).
-const ZIP_READ_BUFFER_MIN: usize = 8 * 1024;
-
-/// The read buffer for a zip part whose wanted entries are these: about their average size.
-/// Every entry starts with a seek, which empties the buffer, and the refill reads a whole
-/// buffer: 256 KiB for each 4 KB photo of a large export read 64 times its bytes.
-fn zip_read_buffer(wanted: &Wanted<'_>) -> usize {
-    let (n, bytes) = wanted
-        .values()
-        .flatten()
-        .fold((0u64, 0u64), |(n, b), m| (n + 1, b.saturating_add(m.size)));
-    let average = usize::try_from(bytes / n.max(1)).unwrap_or(usize::MAX);
-    average
-        .checked_next_power_of_two()
-        .unwrap_or(usize::MAX)
-        .clamp(ZIP_READ_BUFFER_MIN, ZIP_READ_BUFFER)
-}
 
 /// What the callback of [`for_each_selected_media`] wants next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,8 +101,9 @@ type Wanted<'a> = BTreeMap<usize, Vec<&'a MediaEntry>>;
 
 impl Streamer<'_> {
     fn problem(&mut self, m: &MediaEntry, kind: ProblemKind, msg: impl Into<String>) {
+        let part = &self.catalog.parts[m.part_index].path;
         self.problems
-            .push(Problem::new(&m.part, Some(&m.path), kind, msg));
+            .push(Problem::new(part, Some(&m.path), kind, msg));
     }
 
     fn part_problem(&mut self, part: usize, kind: ProblemKind, msg: String) {
@@ -153,6 +136,9 @@ impl Streamer<'_> {
         }
     }
 
+    /// A zip part's wanted entries, each read through its local header ([`parts::zip_entry`]),
+    /// in archive order from one buffered handle: entries that follow each other in the part
+    /// cost no seek, and the part's central directory is not read again.
     fn zip<E: Display>(
         &mut self,
         part: usize,
@@ -160,40 +146,44 @@ impl Streamer<'_> {
         f: &mut impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>,
     ) {
         let path = self.catalog.parts[part].path.clone();
-        let mut zip = match File::open(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|file| {
-                ZipArchive::new(BufReader::with_capacity(zip_read_buffer(wanted), file))
-                    .map_err(|e| e.to_string())
-            }) {
-            Ok(z) => z,
+        let mut file = match File::open(&path) {
+            Ok(file) => BufReader::with_capacity(ZIP_READ_BUFFER, file),
             Err(e) => {
                 self.part_problem(part, ProblemKind::Unreadable, format!("cannot open: {e}"));
                 return self.lost(part, wanted, "the part cannot be opened");
             }
         };
         self.opened_any = true;
-        for (&index, list) in wanted {
-            for m in list {
-                if self.stop {
-                    return;
+        for m in wanted.values().flatten() {
+            if self.stop {
+                return;
+            }
+            let Some(loc) = m.zip else {
+                self.problem(
+                    m,
+                    ProblemKind::Read,
+                    "not read: the listing has no place for it",
+                );
+                continue;
+            };
+            // Relative to where the handle stands, which keeps what is buffered: the next
+            // entry's header usually follows the last entry's bytes.
+            let moved = file.stream_position().and_then(|pos| {
+                match i64::try_from(loc.header_start)
+                    .ok()
+                    .zip(i64::try_from(pos).ok())
+                {
+                    Some((to, from)) => file.seek_relative(to - from),
+                    None => file.seek(SeekFrom::Start(loc.header_start)).map(drop),
                 }
-                let name_ok = zip
-                    .name_for_index(index)
-                    .and_then(Result::ok)
-                    .is_some_and(|n| validate_path(&n).is_ok_and(|p| p == m.path));
-                if !name_ok {
-                    self.problem(
-                        m,
-                        ProblemKind::Read,
-                        "the part changed since the scan (entry not at its index)",
-                    );
-                    continue;
-                }
-                match zip.by_index(index) {
-                    Ok(mut r) => self.deliver(m, &mut r, f),
-                    Err(e) => self.problem(m, ProblemKind::Read, format!("cannot read: {e}")),
-                }
+            });
+            if let Err(e) = moved {
+                self.problem(m, ProblemKind::Read, format!("cannot read: {e}"));
+                continue;
+            }
+            match parts::zip_entry(&mut file, &loc, &m.path) {
+                Ok(mut r) => self.deliver(m, &mut r, f),
+                Err(e) => self.problem(m, ProblemKind::Read, format!("cannot read: {e}")),
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Hostile and broken archives: every problem is reported with its part and entry, nothing
 //! panics, and the rest of the export is still read.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 use std::path::{Path, PathBuf};
 
@@ -60,7 +60,7 @@ fn good(c: &Catalog) -> &photobak_takeout::MediaEntry {
     let m = c
         .media
         .iter()
-        .find(|m| m.file_name == "good.jpg" && m.duplicate_of.is_none())
+        .find(|m| m.file_name() == "good.jpg" && m.duplicate_of.is_none())
         .expect("good.jpg listed");
     assert_eq!(m.matched_by, MatchRule::Legacy { counter: None });
     assert_eq!(
@@ -151,7 +151,11 @@ fn hostile_zip_entries() {
             .iter()
             .all(|m| !m.path.contains("..") && !m.path.starts_with('/'))
     );
-    let zero = c.media.iter().find(|m| m.file_name == "zero.jpg").unwrap();
+    let zero = c
+        .media
+        .iter()
+        .find(|m| m.file_name() == "zero.jpg")
+        .unwrap();
     assert_eq!(zero.sidecar.as_ref().unwrap().photo_taken_time, None);
     // The second pass reads what the first listed.
     let mut n = 0;
@@ -190,7 +194,7 @@ fn zip_bomb_ratio_and_size_caps() {
         "{:#?}",
         c.problems
     );
-    assert!(!c.media.iter().any(|m| m.file_name == "bomb.jpg"));
+    assert!(!c.media.iter().any(|m| m.file_name() == "bomb.jpg"));
     let c = scan(
         &[part],
         &Limits {
@@ -355,7 +359,7 @@ fn hostile_tgz_entries() {
         .unwrap();
     assert_eq!(again.duplicate_of, Some(g.id));
     assert_eq!(again.sidecar, g.sidecar);
-    assert!(c.media.iter().any(|m| m.file_name == "late.jpg"));
+    assert!(c.media.iter().any(|m| m.file_name() == "late.jpg"));
     assert!(
         !c.media
             .iter()
@@ -367,7 +371,7 @@ fn hostile_tgz_entries() {
     let problems = for_each_media(&c, |m, r| -> std::io::Result<()> {
         let mut v = Vec::new();
         r.read_to_end(&mut v)?;
-        got.push((m.file_name.clone(), v.len()));
+        got.push((m.file_name().to_owned(), v.len()));
         Ok(())
     })
     .unwrap();
@@ -384,7 +388,7 @@ fn hostile_tgz_entries() {
     );
     let c2 = scan(std::slice::from_ref(&cut), &Limits::default()).unwrap();
     good(&c2);
-    assert!(!c2.media.iter().any(|m| m.file_name == "late.jpg"));
+    assert!(!c2.media.iter().any(|m| m.file_name() == "late.jpg"));
     assert!(
         c2.problems
             .iter()
@@ -434,7 +438,7 @@ fn tgz_bomb_stops_the_part() {
         "{:#?}",
         c.problems
     );
-    assert!(!c.media.iter().any(|m| m.file_name == "after.jpg"));
+    assert!(!c.media.iter().any(|m| m.file_name() == "after.jpg"));
 }
 
 #[test]
@@ -496,9 +500,9 @@ fn invalid_and_odd_json() {
     }));
     assert_eq!(c.account_hint.as_deref(), Some("jo@example.org"));
     assert!(c.export_id.starts_with("takeout-derived-"));
-    let a = c.media.iter().find(|m| m.file_name == "a.jpg").unwrap();
+    let a = c.media.iter().find(|m| m.file_name() == "a.jpg").unwrap();
     assert_eq!(a.matched_by.code(), "none");
-    let d = c.media.iter().find(|m| m.file_name == "d.jpg").unwrap();
+    let d = c.media.iter().find(|m| m.file_name() == "d.jpg").unwrap();
     assert_eq!(d.sidecar.as_ref().unwrap().photo_taken_time, None);
 }
 
@@ -529,11 +533,14 @@ fn duplicates_across_parts_and_split_sidecars() {
     );
     let c = scan(&[p2.clone(), p1.clone(), mixed.clone()], &Limits::default()).unwrap();
     let g = good(&c);
-    assert_eq!(g.part, p1, "parts are read in part-number order");
+    assert_eq!(
+        c.parts[g.part_index].path, p1,
+        "parts are read in part-number order"
+    );
     let second = c
         .media
         .iter()
-        .find(|m| m.path == g.path && m.part == p2)
+        .find(|m| m.path == g.path && c.parts[m.part_index].path == p2)
         .unwrap();
     assert_eq!(second.duplicate_of, Some(g.id));
     assert!(
@@ -546,7 +553,11 @@ fn duplicates_across_parts_and_split_sidecars() {
             .iter()
             .any(|p| p.part == mixed && p.kind == ProblemKind::MixedExports)
     );
-    let other = c.media.iter().find(|m| m.file_name == "other.jpg").unwrap();
+    let other = c
+        .media
+        .iter()
+        .find(|m| m.file_name() == "other.jpg")
+        .unwrap();
     assert!(matches!(other.matched_by, MatchRule::None { .. }));
 }
 
@@ -568,7 +579,7 @@ fn second_pass_errors_stay_per_entry() {
         let mut s = String::new();
         r.read_to_string(&mut s).map_err(|e| e.to_string())?;
         seen.push(s);
-        if m.file_name == "f2.jpg" {
+        if m.file_name() == "f2.jpg" {
             Err("disk said no".to_owned())
         } else {
             Ok(())
@@ -587,7 +598,7 @@ fn second_pass_errors_stay_per_entry() {
     let mut n = 0;
     let problems = for_each_selected_media(
         &c,
-        |m| m.file_name != "f0.jpg",
+        |m| m.file_name() != "f0.jpg",
         |_, _| -> Result<Flow, String> {
             n += 1;
             Ok(if n == 2 { Flow::Stop } else { Flow::Continue })
@@ -596,6 +607,106 @@ fn second_pass_errors_stay_per_entry() {
     .unwrap();
     assert!(problems.is_empty());
     assert_eq!(n, 2);
+}
+
+/// The second pass reads a zip's entries through their local headers, without the central
+/// directory: a callback that reads part of an entry or none of it does not shift the next
+/// entry, bytes changed since the scan fail their CRC-32, and a part rewritten since the scan
+/// (the same names elsewhere) fails every entry no longer where the scan found it.
+#[test]
+fn zip_second_pass_reads_by_local_header() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let deflated = stored.compression_method(zip::CompressionMethod::Deflated);
+    let data = |i: usize| format!("photo {i} ").repeat(50 + i * 7).into_bytes();
+    let build = |order: &[usize]| {
+        let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for &i in order {
+            let opts = if i % 2 == 0 { stored } else { deflated };
+            z.start_file(format!("{DIR}/f{i}.jpg"), opts).unwrap();
+            z.write_all(&data(i)).unwrap();
+        }
+        z.finish().unwrap().into_inner()
+    };
+    let bytes = build(&[0, 1, 2, 3, 4, 5]);
+    let part = write(tmp.path(), "p.zip", &bytes);
+    let c = scan(std::slice::from_ref(&part), &Limits::default()).unwrap();
+    assert_eq!(c.media.len(), 6);
+    assert!(c.media.iter().all(|m| m.zip.is_some()));
+
+    // Every entry's own bytes, whatever the callback left unread of the one before.
+    let mut got = Vec::new();
+    let problems = for_each_media(&c, |m, r| -> std::io::Result<()> {
+        let mut v = Vec::new();
+        match m.file_name() {
+            "f1.jpg" => {}
+            "f3.jpg" => {
+                r.take(10).read_to_end(&mut v)?;
+            }
+            _ => {
+                r.read_to_end(&mut v)?;
+            }
+        }
+        got.push((m.file_name().to_owned(), v));
+        Ok(())
+    })
+    .unwrap();
+    assert!(problems.is_empty(), "{problems:#?}");
+    for (i, (name, v)) in got.iter().enumerate() {
+        assert_eq!(name, &format!("f{i}.jpg"));
+        match i {
+            1 => assert!(v.is_empty()),
+            3 => assert_eq!(v[..], data(3)[..10]),
+            _ => assert_eq!(v, &data(i), "bytes of {name}"),
+        }
+    }
+
+    // A stored entry's bytes changed since the scan: that entry fails its CRC-32, the others
+    // still arrive whole.
+    let mut changed = bytes.clone();
+    let at = changed
+        .windows(8)
+        .position(|w| w == b"photo 4 ")
+        .expect("f4 is stored");
+    changed[at] = b'P';
+    std::fs::write(&part, &changed).unwrap();
+    let mut whole = Vec::new();
+    let problems = for_each_media(&c, |m, r| -> std::io::Result<()> {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v)?;
+        whole.push(m.file_name().to_owned());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(whole, ["f0.jpg", "f1.jpg", "f2.jpg", "f3.jpg", "f5.jpg"]);
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(problems[0].entry.as_deref() == Some(&format!("{DIR}/f4.jpg")[..]));
+    assert!(
+        problems[0].to_string().contains("CRC-32"),
+        "{}",
+        problems[0]
+    );
+
+    // The part rewritten with its entries in another order: no entry is read as another.
+    std::fs::write(&part, build(&[5, 4, 3, 2, 1, 0])).unwrap();
+    let mut read = Vec::new();
+    let problems = for_each_media(&c, |m, r| -> std::io::Result<()> {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v)?;
+        assert_eq!(v, data(m.file_name()[1..2].parse().unwrap()));
+        read.push(m.file_name().to_owned());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(read.len() + problems.len(), 6, "{problems:#?}");
+    assert!(problems.len() >= 5, "{read:?}");
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.kind == ProblemKind::Read && p.to_string().contains("changed since")),
+        "{problems:#?}"
+    );
 }
 
 #[cfg(unix)]

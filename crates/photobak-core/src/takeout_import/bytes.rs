@@ -274,7 +274,7 @@ fn read_and_store<'a>(
     // A failed group is the problem of the entry whose arrival stored it (or of the last one).
     let mut failed = |e: Error, entry: &MediaEntry| {
         store_problems.push(Problem {
-            part: entry.part.clone(),
+            part: catalog.parts[entry.part_index].path.clone(),
             entry: Some(entry.path.clone()),
             kind: ProblemKind::Callback,
             message: e.to_string(),

@@ -57,7 +57,7 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<String> {
         .iter()
         .filter(|(_, copies)| {
             let mut folders = HashSet::new();
-            let one_per_folder = copies.iter().all(|e| folders.insert(&e.folder_path));
+            let one_per_folder = copies.iter().all(|e| folders.insert(e.folder_path()));
             let mut crcs: Vec<u32> = copies.iter().filter_map(|e| e.crc32).collect();
             crcs.sort_unstable();
             crcs.dedup();
@@ -95,7 +95,7 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<String> {
             format!(
                 "takeout-file:{}/{}#{}",
                 folder_key(&e.folder),
-                e.file_name,
+                e.file_name(),
                 e.size
             )
         };

@@ -108,9 +108,9 @@ pub(super) fn plan_entry(
         Some(sc) if !is_variant && sc.title.contains('.') && !sc.title.contains('/') => {
             sc.title.clone()
         }
-        _ => entry.file_name.clone(),
+        _ => entry.file_name().to_owned(),
     };
-    let mime = mime_of(&entry.file_name).or_else(|| mime_of(&filename));
+    let mime = mime_of(entry.file_name()).or_else(|| mime_of(&filename));
     let is_video = mime.is_some_and(|m| m.starts_with("video/"))
         || matches!(entry.variant, Variant::LiveCompanion { .. });
     let file = existing_file_meta(repo, account.id, remote_id)?;

@@ -421,7 +421,7 @@ fn record_entries(
     // as zip, tgz or folders.
     let mut order: Vec<&MediaEntry> = catalog.media.iter().collect();
     order.sort_by(|a, b| {
-        (&a.folder_path, &a.file_name, &a.path).cmp(&(&b.folder_path, &b.file_name, &b.path))
+        (a.folder_path(), a.file_name(), &a.path).cmp(&(b.folder_path(), b.file_name(), &b.path))
     });
     let mut planned: Vec<Option<Planned>> = (0..catalog.media.len()).map(|_| None).collect();
     let mut albums = AlbumCache::default();
