@@ -73,6 +73,50 @@ pub struct Sidecar {
     pub raw: RawJson,
 }
 
+/// A media entry's sidecar as the catalog holds it: where its JSON is, and the fields that name
+/// the item, which pass 1 and the identity rules use for every entry at once. Everything else
+/// is read again when the entry is recorded ([`crate::SidecarTexts::read`]): a parsed
+/// [`Sidecar`] per media entry (400 bytes inline, and its strings) was most of the catalog of
+/// a large export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SidecarRef {
+    /// Path of the JSON inside its part.
+    pub json_path: String,
+    /// Index of the part holding the JSON (in [`crate::Catalog::parts`]).
+    pub json_part: usize,
+    /// Original file name as known to Google Photos.
+    pub title: String,
+    /// Capture time, epoch seconds UTC; `None` when absent or `"0"`.
+    pub photo_taken_time: Option<i64>,
+    /// `https://photos.google.com/photo/…`: the item's id across exports.
+    pub url: Option<String>,
+    /// The JSON text, or where it is.
+    pub raw: RawJson,
+}
+
+impl Sidecar {
+    /// What the catalog keeps of this sidecar.
+    pub fn to_ref(&self) -> SidecarRef {
+        SidecarRef {
+            json_path: self.json_path.clone(),
+            json_part: self.json_part,
+            title: self.title.clone(),
+            photo_taken_time: self.photo_taken_time,
+            url: self.url.clone(),
+            raw: self.raw.clone(),
+        }
+    }
+}
+
+/// The sidecar in a JSON document read again from where `at` says it is (its compact text is
+/// `raw`'s, or where it is): `Err` when it is no sidecar (any more).
+pub(crate) fn sidecar_again(v: &Value, at: &SidecarRef) -> Result<Sidecar, String> {
+    let Some(obj) = v.as_object() else {
+        return Err("no longer a JSON object".into());
+    };
+    sidecar(obj, &at.json_path, at.json_part, at.raw.clone())
+}
+
 /// A sidecar's whole JSON object as compact JSON text, or where to read it again. Not a parsed
 /// tree, and for zip parts and folders not even the text: the text of every sidecar of a
 /// 100,000-item export (about 630 bytes each) was more than the rest of the catalog.
@@ -244,7 +288,11 @@ pub(crate) fn classify_at(
     if is_album {
         album(obj, v).map(JsonKind::Album)
     } else {
-        sidecar(obj, v, json_path, part, at).map(|s| JsonKind::Sidecar(Box::new(s)))
+        let raw = RawJson(match at {
+            Some(at) => RawKind::At(at),
+            None => RawKind::Text(Arc::from(v.to_string())),
+        });
+        sidecar(obj, json_path, part, raw).map(|s| JsonKind::Sidecar(Box::new(s)))
     }
 }
 
@@ -367,10 +415,9 @@ fn flag(obj: &Map<String, Value>, key: &str) -> bool {
 
 fn sidecar(
     obj: &Map<String, Value>,
-    raw: &Value,
     json_path: &str,
     part: usize,
-    at: Option<crate::parts::EntryAt>,
+    raw: RawJson,
 ) -> Result<Sidecar, String> {
     let title = match obj.get("title") {
         Some(Value::String(s)) => s.clone(),
@@ -419,10 +466,7 @@ fn sidecar(
             .map(str::to_owned),
         url: str_field(obj, "url").filter(|s| !s.is_empty()),
         image_views,
-        raw: RawJson(match at {
-            Some(at) => RawKind::At(at),
-            None => RawKind::Text(Arc::from(raw.to_string())),
-        }),
+        raw,
     })
 }
 

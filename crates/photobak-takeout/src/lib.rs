@@ -18,10 +18,12 @@
 //!    entries, parsed again for every stretch of the part.
 //!
 //! The JSON of a zip part or a folder is not held between the two: the listing keeps where
-//! each JSON file is, the matching reads it, and a sidecar keeps its place
-//! ([`Sidecar::raw`]); [`Catalog::sidecar_texts`] reads its text again. Only a tgz's sidecar
-//! texts are held, since it can only be streamed. The text of every sidecar of a
-//! 100,000-item export was more memory than the rest of the catalog.
+//! each JSON file is, the matching reads and parses it, and a media entry keeps a
+//! [`SidecarRef`]: its sidecar's place ([`SidecarRef::raw`]) and what names the item (title,
+//! capture time, url). [`Catalog::sidecar_texts`] reads the rest again ([`SidecarTexts::read`]:
+//! the whole [`Sidecar`] and its text) when the entry is recorded. Only a tgz's sidecar texts
+//! are held, since it can only be streamed. The text of every sidecar of a 100,000-item export,
+//! and then every parsed sidecar, was more memory than the rest of the catalog.
 //!
 //! ```no_run
 //! use photobak_takeout::{scan, for_each_media, Limits};
@@ -51,10 +53,11 @@
 //!   stop the pass with [`Flow::Stop`].
 //! * `for_each_listed_media<E: Display>(catalog, listed: &[&MediaEntry], f)` — the same for a
 //!   list of entries; calls with different lists may run on different threads at once.
-//! * `Catalog::sidecar_texts(&self) -> SidecarTexts` and `SidecarTexts::text(&mut self,
-//!   &Sidecar) -> io::Result<String>` — a sidecar's compact JSON text, read again from its part
-//!   (an error when the part changed since the scan).
-//! * [`Catalog`], [`MediaEntry`], [`Folder`], [`Variant`], [`Sidecar`], [`Geo`], [`Origin`],
+//! * `Catalog::sidecar_texts(&self) -> SidecarTexts`, `SidecarTexts::text(&mut self,
+//!   &SidecarRef) -> io::Result<String>` and `SidecarTexts::read(&mut self, &SidecarRef) ->
+//!   io::Result<(Sidecar, String)>` — a sidecar's compact JSON text, and the whole sidecar,
+//!   read again from its part (an error when the part changed since the scan).
+//! * [`Catalog`], [`MediaEntry`], [`Folder`], [`Variant`], [`Sidecar`], [`SidecarRef`], [`Geo`], [`Origin`],
 //!   [`AlbumInfo`], [`PartInfo`], [`PartFormat`], [`MatchRule`], [`Problem`], [`ProblemKind`],
 //!   [`Limits`], [`Flow`], [`Error`]; the pure name rules are in [`names`].
 //!
@@ -156,10 +159,10 @@ pub mod fuzzing {
 }
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub use folders::Folder;
-pub use json::{AlbumMeta, Geo, Origin, RawJson, Sidecar};
+pub use json::{AlbumMeta, Geo, Origin, RawJson, Sidecar, SidecarRef};
 pub use matcher::MatchRule;
 pub use parts::ZipLoc;
 pub use scan::scan;
@@ -215,31 +218,64 @@ impl SidecarTexts<'_> {
     /// # Errors
     /// When the part can no longer be read there, or the JSON no longer parses (the part was
     /// changed since the scan); the message names the part and the entry.
-    pub fn text(&mut self, s: &Sidecar) -> std::io::Result<String> {
-        let at = match &s.raw.0 {
-            json::RawKind::Text(t) => return Ok(t.to_string()),
-            json::RawKind::At(at) => at,
+    pub fn text(&mut self, s: &SidecarRef) -> std::io::Result<String> {
+        if let json::RawKind::Text(t) = &s.raw.0 {
+            return Ok(t.to_string());
+        }
+        self.value(s).map(|v| v.to_string())
+    }
+
+    /// The whole sidecar, parsed again, and its compact JSON text (as [`Self::text`]).
+    ///
+    /// # Errors
+    /// As [`Self::text`], and when the JSON is no sidecar any more.
+    pub fn read(&mut self, s: &SidecarRef) -> std::io::Result<(Sidecar, String)> {
+        let (v, text) = match &s.raw.0 {
+            json::RawKind::Text(t) => {
+                let v = serde_json::from_str(t).map_err(|e| self.changed(s, e.to_string()))?;
+                (v, t.to_string())
+            }
+            json::RawKind::At(_) => {
+                let v = self.value(s)?;
+                let text = v.to_string();
+                (v, text)
+            }
         };
-        let part = self
-            .catalog
+        let sidecar = json::sidecar_again(&v, s).map_err(|e| self.changed(s, e))?;
+        Ok((sidecar, text))
+    }
+
+    /// The JSON where the sidecar is.
+    fn value(&mut self, s: &SidecarRef) -> std::io::Result<serde_json::Value> {
+        let json::RawKind::At(at) = &s.raw.0 else {
+            unreachable!("only called for sidecars read from their parts")
+        };
+        let catalog = self.catalog;
+        let part = Self::part(catalog, s)?;
+        let bytes = parts::read_json_at(part, &mut self.files[s.json_part], &s.json_path, at)
+            .map_err(|e| self.changed(s, e.to_string()))?;
+        json::parse_bytes(&bytes).map_err(|e| self.changed(s, e))
+    }
+
+    fn part<'a>(catalog: &'a Catalog, s: &SidecarRef) -> std::io::Result<&'a Path> {
+        catalog
             .parts
             .get(s.json_part)
             .map(|p| p.path.as_path())
-            .ok_or_else(|| std::io::Error::other("sidecar of an unknown part"))?;
-        let named = |e: String| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "{}: {}: {e} (was the part changed since it was read?)",
-                    part.display(),
-                    s.json_path
-                ),
-            )
-        };
-        let bytes = parts::read_json_at(part, &mut self.files[s.json_part], &s.json_path, at)
-            .map_err(|e| named(e.to_string()))?;
-        let v = json::parse_bytes(&bytes).map_err(named)?;
-        Ok(v.to_string())
+            .ok_or_else(|| std::io::Error::other("sidecar of an unknown part"))
+    }
+
+    /// An error naming the part and the sidecar.
+    fn changed(&self, s: &SidecarRef, e: String) -> std::io::Error {
+        let part = Self::part(self.catalog, s).map_or_else(|_| PathBuf::new(), Path::to_path_buf);
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{}: {}: {e} (was the part changed since it was read?)",
+                part.display(),
+                s.json_path
+            ),
+        )
     }
 }
 
@@ -294,8 +330,9 @@ pub struct MediaEntry {
     /// Where a zip part holds the entry (its local header), so that its bytes are read
     /// without the part's central directory; `None` for tar parts and folders.
     pub zip: Option<ZipLoc>,
-    /// The paired sidecar, if one was found unambiguously.
-    pub sidecar: Option<Sidecar>,
+    /// The paired sidecar, if one was found unambiguously: where it is and what names the
+    /// item; [`SidecarTexts::read`] gives the rest.
+    pub sidecar: Option<SidecarRef>,
     pub matched_by: MatchRule,
     pub variant: Variant,
     /// The first entry with exactly the same path (in another part or earlier in this one).

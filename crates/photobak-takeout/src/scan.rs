@@ -153,16 +153,58 @@ fn fnv(acc: u64, bytes: &[u8]) -> u64 {
 /// the later one is then kept by its path in `collided`.
 #[derive(Default)]
 struct FirstByPath {
-    by_hash: HashMap<u64, (Ref, Option<usize>)>,
+    by_hash: HashMap<u64, Packed>,
     collided: HashMap<String, (Ref, Option<usize>)>,
 }
 
+/// A first entry as the map holds it: with 270,000 entries its table (and the copy a growing
+/// table makes) was the scan's peak, 32 MB with a `(Ref, Option<usize>)` of 32 bytes.
+#[derive(Clone, Copy)]
+struct Packed {
+    part: u32,
+    entry: u32,
+    /// `u32::MAX`: not a media entry.
+    media: u32,
+}
+
+impl Packed {
+    /// Packs a first entry; `Limits::max_entries` keeps every index far below `u32::MAX`, and
+    /// one that is not is kept by its path (in `collided`), not truncated.
+    fn pack((r, m): (Ref, Option<usize>)) -> Option<Packed> {
+        let small = |n: usize| u32::try_from(n).ok().filter(|&n| n != u32::MAX);
+        Some(Packed {
+            part: small(r.part)?,
+            entry: small(r.entry)?,
+            media: match m {
+                Some(m) => small(m)?,
+                None => u32::MAX,
+            },
+        })
+    }
+
+    fn unpack(self) -> (Ref, Option<usize>) {
+        let r = Ref {
+            part: self.part as usize,
+            entry: self.entry as usize,
+        };
+        (r, (self.media != u32::MAX).then_some(self.media as usize))
+    }
+}
+
 impl FirstByPath {
+    /// Room for `n` entries at once: grown by doubling, the table was copied at its largest.
+    fn with_capacity(n: usize) -> Self {
+        FirstByPath {
+            by_hash: HashMap::with_capacity(n),
+            collided: HashMap::new(),
+        }
+    }
+
     fn get(&self, b: &Builder, media: &[MediaEntry], path: &str) -> Option<(Ref, Option<usize>)> {
         match self.by_hash.get(&content_hash(path.as_bytes())) {
-            Some(&(r, m)) if Self::path_of(b, media, (r, m)) == path => Some((r, m)),
-            Some(_) => self.collided.get(path).copied(),
-            None => None,
+            Some(p) if Self::path_of(b, media, p.unpack()) == path => Some(p.unpack()),
+            _ if self.collided.is_empty() => None,
+            _ => self.collided.get(path).copied(),
         }
     }
 
@@ -174,12 +216,16 @@ impl FirstByPath {
         path: &str,
         first: (Ref, Option<usize>),
     ) {
+        let Some(packed) = Packed::pack(first) else {
+            self.collided.insert(path.to_owned(), first);
+            return;
+        };
         match self.by_hash.entry(content_hash(path.as_bytes())) {
             std::collections::hash_map::Entry::Vacant(v) => {
-                v.insert(first);
+                v.insert(packed);
             }
             std::collections::hash_map::Entry::Occupied(o) => {
-                if Self::path_of(b, media, *o.get()) != path {
+                if Self::path_of(b, media, o.get().unpack()) != path {
                     self.collided.insert(path.to_owned(), first);
                 }
             }
@@ -188,7 +234,11 @@ impl FirstByPath {
 
     /// The path of a first entry: a media entry's is in the media entry (its listing gave it
     /// up), a JSON file's in the listing.
-    fn path_of<'a>(b: &'a Builder, media: &'a [MediaEntry], (r, m): (Ref, Option<usize>)) -> &'a str {
+    fn path_of<'a>(
+        b: &'a Builder,
+        media: &'a [MediaEntry],
+        (r, m): (Ref, Option<usize>),
+    ) -> &'a str {
         match m {
             Some(m) => &media[m].path,
             None => &b.entry(r).path,
@@ -304,7 +354,10 @@ impl Builder {
             Some(Place::Product(prod, rest)) => Some((prod, rest)),
             _ => None,
         };
-        let mut placed: Vec<Ref> = Vec::new();
+        // Room for every entry at once (grown by doubling, the old and the new buffer were
+        // held together).
+        let mut placed: Vec<Ref> =
+            Vec::with_capacity(self.listings.iter().map(|(_, l)| l.entries.len()).sum());
         let mut html: Vec<String> = Vec::new();
         for (p, mode) in modes.iter().enumerate() {
             for (i, e) in self.listings[p].1.entries.iter().enumerate() {
@@ -358,7 +411,7 @@ impl Builder {
         let mut media: Vec<MediaEntry> = Vec::with_capacity(may_be_media);
         let mut groups: BTreeMap<(String, Vec<String>), Group> = BTreeMap::new();
         let mut group_order: Vec<(String, Vec<String>)> = Vec::new();
-        let mut first_by_path = FirstByPath::default();
+        let mut first_by_path = FirstByPath::with_capacity(placed.len());
         let mut skip_json: std::collections::HashSet<Ref> = std::collections::HashSet::new();
         for r in placed {
             let Some((prod, rest)) = product_of(&self, r) else {
@@ -702,7 +755,7 @@ impl Builder {
         let mut updates = Vec::with_capacity(ids.len());
         for (k, o) in result.outcomes.into_iter().enumerate() {
             let id = ids[k];
-            let sidecar = o.sidecar.map(|i| sidecars[i].0.clone());
+            let full = o.sidecar.map(|i| &sidecars[i].0);
             let mut variant = match o.variant {
                 LocalVariant::Original => Variant::Original,
                 LocalVariant::Creation => Variant::Creation,
@@ -715,7 +768,7 @@ impl Builder {
             };
             if variant == Variant::Original
                 && matches!(
-                    sidecar.as_ref().and_then(|s| s.origin.as_ref()),
+                    full.and_then(|s| s.origin.as_ref()),
                     Some(Origin::Composition { .. })
                 )
             {
@@ -736,7 +789,7 @@ impl Builder {
                 }
                 other => other,
             };
-            updates.push((id, sidecar, rule, variant));
+            updates.push((id, full.map(Sidecar::to_ref), rule, variant));
         }
         for (id, sidecar, rule, variant) in updates {
             let m = &mut media[id];

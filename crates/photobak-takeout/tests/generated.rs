@@ -31,6 +31,7 @@ fn check(c: &Catalog, e: &Expected) {
     assert_eq!(part_names, e.parts);
     assert_eq!(c.media.len(), e.files.len(), "media count");
     let index = by_path(c);
+    let mut texts = c.sidecar_texts();
     for f in &e.files {
         let m = index
             .get(&(e.parts[f.part].clone(), f.path.clone()))
@@ -56,7 +57,10 @@ fn check(c: &Catalog, e: &Expected) {
         assert_eq!(m.size, f.size, "size of {ctx}");
         assert_eq!(m.file_name(), f.file_name);
         assert_eq!(m.duplicate_of, None);
-        if let Some(s) = &m.sidecar {
+        if let Some(at) = &m.sidecar {
+            // The catalog keeps what names the item; the rest is read again from the part.
+            let (s, _) = texts.read(at).unwrap();
+            assert_eq!(s.to_ref(), *at, "what the catalog keeps of {ctx}");
             let sp = f.sidecar_part.expect("sidecar part");
             assert_eq!(
                 file_name(&c.parts[s.json_part].path),
@@ -306,8 +310,10 @@ fn a_newer_export_shows_the_changes() {
         .iter()
         .find(|i| i.key == diff.description_changed[0])
         .unwrap();
+    let mut texts = new.sidecar_texts();
     assert!(new.media.iter().any(|m| {
-        m.sidecar.as_ref().is_some_and(|s| {
+        m.sidecar.as_ref().is_some_and(|at| {
+            let (s, _) = texts.read(at).unwrap();
             s.title == described.title && s.description.ends_with("(edited later)")
         })
     }));

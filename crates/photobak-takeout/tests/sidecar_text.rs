@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use photobak_takeout::{Catalog, Limits, scan};
+use photobak_takeout::{Catalog, Limits, RawJson, Sidecar, scan};
 use photobak_testkit::takeout_gen::{ArchiveFormat, realistic_export, write_export};
 
 fn scan_as(format: ArchiveFormat, dir: &Path) -> (Vec<std::path::PathBuf>, Catalog) {
@@ -21,6 +21,29 @@ fn texts(c: &Catalog) -> BTreeMap<String, String> {
         .iter()
         .filter_map(|m| m.sidecar.as_ref())
         .map(|s| (s.json_path.clone(), r.text(s).unwrap()))
+        .collect()
+}
+
+/// Sidecar path → the whole sidecar read again, with its text in place of its place (a tgz
+/// holds the text, a zip and a folder say where it is) and its part left out.
+fn whole_sidecars(c: &Catalog) -> BTreeMap<String, Sidecar> {
+    let mut r = c.sidecar_texts();
+    c.media
+        .iter()
+        .filter_map(|m| m.sidecar.as_ref())
+        .map(|at| {
+            let (mut s, text) = r.read(at).unwrap();
+            assert_eq!(
+                s.to_ref(),
+                *at,
+                "what the catalog keeps of {}",
+                at.json_path
+            );
+            assert_eq!(text, r.text(at).unwrap());
+            s.raw = RawJson::from_text(&text);
+            s.json_part = 0;
+            (s.json_path.clone(), s)
+        })
         .collect()
 }
 
@@ -47,6 +70,14 @@ fn zip_and_folder_sidecars_are_read_again_as_the_tgz_holds_them() {
     );
     assert_eq!(texts(&zip), want);
     assert_eq!(texts(&folder), want);
+    let whole = whole_sidecars(&tgz);
+    assert!(
+        whole
+            .values()
+            .any(|s| !s.people.is_empty() || s.geo_data.is_some())
+    );
+    assert_eq!(whole_sidecars(&zip), whole);
+    assert_eq!(whole_sidecars(&folder), whole);
 }
 
 #[test]
@@ -68,5 +99,7 @@ fn a_part_changed_after_the_scan_is_an_error_naming_the_sidecar() {
         .set_len(0)
         .unwrap();
     let err = zip.sidecar_texts().text(s).unwrap_err().to_string();
+    assert!(err.contains(&s.json_path), "{err}");
+    let err = zip.sidecar_texts().read(s).unwrap_err().to_string();
     assert!(err.contains(&s.json_path), "{err}");
 }

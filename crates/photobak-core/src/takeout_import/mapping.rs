@@ -99,7 +99,22 @@ pub(super) fn plan_entry(
     albums: &mut AlbumCache,
     texts: &mut SidecarTexts<'_>,
 ) -> Result<Planned> {
-    let sidecar = entry.sidecar.as_ref();
+    // Read again from the part: the catalog keeps where each sidecar is and what names the
+    // item, not the rest of it.
+    let read = entry
+        .sidecar
+        .as_ref()
+        .map(|at| texts.read(at))
+        .transpose()
+        .map_err(|e| Error::Io {
+            context: format!("reading the sidecar of {}", entry.path),
+            source: e,
+        })?;
+    let (sidecar, raw_json) = match read {
+        Some((sc, text)) => (Some(sc), Some(text)),
+        None => (None, None),
+    };
+    let sidecar = sidecar.as_ref();
     let is_variant = matches!(
         entry.variant,
         Variant::Edited { .. } | Variant::LiveCompanion { .. }
@@ -161,14 +176,7 @@ pub(super) fn plan_entry(
         trashed: Some(
             sidecar.is_some_and(|sc| sc.trashed) || matches!(entry.folder, Folder::Trash),
         ),
-        // Read again from the part: the catalog keeps where each sidecar is, not its text.
-        raw_json: sidecar
-            .map(|sc| texts.text(sc))
-            .transpose()
-            .map_err(|e| Error::Io {
-                context: format!("reading the sidecar of {}", entry.path),
-                source: e,
-            })?,
+        raw_json,
         ..Default::default()
     };
     let adopted = adopt_picked_twin(repo, account, entry, remote_id, &meta)?;
