@@ -1,16 +1,19 @@
 //! The folder layout of a Photos Takeout (§4.2), with localised names.
 
+use std::sync::Arc;
+
 /// What kind of folder a media file sits in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Folder {
     /// `Photos from 2019` (or a localised form).
     Year(i32),
     /// An album folder (also `Untitled(N)`): `title` comes from the album metadata JSON when
-    /// present and non-empty, else it is the folder name.
+    /// present and non-empty, else it is the folder name. Every media entry of the folder holds
+    /// it, so its names are shared, not copied.
     Album {
-        folder_name: String,
-        title: String,
-        description: Option<String>,
+        folder_name: Arc<str>,
+        title: Arc<str>,
+        description: Option<Arc<str>>,
     },
     /// `Archive/` (localised): archived items.
     Archive,
@@ -219,9 +222,9 @@ pub fn classify(name: &str, album: Option<(&str, Option<&str>)>, sidecar_years: 
     if let Some((title, description)) = album {
         let title = if title.is_empty() { name } else { title };
         return Folder::Album {
-            folder_name: name.to_owned(),
-            title: title.to_owned(),
-            description: description.map(str::to_owned),
+            folder_name: Arc::from(name),
+            title: Arc::from(title),
+            description: description.map(Arc::from),
         };
     }
     if let Some(kind) = special_kind(name) {
@@ -238,9 +241,10 @@ pub fn classify(name: &str, album: Option<(&str, Option<&str>)>, sidecar_years: 
             return Folder::Year(y);
         }
     }
+    let name: Arc<str> = Arc::from(name);
     Folder::Album {
-        folder_name: name.to_owned(),
-        title: name.to_owned(),
+        folder_name: name.clone(),
+        title: name,
         description: None,
     }
 }
@@ -320,13 +324,13 @@ mod tests {
             &[],
         );
         assert!(
-            matches!(f, Folder::Album { ref title, .. } if title == "2016-01-05 - Genova/Porto")
+            matches!(f, Folder::Album { ref title, .. } if &**title == "2016-01-05 - Genova/Porto")
         );
         // Untitled album with an empty metadata title keeps its folder name.
         let f = classify("Sans titre(9)", Some(("", None)), &[]);
-        assert!(matches!(f, Folder::Album { ref title, .. } if title == "Sans titre(9)"));
+        assert!(matches!(f, Folder::Album { ref title, .. } if &**title == "Sans titre(9)"));
         let f = classify("Untitled(1)", None, &[2019]);
-        assert!(matches!(f, Folder::Album { ref title, .. } if title == "Untitled(1)"));
+        assert!(matches!(f, Folder::Album { ref title, .. } if &**title == "Untitled(1)"));
         assert!(is_untitled("Untitled(1)"));
         assert!(is_untitled("Sans titre(9)"));
         assert!(!is_untitled("Holiday(1)"));

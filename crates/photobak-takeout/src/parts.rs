@@ -25,16 +25,15 @@ pub struct RawEntry {
     pub size: u64,
     /// Contents of small files the scan needs (JSON, HTML); `None` for media, and for JSON
     /// that can be read again from where it is (`at`).
-    pub data: Option<Vec<u8>>,
+    pub data: Option<Box<[u8]>>,
     /// Where every entry of a zip part is, and where a JSON file of a folder is, to be read
     /// when it is used ([`read_json_at`], and a zip's media by the bytes pass): holding the
     /// text of every sidecar from the listing to the matching was most of the scan's peak
     /// memory on a large export, and the part's central directory most of the bytes pass's.
-    /// `None` for tar parts, which can only be streamed (their JSON is in `data`).
+    /// `None` for tar parts, which can only be streamed (their JSON is in `data`). A zip
+    /// entry's CRC-32 is in its place (an entry of the listing is memory at the scan's peak,
+    /// some 270,000 of them for a 100,000-item export).
     pub at: Option<EntryAt>,
-    /// CRC-32 of the uncompressed bytes as the zip central directory lists it (`None` for tar
-    /// and folders, which carry none).
-    pub crc32: Option<u32>,
 }
 
 /// The listing of one part.
@@ -352,13 +351,13 @@ impl Lister<'_> {
         true
     }
 
-    fn read_small(&mut self, path: &str, size: u64, r: &mut dyn Read) -> Option<Vec<u8>> {
+    fn read_small(&mut self, path: &str, size: u64, r: &mut dyn Read) -> Option<Box<[u8]>> {
         if !self.json_fits(path, size) {
             return None;
         }
         let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0).min(1 << 20));
         match Capped::new(r, self.limits.max_json_bytes).read_to_end(&mut buf) {
-            Ok(_) => Some(buf),
+            Ok(_) => Some(buf.into_boxed_slice()),
             Err(e) => {
                 let kind = if is_bomb(&e) {
                     ProblemKind::TooLarge
@@ -549,7 +548,6 @@ fn list_zip(l: &mut Lister<'_>) {
             size,
             data,
             at,
-            crc32: Some(crc32),
         });
     }
 }
@@ -737,7 +735,6 @@ fn list_tar(l: &mut Lister<'_>) {
             size,
             data,
             at: None,
-            crc32: None,
         });
     }
     if !l.listing.readable && l.listing.problems.is_empty() {
@@ -835,7 +832,6 @@ fn list_folder(l: &mut Lister<'_>) {
                     size,
                     data,
                     at,
-                    crc32: None,
                 });
             } else {
                 l.problem(

@@ -264,7 +264,8 @@ impl Builder {
     fn read_json(&mut self, r: Ref, take: bool, report: bool) -> Option<Vec<u8>> {
         let e = &mut self.listings[r.part].1.entries[r.entry];
         if e.data.is_some() {
-            return if take { e.data.take() } else { e.data.clone() };
+            let data = if take { e.data.take() } else { e.data.clone() };
+            return data.map(Vec::from);
         }
         let at = e.at?;
         let (part, listing) = &self.listings[r.part];
@@ -428,8 +429,7 @@ impl Builder {
                     path: x.path.clone(),
                     size: x.size,
                     data: None,
-                    at: None,
-                    crc32: x.crc32,
+                    at: x.at,
                 }
             };
             let Some((name, dirs)) = rest.split_last() else {
@@ -496,7 +496,7 @@ impl Builder {
                 first_by_path.insert(&self, &media, &e.path, (r, Some(id)));
             }
             g.media.push(id);
-            let zip = match self.entry(r).at {
+            let zip = match e.at {
                 Some(parts::EntryAt::Zip(loc)) => Some(loc),
                 _ => None,
             };
@@ -507,7 +507,7 @@ impl Builder {
                 path: e.path,
                 folder: Folder::Other(String::new()),
                 size: e.size,
-                crc32: e.crc32,
+                crc32: zip.map(|l| l.crc32),
                 zip,
                 sidecar: None,
                 matched_by: MatchRule::None {
@@ -721,10 +721,10 @@ impl Builder {
                     p.join("/")
                 });
             albums.push(AlbumInfo {
-                folder_name: folder_name.clone(),
+                folder_name: folder_name.to_string(),
                 folder_path,
-                title: title.clone(),
-                description: description.clone(),
+                title: title.to_string(),
+                description: description.as_deref().map(str::to_owned),
                 metadata_path: album.as_ref().map(|(_, p)| p.clone()),
                 metadata: album.as_ref().map(|(a, _)| a.clone()),
             });
@@ -913,12 +913,12 @@ mod tests {
             size_of::<parts::RawEntry>()
         );
         assert!(
-            size_of::<MediaEntry>() <= 640,
+            size_of::<MediaEntry>() <= 352,
             "MediaEntry: {}",
             size_of::<MediaEntry>()
         );
         assert!(
-            size_of::<parts::RawEntry>() <= 104,
+            size_of::<parts::RawEntry>() <= 88,
             "RawEntry: {}",
             size_of::<parts::RawEntry>()
         );

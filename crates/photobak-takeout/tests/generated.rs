@@ -106,7 +106,7 @@ fn check(c: &Catalog, e: &Expected) {
                     title: tg,
                     ..
                 },
-            ) => folder_name == fg && title == tg,
+            ) => **folder_name == **fg && **title == **tg,
             (ExpectedFolder::Archive, Folder::Archive)
             | (ExpectedFolder::Trash, Folder::Trash)
             | (ExpectedFolder::FailedVideos, Folder::FailedVideos)

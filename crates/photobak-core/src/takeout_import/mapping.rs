@@ -2,6 +2,7 @@
 //! file's own facts, its album or year folder, its flags, people, origin and the sidecar rule.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use photobak_takeout::{Catalog, Folder, MatchRule, MediaEntry, Origin, SidecarTexts, Variant};
 
@@ -70,8 +71,9 @@ pub(super) struct AlbumCache(HashMap<AlbumKey, Album>);
 
 #[derive(Hash, PartialEq, Eq)]
 enum AlbumKey {
-    /// A Takeout album folder: its folder name, title and description.
-    Takeout(String, String, Option<String>),
+    /// A Takeout album folder: its folder name, title and description (shared with the
+    /// catalog's entries).
+    Takeout(Arc<str>, Arc<str>, Option<Arc<str>>),
     /// A year folder (`None`: Undated).
     Year(Option<i32>),
 }
@@ -228,7 +230,7 @@ pub(super) fn plan_entry(
         Folder::Other(path) => {
             let name = path.rsplit('/').next().unwrap_or(path);
             Some(albums.get(
-                AlbumKey::Takeout(path.clone(), name.to_owned(), None),
+                AlbumKey::Takeout(Arc::from(path.as_str()), Arc::from(name), None),
                 || takeout_album(repo, account, path, name, None, run_id),
             )?)
         }
