@@ -18,7 +18,7 @@ pub const RATIO_SLACK: u64 = 1 << 20;
 pub const RATIO_MIN_SIZE: u64 = 1 << 20;
 
 /// One file entry of a part.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RawEntry {
     pub ordinal: usize,
     pub path: String,

@@ -102,6 +102,8 @@ struct Group {
     dirs: Vec<String>,
     media: Vec<usize>,
     jsons: Vec<Ref>,
+    /// The listed entries of `jsons`, moved out of the listings before the matching.
+    json_entries: Vec<parts::RawEntry>,
 }
 
 struct Builder {
@@ -258,28 +260,33 @@ impl Builder {
         }
     }
 
-    /// The bytes of a JSON entry: taken from the listing, or read from the part where the
-    /// listing found it (zip, folder). A read that fails is a problem of the entry, as it is
-    /// in the listing; `report: false` leaves that to the later read that uses the JSON.
-    fn read_json(&mut self, r: Ref, take: bool, report: bool) -> Option<Vec<u8>> {
-        let e = &mut self.listings[r.part].1.entries[r.entry];
+    /// The bytes of a JSON entry `e` of part `part`: taken from the listing, or read from the
+    /// part where the listing found it (zip, folder). A read that fails is a problem of the
+    /// entry, as it is in the listing; `report: false` leaves that to the later read that uses
+    /// the JSON.
+    fn read_json(
+        &mut self,
+        part: usize,
+        e: &mut parts::RawEntry,
+        take: bool,
+        report: bool,
+    ) -> Option<Vec<u8>> {
         if e.data.is_some() {
             let data = if take { e.data.take() } else { e.data.clone() };
             return data.map(Vec::from);
         }
         let at = e.at?;
-        let (part, listing) = &self.listings[r.part];
-        let path = &listing.entries[r.entry].path;
-        match parts::read_json_at(part, &mut self.files[r.part], path, &at) {
+        let path = &self.listings[part].0;
+        match parts::read_json_at(path, &mut self.files[part], &e.path, &at) {
             Ok(d) => Some(d),
-            Err(e) => {
+            Err(err) => {
                 if report {
-                    let kind = if crate::guard::is_bomb(&e) {
+                    let kind = if crate::guard::is_bomb(&err) {
                         ProblemKind::TooLarge
                     } else {
                         ProblemKind::Corrupt
                     };
-                    let p = Problem::new(part, Some(path), kind, format!("cannot read: {e}"));
+                    let p = Problem::new(path, Some(&e.path), kind, format!("cannot read: {err}"));
                     self.problems.push(p);
                 }
                 None
@@ -392,7 +399,12 @@ impl Builder {
             if rest.len() >= 2 && folders::year_of(&rest[0]).is_some() {
                 *flag = true;
             } else if self.entry(r).path.to_ascii_lowercase().ends_with(".json")
-                && let Some(d) = self.read_json(r, false, false)
+                && let Some(d) = {
+                    let mut e = std::mem::take(&mut self.listings[r.part].1.entries[r.entry]);
+                    let d = self.read_json(r.part, &mut e, false, false);
+                    self.listings[r.part].1.entries[r.entry] = e;
+                    d
+                }
                 && let Ok(v) = json::parse_bytes(&d)
                 && json::looks_like_photos(&v)
             {
@@ -521,6 +533,20 @@ impl Builder {
             self.listings[r.part].1.entries[r.entry].path = String::new();
         }
         drop(first_by_path);
+        // From here on the listings are needed for the JSON of each folder alone: it moves
+        // into its group, and the rest (the media entries' places; their paths moved already)
+        // is released before the matching, which was the scan's peak with the listings held.
+        let listed: Vec<usize> = self.listings.iter().map(|(_, l)| l.entries.len()).collect();
+        for g in groups.values_mut() {
+            g.json_entries = g
+                .jsons
+                .iter()
+                .map(|r| std::mem::take(&mut self.listings[r.part].1.entries[r.entry]))
+                .collect();
+        }
+        for (_, l) in &mut self.listings {
+            l.entries = Vec::new();
+        }
         for (prod, (part, count)) in ignored_products {
             let part = self.part_path(part).to_path_buf();
             self.problems.push(Problem::new(
@@ -534,8 +560,11 @@ impl Builder {
         let mut albums = Vec::new();
         let mut unmatched_sidecars = Vec::new();
         let mut ambiguous = Vec::new();
+        // Each folder's JSON is released once it is matched.
         for key in &group_order {
-            let g = &groups[key];
+            let Some(g) = groups.remove(key) else {
+                continue;
+            };
             self.match_group(
                 g,
                 &skip_json,
@@ -568,14 +597,14 @@ impl Builder {
         let account_hint = self.account_hint(&html);
         let mut problems = Vec::new();
         let mut part_infos = Vec::new();
-        for (path, l) in &mut self.listings {
+        for ((path, l), entries) in self.listings.iter_mut().zip(listed) {
             problems.append(&mut l.problems);
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             part_infos.push(PartInfo {
                 path: path.clone(),
                 format: l.format,
                 export_id: names::parse_part_name(name).map(|n| n.export_id),
-                entries: l.entries.len(),
+                entries,
                 readable: l.readable,
             });
         }
@@ -596,7 +625,7 @@ impl Builder {
     #[allow(clippy::too_many_arguments)]
     fn match_group(
         &mut self,
-        g: &Group,
+        mut g: Group,
         skip_json: &std::collections::HashSet<Ref>,
         media: &mut [MediaEntry],
         albums: &mut Vec<AlbumInfo>,
@@ -605,16 +634,16 @@ impl Builder {
     ) {
         let mut sidecars: Vec<(Sidecar, String, u64)> = Vec::new();
         let mut album: Option<(json::AlbumMeta, String)> = None;
-        for &r in &g.jsons {
+        let entries = std::mem::take(&mut g.json_entries);
+        for (&r, mut e) in g.jsons.iter().zip(entries) {
             if skip_json.contains(&r) {
                 continue;
             }
-            let path = self.entry(r).path.clone();
             // Each JSON is read once, here: its bytes are not needed after.
-            let at = self.entry(r).at;
-            let Some(data) = self.read_json(r, true, true) else {
+            let Some(data) = self.read_json(r.part, &mut e, true, true) else {
                 continue; // too large or unreadable: already a problem
             };
+            let (path, at) = (e.path, e.at);
             let hash = content_hash(&data);
             let part = self.part_path(r.part).to_path_buf();
             let name = path.rsplit('/').next().unwrap_or("").to_owned();
