@@ -195,23 +195,29 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// A reader of the sidecars' JSON text (see [`Sidecar::raw`]), for one thread.
+    /// A reader of the sidecars' JSON text (see [`SidecarRef::raw`]), for one thread.
     pub fn sidecar_texts(&self) -> SidecarTexts<'_> {
-        SidecarTexts {
-            catalog: self,
-            files: (0..self.parts.len()).map(|_| None).collect(),
-        }
+        SidecarTexts::new(&self.parts)
     }
 }
 
 /// Reads sidecars' JSON text again from their parts ([`Catalog::sidecar_texts`]), keeping each
 /// zip part open between calls.
 pub struct SidecarTexts<'c> {
-    catalog: &'c Catalog,
+    parts: &'c [PartInfo],
     files: Vec<Option<std::fs::File>>,
 }
 
-impl SidecarTexts<'_> {
+impl<'c> SidecarTexts<'c> {
+    /// A reader of the sidecars of a catalog whose parts are `parts` (what
+    /// [`Catalog::sidecar_texts`] gives, without borrowing the media entries).
+    pub fn new(parts: &'c [PartInfo]) -> Self {
+        SidecarTexts {
+            parts,
+            files: (0..parts.len()).map(|_| None).collect(),
+        }
+    }
+
     /// The sidecar's whole JSON object as compact JSON text: the text the scan parsed, read
     /// again (checked against the zip's CRC-32), parsed and written compactly.
     ///
@@ -250,16 +256,14 @@ impl SidecarTexts<'_> {
         let json::RawKind::At(at) = &s.raw.0 else {
             unreachable!("only called for sidecars read from their parts")
         };
-        let catalog = self.catalog;
-        let part = Self::part(catalog, s)?;
+        let part = Self::part(self.parts, s)?;
         let bytes = parts::read_json_at(part, &mut self.files[s.json_part], &s.json_path, at)
             .map_err(|e| self.changed(s, e.to_string()))?;
         json::parse_bytes(&bytes).map_err(|e| self.changed(s, e))
     }
 
-    fn part<'a>(catalog: &'a Catalog, s: &SidecarRef) -> std::io::Result<&'a Path> {
-        catalog
-            .parts
+    fn part(parts: &'c [PartInfo], s: &SidecarRef) -> std::io::Result<&'c Path> {
+        parts
             .get(s.json_part)
             .map(|p| p.path.as_path())
             .ok_or_else(|| std::io::Error::other("sidecar of an unknown part"))
@@ -267,7 +271,7 @@ impl SidecarTexts<'_> {
 
     /// An error naming the part and the sidecar.
     fn changed(&self, s: &SidecarRef, e: String) -> std::io::Error {
-        let part = Self::part(self.catalog, s).map_or_else(|_| PathBuf::new(), Path::to_path_buf);
+        let part = Self::part(self.parts, s).map_or_else(|_| PathBuf::new(), Path::to_path_buf);
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use photobak_takeout::{Catalog, Folder, MatchRule, MediaEntry, Origin, SidecarTexts, Variant};
+use photobak_takeout::{Folder, MatchRule, MediaEntry, Origin, SidecarTexts, Variant};
 
 use super::Planned;
 use super::time::{existing_file_meta, resolve_time};
@@ -94,7 +94,7 @@ impl AlbumCache {
 pub(super) fn plan_entry(
     repo: &Repo,
     account: &Account,
-    catalog: &Catalog,
+    export_id: &str,
     entry: &MediaEntry,
     remote_id: &str,
     run_id: i64,
@@ -188,7 +188,7 @@ pub(super) fn plan_entry(
         &meta,
         run_id,
         Source::Takeout,
-        Some(&catalog.export_id),
+        Some(export_id),
     )?;
     let people = sidecar
         .filter(|sc| !sc.people.is_empty())
@@ -264,7 +264,7 @@ pub(super) fn plan_entry(
         known_before: state
             .prev_source_ref
             .as_deref()
-            .is_some_and(|r| r != catalog.export_id),
+            .is_some_and(|r| r != export_id),
     })
 }
 

@@ -263,7 +263,7 @@ pub async fn import_takeout(
     };
     let export = TakeoutExport {
         repo: engine.repo().clone(),
-        catalog: Arc::new(catalog),
+        catalog: std::sync::Mutex::new(Some(catalog)),
         opts: opts.clone(),
     };
     let (summary, error) = engine.run(&account, "import", &export).await;
@@ -279,7 +279,9 @@ pub async fn import_takeout(
 /// readers by one committing thread (`bytes.rs`).
 struct TakeoutExport {
     repo: Arc<Repo>,
-    catalog: Arc<Catalog>,
+    /// Taken by the one listing: the import releases the catalog's sidecars as it records
+    /// them, so it owns the catalog.
+    catalog: std::sync::Mutex<Option<Catalog>>,
     opts: ImportOptions,
 }
 
@@ -289,11 +291,19 @@ impl Source for TakeoutExport {
     }
 
     fn list(&self, intake: Arc<dyn Intake>) -> BoxFuture<'_, Result<()>> {
-        let (repo, catalog, opts) = (self.repo.clone(), self.catalog.clone(), self.opts.clone());
+        let (repo, opts) = (self.repo.clone(), self.opts.clone());
+        let catalog = self
+            .catalog
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
         Box::pin(async move {
+            let Some(mut catalog) = catalog else {
+                return Err(Error::Internal("a Takeout export was listed twice".into()));
+            };
             tokio::task::spawn_blocking(move || {
                 let mut s = RunSummary::new(&intake.account().name, SourceKind::Takeout);
-                let result = import_export(&repo, &catalog, &opts, intake.as_ref(), &mut s);
+                let result = import_export(&repo, &mut catalog, &opts, intake.as_ref(), &mut s);
                 intake.report(&mut |run| merge(run, &mut s));
                 result
             })
@@ -342,7 +352,7 @@ fn merge(run: &mut RunSummary, s: &mut RunSummary) {
 /// export's kind.
 fn import_export(
     repo: &Repo,
-    catalog: &Catalog,
+    catalog: &mut Catalog,
     opts: &ImportOptions,
     intake: &dyn Intake,
     s: &mut RunSummary,
@@ -382,6 +392,7 @@ fn import_export(
         .begin_export(account.id, &export, catalog.media.len() as u64)?;
 
     let cancel = intake.cancel().clone();
+    // Releases the sidecars as it records them.
     let planned = record_entries(repo, &account, catalog, opts, intake.run_id(), &cancel, s)?;
     let held_known = tally_items(&planned, s);
     link_variants(repo, catalog, &planned)?;
@@ -408,7 +419,7 @@ fn import_export(
 fn record_entries(
     repo: &Repo,
     account: &Account,
-    catalog: &Catalog,
+    catalog: &mut Catalog,
     opts: &ImportOptions,
     run_id: i64,
     cancel: &CancellationToken,
@@ -419,26 +430,34 @@ fn record_entries(
     // Items are recorded in a canonical order (folder, then name), not in archive order, so the
     // same export gives the same item ids, and therefore the same file names, whether it comes
     // as zip, tgz or folders.
-    let mut order: Vec<&MediaEntry> = catalog.media.iter().collect();
-    order.sort_by(|a, b| {
+    let mut order: Vec<usize> = (0..catalog.media.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&catalog.media[a], &catalog.media[b]);
         (a.folder_path(), a.file_name(), &a.path).cmp(&(b.folder_path(), b.file_name(), &b.path))
     });
     let mut planned: Vec<Option<Planned>> = (0..catalog.media.len()).map(|_| None).collect();
     let mut albums = AlbumCache::default();
-    let mut texts = catalog.sidecar_texts();
+    let Catalog {
+        parts,
+        media,
+        export_id,
+        ..
+    } = catalog;
+    let mut texts = photobak_takeout::SidecarTexts::new(parts);
     // A transaction per batch of entries: committing each of the dozen statements an entry
     // takes cost more than the statements. Nothing here names a file, so a crash loses at
     // most one batch of records, which the next run records again.
     for batch in order.chunks(RECORD_BATCH) {
         repo.index.batch(|_| {
-            for &entry in batch {
+            for &i in batch {
                 if cancel.is_cancelled() {
                     return Err(Error::Cancelled);
                 }
+                let entry = &media[i];
                 if let Some(p) = record_entry(
                     repo,
                     account,
-                    catalog,
+                    export_id,
                     opts,
                     &remote_ids,
                     entry,
@@ -449,6 +468,10 @@ fn record_entries(
                 )? {
                     planned[entry.id] = Some(p);
                 }
+                // Read whole now and recorded: nothing after this pass reads a sidecar, and
+                // what the catalog held of it (paths, url, title) was a fifth of the import's
+                // peak, which the record pass is.
+                media[i].sidecar = None;
             }
             Ok(())
         })?;
@@ -464,7 +487,7 @@ const RECORD_BATCH: usize = 2000;
 fn record_entry(
     repo: &Repo,
     account: &Account,
-    catalog: &Catalog,
+    export_id: &str,
     opts: &ImportOptions,
     remote_ids: &[String],
     entry: &MediaEntry,
@@ -497,7 +520,7 @@ fn record_entry(
     plan_entry(
         repo,
         account,
-        catalog,
+        export_id,
         entry,
         &remote_ids[entry.id],
         run_id,
