@@ -358,6 +358,27 @@ mod tests {
                 .any(|d| d.starts_with("SEARCH i") && d.contains("INDEX items_name_nocase")),
             "{plan:?}"
         );
+        // The items' stored files for every album's others.txt at once
+        // (`album_member_contents`): read from the small index alone, never from the items'
+        // large rows.
+        let plan = scans("SELECT id, content_id FROM items WHERE content_id IS NOT NULL");
+        assert!(plan.is_empty(), "{plan:?}");
+        let plan: Vec<String> = index
+            .with(|c| {
+                let mut st = c.prepare(
+                    "EXPLAIN QUERY PLAN SELECT id, content_id FROM items WHERE content_id IS NOT NULL",
+                )?;
+                let rows = st
+                    .query_map([], |r| r.get::<_, String>(3))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|d| d.contains("COVERING INDEX items_content")),
+            "{plan:?}"
+        );
         // The check sees a scan: the case-insensitive comparison photobak used before could not
         // use the path index.
         assert!(

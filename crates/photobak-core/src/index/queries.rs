@@ -623,6 +623,54 @@ impl Index {
         })
     }
 
+    /// The stored file of every member of an account's albums, as (content id, album id) pairs,
+    /// sorted. For the `others.txt` of every album at once (the end of every run, and `verify`).
+    ///
+    /// Two scans joined in memory: the items' stored files read from `items_content` alone (a
+    /// covering index of about 12 bytes per item), and the account's memberships. The join of
+    /// [`Index::album_member_paths`], once per album, looked each member up in `items`, whose
+    /// rows are large (a Takeout item keeps its sidecar): on 100,000 items it read the table
+    /// again for every album, 0.4 s of a no-op backup's CPU and more of `verify`'s (perf).
+    pub fn album_member_contents(&self, account_id: i64) -> Result<Vec<(i64, i64)>> {
+        self.with(|c| {
+            let mut stored: Vec<(i64, i64)> = c
+                .prepare_cached("SELECT id, content_id FROM items WHERE content_id IS NOT NULL")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            stored.sort_unstable();
+            let mut st = c.prepare_cached(
+                "SELECT m.album_id, m.item_id FROM albums a JOIN memberships m ON m.album_id = a.id
+                 WHERE a.account_id = ?1",
+            )?;
+            let mut rows = st.query([account_id])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                let (album, item): (i64, i64) = (r.get(0)?, r.get(1)?);
+                if let Ok(i) = stored.binary_search_by_key(&item, |s| s.0) {
+                    out.push((stored[i].1, album));
+                }
+            }
+            out.sort_unstable();
+            Ok(out)
+        })
+    }
+
+    /// Calls `f` with the id and path of every stored file, in no particular order (one scan
+    /// of the path index).
+    pub fn each_content_path(&self, mut f: impl FnMut(i64, &str)) -> Result<()> {
+        self.with(|c| {
+            let mut st = c.prepare_cached("SELECT id, path FROM content")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                f(
+                    r.get(0)?,
+                    r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                );
+            }
+            Ok(())
+        })
+    }
+
     /// Paths of the stored files of an album's members, sorted.
     pub fn album_member_paths(&self, album_id: i64) -> Result<Vec<String>> {
         self.with(|c| {

@@ -469,16 +469,18 @@ fn walk_tree(repo: &Repo, known: &Known<'_>) -> Result<Walked> {
     Ok((orphans, temps, others))
 }
 
-/// What each album's `others.txt` must hold, by file (the rule of `Repo::refresh_others`).
+/// What each album's `others.txt` must hold, by file (the rule of `Repo::refresh_all_others`).
 fn expected_others(repo: &Repo) -> Result<BTreeMap<String, BTreeSet<String>>> {
     let mut out = BTreeMap::new();
     for account in repo.index.accounts()? {
-        for album in repo.index.albums(account.id)? {
-            let lines: BTreeSet<String> = repo
-                .others_lines(album.id, &album.folder)?
-                .into_iter()
-                .collect();
-            out.insert(format!("{}/{OTHERS_FILE}", album.folder), lines);
+        let albums = repo.index.albums(account.id)?;
+        let mut lines = repo.all_others_lines(account.id, &albums)?;
+        for album in albums {
+            let lines = lines.remove(&album.id).unwrap_or_default();
+            out.insert(
+                format!("{}/{OTHERS_FILE}", album.folder),
+                lines.into_iter().collect(),
+            );
         }
     }
     Ok(out)
