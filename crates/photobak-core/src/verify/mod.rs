@@ -22,6 +22,8 @@ mod repair;
 pub use repair::{RepairReport, repair};
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::Read;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -31,10 +33,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
 use crate::index::{ContentCheck, INDEX_FILE, now};
-use crate::manifest::{MANIFEST_FILE, write_manifest};
+use crate::manifest::{MANIFEST_FILE, write_manifest_of};
 use crate::progress::Progress;
 use crate::repo::others::OTHERS_FILE;
-use crate::repo::store::{hash_file, hex};
+use crate::repo::store::hex;
 use crate::repo::{Repo, WORK_DIR};
 
 /// What `verify` should check.
@@ -155,11 +157,27 @@ impl VerifyReport {
 pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Result<VerifyReport> {
     let started = std::time::Instant::now();
     let run = repo.index.begin_run("verify", None)?;
-    let index_problems = repo.index.integrity_check()?;
-    let (all, hashed) = check_files(repo, opts, progress)?;
+    let all = stored_files(repo)?;
+    let due = files_due(&all, opts, progress);
     let known = Known(all.iter().map(|row| row.path.as_str()).collect());
+    // SQLite's check of the index (a second of one core at 100,000 files) runs on the index's
+    // own connection while the files are hashed and the tree is walked, which need no index.
+    // (On a connection of its own it read the whole index a second time, and lost what it
+    // gained.) The check starts first: it is the longest single piece.
+    let (index_problems, hashed, walked) = std::thread::scope(|s| {
+        let check = s.spawn(|| repo.index.integrity_check());
+        let hashing = s.spawn(|| hash_all(repo, &due, opts.threads.max(2), progress, &opts.cancel));
+        let walked = walk_tree(repo, &known);
+        let hashed = hashing
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let problems = check
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (problems, hashed, walked)
+    });
     let mut report = VerifyReport {
-        index_problems,
+        index_problems: index_problems?,
         ..Default::default()
     };
     report.files_total = all.len() as u64;
@@ -192,13 +210,30 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
         .chain(&report.corrupted)
         .map(|d| d.content_id)
         .collect();
-    repo.index.record_verification(&good, &damaged_ids, now())?;
-
-    let (orphans, temps, others_files) = walk_tree(repo, &known)?;
-    report.orphans = orphans;
-    report.temp_leftovers = temps;
-    report.others = check_others(repo, &known, &others_files)?;
-    report.manifest_entries = write_manifest(repo)?;
+    // The manifest is written from the rows read at the start (nothing else changes stored
+    // files while the repository is locked) while the index records what was found.
+    let (manifest, recorded) = std::thread::scope(|s| {
+        let manifest = s.spawn(|| {
+            let mut by_path: Vec<&ContentCheck> = all.iter().collect();
+            by_path.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+            write_manifest_of(repo, by_path.iter().map(|r| (&r.hash, r.path.as_str())))
+        });
+        let recorded = repo
+            .index
+            .record_verification(&good, &damaged_ids, now())
+            .and_then(|()| {
+                let (orphans, temps, others_files) = walked?;
+                report.orphans = orphans;
+                report.temp_leftovers = temps;
+                check_others(repo, &known, &others_files)
+            });
+        let manifest = manifest
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (manifest, recorded)
+    });
+    report.others = recorded?;
+    report.manifest_entries = manifest?;
     report.elapsed_secs = started.elapsed().as_secs_f64();
     let summary = serde_json::json!({
         "files_total": report.files_total,
@@ -216,19 +251,23 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     Ok(report)
 }
 
-/// Every stored file as recorded (the set the tree walk compares with), and
-/// what hashing the files due found.
-fn check_files(
-    repo: &Repo,
+/// Every stored file as recorded (the set the tree walk compares with).
+fn stored_files(repo: &Repo) -> Result<Vec<ContentCheck>> {
+    let mut all: Vec<ContentCheck> = Vec::new();
+    repo.index.each_content_check(|row| all.push(row))?;
+    Ok(all)
+}
+
+/// The files to re-hash this time: all, or those `--only`, `--since` and `--sample` leave.
+fn files_due<'a>(
+    all: &'a [ContentCheck],
     opts: &VerifyOptions,
     progress: &dyn Progress,
-) -> Result<(Vec<ContentCheck>, Hashed)> {
+) -> Vec<&'a ContentCheck> {
     // Files verified within `--since` are not re-hashed.
     let cutoff = opts
         .since
         .map(|d| now() - i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let mut all: Vec<ContentCheck> = Vec::new();
-    repo.index.each_content_check(|row| all.push(row))?;
     let mut due: Vec<&ContentCheck> = all
         .iter()
         .filter(|row| {
@@ -245,8 +284,7 @@ fn check_files(
     for row in &due {
         progress.queued(Some(row.size.max(0) as u64));
     }
-    let hashed = hash_all(repo, &due, opts.threads.max(2), progress, &opts.cancel);
-    Ok((all, hashed))
+    due
 }
 
 /// The stored files the index names: the rows hashed are the same rows the tree walk looks up,
@@ -326,6 +364,9 @@ fn hash_all(
     std::thread::scope(|s| {
         for _ in 0..threads.min(rows.len().max(1)) {
             s.spawn(|| {
+                // One buffer per thread, grown to the largest file up to 1 MiB: a buffer per
+                // file was allocated and zeroed 100,000 times.
+                let mut buf = Vec::new();
                 loop {
                     if cancel.is_cancelled() {
                         break;
@@ -334,15 +375,14 @@ fn hash_all(
                     let Some(row) = rows.get(i) else {
                         break;
                     };
-                    let abs = repo.abs(&row.path);
-                    let result = hash_file(&abs);
-                    let mut bad = DamagedFile {
+                    let result = hash_stored(&repo.abs(&row.path), row.size, &mut buf);
+                    let damaged_as = |actual: Option<String>, error: Option<String>| DamagedFile {
                         content_id: row.id,
                         path: row.path.clone(),
                         expected: hex(&row.hash),
-                        actual: None,
+                        actual,
                         size: row.size,
-                        error: None,
+                        error,
                     };
                     match result {
                         Ok((h, n)) => {
@@ -352,17 +392,22 @@ fn hash_all(
                             if h == row.hash {
                                 good.lock().unwrap_or_else(|p| p.into_inner()).push(row.id);
                             } else {
-                                bad.actual = Some(hex(&h));
-                                damaged.lock().unwrap_or_else(|p| p.into_inner()).push(bad);
+                                damaged
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .push(damaged_as(Some(hex(&h)), None));
                             }
                         }
                         Err(e) => {
-                            bad.error = Some(if e.kind() == std::io::ErrorKind::NotFound {
+                            let error = if e.kind() == std::io::ErrorKind::NotFound {
                                 "missing".to_string()
                             } else {
                                 e.to_string()
-                            });
-                            damaged.lock().unwrap_or_else(|p| p.into_inner()).push(bad);
+                            };
+                            damaged
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(damaged_as(None, Some(error)));
                         }
                     }
                     progress.finished();
@@ -376,6 +421,36 @@ fn hash_all(
         files: files.into_inner(),
         bytes: bytes.into_inner(),
     }
+}
+
+/// BLAKE3 and length of one stored file, read to its end into `buf`. The buffer is sized from
+/// the recorded size (one read and the end-of-file read for a small file, without asking the
+/// file system for its size first: 100,000 `statx` calls at 100,000 files), up to 1 MiB; a
+/// file that grew is still read to its end, and its length differs from the record.
+fn hash_stored(path: &Path, recorded: i64, buf: &mut Vec<u8>) -> std::io::Result<([u8; 32], u64)> {
+    let want = usize::try_from(recorded.max(0))
+        .unwrap_or(usize::MAX)
+        .saturating_add(1)
+        .clamp(4096, 1024 * 1024);
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut size = 0u64;
+    loop {
+        let n = match f.read(&mut buf[..want]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((*hasher.finalize().as_bytes(), size))
 }
 
 /// Files that belong to the tree without being stored content.
