@@ -330,9 +330,13 @@ impl Index {
 
     /// Calls `f` with the digest and path of every stored file, by path: the manifest's lines,
     /// without holding them all twice.
+    ///
+    /// One scan of the table, sorted by SQLite's sorter (in memory up to the page cache's
+    /// size, in a temporary file beyond), instead of the path index's order, which looked each
+    /// row up in the table: a quarter of a second at 100,000 files, half of that sorted.
     pub fn each_content_by_path(&self, mut f: impl FnMut(&[u8; 32], &str)) -> Result<u64> {
         self.with(|c| {
-            let mut st = c.prepare("SELECT blake3, path FROM content ORDER BY path")?;
+            let mut st = c.prepare("SELECT blake3, path FROM content NOT INDEXED ORDER BY path")?;
             let mut rows = st.query([])?;
             let mut n = 0;
             while let Some(r) = rows.next()? {
