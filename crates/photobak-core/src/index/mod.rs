@@ -434,6 +434,37 @@ mod tests {
         assert_eq!(upsert(&meta), (false, 2));
     }
 
+    /// A source's reference (a Takeout export, a Picker session) is read back only by a call
+    /// that names one; a call without keeps the recorded reference.
+    #[test]
+    fn a_relisting_without_a_reference_keeps_the_recorded_one() {
+        use crate::kinds::Source;
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let meta = ItemMeta {
+            filename: "IMG_1.jpg".into(),
+            ..Default::default()
+        };
+        let recorded = || -> Option<String> {
+            index
+                .with(|c| Ok(c.query_row("SELECT source_ref FROM provenance", [], |r| r.get(0))?))
+                .unwrap()
+        };
+        let upsert = |source_ref: Option<&str>| {
+            let run = index.begin_run("pick", Some(acc.id)).unwrap();
+            index
+                .upsert_item(acc.id, "r1", &meta, run, Source::Picker, source_ref)
+                .unwrap()
+                .prev_source_ref
+        };
+        assert_eq!(upsert(Some("s1")), None);
+        assert_eq!(upsert(None), None, "not read without a reference");
+        assert_eq!(recorded().as_deref(), Some("s1"), "kept");
+        assert_eq!(upsert(Some("s2")).as_deref(), Some("s1"));
+        assert_eq!(recorded().as_deref(), Some("s2"));
+    }
+
     /// `list` streams: its walk follows the path index instead of sorting every item before
     /// the first row, and each item's folders and sources are index lookups.
     #[test]

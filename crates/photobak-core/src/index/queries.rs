@@ -118,7 +118,8 @@ pub struct ItemState {
     /// This run had already recorded it (it is in several albums).
     pub seen_this_run: bool,
     /// What this source's provenance said before this call (for Takeout: the newest export
-    /// that held it), None when the source had not delivered it.
+    /// that held it), None when the source had not delivered it. Read only by a call that
+    /// names a `source_ref` (Takeout, the Picker): None for the others.
     pub prev_source_ref: Option<String>,
 }
 
@@ -357,13 +358,16 @@ impl Index {
                                  AND archived IS COALESCE(?19, archived)
                                  AND trashed IS COALESCE(?20, trashed)
                                  AND raw_json IS COALESCE(?21, raw_json)),
-                            (SELECT source_ref FROM provenance p
-                             WHERE p.item_id = items.id AND p.source = ?3)
+                            -- Only a call that names a reference reads the one before (a
+                            -- Library listing names none: a lookup per item saved).
+                            CASE WHEN ?22 THEN (SELECT source_ref FROM provenance p
+                                                WHERE p.item_id = items.id AND p.source = ?3) END
                      FROM items WHERE account_id = ?1 AND remote_id = ?2")?.query_row(
                     params_from_iter(
                         [&account_id as &dyn ToSql, &remote_id, &source]
                             .into_iter()
-                            .chain(meta_params(meta, &flags)),
+                            .chain(meta_params(meta, &flags))
+                            .chain([&source_ref.is_some() as &dyn ToSql]),
                     ),
                     |r| {
                         Ok((
@@ -469,9 +473,12 @@ impl Index {
             } else {
                 source_ref.or(prev)
             };
+            // Without a reference of its own, the call keeps the recorded one (`COALESCE`: it
+            // was not read).
             tx.prepare_cached("INSERT INTO provenance (item_id, source, source_ref, first_seen, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?4)
-                 ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4, source_ref = ?3")?.execute(
+                 ON CONFLICT (item_id, source) DO UPDATE SET last_seen = ?4,
+                                                             source_ref = COALESCE(?3, source_ref)")?.execute(
                 params![state.id, source, new_ref, t],
             )?;
             Ok(state)
