@@ -39,6 +39,19 @@ impl Repo {
         account_id: i64,
         albums: &[Album],
     ) -> Result<HashMap<i64, Vec<String>>> {
+        self.others_lines_of(account_id, albums, |each| {
+            self.index.each_content_path(each)
+        })
+    }
+
+    /// [`Repo::all_others_lines`] with the stored files' ids and paths from `paths` (it calls
+    /// its argument once for each of them), for a caller that holds them already (`verify`).
+    pub fn others_lines_of(
+        &self,
+        account_id: i64,
+        albums: &[Album],
+        paths: impl FnOnce(&mut dyn FnMut(i64, &str)) -> Result<()>,
+    ) -> Result<HashMap<i64, Vec<String>>> {
         let prefixes: HashMap<i64, String> = albums
             .iter()
             .map(|a| (a.id, format!("{}/", a.folder)))
@@ -49,7 +62,7 @@ impl Repo {
         if members.is_empty() {
             return Ok(out);
         }
-        self.index.each_content_path(|id, path| {
+        paths(&mut |id, path| {
             let first = members.partition_point(|m| m.0 < id);
             for &(_, album) in members[first..].iter().take_while(|m| m.0 == id) {
                 if prefixes

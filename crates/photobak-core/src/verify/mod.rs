@@ -21,7 +21,7 @@ mod repair;
 
 pub use repair::{RepairReport, repair};
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Mutex;
@@ -159,7 +159,7 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     let run = repo.index.begin_run("verify", None)?;
     let all = stored_files(repo)?;
     let due = files_due(&all, opts, progress);
-    let known = Known(all.iter().map(|row| row.path.as_str()).collect());
+    let known = Known(all.iter().map(|row| (row.path.as_str(), row.id)).collect());
     // SQLite's check of the index (a second of one core at 100,000 files) runs on the index's
     // own connection while the files are hashed and the tree is walked, which need no index.
     // (On a connection of its own it read the whole index a second time, and lost what it
@@ -181,7 +181,9 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
         ..Default::default()
     };
     report.files_total = all.len() as u64;
-    let (damaged, good) = (hashed.damaged, hashed.good);
+    let (damaged, mut good) = (hashed.damaged, hashed.good);
+    // Sorted, for `check_others` to look up which files were just read whole.
+    good.sort_unstable();
     report.files_checked = hashed.files;
     report.bytes_checked = hashed.bytes;
     if opts.cancel.is_cancelled() {
@@ -225,7 +227,7 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
                 let (orphans, temps, others_files) = walked?;
                 report.orphans = orphans;
                 report.temp_leftovers = temps;
-                check_others(repo, &known, &others_files)
+                check_others(repo, &known, &good, &others_files)
             });
         let manifest = manifest
             .join()
@@ -290,11 +292,16 @@ fn files_due<'a>(
 /// The stored files the index names: the rows hashed are the same rows the tree walk looks up,
 /// so each path is held once (a set of copied paths was a third of `verify`'s memory at 100,000
 /// files).
-struct Known<'a>(HashSet<&'a str>);
+struct Known<'a>(HashMap<&'a str, i64>);
 
 impl Known<'_> {
     fn contains(&self, rel: &str) -> bool {
-        self.0.contains(rel)
+        self.0.contains_key(rel)
+    }
+
+    /// The content row id of a stored file's path.
+    fn id(&self, rel: &str) -> Option<i64> {
+        self.0.get(rel).copied()
     }
 }
 
@@ -544,12 +551,18 @@ fn walk_tree(repo: &Repo, known: &Known<'_>) -> Result<Walked> {
     Ok((orphans, temps, others))
 }
 
-/// What each album's `others.txt` must hold, by file (the rule of `Repo::refresh_all_others`).
-fn expected_others(repo: &Repo) -> Result<BTreeMap<String, BTreeSet<String>>> {
+/// What each album's `others.txt` must hold, by file (the rule of `Repo::refresh_all_others`),
+/// from the stored files `known` holds.
+fn expected_others(repo: &Repo, known: &Known<'_>) -> Result<BTreeMap<String, BTreeSet<String>>> {
     let mut out = BTreeMap::new();
     for account in repo.index.accounts()? {
         let albums = repo.index.albums(account.id)?;
-        let mut lines = repo.all_others_lines(account.id, &albums)?;
+        let mut lines = repo.others_lines_of(account.id, &albums, |each| {
+            for (path, id) in &known.0 {
+                each(*id, path);
+            }
+            Ok(())
+        })?;
         for album in albums {
             let lines = lines.remove(&album.id).unwrap_or_default();
             out.insert(
@@ -561,8 +574,16 @@ fn expected_others(repo: &Repo) -> Result<BTreeMap<String, BTreeSet<String>>> {
     Ok(out)
 }
 
-fn check_others(repo: &Repo, known: &Known<'_>, on_disk: &[String]) -> Result<Vec<OthersProblem>> {
-    let expected = expected_others(repo)?;
+/// Compares every `others.txt` (those on disk, and those the index says must exist) with what
+/// it must hold. `whole` (sorted) are the content ids this run read whole: a line naming one
+/// names a file, without asking the file system again.
+fn check_others(
+    repo: &Repo,
+    known: &Known<'_>,
+    whole: &[i64],
+    on_disk: &[String],
+) -> Result<Vec<OthersProblem>> {
+    let expected = expected_others(repo, known)?;
     let mut problems = Vec::new();
     let mut files: BTreeSet<&String> = on_disk.iter().collect();
     files.extend(
@@ -580,7 +601,11 @@ fn check_others(repo: &Repo, known: &Known<'_>, on_disk: &[String]) -> Result<Ve
             .collect();
         let want = expected.get(file);
         for line in &actual {
-            let kind = if !known.contains(line) || !repo.abs(line).is_file() {
+            let is_file = match known.id(line) {
+                None => false,
+                Some(id) => whole.binary_search(&id).is_ok() || repo.abs(line).is_file(),
+            };
+            let kind = if !is_file {
                 "dangling"
             } else if want.is_some_and(|w| w.contains(line)) {
                 continue;
@@ -726,6 +751,13 @@ mod tests {
             format!("{folder}/A/gone.jpg\n"),
         )
         .unwrap();
+        // A's own members, listed in its others.txt: the whole one and the corrupted one are
+        // files that do not belong there, the missing one names no file.
+        std::fs::write(
+            repo.abs(&format!("{folder}/A/others.txt")),
+            format!("{folder}/A/f2.jpg\n{folder}/A/f1.jpg\n{folder}/A/f0.jpg\n"),
+        )
+        .unwrap();
         let r = verify(&repo, &VerifyOptions::default(), &NoProgress).unwrap();
         assert_eq!(r.corrupted.len(), 1, "{r:?}");
         assert_eq!(r.missing.len(), 1);
@@ -734,7 +766,18 @@ mod tests {
         assert_eq!(r.orphans, vec![format!("{folder}/A/stray.jpg")]);
         assert_eq!(r.temp_leftovers, vec![format!("{folder}/A/.x.tmp-1")]);
         let kinds: Vec<&str> = r.others.iter().map(|o| o.kind.as_str()).collect();
-        assert_eq!(kinds, vec!["dangling", "missing"]);
+        assert_eq!(
+            kinds,
+            vec![
+                "unexpected",
+                "unexpected",
+                "dangling",
+                "dangling",
+                "missing"
+            ],
+            "{:?}",
+            r.others
+        );
         assert!(!r.ok());
     }
 }
