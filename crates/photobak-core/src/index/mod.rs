@@ -117,6 +117,34 @@ impl Index {
         })
     }
 
+    /// A second connection to the same index (already migrated), with a page cache of
+    /// `cache_kib`, for work that must not wait while this one is busy with a long read:
+    /// `verify` records what it found while SQLite's integrity check holds the first.
+    ///
+    /// # Errors
+    /// When the index cannot be opened again (an index in memory has no file to open).
+    pub fn second_connection(&self, cache_kib: i64) -> Result<Index> {
+        let path = self
+            .with(|c| Ok(c.path().map(str::to_string)))?
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| Error::Invalid("the index has no file to open again".into()))?;
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -cache_kib)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        if conn.pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0))? != "wal" {
+            return Err(Error::Invalid(format!(
+                "{path}: not in WAL mode; a second connection would wait for the first"
+            )));
+        }
+        Ok(Index {
+            conn: Mutex::new(conn),
+            batch_gate: Mutex::new(()),
+        })
+    }
+
     /// Runs `f` with the connection. Keep `f` short: every other task waits for it.
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.lock();

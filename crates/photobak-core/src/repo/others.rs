@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::Repo;
 use super::store::write_atomic_if_changed;
 use crate::error::{IoContext, Result};
-use crate::index::Album;
+use crate::index::{Album, Index};
 
 /// Name of the pointer file in an album folder.
 pub const OTHERS_FILE: &str = "others.txt";
@@ -52,34 +52,7 @@ impl Repo {
         albums: &[Album],
         paths: impl FnOnce(&mut dyn FnMut(i64, &str)) -> Result<()>,
     ) -> Result<HashMap<i64, Vec<String>>> {
-        let prefixes: HashMap<i64, String> = albums
-            .iter()
-            .map(|a| (a.id, format!("{}/", a.folder)))
-            .collect();
-        // (content, album), sorted: a stored file's albums are one run of it.
-        let members = self.index.album_member_contents(account_id)?;
-        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-        if members.is_empty() {
-            return Ok(out);
-        }
-        paths(&mut |id, path| {
-            let first = members.partition_point(|m| m.0 < id);
-            for &(_, album) in members[first..].iter().take_while(|m| m.0 == id) {
-                if prefixes
-                    .get(&album)
-                    .is_some_and(|prefix| lives_elsewhere(prefix, path))
-                {
-                    out.entry(album).or_default().push(path.to_string());
-                }
-            }
-        })?;
-        for lines in out.values_mut() {
-            // Sorted and each once, as `album_member_paths` gives them (two members of an album
-            // can share a file).
-            lines.sort_unstable();
-            lines.dedup();
-        }
-        Ok(out)
+        others_lines_with(&self.index, account_id, albums, paths)
     }
 
     /// Rewrites the `others.txt` of one album from the index. Returns true when the file changed.
@@ -118,6 +91,44 @@ impl Repo {
         }
         Ok(changed)
     }
+}
+
+/// [`Repo::others_lines_of`] on the connection `index` (`verify` reads with a second one
+/// while the first is busy).
+pub fn others_lines_with(
+    index: &Index,
+    account_id: i64,
+    albums: &[Album],
+    paths: impl FnOnce(&mut dyn FnMut(i64, &str)) -> Result<()>,
+) -> Result<HashMap<i64, Vec<String>>> {
+    let prefixes: HashMap<i64, String> = albums
+        .iter()
+        .map(|a| (a.id, format!("{}/", a.folder)))
+        .collect();
+    // (content, album), sorted: a stored file's albums are one run of it.
+    let members = index.album_member_contents(account_id)?;
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    if members.is_empty() {
+        return Ok(out);
+    }
+    paths(&mut |id, path| {
+        let first = members.partition_point(|m| m.0 < id);
+        for &(_, album) in members[first..].iter().take_while(|m| m.0 == id) {
+            if prefixes
+                .get(&album)
+                .is_some_and(|prefix| lives_elsewhere(prefix, path))
+            {
+                out.entry(album).or_default().push(path.to_string());
+            }
+        }
+    })?;
+    for lines in out.values_mut() {
+        // Sorted and each once, as `album_member_paths` gives them (two members of an album
+        // can share a file).
+        lines.sort_unstable();
+        lines.dedup();
+    }
+    Ok(out)
 }
 
 /// True when a member's stored file (`path`) is not directly in the album folder whose path

@@ -32,10 +32,10 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::index::{ContentCheck, INDEX_FILE, now};
+use crate::index::{ContentCheck, INDEX_FILE, Index, now};
 use crate::manifest::{MANIFEST_FILE, write_manifest_of};
 use crate::progress::Progress;
-use crate::repo::others::OTHERS_FILE;
+use crate::repo::others::{OTHERS_FILE, others_lines_with};
 use crate::repo::store::hex;
 use crate::repo::{Repo, WORK_DIR};
 
@@ -160,35 +160,50 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     let all = stored_files(repo)?;
     let due = files_due(&all, opts, progress);
     let known = Known(all.iter().map(|row| (row.path.as_str(), row.id)).collect());
+    let mut report = VerifyReport {
+        files_total: all.len() as u64,
+        ..Default::default()
+    };
     // SQLite's check of the index (a second of one core at 100,000 files) runs on the index's
-    // own connection while the files are hashed and the tree is walked, which need no index.
-    // (On a connection of its own it read the whole index a second time, and lost what it
-    // gained.) The check starts first: it is the longest single piece.
-    let (index_problems, hashed, walked) = std::thread::scope(|s| {
+    // own connection from the start, and everything else alongside it: the files are hashed
+    // and the tree is walked (they need no index), then what was found is recorded and the
+    // `others.txt` files compared on a second connection, while the manifest is written from
+    // the rows read at the start (nothing else changes stored files while the repository is
+    // locked). Before, each waited for the one before it.
+    let (index_problems, found) = std::thread::scope(|s| {
         let check = s.spawn(|| repo.index.integrity_check());
         let hashing = s.spawn(|| hash_all(repo, &due, opts.threads.max(2), progress, &opts.cancel));
         let walked = walk_tree(repo, &known);
         let hashed = hashing
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let found = if opts.cancel.is_cancelled() {
+            Ok(Some(hashed))
+        } else {
+            let manifest = s.spawn(|| {
+                let mut by_path: Vec<&ContentCheck> = all.iter().collect();
+                by_path.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                write_manifest_of(repo, by_path.iter().map(|r| (&r.hash, r.path.as_str())))
+            });
+            let recorded = record_found(repo, &known, hashed, walked, &mut report);
+            let manifest = manifest
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            recorded.and_then(|()| {
+                report.manifest_entries = manifest?;
+                Ok(None)
+            })
+        };
         let problems = check
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (problems, hashed, walked)
+        (problems, found)
     });
-    let mut report = VerifyReport {
-        index_problems: index_problems?,
-        ..Default::default()
-    };
-    report.files_total = all.len() as u64;
-    let (damaged, mut good) = (hashed.damaged, hashed.good);
-    // Sorted, for `check_others` to look up which files were just read whole.
-    good.sort_unstable();
-    report.files_checked = hashed.files;
-    report.bytes_checked = hashed.bytes;
-    if opts.cancel.is_cancelled() {
-        // What was hashed is true information: keep it, and say the run did not finish.
-        repo.index.record_verification(&good, &[], now())?;
+    if let Some(hashed) = found? {
+        // Interrupted: what was hashed is true information; keep it, and say the run did not
+        // finish.
+        report.files_checked = hashed.files;
+        repo.index.record_verification(&hashed.good, &[], now())?;
         let summary = serde_json::json!({
             "files_checked": report.files_checked,
             "stopped": "interrupted",
@@ -196,46 +211,7 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
         repo.index.finish_run(run, false, &summary.to_string())?;
         return Err(Error::Cancelled);
     }
-    for d in damaged {
-        if d.actual.is_none() && d.error.as_deref() == Some("missing") {
-            report.missing.push(d);
-        } else {
-            report.corrupted.push(d);
-        }
-    }
-    report.missing.sort_by(|a, b| a.path.cmp(&b.path));
-    report.corrupted.sort_by(|a, b| a.path.cmp(&b.path));
-    // Damaged files lose their verification (see `Index::record_verification`).
-    let damaged_ids: Vec<i64> = report
-        .missing
-        .iter()
-        .chain(&report.corrupted)
-        .map(|d| d.content_id)
-        .collect();
-    // The manifest is written from the rows read at the start (nothing else changes stored
-    // files while the repository is locked) while the index records what was found.
-    let (manifest, recorded) = std::thread::scope(|s| {
-        let manifest = s.spawn(|| {
-            let mut by_path: Vec<&ContentCheck> = all.iter().collect();
-            by_path.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-            write_manifest_of(repo, by_path.iter().map(|r| (&r.hash, r.path.as_str())))
-        });
-        let recorded = repo
-            .index
-            .record_verification(&good, &damaged_ids, now())
-            .and_then(|()| {
-                let (orphans, temps, others_files) = walked?;
-                report.orphans = orphans;
-                report.temp_leftovers = temps;
-                check_others(repo, &known, &good, &others_files)
-            });
-        let manifest = manifest
-            .join()
-            .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (manifest, recorded)
-    });
-    report.others = recorded?;
-    report.manifest_entries = manifest?;
+    report.index_problems = index_problems?;
     report.elapsed_secs = started.elapsed().as_secs_f64();
     let summary = serde_json::json!({
         "files_total": report.files_total,
@@ -252,6 +228,55 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
         .finish_run(run, report.ok(), &summary.to_string())?;
     Ok(report)
 }
+
+/// What the hashing and the walk found, into `report` and the index: damaged files sorted,
+/// `verified_at` recorded, orphans and leftovers, the `others.txt` problems. On a second
+/// connection to the index, since the first is busy with SQLite's check (on the first, should
+/// the index not open twice).
+fn record_found(
+    repo: &Repo,
+    known: &Known<'_>,
+    hashed: Hashed,
+    walked: Result<Walked>,
+    report: &mut VerifyReport,
+) -> Result<()> {
+    let second = repo.index.second_connection(SECOND_CACHE_KIB);
+    if let Err(e) = &second {
+        tracing::debug!("verify: no second connection to the index ({e}); waiting for the first");
+    }
+    let index = second.as_ref().unwrap_or(&repo.index);
+    report.files_checked = hashed.files;
+    report.bytes_checked = hashed.bytes;
+    let mut good = hashed.good;
+    // Sorted, for `check_others` to look up which files were just read whole.
+    good.sort_unstable();
+    for d in hashed.damaged {
+        if d.actual.is_none() && d.error.as_deref() == Some("missing") {
+            report.missing.push(d);
+        } else {
+            report.corrupted.push(d);
+        }
+    }
+    report.missing.sort_by(|a, b| a.path.cmp(&b.path));
+    report.corrupted.sort_by(|a, b| a.path.cmp(&b.path));
+    // Damaged files lose their verification (see `Index::record_verification`).
+    let damaged_ids: Vec<i64> = report
+        .missing
+        .iter()
+        .chain(&report.corrupted)
+        .map(|d| d.content_id)
+        .collect();
+    index.record_verification(&good, &damaged_ids, now())?;
+    let (orphans, temps, others_files) = walked?;
+    report.orphans = orphans;
+    report.temp_leftovers = temps;
+    report.others = check_others(repo, index, known, &good, &others_files)?;
+    Ok(())
+}
+
+/// The page cache of the second connection (KiB): it writes every stored file's row once and
+/// reads the memberships, so a small one will do, and `verify` stays in bounded memory.
+const SECOND_CACHE_KIB: i64 = 4096;
 
 /// Every stored file as recorded (the set the tree walk compares with).
 fn stored_files(repo: &Repo) -> Result<Vec<ContentCheck>> {
@@ -553,11 +578,11 @@ fn walk_tree(repo: &Repo, known: &Known<'_>) -> Result<Walked> {
 
 /// What each album's `others.txt` must hold, by file (the rule of `Repo::refresh_all_others`),
 /// from the stored files `known` holds.
-fn expected_others(repo: &Repo, known: &Known<'_>) -> Result<BTreeMap<String, BTreeSet<String>>> {
+fn expected_others(index: &Index, known: &Known<'_>) -> Result<BTreeMap<String, BTreeSet<String>>> {
     let mut out = BTreeMap::new();
-    for account in repo.index.accounts()? {
-        let albums = repo.index.albums(account.id)?;
-        let mut lines = repo.others_lines_of(account.id, &albums, |each| {
+    for account in index.accounts()? {
+        let albums = index.albums(account.id)?;
+        let mut lines = others_lines_with(index, account.id, &albums, |each| {
             for (path, id) in &known.0 {
                 each(*id, path);
             }
@@ -579,11 +604,12 @@ fn expected_others(repo: &Repo, known: &Known<'_>) -> Result<BTreeMap<String, BT
 /// names a file, without asking the file system again.
 fn check_others(
     repo: &Repo,
+    index: &Index,
     known: &Known<'_>,
     whole: &[i64],
     on_disk: &[String],
 ) -> Result<Vec<OthersProblem>> {
-    let expected = expected_others(repo, known)?;
+    let expected = expected_others(index, known)?;
     let mut problems = Vec::new();
     let mut files: BTreeSet<&String> = on_disk.iter().collect();
     files.extend(
