@@ -462,6 +462,37 @@ mod tests {
         assert_eq!(upsert(&meta), (false, 2));
     }
 
+    /// `verify` records what it found on a second connection while SQLite's check reads on the
+    /// first: the write neither waits for the read nor fails.
+    #[test]
+    fn a_second_connection_writes_while_the_first_reads() {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let first = index.begin_run("verify", None).unwrap();
+        let second = index.second_connection(1024).unwrap();
+        index
+            .with(|c| {
+                let mut st = c.prepare("SELECT id FROM runs")?;
+                let mut rows = st.query([])?;
+                assert_eq!(
+                    rows.next()?.map(|r| r.get::<_, i64>(0)).transpose()?,
+                    Some(first)
+                );
+                // The first connection's read is open here.
+                second.finish_run(first, true, "{}")?;
+                Ok(())
+            })
+            .unwrap();
+        let ok: Option<bool> = index
+            .with(|c| Ok(c.query_row("SELECT ok FROM runs", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(
+            ok,
+            Some(true),
+            "the first connection sees the second's write"
+        );
+    }
+
     /// A source's reference (a Takeout export, a Picker session) is read back only by a call
     /// that names one; a call without keeps the recorded reference.
     #[test]
