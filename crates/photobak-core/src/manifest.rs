@@ -15,19 +15,36 @@ use std::io::{BufWriter, IntoInnerError, Write};
 
 use crate::error::{IoContext, Result};
 use crate::repo::Repo;
-use crate::repo::store::{ReplaceWriter, hex};
+use crate::repo::store::ReplaceWriter;
 
 /// File name of the manifest at the repository root.
 pub const MANIFEST_FILE: &str = "photobak.b3";
 
 /// One manifest line for a digest and a repository-relative path, with its newline.
 pub fn manifest_line(hash: &[u8; 32], path: &str) -> String {
-    if path.contains(['\\', '\n']) {
-        let escaped = path.replace('\\', "\\\\").replace('\n', "\\n");
-        format!("\\{}  {escaped}\n", hex(hash))
-    } else {
-        format!("{}  {path}\n", hex(hash))
+    let mut line = String::with_capacity(64 + 3 + path.len());
+    push_manifest_line(&mut line, hash, path);
+    line
+}
+
+/// Appends [`manifest_line`] to `out` (the manifest's writer reuses one buffer for every line).
+fn push_manifest_line(out: &mut String, hash: &[u8; 32], path: &str) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let escape = path.contains(['\\', '\n']);
+    if escape {
+        out.push('\\');
     }
+    for b in hash {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out.push_str("  ");
+    if escape {
+        out.push_str(&path.replace('\\', "\\\\").replace('\n', "\\n"));
+    } else {
+        out.push_str(path);
+    }
+    out.push('\n');
 }
 
 /// Rewrites `photobak.b3` from the index (atomically, and only when it changed). Returns the
@@ -70,9 +87,12 @@ fn write_lines(
     // must stay in bounded memory whatever the number of files.
     let mut out = BufWriter::with_capacity(64 * 1024, ReplaceWriter::new(&repo.tmp_dir(), &path));
     let mut failed = None;
+    let mut line = String::with_capacity(256);
     let n = each(&mut |hash, rel| {
+        line.clear();
+        push_manifest_line(&mut line, hash, rel);
         if failed.is_none()
-            && let Err(e) = out.write_all(manifest_line(hash, rel).as_bytes())
+            && let Err(e) = out.write_all(line.as_bytes())
         {
             failed = Some(e);
         }
