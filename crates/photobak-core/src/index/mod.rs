@@ -462,6 +462,60 @@ mod tests {
         assert_eq!(upsert(&meta), (false, 2));
     }
 
+    /// The stored files no item uses: those never used, those whose items moved on, and not
+    /// one a single item (or two) still uses; found by two ordered scans, no temporary index.
+    #[test]
+    fn unused_contents_are_the_files_no_item_uses() {
+        use crate::kinds::Source;
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let run = index.begin_run("backup", Some(acc.id)).unwrap();
+        let item = |r: &str| {
+            let meta = ItemMeta {
+                filename: format!("{r}.jpg"),
+                ..Default::default()
+            };
+            index
+                .upsert_item(acc.id, r, &meta, run, Source::Library, None)
+                .unwrap()
+                .id
+        };
+        let (a, b, c) = (item("a"), item("b"), item("c"));
+        let never = index.test_content("g/never.jpg", b"0", None, None);
+        let shared = index.test_content("g/shared.jpg", b"1", None, Some(a));
+        index.test_use_content(b, shared);
+        let left = index.test_content("g/left.jpg", b"2", None, Some(c));
+        let own = index.test_content("g/own.jpg", b"3", None, Some(c));
+        let last = index.test_content("g/last.jpg", b"4", None, None);
+        assert!(never < shared && shared < left && left < own && own < last);
+        assert_eq!(index.unused_contents().unwrap(), vec![never, left, last]);
+        index.test_detach_all_contents();
+        assert_eq!(
+            index.unused_contents().unwrap(),
+            vec![never, shared, left, own, last]
+        );
+        let plan: Vec<String> = index
+            .with(|c| {
+                let mut st = c.prepare(
+                    "EXPLAIN QUERY PLAN SELECT DISTINCT content_id FROM items
+                     WHERE content_id IS NOT NULL ORDER BY content_id",
+                )?;
+                let rows = st
+                    .query_map([], |r| r.get::<_, String>(3))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .unwrap();
+        assert!(
+            plan.iter().all(|d| !d.contains("TEMP B-TREE"))
+                && plan
+                    .iter()
+                    .any(|d| d.contains("COVERING INDEX items_content")),
+            "{plan:?}"
+        );
+    }
+
     /// `verify` records what it found on a second connection while SQLite's check reads on the
     /// first: the write neither waits for the read nor fails.
     #[test]
