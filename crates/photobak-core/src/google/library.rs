@@ -117,19 +117,53 @@ impl ApiMediaItem {
     /// modification time, so this is what "the bytes changed remotely" means. The description
     /// is left out (editing it changes metadata only, no download needed), and so is `baseUrl`,
     /// which changes on every listing.
+    ///
+    /// The BLAKE3 of the fields as compact JSON with the keys of every object sorted, written
+    /// straight from the item: the structs below name their fields in sorted order, and
+    /// `serde_json`'s maps (`photo`, `video`) iterate sorted (its `preserve_order` feature is
+    /// off). Building a `serde_json::Value` of the fields, sorting it and printing it was a
+    /// tenth of a no-op backup's CPU (perf, 100,000 items); the test
+    /// `version_is_the_fingerprint_of_the_sorted_fields` holds the two to the same bytes,
+    /// since every stored item's recorded version must stay equal.
     pub fn version(&self) -> String {
-        let mut v = serde_json::json!({
-            "filename": self.filename,
-            "mimeType": self.mime_type,
-            "mediaMetadata": self.media_metadata,
-        });
-        canonicalize(&mut v);
-        let hash = blake3::hash(v.to_string().as_bytes());
-        super::super::repo::store::hex(&hash.as_bytes()[..12])
+        #[derive(Serialize)]
+        struct Fields<'a> {
+            filename: &'a Option<String>,
+            #[serde(rename = "mediaMetadata")]
+            media_metadata: SortedMetadata<'a>,
+            #[serde(rename = "mimeType")]
+            mime_type: &'a Option<String>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct SortedMetadata<'a> {
+            creation_time: &'a Option<String>,
+            height: &'a Option<i64>,
+            photo: &'a Option<serde_json::Map<String, serde_json::Value>>,
+            video: &'a Option<serde_json::Map<String, serde_json::Value>>,
+            width: &'a Option<i64>,
+        }
+        let m = &self.media_metadata;
+        let fields = Fields {
+            filename: &self.filename,
+            media_metadata: SortedMetadata {
+                creation_time: &m.creation_time,
+                height: &m.height,
+                photo: &m.photo,
+                video: &m.video,
+                width: &m.width,
+            },
+            mime_type: &self.mime_type,
+        };
+        // Into a buffer, then hashed once: the serialiser's many small writes straight into
+        // the hasher cost more than the copy.
+        let mut text = Vec::with_capacity(512);
+        serde_json::to_writer(&mut text, &fields)
+            .expect("serialising into memory cannot fail: string keys, no I/O");
+        super::super::repo::store::hex(&blake3::hash(&text).as_bytes()[..12])
     }
 }
 
-/// Sorts object keys so the fingerprint does not depend on field order.
 /// One walk through a paged listing. Every page loop over the Library API is this: ask with
 /// the token the last page gave, stop when asked to, and refuse a token that repeats the page
 /// just read (a listing that would never end: prune's listing once looped until cancelled
@@ -183,22 +217,6 @@ impl PageWalk {
                 Ok(())
             }
         }
-    }
-}
-
-fn canonicalize(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(m) => {
-            let mut entries: Vec<(String, serde_json::Value)> =
-                std::mem::take(m).into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            for (k, mut val) in entries {
-                canonicalize(&mut val);
-                m.insert(k, val);
-            }
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(canonicalize),
-        _ => {}
     }
 }
 
@@ -411,6 +429,57 @@ mod tests {
         );
         let page: ItemPage = serde_json::from_str("{}").unwrap();
         assert!(page.media_items.is_empty() && page.next_page_token.is_none());
+    }
+
+    /// The fingerprint as photobak computed it before: the fields as a `serde_json::Value`,
+    /// every object's keys sorted, printed compactly.
+    fn version_by_value(item: &ApiMediaItem) -> String {
+        let mut v = serde_json::json!({
+            "filename": item.filename,
+            "mimeType": item.mime_type,
+            "mediaMetadata": item.media_metadata,
+        });
+        canonicalize(&mut v);
+        let hash = blake3::hash(v.to_string().as_bytes());
+        crate::repo::store::hex(&hash.as_bytes()[..12])
+    }
+
+    /// Sorts object keys so the fingerprint does not depend on field order.
+    fn canonicalize(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut entries: Vec<(String, serde_json::Value)> =
+                    std::mem::take(m).into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                for (k, mut val) in entries {
+                    canonicalize(&mut val);
+                    m.insert(k, val);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(canonicalize),
+            _ => {}
+        }
+    }
+
+    /// Every stored item's recorded version must stay what it was, or the next backup would
+    /// fetch the whole library again: the direct serialisation gives the old bytes, whatever
+    /// the order of the keys in the API's JSON, nested objects, escapes and numbers included.
+    #[test]
+    fn version_is_the_fingerprint_of_the_sorted_fields() {
+        let items = [
+            r#"{"id":"AB1","filename":"a.jpg","mimeType":"image/jpeg","baseUrl":"http://x/lh3/y",
+                "mediaMetadata":{"creationTime":"2022-06-26T10:58:06Z","width":"4624","height":"3468",
+                "photo":{"cameraMake":"Google","cameraModel":"Pixel 7","focalLength":6.81,"isoEquivalent":52,"exposureTime":"0.000816993s","apertureFNumber":1.85}}}"#,
+            r#"{"mediaMetadata":{"video":{"status":"READY","fps":29.97,"cameraMake":"Ap\"ple","z":{"b":[2,{"y":1,"x":0}],"a":null}},
+                "width":1920,"height":"1080","creationTime":"2019-01-01T00:00:00Z"},
+                "mimeType":"video/mp4","id":"V","filename":"Ünïcode \u00e9 \n tab\t.mp4"}"#,
+            r#"{"id":"bare"}"#,
+            r#"{"id":"e","filename":"","mediaMetadata":{"photo":{},"width":"-1"}}"#,
+        ];
+        for text in items {
+            let item: ApiMediaItem = serde_json::from_str(text).unwrap();
+            assert_eq!(item.version(), version_by_value(&item), "{text}");
+        }
     }
 
     #[test]

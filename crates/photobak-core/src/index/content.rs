@@ -171,17 +171,35 @@ impl Index {
         })
     }
 
-    /// Stored files no item uses.
+    /// Stored files no item uses, by id.
+    ///
+    /// Every run starts with this. Two scans compared in memory: the stored files' ids (from the
+    /// smallest index that holds them) and the ids the items use, in order from
+    /// `items_content`. The `NOT IN` subquery it replaces built a temporary index of the used
+    /// ids first, about 0.1 s of every no-op backup at 100,000 items.
     pub fn unused_contents(&self) -> Result<Vec<i64>> {
         self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT id FROM content WHERE id NOT IN
-                 (SELECT content_id FROM items WHERE content_id IS NOT NULL)",
-            )?;
-            let rows = st
+            let mut ids: Vec<i64> = c
+                .prepare_cached("SELECT id FROM content")?
                 .query_map([], |r| r.get(0))?
-                .collect::<Result<Vec<i64>, _>>()?;
-            Ok(rows)
+                .collect::<Result<_, _>>()?;
+            ids.sort_unstable();
+            let mut st = c.prepare_cached(
+                "SELECT DISTINCT content_id FROM items WHERE content_id IS NOT NULL
+                 ORDER BY content_id",
+            )?;
+            let mut used = st.query([])?;
+            let mut unused = Vec::new();
+            let mut next_used: Option<i64> = used.next()?.map(|r| r.get(0)).transpose()?;
+            for id in ids {
+                while next_used.is_some_and(|u| u < id) {
+                    next_used = used.next()?.map(|r| r.get(0)).transpose()?;
+                }
+                if next_used != Some(id) {
+                    unused.push(id);
+                }
+            }
+            Ok(unused)
         })
     }
 
@@ -330,9 +348,13 @@ impl Index {
 
     /// Calls `f` with the digest and path of every stored file, by path: the manifest's lines,
     /// without holding them all twice.
+    ///
+    /// One scan of the table, sorted by SQLite's sorter (in memory up to the page cache's
+    /// size, in a temporary file beyond), instead of the path index's order, which looked each
+    /// row up in the table: a quarter of a second at 100,000 files, half of that sorted.
     pub fn each_content_by_path(&self, mut f: impl FnMut(&[u8; 32], &str)) -> Result<u64> {
         self.with(|c| {
-            let mut st = c.prepare("SELECT blake3, path FROM content ORDER BY path")?;
+            let mut st = c.prepare("SELECT blake3, path FROM content NOT INDEXED ORDER BY path")?;
             let mut rows = st.query([])?;
             let mut n = 0;
             while let Some(r) = rows.next()? {

@@ -117,6 +117,34 @@ impl Index {
         })
     }
 
+    /// A second connection to the same index (already migrated), with a page cache of
+    /// `cache_kib`, for work that must not wait while this one is busy with a long read:
+    /// `verify` records what it found while SQLite's integrity check holds the first.
+    ///
+    /// # Errors
+    /// When the index cannot be opened again (an index in memory has no file to open).
+    pub fn second_connection(&self, cache_kib: i64) -> Result<Index> {
+        let path = self
+            .with(|c| Ok(c.path().map(str::to_string)))?
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| Error::Invalid("the index has no file to open again".into()))?;
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -cache_kib)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        if conn.pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0))? != "wal" {
+            return Err(Error::Invalid(format!(
+                "{path}: not in WAL mode; a second connection would wait for the first"
+            )));
+        }
+        Ok(Index {
+            conn: Mutex::new(conn),
+            batch_gate: Mutex::new(()),
+        })
+    }
+
     /// Runs `f` with the connection. Keep `f` short: every other task waits for it.
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         let mut guard = self.lock();
@@ -358,6 +386,27 @@ mod tests {
                 .any(|d| d.starts_with("SEARCH i") && d.contains("INDEX items_name_nocase")),
             "{plan:?}"
         );
+        // The items' stored files for every album's others.txt at once
+        // (`album_member_contents`): read from the small index alone, never from the items'
+        // large rows.
+        let plan = scans("SELECT id, content_id FROM items WHERE content_id IS NOT NULL");
+        assert!(plan.is_empty(), "{plan:?}");
+        let plan: Vec<String> = index
+            .with(|c| {
+                let mut st = c.prepare(
+                    "EXPLAIN QUERY PLAN SELECT id, content_id FROM items WHERE content_id IS NOT NULL",
+                )?;
+                let rows = st
+                    .query_map([], |r| r.get::<_, String>(3))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|d| d.contains("COVERING INDEX items_content")),
+            "{plan:?}"
+        );
         // The check sees a scan: the case-insensitive comparison photobak used before could not
         // use the path index.
         assert!(
@@ -411,6 +460,122 @@ mod tests {
         meta.camera_make = Some("Sony".into());
         assert!(upsert(&meta).0);
         assert_eq!(upsert(&meta), (false, 2));
+    }
+
+    /// The stored files no item uses: those never used, those whose items moved on, and not
+    /// one a single item (or two) still uses; found by two ordered scans, no temporary index.
+    #[test]
+    fn unused_contents_are_the_files_no_item_uses() {
+        use crate::kinds::Source;
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let run = index.begin_run("backup", Some(acc.id)).unwrap();
+        let item = |r: &str| {
+            let meta = ItemMeta {
+                filename: format!("{r}.jpg"),
+                ..Default::default()
+            };
+            index
+                .upsert_item(acc.id, r, &meta, run, Source::Library, None)
+                .unwrap()
+                .id
+        };
+        let (a, b, c) = (item("a"), item("b"), item("c"));
+        let never = index.test_content("g/never.jpg", b"0", None, None);
+        let shared = index.test_content("g/shared.jpg", b"1", None, Some(a));
+        index.test_use_content(b, shared);
+        let left = index.test_content("g/left.jpg", b"2", None, Some(c));
+        let own = index.test_content("g/own.jpg", b"3", None, Some(c));
+        let last = index.test_content("g/last.jpg", b"4", None, None);
+        assert!(never < shared && shared < left && left < own && own < last);
+        assert_eq!(index.unused_contents().unwrap(), vec![never, left, last]);
+        index.test_detach_all_contents();
+        assert_eq!(
+            index.unused_contents().unwrap(),
+            vec![never, shared, left, own, last]
+        );
+        let plan: Vec<String> = index
+            .with(|c| {
+                let mut st = c.prepare(
+                    "EXPLAIN QUERY PLAN SELECT DISTINCT content_id FROM items
+                     WHERE content_id IS NOT NULL ORDER BY content_id",
+                )?;
+                let rows = st
+                    .query_map([], |r| r.get::<_, String>(3))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .unwrap();
+        assert!(
+            plan.iter().all(|d| !d.contains("TEMP B-TREE"))
+                && plan
+                    .iter()
+                    .any(|d| d.contains("COVERING INDEX items_content")),
+            "{plan:?}"
+        );
+    }
+
+    /// `verify` records what it found on a second connection while SQLite's check reads on the
+    /// first: the write neither waits for the read nor fails.
+    #[test]
+    fn a_second_connection_writes_while_the_first_reads() {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let first = index.begin_run("verify", None).unwrap();
+        let second = index.second_connection(1024).unwrap();
+        index
+            .with(|c| {
+                let mut st = c.prepare("SELECT id FROM runs")?;
+                let mut rows = st.query([])?;
+                assert_eq!(
+                    rows.next()?.map(|r| r.get::<_, i64>(0)).transpose()?,
+                    Some(first)
+                );
+                // The first connection's read is open here.
+                second.finish_run(first, true, "{}")?;
+                Ok(())
+            })
+            .unwrap();
+        let ok: Option<bool> = index
+            .with(|c| Ok(c.query_row("SELECT ok FROM runs", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(
+            ok,
+            Some(true),
+            "the first connection sees the second's write"
+        );
+    }
+
+    /// A source's reference (a Takeout export, a Picker session) is read back only by a call
+    /// that names one; a call without keeps the recorded reference.
+    #[test]
+    fn a_relisting_without_a_reference_keeps_the_recorded_one() {
+        use crate::kinds::Source;
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let meta = ItemMeta {
+            filename: "IMG_1.jpg".into(),
+            ..Default::default()
+        };
+        let recorded = || -> Option<String> {
+            index
+                .with(|c| Ok(c.query_row("SELECT source_ref FROM provenance", [], |r| r.get(0))?))
+                .unwrap()
+        };
+        let upsert = |source_ref: Option<&str>| {
+            let run = index.begin_run("pick", Some(acc.id)).unwrap();
+            index
+                .upsert_item(acc.id, "r1", &meta, run, Source::Picker, source_ref)
+                .unwrap()
+                .prev_source_ref
+        };
+        assert_eq!(upsert(Some("s1")), None);
+        assert_eq!(upsert(None), None, "not read without a reference");
+        assert_eq!(recorded().as_deref(), Some("s1"), "kept");
+        assert_eq!(upsert(Some("s2")).as_deref(), Some("s1"));
+        assert_eq!(recorded().as_deref(), Some("s2"));
     }
 
     /// `list` streams: its walk follows the path index instead of sorting every item before

@@ -38,6 +38,18 @@ impl Index {
         .expect("test content recorded")
     }
 
+    /// Makes an item use a stored file (two items sharing one, as de-duplication leaves them).
+    pub(crate) fn test_use_content(&self, item_id: i64, content_id: i64) {
+        self.with(|c| {
+            c.execute(
+                "UPDATE items SET content_id = ?2 WHERE id = ?1",
+                params![item_id, content_id],
+            )?;
+            Ok(())
+        })
+        .expect("content used");
+    }
+
     /// Makes `album_id` the home of a stored file.
     pub(crate) fn test_set_home(&self, content_id: i64, album_id: i64) {
         self.with(|c| {

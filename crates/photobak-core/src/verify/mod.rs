@@ -21,7 +21,9 @@ mod repair;
 
 pub use repair::{RepairReport, repair};
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -30,11 +32,11 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::index::{ContentCheck, INDEX_FILE, now};
-use crate::manifest::{MANIFEST_FILE, write_manifest};
+use crate::index::{ContentCheck, INDEX_FILE, Index, now};
+use crate::manifest::{MANIFEST_FILE, write_manifest_of};
 use crate::progress::Progress;
-use crate::repo::others::OTHERS_FILE;
-use crate::repo::store::{hash_file, hex};
+use crate::repo::others::{OTHERS_FILE, others_lines_with};
+use crate::repo::store::hex;
 use crate::repo::{Repo, WORK_DIR};
 
 /// What `verify` should check.
@@ -155,20 +157,53 @@ impl VerifyReport {
 pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Result<VerifyReport> {
     let started = std::time::Instant::now();
     let run = repo.index.begin_run("verify", None)?;
-    let index_problems = repo.index.integrity_check()?;
-    let (all, hashed) = check_files(repo, opts, progress)?;
-    let known = Known(all.iter().map(|row| row.path.as_str()).collect());
+    let all = stored_files(repo)?;
+    let due = files_due(&all, opts, progress);
+    let known = Known(all.iter().map(|row| (row.path.as_str(), row.id)).collect());
     let mut report = VerifyReport {
-        index_problems,
+        files_total: all.len() as u64,
         ..Default::default()
     };
-    report.files_total = all.len() as u64;
-    let (damaged, good) = (hashed.damaged, hashed.good);
-    report.files_checked = hashed.files;
-    report.bytes_checked = hashed.bytes;
-    if opts.cancel.is_cancelled() {
-        // What was hashed is true information: keep it, and say the run did not finish.
-        repo.index.record_verification(&good, &[], now())?;
+    // SQLite's check of the index (a second of one core at 100,000 files) runs on the index's
+    // own connection from the start, and everything else alongside it: the files are hashed
+    // and the tree is walked (they need no index), then what was found is recorded and the
+    // `others.txt` files compared on a second connection, while the manifest is written from
+    // the rows read at the start (nothing else changes stored files while the repository is
+    // locked). Before, each waited for the one before it.
+    let (index_problems, found) = std::thread::scope(|s| {
+        let check = s.spawn(|| repo.index.integrity_check());
+        let hashing = s.spawn(|| hash_all(repo, &due, opts.threads.max(2), progress, &opts.cancel));
+        let walked = walk_tree(repo, &known);
+        let hashed = hashing
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let found = if opts.cancel.is_cancelled() {
+            Ok(Some(hashed))
+        } else {
+            let manifest = s.spawn(|| {
+                let mut by_path: Vec<&ContentCheck> = all.iter().collect();
+                by_path.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+                write_manifest_of(repo, by_path.iter().map(|r| (&r.hash, r.path.as_str())))
+            });
+            let recorded = record_found(repo, &known, hashed, walked, &mut report);
+            let manifest = manifest
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            recorded.and_then(|()| {
+                report.manifest_entries = manifest?;
+                Ok(None)
+            })
+        };
+        let problems = check
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (problems, found)
+    });
+    if let Some(hashed) = found? {
+        // Interrupted: what was hashed is true information; keep it, and say the run did not
+        // finish.
+        report.files_checked = hashed.files;
+        repo.index.record_verification(&hashed.good, &[], now())?;
         let summary = serde_json::json!({
             "files_checked": report.files_checked,
             "stopped": "interrupted",
@@ -176,29 +211,7 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
         repo.index.finish_run(run, false, &summary.to_string())?;
         return Err(Error::Cancelled);
     }
-    for d in damaged {
-        if d.actual.is_none() && d.error.as_deref() == Some("missing") {
-            report.missing.push(d);
-        } else {
-            report.corrupted.push(d);
-        }
-    }
-    report.missing.sort_by(|a, b| a.path.cmp(&b.path));
-    report.corrupted.sort_by(|a, b| a.path.cmp(&b.path));
-    // Damaged files lose their verification (see `Index::record_verification`).
-    let damaged_ids: Vec<i64> = report
-        .missing
-        .iter()
-        .chain(&report.corrupted)
-        .map(|d| d.content_id)
-        .collect();
-    repo.index.record_verification(&good, &damaged_ids, now())?;
-
-    let (orphans, temps, others_files) = walk_tree(repo, &known)?;
-    report.orphans = orphans;
-    report.temp_leftovers = temps;
-    report.others = check_others(repo, &known, &others_files)?;
-    report.manifest_entries = write_manifest(repo)?;
+    report.index_problems = index_problems?;
     report.elapsed_secs = started.elapsed().as_secs_f64();
     let summary = serde_json::json!({
         "files_total": report.files_total,
@@ -216,19 +229,72 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     Ok(report)
 }
 
-/// Every stored file as recorded (the set the tree walk compares with), and
-/// what hashing the files due found.
-fn check_files(
+/// What the hashing and the walk found, into `report` and the index: damaged files sorted,
+/// `verified_at` recorded, orphans and leftovers, the `others.txt` problems. On a second
+/// connection to the index, since the first is busy with SQLite's check (on the first, should
+/// the index not open twice).
+fn record_found(
     repo: &Repo,
+    known: &Known<'_>,
+    hashed: Hashed,
+    walked: Result<Walked>,
+    report: &mut VerifyReport,
+) -> Result<()> {
+    let second = repo.index.second_connection(SECOND_CACHE_KIB);
+    if let Err(e) = &second {
+        tracing::debug!("verify: no second connection to the index ({e}); waiting for the first");
+    }
+    let index = second.as_ref().unwrap_or(&repo.index);
+    report.files_checked = hashed.files;
+    report.bytes_checked = hashed.bytes;
+    let mut good = hashed.good;
+    // Sorted, for `check_others` to look up which files were just read whole.
+    good.sort_unstable();
+    for d in hashed.damaged {
+        if d.actual.is_none() && d.error.as_deref() == Some("missing") {
+            report.missing.push(d);
+        } else {
+            report.corrupted.push(d);
+        }
+    }
+    report.missing.sort_by(|a, b| a.path.cmp(&b.path));
+    report.corrupted.sort_by(|a, b| a.path.cmp(&b.path));
+    // Damaged files lose their verification (see `Index::record_verification`).
+    let damaged_ids: Vec<i64> = report
+        .missing
+        .iter()
+        .chain(&report.corrupted)
+        .map(|d| d.content_id)
+        .collect();
+    index.record_verification(&good, &damaged_ids, now())?;
+    let (orphans, temps, others_files) = walked?;
+    report.orphans = orphans;
+    report.temp_leftovers = temps;
+    report.others = check_others(repo, index, known, &good, &others_files)?;
+    Ok(())
+}
+
+/// The page cache of the second connection (KiB): it writes every stored file's row once and
+/// reads the memberships, so a small one will do, and `verify` stays in bounded memory.
+const SECOND_CACHE_KIB: i64 = 4096;
+
+/// Every stored file as recorded (the set the tree walk compares with).
+fn stored_files(repo: &Repo) -> Result<Vec<ContentCheck>> {
+    let mut all: Vec<ContentCheck> = Vec::new();
+    repo.index.each_content_check(|row| all.push(row))?;
+    Ok(all)
+}
+
+/// The files to re-hash this time: all, or those `--only`, `--since` and `--sample` leave.
+fn files_due<'a>(
+    all: &'a [ContentCheck],
     opts: &VerifyOptions,
     progress: &dyn Progress,
-) -> Result<(Vec<ContentCheck>, Hashed)> {
+) -> Vec<&'a ContentCheck> {
     // Files verified within `--since` are not re-hashed.
     let cutoff = opts
         .since
         .map(|d| now() - i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let mut all: Vec<ContentCheck> = Vec::new();
-    repo.index.each_content_check(|row| all.push(row))?;
     let mut due: Vec<&ContentCheck> = all
         .iter()
         .filter(|row| {
@@ -245,18 +311,22 @@ fn check_files(
     for row in &due {
         progress.queued(Some(row.size.max(0) as u64));
     }
-    let hashed = hash_all(repo, &due, opts.threads.max(2), progress, &opts.cancel);
-    Ok((all, hashed))
+    due
 }
 
 /// The stored files the index names: the rows hashed are the same rows the tree walk looks up,
 /// so each path is held once (a set of copied paths was a third of `verify`'s memory at 100,000
 /// files).
-struct Known<'a>(HashSet<&'a str>);
+struct Known<'a>(HashMap<&'a str, i64>);
 
 impl Known<'_> {
     fn contains(&self, rel: &str) -> bool {
-        self.0.contains(rel)
+        self.0.contains_key(rel)
+    }
+
+    /// The content row id of a stored file's path.
+    fn id(&self, rel: &str) -> Option<i64> {
+        self.0.get(rel).copied()
     }
 }
 
@@ -326,6 +396,9 @@ fn hash_all(
     std::thread::scope(|s| {
         for _ in 0..threads.min(rows.len().max(1)) {
             s.spawn(|| {
+                // One buffer per thread, grown to the largest file up to 1 MiB: a buffer per
+                // file was allocated and zeroed 100,000 times.
+                let mut buf = Vec::new();
                 loop {
                     if cancel.is_cancelled() {
                         break;
@@ -334,15 +407,14 @@ fn hash_all(
                     let Some(row) = rows.get(i) else {
                         break;
                     };
-                    let abs = repo.abs(&row.path);
-                    let result = hash_file(&abs);
-                    let mut bad = DamagedFile {
+                    let result = hash_stored(&repo.abs(&row.path), row.size, &mut buf);
+                    let damaged_as = |actual: Option<String>, error: Option<String>| DamagedFile {
                         content_id: row.id,
                         path: row.path.clone(),
                         expected: hex(&row.hash),
-                        actual: None,
+                        actual,
                         size: row.size,
-                        error: None,
+                        error,
                     };
                     match result {
                         Ok((h, n)) => {
@@ -352,17 +424,22 @@ fn hash_all(
                             if h == row.hash {
                                 good.lock().unwrap_or_else(|p| p.into_inner()).push(row.id);
                             } else {
-                                bad.actual = Some(hex(&h));
-                                damaged.lock().unwrap_or_else(|p| p.into_inner()).push(bad);
+                                damaged
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .push(damaged_as(Some(hex(&h)), None));
                             }
                         }
                         Err(e) => {
-                            bad.error = Some(if e.kind() == std::io::ErrorKind::NotFound {
+                            let error = if e.kind() == std::io::ErrorKind::NotFound {
                                 "missing".to_string()
                             } else {
                                 e.to_string()
-                            });
-                            damaged.lock().unwrap_or_else(|p| p.into_inner()).push(bad);
+                            };
+                            damaged
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(damaged_as(None, Some(error)));
                         }
                     }
                     progress.finished();
@@ -376,6 +453,36 @@ fn hash_all(
         files: files.into_inner(),
         bytes: bytes.into_inner(),
     }
+}
+
+/// BLAKE3 and length of one stored file, read to its end into `buf`. The buffer is sized from
+/// the recorded size (one read and the end-of-file read for a small file, without asking the
+/// file system for its size first: 100,000 `statx` calls at 100,000 files), up to 1 MiB; a
+/// file that grew is still read to its end, and its length differs from the record.
+fn hash_stored(path: &Path, recorded: i64, buf: &mut Vec<u8>) -> std::io::Result<([u8; 32], u64)> {
+    let want = usize::try_from(recorded.max(0))
+        .unwrap_or(usize::MAX)
+        .saturating_add(1)
+        .clamp(4096, 1024 * 1024);
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut size = 0u64;
+    loop {
+        let n = match f.read(&mut buf[..want]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((*hasher.finalize().as_bytes(), size))
 }
 
 /// Files that belong to the tree without being stored content.
@@ -469,23 +576,40 @@ fn walk_tree(repo: &Repo, known: &Known<'_>) -> Result<Walked> {
     Ok((orphans, temps, others))
 }
 
-/// What each album's `others.txt` must hold, by file (the rule of `Repo::refresh_others`).
-fn expected_others(repo: &Repo) -> Result<BTreeMap<String, BTreeSet<String>>> {
+/// What each album's `others.txt` must hold, by file (the rule of `Repo::refresh_all_others`),
+/// from the stored files `known` holds.
+fn expected_others(index: &Index, known: &Known<'_>) -> Result<BTreeMap<String, BTreeSet<String>>> {
     let mut out = BTreeMap::new();
-    for account in repo.index.accounts()? {
-        for album in repo.index.albums(account.id)? {
-            let lines: BTreeSet<String> = repo
-                .others_lines(album.id, &album.folder)?
-                .into_iter()
-                .collect();
-            out.insert(format!("{}/{OTHERS_FILE}", album.folder), lines);
+    for account in index.accounts()? {
+        let albums = index.albums(account.id)?;
+        let mut lines = others_lines_with(index, account.id, &albums, |each| {
+            for (path, id) in &known.0 {
+                each(*id, path);
+            }
+            Ok(())
+        })?;
+        for album in albums {
+            let lines = lines.remove(&album.id).unwrap_or_default();
+            out.insert(
+                format!("{}/{OTHERS_FILE}", album.folder),
+                lines.into_iter().collect(),
+            );
         }
     }
     Ok(out)
 }
 
-fn check_others(repo: &Repo, known: &Known<'_>, on_disk: &[String]) -> Result<Vec<OthersProblem>> {
-    let expected = expected_others(repo)?;
+/// Compares every `others.txt` (those on disk, and those the index says must exist) with what
+/// it must hold. `whole` (sorted) are the content ids this run read whole: a line naming one
+/// names a file, without asking the file system again.
+fn check_others(
+    repo: &Repo,
+    index: &Index,
+    known: &Known<'_>,
+    whole: &[i64],
+    on_disk: &[String],
+) -> Result<Vec<OthersProblem>> {
+    let expected = expected_others(index, known)?;
     let mut problems = Vec::new();
     let mut files: BTreeSet<&String> = on_disk.iter().collect();
     files.extend(
@@ -503,7 +627,11 @@ fn check_others(repo: &Repo, known: &Known<'_>, on_disk: &[String]) -> Result<Ve
             .collect();
         let want = expected.get(file);
         for line in &actual {
-            let kind = if !known.contains(line) || !repo.abs(line).is_file() {
+            let is_file = match known.id(line) {
+                None => false,
+                Some(id) => whole.binary_search(&id).is_ok() || repo.abs(line).is_file(),
+            };
+            let kind = if !is_file {
                 "dangling"
             } else if want.is_some_and(|w| w.contains(line)) {
                 continue;
@@ -649,6 +777,13 @@ mod tests {
             format!("{folder}/A/gone.jpg\n"),
         )
         .unwrap();
+        // A's own members, listed in its others.txt: the whole one and the corrupted one are
+        // files that do not belong there, the missing one names no file.
+        std::fs::write(
+            repo.abs(&format!("{folder}/A/others.txt")),
+            format!("{folder}/A/f2.jpg\n{folder}/A/f1.jpg\n{folder}/A/f0.jpg\n"),
+        )
+        .unwrap();
         let r = verify(&repo, &VerifyOptions::default(), &NoProgress).unwrap();
         assert_eq!(r.corrupted.len(), 1, "{r:?}");
         assert_eq!(r.missing.len(), 1);
@@ -657,7 +792,18 @@ mod tests {
         assert_eq!(r.orphans, vec![format!("{folder}/A/stray.jpg")]);
         assert_eq!(r.temp_leftovers, vec![format!("{folder}/A/.x.tmp-1")]);
         let kinds: Vec<&str> = r.others.iter().map(|o| o.kind.as_str()).collect();
-        assert_eq!(kinds, vec!["dangling", "missing"]);
+        assert_eq!(
+            kinds,
+            vec![
+                "unexpected",
+                "unexpected",
+                "dangling",
+                "dangling",
+                "missing"
+            ],
+            "{:?}",
+            r.others
+        );
         assert!(!r.ok());
     }
 }
