@@ -475,8 +475,11 @@ fn xmp_sidecars_are_read_back_by_exiftool() {
 #[test]
 fn an_interrupted_import_resumes_without_rereading_what_was_stored() {
     let env = Env::new();
+    // Enough items for several group commits (256 entries each): with 300 the first group
+    // and the last were a few milliseconds apart, and the kill could miss the import.
+    const ITEMS: i64 = 1200;
     let mut spec = ExportSpec::new("20250101T000000Z").part_size(256 << 10);
-    for i in 0..300 {
+    for i in 0..ITEMS {
         spec = spec.item(ItemSpec::new(&format!("k{i}"), &format!("IMG_{i:04}.jpg")));
     }
     let parts = write_parts(&spec, &env.dir.path().join("export"));
@@ -514,9 +517,9 @@ fn an_interrupted_import_resumes_without_rereading_what_was_stored() {
         .chain(parts.iter().map(String::as_str))
         .collect::<Vec<_>>());
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["new"].as_i64().unwrap() + before, 300, "{v}");
+    assert_eq!(v["new"].as_i64().unwrap() + before, ITEMS, "{v}");
     assert!(
-        before > 0 && before < 300,
+        before > 0 && before < ITEMS,
         "the kill did not land mid-import ({before})"
     );
     assert_eq!(env.tmp_leftovers(), 0);
