@@ -335,8 +335,10 @@ pub struct MediaEntry {
     /// without the part's central directory; `None` for tar parts and folders.
     pub zip: Option<ZipLoc>,
     /// The paired sidecar, if one was found unambiguously: where it is and what names the
-    /// item; [`SidecarTexts::read`] gives the rest.
-    pub sidecar: Option<SidecarRef>,
+    /// item; [`SidecarTexts::read`] gives the rest. Boxed: the media entries are allocated at
+    /// once, before any is matched, at the scan's peak, and the import releases each sidecar
+    /// once recorded.
+    pub sidecar: Option<Box<SidecarRef>>,
     pub matched_by: MatchRule,
     pub variant: Variant,
     /// The first entry with exactly the same path (in another part or earlier in this one).

@@ -818,7 +818,7 @@ impl Builder {
                 }
                 other => other,
             };
-            updates.push((id, full.map(Sidecar::to_ref), rule, variant));
+            updates.push((id, full.map(|s| Box::new(s.to_ref())), rule, variant));
         }
         for (id, sidecar, rule, variant) in updates {
             let m = &mut media[id];
@@ -942,7 +942,7 @@ mod tests {
             size_of::<parts::RawEntry>()
         );
         assert!(
-            size_of::<MediaEntry>() <= 352,
+            size_of::<MediaEntry>() <= 232,
             "MediaEntry: {}",
             size_of::<MediaEntry>()
         );

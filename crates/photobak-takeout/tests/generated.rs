@@ -60,7 +60,7 @@ fn check(c: &Catalog, e: &Expected) {
         if let Some(at) = &m.sidecar {
             // The catalog keeps what names the item; the rest is read again from the part.
             let (s, _) = texts.read(at).unwrap();
-            assert_eq!(s.to_ref(), *at, "what the catalog keeps of {ctx}");
+            assert_eq!(s.to_ref(), **at, "what the catalog keeps of {ctx}");
             let sp = f.sidecar_part.expect("sidecar part");
             assert_eq!(
                 file_name(&c.parts[s.json_part].path),

@@ -35,7 +35,7 @@ fn whole_sidecars(c: &Catalog) -> BTreeMap<String, Sidecar> {
             let (mut s, text) = r.read(at).unwrap();
             assert_eq!(
                 s.to_ref(),
-                *at,
+                **at,
                 "what the catalog keeps of {}",
                 at.json_path
             );
