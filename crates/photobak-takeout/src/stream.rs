@@ -9,11 +9,28 @@ use crate::guard::{Capped, is_bomb};
 use crate::parts::{self, validate_path};
 use crate::{Catalog, Error, MediaEntry, PartFormat, Problem, ProblemKind};
 
-/// Read buffer of a zip part: the inflater asks for 32 KiB at a time; with an 8 KiB buffer
-/// every one of those was a `read` of its own (some 200,000 for a 2 GB export). Entries are
-/// read in archive order and reached by a relative seek, which keeps the buffer, so a small
-/// entry does not cost a whole refill.
+/// Read buffer of a zip part, at most. The inflater asks for 32 KiB at a time; with an 8 KiB
+/// buffer every one of those was a `read` of its own (some 200,000 for a 2 GB export).
 const ZIP_READ_BUFFER: usize = 256 * 1024;
+
+/// Read buffer of a zip part, at least (the standard library's default).
+const ZIP_READ_BUFFER_MIN: usize = 8 * 1024;
+
+/// The read buffer for a zip part whose wanted entries are these: about their average size.
+/// An entry reached by a relative seek within the buffer costs no read, but one past it empties
+/// the buffer, and the refill reads a whole buffer: 256 KiB for each 4 KB photo of a resumed
+/// import that wants one entry in ten would read 64 times its bytes.
+fn zip_read_buffer(wanted: &Wanted<'_>) -> usize {
+    let (n, bytes) = wanted
+        .values()
+        .flatten()
+        .fold((0u64, 0u64), |(n, b), m| (n + 1, b.saturating_add(m.size)));
+    let average = usize::try_from(bytes / n.max(1)).unwrap_or(usize::MAX);
+    average
+        .checked_next_power_of_two()
+        .unwrap_or(usize::MAX)
+        .clamp(ZIP_READ_BUFFER_MIN, ZIP_READ_BUFFER)
+}
 
 /// What the callback of [`for_each_selected_media`] wants next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +164,7 @@ impl Streamer<'_> {
     ) {
         let path = self.catalog.parts[part].path.clone();
         let mut file = match File::open(&path) {
-            Ok(file) => BufReader::with_capacity(ZIP_READ_BUFFER, file),
+            Ok(file) => BufReader::with_capacity(zip_read_buffer(wanted), file),
             Err(e) => {
                 self.part_problem(part, ProblemKind::Unreadable, format!("cannot open: {e}"));
                 return self.lost(part, wanted, "the part cannot be opened");
