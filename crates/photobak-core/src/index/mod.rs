@@ -274,6 +274,19 @@ pub fn now() -> i64 {
 mod tests {
     use super::*;
 
+    /// The detail column of SQLite's plan for `sql` with `args`.
+    fn query_plan(index: &Index, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Vec<String> {
+        index
+            .with(|c| {
+                let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let rows = st
+                    .query_map(args, |r| r.get::<_, String>(3))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
+            })
+            .unwrap()
+    }
+
     /// `tx` keeps what succeeded and undoes what failed, alone and inside a batch, and the
     /// cached savepoint statements keep working after a rollback.
     #[test]
@@ -353,15 +366,7 @@ mod tests {
             "SELECT 1 FROM memberships WHERE album_id = 1 AND item_id = 2",
         ];
         let scans = |q: &str| -> Vec<String> {
-            index
-                .with(|c| {
-                    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {q}"))?;
-                    let rows = st
-                        .query_map([], |r| r.get::<_, String>(3))?
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok(rows)
-                })
-                .unwrap()
+            query_plan(&index, q, &[])
                 .into_iter()
                 .filter(|d| d.starts_with("SCAN") && d != "SCAN CONSTANT ROW")
                 .collect()
@@ -371,16 +376,11 @@ mod tests {
         }
         // A new file's number among same-named files starts from the name's index, not from a
         // walk of the folder's members.
-        let plan: Vec<String> = index
-            .with(|c| {
-                let mut st =
-                    c.prepare(&format!("EXPLAIN QUERY PLAN {}", content::SAME_NAME_BEFORE))?;
-                let rows = st
-                    .query_map(rusqlite::params![1, 2, "x"], |r| r.get::<_, String>(3))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .unwrap();
+        let plan = query_plan(
+            &index,
+            content::SAME_NAME_BEFORE,
+            rusqlite::params![1, 2, "x"],
+        );
         assert!(
             plan.iter()
                 .any(|d| d.starts_with("SEARCH i") && d.contains("INDEX items_name_nocase")),
@@ -391,17 +391,11 @@ mod tests {
         // large rows.
         let plan = scans("SELECT id, content_id FROM items WHERE content_id IS NOT NULL");
         assert!(plan.is_empty(), "{plan:?}");
-        let plan: Vec<String> = index
-            .with(|c| {
-                let mut st = c.prepare(
-                    "EXPLAIN QUERY PLAN SELECT id, content_id FROM items WHERE content_id IS NOT NULL",
-                )?;
-                let rows = st
-                    .query_map([], |r| r.get::<_, String>(3))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .unwrap();
+        let plan = query_plan(
+            &index,
+            "SELECT id, content_id FROM items WHERE content_id IS NOT NULL",
+            &[],
+        );
         assert!(
             plan.iter()
                 .any(|d| d.contains("COVERING INDEX items_content")),
@@ -495,18 +489,11 @@ mod tests {
             index.unused_contents().unwrap(),
             vec![never, shared, left, own, last]
         );
-        let plan: Vec<String> = index
-            .with(|c| {
-                let mut st = c.prepare(
-                    "EXPLAIN QUERY PLAN SELECT DISTINCT content_id FROM items
-                     WHERE content_id IS NOT NULL ORDER BY content_id",
-                )?;
-                let rows = st
-                    .query_map([], |r| r.get::<_, String>(3))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .unwrap();
+        let plan = query_plan(
+            &index,
+            "SELECT DISTINCT content_id FROM items WHERE content_id IS NOT NULL ORDER BY content_id",
+            &[],
+        );
         assert!(
             plan.iter().all(|d| !d.contains("TEMP B-TREE"))
                 && plan
@@ -584,17 +571,7 @@ mod tests {
     fn the_list_walk_needs_no_sort_and_looks_up_by_index() {
         let t = tempfile::tempdir().unwrap();
         let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
-        let plan = |q: &str, args: &[&dyn rusqlite::ToSql]| -> Vec<String> {
-            index
-                .with(|c| {
-                    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {q}"))?;
-                    let rows = st
-                        .query_map(args, |r| r.get::<_, String>(3))?
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok(rows)
-                })
-                .unwrap()
-        };
+        let plan = |q: &str, args: &[&dyn rusqlite::ToSql]| query_plan(&index, q, args);
         let walk = plan(report::STORED_ITEMS, &[&None::<String>, &None::<String>]);
         assert!(
             !walk.iter().any(|d| d.contains("TEMP B-TREE")),
