@@ -15,7 +15,7 @@ use std::io::{BufWriter, IntoInnerError, Write};
 
 use crate::error::{IoContext, Result};
 use crate::repo::Repo;
-use crate::repo::store::ReplaceWriter;
+use crate::repo::store::{ReplaceWriter, push_hex};
 
 /// File name of the manifest at the repository root.
 pub const MANIFEST_FILE: &str = "photobak.b3";
@@ -29,15 +29,11 @@ pub fn manifest_line(hash: &[u8; 32], path: &str) -> String {
 
 /// Appends [`manifest_line`] to `out` (the manifest's writer reuses one buffer for every line).
 fn push_manifest_line(out: &mut String, hash: &[u8; 32], path: &str) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let escape = path.contains(['\\', '\n']);
     if escape {
         out.push('\\');
     }
-    for b in hash {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
+    push_hex(out, hash);
     out.push_str("  ");
     if escape {
         out.push_str(&path.replace('\\', "\\\\").replace('\n', "\\n"));

@@ -80,6 +80,26 @@ pub struct Index {
     batch_gate: Mutex<()>,
 }
 
+/// What every connection to the index is set to: a wait for the other connection's writes, the
+/// durability of WAL with `synchronous = NORMAL`, foreign keys, a page cache of `cache_kib`,
+/// and the statement cache.
+fn configure(conn: &Connection, cache_kib: i64) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
+    // Every query of the index goes through `prepare_cached`: compiling the SQL again for each
+    // of the dozen statements an imported entry takes was a third of the CPU of a no-op
+    // re-import (perf: sqlite3RunParser, yy_reduce, resolveExprStep …). The cache must hold the
+    // hot path's statements at once, or they evict each other.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
 impl Index {
     /// Opens (creating if needed) the index at `path` and migrates it to the current schema.
     ///
@@ -91,23 +111,11 @@ impl Index {
         if !existed {
             restrict_permissions(path)?;
         }
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
         // SQLite's default page cache (2 MiB) is smaller than the index of a large library, so
         // every item of an import read its pages again from the file (a dozen reads per
         // statement, measured with strace). 16 MiB keeps the hot pages of 100,000 items.
-        conn.pragma_update(None, "cache_size", -16_384)?;
-        // Every query of the index goes through `prepare_cached`: compiling the SQL again for
-        // each of the dozen statements an imported entry takes was a third of the CPU of a
-        // no-op re-import (perf: sqlite3RunParser, yy_reduce, resolveExprStep …). The cache
-        // must hold the hot path's statements at once, or they evict each other.
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.set_db_config(
-            rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
-            true,
-        )?;
+        configure(&conn, 16_384)?;
         let mut conn = conn;
         migrate::migrate(&mut conn)?;
         fill_path_keys(&mut conn)?;
@@ -129,11 +137,7 @@ impl Index {
             .filter(|p| !p.is_empty())
             .ok_or_else(|| Error::Invalid("the index has no file to open again".into()))?;
         let conn = Connection::open(&path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "cache_size", -cache_kib)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        configure(&conn, cache_kib)?;
         if conn.pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0))? != "wal" {
             return Err(Error::Invalid(format!(
                 "{path}: not in WAL mode; a second connection would wait for the first"

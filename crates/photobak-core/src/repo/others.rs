@@ -39,20 +39,9 @@ impl Repo {
         account_id: i64,
         albums: &[Album],
     ) -> Result<HashMap<i64, Vec<String>>> {
-        self.others_lines_of(account_id, albums, |each| {
+        others_lines_with(&self.index, account_id, albums, |each| {
             self.index.each_content_path(each)
         })
-    }
-
-    /// [`Repo::all_others_lines`] with the stored files' ids and paths from `paths` (it calls
-    /// its argument once for each of them), for a caller that holds them already (`verify`).
-    pub fn others_lines_of(
-        &self,
-        account_id: i64,
-        albums: &[Album],
-        paths: impl FnOnce(&mut dyn FnMut(i64, &str)) -> Result<()>,
-    ) -> Result<HashMap<i64, Vec<String>>> {
-        others_lines_with(&self.index, account_id, albums, paths)
     }
 
     /// Rewrites the `others.txt` of one album from the index. Returns true when the file changed.
@@ -93,8 +82,9 @@ impl Repo {
     }
 }
 
-/// [`Repo::others_lines_of`] on the connection `index` (`verify` reads with a second one
-/// while the first is busy).
+/// [`Repo::all_others_lines`] on the connection `index` (`verify` reads with a second one
+/// while the first is busy), with the stored files' ids and paths from `paths` (it calls its
+/// argument once for each of them), for a caller that holds them already (`verify`).
 pub fn others_lines_with(
     index: &Index,
     account_id: i64,

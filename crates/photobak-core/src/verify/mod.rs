@@ -22,8 +22,6 @@ mod repair;
 pub use repair::{RepairReport, repair};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Read;
-use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -36,7 +34,7 @@ use crate::index::{ContentCheck, INDEX_FILE, Index, now};
 use crate::manifest::{MANIFEST_FILE, write_manifest_of};
 use crate::progress::Progress;
 use crate::repo::others::{OTHERS_FILE, others_lines_with};
-use crate::repo::store::hex;
+use crate::repo::store::{hash_file_sized, hex};
 use crate::repo::{Repo, WORK_DIR};
 
 /// What `verify` should check.
@@ -407,7 +405,11 @@ fn hash_all(
                     let Some(row) = rows.get(i) else {
                         break;
                     };
-                    let result = hash_stored(&repo.abs(&row.path), row.size, &mut buf);
+                    let result = hash_file_sized(
+                        &repo.abs(&row.path),
+                        u64::try_from(row.size).unwrap_or(0),
+                        &mut buf,
+                    );
                     let damaged_as = |actual: Option<String>, error: Option<String>| DamagedFile {
                         content_id: row.id,
                         path: row.path.clone(),
@@ -453,36 +455,6 @@ fn hash_all(
         files: files.into_inner(),
         bytes: bytes.into_inner(),
     }
-}
-
-/// BLAKE3 and length of one stored file, read to its end into `buf`. The buffer is sized from
-/// the recorded size (one read and the end-of-file read for a small file, without asking the
-/// file system for its size first: 100,000 `statx` calls at 100,000 files), up to 1 MiB; a
-/// file that grew is still read to its end, and its length differs from the record.
-fn hash_stored(path: &Path, recorded: i64, buf: &mut Vec<u8>) -> std::io::Result<([u8; 32], u64)> {
-    let want = usize::try_from(recorded.max(0))
-        .unwrap_or(usize::MAX)
-        .saturating_add(1)
-        .clamp(4096, 1024 * 1024);
-    if buf.len() < want {
-        buf.resize(want, 0);
-    }
-    let mut f = std::fs::File::open(path)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut size = 0u64;
-    loop {
-        let n = match f.read(&mut buf[..want]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((*hasher.finalize().as_bytes(), size))
 }
 
 /// Files that belong to the tree without being stored content.
