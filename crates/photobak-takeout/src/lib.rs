@@ -147,6 +147,7 @@ pub mod names;
 mod parts;
 mod scan;
 mod stream;
+mod zipdir;
 
 /// The internal entry points the fuzz targets in `fuzz/` (outside the workspace) and their
 /// corpus regression test drive directly, because reaching them through [`scan`] would make

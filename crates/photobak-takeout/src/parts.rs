@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
 
+use crate::zipdir;
 use flate2::read::MultiGzDecoder;
-use zip::ZipArchive;
 
 use crate::guard::{Capped, Counting, RatioGuard, is_bomb};
 use crate::{Limits, PartFormat, Problem, ProblemKind};
@@ -407,62 +407,77 @@ pub fn list(part: &Path, limits: &Limits, budget: &mut usize) -> Listing {
 fn list_zip(l: &mut Lister<'_>) {
     let part = l.part;
     let opened = File::open(part).and_then(|f| Ok((f.metadata()?.len(), f)));
-    let (file_len, file) = match opened {
+    let (file_len, mut file) = match opened {
         Ok(x) => x,
         Err(e) => return l.problem(None, ProblemKind::Unreadable, format!("cannot open: {e}")),
     };
-    let mut zip = match ZipArchive::new(BufReader::new(file)) {
-        Ok(z) => z,
-        Err(e) => {
-            return l.problem(
-                None,
-                ProblemKind::Corrupt,
-                format!("cannot read the zip central directory (truncated or corrupt part?): {e}"),
-            );
-        }
+    let unreadable = |l: &mut Lister<'_>, e: std::io::Error| {
+        l.problem(
+            None,
+            ProblemKind::Corrupt,
+            format!("cannot read the zip central directory (truncated or corrupt part?): {e}"),
+        );
     };
-    l.listing.readable = true;
-    if zip.has_duplicate_names() {
-        let dups = duplicate_zip_names(part);
-        if dups.is_empty() {
-            l.problem(
-                None,
-                ProblemKind::Duplicate,
-                "the zip lists some entry names twice; only one copy of each is read",
-            );
-        }
-        for d in dups {
-            let shown = String::from_utf8_lossy(&d).into_owned();
-            l.problem(
-                Some(&shown),
-                ProblemKind::Duplicate,
-                "entry listed twice in the zip; only one copy is read",
-            );
+    let dir = match zipdir::locate(&mut file, file_len) {
+        Ok(d) => d,
+        Err(e) => return unreadable(l, e),
+    };
+    let listed_before = l.listing.problems.len();
+    let budget_before = *l.budget;
+    match list_zip_records(l, file, dir, file_len) {
+        Ok(()) => l.listing.readable = true,
+        // A directory damaged part-way reads as none at all, as a whole: a listing cut short
+        // would look like an export without the rest of its entries.
+        Err(e) => {
+            l.listing.entries = Vec::new();
+            l.listing.problems.truncate(listed_before);
+            *l.budget = budget_before;
+            unreadable(l, e);
         }
     }
-    let meta = zip.metadata();
+}
+
+/// The records of a zip part's directory as listed entries; an error when the directory is
+/// damaged.
+fn list_zip_records(
+    l: &mut Lister<'_>,
+    file: File,
+    dir: zipdir::Directory,
+    file_len: u64,
+) -> std::io::Result<()> {
     // Room for every entry at once: grown by doubling, the listing of a part with 133,000
-    // entries had room for 262,144 (some 17 MB unused) at the scan's peak.
-    l.listing.entries.reserve_exact(meta.len());
+    // entries had room for 262,144 (some 17 MB unused) at the scan's peak. What the end
+    // record claims is capped by what the directory's size can hold.
+    let claimed = dir
+        .entries
+        .min(dir.size / 46)
+        .min(l.limits.max_entries as u64);
+    l.listing
+        .entries
+        .reserve_exact(usize::try_from(claimed).unwrap_or(0));
+    let mut records = zipdir::Records::new(file, dir, 1 << 20)?;
     let mut declared_total: u64 = 0;
     let total_cap = file_len
         .saturating_mul(l.limits.max_ratio)
         .saturating_add(RATIO_SLACK);
-    for i in 0..meta.len() {
-        let entry = match meta.entry(i) {
-            Ok(e) => e,
-            Err(e) => {
-                l.problem(None, ProblemKind::Corrupt, format!("entry {i}: {e}"));
-                continue;
-            }
-        };
-        if entry.is_dir() {
+    // The archive browser page is read once the directory is (its bytes are elsewhere in the
+    // file).
+    let mut pages = Vec::new();
+    let mut i = 0usize;
+    let mut over_budget = false;
+    while let Some(entry) = records.next_record()? {
+        let ordinal = i;
+        i += 1;
+        if entry.is_dir() || over_budget {
             continue;
         }
         if !l.take_budget() {
-            break;
+            // The rest is not listed, but the directory is still read to its end: a damaged
+            // directory is damaged whatever the budget.
+            over_budget = true;
+            continue;
         }
-        let Some(path) = l.checked_name(entry.name_raw()) else {
+        let Some(path) = l.checked_name(entry.name) else {
             continue;
         };
         if entry.is_symlink() {
@@ -481,18 +496,19 @@ fn list_zip(l: &mut Lister<'_>) {
             );
             continue;
         }
-        let method = entry.compression();
-        if method != zip::CompressionMethod::Stored && method != zip::CompressionMethod::Deflated {
+        // 0: stored, 8: deflated.
+        if entry.method != 0 && entry.method != 8 {
             l.problem(
                 Some(&path),
                 ProblemKind::Unsupported,
-                format!("compression method {method} not supported; skipped"),
+                format!(
+                    "compression method {} not supported; skipped",
+                    zip_method_name(entry.method)
+                ),
             );
             continue;
         }
-        let size = entry.size();
-        let compressed = entry.compressed_size();
-        let crc32 = entry.crc32();
+        let (size, compressed) = (entry.size, entry.compressed);
         if l.over_entry_limit(&path, size) {
             continue;
         }
@@ -511,118 +527,74 @@ fn list_zip(l: &mut Lister<'_>) {
                 l.limits.max_ratio
             );
             l.problem(Some(&path), ProblemKind::Bomb, msg);
-            break;
+            over_budget = true;
+            continue;
         }
         let is_json = path.to_ascii_lowercase().ends_with(".json");
         // Every entry's place: a JSON file is read there by the scan, a media file by the
         // bytes pass. A JSON file over the limit is never read.
         let at = if !is_json || l.json_fits(&path, size) {
             Some(EntryAt::Zip(ZipLoc {
-                header_start: entry.header_start(),
+                header_start: entry.header_start,
                 compressed,
                 size,
-                crc32,
-                deflated: method == zip::CompressionMethod::Deflated,
+                crc32: entry.crc32,
+                deflated: entry.method == 8,
             }))
         } else {
             None
         };
-        let data = if wants_data(&path) && !is_json {
-            match zip.by_index(i) {
-                Ok(mut r) => l.read_small(&path, size, &mut Capped::new(&mut r, size)),
-                Err(e) => {
-                    l.problem(
-                        Some(&path),
-                        ProblemKind::Corrupt,
-                        format!("cannot read: {e}"),
-                    );
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        if wants_data(&path) && !is_json {
+            pages.push(l.listing.entries.len());
+        }
         l.listing.entries.push(RawEntry {
-            ordinal: i,
+            ordinal,
             path,
             size,
-            data,
+            data: None,
             at,
         });
     }
-}
-
-fn le16(b: &[u8], at: usize) -> Option<usize> {
-    b.get(at..at + 2)
-        .map(|x| usize::from(u16::from_le_bytes([x[0], x[1]])))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u64> {
-    b.get(at..at + 4)
-        .map(|x| u64::from(u32::from_le_bytes([x[0], x[1], x[2], x[3]])))
-}
-
-/// Names that occur more than once in a zip's central directory (only used to name the
-/// duplicates `ZipArchive` collapses; zip64 directories are not walked). Reads only the tail
-/// of the file and the central directory.
-pub fn duplicate_zip_names(part: &Path) -> Vec<Vec<u8>> {
-    use std::io::{Seek, SeekFrom};
-    let read_at = |f: &mut File, at: u64, len: u64| -> Option<Vec<u8>> {
-        f.seek(SeekFrom::Start(at)).ok()?;
-        let mut v = Vec::new();
-        f.take(len).read_to_end(&mut v).ok()?;
-        Some(v)
-    };
-    let Ok(mut f) = File::open(part) else {
-        return Vec::new();
-    };
-    let Ok(len) = f.metadata().map(|m| m.len()) else {
-        return Vec::new();
-    };
-    let tail_start = len.saturating_sub(22 + 65_535);
-    let Some(tail) = read_at(&mut f, tail_start, len - tail_start) else {
-        return Vec::new();
-    };
-    let Some(eocd) = (0..tail.len().saturating_sub(21))
-        .rev()
-        .find(|&i| tail[i..].starts_with(b"PK\x05\x06"))
-    else {
-        return Vec::new();
-    };
-    let (Some(count), Some(size), Some(start)) = (
-        le16(&tail, eocd + 10),
-        le32(&tail, eocd + 12),
-        le32(&tail, eocd + 16),
-    ) else {
-        return Vec::new();
-    };
-    let Some(cd) = read_at(&mut f, start, size) else {
-        return Vec::new();
-    };
-    duplicate_names_in(&cd, count)
-}
-
-fn duplicate_names_in(cd: &[u8], count: usize) -> Vec<Vec<u8>> {
-    let mut at = 0usize;
-    let mut seen = std::collections::HashSet::new();
-    let mut dups: Vec<Vec<u8>> = Vec::new();
-    for _ in 0..count {
-        if !cd.get(at..).is_some_and(|s| s.starts_with(b"PK\x01\x02")) {
-            break;
+    drop(records);
+    let mut file = None;
+    for at in pages {
+        let e = &l.listing.entries[at];
+        let (path, size, loc) = (e.path.clone(), e.size, e.at);
+        let Some(loc) = loc else { continue };
+        if !l.json_fits(&path, size) {
+            continue;
         }
-        let (Some(n), Some(x), Some(c)) = (le16(cd, at + 28), le16(cd, at + 30), le16(cd, at + 32))
-        else {
-            break;
+        let data = match read_json_at(l.part, &mut file, &path, &loc) {
+            Ok(d) => Some(d.into_boxed_slice()),
+            Err(e) => {
+                l.problem(
+                    Some(&path),
+                    ProblemKind::Corrupt,
+                    format!("cannot read: {e}"),
+                );
+                None
+            }
         };
-        let Some(name) = cd.get(at + 46..at + 46 + n) else {
-            break;
-        };
-        if !seen.insert(name.to_vec()) && !dups.iter().any(|d| d == name) {
-            dups.push(name.to_vec());
-        }
-        at += 46 + n + x + c;
+        l.listing.entries[at].data = data;
     }
-    dups
+    Ok(())
+}
+
+/// The name of a compression method the listing does not read (APPNOTE 4.4.5).
+fn zip_method_name(method: u16) -> String {
+    let name = match method {
+        1 => "Shrink",
+        6 => "Implode",
+        9 => "Deflate64",
+        12 => "Bzip2",
+        14 => "LZMA",
+        93 => "Zstd",
+        95 => "XZ",
+        98 => "PPMd",
+        99 => "AES (encrypted)",
+        _ => return method.to_string(),
+    };
+    format!("{method} ({name})")
 }
 
 /// Opens a tar or tgz part as a guarded stream.
