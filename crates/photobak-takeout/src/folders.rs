@@ -7,14 +7,10 @@ use std::sync::Arc;
 pub enum Folder {
     /// `Photos from 2019` (or a localised form).
     Year(i32),
-    /// An album folder (also `Untitled(N)`): `title` comes from the album metadata JSON when
-    /// present and non-empty, else it is the folder name. Every media entry of the folder holds
-    /// it, so its names are shared, not copied.
-    Album {
-        folder_name: Arc<str>,
-        title: Arc<str>,
-        description: Option<Arc<str>>,
-    },
+    /// An album folder (also `Untitled(N)`). Every media entry of the folder holds it, so its
+    /// names are shared, not copied, behind one pointer: held inline, they made every media
+    /// entry of a large export 32 bytes larger, album or not.
+    Album(Arc<AlbumFolder>),
     /// `Archive/` (localised): archived items.
     Archive,
     /// `Trash/` or `Bin/` (localised): trashed items.
@@ -26,6 +22,26 @@ pub enum Folder {
     LockedFolder,
     /// Anywhere else (files at the top of the Photos folder, nested folders); the folder path.
     Other(String),
+}
+
+/// An album folder's names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlbumFolder {
+    pub folder_name: Arc<str>,
+    /// From the album metadata JSON when present and non-empty, else the folder name.
+    pub title: Arc<str>,
+    pub description: Option<Arc<str>>,
+}
+
+impl Folder {
+    /// An album folder of these names.
+    pub fn album(folder_name: &str, title: &str, description: Option<&str>) -> Folder {
+        Folder::Album(Arc::new(AlbumFolder {
+            folder_name: Arc::from(folder_name),
+            title: Arc::from(title),
+            description: description.map(Arc::from),
+        }))
+    }
 }
 
 /// Localised names of the Photos product folder under `Takeout/`.
@@ -221,11 +237,7 @@ pub fn special_kind(name: &str) -> Option<Folder> {
 pub fn classify(name: &str, album: Option<(&str, Option<&str>)>, sidecar_years: &[i32]) -> Folder {
     if let Some((title, description)) = album {
         let title = if title.is_empty() { name } else { title };
-        return Folder::Album {
-            folder_name: Arc::from(name),
-            title: Arc::from(title),
-            description: description.map(Arc::from),
-        };
+        return Folder::album(name, title, description);
     }
     if let Some(kind) = special_kind(name) {
         return kind;
@@ -241,12 +253,7 @@ pub fn classify(name: &str, album: Option<(&str, Option<&str>)>, sidecar_years: 
             return Folder::Year(y);
         }
     }
-    let name: Arc<str> = Arc::from(name);
-    Folder::Album {
-        folder_name: name.clone(),
-        title: name,
-        description: None,
-    }
+    Folder::album(name, name, None)
 }
 
 #[cfg(test)]
@@ -301,7 +308,7 @@ mod tests {
         // A user album may carry a special name: its metadata decides.
         assert!(matches!(
             classify("Locked Folder", Some(("Locked Folder", None)), &[]),
-            Folder::Album { .. }
+            Folder::Album(_)
         ));
         assert_eq!(classify("Photos from 2019", None, &[]), Folder::Year(2019));
     }
@@ -309,28 +316,19 @@ mod tests {
     #[test]
     fn albums_win_over_names() {
         let f = classify("Archive", Some(("Archive", Some("mine"))), &[]);
-        assert_eq!(
-            f,
-            Folder::Album {
-                folder_name: "Archive".into(),
-                title: "Archive".into(),
-                description: Some("mine".into())
-            }
-        );
+        assert_eq!(f, Folder::album("Archive", "Archive", Some("mine")));
         // Truncated/rewritten folder name: the metadata title is the truth.
         let f = classify(
             "2016-01-05 - _3",
             Some(("2016-01-05 - Genova/Porto", None)),
             &[],
         );
-        assert!(
-            matches!(f, Folder::Album { ref title, .. } if &**title == "2016-01-05 - Genova/Porto")
-        );
+        assert!(matches!(f, Folder::Album(ref a) if &*a.title == "2016-01-05 - Genova/Porto"));
         // Untitled album with an empty metadata title keeps its folder name.
         let f = classify("Sans titre(9)", Some(("", None)), &[]);
-        assert!(matches!(f, Folder::Album { ref title, .. } if &**title == "Sans titre(9)"));
+        assert!(matches!(f, Folder::Album(ref a) if &*a.title == "Sans titre(9)"));
         let f = classify("Untitled(1)", None, &[2019]);
-        assert!(matches!(f, Folder::Album { ref title, .. } if &**title == "Untitled(1)"));
+        assert!(matches!(f, Folder::Album(ref a) if &*a.title == "Untitled(1)"));
         assert!(is_untitled("Untitled(1)"));
         assert!(is_untitled("Sans titre(9)"));
         assert!(!is_untitled("Holiday(1)"));
@@ -344,11 +342,11 @@ mod tests {
         );
         assert!(matches!(
             classify("Foton från 2018", None, &[2010, 2011]),
-            Folder::Album { .. }
+            Folder::Album(_)
         ));
         assert!(matches!(
             classify("Summer 2018", None, &[]),
-            Folder::Album { .. }
+            Folder::Album(_)
         ));
     }
 }

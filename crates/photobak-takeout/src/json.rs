@@ -94,6 +94,17 @@ pub struct SidecarRef {
     pub raw: RawJson,
 }
 
+impl SidecarRef {
+    /// Releases what names the item (`title`, `url`), keeping where the sidecar is: for a
+    /// reader that has taken what it needs of them (the import, once every item's id is
+    /// decided), which reads the whole sidecar again with [`crate::SidecarTexts::read`]. Those
+    /// two strings were a ninth of the import's peak memory at 100,000 items.
+    pub fn release_names(&mut self) {
+        self.title = String::new();
+        self.url = None;
+    }
+}
+
 impl Sidecar {
     /// What the catalog keeps of this sidecar.
     pub fn to_ref(&self) -> SidecarRef {

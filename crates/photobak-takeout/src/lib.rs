@@ -162,7 +162,7 @@ pub mod fuzzing {
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use folders::Folder;
+pub use folders::{AlbumFolder, Folder};
 pub use json::{AlbumMeta, Geo, Origin, RawJson, Sidecar, SidecarRef};
 pub use matcher::MatchRule;
 pub use parts::ZipLoc;
@@ -328,10 +328,6 @@ pub struct MediaEntry {
     pub folder: Folder,
     /// Uncompressed size as listed.
     pub size: u64,
-    /// CRC-32 of the bytes from the zip central directory; `None` for tar parts and folders.
-    /// Cheap evidence in pass 1 that two copies with the same sidecar identity are (or are
-    /// not) the same bytes.
-    pub crc32: Option<u32>,
     /// Where a zip part holds the entry (its local header), so that its bytes are read
     /// without the part's central directory; `None` for tar parts and folders.
     pub zip: Option<ZipLoc>,
@@ -357,6 +353,13 @@ impl MediaEntry {
     /// The file name in the archive (possibly truncated or with a counter).
     pub fn file_name(&self) -> &str {
         self.path.rsplit_once('/').map_or(&self.path, |(_, f)| f)
+    }
+
+    /// CRC-32 of the bytes from the zip central directory; `None` for tar parts and folders.
+    /// Cheap evidence in pass 1 that two copies with the same sidecar identity are (or are
+    /// not) the same bytes.
+    pub fn crc32(&self) -> Option<u32> {
+        self.zip.map(|z| z.crc32)
     }
 }
 

@@ -516,7 +516,6 @@ impl Builder {
                 path: std::mem::take(&mut self.listings[r.part].1.entries[r.entry].path),
                 folder: Folder::Other(String::new()),
                 size,
-                crc32: zip.map(|l| l.crc32),
                 zip,
                 sidecar: None,
                 matched_by: MatchRule::None {
@@ -724,12 +723,9 @@ impl Builder {
             }
             _ => Folder::Other(g.dirs.join("/")),
         };
-        if let Folder::Album {
-            folder_name,
-            title,
-            description,
-        } = &folder
-        {
+        if let Folder::Album(names) = &folder {
+            let (folder_name, title, description) =
+                (&names.folder_name, &names.title, &names.description);
             let folder_path = g
                 .media
                 .first()
@@ -936,7 +932,7 @@ mod tests {
             size_of::<parts::RawEntry>()
         );
         assert!(
-            size_of::<MediaEntry>() <= 232,
+            size_of::<MediaEntry>() <= 192,
             "MediaEntry: {}",
             size_of::<MediaEntry>()
         );

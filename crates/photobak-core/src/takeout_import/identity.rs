@@ -58,7 +58,7 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<String> {
         .filter(|(_, copies)| {
             let mut folders = HashSet::new();
             let one_per_folder = copies.iter().all(|e| folders.insert(e.folder_path()));
-            let mut crcs: Vec<u32> = copies.iter().filter_map(|e| e.crc32).collect();
+            let mut crcs: Vec<u32> = copies.iter().filter_map(|e| e.crc32()).collect();
             crcs.sort_unstable();
             crcs.dedup();
             one_per_folder && crcs.len() <= 1
@@ -164,7 +164,7 @@ pub(super) fn meta_id(k: &MetaKey) -> String {
 pub(super) fn folder_key(f: &Folder) -> String {
     match f {
         Folder::Year(y) => format!("year:{y}"),
-        Folder::Album { folder_name, .. } => format!("album:{folder_name}"),
+        Folder::Album(a) => format!("album:{}", a.folder_name),
         Folder::Archive => "archive".into(),
         Folder::Trash => "trash".into(),
         Folder::FailedVideos => "failed-videos".into(),

@@ -210,19 +210,19 @@ pub(super) fn plan_entry(
     )?;
     // Album membership from the folder the entry sits in.
     let album: Option<Album> = match &entry.folder {
-        Folder::Album {
-            folder_name,
-            title,
-            description,
-        } => Some(albums.get(
-            AlbumKey::Takeout(folder_name.clone(), title.clone(), description.clone()),
+        Folder::Album(a) => Some(albums.get(
+            AlbumKey::Takeout(
+                a.folder_name.clone(),
+                a.title.clone(),
+                a.description.clone(),
+            ),
             || {
                 takeout_album(
                     repo,
                     account,
-                    folder_name,
-                    title,
-                    description.as_deref(),
+                    &a.folder_name,
+                    &a.title,
+                    a.description.as_deref(),
                     run_id,
                 )
             },

@@ -427,6 +427,14 @@ fn record_entries(
 ) -> Result<Vec<Option<Planned>>> {
     // Pass 1: items, albums and memberships, no bytes.
     let remote_ids = remote_ids_of(catalog);
+    // Every item's id is decided: the names the sidecars carried for it are not read again
+    // (each sidecar is read whole below), and this pass's own memory (the index's cache, the
+    // plan) grows from here.
+    for m in &mut catalog.media {
+        if let Some(sc) = m.sidecar.as_mut() {
+            sc.release_names();
+        }
+    }
     // Items are recorded in a canonical order (folder, then name), not in archive order, so the
     // same export gives the same item ids, and therefore the same file names, whether it comes
     // as zip, tgz or folders.
