@@ -428,4 +428,43 @@ mod tests {
         far[eocd + 16..eocd + 20].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(read_all(&far).is_err());
     }
+
+    /// Every byte of the directory and the end records changed, and the part cut at every
+    /// length past its entries: an error or a listing, never a panic. (A record that points
+    /// past the part lists; its entry's read fails on its own, in the bytes pass.)
+    #[test]
+    fn every_damaged_byte_is_an_error_or_a_listing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("a.zip");
+        write_zip(&p, b"", 6, true);
+        let good = std::fs::read(&p).unwrap();
+        let mut f = File::open(&p).unwrap();
+        let dir = locate(&mut f, good.len() as u64).unwrap();
+        let first = usize::try_from(dir.start).unwrap();
+        let check = |bytes: &[u8]| {
+            std::fs::write(&p, bytes).unwrap();
+            let mut f = File::open(&p).unwrap();
+            let Ok(dir) = locate(&mut f, bytes.len() as u64) else {
+                return;
+            };
+            let Ok(mut rs) = Records::new(f, dir, 64) else {
+                return;
+            };
+            let mut n = 0;
+            while let Ok(Some(_)) = rs.next_record() {
+                n += 1;
+            }
+            assert!(n <= 7, "more records than the directory holds");
+        };
+        for at in first..good.len() {
+            for v in [0x00, 0xff, good[at] ^ 0x01] {
+                let mut b = good.clone();
+                b[at] = v;
+                check(&b);
+            }
+        }
+        for len in first..good.len() {
+            check(&good[..len]);
+        }
+    }
 }
