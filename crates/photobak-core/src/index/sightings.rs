@@ -263,7 +263,7 @@ mod tests {
             taken_source: Some(TimeSource::Api),
             width: Some(640),
             height: Some(480),
-            camera_make: (n % 2 == 0).then(|| "Sony".into()),
+            camera_make: n.is_multiple_of(2).then(|| "Sony".into()),
             version: Some(format!("v{n}")),
             ..Default::default()
         }
