@@ -374,7 +374,7 @@ fn record_item(
                 .index
                 .record_sighting(&u, &item.remote_id, run_id, source)?
         {
-            k.seen(&item.remote_id, run_id);
+            k.seen(&u, run_id);
             return Ok(ItemState {
                 id: u.id,
                 content_id: Some(u.content_id),

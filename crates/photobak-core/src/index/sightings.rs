@@ -35,6 +35,9 @@ use crate::kinds::Source;
 #[derive(Debug, Default)]
 pub struct KnownItems {
     by_id: HashMap<u64, Known>,
+    /// A listed item's values, encoded for its fingerprint (reused: one hash of the whole
+    /// encoding, not a hasher fed value by value, which cost more than the lookup it saves).
+    scratch: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +58,8 @@ pub struct Unchanged {
     pub content_id: i64,
     /// This run had already recorded it.
     pub seen_this_run: bool,
+    /// Its key in [`KnownItems`].
+    key: u64,
 }
 
 /// The columns of the fingerprint, in its order: the version and every field a Library
@@ -90,36 +95,35 @@ fn listed_values(meta: &ItemMeta) -> Option<[&dyn ToSql; 11]> {
     ])
 }
 
-/// Adds one value, with its SQLite type, to a fingerprint.
-fn push_value(h: &mut blake3::Hasher, v: ValueRef<'_>) {
+/// Appends one value, with its SQLite type, to a fingerprint's encoding.
+fn push_value(out: &mut Vec<u8>, v: ValueRef<'_>) {
     match v {
-        ValueRef::Null => {
-            h.update(&[0]);
-        }
+        ValueRef::Null => out.push(0),
         ValueRef::Integer(i) => {
-            h.update(&[1]);
-            h.update(&i.to_le_bytes());
+            out.push(1);
+            out.extend_from_slice(&i.to_le_bytes());
         }
         ValueRef::Real(f) => {
-            h.update(&[2]);
-            h.update(&f.to_bits().to_le_bytes());
+            out.push(2);
+            out.extend_from_slice(&f.to_bits().to_le_bytes());
         }
         ValueRef::Text(t) => {
-            h.update(&[3]);
-            h.update(&(t.len() as u64).to_le_bytes());
-            h.update(t);
+            out.push(3);
+            out.extend_from_slice(&(t.len() as u64).to_le_bytes());
+            out.extend_from_slice(t);
         }
         ValueRef::Blob(b) => {
-            h.update(&[4]);
-            h.update(&(b.len() as u64).to_le_bytes());
-            h.update(b);
+            out.push(4);
+            out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+            out.extend_from_slice(b);
         }
     }
 }
 
-fn finish(h: &blake3::Hasher) -> [u8; 16] {
+/// The fingerprint of an encoding.
+fn fingerprint(encoded: &[u8]) -> [u8; 16] {
     let mut out = [0u8; 16];
-    out.copy_from_slice(&h.finalize().as_bytes()[..16]);
+    out.copy_from_slice(&blake3::hash(encoded).as_bytes()[..16]);
     out
 }
 
@@ -131,27 +135,35 @@ fn key_of(remote_id: &str) -> u64 {
 
 impl KnownItems {
     /// The listed item, when it is a stored item whose listed fields are what is stored.
-    pub fn unchanged(&self, remote_id: &str, meta: &ItemMeta, run_id: i64) -> Option<Unchanged> {
-        let known = self.by_id.get(&key_of(remote_id))?;
+    pub fn unchanged(
+        &mut self,
+        remote_id: &str,
+        meta: &ItemMeta,
+        run_id: i64,
+    ) -> Option<Unchanged> {
+        let key = key_of(remote_id);
+        let known = *self.by_id.get(&key)?;
         let values = listed_values(meta)?;
-        let mut h = blake3::Hasher::new();
+        let out = &mut self.scratch;
+        out.clear();
         for v in values {
             match v.to_sql().ok()? {
-                ToSqlOutput::Borrowed(r) => push_value(&mut h, r),
-                ToSqlOutput::Owned(o) => push_value(&mut h, ValueRef::from(&o)),
+                ToSqlOutput::Borrowed(r) => push_value(out, r),
+                ToSqlOutput::Owned(o) => push_value(out, ValueRef::from(&o)),
                 _ => return None,
             }
         }
-        (finish(&h) == known.fingerprint).then_some(Unchanged {
+        (fingerprint(out) == known.fingerprint).then_some(Unchanged {
             id: known.id,
             content_id: known.content_id,
             seen_this_run: known.seen_run == Some(run_id),
+            key,
         })
     }
 
-    /// Notes that this run recorded the item's sighting.
-    pub fn seen(&mut self, remote_id: &str, run_id: i64) {
-        if let Some(k) = self.by_id.get_mut(&key_of(remote_id)) {
+    /// Notes that this run recorded the sighting of an item [`KnownItems::unchanged`] found.
+    pub fn seen(&mut self, item: &Unchanged, run_id: i64) {
+        if let Some(k) = self.by_id.get_mut(&item.key) {
             k.seen_run = Some(run_id);
         }
     }
@@ -187,19 +199,20 @@ impl Index {
             ))?;
             let mut rows = st.query([account_id])?;
             let mut by_id = HashMap::new();
+            let mut encoded = Vec::with_capacity(256);
             // Two remote ids with one key: neither is recognised (both take the lookup).
             let mut clashes = Vec::new();
             while let Some(r) = rows.next()? {
-                let mut h = blake3::Hasher::new();
+                encoded.clear();
                 for i in 4..4 + 11 {
-                    push_value(&mut h, r.get_ref(i)?);
+                    push_value(&mut encoded, r.get_ref(i)?);
                 }
                 let key = key_of(r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?);
                 let known = Known {
                     id: r.get(0)?,
                     content_id: r.get(1)?,
                     seen_run: r.get(2)?,
-                    fingerprint: finish(&h),
+                    fingerprint: fingerprint(&encoded),
                 };
                 if by_id.insert(key, known).is_some() {
                     clashes.push(key);
@@ -208,7 +221,10 @@ impl Index {
             for key in clashes {
                 by_id.remove(&key);
             }
-            Ok(KnownItems { by_id })
+            Ok(KnownItems {
+                by_id,
+                scratch: Vec::with_capacity(256),
+            })
         })
     }
 
@@ -317,7 +333,7 @@ mod tests {
             }
         }
         let run = index.begin_run("backup", Some(acc.id)).unwrap();
-        let known = index.known_items(acc.id).unwrap();
+        let mut known = index.known_items(acc.id).unwrap();
         assert_eq!(known.len(), n - 1, "every item with a stored file");
         let mut changed: Vec<(usize, ItemMeta)> = vec![
             (
@@ -461,7 +477,7 @@ mod tests {
                 .record_sighting(&u, "r1", run, Source::Library)
                 .unwrap()
         );
-        known.seen("r1", run);
+        known.seen(&u, run);
         assert!(
             known
                 .unchanged("r1", &listed(1), run)
