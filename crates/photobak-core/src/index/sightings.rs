@@ -193,8 +193,12 @@ impl Index {
     /// The index's.
     pub fn known_items(&self, account_id: i64) -> Result<KnownItems> {
         self.with(|c| {
+            // The table in its own order (`NOT INDEXED`): through an index on `account_id`
+            // (the planner picks a name index) every row is a lookup of its own, in no order,
+            // and a table larger than the page cache was read from the file several times
+            // (72,000 `pread64` instead of 33,000 for a 100,000-item no-op).
             let mut st = c.prepare_cached(&format!(
-                "SELECT id, content_id, seen_run, remote_id, {FINGERPRINT_COLS} FROM items
+                "SELECT id, content_id, seen_run, remote_id, {FINGERPRINT_COLS} FROM items NOT INDEXED
                  WHERE account_id = ?1 AND content_id IS NOT NULL AND version IS NOT NULL"
             ))?;
             let mut rows = st.query([account_id])?;
