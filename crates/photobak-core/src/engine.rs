@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, Result};
 use crate::finish::{finish_file, resolve_from_file};
 use crate::google::http::Pacer;
-use crate::index::{Account, AlbumSpec, Batch};
+use crate::index::{Account, AlbumSpec, Batch, ItemState, KnownItems};
 use crate::ingest::{IngestRequest, Stored, album_folder, ingest};
 use crate::kinds::Source as SourceKind;
 use crate::progress::Progress;
@@ -178,6 +178,11 @@ impl Engine {
             summary: Mutex::new(summary),
             touched: Mutex::new(Vec::new()),
             tasks: Mutex::new(JoinSet::new()),
+            known: Mutex::new(if source.kind() == SourceKind::Library {
+                Known::Unloaded
+            } else {
+                Known::Off
+            }),
         });
         let committer = tokio::spawn(commit_groups(intake.clone(), queue));
         let result = source.list(intake.clone()).await;
@@ -330,12 +335,67 @@ struct RunIntake {
     summary: Mutex<RunSummary>,
     touched: Mutex<Vec<i64>>,
     tasks: Mutex<JoinSet<()>>,
+    /// The account's stored items, for recognising unchanged ones without a lookup each
+    /// ([`KnownItems`]): read when the first page is recorded, Library runs only.
+    known: Mutex<Known>,
     /// Fetched files on their way to the committer ([`commit_groups`]); None once the run's
     /// fetches are all done.
     commits: Mutex<Option<mpsc::Sender<Fetched>>>,
     /// Fetches leave their files unsynced and the committer syncs a group with one `syncfs`
     /// (where the file system allows it: [`Repo::group_commit_supported`]).
     grouped: bool,
+}
+
+/// A run's [`KnownItems`], once read.
+enum Known {
+    /// Read when the first page is recorded.
+    Unloaded,
+    Loaded(KnownItems),
+    /// Not used: not a Library run, or it could not be read.
+    Off,
+}
+
+/// Records one listed item: its sighting only when it is known unchanged ([`KnownItems`]: the
+/// writes `upsert_item` would make for it, without its lookup), otherwise `upsert_item`.
+/// Inside the page's transaction.
+fn record_item(
+    repo: &Repo,
+    known: &mut Known,
+    item: &ListedItem,
+    account_id: i64,
+    run_id: i64,
+    source: SourceKind,
+) -> Result<ItemState> {
+    if let Known::Loaded(k) = known
+        && item.source_ref.is_none()
+    {
+        if let Some(u) = k.unchanged(&item.remote_id, &item.meta, run_id)
+            && repo
+                .index
+                .record_sighting(&u, &item.remote_id, run_id, source)?
+        {
+            k.seen(&u, run_id);
+            return Ok(ItemState {
+                id: u.id,
+                content_id: Some(u.content_id),
+                is_new: false,
+                version_changed: false,
+                meta_changed: false,
+                seen_this_run: u.seen_this_run,
+                prev_source_ref: None,
+            });
+        }
+        // Recorded by `upsert_item`, perhaps changed: its next listing in the run is too.
+        k.forget(&item.remote_id);
+    }
+    repo.index.upsert_item(
+        account_id,
+        &item.remote_id,
+        &item.meta,
+        run_id,
+        source,
+        item.source_ref.as_deref(),
+    )
 }
 
 /// What recording a listed item found.
@@ -375,19 +435,24 @@ impl RunIntake {
         let (account_id, run_id, source) = (self.account.id, self.run_id, self.source);
         let counted = lock(&self.summary).items as usize;
         let max = self.opts.max_items;
-        let (items, recorded, flow, new) = blocking(move || {
+        // Taken for the page and put back after it (pages are recorded one at a time).
+        let mut known = std::mem::replace(&mut *lock(&self.known), Known::Off);
+        let (items, recorded, flow, new, known) = blocking(move || {
+            if matches!(known, Known::Unloaded) {
+                // Without it every item takes `upsert_item`'s lookup, as before.
+                known = match repo.index.known_items(account_id) {
+                    Ok(k) => Known::Loaded(k),
+                    Err(e) => {
+                        tracing::warn!("reading the known items: {e}");
+                        Known::Off
+                    }
+                };
+            }
             let (recorded, flow, new) = repo.index.batch(|_| {
                 let mut out = Vec::with_capacity(items.len());
                 let mut new = 0usize;
                 for item in &items {
-                    let st = repo.index.upsert_item(
-                        account_id,
-                        &item.remote_id,
-                        &item.meta,
-                        run_id,
-                        source,
-                        item.source_ref.as_deref(),
-                    )?;
+                    let st = record_item(&repo, &mut known, item, account_id, run_id, source)?;
                     let new_membership = match item.album {
                         Some(a) => repo.index.add_membership(a, st.id)? && !st.is_new,
                         None => false,
@@ -410,9 +475,10 @@ impl RunIntake {
                 }
                 Ok((out, Flow::Continue, new))
             })?;
-            Ok((items, recorded, flow, new))
+            Ok((items, recorded, flow, new, known))
         })
         .await?;
+        *lock(&self.known) = known;
         lock(&self.summary).items += new as u64;
         Ok((items, recorded, flow))
     }

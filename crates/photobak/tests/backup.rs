@@ -127,6 +127,68 @@ fn remote_edits_additions_and_album_moves_are_picked_up() {
     let _ = p4;
 }
 
+/// A relisted library of several pages, in and out of albums, with one item's bytes and
+/// another's caption changed among many unchanged ones: the unchanged items are recognised
+/// without their lookup (`KnownItems`), and still every item's sighting is recorded, the
+/// changed bytes are fetched (and nothing else), the caption recorded; the next run again
+/// changes nothing.
+#[test]
+fn one_changed_item_among_many_relisted_is_fetched_and_the_rest_only_sighted() {
+    let env = Env::new();
+    generated(&env, A, 260, 3, 11);
+    env.auth(A);
+    env.backup(&[A]);
+    let snap = env.fake.library();
+    let items = &snap.account(A).unwrap().items;
+    let (bytes_edit, caption_edit) = (items[130].id.clone(), items[201].id.clone());
+    env.fake.edit_item(&bytes_edit, ItemEdit::regenerate());
+    env.fake.edit_item(
+        &caption_edit,
+        ItemEdit {
+            description: Some("edited caption".into()),
+            ..ItemEdit::default()
+        },
+    );
+    let media_before = env.fake.stats().media_requests;
+    let out = env.backup(&[A]);
+    assert!(out.contains("0 new") && out.contains("2 updated"), "{out}");
+    assert_eq!(
+        env.fake.stats().media_requests - media_before,
+        1,
+        "only the edited bytes are fetched"
+    );
+    let snap = env.fake.library();
+    assert_matches_library(&env, &snap, A);
+    let db = env.db();
+    let last_run: i64 = db
+        .query_row("SELECT max(id) FROM runs", [], |r| r.get(0))
+        .unwrap();
+    let not_sighted: i64 = db
+        .query_row(
+            "SELECT count(*) FROM items i JOIN provenance p ON p.item_id = i.id
+             WHERE i.seen_run IS NOT ?1 OR p.last_seen != i.last_seen",
+            [last_run],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(not_sighted, 0, "every listed item's sighting is recorded");
+    let caption: String = db
+        .query_row(
+            "SELECT description FROM items WHERE remote_id = ?1",
+            [&caption_edit],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(caption, "edited caption");
+
+    let before = env.tree_state();
+    let media_before = env.fake.stats().media_requests;
+    let out = env.backup(&[A]);
+    assert!(out.contains("(nothing changed)"), "{out}");
+    assert_eq!(env.fake.stats().media_requests, media_before);
+    assert_eq!(env.tree_state(), before, "a rerun rewrote files");
+}
+
 #[test]
 fn the_same_photo_in_two_albums_and_two_accounts_is_stored_once() {
     let env = Env::new();

@@ -30,6 +30,7 @@ mod picker;
 mod prune;
 mod queries;
 mod report;
+mod sightings;
 #[cfg(test)]
 mod testing;
 
@@ -44,6 +45,7 @@ pub use prune::{
 };
 pub use queries::*;
 pub use report::{ContentCheck, Counts, FailureRecord, ItemFolder, ListRow, RunRecord};
+pub use sightings::{KnownItems, Unchanged};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

@@ -77,6 +77,16 @@ pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Res
     r
 }
 
+/// A JSON body already serialised (a listing page written straight from its items).
+pub(crate) fn json_body_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
+    r
+}
+
 /// Google's HTML error page (`Error 404 (Not Found)!!1`), as served for unknown paths and by
 /// the media hosts.
 pub(crate) fn html_error(status: StatusCode, path: &str) -> Response {
