@@ -211,9 +211,8 @@ impl Index {
         let files_again = |c: &Connection| c.execute_batch("PRAGMA temp_store = DEFAULT");
         self.with(|c| {
             c.execute_batch("PRAGMA temp_store = MEMORY")?;
-            c.execute_batch("BEGIN IMMEDIATE").or_else(|e| {
+            c.execute_batch("BEGIN IMMEDIATE").inspect_err(|_| {
                 let _ = files_again(c);
-                Err(e)
             })?;
             Ok(())
         })?;
