@@ -1,0 +1,236 @@
+//! One folder's media paired with its sidecars: the folder's JSON read and parsed where it is
+//! used, the folder classified (year, album, special), the matcher's outcome applied to the
+//! media entries, and the folder's JSON released.
+
+use super::*;
+
+impl Builder {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn match_group(
+        &mut self,
+        mut g: Group,
+        skip_json: &std::collections::HashSet<Ref>,
+        media: &mut [MediaEntry],
+        albums: &mut Vec<AlbumInfo>,
+        unmatched_sidecars: &mut Vec<String>,
+        ambiguous: &mut Vec<(String, Vec<String>)>,
+    ) {
+        let mut sidecars: Vec<(Sidecar, String, u64)> = Vec::new();
+        let mut album: Option<(json::AlbumMeta, String)> = None;
+        let entries = std::mem::take(&mut g.json_entries);
+        for (&r, mut e) in g.jsons.iter().zip(entries) {
+            if skip_json.contains(&r) {
+                continue;
+            }
+            // Each JSON is read once, here: its bytes are not needed after.
+            let Some(data) = self.read_json(r.part, &mut e, true, true) else {
+                continue; // too large or unreadable: already a problem
+            };
+            let (path, at) = (e.path, e.at);
+            let hash = content_hash(&data);
+            let part = self.part_path(r.part).to_path_buf();
+            let name = path.rsplit('/').next().unwrap_or("").to_owned();
+            let res = json::parse_bytes(&data);
+            drop(data);
+            let v = match &res {
+                Ok(v) => v,
+                Err(msg) => {
+                    self.problems.push(Problem::new(
+                        &part,
+                        Some(&path),
+                        ProblemKind::BadJson,
+                        msg.clone(),
+                    ));
+                    continue;
+                }
+            };
+            match json::classify_at(&name, v, &path, r.part, at) {
+                Ok(JsonKind::Sidecar(s)) => {
+                    for msg in json::time_problems(v) {
+                        self.problems.push(Problem::new(
+                            &part,
+                            Some(&path),
+                            ProblemKind::MissingTime,
+                            msg,
+                        ));
+                    }
+                    let mut s = *s;
+                    // Only held texts are shared; a place is smaller than a shared text.
+                    if let Some(text) = s.raw.held() {
+                        match self.raws.get(&hash) {
+                            Some(same) if same.held() == Some(text) => s.raw = same.clone(),
+                            Some(_) => {}
+                            None => {
+                                self.raws.insert(hash, s.raw.clone());
+                            }
+                        }
+                    }
+                    sidecars.push((s, name, hash));
+                }
+                Ok(JsonKind::Album(a)) => {
+                    if album.is_some() {
+                        self.problems.push(Problem::new(
+                            &part,
+                            Some(&path),
+                            ProblemKind::Duplicate,
+                            "a second album metadata file in this folder; ignored",
+                        ));
+                    } else {
+                        album = Some((a, path.clone()));
+                    }
+                }
+                Ok(JsonKind::Other) => {
+                    let known = json::IGNORED_JSON
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(&name));
+                    if !known && !g.dirs.is_empty() {
+                        self.problems.push(Problem::new(
+                            &part,
+                            Some(&path),
+                            ProblemKind::Ignored,
+                            "JSON that is neither a sidecar nor album metadata; ignored",
+                        ));
+                    }
+                }
+                Err(msg) => {
+                    self.problems
+                        .push(Problem::new(&part, Some(&path), ProblemKind::BadJson, msg))
+                }
+            }
+        }
+
+        let folder = match g.dirs.len() {
+            0 => Folder::Other(String::new()),
+            1 => {
+                let years: Vec<i32> = sidecars
+                    .iter()
+                    .filter_map(|(s, _, _)| s.photo_taken_time.map(year_of_epoch))
+                    .collect();
+                let meta = album
+                    .as_ref()
+                    .map(|(a, _)| (a.title.as_str(), a.description.as_deref()));
+                folders::classify(&g.dirs[0], meta, &years)
+            }
+            _ => Folder::Other(g.dirs.join("/")),
+        };
+        if let Folder::Album(names) = &folder {
+            let (folder_name, title, description) =
+                (&names.folder_name, &names.title, &names.description);
+            let folder_path = g
+                .media
+                .first()
+                .map(|&m| media[m].folder_path().to_owned())
+                .unwrap_or_else(|| {
+                    let mut p = if g.product.is_empty() {
+                        vec![]
+                    } else {
+                        vec!["Takeout".to_owned(), g.product.clone()]
+                    };
+                    p.extend(g.dirs.iter().cloned());
+                    p.join("/")
+                });
+            albums.push(AlbumInfo {
+                folder_name: folder_name.to_string(),
+                folder_path,
+                title: title.to_string(),
+                description: description.as_deref().map(str::to_owned),
+                metadata_path: album.as_ref().map(|(_, p)| p.clone()),
+                metadata: album.as_ref().map(|(a, _)| a.clone()),
+            });
+        }
+
+        let ids: Vec<usize> = g
+            .media
+            .iter()
+            .copied()
+            .filter(|&m| media[m].duplicate_of.is_none())
+            .collect();
+        let names_: Vec<&str> = ids.iter().map(|&m| media[m].file_name()).collect();
+        let ins: Vec<SidecarIn<'_>> = sidecars
+            .iter()
+            .map(|(s, name, hash)| SidecarIn {
+                name: name.as_str(),
+                title: s.title.as_str(),
+                content: *hash,
+            })
+            .collect();
+        let result = matcher::match_folder(&names_, &ins);
+        let sidecar_path = |i: usize| sidecars[i].0.json_path.clone();
+        let by_name: HashMap<&str, usize> = sidecars
+            .iter()
+            .enumerate()
+            .map(|(i, (_, n, _))| (n.as_str(), i))
+            .collect();
+        let mut updates = Vec::with_capacity(ids.len());
+        for (k, o) in result.outcomes.into_iter().enumerate() {
+            let id = ids[k];
+            let full = o.sidecar.map(|i| &sidecars[i].0);
+            let mut variant = match o.variant {
+                LocalVariant::Original => Variant::Original,
+                LocalVariant::Creation => Variant::Creation,
+                LocalVariant::Edited(x) => Variant::Edited {
+                    original: x.map(|l| ids[l]),
+                },
+                LocalVariant::LiveCompanion(x) => Variant::LiveCompanion {
+                    still: x.map(|l| ids[l]),
+                },
+            };
+            if variant == Variant::Original
+                && matches!(
+                    full.and_then(|s| s.origin.as_ref()),
+                    Some(Origin::Composition { .. })
+                )
+            {
+                variant = Variant::Creation;
+            }
+            let rule = match o.rule {
+                MatchRule::Ambiguous { candidates } => {
+                    let paths: Vec<String> = candidates
+                        .iter()
+                        .map(|n| {
+                            by_name
+                                .get(n.as_str())
+                                .map_or_else(|| n.clone(), |&i| sidecar_path(i))
+                        })
+                        .collect();
+                    ambiguous.push((media[id].path.clone(), paths.clone()));
+                    MatchRule::Ambiguous { candidates: paths }
+                }
+                other => other,
+            };
+            updates.push((id, full.map(|s| Box::new(s.to_ref())), rule, variant));
+        }
+        for (id, sidecar, rule, variant) in updates {
+            let m = &mut media[id];
+            m.sidecar = sidecar;
+            m.matched_by = rule;
+            m.variant = variant;
+            m.folder = folder.clone();
+        }
+        for &m in &g.media {
+            media[m].folder = folder.clone();
+            // Special folders are no albums; what makes them special is reported per file so
+            // the importer can say it (the reader knows nothing of where files are stored).
+            let note = match folder {
+                Folder::FailedVideos => Some((
+                    ProblemKind::FailedVideo,
+                    "in Google's Failed Videos folder: Google could not process this video",
+                )),
+                Folder::LockedFolder => Some((
+                    ProblemKind::LockedFolder,
+                    "in the Locked Folder: private in Google Photos",
+                )),
+                _ => None,
+            };
+            if let Some((kind, msg)) = note
+                && media[m].duplicate_of.is_none()
+            {
+                let part = self.part_path(media[m].part_index).to_path_buf();
+                let path = media[m].path.clone();
+                self.problems
+                    .push(Problem::new(&part, Some(&path), kind, msg));
+            }
+        }
+        unmatched_sidecars.extend(result.unmatched.into_iter().map(sidecar_path));
+    }
+}
