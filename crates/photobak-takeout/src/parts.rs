@@ -6,10 +6,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::zipdir;
 use flate2::read::MultiGzDecoder;
 
 use crate::guard::{Capped, Counting, RatioGuard, is_bomb};
+use crate::zipdir;
 use crate::{Limits, PartFormat, Problem, ProblemKind};
 
 /// Bytes a compressed stream may produce beyond `ratio ×` its input (headers, tiny files).
@@ -450,7 +450,7 @@ fn list_zip_records(
     // record claims is capped by what the directory's size can hold.
     let claimed = dir
         .entries
-        .min(dir.size / 46)
+        .min(dir.size / zipdir::RECORD_LEN as u64)
         .min(l.limits.max_entries as u64);
     l.listing
         .entries
@@ -464,17 +464,17 @@ fn list_zip_records(
     // file).
     let mut pages = Vec::new();
     let mut i = 0usize;
-    let mut over_budget = false;
+    let mut rest_skipped = false;
     while let Some(entry) = records.next_record()? {
         let ordinal = i;
         i += 1;
-        if entry.is_dir() || over_budget {
+        if entry.is_dir() || rest_skipped {
             continue;
         }
         if !l.take_budget() {
             // The rest is not listed, but the directory is still read to its end: a damaged
             // directory is damaged whatever the budget.
-            over_budget = true;
+            rest_skipped = true;
             continue;
         }
         let Some(path) = l.checked_name(entry.name) else {
@@ -496,8 +496,7 @@ fn list_zip_records(
             );
             continue;
         }
-        // 0: stored, 8: deflated.
-        if entry.method != 0 && entry.method != 8 {
+        if entry.method != zipdir::STORED && entry.method != zipdir::DEFLATED {
             l.problem(
                 Some(&path),
                 ProblemKind::Unsupported,
@@ -527,7 +526,7 @@ fn list_zip_records(
                 l.limits.max_ratio
             );
             l.problem(Some(&path), ProblemKind::Bomb, msg);
-            over_budget = true;
+            rest_skipped = true;
             continue;
         }
         let is_json = path.to_ascii_lowercase().ends_with(".json");
@@ -539,7 +538,7 @@ fn list_zip_records(
                 compressed,
                 size,
                 crc32: entry.crc32,
-                deflated: entry.method == 8,
+                deflated: entry.method == zipdir::DEFLATED,
             }))
         } else {
             None

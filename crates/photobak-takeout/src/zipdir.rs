@@ -22,7 +22,11 @@ const RECORD: &[u8; 4] = b"PK\x01\x02";
 const EOCD_LEN: usize = 22;
 const LOCATOR_LEN: usize = 20;
 const ZIP64_EOCD_LEN: usize = 56;
-const RECORD_LEN: usize = 46;
+/// The fixed part of a directory record: no record is shorter.
+pub(crate) const RECORD_LEN: usize = 46;
+/// Compression methods the listing reads (APPNOTE 4.4.5).
+pub(crate) const STORED: u16 = 0;
+pub(crate) const DEFLATED: u16 = 8;
 
 /// Where the central directory is and what it says of itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,15 +174,7 @@ pub(crate) fn locate(f: &mut File, len: u64) -> io::Result<Directory> {
         if first.saturating_add(size) > dir_end {
             continue;
         }
-        if entries == 0 {
-            return Ok(Directory {
-                entries,
-                start: first,
-                size,
-                offset,
-            });
-        }
-        if read_at(f, first, 4)?.as_slice() == RECORD {
+        if entries == 0 || read_at(f, first, 4)?.as_slice() == RECORD {
             return Ok(Directory {
                 entries,
                 start: first,
@@ -338,6 +334,23 @@ mod tests {
         (dir, out)
     }
 
+    /// `bytes` written to `p` as a part: how many records read before the end or the first
+    /// error, and which.
+    fn records_of(p: &std::path::Path, bytes: &[u8]) -> (usize, io::Result<()>) {
+        std::fs::write(p, bytes).unwrap();
+        let mut n = 0;
+        let end = (|| {
+            let mut f = File::open(p)?;
+            let dir = locate(&mut f, bytes.len() as u64)?;
+            let mut rs = Records::new(f, dir, 64)?;
+            while rs.next_record()?.is_some() {
+                n += 1;
+            }
+            Ok(())
+        })();
+        (n, end)
+    }
+
     /// Every record is read, with sizes and header offsets that point at the entry's local
     /// header, for a plain zip, one whose entries carry zip64 fields, one of more than 65,535
     /// entries (a zip64 end record), and one with bytes in front.
@@ -387,15 +400,8 @@ mod tests {
         let mut f = File::open(&p).unwrap();
         let dir = locate(&mut f, good.len() as u64).unwrap();
         let read_all = |bytes: &[u8]| -> io::Result<usize> {
-            std::fs::write(&p, bytes).unwrap();
-            let mut f = File::open(&p).unwrap();
-            let dir = locate(&mut f, bytes.len() as u64)?;
-            let mut rs = Records::new(f, dir, 64)?;
-            let mut n = 0;
-            while rs.next_record()?.is_some() {
-                n += 1;
-            }
-            Ok(n)
+            let (n, end) = records_of(&p, bytes);
+            end.map(|()| n)
         };
         assert_eq!(read_all(&good).unwrap(), 21);
         // Cut: no end record.
@@ -442,18 +448,7 @@ mod tests {
         let dir = locate(&mut f, good.len() as u64).unwrap();
         let first = usize::try_from(dir.start).unwrap();
         let check = |bytes: &[u8]| {
-            std::fs::write(&p, bytes).unwrap();
-            let mut f = File::open(&p).unwrap();
-            let Ok(dir) = locate(&mut f, bytes.len() as u64) else {
-                return;
-            };
-            let Ok(mut rs) = Records::new(f, dir, 64) else {
-                return;
-            };
-            let mut n = 0;
-            while let Ok(Some(_)) = rs.next_record() {
-                n += 1;
-            }
+            let (n, _) = records_of(&p, bytes);
             assert!(n <= 7, "more records than the directory holds");
         };
         for at in first..good.len() {

@@ -337,11 +337,9 @@ impl Builder {
             }
             // Borrowed from the listing (a media entry's path moves into its entry below):
             // a copy of every listed path was 270,000 allocations at the scan's peak.
-            let (ordinal, size, at) = {
-                let x = self.entry(r);
-                (x.ordinal, x.size, x.at)
-            };
-            let path = self.listings[r.part].1.entries[r.entry].path.as_str();
+            let listed = &self.listings[r.part].1.entries[r.entry];
+            let (ordinal, size, at, path) =
+                (listed.ordinal, listed.size, listed.at, listed.path.as_str());
             let Some((name, dirs)) = rest.split_last() else {
                 continue;
             };

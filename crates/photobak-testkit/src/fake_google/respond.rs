@@ -69,12 +69,7 @@ pub(crate) fn invalid_argument(message: &str) -> Response {
 }
 
 pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=UTF-8"),
-    );
-    r
+    json_body_response(status, body.to_string().into_bytes())
 }
 
 /// A JSON body already serialised (a listing page written straight from its items).
