@@ -156,7 +156,7 @@ fn gate(
 /// The bearer token (or `access_token` query parameter) must be live and carry `scope`;
 /// returns the caller's account. 401 UNAUTHENTICATED / 403 PERMISSION_DENIED otherwise.
 pub(super) fn check_token(
-    st: &State,
+    st: &mut State,
     headers: &HeaderMap,
     pairs: &[(String, String)],
     scope: &str,

@@ -536,6 +536,14 @@ impl FakeGoogle {
         self.shared.expire_access_tokens();
     }
 
+    /// From now on every access token, issued before or after, expires once it has been
+    /// accepted `uses` times: expiry in the middle of a run that does not depend on how fast
+    /// the machine is (a token refreshed after a 401 is accepted for its retry whatever the
+    /// load, as an hour-long Google token is). `None` ends it.
+    pub fn expire_access_tokens_after_uses(&self, uses: Option<u32>) {
+        self.shared.lock().oauth.token_uses = uses;
+    }
+
     /// Revokes all refresh tokens of `account` and their access tokens. Panics on an unknown
     /// account.
     pub fn revoke_refresh_tokens(&self, account: &str) {

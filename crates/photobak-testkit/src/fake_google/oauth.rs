@@ -87,6 +87,8 @@ struct AccessGrant {
     expires_ms: i64,
     refresh: Option<String>,
     revoked: bool,
+    /// Requests the token was accepted for.
+    uses: u32,
 }
 
 /// OAuth state: codes and tokens by value.
@@ -96,6 +98,9 @@ pub(crate) struct OAuthState {
     refresh: HashMap<String, RefreshGrant>,
     access: HashMap<String, AccessGrant>,
     pub behavior: AuthBehavior,
+    /// When set, an access token expires once it has been accepted this many times
+    /// ([`super::FakeGoogle::expire_access_tokens_after_uses`]).
+    pub token_uses: Option<u32>,
 }
 
 /// A validated bearer token.
@@ -122,6 +127,7 @@ impl OAuthState {
             refresh: HashMap::new(),
             access: HashMap::new(),
             behavior: AuthBehavior::Approve,
+            token_uses: None,
         }
     }
 
@@ -152,6 +158,7 @@ impl OAuthState {
                 expires_ms: now_ms + lifetime_ms,
                 refresh,
                 revoked: false,
+                uses: 0,
             },
         );
         token
@@ -179,11 +186,19 @@ impl OAuthState {
         token
     }
 
-    /// Checks a bearer token; `None` when unknown, revoked or expired.
-    pub fn principal(&self, token: &str, now_ms: i64) -> Option<Principal> {
-        let g = self.access.get(token)?;
+    /// Checks a bearer token and counts its use; `None` when unknown, revoked or expired.
+    pub fn principal(&mut self, token: &str, now_ms: i64) -> Option<Principal> {
+        let max_uses = self.token_uses;
+        let g = self.access.get_mut(token)?;
         if g.revoked || now_ms >= g.expires_ms {
             return None;
+        }
+        if let Some(max) = max_uses {
+            if g.uses >= max {
+                g.expires_ms = g.expires_ms.min(now_ms);
+                return None;
+            }
+            g.uses += 1;
         }
         Some(Principal {
             account: g.account,
