@@ -258,7 +258,7 @@ impl<'c> SidecarTexts<'c> {
             unreachable!("only called for sidecars read from their parts")
         };
         let part = Self::part(self.parts, s)?;
-        let bytes = parts::read_json_at(part, &mut self.files[s.json_part], &s.json_path, at)
+        let bytes = parts::read_json_at(part, &mut self.files[s.json_part], s.json_path(), at)
             .map_err(|e| self.changed(s, e.to_string()))?;
         json::parse_bytes(&bytes).map_err(|e| self.changed(s, e))
     }
@@ -278,7 +278,7 @@ impl<'c> SidecarTexts<'c> {
             format!(
                 "{}: {}: {e} (was the part changed since it was read?)",
                 part.display(),
-                s.json_path
+                s.json_path()
             ),
         )
     }

@@ -50,7 +50,7 @@ fn check(c: &Catalog, e: &Expected) {
             "inferred edited suffix of {ctx}"
         );
         assert_eq!(
-            m.sidecar.as_ref().map(|s| s.json_path.clone()),
+            m.sidecar.as_ref().map(|s| s.json_path().to_owned()),
             f.sidecar,
             "sidecar of {ctx}"
         );
@@ -293,7 +293,7 @@ fn a_newer_export_shows_the_changes() {
     let titles = |c: &Catalog| -> BTreeSet<String> {
         c.media
             .iter()
-            .filter_map(|m| m.sidecar.as_ref().map(|s| s.title.clone()))
+            .filter_map(|m| m.sidecar.as_ref().map(|s| s.title().to_owned()))
             .collect()
     };
     let (ot, nt) = (titles(&old), titles(&new));
@@ -368,7 +368,7 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
                 .sidecar
                 .as_ref()
                 .unwrap()
-                .url
+                .url()
                 .is_none()
         );
         // Zip lists the CRC-32 of every media entry; tar and folders do not.

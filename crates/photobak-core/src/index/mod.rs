@@ -227,6 +227,25 @@ impl Index {
         out
     }
 
+    /// Runs `f` with the page cache at `kib` KiB, then sets it back to what it was (also when
+    /// `f` fails). For work whose memory matters more than the pages it reads again from the
+    /// operating system's cache: a Takeout import holds its export's catalog beside the index.
+    ///
+    /// # Errors
+    /// `f`'s error, or the index's.
+    pub fn with_page_cache<T>(&self, kib: i64, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let before: i64 = self.with(|c| {
+            let before = c.pragma_query_value(None, "cache_size", |r| r.get(0))?;
+            c.pragma_update(None, "cache_size", -kib)?;
+            Ok(before)
+        })?;
+        let out = f();
+        // SQLite shrinks the cache at once when it is made smaller, and lets it grow again when
+        // it is made larger: setting it back costs nothing now.
+        self.with(|c| Ok(c.pragma_update(None, "cache_size", before)?))?;
+        out
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (the transaction rolls
         // back on drop), so a poisoned mutex is still safe to use.
@@ -390,6 +409,34 @@ mod tests {
         let failed = index.batch(|_| Err::<(), _>(Error::Invalid("batch failed".into())));
         assert!(failed.is_err());
         assert_eq!(temp_store(&index), 0);
+    }
+
+    /// A smaller page cache holds for the work given, and the cache is as before afterwards,
+    /// also when the work fails.
+    #[test]
+    fn a_smaller_page_cache_is_set_back() {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let cache = |index: &Index| -> i64 {
+            index
+                .with(|c| Ok(c.pragma_query_value(None, "cache_size", |r| r.get(0))?))
+                .unwrap()
+        };
+        assert_eq!(cache(&index), -16_384);
+        let n = index
+            .with_page_cache(4096, || {
+                assert_eq!(cache(&index), -4096);
+                Ok(7)
+            })
+            .unwrap();
+        assert_eq!(n, 7);
+        assert_eq!(cache(&index), -16_384);
+        let failed = index.with_page_cache(1024, || {
+            assert_eq!(cache(&index), -1024);
+            Err::<(), _>(Error::Invalid("work failed".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(cache(&index), -16_384);
     }
 
     /// The queries run once per stored file must be index lookups, not scans of a table that

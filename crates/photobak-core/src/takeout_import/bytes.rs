@@ -464,7 +464,7 @@ fn store_group<'a>(
             if let Some(line) = &p.adopted
                 && cx.replaced.borrow_mut().insert(p.item_id)
             {
-                group.linked.push(line.clone());
+                group.linked.push(line.to_string());
             }
             cx.stager.progress.finished();
         }

@@ -30,12 +30,12 @@ pub(super) fn meta_key(e: &MediaEntry) -> Option<MetaKey> {
         return None;
     }
     let sc = e.sidecar.as_ref()?;
-    if sc.url.is_some() {
+    if sc.url().is_some() {
         return None;
     }
     // Without a capture time the title and size alone are too weak (every `IMG_0001.JPG` of
     // the same camera model and quality could share them): no merge.
-    Some((sc.title.clone(), sc.photo_taken_time?, e.size))
+    Some((sc.title().to_owned(), sc.photo_taken_time?, e.size))
 }
 
 /// The item ids of every media entry, by [`MediaEntry::id`] (see the module docs).
@@ -45,7 +45,7 @@ pub(super) fn meta_key(e: &MediaEntry) -> Option<MetaKey> {
 /// used: two entries in one folder are two items (Google writes an item once per folder, with
 /// `(N)` counters for different items of the same name), and different CRC-32s (zip parts
 /// list them) are different bytes. Parts without CRCs (tar, folders) rely on the three fields.
-pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<String> {
+pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<Box<str>> {
     use std::collections::{HashMap, HashSet};
     let mut groups: HashMap<MetaKey, Vec<&MediaEntry>> = HashMap::new();
     for e in catalog.media.iter().filter(|e| e.duplicate_of.is_none()) {
@@ -99,14 +99,10 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<String> {
                 e.size
             )
         };
-        let url_key = e
-            .sidecar
-            .as_ref()
-            .and_then(|s| s.url.as_deref())
-            .and_then(|url| {
-                let key = url.trim_end_matches('/').rsplit('/').next().unwrap_or(url);
-                (!key.is_empty()).then(|| format!("takeout:{key}"))
-            });
+        let url_key = e.sidecar.as_ref().and_then(|s| s.url()).and_then(|url| {
+            let key = url.trim_end_matches('/').rsplit('/').next().unwrap_or(url);
+            (!key.is_empty()).then(|| format!("takeout:{key}"))
+        });
         let id = match e.variant {
             // A duplicate path, or a variant whose parent is known: derived from the parent
             // (a depth cap guards against a malformed catalog linking in circles).
@@ -128,7 +124,7 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<String> {
             Variant::Edited { original: None } => {
                 let sc = e.sidecar.as_ref();
                 let via_meta = sc.and_then(|sc| {
-                    let set = by_title_time.get(&(sc.title.as_str(), sc.photo_taken_time?))?;
+                    let set = by_title_time.get(&(sc.title(), sc.photo_taken_time?))?;
                     (set.len() == 1)
                         .then(|| set.iter().next().cloned())
                         .flatten()
@@ -153,7 +149,10 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<String> {
     for i in 0..catalog.media.len() {
         id_of(catalog, i, &mut ids, &trusted, &by_title_time, 0);
     }
-    ids.into_iter().map(Option::unwrap_or_default).collect()
+    // Boxed to their length: held for every entry until the record pass takes each.
+    ids.into_iter()
+        .map(|id| id.unwrap_or_default().into_boxed_str())
+        .collect()
 }
 
 /// `takeout-meta:<title>|<photoTakenTime>|<size>`.

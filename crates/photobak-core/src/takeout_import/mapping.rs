@@ -253,9 +253,9 @@ pub(super) fn plan_entry(
         new_membership = repo.index.add_membership(a.id, state.id)?;
     }
     Ok(Planned {
-        adopted,
+        adopted: adopted.map(String::into_boxed_str),
         item_id: state.id,
-        filename,
+        filename: filename.into_boxed_str(),
         taken_at,
         // The first copy seen in this run tells whether the item was stored before; later copies
         // see the run's own upsert.

@@ -542,6 +542,52 @@ mod tests {
         );
     }
 
+    /// Two paths whose hashes, cut to the same-path map's key, are equal are two entries, and
+    /// a path listed again (here in a second part) is still the first one's duplicate.
+    #[test]
+    fn paths_with_equal_short_hashes_stay_apart() {
+        let dir = "Takeout/Google Photos/Photos from 2020";
+        // A birthday search: some 77,000 names until two cut hashes meet.
+        let mut seen = HashMap::new();
+        let (a, b) = (0..)
+            .find_map(|i| {
+                let p = format!("{dir}/IMG_{i}.jpg");
+                seen.insert(first_by_path::short_hash(&p), p.clone())
+                    .map(|q| (q, p))
+            })
+            .unwrap();
+        drop(seen);
+        assert_ne!(a, b);
+        assert_eq!(first_by_path::short_hash(&a), first_by_path::short_hash(&b));
+        let t = tempfile::tempdir().unwrap();
+        let write = |part: &str, path: &str, bytes: &[u8]| {
+            let f = t.path().join(part).join(path);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, bytes).unwrap();
+        };
+        write("one", &a, b"a");
+        write("one", &b, b"b");
+        write("two", &a, b"a");
+        let parts = [t.path().join("one"), t.path().join("two")];
+        let catalog = scan(&parts, &Limits::default()).unwrap();
+        let found: Vec<(usize, &str, Option<usize>)> = catalog
+            .media
+            .iter()
+            .map(|m| (m.part_index, m.path.as_str(), m.duplicate_of))
+            .collect();
+        let first_a = catalog
+            .media
+            .iter()
+            .find(|m| m.part_index == 0 && m.path == a)
+            .map(|m| m.id);
+        assert_eq!(found.len(), 3, "{found:?}");
+        for (part, path, dup) in &found {
+            let expected = if *part == 1 { first_a } else { None };
+            assert_eq!(*dup, expected, "{path} in part {part}: {found:?}");
+        }
+        assert!(found.iter().any(|(p, path, _)| *p == 0 && *path == b));
+    }
+
     #[test]
     fn years_from_epoch() {
         assert_eq!(year_of_epoch(0), 1970);
