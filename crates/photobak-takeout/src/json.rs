@@ -82,13 +82,13 @@ pub struct Sidecar {
 pub struct SidecarRef {
     /// The JSON's path inside its part, the title and the url, one after the other in one
     /// allocation ([`Self::json_path`], [`Self::title`], [`Self::url`]): three strings of
-    /// their own cost 72 bytes of headers and three allocations per media entry, some 80
-    /// bytes each at the scan's peak, which the catalog is.
+    /// their own cost 72 bytes of headers and three allocations per media entry, some 60
+    /// bytes more than this at the scan's peak, which the catalog is.
     names: Box<str>,
     /// Where the title starts in `names`; the JSON's path is before it.
-    title_at: u32,
-    /// Where the url starts in `names`; `u32::MAX`: no url.
-    url_at: u32,
+    title_at: usize,
+    /// Where the url starts in `names`; `None`: no url.
+    url_at: Option<usize>,
     /// Index of the part holding the JSON (in [`crate::Catalog::parts`]).
     pub json_part: usize,
     /// Capture time, epoch seconds UTC; `None` when absent or `"0"`.
@@ -112,22 +112,14 @@ impl SidecarRef {
             String::with_capacity(json_path.len() + title.len() + url.map_or(0, str::len));
         names.push_str(json_path);
         names.push_str(title);
-        // A JSON file's path and its text are capped far below 4 GiB (`Limits`), but a
-        // catalog built by hand may not be: then the names are not packed at all.
-        let offset = |n: usize| u32::try_from(n).ok().filter(|&n| n != u32::MAX);
-        let (Some(title_at), Some(end)) = (offset(json_path.len()), offset(names.len())) else {
-            return SidecarRef::new("", json_part, "", photo_taken_time, None, raw);
-        };
-        let url_at = match url {
-            Some(u) => {
-                names.push_str(u);
-                end
-            }
-            None => u32::MAX,
-        };
+        let url_at = url.map(|u| {
+            let at = names.len();
+            names.push_str(u);
+            at
+        });
         SidecarRef {
             names: names.into_boxed_str(),
-            title_at,
+            title_at: json_path.len(),
             url_at,
             json_part,
             photo_taken_time,
@@ -137,24 +129,19 @@ impl SidecarRef {
 
     /// Path of the JSON inside its part.
     pub fn json_path(&self) -> &str {
-        &self.names[..self.title_at as usize]
+        &self.names[..self.title_at]
     }
 
     /// Original file name as known to Google Photos; empty once released
     /// ([`Self::release_names`]).
     pub fn title(&self) -> &str {
-        let end = if self.url_at == u32::MAX {
-            self.names.len()
-        } else {
-            self.url_at as usize
-        };
-        &self.names[self.title_at as usize..end]
+        &self.names[self.title_at..self.url_at.unwrap_or(self.names.len())]
     }
 
     /// `https://photos.google.com/photo/…`: the item's id across exports; `None` when the
     /// sidecar has none, and once released ([`Self::release_names`]).
     pub fn url(&self) -> Option<&str> {
-        (self.url_at != u32::MAX).then(|| &self.names[self.url_at as usize..])
+        self.url_at.map(|at| &self.names[at..])
     }
 
     /// Releases what names the item (title, url), keeping where the sidecar is: for a
@@ -163,7 +150,7 @@ impl SidecarRef {
     /// two strings were a ninth of the import's peak memory at 100,000 items.
     pub fn release_names(&mut self) {
         self.names = Box::from(self.json_path());
-        self.url_at = u32::MAX;
+        self.url_at = None;
     }
 }
 

@@ -383,6 +383,13 @@ mod tests {
         assert_eq!(commands().len(), 4);
     }
 
+    /// The connection's value of the pragma `name`.
+    fn pragma(index: &Index, name: &str) -> i64 {
+        index
+            .with(|c| Ok(c.pragma_query_value(None, name, |r| r.get(0))?))
+            .unwrap()
+    }
+
     /// A batch's savepoints keep their sub-journal in memory (a file write per changed page
     /// per call was half the writes of a Takeout import); outside a batch temporary storage is
     /// a file again, also after a failed batch and across a checkpoint.
@@ -391,11 +398,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
         // 0: SQLite's default (files), 2: memory.
-        let temp_store = |index: &Index| -> i64 {
-            index
-                .with(|c| Ok(c.pragma_query_value(None, "temp_store", |r| r.get(0))?))
-                .unwrap()
-        };
+        let temp_store = |index: &Index| pragma(index, "temp_store");
         assert_eq!(temp_store(&index), 0);
         index
             .batch(|b| {
@@ -417,11 +420,7 @@ mod tests {
     fn a_smaller_page_cache_is_set_back() {
         let t = tempfile::tempdir().unwrap();
         let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
-        let cache = |index: &Index| -> i64 {
-            index
-                .with(|c| Ok(c.pragma_query_value(None, "cache_size", |r| r.get(0))?))
-                .unwrap()
-        };
+        let cache = |index: &Index| pragma(index, "cache_size");
         assert_eq!(cache(&index), -16_384);
         let n = index
             .with_page_cache(4096, || {

@@ -393,8 +393,9 @@ fn import_export(
 
     let cancel = intake.cancel().clone();
     // The passes hold the export's catalog, so the index keeps fewer pages meanwhile: at
-    // 100,000 items its 16 MiB cache was a sixth of the import's peak, and 4 MiB cost no
-    // measurable CPU (the pages come again from the operating system's cache).
+    // 100,000 items its 16 MiB cache was a sixth of the import's peak, and 4 MiB made no
+    // difference to the import's CPU beyond the noise of alternating runs (the pages come
+    // again from the operating system's cache).
     let (planned, held_known) = repo.index.with_page_cache(IMPORT_PAGE_CACHE_KIB, || {
         // Releases the sidecars as it records them.
         let planned = record_entries(repo, &account, catalog, opts, intake.run_id(), &cancel, s)?;
