@@ -551,6 +551,8 @@ pub fn time_problems(raw: &Value) -> Vec<String> {
 mod tests {
     use super::*;
 
+    use serde_json::json;
+
     /// The packed names read back as given, with and without a url (and with empty parts),
     /// and releasing them keeps the place.
     #[test]
@@ -586,7 +588,6 @@ mod tests {
         assert_eq!((released.title(), released.url()), ("", None));
         assert_eq!(released.raw, with.raw);
     }
-    use serde_json::json;
 
     fn side(v: Value) -> Sidecar {
         match classify("x.json", &v, "p/x.json", 0).unwrap() {

@@ -383,6 +383,14 @@ mod tests {
         assert_eq!(commands().len(), 4);
     }
 
+    /// A new index in a temporary folder (kept while the first value lives) with one account.
+    pub(super) fn index_with_account() -> (tempfile::TempDir, Index, Account) {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        (t, index, acc)
+    }
+
     /// The connection's value of the pragma `name`.
     fn pragma(index: &Index, name: &str) -> i64 {
         index
@@ -513,9 +521,7 @@ mod tests {
     #[test]
     fn a_relisted_item_rewrites_its_metadata_only_when_it_changed() {
         use crate::kinds::Source;
-        let t = tempfile::tempdir().unwrap();
-        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
-        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let (_t, index, acc) = index_with_account();
         let mut meta = ItemMeta {
             filename: "IMG_1.jpg".into(),
             mime_type: Some("image/jpeg".into()),
@@ -560,9 +566,7 @@ mod tests {
     #[test]
     fn unused_contents_are_the_files_no_item_uses() {
         use crate::kinds::Source;
-        let t = tempfile::tempdir().unwrap();
-        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
-        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let (_t, index, acc) = index_with_account();
         let run = index.begin_run("backup", Some(acc.id)).unwrap();
         let item = |r: &str| {
             let meta = ItemMeta {
@@ -638,9 +642,7 @@ mod tests {
     #[test]
     fn a_relisting_without_a_reference_keeps_the_recorded_one() {
         use crate::kinds::Source;
-        let t = tempfile::tempdir().unwrap();
-        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
-        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let (_t, index, acc) = index_with_account();
         let meta = ItemMeta {
             filename: "IMG_1.jpg".into(),
             ..Default::default()

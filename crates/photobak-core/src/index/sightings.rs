@@ -271,7 +271,7 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::index::INDEX_FILE;
+    use crate::index::tests::index_with_account;
     use crate::kinds::TimeSource;
 
     fn listed(n: usize) -> ItemMeta {
@@ -310,9 +310,7 @@ mod tests {
     /// sighting is the writes `upsert_item` makes for an unchanged item.
     #[test]
     fn one_changed_item_among_many_is_not_recognised_as_unchanged() {
-        let t = tempfile::tempdir().unwrap();
-        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
-        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let (_t, index, acc) = index_with_account();
         let first = index.begin_run("backup", Some(acc.id)).unwrap();
         let n = 200;
         for i in 0..n {
@@ -448,9 +446,7 @@ mod tests {
     /// same run is reported as one.
     #[test]
     fn a_sighting_of_a_stale_entry_writes_nothing() {
-        let t = tempfile::tempdir().unwrap();
-        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
-        let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
+        let (_t, index, acc) = index_with_account();
         let first = index.begin_run("backup", Some(acc.id)).unwrap();
         let st = index
             .upsert_item(acc.id, "r1", &listed(1), first, Source::Library, None)
