@@ -191,8 +191,11 @@ pub struct RawJson(pub(crate) RawKind);
 pub(crate) enum RawKind {
     /// The text (tar and tgz parts, and sidecars read from memory).
     Text(Arc<str>),
-    /// In the part at `Sidecar::json_part`, path `Sidecar::json_path`.
-    At(crate::parts::EntryAt),
+    /// In the part at `Sidecar::json_part`, path `Sidecar::json_path`, of the listed `size`.
+    At {
+        at: crate::parts::EntryAt,
+        size: u64,
+    },
 }
 
 impl RawJson {
@@ -205,7 +208,7 @@ impl RawJson {
     pub fn held(&self) -> Option<&str> {
         match &self.0 {
             RawKind::Text(t) => Some(t),
-            RawKind::At(_) => None,
+            RawKind::At { .. } => None,
         }
     }
 }
@@ -313,14 +316,14 @@ pub fn classify(
     classify_at(name_hint, v, json_path, part, None)
 }
 
-/// [`classify`] for a JSON that can be read again from `at`: a sidecar then keeps that place
-/// instead of its text.
+/// [`classify`] for a JSON that can be read again from `at` (its place and listed size): a
+/// sidecar then keeps that place instead of its text.
 pub(crate) fn classify_at(
     name_hint: &str,
     v: &Value,
     json_path: &str,
     part: usize,
-    at: Option<crate::parts::EntryAt>,
+    at: Option<(crate::parts::EntryAt, u64)>,
 ) -> Result<JsonKind, String> {
     let Some(obj) = v.as_object() else {
         return Ok(JsonKind::Other);
@@ -349,7 +352,7 @@ pub(crate) fn classify_at(
         album(obj, v).map(JsonKind::Album)
     } else {
         let raw = RawJson(match at {
-            Some(at) => RawKind::At(at),
+            Some((at, size)) => RawKind::At { at, size },
             None => RawKind::Text(Arc::from(v.to_string())),
         });
         sidecar(obj, json_path, part, raw).map(|s| JsonKind::Sidecar(Box::new(s)))

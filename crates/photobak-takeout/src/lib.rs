@@ -242,7 +242,7 @@ impl<'c> SidecarTexts<'c> {
                 let v = serde_json::from_str(t).map_err(|e| self.changed(s, e.to_string()))?;
                 (v, t.to_string())
             }
-            json::RawKind::At(_) => {
+            json::RawKind::At { .. } => {
                 let v = self.value(s)?;
                 let text = v.to_string();
                 (v, text)
@@ -254,12 +254,13 @@ impl<'c> SidecarTexts<'c> {
 
     /// The JSON where the sidecar is.
     fn value(&mut self, s: &SidecarRef) -> std::io::Result<serde_json::Value> {
-        let json::RawKind::At(at) = &s.raw.0 else {
+        let json::RawKind::At { at, size } = &s.raw.0 else {
             unreachable!("only called for sidecars read from their parts")
         };
         let part = Self::part(self.parts, s)?;
-        let bytes = parts::read_json_at(part, &mut self.files[s.json_part], s.json_path(), at)
-            .map_err(|e| self.changed(s, e.to_string()))?;
+        let bytes =
+            parts::read_json_at(part, &mut self.files[s.json_part], s.json_path(), at, *size)
+                .map_err(|e| self.changed(s, e.to_string()))?;
         json::parse_bytes(&bytes).map_err(|e| self.changed(s, e))
     }
 

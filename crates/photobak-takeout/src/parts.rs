@@ -21,7 +21,8 @@ pub const RATIO_MIN_SIZE: u64 = 1 << 20;
 #[derive(Debug, Clone, Default)]
 pub struct RawEntry {
     pub ordinal: usize,
-    pub path: String,
+    /// Boxed to its length: a listing holds every entry of its part at once.
+    pub path: Box<str>,
     pub size: u64,
     /// Contents of small files the scan needs (JSON, HTML); `None` for media, and for JSON
     /// that can be read again from where it is (`at`).
@@ -52,19 +53,17 @@ pub enum EntryAt {
     /// directory (which costs some 170 bytes per entry of the part to hold).
     Zip(ZipLoc),
     /// A file of a folder part, at its path under the part.
-    File {
-        /// The size seen by the listing (read no more than this).
-        size: u64,
-    },
+    File,
 }
 
-/// A zip entry's place and sizes, from the central directory.
+/// A zip entry's place, compressed size and CRC-32, from the central directory. Its size is
+/// the entry's own (`RawEntry::size`, `MediaEntry::size`), not repeated here: a place is held
+/// for every entry of a listing and every media entry of the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZipLoc {
     /// Offset of the entry's local header.
     pub header_start: u64,
     pub compressed: u64,
-    pub size: u64,
     pub crc32: u32,
     /// Deflated (else stored; the listing skips other methods).
     pub deflated: bool,
@@ -73,20 +72,23 @@ pub struct ZipLoc {
 /// Reads a JSON entry again from where the listing found it: a zip entry through its local
 /// header (inflated, capped at its listed size and checked against its CRC-32, as reading it
 /// through the central directory would), or a folder part's file. `part` is the part's path;
-/// `file` an open handle on a zip part, reused between calls.
+/// `file` an open handle on a zip part, reused between calls; `size` the size the listing
+/// found (never more is read).
 pub fn read_json_at(
     part: &Path,
     file: &mut Option<File>,
     path: &str,
     at: &EntryAt,
+    size: u64,
 ) -> std::io::Result<Vec<u8>> {
     use std::io::{Seek, SeekFrom};
+    let capacity = usize::try_from(size).unwrap_or(0).min(1 << 20);
     match at {
-        EntryAt::File { size } => {
+        EntryAt::File => {
             let mut p = part.to_path_buf();
             p.extend(path.split('/'));
-            let mut buf = Vec::with_capacity(usize::try_from(*size).unwrap_or(0).min(1 << 20));
-            Capped::new(File::open(p)?, *size).read_to_end(&mut buf)?;
+            let mut buf = Vec::with_capacity(capacity);
+            Capped::new(File::open(p)?, size).read_to_end(&mut buf)?;
             Ok(buf)
         }
         EntryAt::Zip(loc) => {
@@ -101,8 +103,8 @@ pub fn read_json_at(
                 usize::try_from(loc.compressed.clamp(512, 64 << 10)).unwrap_or(64 << 10) + 512,
                 f,
             );
-            let mut buf = Vec::with_capacity(usize::try_from(loc.size).unwrap_or(0).min(1 << 20));
-            zip_entry(&mut r, loc, path)?.read_to_end(&mut buf)?;
+            let mut buf = Vec::with_capacity(capacity);
+            zip_entry(&mut r, loc, size, path)?.read_to_end(&mut buf)?;
             Ok(buf)
         }
     }
@@ -118,6 +120,7 @@ pub fn read_json_at(
 pub(crate) fn zip_entry<'r, R: BufRead>(
     r: &'r mut R,
     loc: &ZipLoc,
+    size: u64,
     path: &str,
 ) -> std::io::Result<ZipEntry<'r, R>> {
     use std::io::{Error, ErrorKind};
@@ -155,10 +158,11 @@ pub(crate) fn zip_entry<'r, R: BufRead>(
         ZipBody::Stored(raw)
     };
     Ok(ZipEntry {
-        body: Capped::new(body, loc.size),
+        body: Capped::new(body, size),
         crc: flate2::Crc::new(),
         seen: 0,
-        loc: *loc,
+        size,
+        crc32: loc.crc32,
     })
 }
 
@@ -167,7 +171,9 @@ pub(crate) struct ZipEntry<'r, R> {
     body: Capped<ZipBody<'r, R>>,
     crc: flate2::Crc,
     seen: u64,
-    loc: ZipLoc,
+    /// The listed size and CRC-32 the bytes must match.
+    size: u64,
+    crc32: u32,
 }
 
 enum ZipBody<'r, R> {
@@ -189,10 +195,7 @@ impl<R: BufRead> Read for ZipEntry<'_, R> {
         let n = self.body.read(buf)?;
         self.crc.update(&buf[..n]);
         self.seen += n as u64;
-        if n == 0
-            && !buf.is_empty()
-            && (self.seen != self.loc.size || self.crc.sum() != self.loc.crc32)
-        {
+        if n == 0 && !buf.is_empty() && (self.seen != self.size || self.crc.sum() != self.crc32) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "the entry's bytes do not match its listed size and CRC-32",
@@ -536,7 +539,6 @@ fn list_zip_records(
             Some(EntryAt::Zip(ZipLoc {
                 header_start: entry.header_start,
                 compressed,
-                size,
                 crc32: entry.crc32,
                 deflated: entry.method == zipdir::DEFLATED,
             }))
@@ -548,7 +550,7 @@ fn list_zip_records(
         }
         l.listing.entries.push(RawEntry {
             ordinal,
-            path,
+            path: path.into_boxed_str(),
             size,
             data: None,
             at,
@@ -563,7 +565,7 @@ fn list_zip_records(
         if !l.json_fits(&path, size) {
             continue;
         }
-        let data = match read_json_at(l.part, &mut file, &path, &loc) {
+        let data = match read_json_at(l.part, &mut file, &path, &loc, size) {
             Ok(d) => Some(d.into_boxed_slice()),
             Err(e) => {
                 l.problem(
@@ -702,7 +704,7 @@ fn list_tar(l: &mut Lister<'_>) {
         };
         l.listing.entries.push(RawEntry {
             ordinal: this,
-            path,
+            path: path.into_boxed_str(),
             size,
             data,
             at: None,
@@ -781,7 +783,7 @@ fn list_folder(l: &mut Lister<'_>) {
                     continue;
                 }
                 let is_json = path.to_ascii_lowercase().ends_with(".json");
-                let at = (is_json && l.json_fits(&path, size)).then_some(EntryAt::File { size });
+                let at = (is_json && l.json_fits(&path, size)).then_some(EntryAt::File);
                 let data = if wants_data(&path) && !is_json {
                     match File::open(item.path()) {
                         Ok(mut f) => l.read_small(&path, size, &mut f),
@@ -799,7 +801,7 @@ fn list_folder(l: &mut Lister<'_>) {
                 };
                 l.listing.entries.push(RawEntry {
                     ordinal: this,
-                    path,
+                    path: path.into_boxed_str(),
                     size,
                     data,
                     at,

@@ -198,7 +198,7 @@ impl Streamer<'_> {
                 self.problem(m, ProblemKind::Read, format!("cannot read: {e}"));
                 continue;
             }
-            match parts::zip_entry(&mut file, &loc, &m.path) {
+            match parts::zip_entry(&mut file, &loc, m.size, &m.path) {
                 Ok(mut r) => self.deliver(m, &mut r, f),
                 Err(e) => self.problem(m, ProblemKind::Read, format!("cannot read: {e}")),
             }

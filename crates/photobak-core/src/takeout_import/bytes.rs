@@ -130,7 +130,7 @@ struct Reading {
 pub(super) fn store_bytes(
     repo: &Repo,
     catalog: &Catalog,
-    planned: &[Option<Planned>],
+    planned: &[Option<Box<Planned>>],
     intake: &dyn Intake,
     s: &mut RunSummary,
 ) -> Result<()> {
@@ -161,7 +161,7 @@ pub(super) fn store_bytes(
         .filter(|entry| {
             planned
                 .get(entry.id)
-                .and_then(Option::as_ref)
+                .and_then(Option::as_deref)
                 .is_some_and(&wanted)
         })
         .collect();
@@ -193,7 +193,7 @@ pub(super) fn store_bytes(
             let mut items = HashSet::new();
             let (first, later): (Vec<&MediaEntry>, Vec<&MediaEntry>) = todo.iter().partition(|e| {
                 planned[e.id]
-                    .as_ref()
+                    .as_deref()
                     .is_some_and(|p| items.insert(p.item_id))
             });
             read_and_store(&cx, catalog, planned, &first, &mut group, batch, &mut found)?;
@@ -202,7 +202,7 @@ pub(super) fn store_bytes(
             todo = later
                 .into_iter()
                 .filter(|e| {
-                    let keep = planned[e.id].as_ref().is_some_and(&wanted);
+                    let keep = planned[e.id].as_deref().is_some_and(&wanted);
                     if !keep {
                         progress.dequeued(Some(e.size));
                     }
@@ -251,7 +251,7 @@ pub(super) fn store_bytes(
 fn read_and_store<'a>(
     cx: &GroupContext<'_>,
     catalog: &'a Catalog,
-    planned: &'a [Option<Planned>],
+    planned: &'a [Option<Box<Planned>>],
     entries: &[&'a MediaEntry],
     group: &mut Group<'a>,
     batch: &crate::index::Batch<'_>,

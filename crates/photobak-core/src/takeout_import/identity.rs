@@ -45,7 +45,11 @@ pub(super) fn meta_key(e: &MediaEntry) -> Option<MetaKey> {
 /// used: two entries in one folder are two items (Google writes an item once per folder, with
 /// `(N)` counters for different items of the same name), and different CRC-32s (zip parts
 /// list them) are different bytes. Parts without CRCs (tar, folders) rely on the three fields.
-pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<Box<str>> {
+///
+/// Each entry's sidecar names (title, url) are released once its id is decided: nothing reads
+/// them after (a variant's id derives from its original's id, decided first), and together they
+/// were a seventh of the import's peak, which is here, with the whole catalog held.
+pub(super) fn remote_ids_of(catalog: &mut Catalog) -> Vec<Box<str>> {
     use std::collections::{HashMap, HashSet};
     let mut groups: HashMap<MetaKey, Vec<&MediaEntry>> = HashMap::new();
     for e in catalog.media.iter().filter(|e| e.duplicate_of.is_none()) {
@@ -53,8 +57,9 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<Box<str>> {
             groups.entry(k).or_default().push(e);
         }
     }
-    let trusted: HashSet<&MetaKey> = groups
-        .iter()
+    // Owned: the catalog's names are released below, while these are still used.
+    let trusted_keys: HashSet<MetaKey> = groups
+        .into_iter()
         .filter(|(_, copies)| {
             let mut folders = HashSet::new();
             let one_per_folder = copies.iter().all(|e| folders.insert(e.folder_path()));
@@ -65,6 +70,7 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<Box<str>> {
         })
         .map(|(k, _)| k)
         .collect();
+    let trusted: HashSet<&MetaKey> = trusted_keys.iter().collect();
     // (title, time) → the trusted ids of originals with that sidecar, for an edited variant
     // whose original is not beside it.
     let mut by_title_time: HashMap<(&str, i64), HashSet<String>> = HashMap::new();
@@ -75,17 +81,20 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<Box<str>> {
             .insert(meta_id(k));
     }
 
-    let mut ids: Vec<Option<String>> = vec![None; catalog.media.len()];
+    // Boxed to their length as they are made, empty until then (no id is empty): held for
+    // every entry until the record pass takes each, and a vector of `Option<String>` beside
+    // the boxed copy was the import's peak, at the end of the scan.
+    let mut ids: Vec<Box<str>> = vec![Box::default(); catalog.media.len()];
     fn id_of(
         catalog: &Catalog,
         i: usize,
-        ids: &mut Vec<Option<String>>,
+        ids: &mut Vec<Box<str>>,
         trusted: &HashSet<&MetaKey>,
         by_title_time: &HashMap<(&str, i64), HashSet<String>>,
         depth: usize,
     ) -> String {
-        if let Some(id) = &ids[i] {
-            return id.clone();
+        if !ids[i].is_empty() {
+            return ids[i].to_string();
         }
         let e = &catalog.media[i];
         let folder_scoped = || {
@@ -143,16 +152,17 @@ pub(super) fn remote_ids_of(catalog: &Catalog) -> Vec<Box<str>> {
                 }
             }
         };
-        ids[i] = Some(id.clone());
+        ids[i] = id.as_str().into();
         id
     }
     for i in 0..catalog.media.len() {
         id_of(catalog, i, &mut ids, &trusted, &by_title_time, 0);
+        // Decided (and memoised for the entries that derive from it).
+        if let Some(sc) = catalog.media[i].sidecar.as_mut() {
+            sc.release_names();
+        }
     }
-    // Boxed to their length: held for every entry until the record pass takes each.
-    ids.into_iter()
-        .map(|id| id.unwrap_or_default().into_boxed_str())
-        .collect()
+    ids
 }
 
 /// `takeout-meta:<title>|<photoTakenTime>|<size>`.

@@ -431,17 +431,12 @@ fn record_entries(
     run_id: i64,
     cancel: &CancellationToken,
     s: &mut RunSummary,
-) -> Result<Vec<Option<Planned>>> {
+) -> Result<Vec<Option<Box<Planned>>>> {
     // Pass 1: items, albums and memberships, no bytes.
-    let mut remote_ids = remote_ids_of(catalog);
-    // Every item's id is decided: the names the sidecars carried for it are not read again
+    // Releases the names the sidecars carried as each id is decided: they are not read again
     // (each sidecar is read whole below), and this pass's own memory (the index's cache, the
     // plan) grows from here.
-    for m in &mut catalog.media {
-        if let Some(sc) = m.sidecar.as_mut() {
-            sc.release_names();
-        }
-    }
+    let mut remote_ids = remote_ids_of(catalog);
     // Items are recorded in a canonical order (folder, then name), not in archive order, so the
     // same export gives the same item ids, and therefore the same file names, whether it comes
     // as zip, tgz or folders.
@@ -450,7 +445,9 @@ fn record_entries(
         let (a, b) = (&catalog.media[a], &catalog.media[b]);
         (a.folder_path(), a.file_name(), &a.path).cmp(&(b.folder_path(), b.file_name(), &b.path))
     });
-    let mut planned: Vec<Option<Planned>> = (0..catalog.media.len()).map(|_| None).collect();
+    // Boxed, allocated as each entry is recorded (as its sidecar is released): a slot of its
+    // own for every entry at once was 8.5 MB at the start of this pass, the import's peak.
+    let mut planned: Vec<Option<Box<Planned>>> = (0..catalog.media.len()).map(|_| None).collect();
     let mut albums = AlbumCache::default();
     let Catalog {
         parts,
@@ -483,7 +480,7 @@ fn record_entries(
                     &mut albums,
                     &mut texts,
                 )? {
-                    planned[entry.id] = Some(p);
+                    planned[entry.id] = Some(Box::new(p));
                 }
                 // Read whole now and recorded: nothing after this pass reads a sidecar, and
                 // what the catalog held of it (paths, url, title) was a fifth of the import's
@@ -545,7 +542,7 @@ fn record_entry(
 
 /// Counts the export's items as updated or unchanged (an item may come as several copies: it
 /// changed when any copy changed it). Returns how many of them an earlier export had delivered.
-fn tally_items(planned: &[Option<Planned>], s: &mut RunSummary) -> u64 {
+fn tally_items(planned: &[Option<Box<Planned>>], s: &mut RunSummary) -> u64 {
     // Per item (an item may come from several copies): updated when any copy changed it.
     let mut per_item: BTreeMap<i64, (bool, bool, bool)> = BTreeMap::new();
     for p in planned.iter().flatten() {
@@ -568,7 +565,7 @@ fn tally_items(planned: &[Option<Planned>], s: &mut RunSummary) -> u64 {
 }
 
 /// Links edited variants and live companions to their originals.
-fn link_variants(repo: &Repo, catalog: &Catalog, planned: &[Option<Planned>]) -> Result<()> {
+fn link_variants(repo: &Repo, catalog: &Catalog, planned: &[Option<Box<Planned>>]) -> Result<()> {
     // Link edited variants and live companions to their originals.
     for entry in &catalog.media {
         let (Some(Some(me)), kind, other) = (

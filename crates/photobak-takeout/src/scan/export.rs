@@ -47,7 +47,7 @@ impl Builder {
         let mut all: Vec<(&str, u64)> = self
             .listings
             .iter()
-            .flat_map(|(_, l)| l.entries.iter().map(|e| (e.path.as_str(), e.size)))
+            .flat_map(|(_, l)| l.entries.iter().map(|e| (&*e.path, e.size)))
             .collect();
         all.sort();
         let mut h = 0xcbf2_9ce4_8422_2325u64;

@@ -15,7 +15,11 @@ impl Builder {
         unmatched_sidecars: &mut Vec<String>,
         ambiguous: &mut Vec<(String, Vec<String>)>,
     ) {
-        let mut sidecars: Vec<(Sidecar, String, u64)> = Vec::new();
+        // What the catalog keeps of each sidecar, from here on: a parsed `Sidecar` for every
+        // JSON of the folder until the folder was matched made the scan's peak grow with the
+        // largest folder (the heap rose and fell by some 15 MB with each year folder of a
+        // 100,000-item export).
+        let mut sidecars: Vec<Folded> = Vec::new();
         let mut album: Option<(json::AlbumMeta, String)> = None;
         let entries = std::mem::take(&mut g.json_entries);
         for (&r, mut e) in g.jsons.iter().zip(entries) {
@@ -26,7 +30,7 @@ impl Builder {
             let Some(data) = self.read_json(r.part, &mut e, true, true) else {
                 continue; // too large or unreadable: already a problem
             };
-            let (path, at) = (e.path, e.at);
+            let (path, at, size) = (e.path, e.at, e.size);
             let hash = content_hash(&data);
             let part = self.part_path(r.part).to_path_buf();
             let name = path.rsplit('/').next().unwrap_or("").to_owned();
@@ -44,7 +48,7 @@ impl Builder {
                     continue;
                 }
             };
-            match json::classify_at(&name, v, &path, r.part, at) {
+            match json::classify_at(&name, v, &path, r.part, at.map(|at| (at, size))) {
                 Ok(JsonKind::Sidecar(s)) => {
                     for msg in json::time_problems(v) {
                         self.problems.push(Problem::new(
@@ -65,7 +69,13 @@ impl Builder {
                             }
                         }
                     }
-                    sidecars.push((s, name, hash));
+                    let composition = matches!(s.origin, Some(Origin::Composition { .. }));
+                    sidecars.push(Folded {
+                        sidecar: Some(Box::new(s.to_ref())),
+                        name,
+                        hash,
+                        composition,
+                    });
                 }
                 Ok(JsonKind::Album(a)) => {
                     if album.is_some() {
@@ -76,7 +86,7 @@ impl Builder {
                             "a second album metadata file in this folder; ignored",
                         ));
                     } else {
-                        album = Some((a, path.clone()));
+                        album = Some((a, path.to_string()));
                     }
                 }
                 Ok(JsonKind::Other) => {
@@ -104,7 +114,7 @@ impl Builder {
             1 => {
                 let years: Vec<i32> = sidecars
                     .iter()
-                    .filter_map(|(s, _, _)| s.photo_taken_time.map(year_of_epoch))
+                    .filter_map(|f| f.held().photo_taken_time.map(year_of_epoch))
                     .collect();
                 let meta = album
                     .as_ref()
@@ -148,23 +158,32 @@ impl Builder {
         let names_: Vec<&str> = ids.iter().map(|&m| media[m].file_name()).collect();
         let ins: Vec<SidecarIn<'_>> = sidecars
             .iter()
-            .map(|(s, name, hash)| SidecarIn {
-                name: name.as_str(),
-                title: s.title.as_str(),
-                content: *hash,
+            .map(|f| SidecarIn {
+                name: f.name.as_str(),
+                title: f.held().title(),
+                content: f.hash,
             })
             .collect();
         let result = matcher::match_folder(&names_, &ins);
-        let sidecar_path = |i: usize| sidecars[i].0.json_path.clone();
+        drop(ins);
+        let path_of = |i: usize| sidecars[i].held().json_path().to_owned();
         let by_name: HashMap<&str, usize> = sidecars
             .iter()
             .enumerate()
-            .map(|(i, (_, n, _))| (n.as_str(), i))
+            .map(|(i, f)| (f.name.as_str(), i))
             .collect();
+        // A sidecar shared by several media (an edited variant's is its original's) is copied
+        // for all but the last, which takes it.
+        let mut uses = vec![0usize; sidecars.len()];
+        for o in &result.outcomes {
+            if let Some(i) = o.sidecar {
+                uses[i] += 1;
+            }
+        }
         let mut updates = Vec::with_capacity(ids.len());
         for (k, o) in result.outcomes.into_iter().enumerate() {
             let id = ids[k];
-            let full = o.sidecar.map(|i| &sidecars[i].0);
+            let composition = o.sidecar.is_some_and(|i| sidecars[i].composition);
             let mut variant = match o.variant {
                 LocalVariant::Original => Variant::Original,
                 LocalVariant::Creation => Variant::Creation,
@@ -175,12 +194,7 @@ impl Builder {
                     still: x.map(|l| ids[l]),
                 },
             };
-            if variant == Variant::Original
-                && matches!(
-                    full.and_then(|s| s.origin.as_ref()),
-                    Some(Origin::Composition { .. })
-                )
-            {
+            if variant == Variant::Original && composition {
                 variant = Variant::Creation;
             }
             let rule = match o.rule {
@@ -190,7 +204,7 @@ impl Builder {
                         .map(|n| {
                             by_name
                                 .get(n.as_str())
-                                .map_or_else(|| n.clone(), |&i| sidecar_path(i))
+                                .map_or_else(|| n.clone(), |&i| path_of(i))
                         })
                         .collect();
                     ambiguous.push((media[id].path.clone(), paths.clone()));
@@ -198,9 +212,19 @@ impl Builder {
                 }
                 other => other,
             };
-            updates.push((id, full.map(|s| Box::new(s.to_ref())), rule, variant));
+            updates.push((id, o.sidecar, rule, variant));
         }
+        unmatched_sidecars.extend(result.unmatched.into_iter().map(path_of));
+        drop(by_name);
         for (id, sidecar, rule, variant) in updates {
+            let sidecar = sidecar.and_then(|i| {
+                uses[i] -= 1;
+                if uses[i] == 0 {
+                    sidecars[i].sidecar.take()
+                } else {
+                    sidecars[i].sidecar.clone()
+                }
+            });
             let m = &mut media[id];
             m.sidecar = sidecar;
             m.matched_by = rule;
@@ -231,6 +255,28 @@ impl Builder {
                     .push(Problem::new(&part, Some(&path), kind, msg));
             }
         }
-        unmatched_sidecars.extend(result.unmatched.into_iter().map(sidecar_path));
+    }
+}
+
+/// One sidecar of the folder being matched: what the catalog keeps of it, and what the matcher
+/// needs besides.
+struct Folded {
+    /// Taken by the last media entry it is matched to.
+    sidecar: Option<Box<SidecarRef>>,
+    /// The JSON's file name.
+    name: String,
+    /// The hash of its bytes (identical sidecars of a photo's copies in other folders).
+    hash: u64,
+    /// Google made it (`googlePhotosOrigin.composition`): a media entry that is otherwise an
+    /// original is a creation.
+    composition: bool,
+}
+
+impl Folded {
+    /// The sidecar, before the media entries took it.
+    fn held(&self) -> &SidecarRef {
+        self.sidecar
+            .as_deref()
+            .expect("taken only after the matching")
     }
 }

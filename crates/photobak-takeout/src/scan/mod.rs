@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 use crate::folders::{self, Folder};
-use crate::json::{self, JsonKind, Sidecar};
+use crate::json::{self, JsonKind, SidecarRef};
 use crate::matcher::{self, LocalVariant, MatchRule, SidecarIn};
 use crate::names;
 use crate::parts::{self, Listing};
@@ -124,6 +124,16 @@ struct Builder {
     files: Vec<Option<std::fs::File>>,
 }
 
+/// Why the placement does not keep an entry under a product folder.
+enum Unkept {
+    /// The product folder is not Google Photos.
+    OtherProduct(String),
+    /// Junk (`.DS_Store` …), an HTML page, or no file name.
+    Skipped,
+    /// A copy of a JSON file an extraction tool made.
+    JsonCopy,
+}
+
 fn is_junk(name: &str) -> bool {
     name.starts_with("._")
         || name.eq_ignore_ascii_case(".DS_Store")
@@ -178,7 +188,7 @@ impl Builder {
         }
         let at = e.at?;
         let path = &self.listings[part].0;
-        match parts::read_json_at(path, &mut self.files[part], &e.path, &at) {
+        match parts::read_json_at(path, &mut self.files[part], &e.path, &at, e.size) {
             Ok(d) => Some(d),
             Err(err) => {
                 if report {
@@ -193,6 +203,29 @@ impl Builder {
                 None
             }
         }
+    }
+
+    /// Whether the placement keeps an entry under product folder `prod` (`rest`: the path
+    /// below it): the same answer for the same-path rule and for the placement itself.
+    fn kept(
+        photos_products: &BTreeMap<String, bool>,
+        prod: String,
+        rest: Vec<String>,
+    ) -> Result<(String, Vec<String>), Unkept> {
+        if !photos_products.get(&prod).copied().unwrap_or(false) {
+            return Err(Unkept::OtherProduct(prod));
+        }
+        let Some(name) = rest.last() else {
+            return Err(Unkept::Skipped);
+        };
+        let lower = name.to_lowercase();
+        if is_junk(name) || lower.ends_with(".html") || lower.ends_with(".htm") {
+            return Err(Unkept::Skipped);
+        }
+        if is_json_copy(name) {
+            return Err(Unkept::JsonCopy);
+        }
+        Ok((prod, rest))
     }
 
     fn part_path(&self, part: usize) -> &Path {
@@ -263,15 +296,23 @@ impl Builder {
             Some(Place::Product(prod, rest)) => Some((prod, rest)),
             _ => None,
         };
-        // Room for every entry at once (grown by doubling, the old and the new buffer were
-        // held together).
-        let mut placed: Vec<Ref> =
-            Vec::with_capacity(self.listings.iter().map(|(_, l)| l.entries.len()).sum());
+        // Every listed entry, in archive order; the passes below take those under a product
+        // folder. Not collected: a list of them was 4 MB at the scan's peak.
+        let lens: Vec<usize> = self.listings.iter().map(|(_, l)| l.entries.len()).collect();
+        let every = || {
+            let lens = &lens;
+            (0..nparts).flat_map(move |part| (0..lens[part]).map(move |entry| Ref { part, entry }))
+        };
+        let mut may_be_media = 0usize;
         let mut html: Vec<String> = Vec::new();
         for (p, mode) in modes.iter().enumerate() {
-            for (i, e) in self.listings[p].1.entries.iter().enumerate() {
+            for e in &self.listings[p].1.entries {
                 match Self::place(mode, &e.path) {
-                    Some(Place::Product(..)) => placed.push(Ref { part: p, entry: i }),
+                    Some(Place::Product(..)) => {
+                        if !e.path.to_ascii_lowercase().ends_with(".json") {
+                            may_be_media += 1;
+                        }
+                    }
                     Some(Place::Top) => {
                         // The archive browser page names the account.
                         let lower = e.path.to_lowercase();
@@ -288,7 +329,7 @@ impl Builder {
 
         // Which product folders are Google Photos.
         let mut photos_products: BTreeMap<String, bool> = BTreeMap::new();
-        for &r in &placed {
+        for r in every() {
             let Some((prod, rest)) = product_of(&self, r) else {
                 continue;
             };
@@ -314,49 +355,52 @@ impl Builder {
         }
         let mut ignored_products: BTreeMap<String, (usize, usize)> = BTreeMap::new();
 
+        // Decided before the media entries are made (see `FirstByPath`).
+        let kept = |b: &Self, r: Ref| {
+            product_of(b, r).and_then(|(prod, rest)| Self::kept(&photos_products, prod, rest).ok())
+        };
+        let first_by_path = FirstByPath::find(every().filter(|&r| kept(&self, r).is_some()), |r| {
+            &*self.entry(r).path
+        });
         // Media in global order, grouped by folder; duplicates by path.
         // Room for every entry that may be media, at once: a `MediaEntry` is several hundred
         // bytes, and growing the vector by doubling held the old and the new buffer together
         // (up to three times the final size) at the scan's peak.
-        let may_be_media = placed
-            .iter()
-            .filter(|&&r| !self.entry(r).path.to_ascii_lowercase().ends_with(".json"))
-            .count();
         let mut media: Vec<MediaEntry> = Vec::with_capacity(may_be_media);
         let mut groups: BTreeMap<(String, Vec<String>), Group> = BTreeMap::new();
         let mut group_order: Vec<(String, Vec<String>)> = Vec::new();
-        let mut first_by_path = FirstByPath::with_capacity(placed.len());
+        // The media ids of first entries whose path is repeated.
+        let mut first_media: HashMap<Ref, usize> = HashMap::new();
         let mut skip_json: std::collections::HashSet<Ref> = std::collections::HashSet::new();
-        for r in placed {
+        for r in every() {
             let Some((prod, rest)) = product_of(&self, r) else {
                 continue;
             };
-            if !photos_products.get(&prod).copied().unwrap_or(false) {
-                ignored_products.entry(prod).or_insert((r.part, 0)).1 += 1;
-                continue;
-            }
+            let (prod, rest) = match Self::kept(&photos_products, prod, rest) {
+                Ok(kept) => kept,
+                Err(Unkept::OtherProduct(prod)) => {
+                    ignored_products.entry(prod).or_insert((r.part, 0)).1 += 1;
+                    continue;
+                }
+                Err(Unkept::Skipped) => continue,
+                Err(Unkept::JsonCopy) => {
+                    let part = self.part_path(r.part).to_path_buf();
+                    let path = &*self.entry(r).path;
+                    self.problems.push(Problem::new(
+                        &part,
+                        Some(path),
+                        ProblemKind::Ignored,
+                        "copy of a JSON file made by an extraction tool; ignored",
+                    ));
+                    continue;
+                }
+            };
             // Borrowed from the listing (a media entry's path moves into its entry below):
             // a copy of every listed path was 270,000 allocations at the scan's peak.
             let listed = &self.listings[r.part].1.entries[r.entry];
-            let (ordinal, size, at, path) =
-                (listed.ordinal, listed.size, listed.at, listed.path.as_str());
-            let Some((name, dirs)) = rest.split_last() else {
-                continue;
-            };
+            let (ordinal, size, at, path) = (listed.ordinal, listed.size, listed.at, &*listed.path);
+            let (name, dirs) = rest.split_last().expect("kept entries have a name");
             let lower = name.to_lowercase();
-            if is_junk(name) || lower.ends_with(".html") || lower.ends_with(".htm") {
-                continue;
-            }
-            if is_json_copy(name) {
-                let part = self.part_path(r.part).to_path_buf();
-                self.problems.push(Problem::new(
-                    &part,
-                    Some(path),
-                    ProblemKind::Ignored,
-                    "copy of a JSON file made by an extraction tool; ignored",
-                ));
-                continue;
-            }
             let key = (prod.clone(), dirs.to_vec());
             if !groups.contains_key(&key) {
                 group_order.push(key.clone());
@@ -367,7 +411,9 @@ impl Builder {
                 ..Group::default()
             });
             let is_json = lower.ends_with(".json");
-            let dup = first_by_path.get(&self, &media, path);
+            let dup = first_by_path
+                .first_of(r)
+                .map(|first| (first, first_media.get(&first).copied()));
             if let Some((first, _)) = dup {
                 let part = self.part_path(r.part).to_path_buf();
                 let where_ = if first.part == r.part {
@@ -392,16 +438,14 @@ impl Builder {
             if is_json {
                 if dup.is_some() {
                     skip_json.insert(r);
-                } else {
-                    first_by_path.insert(&self, &media, path, (r, None));
                 }
                 g.jsons.push(r);
                 continue;
             }
             let id = media.len();
             let duplicate_of = dup.and_then(|(_, m)| m);
-            if dup.is_none() {
-                first_by_path.insert(&self, &media, path, (r, Some(id)));
+            if first_by_path.is_repeated(r) {
+                first_media.insert(r, id);
             }
             g.media.push(id);
             let zip = match at {
@@ -412,7 +456,8 @@ impl Builder {
                 id,
                 part_index: r.part,
                 entry_index: ordinal,
-                path: std::mem::take(&mut self.listings[r.part].1.entries[r.entry].path),
+                path: std::mem::take(&mut self.listings[r.part].1.entries[r.entry].path)
+                    .into_string(),
                 folder: Folder::Other(String::new()),
                 size,
                 zip,
@@ -424,21 +469,29 @@ impl Builder {
                 duplicate_of,
             });
         }
-        drop(first_by_path);
+        drop((first_by_path, first_media));
         // From here on the listings are needed for the JSON of each folder alone: it moves
         // into its group, and the rest (the media entries' places; their paths moved already)
         // is released before the matching, which was the scan's peak with the listings held.
-        let listed: Vec<usize> = self.listings.iter().map(|(_, l)| l.entries.len()).collect();
-        for g in groups.values_mut() {
-            g.json_entries = g
-                .jsons
-                .iter()
-                .map(|r| std::mem::take(&mut self.listings[r.part].1.entries[r.entry]))
-                .collect();
+        let listed = lens;
+        // Part by part, each listing released as soon as its JSON moved out: moving every
+        // part's JSON first held the folders' JSON beside every listing, the scan's peak (a
+        // group's `jsons` are in part order, as the entries were visited).
+        for (p, (_, listing)) in self.listings.iter_mut().enumerate() {
+            for g in groups.values_mut() {
+                let from = g.json_entries.len();
+                let here = g.jsons[from..].iter().take_while(|r| r.part == p);
+                g.json_entries
+                    .extend(here.map(|r| std::mem::take(&mut listing.entries[r.entry])));
+            }
+            listing.entries = Vec::new();
         }
-        for (_, l) in &mut self.listings {
-            l.entries = Vec::new();
-        }
+        debug_assert!(
+            groups
+                .values()
+                .all(|g| g.json_entries.len() == g.jsons.len()),
+            "every folder's JSON moved, in the order of its refs"
+        );
         for (prod, (part, count)) in ignored_products {
             let part = self.part_path(part).to_path_buf();
             self.problems.push(Problem::new(
@@ -525,18 +578,18 @@ mod tests {
     #[test]
     fn entry_sizes() {
         eprintln!(
-            "MediaEntry {} Sidecar {} RawEntry {}",
+            "MediaEntry {} SidecarRef {} RawEntry {}",
             size_of::<MediaEntry>(),
-            size_of::<Sidecar>(),
+            size_of::<SidecarRef>(),
             size_of::<parts::RawEntry>()
         );
         assert!(
-            size_of::<MediaEntry>() <= 192,
+            size_of::<MediaEntry>() <= 184,
             "MediaEntry: {}",
             size_of::<MediaEntry>()
         );
         assert!(
-            size_of::<parts::RawEntry>() <= 88,
+            size_of::<parts::RawEntry>() <= 72,
             "RawEntry: {}",
             size_of::<parts::RawEntry>()
         );
