@@ -29,6 +29,20 @@ use tokio_util::sync::CancellationToken;
 use cli::{Cli, Command};
 use exit::Exit;
 
+/// jemalloc, returning freed pages to the system within 100 ms (`.cargo/config.toml` sets
+/// `dirty_decay_ms:100,muzzy_decay_ms:0` when it is built). A large Takeout import frees much
+/// at its pass boundaries (the zip listings when the scan ends, the sidecars as the record pass
+/// records them) and then allocates on other threads. glibc's malloc kept those pages in the
+/// arena of the thread that freed them, returned only from a heap's top: the first import of
+/// 100,000 items peaked between 122 and 159 MiB of resident memory for 88 MB of live heap,
+/// varying with which thread got which arena. jemalloc with its default 10 s decay held more
+/// (144 MiB); with the short decay 103-105 MiB on the same code, with no more CPU
+/// (BENCHMARKS.md, session 9). Its size classes also keep a long-lived small allocation from
+/// pinning a large freed one, which glibc's heap did when the scan interleaved them.
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let args = gocompat::go_compat(std::env::args().collect());
     if let Some(word) = gocompat::unknown_single_dash(&args) {
