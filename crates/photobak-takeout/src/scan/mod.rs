@@ -308,11 +308,10 @@ impl Builder {
         for (p, mode) in modes.iter().enumerate() {
             for e in &self.listings[p].1.entries {
                 match Self::place(mode, &e.path) {
-                    Some(Place::Product(..)) => {
-                        if !e.path.to_ascii_lowercase().ends_with(".json") {
-                            may_be_media += 1;
-                        }
+                    Some(Place::Product(..)) if !e.path.to_ascii_lowercase().ends_with(".json") => {
+                        may_be_media += 1;
                     }
+                    Some(Place::Product(..)) => {}
                     Some(Place::Top) => {
                         // The archive browser page names the account.
                         let lower = e.path.to_lowercase();
