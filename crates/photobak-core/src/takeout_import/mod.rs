@@ -445,8 +445,8 @@ fn record_entries(
         let (a, b) = (&catalog.media[a], &catalog.media[b]);
         (a.folder_path(), a.file_name(), &a.path).cmp(&(b.folder_path(), b.file_name(), &b.path))
     });
-    // Boxed, allocated as each entry is recorded (as its sidecar is released): a slot of its
-    // own for every entry at once was 8.5 MB at the start of this pass, the import's peak.
+    // Boxed, allocated as each entry is recorded (as its sidecar is released): a full slot for
+    // every entry at once was 8.5 MB at the start of this pass, where the catalog is largest.
     let mut planned: Vec<Option<Box<Planned>>> = (0..catalog.media.len()).map(|_| None).collect();
     let mut albums = AlbumCache::default();
     let Catalog {
