@@ -383,10 +383,16 @@ mod tests {
         assert_eq!(commands().len(), 4);
     }
 
-    /// A new index in a temporary folder (kept while the first value lives) with one account.
-    pub(super) fn index_with_account() -> (tempfile::TempDir, Index, Account) {
+    /// A new index in a temporary folder (kept while the first value lives).
+    fn temp_index() -> (tempfile::TempDir, Index) {
         let t = tempfile::tempdir().unwrap();
         let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        (t, index)
+    }
+
+    /// [`temp_index`] with one account.
+    pub(super) fn index_with_account() -> (tempfile::TempDir, Index, Account) {
+        let (t, index) = temp_index();
         let acc = index.ensure_account("g", "a@example.com", "g/a").unwrap();
         (t, index, acc)
     }
@@ -403,8 +409,7 @@ mod tests {
     /// a file again, also after a failed batch and across a checkpoint.
     #[test]
     fn a_batch_keeps_its_savepoints_in_memory() {
-        let t = tempfile::tempdir().unwrap();
-        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let (_t, index) = temp_index();
         // 0: SQLite's default (files), 2: memory.
         let temp_store = |index: &Index| pragma(index, "temp_store");
         assert_eq!(temp_store(&index), 0);
@@ -426,8 +431,7 @@ mod tests {
     /// also when the work fails.
     #[test]
     fn a_smaller_page_cache_is_set_back() {
-        let t = tempfile::tempdir().unwrap();
-        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let (_t, index) = temp_index();
         let cache = |index: &Index| pragma(index, "cache_size");
         assert_eq!(cache(&index), -16_384);
         let n = index

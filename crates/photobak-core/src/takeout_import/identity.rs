@@ -58,7 +58,7 @@ pub(super) fn remote_ids_of(catalog: &mut Catalog) -> Vec<Box<str>> {
         }
     }
     // Owned: the catalog's names are released below, while these are still used.
-    let trusted_keys: HashSet<MetaKey> = groups
+    let trusted: HashSet<MetaKey> = groups
         .into_iter()
         .filter(|(_, copies)| {
             let mut folders = HashSet::new();
@@ -70,7 +70,6 @@ pub(super) fn remote_ids_of(catalog: &mut Catalog) -> Vec<Box<str>> {
         })
         .map(|(k, _)| k)
         .collect();
-    let trusted: HashSet<&MetaKey> = trusted_keys.iter().collect();
     // (title, time) → the trusted ids of originals with that sidecar, for an edited variant
     // whose original is not beside it.
     let mut by_title_time: HashMap<(&str, i64), HashSet<String>> = HashMap::new();
@@ -89,7 +88,7 @@ pub(super) fn remote_ids_of(catalog: &mut Catalog) -> Vec<Box<str>> {
         catalog: &Catalog,
         i: usize,
         ids: &mut Vec<Box<str>>,
-        trusted: &HashSet<&MetaKey>,
+        trusted: &HashSet<MetaKey>,
         by_title_time: &HashMap<(&str, i64), HashSet<String>>,
         depth: usize,
     ) -> String {

@@ -33,7 +33,7 @@ impl Builder {
             let (path, at, size) = (e.path, e.at, e.size);
             let hash = content_hash(&data);
             let part = self.part_path(r.part).to_path_buf();
-            let name = path.rsplit('/').next().unwrap_or("").to_owned();
+            let name = file_name(&path).to_owned();
             let res = json::parse_bytes(&data);
             drop(data);
             let v = match &res {
@@ -72,7 +72,6 @@ impl Builder {
                     let composition = matches!(s.origin, Some(Origin::Composition { .. }));
                     sidecars.push(Folded {
                         sidecar: Some(Box::new(s.to_ref())),
-                        name,
                         hash,
                         composition,
                     });
@@ -159,7 +158,7 @@ impl Builder {
         let ins: Vec<SidecarIn<'_>> = sidecars
             .iter()
             .map(|f| SidecarIn {
-                name: f.name.as_str(),
+                name: f.name(),
                 title: f.held().title(),
                 content: f.hash,
             })
@@ -170,7 +169,7 @@ impl Builder {
         let by_name: HashMap<&str, usize> = sidecars
             .iter()
             .enumerate()
-            .map(|(i, f)| (f.name.as_str(), i))
+            .map(|(i, f)| (f.name(), i))
             .collect();
         // A sidecar shared by several media (an edited variant's is its original's) is copied
         // for all but the last, which takes it.
@@ -263,8 +262,6 @@ impl Builder {
 struct Folded {
     /// Taken by the last media entry it is matched to.
     sidecar: Option<Box<SidecarRef>>,
-    /// The JSON's file name.
-    name: String,
     /// The hash of its bytes (identical sidecars of a photo's copies in other folders).
     hash: u64,
     /// Google made it (`googlePhotosOrigin.composition`): a media entry that is otherwise an
@@ -279,4 +276,14 @@ impl Folded {
             .as_deref()
             .expect("taken only after the matching")
     }
+
+    /// The JSON's file name.
+    fn name(&self) -> &str {
+        file_name(self.held().json_path())
+    }
+}
+
+/// The last component of a `/`-separated path.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or("")
 }
