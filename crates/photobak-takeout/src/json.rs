@@ -80,15 +80,15 @@ pub struct Sidecar {
 /// a large export.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SidecarRef {
-    /// The JSON's path inside its part, the title and the url, one after the other in one
-    /// allocation ([`Self::json_path`], [`Self::title`], [`Self::url`]): three strings of
-    /// their own cost 72 bytes of headers and three allocations per media entry, some 60
-    /// bytes more than this at the scan's peak, which the catalog is.
+    /// The JSON's path inside its part, the title and the url's photo key, one after the
+    /// other in one allocation ([`Self::json_path`], [`Self::title`], [`Self::photo_key`]):
+    /// three strings of their own cost 72 bytes of headers and three allocations per media
+    /// entry, some 60 bytes more than this at the scan's peak, which the catalog is.
     names: Box<str>,
     /// Where the title starts in `names`; the JSON's path is before it.
     title_at: usize,
-    /// Where the url starts in `names`; `None`: no url.
-    url_at: Option<usize>,
+    /// Where the photo key starts in `names`; `None`: no url.
+    key_at: Option<usize>,
     /// Index of the part holding the JSON (in [`crate::Catalog::parts`]).
     pub json_part: usize,
     /// Capture time, epoch seconds UTC; `None` when absent or `"0"`.
@@ -99,7 +99,7 @@ pub struct SidecarRef {
 
 impl SidecarRef {
     /// A sidecar's place and names: `json_path` in part `json_part`, the item's `title`,
-    /// capture time and `url`.
+    /// capture time and `url` (of which the photo key is kept, see [`Self::photo_key`]).
     pub fn new(
         json_path: &str,
         json_part: usize,
@@ -108,19 +108,20 @@ impl SidecarRef {
         url: Option<&str>,
         raw: RawJson,
     ) -> SidecarRef {
+        let key = url.map(photo_key_of);
         let mut names =
-            String::with_capacity(json_path.len() + title.len() + url.map_or(0, str::len));
+            String::with_capacity(json_path.len() + title.len() + key.map_or(0, str::len));
         names.push_str(json_path);
         names.push_str(title);
-        let url_at = url.map(|u| {
+        let key_at = key.map(|k| {
             let at = names.len();
-            names.push_str(u);
+            names.push_str(k);
             at
         });
         SidecarRef {
             names: names.into_boxed_str(),
             title_at: json_path.len(),
-            url_at,
+            key_at,
             json_part,
             photo_taken_time,
             raw,
@@ -135,23 +136,33 @@ impl SidecarRef {
     /// Original file name as known to Google Photos; empty once released
     /// ([`Self::release_names`]).
     pub fn title(&self) -> &str {
-        &self.names[self.title_at..self.url_at.unwrap_or(self.names.len())]
+        &self.names[self.title_at..self.key_at.unwrap_or(self.names.len())]
     }
 
-    /// `https://photos.google.com/photo/…`: the item's id across exports; `None` when the
-    /// sidecar has none, and once released ([`Self::release_names`]).
-    pub fn url(&self) -> Option<&str> {
-        self.url_at.map(|at| &self.names[at..])
+    /// The last segment of the sidecar's `url` (`AF1Qip…` of
+    /// `https://photos.google.com/photo/AF1Qip…`), which names the item across exports;
+    /// `None` when the sidecar has no url, and once released ([`Self::release_names`]). Only
+    /// the key is kept: the url's constant prefix was 32 bytes of every media entry at the
+    /// scan's peak, and the whole url is in the JSON text, read again for the index.
+    pub fn photo_key(&self) -> Option<&str> {
+        self.key_at.map(|at| &self.names[at..])
     }
 
-    /// Releases what names the item (title, url), keeping where the sidecar is: for a
+    /// Releases what names the item (title, photo key), keeping where the sidecar is: for a
     /// reader that has taken what it needs of them (the import, once every item's id is
     /// decided), which reads the whole sidecar again with [`crate::SidecarTexts::read`]. Those
     /// two strings were a ninth of the import's peak memory at 100,000 items.
     pub fn release_names(&mut self) {
         self.names = Box::from(self.json_path());
-        self.url_at = None;
+        self.key_at = None;
     }
+}
+
+/// The photo key of a sidecar's `url`: its last path segment, a trailing `/` ignored (see
+/// [`SidecarRef::photo_key`]).
+fn photo_key_of(url: &str) -> &str {
+    let url = url.trim_end_matches('/');
+    url.rsplit('/').next().unwrap_or(url)
 }
 
 impl Sidecar {
@@ -574,13 +585,22 @@ mod tests {
             "Takeout/Google Photos/Trip/IMG_1.jpg.supplemental-metadata.json"
         );
         assert_eq!(with.title(), "IMG_1.jpg");
-        assert_eq!(with.url(), Some("https://photos.google.com/photo/AF1QipX"));
+        assert_eq!(with.photo_key(), Some("AF1QipX"));
         assert_eq!((with.json_part, with.photo_taken_time), (1, Some(7)));
         let without = SidecarRef::new("a.json", 0, "", None, None, raw.clone());
         assert_eq!((without.json_path(), without.title()), ("a.json", ""));
-        assert_eq!(without.url(), None);
+        assert_eq!(without.photo_key(), None);
+        let slash = SidecarRef::new(
+            "a.json",
+            0,
+            "t",
+            None,
+            Some("https://x/p/AF1QipY/"),
+            raw.clone(),
+        );
+        assert_eq!((slash.title(), slash.photo_key()), ("t", Some("AF1QipY")));
         let empty_url = SidecarRef::new("a.json", 0, "t", None, Some(""), raw.clone());
-        assert_eq!((empty_url.title(), empty_url.url()), ("t", Some("")));
+        assert_eq!((empty_url.title(), empty_url.photo_key()), ("t", Some("")));
         assert_ne!(
             empty_url,
             SidecarRef::new("a.json", 0, "t", None, None, raw)
@@ -588,7 +608,7 @@ mod tests {
         let mut released = with.clone();
         released.release_names();
         assert_eq!(released.json_path(), with.json_path());
-        assert_eq!((released.title(), released.url()), ("", None));
+        assert_eq!((released.title(), released.photo_key()), ("", None));
         assert_eq!(released.raw, with.raw);
     }
 

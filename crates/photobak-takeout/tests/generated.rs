@@ -368,7 +368,7 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
                 .sidecar
                 .as_ref()
                 .unwrap()
-                .url()
+                .photo_key()
                 .is_none()
         );
         // Zip lists the CRC-32 of every media entry; tar and folders do not.

@@ -13,6 +13,9 @@ use crate::kinds::TimeSource;
 use crate::meta::FileMeta;
 use crate::repo::naming::portable_key;
 
+/// The page cache while [`Index::unused_contents`] sweeps every stored file's row.
+const SWEEP_PAGE_CACHE_KIB: i64 = 512;
+
 /// A new stored file, about to be named by the index.
 #[derive(Debug, Clone)]
 pub struct NewContent<'a> {
@@ -177,7 +180,15 @@ impl Index {
     /// smallest index that holds them) and the ids the items use, in order from
     /// `items_content`. The `NOT IN` subquery it replaces built a temporary index of the used
     /// ids first, about 0.1 s of every no-op backup at 100,000 items.
+    ///
+    /// Both scans read through a page cache of [`SWEEP_PAGE_CACHE_KIB`]: their pages are no
+    /// use to what follows, and the whole of them (12.5 MB at 100,000 items) stayed with the
+    /// process, as SQLite's allocator keeps what it freed.
     pub fn unused_contents(&self) -> Result<Vec<i64>> {
+        self.with_page_cache(SWEEP_PAGE_CACHE_KIB, || self.unused_contents_scan())
+    }
+
+    fn unused_contents_scan(&self) -> Result<Vec<i64>> {
         self.with(|c| {
             let mut ids: Vec<i64> = c
                 .prepare_cached("SELECT id FROM content")?
