@@ -27,7 +27,7 @@ for d in "$repo" "$exports"; do
 done
 
 echo "=== Building photobak and the two fakes (release). The first build compiles every"
-echo "    dependency: about 5-8 minutes on 2 cores; later builds take seconds."
+echo "    dependency: about 6-9 minutes on 2 cores; later builds take seconds."
 started=$(date +%s)
 cargo build --release --locked -p photobak -p photobak-testkit \
   --bin photobak --bin photobak-fake-google --bin photobak-fake-takeout
