@@ -20,7 +20,7 @@
 //! The JSON of a zip part or a folder is not held between the two: the listing keeps where
 //! each JSON file is, the matching reads and parses it, and a media entry keeps a
 //! [`SidecarRef`]: its sidecar's place ([`SidecarRef::raw`]) and what names the item (title,
-//! capture time, url). [`Catalog::sidecar_texts`] reads the rest again ([`SidecarTexts::read`]:
+//! capture time, the url's photo key). [`Catalog::sidecar_texts`] reads the rest again ([`SidecarTexts::read`]:
 //! the whole [`Sidecar`] and its text) when the entry is recorded. Only a tgz's sidecar texts
 //! are held, since it can only be streamed. The text of every sidecar of a 100,000-item export,
 //! and then every parsed sidecar, was more memory than the rest of the catalog.

@@ -227,6 +227,17 @@ pub async fn import_takeout(
     progress: Arc<dyn Progress>,
     cancel: CancellationToken,
 ) -> Result<RunSummary> {
+    let parts = opts.parts.clone();
+    let catalog =
+        tokio::task::spawn_blocking(move || photobak_takeout::scan(&parts, &Limits::default()))
+            .await
+            .map_err(|e| Error::from_join("reading the Takeout export", &e))?
+            .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
+    let address = opts
+        .account
+        .clone()
+        .or_else(|| catalog.account_hint.clone())
+        .unwrap_or_else(|| catalog.export_id.clone());
     let engine = Engine::new(
         repo,
         EngineOptions {
@@ -244,20 +255,6 @@ pub async fn import_takeout(
         progress,
         cancel,
     )?;
-    // Scanned after the engine starts: its start sweeps the index for unused files, reading
-    // every stored file's row, and those pages beside a whole catalog were the peak of a
-    // re-read import at 100,000 items (83 MB of heap, 13 of them the index's).
-    let parts = opts.parts.clone();
-    let catalog =
-        tokio::task::spawn_blocking(move || photobak_takeout::scan(&parts, &Limits::default()))
-            .await
-            .map_err(|e| Error::from_join("reading the Takeout export", &e))?
-            .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
-    let address = opts
-        .account
-        .clone()
-        .or_else(|| catalog.account_hint.clone())
-        .unwrap_or_else(|| catalog.export_id.clone());
     let account = {
         let repo = engine.repo().clone();
         tokio::task::spawn_blocking(move || repo.ensure_account(&address))
@@ -485,8 +482,7 @@ fn record_entries(
                     planned[entry.id] = Some(Box::new(p));
                 }
                 // Read whole now and recorded: nothing after this pass reads a sidecar, and
-                // what the catalog held of it (paths, url, title) was a fifth of the import's
-                // peak, which the record pass is.
+                // what the catalog held of it was a fifth of the import's peak (session 8).
                 media[i].sidecar = None;
             }
             Ok(())
