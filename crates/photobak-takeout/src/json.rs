@@ -162,8 +162,7 @@ impl SidecarRef {
 /// The photo key of a sidecar's `url`: its last path segment, a trailing `/` ignored (see
 /// [`SidecarRef::photo_key`]).
 fn photo_key_of(url: &str) -> &str {
-    let url = url.trim_end_matches('/');
-    url.rsplit_once('/').map_or(url, |(_, key)| key)
+    crate::names::last_segment(url.trim_end_matches('/'))
 }
 
 impl Sidecar {

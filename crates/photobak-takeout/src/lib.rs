@@ -353,7 +353,7 @@ impl MediaEntry {
 
     /// The file name in the archive (possibly truncated or with a counter).
     pub fn file_name(&self) -> &str {
-        self.path.rsplit_once('/').map_or(&self.path, |(_, f)| f)
+        names::last_segment(&self.path)
     }
 
     /// CRC-32 of the bytes from the zip central directory; `None` for tar parts and folders.

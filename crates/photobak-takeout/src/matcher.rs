@@ -274,12 +274,18 @@ struct Ctx<'a> {
     by_stem: Vec<(u64, usize)>,
 }
 
-/// The hash an index of [`Ctx`] keeps of a key (deterministic: the same in every run).
-fn key_hash(key: &str) -> u64 {
+/// A 64-bit hash of `bytes`, the same in every run: what tells byte-identical sidecars apart
+/// ([`SidecarIn::content`]), and the keys of [`Ctx`]'s indexes.
+pub(crate) fn content_hash(bytes: &[u8]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    key.hash(&mut h);
+    bytes.hash(&mut h);
     h.finish()
+}
+
+/// The hash an index of [`Ctx`] keeps of a key.
+fn key_hash(key: &str) -> u64 {
+    content_hash(key.as_bytes())
 }
 
 /// An index of [`Ctx`] from (key hash, value) pairs: sorted, without repeats.

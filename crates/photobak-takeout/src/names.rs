@@ -80,6 +80,12 @@ pub fn clips(s: &str, max: usize) -> [&str; 2] {
     [clip_utf16(s, max, false), clip_utf16(s, max, true)]
 }
 
+/// The last `/`-separated segment of `path` (all of it without a `/`): a file's name in an
+/// archive path, a photo's key in its url.
+pub fn last_segment(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, last)| last)
+}
+
 /// Splits a name at its last `.` into base and extension (with the dot). A leading dot is not an
 /// extension separator.
 pub fn split_ext(name: &str) -> (&str, &str) {

@@ -12,7 +12,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Ref, content_hash};
+use super::Ref;
+use crate::matcher::content_hash;
 
 /// Which entries repeat the path of an earlier one, and which entries are repeated.
 #[derive(Default)]

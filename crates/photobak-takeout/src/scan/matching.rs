@@ -33,7 +33,7 @@ impl Builder {
             let (path, at, size) = (e.path, e.at, e.size);
             let hash = content_hash(&data);
             let part = self.part_path(r.part).to_path_buf();
-            let name = file_name(&path).to_owned();
+            let name = names::last_segment(&path).to_owned();
             let res = json::parse_bytes(&data);
             drop(data);
             let v = match &res {
@@ -279,11 +279,6 @@ impl Folded {
 
     /// The JSON's file name.
     fn name(&self) -> &str {
-        file_name(self.held().json_path())
+        names::last_segment(self.held().json_path())
     }
-}
-
-/// The last component of a `/`-separated path.
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or("")
 }

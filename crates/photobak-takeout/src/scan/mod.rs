@@ -1,12 +1,12 @@
 //! Pass 1: list all parts, parse the JSON, place entries in folders and match.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
 use crate::folders::{self, Folder};
 use crate::json::{self, JsonKind, SidecarRef};
-use crate::matcher::{self, LocalVariant, MatchRule, SidecarIn};
+use crate::matcher::{self, LocalVariant, MatchRule, SidecarIn, content_hash};
 use crate::names;
 use crate::parts::{self, Listing};
 use crate::{
@@ -151,12 +151,6 @@ fn is_json_copy(name: &str) -> bool {
         }
         None => false,
     }
-}
-
-fn content_hash(bytes: &[u8]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
 }
 
 impl Builder {
