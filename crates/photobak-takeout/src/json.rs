@@ -109,6 +109,19 @@ impl SidecarRef {
         raw: RawJson,
     ) -> SidecarRef {
         let key = url.map(photo_key_of);
+        SidecarRef::with_key(json_path, json_part, title, photo_taken_time, key, raw)
+    }
+
+    /// [`Self::new`] from the photo key instead of the url (the catalog's store reads it back
+    /// so).
+    pub(crate) fn with_key(
+        json_path: &str,
+        json_part: usize,
+        title: &str,
+        photo_taken_time: Option<i64>,
+        key: Option<&str>,
+        raw: RawJson,
+    ) -> SidecarRef {
         let mut names =
             String::with_capacity(json_path.len() + title.len() + key.map_or(0, str::len));
         names.push_str(json_path);
@@ -133,15 +146,14 @@ impl SidecarRef {
         &self.names[..self.title_at]
     }
 
-    /// Original file name as known to Google Photos; empty once released
-    /// ([`Self::release_names`]).
+    /// Original file name as known to Google Photos.
     pub fn title(&self) -> &str {
         &self.names[self.title_at..self.key_at.unwrap_or(self.names.len())]
     }
 
     /// The last segment of the sidecar's `url` (`AF1Qip…` of
     /// `https://photos.google.com/photo/AF1Qip…`), which names the item across exports;
-    /// `None` when the sidecar has no url, and once released ([`Self::release_names`]);
+    /// `None` when the sidecar has no url;
     /// `Some("")` for a url of slashes alone (no key). Only the key is kept: the url's
     /// constant prefix was 32 bytes of every media entry at the scan's peak, and the whole url
     /// is in the JSON text, read again for the index.
@@ -149,13 +161,9 @@ impl SidecarRef {
         self.key_at.map(|at| &self.names[at..])
     }
 
-    /// Releases what names the item (title, photo key), keeping where the sidecar is: for a
-    /// reader that has taken what it needs of them (the import, once every item's id is
-    /// decided), which reads the whole sidecar again with [`crate::SidecarTexts::read`]. The
-    /// title and the url were a ninth of the import's peak memory at 100,000 items (session 8).
-    pub fn release_names(&mut self) {
-        self.names = Box::from(self.json_path());
-        self.key_at = None;
+    /// The bytes of its names together.
+    pub(crate) fn names_len(&self) -> usize {
+        self.names.len()
     }
 }
 
@@ -605,11 +613,6 @@ mod tests {
             empty_url,
             SidecarRef::new("a.json", 0, "t", None, None, raw)
         );
-        let mut released = with.clone();
-        released.release_names();
-        assert_eq!(released.json_path(), with.json_path());
-        assert_eq!((released.title(), released.photo_key()), ("", None));
-        assert_eq!(released.raw, with.raw);
     }
 
     fn side(v: Value) -> Sidecar {

@@ -1,6 +1,7 @@
 //! Reads Google Takeout exports of Google Photos and pairs every media file with its JSON
 //! sidecar. It knows the Takeout format (layout, sidecar schema, Google's name rules) and
-//! nothing about photobak's repository. Nothing here writes to disk.
+//! nothing about photobak's repository. Nothing here writes to disk but the spill file a
+//! caller may give [`scan_into`] for the catalog's sidecars ([`Spill`]).
 //!
 //! # Two passes
 //!
@@ -18,9 +19,11 @@
 //!    entries, parsed again for every stretch of the part.
 //!
 //! The JSON of a zip part or a folder is not held between the two: the listing keeps where
-//! each JSON file is, the matching reads and parses it, and a media entry keeps a
-//! [`SidecarRef`]: its sidecar's place ([`SidecarRef::raw`]) and what names the item (title,
-//! capture time, the url's photo key). [`Catalog::sidecar_texts`] reads the rest again ([`SidecarTexts::read`]:
+//! each JSON file is, the matching reads and parses it, and the catalog keeps a
+//! [`SidecarRef`] per sidecar applied ([`Catalog::sidecar`], in its [`Sidecars`]: in memory, or
+//! in a spill file the caller gives): the sidecar's place ([`SidecarRef::raw`]) and what names
+//! the item (title, capture time, the url's photo key). [`Catalog::sidecar_texts`] reads the
+//! rest again ([`SidecarTexts::read`]:
 //! the whole [`Sidecar`] and its text) when the entry is recorded. Only a tgz's sidecar texts
 //! are held, since it can only be streamed. The text of every sidecar of a 100,000-item export,
 //! and then every parsed sidecar, was more memory than the rest of the catalog.
@@ -34,7 +37,8 @@
 //! let problems = for_each_media(&catalog, |entry, reader| -> Result<(), std::io::Error> {
 //!     let mut sink = std::io::sink();
 //!     std::io::copy(reader, &mut sink)?;
-//!     println!("{} {:?}", entry.path, entry.sidecar.as_ref().map(|s| s.photo_taken_time));
+//!     let taken = catalog.sidecar(entry)?.and_then(|s| s.photo_taken_time);
+//!     println!("{} {taken:?}", entry.path);
 //!     Ok(())
 //! })?;
 //! # let _ = problems; Ok(()) }
@@ -44,6 +48,10 @@
 //!
 //! * `scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error>` — [`Error`] only when
 //!   no part can be read at all; every per-entry problem lands in [`Catalog::problems`].
+//!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars in a file the caller gives
+//!   ([`Spill::File`]; [`Error::Spill`] when it cannot be written).
+//! * `Catalog::sidecar(&self, &MediaEntry) -> io::Result<Option<SidecarRef>>` — an entry's
+//!   sidecar, read back from where the catalog keeps it.
 //! * `for_each_media<E: Display>(catalog: &Catalog, f: impl FnMut(&MediaEntry, &mut dyn Read)
 //!   -> Result<(), E>) -> Result<Vec<Problem>, Error>` — an `Err` from `f`, or a read error, is
 //!   a [`Problem`] for that entry and the others go on.
@@ -146,6 +154,7 @@ mod matcher;
 pub mod names;
 mod parts;
 mod scan;
+mod sidecars;
 mod stream;
 mod zipdir;
 
@@ -166,11 +175,12 @@ pub use folders::{AlbumFolder, Folder};
 pub use json::{AlbumMeta, Geo, Origin, RawJson, Sidecar, SidecarRef};
 pub use matcher::MatchRule;
 pub use parts::ZipLoc;
-pub use scan::scan;
+pub use scan::{scan, scan_into};
+pub use sidecars::{SidecarId, Sidecars, Spill};
 pub use stream::{Flow, for_each_listed_media, for_each_media, for_each_selected_media};
 
 /// What a scan found in one export.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Catalog {
     /// `takeout-20250921T101010Z` from the part names; otherwise `takeout-derived-<hash>` from
     /// the listed entries (stable for the same content).
@@ -182,6 +192,8 @@ pub struct Catalog {
     pub parts: Vec<PartInfo>,
     /// Every media entry; `media[i].id == i`, in part order then archive order.
     pub media: Vec<MediaEntry>,
+    /// The media entries' sidecars ([`Catalog::sidecar`]).
+    pub sidecars: Sidecars,
     /// Album folders (with or without album metadata), in order of appearance.
     pub albums: Vec<AlbumInfo>,
     /// Everything that went wrong or was skipped, per entry.
@@ -196,6 +208,14 @@ pub struct Catalog {
 }
 
 impl Catalog {
+    /// The sidecar of media entry `m`, when it has one.
+    ///
+    /// # Errors
+    /// When the catalog's spill file cannot be read back ([`Spill::File`]).
+    pub fn sidecar(&self, m: &MediaEntry) -> std::io::Result<Option<SidecarRef>> {
+        m.sidecar.map(|id| self.sidecars.get(id)).transpose()
+    }
+
     /// A reader of the sidecars' JSON text (see [`SidecarRef::raw`]), for one thread.
     pub fn sidecar_texts(&self) -> SidecarTexts<'_> {
         SidecarTexts::new(&self.parts)
@@ -332,11 +352,10 @@ pub struct MediaEntry {
     /// Where a zip part holds the entry (its local header), so that its bytes are read
     /// without the part's central directory; `None` for tar parts and folders.
     pub zip: Option<ZipLoc>,
-    /// The paired sidecar, if one was found unambiguously: where it is and what names the
-    /// item; [`SidecarTexts::read`] gives the rest. Boxed: the media entries are allocated at
-    /// once, before any is matched, at the scan's peak, and the import releases each sidecar
-    /// once recorded.
-    pub sidecar: Option<Box<SidecarRef>>,
+    /// The paired sidecar, if one was found unambiguously ([`Catalog::sidecar`]: where it is
+    /// and what names the item; [`SidecarTexts::read`] gives the rest). Kept in the catalog's
+    /// store, not here (see [`Sidecars`]).
+    pub sidecar: Option<SidecarId>,
     pub matched_by: MatchRule,
     pub variant: Variant,
     /// The first entry with exactly the same path (in another part or earlier in this one).
@@ -502,6 +521,9 @@ pub enum Error {
     NoParts,
     #[error("no part of the export could be read: {}", join(.0))]
     Unreadable(Vec<Problem>),
+    /// The spill file the caller gave ([`Spill::File`]) could not be written.
+    #[error("writing the scan's spill file: {0}")]
+    Spill(std::io::Error),
 }
 
 fn join(p: &[Problem]) -> String {

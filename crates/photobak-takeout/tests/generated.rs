@@ -49,18 +49,19 @@ fn check(c: &Catalog, e: &Expected) {
             f.inferred_suffix.as_deref(),
             "inferred edited suffix of {ctx}"
         );
+        let sidecar = c.sidecar(m).unwrap();
         assert_eq!(
-            m.sidecar.as_ref().map(|s| s.json_path().to_owned()),
+            sidecar.as_ref().map(|s| s.json_path().to_owned()),
             f.sidecar,
             "sidecar of {ctx}"
         );
         assert_eq!(m.size, f.size, "size of {ctx}");
         assert_eq!(m.file_name(), f.file_name);
         assert_eq!(m.duplicate_of, None);
-        if let Some(at) = &m.sidecar {
+        if let Some(at) = &sidecar {
             // The catalog keeps what names the item; the rest is read again from the part.
             let (s, _) = texts.read(at).unwrap();
-            assert_eq!(s.to_ref(), **at, "what the catalog keeps of {ctx}");
+            assert_eq!(s.to_ref(), *at, "what the catalog keeps of {ctx}");
             let sp = f.sidecar_part.expect("sidecar part");
             assert_eq!(
                 file_name(&c.parts[s.json_part].path),
@@ -209,21 +210,35 @@ fn every_generated_item_scans_with_the_expected_sidecar_and_rule() {
     }
 }
 
-/// A catalog with part paths reduced to their stems, for comparing zip and tgz.
-fn normalised(mut c: Catalog) -> Catalog {
+/// What a catalog found, with part paths reduced to their stems and each sidecar with its
+/// text in place of its place, for comparing zip and tgz.
+#[derive(Debug, PartialEq)]
+struct Normal {
+    export_id: String,
+    account_hint: Option<String>,
+    parts: Vec<photobak_takeout::PartInfo>,
+    /// Each entry without its sidecar's id, and the sidecar.
+    media: Vec<(MediaEntry, Option<photobak_takeout::SidecarRef>)>,
+    albums: Vec<photobak_takeout::AlbumInfo>,
+    problems: Vec<photobak_takeout::Problem>,
+    unmatched_sidecars: Vec<String>,
+    ambiguous: Vec<(String, Vec<String>)>,
+}
+
+fn normalised(mut c: Catalog) -> Normal {
     // A zip's sidecar keeps where its JSON is, a tgz's holds the text: compare the texts.
-    let texts: Vec<Option<String>> = {
+    let sidecars: Vec<Option<photobak_takeout::SidecarRef>> = {
         let mut texts = c.sidecar_texts();
         c.media
             .iter()
-            .map(|m| m.sidecar.as_ref().map(|s| texts.text(s).unwrap()))
+            .map(|m| {
+                c.sidecar(m).unwrap().map(|mut s| {
+                    s.raw = photobak_takeout::RawJson::from_text(&texts.text(&s).unwrap());
+                    s
+                })
+            })
             .collect()
     };
-    for (m, text) in c.media.iter_mut().zip(texts) {
-        if let (Some(s), Some(text)) = (m.sidecar.as_mut(), text) {
-            s.raw = photobak_takeout::RawJson::from_text(&text);
-        }
-    }
     let stem = |p: &Path| PathBuf::from(p.file_stem().unwrap());
     for p in &mut c.parts {
         p.path = stem(&p.path);
@@ -232,11 +247,21 @@ fn normalised(mut c: Catalog) -> Catalog {
     for m in &mut c.media {
         // Zip lists CRC-32s and places, tar does not.
         m.zip = None;
+        m.sidecar = None;
     }
     for p in &mut c.problems {
         p.part = stem(&p.part);
     }
-    c
+    Normal {
+        export_id: c.export_id,
+        account_hint: c.account_hint,
+        parts: c.parts,
+        media: c.media.into_iter().zip(sidecars).collect(),
+        albums: c.albums,
+        problems: c.problems,
+        unmatched_sidecars: c.unmatched_sidecars,
+        ambiguous: c.ambiguous,
+    }
 }
 
 #[test]
@@ -293,7 +318,7 @@ fn a_newer_export_shows_the_changes() {
     let titles = |c: &Catalog| -> BTreeSet<String> {
         c.media
             .iter()
-            .filter_map(|m| m.sidecar.as_ref().map(|s| s.title().to_owned()))
+            .filter_map(|m| c.sidecar(m).unwrap().map(|s| s.title().to_owned()))
             .collect()
     };
     let (ot, nt) = (titles(&old), titles(&new));
@@ -306,8 +331,8 @@ fn a_newer_export_shows_the_changes() {
         .unwrap();
     let mut texts = new.sidecar_texts();
     assert!(new.media.iter().any(|m| {
-        m.sidecar.as_ref().is_some_and(|at| {
-            let (s, _) = texts.read(at).unwrap();
+        new.sidecar(m).unwrap().is_some_and(|at| {
+            let (s, _) = texts.read(&at).unwrap();
             s.title == described.title && s.description.ends_with("(edited later)")
         })
     }));
@@ -364,9 +389,8 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
             c.albums
         );
         assert!(
-            by_name("IMG_1001.jpg")
-                .sidecar
-                .as_ref()
+            c.sidecar(by_name("IMG_1001.jpg"))
+                .unwrap()
                 .unwrap()
                 .photo_key()
                 .is_none()

@@ -64,7 +64,7 @@ fn good(c: &Catalog) -> &photobak_takeout::MediaEntry {
         .expect("good.jpg listed");
     assert_eq!(m.matched_by, MatchRule::Legacy { counter: None });
     assert_eq!(
-        m.sidecar.as_ref().unwrap().photo_taken_time,
+        c.sidecar(m).unwrap().unwrap().photo_taken_time,
         Some(1_600_000_000)
     );
     m
@@ -156,7 +156,7 @@ fn hostile_zip_entries() {
         .iter()
         .find(|m| m.file_name() == "zero.jpg")
         .unwrap();
-    assert_eq!(zero.sidecar.as_ref().unwrap().photo_taken_time, None);
+    assert_eq!(c.sidecar(zero).unwrap().unwrap().photo_taken_time, None);
     // The second pass reads what the first listed.
     let mut n = 0;
     let problems = for_each_media(&c, |_, r| -> std::io::Result<()> {
@@ -503,7 +503,7 @@ fn invalid_and_odd_json() {
     let a = c.media.iter().find(|m| m.file_name() == "a.jpg").unwrap();
     assert_eq!(a.matched_by.code(), "none");
     let d = c.media.iter().find(|m| m.file_name() == "d.jpg").unwrap();
-    assert_eq!(d.sidecar.as_ref().unwrap().photo_taken_time, None);
+    assert_eq!(c.sidecar(d).unwrap().unwrap().photo_taken_time, None);
 }
 
 #[test]

@@ -4,22 +4,36 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use photobak_takeout::{Catalog, Limits, RawJson, Sidecar, scan};
+use photobak_takeout::{Catalog, Limits, RawJson, Sidecar, SidecarRef, Spill, scan, scan_into};
 use photobak_testkit::takeout_gen::{ArchiveFormat, realistic_export, write_export};
 
 fn scan_as(format: ArchiveFormat, dir: &Path) -> (Vec<std::path::PathBuf>, Catalog) {
     let spec = realistic_export(3).format(format);
     let parts = write_export(&spec, dir).unwrap();
-    let catalog = scan(&parts, &Limits::default()).unwrap();
+    // The zip's sidecars kept in a spill file, the others' in memory: read back the same.
+    let catalog = match format {
+        ArchiveFormat::Zip => {
+            let spill = Spill::File(tempfile::tempfile().unwrap());
+            scan_into(&parts, &Limits::default(), spill).unwrap()
+        }
+        _ => scan(&parts, &Limits::default()).unwrap(),
+    };
     (parts, catalog)
+}
+
+/// The sidecar of every media entry that has one, in entry order.
+fn refs(c: &Catalog) -> Vec<SidecarRef> {
+    c.media
+        .iter()
+        .filter_map(|m| c.sidecar(m).unwrap())
+        .collect()
 }
 
 /// Sidecar path → compact JSON text, for every media entry with a sidecar.
 fn texts(c: &Catalog) -> BTreeMap<String, String> {
     let mut r = c.sidecar_texts();
-    c.media
+    refs(c)
         .iter()
-        .filter_map(|m| m.sidecar.as_ref())
         .map(|s| (s.json_path().to_owned(), r.text(s).unwrap()))
         .collect()
 }
@@ -28,14 +42,13 @@ fn texts(c: &Catalog) -> BTreeMap<String, String> {
 /// holds the text, a zip and a folder say where it is) and its part left out.
 fn whole_sidecars(c: &Catalog) -> BTreeMap<String, Sidecar> {
     let mut r = c.sidecar_texts();
-    c.media
+    refs(c)
         .iter()
-        .filter_map(|m| m.sidecar.as_ref())
         .map(|at| {
             let (mut s, text) = r.read(at).unwrap();
             assert_eq!(
                 s.to_ref(),
-                **at,
+                *at,
                 "what the catalog keeps of {}",
                 at.json_path()
             );
@@ -53,13 +66,13 @@ fn zip_and_folder_sidecars_are_read_again_as_the_tgz_holds_them() {
     let (_, tgz) = scan_as(ArchiveFormat::Tgz, &tmp.path().join("tgz"));
     let (_, zip) = scan_as(ArchiveFormat::Zip, &tmp.path().join("zip"));
     let (_, folder) = scan_as(ArchiveFormat::Folder, &tmp.path().join("folder"));
-    let sidecars = |c: &Catalog| c.media.iter().filter_map(|m| m.sidecar.as_ref()).count();
+    let sidecars = |c: &Catalog| refs(c).len();
     assert!(sidecars(&tgz) > 20, "{} sidecars", sidecars(&tgz));
-    for m in tgz.media.iter().filter_map(|m| m.sidecar.as_ref()) {
+    for m in &refs(&tgz) {
         assert!(m.raw.held().is_some(), "tgz: {} not held", m.json_path());
     }
     for c in [&zip, &folder] {
-        for m in c.media.iter().filter_map(|m| m.sidecar.as_ref()) {
+        for m in &refs(c) {
             assert!(m.raw.held().is_none(), "{} held", m.json_path());
         }
     }
@@ -84,12 +97,7 @@ fn zip_and_folder_sidecars_are_read_again_as_the_tgz_holds_them() {
 fn a_part_changed_after_the_scan_is_an_error_naming_the_sidecar() {
     let tmp = tempfile::tempdir().unwrap();
     let (parts, zip) = scan_as(ArchiveFormat::Zip, tmp.path());
-    let s = zip
-        .media
-        .iter()
-        .filter_map(|m| m.sidecar.as_ref())
-        .next()
-        .unwrap();
+    let s = &refs(&zip)[0];
     let part = &parts[s.json_part];
     assert_eq!(part, &zip.parts[s.json_part].path);
     std::fs::OpenOptions::new()
@@ -102,4 +110,23 @@ fn a_part_changed_after_the_scan_is_an_error_naming_the_sidecar() {
     assert!(err.contains(s.json_path()), "{err}");
     let err = zip.sidecar_texts().read(s).unwrap_err().to_string();
     assert!(err.contains(s.json_path()), "{err}");
+}
+
+/// A spill file that cannot be written (here opened read-only; a full disk alike) fails the
+/// scan with `Error::Spill`, not as a problem of the export.
+#[test]
+fn a_spill_file_that_cannot_be_written_fails_the_scan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parts = write_export(
+        &realistic_export(3).format(ArchiveFormat::Zip),
+        &tmp.path().join("zip"),
+    )
+    .unwrap();
+    let path = tmp.path().join("spill");
+    std::fs::write(&path, b"").unwrap();
+    let read_only = std::fs::File::open(&path).unwrap();
+    match scan_into(&parts, &Limits::default(), Spill::File(read_only)) {
+        Err(photobak_takeout::Error::Spill(e)) => assert!(!e.to_string().is_empty()),
+        other => panic!("expected a spill error, got {other:?}"),
+    }
 }

@@ -115,6 +115,30 @@ impl Repo {
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join(WORK_DIR).join("tmp")
     }
+
+    /// A scratch file in [`Self::tmp_dir`] that is gone once closed (the Takeout scan's spill):
+    /// on the repository's disk, not in a `/tmp` that may be a small RAM disk. Its name is
+    /// removed as soon as it is open (on Unix the open file lives on without one); a run
+    /// killed before that leaves it in `tmp/`, which the next `open` clears.
+    ///
+    /// # Errors
+    /// When the file cannot be created there.
+    pub fn scratch_file(&self) -> Result<fs::File> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = self
+            .tmp_dir()
+            .join(format!("scratch-{}-{n}", std::process::id()));
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .ctx(|| format!("creating a scratch file {}", path.display()))?;
+        #[cfg(unix)]
+        fs::remove_file(&path).ctx(|| format!("removing the name of {}", path.display()))?;
+        Ok(file)
+    }
 }
 
 /// True when `root` holds a photobak index (a repository, possibly in use by another run).
@@ -162,6 +186,23 @@ mod tests {
             assert_eq!(mode, 0o600);
         }
         assert!(repo.index.schema_version().unwrap() >= 1);
+    }
+
+    /// Two scratch files at once are two files, usable, and leave no name in `tmp/`.
+    #[test]
+    fn scratch_files_are_apart_and_leave_nothing_behind() {
+        use std::io::{Read, Seek, Write};
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let (mut a, mut b) = (repo.scratch_file().unwrap(), repo.scratch_file().unwrap());
+        a.write_all(b"one").unwrap();
+        b.write_all(b"two").unwrap();
+        let mut got = String::new();
+        a.rewind().unwrap();
+        a.read_to_string(&mut got).unwrap();
+        assert_eq!(got, "one");
+        #[cfg(unix)]
+        assert_eq!(fs::read_dir(repo.tmp_dir()).unwrap().count(), 0);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! entry of an export before anything is recorded (copies of one item in several folders must
 //! agree, and a variant's id derives from its original's).
 
-use photobak_takeout::{Catalog, Folder, MediaEntry, Variant};
+use photobak_takeout::{Catalog, Folder, MediaEntry, SidecarRef, Variant};
 
 /// `path (suffix)` of every edited variant the reader recognised by structure.
 pub(super) fn inferred_edits(catalog: &Catalog) -> Vec<String> {
@@ -21,15 +21,16 @@ pub(super) fn inferred_edits(catalog: &Catalog) -> Vec<String> {
 /// What names an item whose sidecar has no `url`: its title, capture time and size.
 pub(super) type MetaKey = (String, i64, u64);
 
-/// The sidecar identity of an original (not of a variant, whose sidecar is its original's).
-pub(super) fn meta_key(e: &MediaEntry) -> Option<MetaKey> {
+/// The sidecar identity of an original (not of a variant, whose sidecar is its original's);
+/// `sc` is its sidecar.
+pub(super) fn meta_key(e: &MediaEntry, sc: Option<&SidecarRef>) -> Option<MetaKey> {
     if matches!(
         e.variant,
         Variant::Edited { .. } | Variant::LiveCompanion { .. }
     ) {
         return None;
     }
-    let sc = e.sidecar.as_ref()?;
+    let sc = sc?;
     if sc.photo_key().is_some() {
         return None;
     }
@@ -46,23 +47,25 @@ pub(super) fn meta_key(e: &MediaEntry) -> Option<MetaKey> {
 /// `(N)` counters for different items of the same name), and different CRC-32s (zip parts
 /// list them) are different bytes. Parts without CRCs (tar, folders) rely on the three fields.
 ///
-/// Each entry's sidecar names (title, photo key) are released once its id is decided: nothing
-/// reads them after (the id of a variant, or of a same-path duplicate, derives from its
-/// original's, which the recursion decides and memoises first), and together they were some
-/// 12 MB held beside the ids until all were decided.
+/// Each sidecar is read from the catalog's store where it is used (twice: for the keys of the
+/// url-less ones, then for the id), not held: the id of a variant, or of a same-path
+/// duplicate, derives from its original's, which the recursion decides and memoises first.
 ///
-/// Decided in `order` (every entry once), the order the record pass takes them in: each id,
-/// and each sidecar's path as its names are released, is then freed in the order it was made,
-/// so the allocator's pages empty as the record pass goes. Decided in archive order, they were
-/// freed scattered over pages that stayed: the record pass's active pages grew by 5 MB (its
-/// resident memory by 8) while its heap shrank by 16, which made its end the first import's
-/// peak at 100,000 items. The ids themselves do not depend on the order.
-pub(super) fn remote_ids_of(catalog: &mut Catalog, order: &[usize]) -> Vec<Box<str>> {
+/// Decided in `order` (every entry once), the order the record pass takes them in: each id
+/// is then freed in the order it was made, so the allocator's pages empty as the record pass
+/// goes. Decided in archive order, they were freed scattered over pages that stayed: the
+/// record pass's active pages grew by 5 MB (its resident memory by 8) while its heap shrank by
+/// 16, which made its end the first import's peak at 100,000 items (session 10). The ids
+/// themselves do not depend on the order.
+///
+/// # Errors
+/// When a sidecar cannot be read back from the catalog's spill file.
+pub(super) fn remote_ids_of(catalog: &Catalog, order: &[usize]) -> std::io::Result<Vec<Box<str>>> {
     debug_assert_eq!(order.len(), catalog.media.len(), "every entry in the order");
     use std::collections::{HashMap, HashSet};
     let mut groups: HashMap<MetaKey, Vec<&MediaEntry>> = HashMap::new();
     for e in catalog.media.iter().filter(|e| e.duplicate_of.is_none()) {
-        if let Some(k) = meta_key(e) {
+        if let Some(k) = meta_key(e, catalog.sidecar(e)?.as_ref()) {
             groups.entry(k).or_default().push(e);
         }
     }
@@ -100,11 +103,12 @@ pub(super) fn remote_ids_of(catalog: &mut Catalog, order: &[usize]) -> Vec<Box<s
         trusted: &HashSet<MetaKey>,
         by_title_time: &HashMap<(&str, i64), HashSet<String>>,
         depth: usize,
-    ) -> String {
+    ) -> std::io::Result<String> {
         if !ids[i].is_empty() {
-            return ids[i].to_string();
+            return Ok(ids[i].to_string());
         }
         let e = &catalog.media[i];
+        let sidecar = catalog.sidecar(e)?;
         let folder_scoped = || {
             // No sidecar (or no trustworthy identity): the folder, the name and the size. The
             // size keeps two different photos that happen to share a name across exports
@@ -116,8 +120,7 @@ pub(super) fn remote_ids_of(catalog: &mut Catalog, order: &[usize]) -> Vec<Box<s
                 e.size
             )
         };
-        let url_key = e
-            .sidecar
+        let url_key = sidecar
             .as_ref()
             .and_then(|s| s.photo_key())
             .filter(|key| !key.is_empty())
@@ -127,21 +130,21 @@ pub(super) fn remote_ids_of(catalog: &mut Catalog, order: &[usize]) -> Vec<Box<s
             // (a depth cap guards against a malformed catalog linking in circles).
             _ if e.duplicate_of.is_some() && depth < 8 => {
                 let first = e.duplicate_of.expect("checked");
-                id_of(catalog, first, ids, trusted, by_title_time, depth + 1)
+                id_of(catalog, first, ids, trusted, by_title_time, depth + 1)?
             }
             Variant::Edited { original: Some(o) } if depth < 8 => format!(
                 "{}#edited",
-                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)
+                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)?
             ),
             Variant::LiveCompanion { still: Some(o) } if depth < 8 => format!(
                 "{}#live",
-                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)
+                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)?
             ),
             // An edited variant whose original is not in its folder: the original's id from
             // the shared sidecar, never the original's own id (that would make the edit and
             // the original one item).
             Variant::Edited { original: None } => {
-                let sc = e.sidecar.as_ref();
+                let sc = sidecar.as_ref();
                 let via_meta = sc.and_then(|sc| {
                     let set = by_title_time.get(&(sc.title(), sc.photo_taken_time?))?;
                     (set.len() == 1)
@@ -155,7 +158,7 @@ pub(super) fn remote_ids_of(catalog: &mut Catalog, order: &[usize]) -> Vec<Box<s
             }
             Variant::LiveCompanion { .. } => folder_scoped(),
             Variant::Original | Variant::Creation | Variant::Edited { .. } => {
-                match (url_key, meta_key(e)) {
+                match (url_key, meta_key(e, sidecar.as_ref())) {
                     (Some(id), _) => id,
                     (None, Some(k)) if trusted.contains(&k) => meta_id(&k),
                     _ => folder_scoped(),
@@ -163,17 +166,13 @@ pub(super) fn remote_ids_of(catalog: &mut Catalog, order: &[usize]) -> Vec<Box<s
             }
         };
         ids[i] = id.as_str().into();
-        id
+        Ok(id)
     }
     for &i in order {
-        id_of(catalog, i, &mut ids, &trusted, &by_title_time, 0);
-        // Decided (and memoised for the entries that derive from it).
-        if let Some(sc) = catalog.media[i].sidecar.as_mut() {
-            sc.release_names();
-        }
+        id_of(catalog, i, &mut ids, &trusted, &by_title_time, 0)?;
     }
     debug_assert!(ids.iter().all(|id| !id.is_empty()), "every entry decided");
-    ids
+    Ok(ids)
 }
 
 /// `takeout-meta:<title>|<photoTakenTime>|<size>`.
@@ -265,7 +264,8 @@ mod tests {
 
     /// The ids are the same whatever order they are decided in (the record pass's, or
     /// archive order): a variant's and a duplicate's derive from their original's through the
-    /// memoised recursion, and no entry reads names an earlier one released.
+    /// memoised recursion. Decided from a catalog whose sidecars are in a spill file, read
+    /// back in both orders.
     #[test]
     fn ids_do_not_depend_on_the_order_they_are_decided_in() {
         let t = tempfile::tempdir().unwrap();
@@ -276,22 +276,41 @@ mod tests {
         }
         let mut seen = [0usize; 5];
         for parts in &exports {
-            let mut forward = scan(parts, &Limits::default()).unwrap();
-            for (n, e) in seen.iter_mut().zip([
-                |e: &MediaEntry| matches!(e.variant, Variant::Edited { original: Some(_) }),
-                |e: &MediaEntry| matches!(e.variant, Variant::Edited { original: None }),
-                |e: &MediaEntry| matches!(e.variant, Variant::LiveCompanion { .. }),
-                |e: &MediaEntry| e.duplicate_of.is_some(),
-                |e: &MediaEntry| e.sidecar.as_ref().is_some_and(|s| s.photo_key().is_none()),
-            ]) {
-                *n += forward.media.iter().filter(|m| e(m)).count();
+            let spill = photobak_takeout::Spill::File(tempfile::tempfile().unwrap());
+            let catalog = photobak_takeout::scan_into(parts, &Limits::default(), spill).unwrap();
+            let url_less = |e: &MediaEntry| {
+                catalog
+                    .sidecar(e)
+                    .unwrap()
+                    .is_some_and(|s| s.photo_key().is_none())
+            };
+            for m in &catalog.media {
+                let kinds = [
+                    matches!(m.variant, Variant::Edited { original: Some(_) }),
+                    matches!(m.variant, Variant::Edited { original: None }),
+                    matches!(m.variant, Variant::LiveCompanion { .. }),
+                    m.duplicate_of.is_some(),
+                    url_less(m),
+                ];
+                for (n, k) in seen.iter_mut().zip(kinds) {
+                    *n += usize::from(k);
+                }
             }
-            let mut backward = scan(parts, &Limits::default()).unwrap();
-            let n = forward.media.len();
+            let n = catalog.media.len();
             let in_order: Vec<usize> = (0..n).collect();
             let reversed: Vec<usize> = (0..n).rev().collect();
-            let ids = remote_ids_of(&mut forward, &in_order);
-            assert_eq!(remote_ids_of(&mut backward, &reversed), ids, "{parts:?}");
+            let ids = remote_ids_of(&catalog, &in_order).unwrap();
+            assert_eq!(
+                remote_ids_of(&catalog, &reversed).unwrap(),
+                ids,
+                "{parts:?}"
+            );
+            let in_memory = scan(parts, &Limits::default()).unwrap();
+            assert_eq!(
+                remote_ids_of(&in_memory, &reversed).unwrap(),
+                ids,
+                "{parts:?}"
+            );
         }
         // Every way an id derives from another's is there.
         assert!(

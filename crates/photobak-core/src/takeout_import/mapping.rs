@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use photobak_takeout::{Folder, MatchRule, MediaEntry, Origin, SidecarTexts, Variant};
+use photobak_takeout::{Folder, MatchRule, MediaEntry, Origin, SidecarRef, SidecarTexts, Variant};
 
 use super::Planned;
 use super::time::{existing_file_meta, resolve_time};
@@ -96,6 +96,7 @@ pub(super) fn plan_entry(
     account: &Account,
     export_id: &str,
     entry: &MediaEntry,
+    sidecar: Option<&SidecarRef>,
     remote_id: &str,
     run_id: i64,
     albums: &mut AlbumCache,
@@ -103,9 +104,7 @@ pub(super) fn plan_entry(
 ) -> Result<Planned> {
     // Read again from the part: the catalog keeps where each sidecar is and what names the
     // item, not the rest of it.
-    let read = entry
-        .sidecar
-        .as_ref()
+    let read = sidecar
         .map(|at| texts.read(at))
         .transpose()
         .map_err(|e| Error::Io {

@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use photobak_takeout::{Catalog, Folder, Limits, MediaEntry, ProblemKind, Variant};
+use photobak_takeout::{Catalog, Folder, Limits, MediaEntry, ProblemKind, SidecarRef, Variant};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, EngineOptions, Finishing};
@@ -227,12 +227,7 @@ pub async fn import_takeout(
     progress: Arc<dyn Progress>,
     cancel: CancellationToken,
 ) -> Result<RunSummary> {
-    let parts = opts.parts.clone();
-    let catalog =
-        tokio::task::spawn_blocking(move || photobak_takeout::scan(&parts, &Limits::default()))
-            .await
-            .map_err(|e| Error::from_join("reading the Takeout export", &e))?
-            .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))?;
+    let catalog = scan_export(&repo, opts.parts.clone()).await?;
     let address = opts
         .account
         .clone()
@@ -272,6 +267,32 @@ pub async fn import_takeout(
     }
     engine.finish().await?;
     Ok(summary)
+}
+
+/// Pass 1 on a blocking thread, the catalog's sidecars in a scratch file of the repository
+/// (see [`photobak_takeout::Sidecars`]).
+///
+/// # Errors
+/// [`Error::Invalid`] when no part can be read; [`Error::Io`] when the scratch file cannot be
+/// made or written (a full disk is not a broken export).
+pub(crate) async fn scan_export(repo: &Repo, parts: Vec<PathBuf>) -> Result<Catalog> {
+    let spill = photobak_takeout::Spill::File(repo.scratch_file()?);
+    let tmp = repo.tmp_dir();
+    tokio::task::spawn_blocking(move || {
+        photobak_takeout::scan_into(&parts, &Limits::default(), spill)
+    })
+    .await
+    .map_err(|e| Error::from_join("reading the Takeout export", &e))?
+    .map_err(|e| match e {
+        photobak_takeout::Error::Spill(source) => Error::Io {
+            context: format!(
+                "writing the Takeout scan's scratch file in {}",
+                tmp.display()
+            ),
+            source,
+        },
+        e => Error::Invalid(format!("reading the Takeout export: {e}")),
+    })
 }
 
 /// One scanned export as a [`Source`]: it records its entries itself (the export's identity
@@ -397,7 +418,6 @@ fn import_export(
     // difference to the import's CPU beyond the noise of alternating runs (the pages come
     // again from the operating system's cache).
     let (planned, held_known) = repo.index.with_page_cache(IMPORT_PAGE_CACHE_KIB, || {
-        // Releases the sidecars as it records them.
         let planned = record_entries(repo, &account, catalog, opts, intake.run_id(), &cancel, s)?;
         let held_known = tally_items(&planned, s);
         link_variants(repo, catalog, &planned)?;
@@ -426,7 +446,7 @@ fn import_export(
 fn record_entries(
     repo: &Repo,
     account: &Account,
-    catalog: &mut Catalog,
+    catalog: &Catalog,
     opts: &ImportOptions,
     run_id: i64,
     cancel: &CancellationToken,
@@ -440,17 +460,20 @@ fn record_entries(
         let (a, b) = (&catalog.media[a], &catalog.media[b]);
         (a.folder_path(), a.file_name(), &a.path).cmp(&(b.folder_path(), b.file_name(), &b.path))
     });
-    // Decided in the order they are recorded (see `remote_ids_of`), releasing the names the
-    // sidecars carried as each id is decided: they are not read again (each sidecar is read
-    // whole below), and this pass's own memory (the index's cache, the plan) grows from here.
-    let mut remote_ids = remote_ids_of(catalog, &order);
-    // Boxed, allocated as each entry is recorded (as its sidecar is released): a full slot for
-    // every entry at once was 8.5 MB at the start of this pass, where the catalog is largest.
+    // Decided in the order they are recorded (see `remote_ids_of`).
+    let sidecar_error = |source| Error::Io {
+        context: "reading the export's sidecars back from the import's spill file".into(),
+        source,
+    };
+    let mut remote_ids = remote_ids_of(catalog, &order).map_err(sidecar_error)?;
+    // Boxed, allocated as each entry is recorded: a full slot for every entry at once was
+    // 8.5 MB at the start of this pass, where the catalog was largest (session 8).
     let mut planned: Vec<Option<Box<Planned>>> = (0..catalog.media.len()).map(|_| None).collect();
     let mut albums = AlbumCache::default();
     let Catalog {
         parts,
         media,
+        sidecars,
         export_id,
         ..
     } = catalog;
@@ -465,6 +488,7 @@ fn record_entries(
                     return Err(Error::Cancelled);
                 }
                 let entry = &media[i];
+                let sidecar = entry.sidecar.map(|id| sidecars.get(id)).transpose();
                 if let Some(p) = record_entry(
                     repo,
                     account,
@@ -474,6 +498,7 @@ fn record_entries(
                     // pass's peak.
                     &std::mem::take(&mut remote_ids[i]),
                     entry,
+                    sidecar.map_err(sidecar_error)?.as_ref(),
                     run_id,
                     s,
                     &mut albums,
@@ -481,9 +506,6 @@ fn record_entries(
                 )? {
                     planned[entry.id] = Some(Box::new(p));
                 }
-                // Read whole now and recorded: nothing after this pass reads a sidecar, and
-                // what the catalog held of it was a fifth of the import's peak (session 8).
-                media[i].sidecar = None;
             }
             Ok(())
         })?;
@@ -506,6 +528,7 @@ fn record_entry(
     opts: &ImportOptions,
     remote_id: &str,
     entry: &MediaEntry,
+    sidecar: Option<&SidecarRef>,
     run_id: i64,
     s: &mut RunSummary,
     albums: &mut AlbumCache,
@@ -523,7 +546,7 @@ fn record_entry(
             .or_default() += 1;
         return Ok(None);
     }
-    if entry.sidecar.is_none()
+    if sidecar.is_none()
         && !matches!(
             entry.variant,
             Variant::Edited { .. } | Variant::LiveCompanion { .. }
@@ -533,7 +556,7 @@ fn record_entry(
         t.without_sidecar.push(entry.path.clone());
     }
     plan_entry(
-        repo, account, export_id, entry, remote_id, run_id, albums, texts,
+        repo, account, export_id, entry, sidecar, remote_id, run_id, albums, texts,
     )
     .map(Some)
 }

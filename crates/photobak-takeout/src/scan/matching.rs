@@ -14,7 +14,7 @@ impl Builder {
         albums: &mut Vec<AlbumInfo>,
         unmatched_sidecars: &mut Vec<String>,
         ambiguous: &mut Vec<(String, Vec<String>)>,
-    ) {
+    ) -> std::io::Result<()> {
         // What the catalog keeps of each sidecar, from here on: a parsed `Sidecar` for every
         // JSON of the folder until the folder was matched made the scan's peak grow with the
         // largest folder (the heap rose and fell by some 15 MB with each year folder of a
@@ -58,20 +58,9 @@ impl Builder {
                             msg,
                         ));
                     }
-                    let mut s = *s;
-                    // Only held texts are shared; a place is smaller than a shared text.
-                    if let Some(text) = s.raw.held() {
-                        match self.raws.get(&hash) {
-                            Some(same) if same.held() == Some(text) => s.raw = same.clone(),
-                            Some(_) => {}
-                            None => {
-                                self.raws.insert(hash, s.raw.clone());
-                            }
-                        }
-                    }
                     let composition = matches!(s.origin, Some(Origin::Composition { .. }));
                     sidecars.push(Folded {
-                        sidecar: Some(Box::new(s.to_ref())),
+                        sidecar: s.to_ref(),
                         hash,
                         composition,
                     });
@@ -171,12 +160,14 @@ impl Builder {
             .enumerate()
             .map(|(i, f)| (f.name(), i))
             .collect();
-        // A sidecar shared by several media (an edited variant's is its original's) is copied
-        // for all but the last, which takes it.
-        let mut uses = vec![0usize; sidecars.len()];
+        // Each sidecar applied goes to the store once, however many media share it (an edited
+        // variant's is its original's).
+        let mut stored: Vec<Option<crate::SidecarId>> = vec![None; sidecars.len()];
         for o in &result.outcomes {
-            if let Some(i) = o.sidecar {
-                uses[i] += 1;
+            if let Some(i) = o.sidecar
+                && stored[i].is_none()
+            {
+                stored[i] = Some(self.sidecars.push(&sidecars[i].sidecar, sidecars[i].hash)?);
             }
         }
         let mut updates = Vec::with_capacity(ids.len());
@@ -215,17 +206,10 @@ impl Builder {
         }
         unmatched_sidecars.extend(result.unmatched.into_iter().map(path_of));
         drop(by_name);
+        drop(sidecars);
         for (id, sidecar, rule, variant) in updates {
-            let sidecar = sidecar.and_then(|i| {
-                uses[i] -= 1;
-                if uses[i] == 0 {
-                    sidecars[i].sidecar.take()
-                } else {
-                    sidecars[i].sidecar.clone()
-                }
-            });
             let m = &mut media[id];
-            m.sidecar = sidecar;
+            m.sidecar = sidecar.and_then(|i| stored[i]);
             m.matched_by = rule;
             m.variant = variant;
             m.folder = folder.clone();
@@ -254,14 +238,14 @@ impl Builder {
                     .push(Problem::new(&part, Some(&path), kind, msg));
             }
         }
+        Ok(())
     }
 }
 
 /// One sidecar of the folder being matched: what the catalog keeps of it, and what the matcher
 /// needs besides.
 struct Folded {
-    /// Taken by the last media entry it is matched to.
-    sidecar: Option<Box<SidecarRef>>,
+    sidecar: SidecarRef,
     /// The hash of its bytes (identical sidecars of a photo's copies in other folders).
     hash: u64,
     /// Google made it (`googlePhotosOrigin.composition`): a media entry that is otherwise an
@@ -270,11 +254,8 @@ struct Folded {
 }
 
 impl Folded {
-    /// The sidecar, before the media entries took it.
     fn held(&self) -> &SidecarRef {
-        self.sidecar
-            .as_deref()
-            .expect("taken only after the matching")
+        &self.sidecar
     }
 
     /// The JSON's file name.

@@ -9,6 +9,7 @@ use crate::json::{self, JsonKind, SidecarRef};
 use crate::matcher::{self, LocalVariant, MatchRule, SidecarIn, content_hash};
 use crate::names;
 use crate::parts::{self, Listing};
+use crate::sidecars::{Sidecars, Spill};
 use crate::{
     AlbumInfo, Catalog, Error, Limits, MediaEntry, Origin, PartInfo, Problem, ProblemKind, Variant,
 };
@@ -19,8 +20,17 @@ mod matching;
 
 use first_by_path::FirstByPath;
 
-/// Reads every part of one export and pairs media with sidecars. See the crate docs.
+/// Reads every part of one export and pairs media with sidecars, keeping their sidecars in
+/// memory ([`Spill::Memory`]). See the crate docs.
 pub fn scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error> {
+    scan_into(parts, limits, Spill::Memory)
+}
+
+/// [`scan`], keeping the sidecars in `spill` (see [`crate::Sidecars`]).
+///
+/// # Errors
+/// As [`scan`], and [`Error::Spill`] when the spill file cannot be written.
+pub fn scan_into(parts: &[PathBuf], limits: &Limits, spill: Spill) -> Result<Catalog, Error> {
     if parts.is_empty() {
         return Err(Error::NoParts);
     }
@@ -34,7 +44,7 @@ pub fn scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error> {
         let problems = listings.into_iter().flat_map(|(_, l)| l.problems).collect();
         return Err(Error::Unreadable(problems));
     }
-    Ok(Builder::new(listings, *limits).build())
+    Builder::new(listings, *limits, spill).build()
 }
 
 /// Sorts parts by the number in their names when every name carries one; else keeps the order.
@@ -116,10 +126,8 @@ struct Builder {
     listings: Vec<(PathBuf, Listing)>,
     problems: Vec<Problem>,
     limits: Limits,
-    /// The text of every sidecar kept so far, by the hash of its bytes: a photo's copies in its
-    /// year folder and its album folders have byte-identical sidecars, which then share one
-    /// text instead of one each (about a quarter of the sidecars of a large export).
-    raws: HashMap<u64, json::RawJson>,
+    /// The sidecars of the folders matched so far.
+    sidecars: Sidecars,
     /// Each zip part, opened when a JSON entry of it is first read (`read_json`).
     files: Vec<Option<std::fs::File>>,
 }
@@ -154,13 +162,13 @@ fn is_json_copy(name: &str) -> bool {
 }
 
 impl Builder {
-    fn new(listings: Vec<(PathBuf, Listing)>, limits: Limits) -> Self {
+    fn new(listings: Vec<(PathBuf, Listing)>, limits: Limits, spill: Spill) -> Self {
         let nparts = listings.len();
         Builder {
             listings,
             problems: Vec::new(),
             limits,
-            raws: HashMap::new(),
+            sidecars: Sidecars::new(spill),
             files: (0..nparts).map(|_| None).collect(),
         }
     }
@@ -273,7 +281,7 @@ impl Builder {
         }
     }
 
-    fn build(mut self) -> Catalog {
+    fn build(mut self) -> Result<Catalog, Error> {
         let nparts = self.listings.len();
         // Before the media entries take their paths from the listings (a derived id hashes
         // every listed path).
@@ -510,19 +518,16 @@ impl Builder {
                 &mut albums,
                 &mut unmatched_sidecars,
                 &mut ambiguous,
-            );
+            )
+            .map_err(Error::Spill)?;
         }
+        self.sidecars.seal().map_err(Error::Spill)?;
         // Duplicates (same path) share the first copy's outcome.
         for i in 0..media.len() {
             if let Some(first) = media[i].duplicate_of {
                 let (sidecar, rule, variant, folder) = {
                     let f = &media[first];
-                    (
-                        f.sidecar.clone(),
-                        f.matched_by.clone(),
-                        f.variant,
-                        f.folder.clone(),
-                    )
+                    (f.sidecar, f.matched_by.clone(), f.variant, f.folder.clone())
                 };
                 media[i].sidecar = sidecar;
                 media[i].matched_by = rule;
@@ -547,17 +552,18 @@ impl Builder {
             });
         }
         problems.append(&mut self.problems);
-        Catalog {
+        Ok(Catalog {
             export_id,
             account_hint,
             parts: part_infos,
             media,
+            sidecars: self.sidecars,
             albums,
             problems,
             unmatched_sidecars,
             ambiguous,
             limits: self.limits,
-        }
+        })
     }
 }
 
