@@ -20,8 +20,9 @@ pub enum Folder {
     /// `Locked Folder/` (localised): items the user moved to the Locked Folder. google.md §4.2
     /// says its content is not exported [U]; when it is, it is no album.
     LockedFolder,
-    /// Anywhere else (files at the top of the Photos folder, nested folders); the folder path.
-    Other(String),
+    /// Anywhere else (files at the top of the Photos folder, nested folders); the folder path
+    /// (boxed to its length: every media entry holds a folder).
+    Other(Box<str>),
 }
 
 /// An album folder's names.

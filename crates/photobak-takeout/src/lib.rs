@@ -337,15 +337,18 @@ pub enum PartFormat {
 /// [`Catalog::parts`], the folder and the file name are the two halves of `path`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaEntry {
-    /// Index in [`Catalog::media`].
-    pub id: usize,
+    /// Index in [`Catalog::media`] (see [`Self::index`]). The indices are `u32`, as a listing
+    /// caps a part's entries far below that: a `usize` each was 12 bytes more per entry, held
+    /// for every entry at once.
+    pub id: u32,
     /// Index in [`Catalog::parts`] of the part file (or folder) holding the bytes.
-    pub part_index: usize,
+    pub part_index: u32,
     /// Position of the entry in its part (zip central-directory index, tar entry number, walk
     /// order for folders).
-    pub entry_index: usize,
-    /// Path inside the part, `/`-separated, validated (no `..`, not absolute).
-    pub path: String,
+    pub entry_index: u32,
+    /// Path inside the part, `/`-separated, validated (no `..`, not absolute); boxed to its
+    /// length.
+    pub path: Box<str>,
     pub folder: Folder,
     /// Uncompressed size as listed.
     pub size: u64,
@@ -361,10 +364,20 @@ pub struct MediaEntry {
     /// The first entry with exactly the same path (in another part or earlier in this one).
     /// Copies of an item in year and album folders are *not* linked here: byte identity is
     /// the store's job.
-    pub duplicate_of: Option<usize>,
+    pub duplicate_of: Option<u32>,
 }
 
 impl MediaEntry {
+    /// [`Self::id`] as an index of [`Catalog::media`].
+    pub fn index(&self) -> usize {
+        self.id as usize
+    }
+
+    /// [`Self::part_index`] as an index of [`Catalog::parts`].
+    pub fn part(&self) -> usize {
+        self.part_index as usize
+    }
+
     /// The folder the file sits in (`Takeout/Google Photos/Photos from 2019`).
     pub fn folder_path(&self) -> &str {
         self.path.rsplit_once('/').map_or("", |(d, _)| d)
@@ -389,11 +402,11 @@ pub enum Variant {
     Original,
     /// Google's editor output; `original` is the media id of the original in the same folder.
     Edited {
-        original: Option<usize>,
+        original: Option<u32>,
     },
     /// The video half of a live/motion photo; `still` is the media id of the still.
     LiveCompanion {
-        still: Option<usize>,
+        still: Option<u32>,
     },
     /// A Google-made creation (collage, animation, movie …) with its own sidecar.
     Creation,

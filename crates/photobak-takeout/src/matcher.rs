@@ -38,7 +38,7 @@ pub enum MatchRule {
     /// set is open): `NAME-SUFFIX.EXT` without a sidecar of its own, beside `NAME.EXT` (same
     /// counter, same kind of media) that has one. `suffix` is the inferred one, dash included
     /// (`-redigeret`).
-    EditedVariantInferred { suffix: String },
+    EditedVariantInferred { suffix: Box<str> },
     /// The video of a live/motion photo sharing the still's sidecar.
     LiveCompanion,
     /// The sidecar's name fits no rule but its title (and counter) do, and no other media
@@ -48,7 +48,7 @@ pub enum MatchRule {
     /// 133,000 small allocations at the scan's peak, most of them freed again by the matching.
     None { reason: &'static str },
     /// Several sidecars fit (or one sidecar fits several media): none is applied.
-    Ambiguous { candidates: Vec<String> },
+    Ambiguous { candidates: Box<[String]> },
 }
 
 impl MatchRule {
@@ -435,7 +435,7 @@ impl<'a> Ctx<'a> {
     }
 }
 
-fn names_of(sidecars: &[SidecarIn<'_>], list: &[usize]) -> Vec<String> {
+fn names_of(sidecars: &[SidecarIn<'_>], list: &[usize]) -> Box<[String]> {
     list.iter().map(|&i| sidecars[i].name.to_owned()).collect()
 }
 
@@ -656,7 +656,7 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
         for i in 0..n {
             let Some(from) = &links[i] else { continue };
             let mut sc: Vec<usize> = Vec::new();
-            let mut ambiguous: Option<Vec<String>> = None;
+            let mut ambiguous: Option<Box<[String]>> = None;
             for &o in from {
                 match (&out[o].sidecar, &out[o].rule) {
                     (Some(s), _)
@@ -678,7 +678,7 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
                     Some(*one),
                     match (&inferred[i], edited) {
                         (Some(suffix), _) => MatchRule::EditedVariantInferred {
-                            suffix: suffix.clone(),
+                            suffix: suffix.as_str().into(),
                         },
                         (None, true) => MatchRule::EditedVariant,
                         (None, false) => MatchRule::LiveCompanion,
@@ -1189,7 +1189,7 @@ mod tests {
             assert_eq!(
                 m.outcomes[1].rule,
                 MatchRule::EditedVariantInferred {
-                    suffix: suffix.to_string()
+                    suffix: suffix.into()
                 }
             );
             assert_eq!(m.outcomes[1].rule.code(), "edited-variant-inferred");

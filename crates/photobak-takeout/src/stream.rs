@@ -73,9 +73,9 @@ pub fn for_each_listed_media<E: Display>(
     let mut per_part: BTreeMap<usize, BTreeMap<usize, Vec<&MediaEntry>>> = BTreeMap::new();
     for &m in listed {
         per_part
-            .entry(m.part_index)
+            .entry(m.part())
             .or_default()
-            .entry(m.entry_index)
+            .entry(m.entry_index as usize)
             .or_default()
             .push(m);
     }
@@ -118,7 +118,7 @@ type Wanted<'a> = BTreeMap<usize, Vec<&'a MediaEntry>>;
 
 impl Streamer<'_> {
     fn problem(&mut self, m: &MediaEntry, kind: ProblemKind, msg: impl Into<String>) {
-        let part = &self.catalog.parts[m.part_index].path;
+        let part = &self.catalog.parts[m.part()].path;
         self.problems
             .push(Problem::new(part, Some(&m.path), kind, msg));
     }
@@ -254,7 +254,7 @@ impl Streamer<'_> {
                             .as_deref()
                             .and_then(|n| validate_path(n).ok())
                             .as_deref()
-                            != Some(m.path.as_str())
+                            != Some(&*m.path)
                         {
                             self.problem(
                                 m,

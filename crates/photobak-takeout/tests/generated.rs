@@ -19,7 +19,7 @@ fn file_name(p: &Path) -> String {
 fn by_path(c: &Catalog) -> BTreeMap<(String, String), &MediaEntry> {
     c.media
         .iter()
-        .map(|m| ((file_name(&c.parts[m.part_index].path), m.path.clone()), m))
+        .map(|m| ((file_name(&c.parts[m.part()].path), m.path.to_string()), m))
         .collect()
 }
 
@@ -85,12 +85,12 @@ fn check(c: &Catalog, e: &Expected) {
             (ExpectedVariant::Original, Variant::Original)
             | (ExpectedVariant::Creation, Variant::Creation) => true,
             (ExpectedVariant::Edited { original }, Variant::Edited { original: got }) => {
-                original.as_ref() == got.map(|i| &c.media[i].path)
+                original.as_deref() == got.map(|i| &*c.media[i as usize].path)
             }
             (
                 ExpectedVariant::LiveCompanion { still },
                 Variant::LiveCompanion { still: Some(i) },
-            ) => &c.media[i].path == still,
+            ) => *c.media[i as usize].path == **still,
             _ => false,
         };
         assert!(
@@ -175,7 +175,7 @@ fn check_bytes(c: &Catalog, e: &Expected) {
             }
             h.update(&buf[..n]);
         }
-        let key = (file_name(&c.parts[m.part_index].path), m.path.clone());
+        let key = (file_name(&c.parts[m.part()].path), m.path.to_string());
         assert_eq!(
             Some(&h.finalize().to_hex().to_string()),
             want.get(&key),
@@ -373,7 +373,7 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
         }
         let m = by_name("IMG_4100-upraveno(1).jpg");
         assert!(
-            matches!(m.variant, Variant::Edited { original: Some(o) } if c.media[o].file_name() == "IMG_4100(1).jpg")
+            matches!(m.variant, Variant::Edited { original: Some(o) } if c.media[o as usize].file_name() == "IMG_4100(1).jpg")
         );
         assert_eq!(by_name("IMG_5000-2.jpg").matched_by.code(), "legacy");
         assert_eq!(by_name("Trip-beach.jpg").variant, Variant::Original);
@@ -437,7 +437,7 @@ fn listed_entries_read_on_two_threads_at_once_give_every_entry_once() {
                         for_each_listed_media(c, list, |m, r| -> std::io::Result<Flow> {
                             let mut bytes = Vec::new();
                             r.read_to_end(&mut bytes)?;
-                            got.push((m.id, blake3::hash(&bytes).to_hex().to_string()));
+                            got.push((m.index(), blake3::hash(&bytes).to_hex().to_string()));
                             Ok(Flow::Continue)
                         })
                         .unwrap();
@@ -450,7 +450,7 @@ fn listed_entries_read_on_two_threads_at_once_give_every_entry_once() {
     });
     let mut seen = BTreeSet::new();
     for got in &read {
-        let order: Vec<(usize, usize)> = got
+        let order: Vec<(u32, u32)> = got
             .iter()
             .map(|(id, _)| (c.media[*id].part_index, c.media[*id].entry_index))
             .collect();
@@ -459,7 +459,7 @@ fn listed_entries_read_on_two_threads_at_once_give_every_entry_once() {
             let m = &c.media[*id];
             assert_eq!(
                 Some(hash),
-                want.get(&(file_name(&c.parts[m.part_index].path), m.path.clone())),
+                want.get(&(file_name(&c.parts[m.part()].path), m.path.to_string())),
                 "bytes of {}",
                 m.path
             );

@@ -534,13 +534,14 @@ fn duplicates_across_parts_and_split_sidecars() {
     let c = scan(&[p2.clone(), p1.clone(), mixed.clone()], &Limits::default()).unwrap();
     let g = good(&c);
     assert_eq!(
-        c.parts[g.part_index].path, p1,
+        c.parts[g.part()].path,
+        p1,
         "parts are read in part-number order"
     );
     let second = c
         .media
         .iter()
-        .find(|m| m.path == g.path && c.parts[m.part_index].path == p2)
+        .find(|m| m.path == g.path && c.parts[m.part()].path == p2)
         .unwrap();
     assert_eq!(second.duplicate_of, Some(g.id));
     assert!(
@@ -728,7 +729,7 @@ fn folders_with_links_junk_and_extraction_copies() {
     std::os::unix::fs::symlink("/etc/passwd", dir.join("link.jpg")).unwrap();
     let c = scan(std::slice::from_ref(&root), &Limits::default()).unwrap();
     let g = good(&c);
-    assert_eq!(g.path, "Google Photos/Photos from 2020/good.jpg");
+    assert_eq!(&*g.path, "Google Photos/Photos from 2020/good.jpg");
     assert_eq!(c.media.len(), 1, "{:#?}", c.media);
     assert!(has(
         &c.problems,
@@ -742,7 +743,7 @@ fn folders_with_links_junk_and_extraction_copies() {
     ));
     // Pointing at the Photos folder itself works too.
     let c = scan(&[root.join("Google Photos")], &Limits::default()).unwrap();
-    assert_eq!(c.media[0].path, "Photos from 2020/good.jpg");
+    assert_eq!(&*c.media[0].path, "Photos from 2020/good.jpg");
     assert_eq!(c.media[0].folder, photobak_takeout::Folder::Year(2020));
     assert!(c.media[0].sidecar.is_some());
     let mut n = 0;

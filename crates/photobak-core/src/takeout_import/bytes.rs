@@ -160,7 +160,7 @@ pub(super) fn store_bytes(
         .iter()
         .filter(|entry| {
             planned
-                .get(entry.id)
+                .get(entry.index())
                 .and_then(Option::as_deref)
                 .is_some_and(&wanted)
         })
@@ -192,7 +192,7 @@ pub(super) fn store_bytes(
             // The first copy of every item now; the others once these are stored.
             let mut items = HashSet::new();
             let (first, later): (Vec<&MediaEntry>, Vec<&MediaEntry>) = todo.iter().partition(|e| {
-                planned[e.id]
+                planned[e.index()]
                     .as_deref()
                     .is_some_and(|p| items.insert(p.item_id))
             });
@@ -202,7 +202,7 @@ pub(super) fn store_bytes(
             todo = later
                 .into_iter()
                 .filter(|e| {
-                    let keep = planned[e.id].as_deref().is_some_and(&wanted);
+                    let keep = planned[e.index()].as_deref().is_some_and(&wanted);
                     if !keep {
                         progress.dequeued(Some(e.size));
                     }
@@ -274,8 +274,8 @@ fn read_and_store<'a>(
     // A failed group is the problem of the entry whose arrival stored it (or of the last one).
     let mut failed = |e: Error, entry: &MediaEntry| {
         store_problems.push(Problem {
-            part: catalog.parts[entry.part_index].path.clone(),
-            entry: Some(entry.path.clone()),
+            part: catalog.parts[entry.part()].path.clone(),
+            entry: Some(entry.path.to_string()),
             kind: ProblemKind::Callback,
             message: e.to_string(),
         });
@@ -306,7 +306,7 @@ fn read_and_store<'a>(
                                     return Ok(Flow::Stop);
                                 }
                                 let (Some(Some(p)), Some(entry)) =
-                                    (planned.get(entry.id), catalog.media.get(entry.id))
+                                    (planned.get(entry.index()), catalog.media.get(entry.index()))
                                 else {
                                     return Ok(Flow::Continue);
                                 };
@@ -410,7 +410,7 @@ fn stretches<'a>(catalog: &Catalog, entries: &[&'a MediaEntry]) -> Vec<Vec<&'a M
     let mut part = None;
     for &e in entries {
         let splittable = matches!(
-            catalog.parts.get(e.part_index).map(|p| p.format),
+            catalog.parts.get(e.part()).map(|p| p.format),
             Some(PartFormat::Zip | PartFormat::Folder)
         );
         if part != Some(e.part_index) || (splittable && bytes >= STRETCH_BYTES) {

@@ -130,15 +130,22 @@ pub(super) fn remote_ids_of(catalog: &Catalog, order: &[usize]) -> std::io::Resu
             // (a depth cap guards against a malformed catalog linking in circles).
             _ if e.duplicate_of.is_some() && depth < 8 => {
                 let first = e.duplicate_of.expect("checked");
-                id_of(catalog, first, ids, trusted, by_title_time, depth + 1)?
+                id_of(
+                    catalog,
+                    first as usize,
+                    ids,
+                    trusted,
+                    by_title_time,
+                    depth + 1,
+                )?
             }
             Variant::Edited { original: Some(o) } if depth < 8 => format!(
                 "{}#edited",
-                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)?
+                id_of(catalog, o as usize, ids, trusted, by_title_time, depth + 1)?
             ),
             Variant::LiveCompanion { still: Some(o) } if depth < 8 => format!(
                 "{}#live",
-                id_of(catalog, o, ids, trusted, by_title_time, depth + 1)?
+                id_of(catalog, o as usize, ids, trusted, by_title_time, depth + 1)?
             ),
             // An edited variant whose original is not in its folder: the original's id from
             // the shared sidecar, never the original's own id (that would make the edit and

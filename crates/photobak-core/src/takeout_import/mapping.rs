@@ -229,7 +229,7 @@ pub(super) fn plan_entry(
         Folder::Other(path) => {
             let name = path.rsplit('/').next().unwrap_or(path);
             Some(albums.get(
-                AlbumKey::Takeout(Arc::from(path.as_str()), Arc::from(name), None),
+                AlbumKey::Takeout(Arc::from(&**path), Arc::from(name), None),
                 || takeout_album(repo, account, path, name, None, run_id),
             )?)
         }

@@ -504,7 +504,7 @@ fn record_entries(
                     &mut albums,
                     &mut texts,
                 )? {
-                    planned[entry.id] = Some(Box::new(p));
+                    planned[entry.index()] = Some(Box::new(p));
                 }
             }
             Ok(())
@@ -553,7 +553,7 @@ fn record_entry(
         )
         && let Some(t) = s.takeout.as_mut()
     {
-        t.without_sidecar.push(entry.path.clone());
+        t.without_sidecar.push(entry.path.to_string());
     }
     plan_entry(
         repo, account, export_id, entry, sidecar, remote_id, run_id, albums, texts,
@@ -590,7 +590,7 @@ fn link_variants(repo: &Repo, catalog: &Catalog, planned: &[Option<Box<Planned>>
     // Link edited variants and live companions to their originals.
     for entry in &catalog.media {
         let (Some(Some(me)), kind, other) = (
-            planned.get(entry.id),
+            planned.get(entry.index()),
             match entry.variant {
                 Variant::Edited { .. } => "edited",
                 Variant::LiveCompanion { .. } => "live",
@@ -604,7 +604,7 @@ fn link_variants(repo: &Repo, catalog: &Catalog, planned: &[Option<Box<Planned>>
         ) else {
             continue;
         };
-        if let Some(Some(orig)) = other.and_then(|o| planned.get(o)) {
+        if let Some(Some(orig)) = other.and_then(|o| planned.get(o as usize)) {
             repo.index.link_item(me.item_id, orig.item_id, kind)?;
         }
     }

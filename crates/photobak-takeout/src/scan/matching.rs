@@ -30,7 +30,7 @@ impl Builder {
             let Some(data) = self.read_json(r.part, &mut e, true, true) else {
                 continue; // too large or unreadable: already a problem
             };
-            let (path, at, size) = (e.path, e.at, e.size);
+            let (at, path, size) = (e.at(), e.path, e.size);
             let hash = content_hash(&data);
             let part = self.part_path(r.part).to_path_buf();
             let name = names::last_segment(&path).to_owned();
@@ -98,7 +98,7 @@ impl Builder {
         }
 
         let folder = match g.dirs.len() {
-            0 => Folder::Other(String::new()),
+            0 => Folder::Other(Box::default()),
             1 => {
                 let years: Vec<i32> = sidecars
                     .iter()
@@ -109,7 +109,7 @@ impl Builder {
                     .map(|(a, _)| (a.title.as_str(), a.description.as_deref()));
                 folders::classify(&g.dirs[0], meta, &years)
             }
-            _ => Folder::Other(g.dirs.join("/")),
+            _ => Folder::Other(g.dirs.join("/").into()),
         };
         if let Folder::Album(names) = &folder {
             let (folder_name, title, description) =
@@ -178,10 +178,10 @@ impl Builder {
                 LocalVariant::Original => Variant::Original,
                 LocalVariant::Creation => Variant::Creation,
                 LocalVariant::Edited(x) => Variant::Edited {
-                    original: x.map(|l| ids[l]),
+                    original: x.map(|l| index32(ids[l])),
                 },
                 LocalVariant::LiveCompanion(x) => Variant::LiveCompanion {
-                    still: x.map(|l| ids[l]),
+                    still: x.map(|l| index32(ids[l])),
                 },
             };
             if variant == Variant::Original && composition {
@@ -197,8 +197,10 @@ impl Builder {
                                 .map_or_else(|| n.clone(), |&i| path_of(i))
                         })
                         .collect();
-                    ambiguous.push((media[id].path.clone(), paths.clone()));
-                    MatchRule::Ambiguous { candidates: paths }
+                    ambiguous.push((media[id].path.to_string(), paths.clone()));
+                    MatchRule::Ambiguous {
+                        candidates: paths.into(),
+                    }
                 }
                 other => other,
             };
@@ -232,7 +234,7 @@ impl Builder {
             if let Some((kind, msg)) = note
                 && media[m].duplicate_of.is_none()
             {
-                let part = self.part_path(media[m].part_index).to_path_buf();
+                let part = self.part_path(media[m].part()).to_path_buf();
                 let path = media[m].path.clone();
                 self.problems
                     .push(Problem::new(&part, Some(&path), kind, msg));

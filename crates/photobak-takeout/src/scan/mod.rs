@@ -74,6 +74,12 @@ fn order_parts(parts: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
+/// A media entry's index, part or position as the catalog keeps it: the scan never lists
+/// more than [`Limits::max_entries`] entries (ten million by default), far below `u32::MAX`.
+pub(crate) fn index32(i: usize) -> u32 {
+    u32::try_from(i).expect("a listing holds fewer than 2^32 entries")
+}
+
 /// Year (UTC) of an epoch time.
 pub fn year_of_epoch(secs: i64) -> i32 {
     let days = secs.div_euclid(86_400);
@@ -184,11 +190,15 @@ impl Builder {
         take: bool,
         report: bool,
     ) -> Option<Vec<u8>> {
-        if e.data.is_some() {
-            let data = if take { e.data.take() } else { e.data.clone() };
-            return data.map(Vec::from);
+        if let parts::Held::Data(d) = &e.held {
+            if !take {
+                return Some(d.to_vec());
+            }
+            if let parts::Held::Data(d) = std::mem::take(&mut e.held) {
+                return Some(d.into_vec());
+            }
         }
-        let at = e.at?;
+        let at = e.at()?;
         let path = &self.listings[part].0;
         match parts::read_json_at(path, &mut self.files[part], &e.path, &at, e.size) {
             Ok(d) => Some(d),
@@ -318,7 +328,7 @@ impl Builder {
                         // The archive browser page names the account.
                         let lower = e.path.to_lowercase();
                         if (lower.ends_with(".html") || lower.ends_with(".htm"))
-                            && let Some(d) = &e.data
+                            && let Some(d) = e.data()
                         {
                             html.push(String::from_utf8_lossy(d).into_owned());
                         }
@@ -399,7 +409,8 @@ impl Builder {
             // Borrowed from the listing (a media entry's path moves into its entry below):
             // a copy of every listed path was 270,000 allocations at the scan's peak.
             let listed = &self.listings[r.part].1.entries[r.entry];
-            let (ordinal, size, at, path) = (listed.ordinal, listed.size, listed.at, &*listed.path);
+            let (ordinal, size, at, path) =
+                (listed.ordinal, listed.size, listed.at(), &*listed.path);
             let (name, dirs) = rest.split_last().expect("kept entries have a name");
             let lower = name.to_lowercase();
             let key = (prod.clone(), dirs.to_vec());
@@ -444,7 +455,7 @@ impl Builder {
                 continue;
             }
             let id = media.len();
-            let duplicate_of = dup.and_then(|(_, m)| m);
+            let duplicate_of = dup.and_then(|(_, m)| m).map(index32);
             if first_by_path.is_repeated(r) {
                 first_media.insert(r, id);
             }
@@ -454,12 +465,11 @@ impl Builder {
                 _ => None,
             };
             media.push(MediaEntry {
-                id,
-                part_index: r.part,
-                entry_index: ordinal,
-                path: std::mem::take(&mut self.listings[r.part].1.entries[r.entry].path)
-                    .into_string(),
-                folder: Folder::Other(String::new()),
+                id: index32(id),
+                part_index: index32(r.part),
+                entry_index: index32(ordinal),
+                path: std::mem::take(&mut self.listings[r.part].1.entries[r.entry].path),
+                folder: Folder::Other(Box::default()),
                 size,
                 zip,
                 sidecar: None,
@@ -526,7 +536,7 @@ impl Builder {
         for i in 0..media.len() {
             if let Some(first) = media[i].duplicate_of {
                 let (sidecar, rule, variant, folder) = {
-                    let f = &media[first];
+                    let f = &media[first as usize];
                     (f.sidecar, f.matched_by.clone(), f.variant, f.folder.clone())
                 };
                 media[i].sidecar = sidecar;
@@ -577,18 +587,22 @@ mod tests {
     #[test]
     fn entry_sizes() {
         eprintln!(
-            "MediaEntry {} SidecarRef {} RawEntry {}",
+            "MediaEntry {} SidecarRef {} RawEntry {} Folder {} MatchRule {} Variant {} ZipLoc {}",
             size_of::<MediaEntry>(),
             size_of::<SidecarRef>(),
-            size_of::<parts::RawEntry>()
+            size_of::<parts::RawEntry>(),
+            size_of::<Folder>(),
+            size_of::<MatchRule>(),
+            size_of::<Variant>(),
+            size_of::<Option<parts::ZipLoc>>(),
         );
         assert!(
-            size_of::<MediaEntry>() <= 184,
+            size_of::<MediaEntry>() <= 136,
             "MediaEntry: {}",
             size_of::<MediaEntry>()
         );
         assert!(
-            size_of::<parts::RawEntry>() <= 72,
+            size_of::<parts::RawEntry>() <= 56,
             "RawEntry: {}",
             size_of::<parts::RawEntry>()
         );
@@ -622,15 +636,15 @@ mod tests {
         write("two", &a, b"a");
         let parts = [t.path().join("one"), t.path().join("two")];
         let catalog = scan(&parts, &Limits::default()).unwrap();
-        let found: Vec<(usize, &str, Option<usize>)> = catalog
+        let found: Vec<(u32, &str, Option<u32>)> = catalog
             .media
             .iter()
-            .map(|m| (m.part_index, m.path.as_str(), m.duplicate_of))
+            .map(|m| (m.part_index, &*m.path, m.duplicate_of))
             .collect();
         let first_a = catalog
             .media
             .iter()
-            .find(|m| m.part_index == 0 && m.path == a)
+            .find(|m| m.part_index == 0 && *m.path == *a)
             .map(|m| m.id);
         assert_eq!(found.len(), 3, "{found:?}");
         for (part, path, dup) in &found {
