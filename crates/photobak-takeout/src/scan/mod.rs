@@ -138,6 +138,30 @@ struct Builder {
     files: Vec<Option<std::fs::File>>,
 }
 
+/// Moves part `p`'s JSON entries into their folders' groups and releases the rest of its
+/// listing (the media entries' places; their paths moved already). A group's `jsons` are in
+/// part order, as the entries were visited, so the part's come after those moved before.
+/// Moving every part's JSON first, and releasing the listings after, held the folders' JSON
+/// beside every listing: the scan's peak.
+fn release_listing(
+    listing: &mut Listing,
+    p: usize,
+    groups: &mut BTreeMap<(String, Vec<String>), Group>,
+) {
+    for g in groups.values_mut() {
+        let from = g.json_entries.len();
+        let here = g.jsons[from..].iter().take_while(|r| r.part == p).count();
+        // Exactly: grown by doubling, a vector can hold up to twice the room its entries need.
+        g.json_entries.reserve_exact(here);
+        let refs = &g.jsons[from..from + here];
+        g.json_entries.extend(
+            refs.iter()
+                .map(|r| std::mem::take(&mut listing.entries[r.entry])),
+        );
+    }
+    listing.entries = Vec::new();
+}
+
 /// Why the placement does not keep an entry under a product folder.
 enum Unkept {
     /// The product folder is not Google Photos.
@@ -383,7 +407,15 @@ impl Builder {
         // The media ids of first entries whose path is repeated.
         let mut first_media: HashMap<Ref, usize> = HashMap::new();
         let mut skip_json: std::collections::HashSet<Ref> = std::collections::HashSet::new();
+        // Each part's listing is released as soon as its entries are placed (its JSON moved
+        // into the folders' groups, its media's paths into their entries): the media entries
+        // are made beside the listings of the parts not placed yet, not beside all of them.
+        let mut placing = 0;
         for r in every() {
+            while placing < r.part {
+                release_listing(&mut self.listings[placing].1, placing, &mut groups);
+                placing += 1;
+            }
             let Some((prod, rest)) = product_of(&self, r) else {
                 continue;
             };
@@ -481,22 +513,10 @@ impl Builder {
             });
         }
         drop((first_by_path, first_media));
-        // From here on the listings are needed for the JSON of each folder alone: it moves
-        // into its group, and the rest (the media entries' places; their paths moved already)
-        // is released before the matching, which was the scan's peak with the listings held.
-        let listed = lens;
-        // Part by part, each listing released as soon as its JSON moved out: moving every
-        // part's JSON first held the folders' JSON beside every listing, the scan's peak (a
-        // group's `jsons` are in part order, as the entries were visited).
-        for (p, (_, listing)) in self.listings.iter_mut().enumerate() {
-            for g in groups.values_mut() {
-                let from = g.json_entries.len();
-                let here = g.jsons[from..].iter().take_while(|r| r.part == p);
-                g.json_entries
-                    .extend(here.map(|r| std::mem::take(&mut listing.entries[r.entry])));
-            }
-            listing.entries = Vec::new();
+        for (p, (_, listing)) in self.listings.iter_mut().enumerate().skip(placing) {
+            release_listing(listing, p, &mut groups);
         }
+        let listed = lens;
         debug_assert!(
             groups
                 .values()
