@@ -16,7 +16,9 @@
 //! held) stay in memory, shared between byte-identical sidecars as before.
 
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
+#[cfg(not(unix))]
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
 use crate::json::{RawJson, RawKind, SidecarRef};
@@ -198,11 +200,8 @@ impl Sidecars {
                     }
                     let want = len.max(READ_AHEAD).min((self.end - start) as usize);
                     f.read.resize(want, 0);
-                    f.file.seek(SeekFrom::Start(start))?;
-                    f.file.read_exact(&mut f.read)?;
+                    read_at(&mut f.file, &mut f.read, start)?;
                     f.at = start;
-                    // The next write appends.
-                    f.file.seek(SeekFrom::End(0))?;
                 }
                 let from = (start - f.at) as usize;
                 self.decode(&f.read[from..from + len])
@@ -218,6 +217,19 @@ impl Sidecars {
             )
         })
     }
+}
+
+/// Fills `buf` from `file` at `offset`, leaving the file's position where writes append.
+#[cfg(unix)]
+fn read_at(file: &mut std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(file: &mut std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)?;
+    file.seek(SeekFrom::End(0)).map(drop)
 }
 
 const TAG_TEXT: u8 = 0;

@@ -64,7 +64,10 @@ pub(super) fn remote_ids_of(catalog: &Catalog, order: &[usize]) -> std::io::Resu
     debug_assert_eq!(order.len(), catalog.media.len(), "every entry in the order");
     use std::collections::{HashMap, HashSet};
     let mut groups: HashMap<MetaKey, Vec<&MediaEntry>> = HashMap::new();
-    for e in catalog.media.iter().filter(|e| e.duplicate_of.is_none()) {
+    // In `order` too: the store gives sidecars back fastest in the order the scan wrote them,
+    // a folder's by name, which is the record pass's.
+    let originals = order.iter().map(|&i| &catalog.media[i]);
+    for e in originals.filter(|e| e.duplicate_of.is_none()) {
         if let Some(k) = meta_key(e, catalog.sidecar(e)?.as_ref()) {
             groups.entry(k).or_default().push(e);
         }

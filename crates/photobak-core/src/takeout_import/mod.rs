@@ -319,12 +319,12 @@ impl Source for TakeoutExport {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .take();
         Box::pin(async move {
-            let Some(mut catalog) = catalog else {
+            let Some(catalog) = catalog else {
                 return Err(Error::Internal("a Takeout export was listed twice".into()));
             };
             tokio::task::spawn_blocking(move || {
                 let mut s = RunSummary::new(&intake.account().name, SourceKind::Takeout);
-                let result = import_export(&repo, &mut catalog, &opts, intake.as_ref(), &mut s);
+                let result = import_export(&repo, catalog, &opts, intake.as_ref(), &mut s);
                 intake.report(&mut |run| merge(run, &mut s));
                 result
             })
@@ -373,7 +373,7 @@ fn merge(run: &mut RunSummary, s: &mut RunSummary) {
 /// export's kind.
 fn import_export(
     repo: &Repo,
-    catalog: &mut Catalog,
+    catalog: Catalog,
     opts: &ImportOptions,
     intake: &dyn Intake,
     s: &mut RunSummary,
@@ -384,7 +384,7 @@ fn import_export(
         export_id: catalog.export_id.clone(),
         media_entries: catalog.media.len() as u64,
         unmatched_sidecars: catalog.unmatched_sidecars.clone(),
-        inferred_edits: inferred_edits(catalog),
+        inferred_edits: inferred_edits(&catalog),
         ambiguous: catalog
             .ambiguous
             .iter()
@@ -417,20 +417,26 @@ fn import_export(
     // 100,000 items its 16 MiB cache was a sixth of the import's peak, and 4 MiB made no
     // difference to the import's CPU beyond the noise of alternating runs (the pages come
     // again from the operating system's cache).
-    let (planned, held_known) = repo.index.with_page_cache(IMPORT_PAGE_CACHE_KIB, || {
-        let planned = record_entries(repo, &account, catalog, opts, intake.run_id(), &cancel, s)?;
+    let held_known = repo.index.with_page_cache(IMPORT_PAGE_CACHE_KIB, || {
+        let planned = record_entries(repo, &account, &catalog, opts, intake.run_id(), &cancel, s)?;
         let held_known = tally_items(&planned, s);
-        link_variants(repo, catalog, &planned)?;
-        store_bytes(repo, catalog, &planned, intake, s)?;
-        Ok((planned, held_known))
+        link_variants(repo, &catalog, &planned)?;
+        store_bytes(repo, &catalog, &planned, intake, s)?;
+        // Every item of the export is finished again (each step writes only what differs), so
+        // an import cut short before its finishing steps is completed by the next one.
+        for p in planned.iter().flatten() {
+            intake.touched(p.item_id);
+        }
+        Ok(held_known)
     })?;
-    // Every item of the export is finished again (each step writes only what differs), so an
-    // import cut short before its finishing steps is completed by the next one.
-    for p in planned.iter().flatten() {
-        intake.touched(p.item_id);
-    }
-
-    let (kind, absent, warnings) = decide_kind(repo, &account, &export, &record, held_known, opts)?;
+    // Released before the export's kind is decided: its query (every item's newest sighting,
+    // grouped) sorts as much as the page cache allows in memory, and with the catalog still
+    // held and the index's own cache, that was the first import's peak at 100,000 items
+    // (session 11: 19 MB on top of the catalog's 48 for a tenth of a second).
+    drop(catalog);
+    let (kind, absent, warnings) = repo.index.with_page_cache(IMPORT_PAGE_CACHE_KIB, || {
+        decide_kind(repo, &account, &export, &record, held_known, opts)
+    })?;
     repo.index
         .finish_export(account.id, &export, &kind, s.items, absent)?;
     if let Some(t) = s.takeout.as_mut() {

@@ -161,10 +161,18 @@ impl Builder {
             .map(|(i, f)| (f.name(), i))
             .collect();
         // Each sidecar applied goes to the store once, however many media share it (an edited
-        // variant's is its original's).
+        // variant's is its original's), in the order of its media's names: the import reads
+        // them back folder by folder in that order (its record order), so that one read of the
+        // store serves the next few hundred. Written in archive order, they were read back
+        // scattered, a read of the store's file per sidecar.
+        let mut in_name_order: Vec<usize> = (0..ids.len()).collect();
+        in_name_order.sort_by_key(|&k| {
+            let m = &media[ids[k]];
+            (m.folder_path(), m.file_name(), &m.path)
+        });
         let mut stored: Vec<Option<crate::SidecarId>> = vec![None; sidecars.len()];
-        for o in &result.outcomes {
-            if let Some(i) = o.sidecar
+        for k in in_name_order {
+            if let Some(i) = result.outcomes[k].sidecar
                 && stored[i].is_none()
             {
                 stored[i] = Some(self.sidecars.push(&sidecars[i].sidecar, sidecars[i].hash)?);
