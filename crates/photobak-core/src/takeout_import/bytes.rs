@@ -25,7 +25,7 @@ use std::sync::mpsc;
 
 use photobak_takeout::{Catalog, Flow, MediaEntry, PartFormat, Problem, ProblemKind};
 
-use super::Planned;
+use super::plan::{Plan, Planned};
 use crate::error::{Error, Result};
 use crate::progress::{Watched, is_cancelled_read};
 use crate::repo::Repo;
@@ -103,6 +103,8 @@ struct GroupContext<'c> {
     stager: Stager<'c>,
     /// Items whose picked copy was replaced already.
     replaced: &'c std::cell::RefCell<HashSet<i64>>,
+    /// The entries' plans (a new file's name).
+    plan: &'c Plan,
 }
 
 /// What a reader needs to stage an entry (shared by the readers' threads).
@@ -130,7 +132,7 @@ struct Reading {
 pub(super) fn store_bytes(
     repo: &Repo,
     catalog: &Catalog,
-    planned: &[Option<Box<Planned>>],
+    plan: &Plan,
     intake: &dyn Intake,
     s: &mut RunSummary,
 ) -> Result<()> {
@@ -146,7 +148,7 @@ pub(super) fn store_bytes(
     // once per item (its album copies are the same bytes).
     let replaced = std::cell::RefCell::new(HashSet::new());
     let wanted = |p: &Planned| {
-        needs_bytes(p.item_id) || (p.adopted.is_some() && !replaced.borrow().contains(&p.item_id))
+        needs_bytes(p.item_id) || (p.adopted() && !replaced.borrow().contains(&p.item_id))
     };
     let progress = intake.progress();
     let progress = progress.as_ref();
@@ -158,12 +160,7 @@ pub(super) fn store_bytes(
     let mut todo: Vec<&MediaEntry> = catalog
         .media
         .iter()
-        .filter(|entry| {
-            planned
-                .get(entry.index())
-                .and_then(Option::as_deref)
-                .is_some_and(&wanted)
-        })
+        .filter(|entry| plan.get(entry.index()).is_some_and(&wanted))
         .collect();
     for entry in &todo {
         progress.queued(Some(entry.size));
@@ -184,6 +181,7 @@ pub(super) fn store_bytes(
             grouped: repo.group_commit_supported(),
         },
         replaced: &replaced,
+        plan,
     };
     let mut group = Group::default();
     let mut found = Reading::default();
@@ -191,18 +189,16 @@ pub(super) fn store_bytes(
         while !todo.is_empty() && !cancel.is_cancelled() {
             // The first copy of every item now; the others once these are stored.
             let mut items = HashSet::new();
-            let (first, later): (Vec<&MediaEntry>, Vec<&MediaEntry>) = todo.iter().partition(|e| {
-                planned[e.index()]
-                    .as_deref()
-                    .is_some_and(|p| items.insert(p.item_id))
-            });
-            read_and_store(&cx, catalog, planned, &first, &mut group, batch, &mut found)?;
+            let (first, later): (Vec<&MediaEntry>, Vec<&MediaEntry>) = todo
+                .iter()
+                .partition(|e| plan.get(e.index()).is_some_and(|p| items.insert(p.item_id)));
+            read_and_store(&cx, catalog, plan, &first, &mut group, batch, &mut found)?;
             // A later copy is read only when its item still needs it (its first copy could not
             // be read or stored, or it brings the original of a picked item).
             todo = later
                 .into_iter()
                 .filter(|e| {
-                    let keep = planned[e.index()].as_deref().is_some_and(&wanted);
+                    let keep = plan.get(e.index()).is_some_and(&wanted);
                     if !keep {
                         progress.dequeued(Some(e.size));
                     }
@@ -251,7 +247,7 @@ pub(super) fn store_bytes(
 fn read_and_store<'a>(
     cx: &GroupContext<'_>,
     catalog: &'a Catalog,
-    planned: &'a [Option<Box<Planned>>],
+    plan: &'a Plan,
     entries: &[&'a MediaEntry],
     group: &mut Group<'a>,
     batch: &crate::index::Batch<'_>,
@@ -305,8 +301,8 @@ fn read_and_store<'a>(
                                 if cancel.is_cancelled() {
                                     return Ok(Flow::Stop);
                                 }
-                                let (Some(Some(p)), Some(entry)) =
-                                    (planned.get(entry.index()), catalog.media.get(entry.index()))
+                                let (Some(p), Some(entry)) =
+                                    (plan.get(entry.index()), catalog.media.get(entry.index()))
                                 else {
                                     return Ok(Flow::Continue);
                                 };
@@ -454,14 +450,14 @@ fn store_group<'a>(
             cx.intake.store(
                 &Delivery {
                     item_id: p.item_id,
-                    filename: &p.filename,
-                    taken_at: p.taken_at,
-                    counted: p.was_stored,
-                    replaces_copy: p.adopted.is_some(),
+                    filename: cx.plan.filename(p),
+                    taken_at: p.taken_at(),
+                    counted: p.was_stored(),
+                    replaces_copy: p.adopted(),
                 },
                 staged,
             )?;
-            if let Some(line) = &p.adopted
+            if let Some(line) = cx.plan.adopted_line(p)
                 && cx.replaced.borrow_mut().insert(p.item_id)
             {
                 group.linked.push(line.to_string());

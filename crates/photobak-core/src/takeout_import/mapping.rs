@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use photobak_takeout::{Folder, MatchRule, MediaEntry, Origin, SidecarRef, SidecarTexts, Variant};
 
-use super::Planned;
+use super::Recorded;
 use super::time::{existing_file_meta, resolve_time};
 use crate::error::{Error, Result};
 use crate::index::{Account, Album, AlbumSpec, ItemMeta, TakeoutExtras};
@@ -101,7 +101,7 @@ pub(super) fn plan_entry(
     run_id: i64,
     albums: &mut AlbumCache,
     texts: &mut SidecarTexts<'_>,
-) -> Result<Planned> {
+) -> Result<Recorded> {
     // Read again from the part: the catalog keeps where each sidecar is and what names the
     // item, not the rest of it.
     let read = sidecar
@@ -251,10 +251,10 @@ pub(super) fn plan_entry(
     if let Some(a) = &album {
         new_membership = repo.index.add_membership(a.id, state.id)?;
     }
-    Ok(Planned {
-        adopted: adopted.map(String::into_boxed_str),
+    Ok(Recorded {
+        adopted,
         item_id: state.id,
-        filename: filename.into_boxed_str(),
+        filename,
         taken_at,
         // The first copy seen in this run tells whether the item was stored before; later copies
         // see the run's own upsert.

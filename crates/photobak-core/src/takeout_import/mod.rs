@@ -28,6 +28,7 @@
 mod bytes;
 mod identity;
 mod mapping;
+mod plan;
 mod rerun;
 mod time;
 
@@ -51,6 +52,7 @@ use crate::summary::{RunSummary, TakeoutReport};
 use bytes::store_bytes;
 use identity::{inferred_edits, remote_ids_of};
 use mapping::{AlbumCache, plan_entry};
+use plan::{Plan, Recorded};
 pub use rerun::import_parts;
 
 /// What `import takeout` should do.
@@ -197,23 +199,6 @@ impl StoreOptions {
         }
         None
     }
-}
-
-/// Per media entry: the item it became (None when skipped).
-struct Planned {
-    /// A picked item this entry adopted (the same photo): its bytes are replaced by the
-    /// export's original; the report's line.
-    adopted: Option<Box<str>>,
-    item_id: i64,
-    filename: Box<str>,
-    taken_at: Option<i64>,
-    /// The item had a stored file before this import.
-    was_stored: bool,
-    /// This entry changed the item's metadata or added an album membership.
-    changed: bool,
-    /// An earlier export had delivered the item (its newest export was another one). An
-    /// earlier, interrupted import of this same export does not count.
-    known_before: bool,
 }
 
 /// Imports one export on the engine, then writes the manifest.
@@ -418,13 +403,13 @@ fn import_export(
     // difference to the import's CPU beyond the noise of alternating runs (the pages come
     // again from the operating system's cache).
     let held_known = repo.index.with_page_cache(IMPORT_PAGE_CACHE_KIB, || {
-        let planned = record_entries(repo, &account, &catalog, opts, intake.run_id(), &cancel, s)?;
-        let held_known = tally_items(&planned, s);
-        link_variants(repo, &catalog, &planned)?;
-        store_bytes(repo, &catalog, &planned, intake, s)?;
+        let plan = record_entries(repo, &account, &catalog, opts, intake.run_id(), &cancel, s)?;
+        let held_known = tally_items(&plan, s);
+        link_variants(repo, &catalog, &plan)?;
+        store_bytes(repo, &catalog, &plan, intake, s)?;
         // Every item of the export is finished again (each step writes only what differs), so
         // an import cut short before its finishing steps is completed by the next one.
-        for p in planned.iter().flatten() {
+        for p in plan.iter() {
             intake.touched(p.item_id);
         }
         Ok(held_known)
@@ -457,7 +442,7 @@ fn record_entries(
     run_id: i64,
     cancel: &CancellationToken,
     s: &mut RunSummary,
-) -> Result<Vec<Option<Box<Planned>>>> {
+) -> Result<Plan> {
     // Items are recorded in a canonical order (folder, then name), not in archive order, so the
     // same export gives the same item ids, and therefore the same file names, whether it comes
     // as zip, tgz or folders.
@@ -472,9 +457,7 @@ fn record_entries(
         source,
     };
     let mut remote_ids = remote_ids_of(catalog, &order).map_err(sidecar_error)?;
-    // Boxed, allocated as each entry is recorded: a full slot for every entry at once was
-    // 8.5 MB at the start of this pass, where the catalog was largest (session 8).
-    let mut planned: Vec<Option<Box<Planned>>> = (0..catalog.media.len()).map(|_| None).collect();
+    let mut plan = Plan::new(catalog.media.len());
     let mut albums = AlbumCache::default();
     let Catalog {
         parts,
@@ -510,13 +493,13 @@ fn record_entries(
                     &mut albums,
                     &mut texts,
                 )? {
-                    planned[entry.index()] = Some(Box::new(p));
+                    plan.record(entry.index(), p);
                 }
             }
             Ok(())
         })?;
     }
-    Ok(planned)
+    Ok(plan)
 }
 
 /// The index's page cache while an export's passes run (see `import_export`).
@@ -539,7 +522,7 @@ fn record_entry(
     s: &mut RunSummary,
     albums: &mut AlbumCache,
     texts: &mut photobak_takeout::SidecarTexts<'_>,
-) -> Result<Option<Planned>> {
+) -> Result<Option<Recorded>> {
     if entry.duplicate_of.is_some() {
         *s.skipped
             .entry("duplicate archive entry".into())
@@ -569,15 +552,15 @@ fn record_entry(
 
 /// Counts the export's items as updated or unchanged (an item may come as several copies: it
 /// changed when any copy changed it). Returns how many of them an earlier export had delivered.
-fn tally_items(planned: &[Option<Box<Planned>>], s: &mut RunSummary) -> u64 {
+fn tally_items(plan: &Plan, s: &mut RunSummary) -> u64 {
     // Per item (an item may come from several copies): updated when any copy changed it.
     let mut per_item: BTreeMap<i64, (bool, bool, bool)> = BTreeMap::new();
-    for p in planned.iter().flatten() {
+    for p in plan.iter() {
         let e = per_item
             .entry(p.item_id)
-            .or_insert((p.was_stored, false, false));
-        e.1 |= p.changed;
-        e.2 |= p.known_before;
+            .or_insert((p.was_stored(), false, false));
+        e.1 |= p.changed();
+        e.2 |= p.known_before();
     }
     s.items = per_item.len() as u64;
     let held_known = per_item.values().filter(|v| v.2).count() as u64;
@@ -592,11 +575,11 @@ fn tally_items(planned: &[Option<Box<Planned>>], s: &mut RunSummary) -> u64 {
 }
 
 /// Links edited variants and live companions to their originals.
-fn link_variants(repo: &Repo, catalog: &Catalog, planned: &[Option<Box<Planned>>]) -> Result<()> {
+fn link_variants(repo: &Repo, catalog: &Catalog, plan: &Plan) -> Result<()> {
     // Link edited variants and live companions to their originals.
     for entry in &catalog.media {
-        let (Some(Some(me)), kind, other) = (
-            planned.get(entry.index()),
+        let (Some(me), kind, other) = (
+            plan.get(entry.index()),
             match entry.variant {
                 Variant::Edited { .. } => "edited",
                 Variant::LiveCompanion { .. } => "live",
@@ -610,7 +593,7 @@ fn link_variants(repo: &Repo, catalog: &Catalog, planned: &[Option<Box<Planned>>
         ) else {
             continue;
         };
-        if let Some(Some(orig)) = other.and_then(|o| planned.get(o as usize)) {
+        if let Some(orig) = other.and_then(|o| plan.get(o as usize)) {
             repo.index.link_item(me.item_id, orig.item_id, kind)?;
         }
     }
