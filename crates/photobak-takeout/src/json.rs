@@ -82,8 +82,8 @@ pub struct Sidecar {
 pub struct SidecarRef {
     /// The JSON's path inside its part, the title and the url's photo key, one after the
     /// other in one allocation ([`Self::json_path`], [`Self::title`], [`Self::photo_key`]):
-    /// three strings of their own cost 72 bytes of headers and three allocations per media
-    /// entry, some 60 bytes more than this at the scan's peak, which the catalog is.
+    /// one allocation where three would do, while a folder's sidecars are held to be matched
+    /// (the catalog keeps them in its store, [`crate::Sidecars`]).
     names: Box<str>,
     /// Where the title starts in `names`; the JSON's path is before it.
     title_at: usize,

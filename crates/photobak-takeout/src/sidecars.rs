@@ -1,12 +1,14 @@
 //! The catalog's sidecars, written once as the scan matches each folder and read again by id.
 //!
 //! Why not held: a boxed [`SidecarRef`] and its names cost some 270 bytes per matched media
-//! entry, the largest part of the catalog at the scan's end (27 MB of a 100,000-item export,
-//! a third of the import's peak heap), and nothing reads them while the scan runs once their
-//! folder is matched. Written to a spill file the caller gives ([`Spill::File`]: the importer
-//! puts it under the repository's `.photobak/tmp`, so this crate still creates no file of its
-//! own), the catalog keeps 8 bytes per sidecar. [`Spill::Memory`] (what [`crate::scan`] uses)
-//! keeps the same encoding in memory, some 170 bytes per sidecar.
+//! entry (a 112-byte box and the allocation of its names), the largest part of the catalog
+//! from the matching on, and nothing reads them while the scan runs once their folder is
+//! matched. Written to a spill file the caller gives ([`Spill::File`]: the importer puts it
+//! under the repository's `.photobak/tmp`, so this crate still creates no file of its own), the
+//! catalog keeps 16 bytes per sidecar (its place in the file, and the id in its media entry):
+//! at 100,114 items the heap from the matching to the record pass fell from 65–69 MB to
+//! 35–49 MB (heaptrack, BENCHMARKS.md, session 11). [`Spill::Memory`] (what [`crate::scan`]
+//! uses) keeps the same encoding in memory, some 170 bytes per sidecar.
 //!
 //! A sidecar shared by several media entries (an edited variant's is its original's, a
 //! same-path duplicate's is its first copy's) is written once and named by one [`SidecarId`]:
@@ -66,7 +68,6 @@ enum Backing {
     File(Mutex<FileBacking>),
 }
 
-#[derive(Debug)]
 struct FileBacking {
     file: std::fs::File,
     /// Written, not yet in the file.
@@ -74,6 +75,42 @@ struct FileBacking {
     /// The last bytes read, from `at`.
     at: u64,
     read: Vec<u8>,
+    /// Reads of the file so far (a test checks that the import's order is served by few).
+    reads: usize,
+}
+
+impl std::fmt::Debug for FileBacking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileBacking")
+            .field("file", &self.file)
+            .field("pending", &self.pending.len())
+            .field("at", &self.at)
+            .field("read", &self.read.len())
+            .finish()
+    }
+}
+
+impl FileBacking {
+    /// The `len` bytes at `start` of a store of `end` bytes, from the last window read when
+    /// they are in it, else from a new window read there. Only after [`Sidecars::seal`]:
+    /// nothing is pending then.
+    fn window(&mut self, start: u64, len: usize, end: u64) -> std::io::Result<&[u8]> {
+        debug_assert!(self.pending.is_empty(), "read before the store was sealed");
+        let cached = start >= self.at && start + len as u64 <= self.at + self.read.len() as u64;
+        if !cached {
+            // Forgotten first: a read that fails leaves no window, not a wrong one.
+            self.read.clear();
+            let want = len.max(READ_AHEAD).min((end - start) as usize);
+            let mut buf = std::mem::take(&mut self.read);
+            buf.resize(want, 0);
+            read_at(&mut self.file, &mut buf, start)?;
+            self.reads += 1;
+            self.read = buf;
+            self.at = start;
+        }
+        let from = (start - self.at) as usize;
+        Ok(&self.read[from..from + len])
+    }
 }
 
 impl Sidecars {
@@ -85,6 +122,7 @@ impl Sidecars {
                 pending: Vec::with_capacity(WRITE_BUFFER),
                 at: 0,
                 read: Vec::new(),
+                reads: 0,
             })),
         };
         Sidecars {
@@ -124,9 +162,7 @@ impl Sidecars {
         match &mut self.backing {
             Backing::Memory(v) => v.extend_from_slice(&buf),
             Backing::File(f) => {
-                let f = f
-                    .get_mut()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let f = writing(f);
                 f.pending.extend_from_slice(&buf);
                 if f.pending.len() >= WRITE_BUFFER {
                     f.file.write_all(&f.pending)?;
@@ -163,9 +199,7 @@ impl Sidecars {
         match &mut self.backing {
             Backing::Memory(v) => v.shrink_to_fit(),
             Backing::File(f) => {
-                let f = f
-                    .get_mut()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let f = writing(f);
                 f.file.write_all(&f.pending)?;
                 f.pending = Vec::new();
                 f.file.flush()?;
@@ -191,20 +225,8 @@ impl Sidecars {
             Backing::Memory(v) => self.decode(&v[start as usize..end as usize]),
             Backing::File(f) => {
                 let mut f = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let f = &mut *f;
-                let cached = start >= f.at && end <= f.at + f.read.len() as u64;
-                if !cached {
-                    if !f.pending.is_empty() {
-                        f.file.write_all(&f.pending)?;
-                        f.pending.clear();
-                    }
-                    let want = len.max(READ_AHEAD).min((self.end - start) as usize);
-                    f.read.resize(want, 0);
-                    read_at(&mut f.file, &mut f.read, start)?;
-                    f.at = start;
-                }
-                let from = (start - f.at) as usize;
-                self.decode(&f.read[from..from + len])
+                let bytes = f.window(start, len, self.end)?;
+                self.decode(bytes)
             }
         }
     }
@@ -216,6 +238,22 @@ impl Sidecars {
                 "the catalog's spill file does not hold what was written to it",
             )
         })
+    }
+}
+
+/// The file backing while writing (`&mut`: no lock is taken; a reader that panicked leaves
+/// nothing half-done that writing could trip on).
+fn writing(f: &mut Mutex<FileBacking>) -> &mut FileBacking {
+    f.get_mut()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reads of a file store so far (tests).
+#[cfg(test)]
+pub(crate) fn file_reads(s: &Sidecars) -> usize {
+    match &s.backing {
+        Backing::File(f) => f.lock().map_or(0, |f| f.reads),
+        Backing::Memory(_) => 0,
     }
 }
 
@@ -425,6 +463,8 @@ mod tests {
         file.set_len(10).unwrap();
         let err = store.get(id).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+        // Again: a failed read left no window to serve it from.
+        assert!(store.get(id).is_err());
         let mut mem = Sidecars::new(Spill::Memory);
         let id = mem.push(&samples()[0], 1).unwrap();
         mem.seal().unwrap();

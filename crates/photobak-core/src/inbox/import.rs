@@ -53,19 +53,8 @@ pub(super) fn import_export(
     // truncated download would otherwise be imported as an export lacking items. (For a zip
     // this reads its directory and JSON; a tgz is streamed once more.)
     let paths: Vec<PathBuf> = chosen.iter().map(|c| c.found.path.clone()).collect();
-    // The sidecars in a scratch file, as the import keeps them (`scan_export`).
-    let spill = photobak_takeout::Spill::File(repo.scratch_file()?);
-    let catalog = match photobak_takeout::scan_into(&paths, &Limits::default(), spill) {
+    let catalog = match crate::takeout_import::scan_with_scratch(repo, &paths)? {
         Ok(c) => c,
-        Err(photobak_takeout::Error::Spill(source)) => {
-            return Err(Error::Io {
-                context: format!(
-                    "writing the Takeout scan's scratch file in {}",
-                    repo.tmp_dir().display()
-                ),
-                source,
-            });
-        }
         Err(e) => {
             report.decision = Decision::Incomplete;
             report.why = format!("no part can be read as an archive: {e}");

@@ -36,8 +36,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use photobak_takeout::ProblemKind;
 use photobak_takeout::names::{PartName, parse_part_name};
-use photobak_takeout::{Limits, ProblemKind};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 

@@ -116,10 +116,11 @@ impl Repo {
         self.root.join(WORK_DIR).join("tmp")
     }
 
-    /// A scratch file in [`Self::tmp_dir`] that is gone once closed (the Takeout scan's spill):
-    /// on the repository's disk, not in a `/tmp` that may be a small RAM disk. Its name is
-    /// removed as soon as it is open (on Unix the open file lives on without one); a run
-    /// killed before that leaves it in `tmp/`, which the next `open` clears.
+    /// A scratch file in [`Self::tmp_dir`] (the Takeout scan's spill): on the repository's
+    /// disk, not in a `/tmp` that may be a small RAM disk. On Unix its name is removed as soon
+    /// as it is open, so it is gone once closed (the open file lives on without a name); a run
+    /// killed before that, or any run elsewhere, leaves it in `tmp/`, which the next `open`
+    /// clears.
     ///
     /// # Errors
     /// When the file cannot be created there.

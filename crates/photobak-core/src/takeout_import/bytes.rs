@@ -457,7 +457,9 @@ fn store_group<'a>(
                 },
                 staged,
             )?;
-            if let Some(line) = cx.plan.adopted_line(p)
+            // The line is the item's; only the copy that adopted the picked item reports it.
+            if p.adopted()
+                && let Some(line) = cx.plan.adopted_line(p)
                 && cx.replaced.borrow_mut().insert(p.item_id)
             {
                 group.linked.push(line.to_string());

@@ -47,9 +47,10 @@ pub(super) fn meta_key(e: &MediaEntry, sc: Option<&SidecarRef>) -> Option<MetaKe
 /// `(N)` counters for different items of the same name), and different CRC-32s (zip parts
 /// list them) are different bytes. Parts without CRCs (tar, folders) rely on the three fields.
 ///
-/// Each sidecar is read from the catalog's store where it is used (twice: for the keys of the
-/// url-less ones, then for the id), not held: the id of a variant, or of a same-path
-/// duplicate, derives from its original's, which the recursion decides and memoises first.
+/// The sidecars are read back from the catalog's store where they are used, not held: every
+/// original's for the url-less keys, then again for its id (the record pass reads it a third
+/// time); the id of a variant, or of a same-path duplicate, derives from its original's, which
+/// the recursion decides and memoises first, so its own sidecar is not read.
 ///
 /// Decided in `order` (every entry once), the order the record pass takes them in: each id
 /// is then freed in the order it was made, so the allocator's pages empty as the record pass
@@ -72,7 +73,7 @@ pub(super) fn remote_ids_of(catalog: &Catalog, order: &[usize]) -> std::io::Resu
             groups.entry(k).or_default().push(e);
         }
     }
-    // Owned: the catalog's names are released below, while these are still used.
+    // Owned: the sidecars these keys came from are not held.
     let trusted: HashSet<MetaKey> = groups
         .into_iter()
         .filter(|(_, copies)| {
@@ -111,7 +112,15 @@ pub(super) fn remote_ids_of(catalog: &Catalog, order: &[usize]) -> std::io::Resu
             return Ok(ids[i].to_string());
         }
         let e = &catalog.media[i];
-        let sidecar = catalog.sidecar(e)?;
+        // Only an id that does not derive from another entry's reads the entry's sidecar.
+        let derived = depth < 8
+            && (e.duplicate_of.is_some()
+                || matches!(
+                    e.variant,
+                    Variant::Edited { original: Some(_) }
+                        | Variant::LiveCompanion { still: Some(_) }
+                ));
+        let sidecar = if derived { None } else { catalog.sidecar(e)? };
         let folder_scoped = || {
             // No sidecar (or no trustworthy identity): the folder, the name and the size. The
             // size keeps two different photos that happen to share a name across exports

@@ -37,7 +37,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use photobak_takeout::{Catalog, Folder, Limits, MediaEntry, ProblemKind, SidecarRef, Variant};
+use photobak_takeout::{Catalog, Folder, Limits, MediaEntry, ProblemKind, Variant};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{Engine, EngineOptions, Finishing};
@@ -254,30 +254,52 @@ pub async fn import_takeout(
     Ok(summary)
 }
 
-/// Pass 1 on a blocking thread, the catalog's sidecars in a scratch file of the repository
-/// (see [`photobak_takeout::Sidecars`]).
+/// Pass 1 on a blocking thread ([`scan_with_scratch`]).
 ///
 /// # Errors
 /// [`Error::Invalid`] when no part can be read; [`Error::Io`] when the scratch file cannot be
 /// made or written (a full disk is not a broken export).
-pub(crate) async fn scan_export(repo: &Repo, parts: Vec<PathBuf>) -> Result<Catalog> {
+pub(crate) async fn scan_export(repo: &Arc<Repo>, parts: Vec<PathBuf>) -> Result<Catalog> {
+    let repo = repo.clone();
+    tokio::task::spawn_blocking(move || scan_with_scratch(&repo, &parts))
+        .await
+        .map_err(|e| Error::from_join("reading the Takeout export", &e))??
+        .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))
+}
+
+/// Pass 1, the catalog's sidecars in a scratch file of the repository (see
+/// [`photobak_takeout::Sidecars`]). The outer error is the repository's (the scratch file
+/// cannot be made or written: [`Error::Io`]); the inner one the export's (no part can be
+/// read), which a caller reports its own way.
+///
+/// # Errors
+/// As said.
+pub(crate) fn scan_with_scratch(
+    repo: &Repo,
+    parts: &[PathBuf],
+) -> Result<std::result::Result<Catalog, photobak_takeout::Error>> {
     let spill = photobak_takeout::Spill::File(repo.scratch_file()?);
-    let tmp = repo.tmp_dir();
-    tokio::task::spawn_blocking(move || {
-        photobak_takeout::scan_into(&parts, &Limits::default(), spill)
-    })
-    .await
-    .map_err(|e| Error::from_join("reading the Takeout export", &e))?
-    .map_err(|e| match e {
-        photobak_takeout::Error::Spill(source) => Error::Io {
+    match photobak_takeout::scan_into(parts, &Limits::default(), spill) {
+        Err(photobak_takeout::Error::Spill(source)) => Err(Error::Io {
             context: format!(
                 "writing the Takeout scan's scratch file in {}",
-                tmp.display()
+                repo.tmp_dir().display()
             ),
             source,
-        },
-        e => Error::Invalid(format!("reading the Takeout export: {e}")),
-    })
+        }),
+        scanned => Ok(scanned),
+    }
+}
+
+/// A sidecar that cannot be read back from the scan's scratch file.
+fn sidecars_unreadable(repo: &Repo, source: std::io::Error) -> Error {
+    Error::Io {
+        context: format!(
+            "reading the Takeout scan's sidecars back from its scratch file in {}",
+            repo.tmp_dir().display()
+        ),
+        source,
+    }
 }
 
 /// One scanned export as a [`Source`]: it records its entries itself (the export's identity
@@ -285,8 +307,8 @@ pub(crate) async fn scan_export(repo: &Repo, parts: Vec<PathBuf>) -> Result<Cata
 /// readers by one committing thread (`bytes.rs`).
 struct TakeoutExport {
     repo: Arc<Repo>,
-    /// Taken by the one listing: the import releases the catalog's sidecars as it records
-    /// them, so it owns the catalog.
+    /// Taken by the one listing: the import owns the catalog, to release it before the
+    /// export's kind is decided.
     catalog: std::sync::Mutex<Option<Catalog>>,
     opts: ImportOptions,
 }
@@ -416,8 +438,8 @@ fn import_export(
     })?;
     // Released before the export's kind is decided: its query (every item's newest sighting,
     // grouped) sorts as much as the page cache allows in memory, and with the catalog still
-    // held and the index's own cache, that was the first import's peak at 100,000 items
-    // (session 11: 19 MB on top of the catalog's 48 for a tenth of a second).
+    // held and the index's own cache, that was the first import's peak at 100,114 items
+    // (19 MB on top of the catalog's 48 for a tenth of a second; BENCHMARKS.md, session 11).
     drop(catalog);
     let (kind, absent, warnings) = repo.index.with_page_cache(IMPORT_PAGE_CACHE_KIB, || {
         decide_kind(repo, &account, &export, &record, held_known, opts)
@@ -448,25 +470,16 @@ fn record_entries(
     // as zip, tgz or folders.
     let mut order: Vec<usize> = (0..catalog.media.len()).collect();
     order.sort_by(|&a, &b| {
-        let (a, b) = (&catalog.media[a], &catalog.media[b]);
-        (a.folder_path(), a.file_name(), &a.path).cmp(&(b.folder_path(), b.file_name(), &b.path))
+        catalog.media[a]
+            .record_key()
+            .cmp(&catalog.media[b].record_key())
     });
     // Decided in the order they are recorded (see `remote_ids_of`).
-    let sidecar_error = |source| Error::Io {
-        context: "reading the export's sidecars back from the import's spill file".into(),
-        source,
-    };
-    let mut remote_ids = remote_ids_of(catalog, &order).map_err(sidecar_error)?;
+    let mut remote_ids =
+        remote_ids_of(catalog, &order).map_err(|e| sidecars_unreadable(repo, e))?;
     let mut plan = Plan::new(catalog.media.len());
     let mut albums = AlbumCache::default();
-    let Catalog {
-        parts,
-        media,
-        sidecars,
-        export_id,
-        ..
-    } = catalog;
-    let mut texts = photobak_takeout::SidecarTexts::new(parts);
+    let mut texts = catalog.sidecar_texts();
     // A transaction per batch of entries: committing each of the dozen statements an entry
     // takes cost more than the statements. Nothing here names a file, so a crash loses at
     // most one batch of records, which the next run records again.
@@ -476,18 +489,16 @@ fn record_entries(
                 if cancel.is_cancelled() {
                     return Err(Error::Cancelled);
                 }
-                let entry = &media[i];
-                let sidecar = entry.sidecar.map(|id| sidecars.get(id)).transpose();
+                let entry = &catalog.media[i];
                 if let Some(p) = record_entry(
                     repo,
                     account,
-                    export_id,
+                    catalog,
                     opts,
                     // Taken: each id is read once, and together they were a tenth of this
                     // pass's peak.
                     &std::mem::take(&mut remote_ids[i]),
                     entry,
-                    sidecar.map_err(sidecar_error)?.as_ref(),
                     run_id,
                     s,
                     &mut albums,
@@ -513,11 +524,10 @@ const RECORD_BATCH: usize = 2000;
 fn record_entry(
     repo: &Repo,
     account: &Account,
-    export_id: &str,
+    catalog: &Catalog,
     opts: &ImportOptions,
     remote_id: &str,
     entry: &MediaEntry,
-    sidecar: Option<&SidecarRef>,
     run_id: i64,
     s: &mut RunSummary,
     albums: &mut AlbumCache,
@@ -535,6 +545,10 @@ fn record_entry(
             .or_default() += 1;
         return Ok(None);
     }
+    // Read back only for an entry that is recorded: a skipped one needs none.
+    let sidecar = catalog
+        .sidecar(entry)
+        .map_err(|e| sidecars_unreadable(repo, e))?;
     if sidecar.is_none()
         && !matches!(
             entry.variant,
@@ -545,7 +559,15 @@ fn record_entry(
         t.without_sidecar.push(entry.path.to_string());
     }
     plan_entry(
-        repo, account, export_id, entry, sidecar, remote_id, run_id, albums, texts,
+        repo,
+        account,
+        &catalog.export_id,
+        entry,
+        sidecar.as_ref(),
+        remote_id,
+        run_id,
+        albums,
+        texts,
     )
     .map(Some)
 }

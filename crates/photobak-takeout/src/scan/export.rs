@@ -44,15 +44,31 @@ impl Builder {
             }
             return (first.clone(), problems);
         }
-        let mut all: Vec<(&str, u64)> = self
+        // Every path as its folder and name (no path is made whole: that would be a copy of
+        // every listed path at once), sorted as the whole paths sort.
+        let mut all: Vec<(&str, &str, u64)> = self
             .listings
             .iter()
-            .flat_map(|(_, l)| l.entries.iter().map(|e| (&*e.path, e.size)))
+            .flat_map(|(_, l)| {
+                l.entries.iter().map(|e| {
+                    (
+                        l.dirs.get(e.dir as usize).map_or("", |d| d),
+                        &*e.name,
+                        e.size,
+                    )
+                })
+            })
             .collect();
-        all.sort();
+        all.sort_by(|a, b| {
+            let whole_a = a.0.bytes().chain(a.1.bytes());
+            whole_a
+                .cmp(b.0.bytes().chain(b.1.bytes()))
+                .then(a.2.cmp(&b.2))
+        });
         let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for (p, s) in &all {
-            h = fnv(h, p.as_bytes());
+        for (d, n, s) in &all {
+            h = fnv(h, d.as_bytes());
+            h = fnv(h, n.as_bytes());
             h = fnv(h, &[0]);
             h = fnv(h, s.to_string().as_bytes());
             h = fnv(h, b"\n");

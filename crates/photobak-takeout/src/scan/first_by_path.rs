@@ -32,11 +32,11 @@ pub(super) fn short_hash(path: &str) -> u32 {
 impl FirstByPath {
     /// The rule for `placed`, every entry the placement keeps, in placement order, by its
     /// path (`path_of`).
-    pub(super) fn find<'a>(
+    pub(super) fn find(
         placed: impl Iterator<Item = Ref>,
-        path_of: impl Fn(Ref) -> &'a str,
+        path_of: impl Fn(Ref) -> String,
     ) -> FirstByPath {
-        let mut keyed: Vec<(u32, Ref)> = placed.map(|r| (short_hash(path_of(r)), r)).collect();
+        let mut keyed: Vec<(u32, Ref)> = placed.map(|r| (short_hash(&path_of(r)), r)).collect();
         // Placement order within equal hashes; in place (a stable sort's buffer was 6 MB).
         keyed.sort_unstable();
         let mut found = FirstByPath::default();
@@ -46,7 +46,7 @@ impl FirstByPath {
             }
             // Usually one path; more only when cut hashes collide (a crafted export could make
             // many collide: they are told apart by a map, not by comparing each with each).
-            let mut firsts: HashMap<&str, Ref> = HashMap::new();
+            let mut firsts: HashMap<String, Ref> = HashMap::new();
             for &(_, r) in run {
                 match firsts.entry(path_of(r)) {
                     std::collections::hash_map::Entry::Occupied(o) => {
@@ -86,7 +86,7 @@ mod tests {
             listed
                 .iter()
                 .find(|(q, _)| *q == r)
-                .map(|(_, p)| *p)
+                .map(|(_, p)| (*p).to_owned())
                 .expect("listed")
         };
         FirstByPath::find(listed.iter().map(|(r, _)| *r), path_of)

@@ -30,7 +30,7 @@ impl Builder {
             let Some(data) = self.read_json(r.part, &mut e, true, true) else {
                 continue; // too large or unreadable: already a problem
             };
-            let (at, path, size) = (e.at(), e.path, e.size);
+            let (at, path, size) = (e.at(), self.listings[r.part].1.path(&e), e.size);
             let hash = content_hash(&data);
             let part = self.part_path(r.part).to_path_buf();
             let name = names::last_segment(&path).to_owned();
@@ -102,7 +102,7 @@ impl Builder {
             1 => {
                 let years: Vec<i32> = sidecars
                     .iter()
-                    .filter_map(|f| f.held().photo_taken_time.map(year_of_epoch))
+                    .filter_map(|f| f.sidecar.photo_taken_time.map(year_of_epoch))
                     .collect();
                 let meta = album
                     .as_ref()
@@ -148,13 +148,13 @@ impl Builder {
             .iter()
             .map(|f| SidecarIn {
                 name: f.name(),
-                title: f.held().title(),
+                title: f.sidecar.title(),
                 content: f.hash,
             })
             .collect();
         let result = matcher::match_folder(&names_, &ins);
         drop(ins);
-        let path_of = |i: usize| sidecars[i].held().json_path().to_owned();
+        let path_of = |i: usize| sidecars[i].sidecar.json_path().to_owned();
         let by_name: HashMap<&str, usize> = sidecars
             .iter()
             .enumerate()
@@ -166,10 +166,7 @@ impl Builder {
         // store serves the next few hundred. Written in archive order, they were read back
         // scattered, a read of the store's file per sidecar.
         let mut in_name_order: Vec<usize> = (0..ids.len()).collect();
-        in_name_order.sort_by_key(|&k| {
-            let m = &media[ids[k]];
-            (m.folder_path(), m.file_name(), &m.path)
-        });
+        in_name_order.sort_by_key(|&k| media[ids[k]].record_key());
         let mut stored: Vec<Option<crate::SidecarId>> = vec![None; sidecars.len()];
         for k in in_name_order {
             if let Some(i) = result.outcomes[k].sidecar
@@ -264,12 +261,8 @@ struct Folded {
 }
 
 impl Folded {
-    fn held(&self) -> &SidecarRef {
-        &self.sidecar
-    }
-
     /// The JSON's file name.
     fn name(&self) -> &str {
-        names::last_segment(self.held().json_path())
+        names::last_segment(self.sidecar.json_path())
     }
 }
