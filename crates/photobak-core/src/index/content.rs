@@ -7,14 +7,11 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Content, Index, content_from_row, hash_from, now};
+use super::{Content, Index, SCAN_PAGE_CACHE_KIB, content_from_row, hash_from, now};
 use crate::error::Result;
 use crate::kinds::TimeSource;
 use crate::meta::FileMeta;
 use crate::repo::naming::portable_key;
-
-/// The page cache while [`Index::unused_contents`] sweeps every stored file's row.
-const SWEEP_PAGE_CACHE_KIB: i64 = 512;
 
 /// A new stored file, about to be named by the index.
 #[derive(Debug, Clone)]
@@ -181,11 +178,11 @@ impl Index {
     /// `items_content`. The `NOT IN` subquery it replaces built a temporary index of the used
     /// ids first, about 0.1 s of every no-op backup at 100,000 items.
     ///
-    /// Both scans read through a page cache of [`SWEEP_PAGE_CACHE_KIB`]: their pages are no
+    /// Both scans read through a page cache of [`SCAN_PAGE_CACHE_KIB`]: their pages are no
     /// use to what follows, and the whole of them (12.5 MB at 100,000 items) stayed with the
     /// process, as SQLite's allocator keeps what it freed.
     pub fn unused_contents(&self) -> Result<Vec<i64>> {
-        self.with_page_cache(SWEEP_PAGE_CACHE_KIB, || self.unused_contents_scan())
+        self.with_page_cache(SCAN_PAGE_CACHE_KIB, || self.unused_contents_scan())
     }
 
     fn unused_contents_scan(&self) -> Result<Vec<i64>> {

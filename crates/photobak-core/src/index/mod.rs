@@ -82,6 +82,14 @@ pub struct Index {
     batch_gate: Mutex<()>,
 }
 
+/// The page cache while a query reads much of a table once to answer one question (the
+/// sweep for unused stored files, whether an account uses a source): its pages are no use to
+/// what follows, and SQLite's allocator (the C library's) keeps what it freed, so a full cache
+/// of them stayed with the process (12.5 MB for the sweep at 100,000 items; 10.7 MB for
+/// `account_uses`, which `status`, `prune` and the sources ask; BENCHMARKS.md, sessions 10
+/// and 11).
+pub(crate) const SCAN_PAGE_CACHE_KIB: i64 = 512;
+
 /// What every connection to the index is set to: a wait for the other connection's writes, the
 /// durability of WAL with `synchronous = NORMAL`, foreign keys, a page cache of `cache_kib`,
 /// and the statement cache.

@@ -485,15 +485,19 @@ impl Index {
         })
     }
 
-    /// True when an account has items or albums from `source`.
+    /// True when an account has items or albums from `source`. An account without any reads
+    /// every item's provenance to say so, through a small page cache
+    /// ([`super::SCAN_PAGE_CACHE_KIB`]).
     pub fn account_uses(&self, account_id: i64, source: Source) -> Result<bool> {
-        self.with(|c| {
-            Ok(c.prepare_cached(
-                "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND source = ?2)
-                 OR EXISTS(SELECT 1 FROM provenance p JOIN items i ON i.id = p.item_id
-                           WHERE i.account_id = ?1 AND p.source = ?2)",
-            )?
-            .query_row(params![account_id, source], |r| r.get(0))?)
+        self.with_page_cache(super::SCAN_PAGE_CACHE_KIB, || {
+            self.with(|c| {
+                Ok(c.prepare_cached(
+                    "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = ?1 AND source = ?2)
+                     OR EXISTS(SELECT 1 FROM provenance p JOIN items i ON i.id = p.item_id
+                               WHERE i.account_id = ?1 AND p.source = ?2)",
+                )?
+                .query_row(params![account_id, source], |r| r.get(0))?)
+            })
         })
     }
 

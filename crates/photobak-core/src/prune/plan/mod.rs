@@ -56,6 +56,22 @@ pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<
 /// # Errors
 /// Index failures.
 pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Result<PrunePlan> {
+    // The snapshot reads every item, membership and stored file once, and the plan is made
+    // from it in memory: a full page cache of those pages was a quarter of the plan's heap at
+    // its peak at 100,000 items (17.5 of 66.5 MB; BENCHMARKS.md, session 11).
+    repo.index.with_page_cache(PLAN_PAGE_CACHE_KIB, || {
+        plan_from_index(repo, listings, opts)
+    })
+}
+
+/// The index's page cache while a plan is made (see [`plan`]).
+const PLAN_PAGE_CACHE_KIB: i64 = 2048;
+
+fn plan_from_index(
+    repo: &Repo,
+    listings: &[AccountListing],
+    opts: &PruneOptions,
+) -> Result<PrunePlan> {
     let snap = repo.index.prune_snapshot()?;
     let all_accounts = repo.index.accounts()?;
     let mut d = compare_with_sources(repo, &snap, listings)?;
