@@ -129,8 +129,9 @@ pub fn archive_entries(data: &[u8]) {
     let Ok(catalog) = photobak_takeout::scan(std::slice::from_ref(&part), &limits) else {
         return;
     };
-    for m in &catalog.media {
-        check_entry_path(&m.path);
+    for m in catalog.media.in_record_order() {
+        // What the scan wrote is read back whole.
+        check_entry_path(&m.expect("the catalog's media read back").path);
     }
     let _ = photobak_takeout::for_each_media(&catalog, |m, r| -> Result<(), std::io::Error> {
         check_entry_path(&m.path);

@@ -1,7 +1,7 @@
 //! Reads Google Takeout exports of Google Photos and pairs every media file with its JSON
 //! sidecar. It knows the Takeout format (layout, sidecar schema, Google's name rules) and
 //! nothing about photobak's repository. Nothing here writes to disk but the spill file a
-//! caller may give [`scan_into`] for the catalog's sidecars ([`Spill`]).
+//! caller may give [`scan_into`] for the catalog's sidecars and media entries ([`Spill`]).
 //!
 //! # Two passes
 //!
@@ -48,8 +48,11 @@
 //!
 //! * `scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error>` — [`Error`] only when
 //!   no part can be read at all; every per-entry problem lands in [`Catalog::problems`].
-//!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars in a file the caller gives
-//!   ([`Spill::File`]; [`Error::Spill`] when it cannot be written).
+//!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars and the media entries in
+//!   files the caller gives ([`Spill::Files`]; [`Error::Spill`] when one cannot be written).
+//! * [`Media`]: `catalog.media.len()`, `.get(id) -> io::Result<MediaEntry>`,
+//!   `.in_record_order()` (an iterator of `io::Result<MediaEntry>`, folder then name), and
+//!   `.to_vec()` for small exports.
 //! * `Catalog::sidecar(&self, &MediaEntry) -> io::Result<Option<SidecarRef>>` — an entry's
 //!   sidecar, read back from where the catalog keeps it.
 //! * `for_each_media<E: Display>(catalog: &Catalog, f: impl FnMut(&MediaEntry, &mut dyn Read)
@@ -151,8 +154,10 @@ pub mod folders;
 mod guard;
 pub mod json;
 mod matcher;
+mod media;
 pub mod names;
 mod parts;
+mod records;
 mod scan;
 mod sidecars;
 mod stream;
@@ -174,9 +179,11 @@ use std::path::{Path, PathBuf};
 pub use folders::{AlbumFolder, Folder};
 pub use json::{AlbumMeta, Geo, Origin, RawJson, Sidecar, SidecarRef};
 pub use matcher::MatchRule;
+pub use media::{Media, RecordOrder};
 pub use parts::ZipLoc;
+pub use records::Spill;
 pub use scan::{scan, scan_into};
-pub use sidecars::{SidecarId, Sidecars, Spill};
+pub use sidecars::{SidecarId, Sidecars};
 pub use stream::{Flow, for_each_listed_media, for_each_media, for_each_selected_media};
 
 /// What a scan found in one export.
@@ -190,8 +197,9 @@ pub struct Catalog {
     pub account_hint: Option<String>,
     /// The parts, in the order they are read (sorted by part number when the names carry one).
     pub parts: Vec<PartInfo>,
-    /// Every media entry; `media[i].id == i`, in part order then archive order.
-    pub media: Vec<MediaEntry>,
+    /// Every media entry, by id ([`MediaEntry::id`]: in part order then archive order), and
+    /// in record order ([`Media::in_record_order`]); in memory or in a spill file.
+    pub media: Media,
     /// The media entries' sidecars ([`Catalog::sidecar`]).
     pub sidecars: Sidecars,
     /// Album folders (with or without album metadata), in order of appearance.
@@ -211,7 +219,7 @@ impl Catalog {
     /// The sidecar of media entry `m`, when it has one.
     ///
     /// # Errors
-    /// When the catalog's spill file cannot be read back ([`Spill::File`]).
+    /// When the catalog's spill file cannot be read back ([`Spill::Files`]).
     pub fn sidecar(&self, m: &MediaEntry) -> std::io::Result<Option<SidecarRef>> {
         m.sidecar.map(|id| self.sidecars.get(id)).transpose()
     }
@@ -332,9 +340,10 @@ pub enum PartFormat {
     Unknown,
 }
 
-/// A media file of the export. Held for every media entry of the export at once (133,000 for a
-/// 100,000-item library), so what can be derived is not stored: the part's path is in
-/// [`Catalog::parts`], the folder and the file name are the two halves of `path`.
+/// A media file of the export. The scan holds every media entry of the export at once (133,000
+/// for a 100,000-item library) until its folders are matched, so what can be derived is not
+/// stored: the part's path is in [`Catalog::parts`], the folder and the file name are the two
+/// halves of `path`. The catalog keeps them in its store ([`Media`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MediaEntry {
     /// Index in [`Catalog::media`] (see [`Self::index`]). The indices are `u32`, as a listing
@@ -541,9 +550,12 @@ pub enum Error {
     NoParts,
     #[error("no part of the export could be read: {}", join(.0))]
     Unreadable(Vec<Problem>),
-    /// The spill file the caller gave ([`Spill::File`]) could not be written.
+    /// A spill file the caller gave ([`Spill::Files`]) could not be written.
     #[error("writing the scan's spill file: {0}")]
     Spill(std::io::Error),
+    /// A spill file the caller gave ([`Spill::Files`]) could not be read back.
+    #[error("reading the scan's spill file back: {0}")]
+    SpillRead(std::io::Error),
 }
 
 fn join(p: &[Problem]) -> String {

@@ -51,6 +51,13 @@ pub enum MatchRule {
     Ambiguous { candidates: Box<[String]> },
 }
 
+/// Every reason of [`MatchRule::None`] (a media entry in a spill file keeps its index).
+pub(crate) const NONE_REASONS: [&str; 3] = [
+    "no sidecar with a matching name and title",
+    "its original has no sidecar",
+    "its still has no sidecar",
+];
+
 impl MatchRule {
     /// A stable kebab-case name of the rule, without its data.
     pub fn code(&self) -> &'static str {
@@ -447,7 +454,7 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
     let mut out: Vec<Outcome> = (0..n)
         .map(|_| Outcome {
             sidecar: None,
-            rule: none("no sidecar with a matching name and title"),
+            rule: none(NONE_REASONS[0]),
             variant: LocalVariant::Original,
         })
         .collect();
@@ -493,7 +500,7 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
         if let [still] = stills.as_slice() {
             for &o in who.iter().filter(|&&o| o != *still) {
                 out[o].sidecar = None;
-                out[o].rule = none("no sidecar with a matching name and title");
+                out[o].rule = none(NONE_REASONS[0]);
                 open[o] = true;
             }
         } else {
@@ -687,9 +694,9 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
                 ([], None) => (
                     None,
                     none(if edited {
-                        "its original has no sidecar"
+                        NONE_REASONS[1]
                     } else {
-                        "its still has no sidecar"
+                        NONE_REASONS[2]
                     }),
                 ),
                 (_, Some(c)) => (None, MatchRule::Ambiguous { candidates: c }),

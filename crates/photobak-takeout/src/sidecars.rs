@@ -3,11 +3,11 @@
 //! Why not held: a boxed [`SidecarRef`] and its names cost some 270 bytes per matched media
 //! entry (a 112-byte box and the allocation of its names), the largest part of the catalog
 //! from the matching on, and nothing reads them while the scan runs once their folder is
-//! matched. Written to a spill file the caller gives ([`Spill::File`]: the importer puts it
+//! matched. Written to a spill file the caller gives ([`crate::Spill::Files`]: the importer puts it
 //! under the repository's `.photobak/tmp`, so this crate still creates no file of its own), the
 //! catalog keeps 16 bytes per sidecar (its place in the file, and the id in its media entry):
 //! at 100,114 items the heap from the matching to the record pass fell from 65–69 MB to
-//! 35–49 MB (heaptrack, BENCHMARKS.md, session 11). [`Spill::Memory`] (what [`crate::scan`]
+//! 35–49 MB (heaptrack, BENCHMARKS.md, session 11). [`crate::Spill::Memory`] (what [`crate::scan`]
 //! uses) keeps the same encoding in memory, some 170 bytes per sidecar.
 //!
 //! A sidecar shared by several media entries (an edited variant's is its original's, a
@@ -18,43 +18,38 @@
 //! held) stay in memory, shared between byte-identical sidecars as before.
 
 use std::collections::HashMap;
-use std::io::Write;
-#[cfg(not(unix))]
-use std::io::{Read, Seek, SeekFrom};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::json::{RawJson, RawKind, SidecarRef};
-use crate::parts::{EntryAt, ZipLoc};
-
-/// Where a catalog's sidecars are kept between the scan and their readers.
-#[derive(Debug)]
-pub enum Spill {
-    /// In memory, encoded.
-    Memory,
-    /// In this file, which the caller created for it (empty; it is written from its start and
-    /// read back; an unnamed temporary file is best, as nothing else should see it).
-    File(std::fs::File),
-}
+use crate::parts::EntryAt;
+use crate::records::{Fields, Records, put_text, put_zip};
 
 /// A sidecar of the catalog ([`crate::MediaEntry::sidecar`]; [`crate::Catalog::sidecar`]
 /// reads it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SidecarId(u32);
 
+impl SidecarId {
+    /// The id as a media entry's record keeps it ([`crate::Media`]).
+    pub(crate) fn raw(self) -> u32 {
+        self.0
+    }
+
+    pub(crate) fn from_raw(raw: u32) -> SidecarId {
+        SidecarId(raw)
+    }
+}
+
 /// Bytes read at a time from a spill file: the readers take the sidecars in about the order
 /// they were written (folder by folder), so one read serves the next few hundred.
 const READ_AHEAD: usize = 64 << 10;
 
-/// Bytes written at a time to a spill file.
-const WRITE_BUFFER: usize = 64 << 10;
-
 /// The store (see the module docs).
 #[derive(Debug)]
 pub struct Sidecars {
-    /// Where each sidecar starts; the next one's start (or `end`) is where it ends.
+    /// Where each sidecar starts; the next one's start (or the end) is where it ends.
     starts: Vec<u64>,
-    end: u64,
-    backing: Backing,
+    records: Records,
     /// The held texts (tar parts), by index.
     texts: Vec<Arc<str>>,
     /// Held texts by the hash of their bytes, while sidecars are written: byte-identical
@@ -62,73 +57,12 @@ pub struct Sidecars {
     text_by_hash: HashMap<u64, u32>,
 }
 
-#[derive(Debug)]
-enum Backing {
-    Memory(Vec<u8>),
-    File(Mutex<FileBacking>),
-}
-
-struct FileBacking {
-    file: std::fs::File,
-    /// Written, not yet in the file.
-    pending: Vec<u8>,
-    /// The last bytes read, from `at`.
-    at: u64,
-    read: Vec<u8>,
-    /// Reads of the file so far (a test checks that the import's order is served by few).
-    reads: usize,
-}
-
-impl std::fmt::Debug for FileBacking {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileBacking")
-            .field("file", &self.file)
-            .field("pending", &self.pending.len())
-            .field("at", &self.at)
-            .field("read", &self.read.len())
-            .finish()
-    }
-}
-
-impl FileBacking {
-    /// The `len` bytes at `start` of a store of `end` bytes, from the last window read when
-    /// they are in it, else from a new window read there. Only after [`Sidecars::seal`]:
-    /// nothing is pending then.
-    fn window(&mut self, start: u64, len: usize, end: u64) -> std::io::Result<&[u8]> {
-        debug_assert!(self.pending.is_empty(), "read before the store was sealed");
-        let cached = start >= self.at && start + len as u64 <= self.at + self.read.len() as u64;
-        if !cached {
-            // Forgotten first: a read that fails leaves no window, not a wrong one.
-            self.read.clear();
-            let want = len.max(READ_AHEAD).min((end - start) as usize);
-            let mut buf = std::mem::take(&mut self.read);
-            buf.resize(want, 0);
-            read_at(&mut self.file, &mut buf, start)?;
-            self.reads += 1;
-            self.read = buf;
-            self.at = start;
-        }
-        let from = (start - self.at) as usize;
-        Ok(&self.read[from..from + len])
-    }
-}
-
 impl Sidecars {
-    pub(crate) fn new(spill: Spill) -> Sidecars {
-        let backing = match spill {
-            Spill::Memory => Backing::Memory(Vec::new()),
-            Spill::File(file) => Backing::File(Mutex::new(FileBacking {
-                file,
-                pending: Vec::with_capacity(WRITE_BUFFER),
-                at: 0,
-                read: Vec::new(),
-                reads: 0,
-            })),
-        };
+    /// A store in the spill's sidecar file, or in memory.
+    pub(crate) fn new(spill: Option<std::fs::File>) -> Sidecars {
         Sidecars {
             starts: Vec::new(),
-            end: 0,
-            backing,
+            records: Records::new(spill),
             texts: Vec::new(),
             text_by_hash: HashMap::new(),
         }
@@ -159,19 +93,7 @@ impl Sidecars {
         };
         let mut buf = Vec::with_capacity(64 + s.names_len());
         encode(s, text, &mut buf);
-        match &mut self.backing {
-            Backing::Memory(v) => v.extend_from_slice(&buf),
-            Backing::File(f) => {
-                let f = writing(f);
-                f.pending.extend_from_slice(&buf);
-                if f.pending.len() >= WRITE_BUFFER {
-                    f.file.write_all(&f.pending)?;
-                    f.pending.clear();
-                }
-            }
-        }
-        self.starts.push(self.end);
-        self.end += buf.len() as u64;
+        self.starts.push(self.records.append(&buf)?);
         Ok(id)
     }
 
@@ -196,16 +118,7 @@ impl Sidecars {
         self.text_by_hash = HashMap::new();
         self.starts.shrink_to_fit();
         self.texts.shrink_to_fit();
-        match &mut self.backing {
-            Backing::Memory(v) => v.shrink_to_fit(),
-            Backing::File(f) => {
-                let f = writing(f);
-                f.file.write_all(&f.pending)?;
-                f.pending = Vec::new();
-                f.file.flush()?;
-            }
-        }
-        Ok(())
+        self.records.seal()
     }
 
     /// The sidecar `id` names.
@@ -219,16 +132,14 @@ impl Sidecars {
             .starts
             .get(i)
             .ok_or_else(|| std::io::Error::other("a sidecar id of another catalog"))?;
-        let end = self.starts.get(i + 1).copied().unwrap_or(self.end);
+        let end = self
+            .starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or(self.records.end());
         let len = usize::try_from(end - start).map_err(std::io::Error::other)?;
-        match &self.backing {
-            Backing::Memory(v) => self.decode(&v[start as usize..end as usize]),
-            Backing::File(f) => {
-                let mut f = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let bytes = f.window(start, len, self.end)?;
-                self.decode(bytes)
-            }
-        }
+        self.records
+            .with(start, len, READ_AHEAD, |bytes| self.decode(bytes))?
     }
 
     fn decode(&self, bytes: &[u8]) -> std::io::Result<SidecarRef> {
@@ -241,38 +152,14 @@ impl Sidecars {
     }
 }
 
-/// The file backing while writing (`&mut`: no lock is taken; a reader that panicked leaves
-/// nothing half-done that writing could trip on).
-fn writing(f: &mut Mutex<FileBacking>) -> &mut FileBacking {
-    f.get_mut()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// Reads of a file store so far (tests).
 #[cfg(test)]
 pub(crate) fn file_reads(s: &Sidecars) -> usize {
-    match &s.backing {
-        Backing::File(f) => f.lock().map_or(0, |f| f.reads),
-        Backing::Memory(_) => 0,
-    }
-}
-
-/// Fills `buf` from `file` at `offset`, leaving the file's position where writes append.
-#[cfg(unix)]
-fn read_at(file: &mut std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_at(file: &mut std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    file.seek(SeekFrom::Start(offset))?;
-    file.read_exact(buf)?;
-    file.seek(SeekFrom::End(0)).map(drop)
+    s.records.reads()
 }
 
 const TAG_TEXT: u8 = 0;
 const TAG_ZIP: u8 = 1;
-const TAG_ZIP_DEFLATED: u8 = 2;
 const TAG_FILE: u8 = 3;
 
 /// `json_part`, the capture time, where the JSON is, then the three names, each with its
@@ -295,14 +182,8 @@ fn encode(s: &SidecarRef, text: Option<u32>, out: &mut Vec<u8>) {
         (RawKind::At { at, size }, _) => {
             match at {
                 EntryAt::Zip(z) => {
-                    out.push(if z.deflated {
-                        TAG_ZIP_DEFLATED
-                    } else {
-                        TAG_ZIP
-                    });
-                    out.extend_from_slice(&z.header_start.to_le_bytes());
-                    out.extend_from_slice(&z.compressed.to_le_bytes());
-                    out.extend_from_slice(&z.crc32.to_le_bytes());
+                    out.push(TAG_ZIP);
+                    put_zip(out, z);
                 }
                 EntryAt::File => out.push(TAG_FILE),
             }
@@ -310,71 +191,33 @@ fn encode(s: &SidecarRef, text: Option<u32>, out: &mut Vec<u8>) {
         }
         (RawKind::Text(_), None) => unreachable!("a held text has its index"),
     }
-    let mut name = |n: Option<&str>| match n {
-        Some(n) => {
-            out.extend_from_slice(&(n.len() as u32).to_le_bytes());
-            out.extend_from_slice(n.as_bytes());
-        }
-        None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
-    };
-    name(Some(s.json_path()));
-    name(Some(s.title()));
-    name(s.photo_key());
+    put_text(out, Some(s.json_path()));
+    put_text(out, Some(s.title()));
+    put_text(out, s.photo_key());
 }
 
-fn decode(mut b: &[u8], texts: &[Arc<str>]) -> Option<SidecarRef> {
-    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-        if b.len() < n {
-            return None;
-        }
-        let (head, rest) = b.split_at(n);
-        *b = rest;
-        Some(head)
-    }
-    fn u64_(b: &mut &[u8]) -> Option<u64> {
-        Some(u64::from_le_bytes(take(b, 8)?.try_into().ok()?))
-    }
-    fn u32_(b: &mut &[u8]) -> Option<u32> {
-        Some(u32::from_le_bytes(take(b, 4)?.try_into().ok()?))
-    }
-    fn name<'a>(b: &mut &'a [u8]) -> Option<Option<&'a str>> {
-        let n = u32_(b)?;
-        if n == u32::MAX {
-            return Some(None);
-        }
-        std::str::from_utf8(take(b, n as usize)?).ok().map(Some)
-    }
-    let json_part = usize::try_from(u64_(&mut b)?).ok()?;
-    let time = match take(&mut b, 1)?[0] {
+fn decode(b: &[u8], texts: &[Arc<str>]) -> Option<SidecarRef> {
+    let mut b = Fields(b);
+    let json_part = usize::try_from(b.u64()?).ok()?;
+    let time = match b.u8()? {
         0 => None,
-        _ => Some(u64_(&mut b)? as i64),
+        _ => Some(b.u64()? as i64),
     };
-    let raw = match take(&mut b, 1)?[0] {
-        TAG_TEXT => RawJson(RawKind::Text(texts.get(u32_(&mut b)? as usize)?.clone())),
-        tag @ (TAG_ZIP | TAG_ZIP_DEFLATED) => {
-            let header_start = u64_(&mut b)?;
-            let compressed = u64_(&mut b)?;
-            let crc32 = u32_(&mut b)?;
-            let at = EntryAt::Zip(ZipLoc {
-                header_start,
-                compressed,
-                crc32,
-                deflated: tag == TAG_ZIP_DEFLATED,
-            });
-            RawJson(RawKind::At {
-                at,
-                size: u64_(&mut b)?,
-            })
+    let raw = match b.u8()? {
+        TAG_TEXT => RawJson(RawKind::Text(texts.get(b.u32()? as usize)?.clone())),
+        TAG_ZIP => {
+            let at = EntryAt::Zip(b.zip()?);
+            RawJson(RawKind::At { at, size: b.u64()? })
         }
         TAG_FILE => RawJson(RawKind::At {
             at: EntryAt::File,
-            size: u64_(&mut b)?,
+            size: b.u64()?,
         }),
         _ => return None,
     };
-    let json_path = name(&mut b)??;
-    let title = name(&mut b)??;
-    let key = name(&mut b)?;
+    let json_path = b.text()??;
+    let title = b.text()??;
+    let key = b.text()?;
     b.is_empty()
         .then(|| SidecarRef::with_key(json_path, json_part, title, time, key, raw))
 }
@@ -386,7 +229,7 @@ mod tests {
     fn samples() -> Vec<SidecarRef> {
         let zip = |deflated| {
             RawJson(RawKind::At {
-                at: EntryAt::Zip(ZipLoc {
+                at: EntryAt::Zip(crate::parts::ZipLoc {
                     header_start: 1 << 40,
                     compressed: 12_345,
                     crc32: 0xdead_beef,
@@ -433,7 +276,7 @@ mod tests {
     /// (the file's read-ahead window moving back and forth), and held texts are shared.
     #[test]
     fn what_is_written_is_read_back() {
-        for spill in [Spill::Memory, Spill::File(tempfile::tempfile().unwrap())] {
+        for spill in [None, Some(tempfile::tempfile().unwrap())] {
             let mut store = Sidecars::new(spill);
             let want = samples();
             // Enough records that the file is read in several windows.
@@ -457,7 +300,7 @@ mod tests {
     #[test]
     fn a_changed_spill_file_is_an_error() {
         let file = tempfile::tempfile().unwrap();
-        let mut store = Sidecars::new(Spill::File(file.try_clone().unwrap()));
+        let mut store = Sidecars::new(Some(file.try_clone().unwrap()));
         let id = store.push(&samples()[0], 1).unwrap();
         store.seal().unwrap();
         file.set_len(10).unwrap();
@@ -465,13 +308,11 @@ mod tests {
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
         // Again: a failed read left no window to serve it from.
         assert!(store.get(id).is_err());
-        let mut mem = Sidecars::new(Spill::Memory);
+        let mut mem = Sidecars::new(None);
         let id = mem.push(&samples()[0], 1).unwrap();
         mem.seal().unwrap();
-        if let Backing::Memory(v) = &mut mem.backing {
-            v.truncate(v.len() - 1);
-        }
-        mem.end -= 1;
+        let cut = mem.records.end() - 1;
+        mem.records.damage(cut);
         let err = mem.get(id).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
         assert!(mem.get(SidecarId(5)).is_err());

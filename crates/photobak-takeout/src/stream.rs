@@ -52,12 +52,22 @@ pub fn for_each_media<E: Display>(
 
 /// Like [`for_each_media`] for the entries `select` accepts (a part without any is not opened,
 /// so a resumed import skips what it already has); `f` may end the pass with [`Flow::Stop`].
+/// The selected entries are read from the catalog's store ([`crate::Media`]) and held for the
+/// pass: a caller that streams a large export takes its entries in lists of its own
+/// ([`for_each_listed_media`]).
 pub fn for_each_selected_media<E: Display>(
     catalog: &Catalog,
     mut select: impl FnMut(&MediaEntry) -> bool,
     f: impl FnMut(&MediaEntry, &mut dyn Read) -> Result<Flow, E>,
 ) -> Result<Vec<Problem>, Error> {
-    let listed: Vec<&MediaEntry> = catalog.media.iter().filter(|m| select(m)).collect();
+    let mut selected = Vec::new();
+    for m in catalog.media.in_record_order() {
+        let m = m.map_err(Error::SpillRead)?;
+        if select(&m) {
+            selected.push(m);
+        }
+    }
+    let listed: Vec<&MediaEntry> = selected.iter().collect();
     for_each_listed_media(catalog, &listed, f)
 }
 

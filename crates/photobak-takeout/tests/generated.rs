@@ -16,11 +16,18 @@ fn file_name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-fn by_path(c: &Catalog) -> BTreeMap<(String, String), &MediaEntry> {
+fn by_path(c: &Catalog) -> BTreeMap<(String, String), MediaEntry> {
     c.media
-        .iter()
+        .to_vec()
+        .unwrap()
+        .into_iter()
         .map(|m| ((file_name(&c.parts[m.part()].path), m.path.to_string()), m))
         .collect()
+}
+
+/// Every media entry, by id.
+fn all(c: &Catalog) -> Vec<MediaEntry> {
+    c.media.to_vec().unwrap()
 }
 
 /// Asserts that the catalog is exactly what the generator says.
@@ -85,12 +92,15 @@ fn check(c: &Catalog, e: &Expected) {
             (ExpectedVariant::Original, Variant::Original)
             | (ExpectedVariant::Creation, Variant::Creation) => true,
             (ExpectedVariant::Edited { original }, Variant::Edited { original: got }) => {
-                original.as_deref() == got.map(|i| &*c.media[i as usize].path)
+                original.as_deref()
+                    == got
+                        .map(|i| c.media.get(i as usize).unwrap().path)
+                        .as_deref()
             }
             (
                 ExpectedVariant::LiveCompanion { still },
                 Variant::LiveCompanion { still: Some(i) },
-            ) => *c.media[i as usize].path == **still,
+            ) => *c.media.get(i as usize).unwrap().path == **still,
             _ => false,
         };
         assert!(
@@ -229,7 +239,7 @@ fn normalised(mut c: Catalog) -> Normal {
     // A zip's sidecar keeps where its JSON is, a tgz's holds the text: compare the texts.
     let sidecars: Vec<Option<photobak_takeout::SidecarRef>> = {
         let mut texts = c.sidecar_texts();
-        c.media
+        all(&c)
             .iter()
             .map(|m| {
                 c.sidecar(m).unwrap().map(|mut s| {
@@ -244,7 +254,8 @@ fn normalised(mut c: Catalog) -> Normal {
         p.path = stem(&p.path);
         p.format = photobak_takeout::PartFormat::Unknown;
     }
-    for m in &mut c.media {
+    let mut media = all(&c);
+    for m in &mut media {
         // Zip lists CRC-32s and places, tar does not.
         m.zip = None;
         m.sidecar = None;
@@ -256,7 +267,7 @@ fn normalised(mut c: Catalog) -> Normal {
         export_id: c.export_id,
         account_hint: c.account_hint,
         parts: c.parts,
-        media: c.media.into_iter().zip(sidecars).collect(),
+        media: media.into_iter().zip(sidecars).collect(),
         albums: c.albums,
         problems: c.problems,
         unmatched_sidecars: c.unmatched_sidecars,
@@ -316,7 +327,7 @@ fn a_newer_export_shows_the_changes() {
     e.parts = new.parts.iter().map(|p| file_name(&p.path)).collect();
     check(&new, &e);
     let titles = |c: &Catalog| -> BTreeSet<String> {
-        c.media
+        all(c)
             .iter()
             .filter_map(|m| c.sidecar(m).unwrap().map(|s| s.title().to_owned()))
             .collect()
@@ -330,7 +341,7 @@ fn a_newer_export_shows_the_changes() {
         .find(|i| i.key == diff.description_changed[0])
         .unwrap();
     let mut texts = new.sidecar_texts();
-    assert!(new.media.iter().any(|m| {
+    assert!(all(&new).iter().any(|m| {
         new.sidecar(m).unwrap().is_some_and(|at| {
             let (s, _) = texts.read(&at).unwrap();
             s.title == described.title && s.description.ends_with("(edited later)")
@@ -356,8 +367,9 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
         let (_, c) = write_and_scan(&spec, &tmp.path().join(format!("m{i}")));
         check(&c, &expected);
         // The cases the generator's expectations stand for, spelled out.
+        let media = all(&c);
         let by_name = |n: &str| {
-            c.media
+            media
                 .iter()
                 .find(|m| m.file_name() == n)
                 .unwrap_or_else(|| panic!("{n} missing"))
@@ -373,7 +385,7 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
         }
         let m = by_name("IMG_4100-upraveno(1).jpg");
         assert!(
-            matches!(m.variant, Variant::Edited { original: Some(o) } if c.media[o as usize].file_name() == "IMG_4100(1).jpg")
+            matches!(m.variant, Variant::Edited { original: Some(o) } if media[o as usize].file_name() == "IMG_4100(1).jpg")
         );
         assert_eq!(by_name("IMG_5000-2.jpg").matched_by.code(), "legacy");
         assert_eq!(by_name("Trip-beach.jpg").variant, Variant::Original);
@@ -397,7 +409,7 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
         );
         // Zip lists the CRC-32 of every media entry; tar and folders do not.
         assert_eq!(
-            c.media.iter().all(|m| m.crc32().is_some()),
+            media.iter().all(|m| m.crc32().is_some()),
             format == ArchiveFormat::Zip
         );
     }
@@ -423,8 +435,9 @@ fn listed_entries_read_on_two_threads_at_once_give_every_entry_once() {
             )
         })
         .collect();
+    let media = all(&c);
     let halves: Vec<Vec<&MediaEntry>> = (0..2)
-        .map(|half| c.media.iter().skip(half).step_by(2).rev().collect())
+        .map(|half| media.iter().skip(half).step_by(2).rev().collect())
         .collect();
     let read: Vec<Vec<(usize, String)>> = std::thread::scope(|s| {
         let threads: Vec<_> = halves
@@ -452,11 +465,11 @@ fn listed_entries_read_on_two_threads_at_once_give_every_entry_once() {
     for got in &read {
         let order: Vec<(u32, u32)> = got
             .iter()
-            .map(|(id, _)| (c.media[*id].part_index, c.media[*id].entry_index))
+            .map(|(id, _)| (media[*id].part_index, media[*id].entry_index))
             .collect();
         assert!(order.is_sorted(), "archive order within a list: {order:?}");
         for (id, hash) in got {
-            let m = &c.media[*id];
+            let m = &media[*id];
             assert_eq!(
                 Some(hash),
                 want.get(&(file_name(&c.parts[m.part()].path), m.path.to_string())),

@@ -56,15 +56,17 @@ fn has(c: &[Problem], kind: ProblemKind, entry: &str) -> bool {
         .any(|p| p.kind == kind && p.entry.as_deref() == Some(entry))
 }
 
-fn good(c: &Catalog) -> &photobak_takeout::MediaEntry {
+fn good(c: &Catalog) -> photobak_takeout::MediaEntry {
     let m = c
         .media
-        .iter()
+        .to_vec()
+        .unwrap()
+        .into_iter()
         .find(|m| m.file_name() == "good.jpg" && m.duplicate_of.is_none())
         .expect("good.jpg listed");
     assert_eq!(m.matched_by, MatchRule::Legacy { counter: None });
     assert_eq!(
-        c.sidecar(m).unwrap().unwrap().photo_taken_time,
+        c.sidecar(&m).unwrap().unwrap().photo_taken_time,
         Some(1_600_000_000)
     );
     m
@@ -148,15 +150,19 @@ fn hostile_zip_entries() {
     // Nothing unsafe is listed; the zero-time sidecar still pairs.
     assert!(
         c.media
-            .iter()
+            .to_vec()
+            .unwrap()
+            .into_iter()
             .all(|m| !m.path.contains("..") && !m.path.starts_with('/'))
     );
     let zero = c
         .media
-        .iter()
+        .to_vec()
+        .unwrap()
+        .into_iter()
         .find(|m| m.file_name() == "zero.jpg")
         .unwrap();
-    assert_eq!(c.sidecar(zero).unwrap().unwrap().photo_taken_time, None);
+    assert_eq!(c.sidecar(&zero).unwrap().unwrap().photo_taken_time, None);
     // The second pass reads what the first listed.
     let mut n = 0;
     let problems = for_each_media(&c, |_, r| -> std::io::Result<()> {
@@ -194,7 +200,13 @@ fn zip_bomb_ratio_and_size_caps() {
         "{:#?}",
         c.problems
     );
-    assert!(!c.media.iter().any(|m| m.file_name() == "bomb.jpg"));
+    assert!(
+        !c.media
+            .to_vec()
+            .unwrap()
+            .into_iter()
+            .any(|m| m.file_name() == "bomb.jpg")
+    );
     let c = scan(
         &[part],
         &Limits {
@@ -354,15 +366,25 @@ fn hostile_tgz_entries() {
     assert!(has(p, ProblemKind::BadJson, &format!("{DIR}/bad.jpg.json")));
     let again = c
         .media
-        .iter()
+        .to_vec()
+        .unwrap()
+        .into_iter()
         .find(|m| m.path == g.path && m.id != g.id)
         .unwrap();
     assert_eq!(again.duplicate_of, Some(g.id));
     assert_eq!(again.sidecar, g.sidecar);
-    assert!(c.media.iter().any(|m| m.file_name() == "late.jpg"));
+    assert!(
+        c.media
+            .to_vec()
+            .unwrap()
+            .into_iter()
+            .any(|m| m.file_name() == "late.jpg")
+    );
     assert!(
         !c.media
-            .iter()
+            .to_vec()
+            .unwrap()
+            .into_iter()
             .any(|m| m.path.contains("..") || m.path.starts_with('/'))
     );
 
@@ -388,7 +410,13 @@ fn hostile_tgz_entries() {
     );
     let c2 = scan(std::slice::from_ref(&cut), &Limits::default()).unwrap();
     good(&c2);
-    assert!(!c2.media.iter().any(|m| m.file_name() == "late.jpg"));
+    assert!(
+        !c2.media
+            .to_vec()
+            .unwrap()
+            .into_iter()
+            .any(|m| m.file_name() == "late.jpg")
+    );
     assert!(
         c2.problems
             .iter()
@@ -438,7 +466,13 @@ fn tgz_bomb_stops_the_part() {
         "{:#?}",
         c.problems
     );
-    assert!(!c.media.iter().any(|m| m.file_name() == "after.jpg"));
+    assert!(
+        !c.media
+            .to_vec()
+            .unwrap()
+            .into_iter()
+            .any(|m| m.file_name() == "after.jpg")
+    );
 }
 
 #[test]
@@ -500,10 +534,22 @@ fn invalid_and_odd_json() {
     }));
     assert_eq!(c.account_hint.as_deref(), Some("jo@example.org"));
     assert!(c.export_id.starts_with("takeout-derived-"));
-    let a = c.media.iter().find(|m| m.file_name() == "a.jpg").unwrap();
+    let a = c
+        .media
+        .to_vec()
+        .unwrap()
+        .into_iter()
+        .find(|m| m.file_name() == "a.jpg")
+        .unwrap();
     assert_eq!(a.matched_by.code(), "none");
-    let d = c.media.iter().find(|m| m.file_name() == "d.jpg").unwrap();
-    assert_eq!(c.sidecar(d).unwrap().unwrap().photo_taken_time, None);
+    let d = c
+        .media
+        .to_vec()
+        .unwrap()
+        .into_iter()
+        .find(|m| m.file_name() == "d.jpg")
+        .unwrap();
+    assert_eq!(c.sidecar(&d).unwrap().unwrap().photo_taken_time, None);
 }
 
 #[test]
@@ -540,7 +586,9 @@ fn duplicates_across_parts_and_split_sidecars() {
     );
     let second = c
         .media
-        .iter()
+        .to_vec()
+        .unwrap()
+        .into_iter()
         .find(|m| m.path == g.path && c.parts[m.part()].path == p2)
         .unwrap();
     assert_eq!(second.duplicate_of, Some(g.id));
@@ -556,7 +604,9 @@ fn duplicates_across_parts_and_split_sidecars() {
     );
     let other = c
         .media
-        .iter()
+        .to_vec()
+        .unwrap()
+        .into_iter()
         .find(|m| m.file_name() == "other.jpg")
         .unwrap();
     assert!(matches!(other.matched_by, MatchRule::None { .. }));
@@ -634,7 +684,13 @@ fn zip_second_pass_reads_by_local_header() {
     let part = write(tmp.path(), "p.zip", &bytes);
     let c = scan(std::slice::from_ref(&part), &Limits::default()).unwrap();
     assert_eq!(c.media.len(), 6);
-    assert!(c.media.iter().all(|m| m.zip.is_some()));
+    assert!(
+        c.media
+            .to_vec()
+            .unwrap()
+            .into_iter()
+            .all(|m| m.zip.is_some())
+    );
 
     // Every entry's own bytes, whatever the callback left unread of the one before.
     let mut got = Vec::new();
@@ -730,7 +786,7 @@ fn folders_with_links_junk_and_extraction_copies() {
     let c = scan(std::slice::from_ref(&root), &Limits::default()).unwrap();
     let g = good(&c);
     assert_eq!(&*g.path, "Google Photos/Photos from 2020/good.jpg");
-    assert_eq!(c.media.len(), 1, "{:#?}", c.media);
+    assert_eq!(c.media.len(), 1, "{:#?}", c.media.to_vec());
     assert!(has(
         &c.problems,
         ProblemKind::Link,
@@ -743,9 +799,12 @@ fn folders_with_links_junk_and_extraction_copies() {
     ));
     // Pointing at the Photos folder itself works too.
     let c = scan(&[root.join("Google Photos")], &Limits::default()).unwrap();
-    assert_eq!(&*c.media[0].path, "Photos from 2020/good.jpg");
-    assert_eq!(c.media[0].folder, photobak_takeout::Folder::Year(2020));
-    assert!(c.media[0].sidecar.is_some());
+    assert_eq!(&*c.media.get(0).unwrap().path, "Photos from 2020/good.jpg");
+    assert_eq!(
+        c.media.get(0).unwrap().folder,
+        photobak_takeout::Folder::Year(2020)
+    );
+    assert!(c.media.get(0).unwrap().sidecar.is_some());
     let mut n = 0;
     let problems = for_each_media(&c, |_, r| -> std::io::Result<()> {
         r.read_to_end(&mut Vec::new())?;

@@ -13,7 +13,10 @@ fn scan_as(format: ArchiveFormat, dir: &Path) -> (Vec<std::path::PathBuf>, Catal
     // The zip's sidecars kept in a spill file, the others' in memory: read back the same.
     let catalog = match format {
         ArchiveFormat::Zip => {
-            let spill = Spill::File(tempfile::tempfile().unwrap());
+            let spill = Spill::Files {
+                sidecars: tempfile::tempfile().unwrap(),
+                media: tempfile::tempfile().unwrap(),
+            };
             scan_into(&parts, &Limits::default(), spill).unwrap()
         }
         _ => scan(&parts, &Limits::default()).unwrap(),
@@ -24,6 +27,8 @@ fn scan_as(format: ArchiveFormat, dir: &Path) -> (Vec<std::path::PathBuf>, Catal
 /// The sidecar of every media entry that has one, in entry order.
 fn refs(c: &Catalog) -> Vec<SidecarRef> {
     c.media
+        .to_vec()
+        .unwrap()
         .iter()
         .filter_map(|m| c.sidecar(m).unwrap())
         .collect()
@@ -112,8 +117,9 @@ fn a_part_changed_after_the_scan_is_an_error_naming_the_sidecar() {
     assert!(err.contains(s.json_path()), "{err}");
 }
 
-/// A spill file that cannot be written (here opened read-only; a full disk alike) fails the
-/// scan with `Error::Spill`, not as a problem of the export.
+/// A spill file that cannot be written (here opened read-only; a full disk alike), the
+/// sidecars' or the media entries', fails the scan with `Error::Spill`, not as a problem of
+/// the export.
 #[test]
 fn a_spill_file_that_cannot_be_written_fails_the_scan() {
     let tmp = tempfile::tempdir().unwrap();
@@ -124,9 +130,14 @@ fn a_spill_file_that_cannot_be_written_fails_the_scan() {
     .unwrap();
     let path = tmp.path().join("spill");
     std::fs::write(&path, b"").unwrap();
-    let read_only = std::fs::File::open(&path).unwrap();
-    match scan_into(&parts, &Limits::default(), Spill::File(read_only)) {
-        Err(photobak_takeout::Error::Spill(e)) => assert!(!e.to_string().is_empty()),
-        other => panic!("expected a spill error, got {other:?}"),
+    let read_only = || std::fs::File::open(&path).unwrap();
+    for (sidecars, media) in [
+        (read_only(), tempfile::tempfile().unwrap()),
+        (tempfile::tempfile().unwrap(), read_only()),
+    ] {
+        match scan_into(&parts, &Limits::default(), Spill::Files { sidecars, media }) {
+            Err(photobak_takeout::Error::Spill(e)) => assert!(!e.to_string().is_empty()),
+            other => panic!("expected a spill error, got {other:?}"),
+        }
     }
 }

@@ -60,6 +60,27 @@ const PARALLEL_FROM_AVERAGE: u64 = 128 << 10;
 /// from its start, whole.
 const STRETCH_BYTES: u64 = 128 << 20;
 
+/// Entries a reader takes at a time, at most: a reader holds its stretch's media entries,
+/// read back from the catalog's store, while it reads their bytes (a stretch of 128 MB of
+/// 4 KB photos was 32,000 entries, some 6 MB).
+const STRETCH_ENTRIES: usize = 4096;
+
+/// An entry the bytes pass reads: its id in the catalog, its part and its size. What the pass
+/// holds for every entry it reads (16 bytes), the entries themselves being read back from the
+/// catalog's store a stretch at a time.
+#[derive(Clone, Copy)]
+struct Todo {
+    id: u32,
+    part: u32,
+    size: u64,
+}
+
+impl Todo {
+    fn index(self) -> usize {
+        self.id as usize
+    }
+}
+
 /// Staged entries waiting for the committer, at most: with the group, what bounds the staging
 /// area while a group is made durable (readers wait; nothing is held in memory but names).
 const HANDOVER: usize = 16;
@@ -157,15 +178,20 @@ pub(super) fn store_bytes(
     // Which entries to read, decided once (a lookup and a `stat` each); everything to read is
     // queued before reading starts, with its size, so a progress bar can show the bytes left
     // and an honest time left.
-    let mut todo: Vec<&MediaEntry> = catalog
-        .media
-        .iter()
-        .filter(|entry| plan.get(entry.index()).is_some_and(&wanted))
-        .collect();
-    for entry in &todo {
-        progress.queued(Some(entry.size));
+    let mut todo: Vec<Todo> = Vec::new();
+    for entry in catalog.media.in_record_order() {
+        let entry = entry.map_err(|e| super::scratch_unreadable(repo, e))?;
+        if plan.get(entry.index()).is_some_and(&wanted) {
+            progress.queued(Some(entry.size));
+            todo.push(Todo {
+                id: entry.id,
+                part: entry.part_index,
+                size: entry.size,
+            });
+        }
     }
-    todo.sort_by_key(|e| (e.part_index, e.entry_index));
+    // Archive order: the ids are in part order, then in each part's order.
+    todo.sort_unstable_by_key(|t| t.id);
     let any_wanted = !todo.is_empty();
     // Group commit: entries are staged without an fsync; a group (GROUP_ENTRIES entries,
     // GROUP_BYTES bytes or GROUP_EVERY, whichever comes first) is made durable with one
@@ -189,18 +215,19 @@ pub(super) fn store_bytes(
         while !todo.is_empty() && !cancel.is_cancelled() {
             // The first copy of every item now; the others once these are stored.
             let mut items = HashSet::new();
-            let (first, later): (Vec<&MediaEntry>, Vec<&MediaEntry>) = todo
+            let (first, later): (Vec<Todo>, Vec<Todo>) = todo
                 .iter()
-                .partition(|e| plan.get(e.index()).is_some_and(|p| items.insert(p.item_id)));
+                .partition(|t| plan.get(t.index()).is_some_and(|p| items.insert(p.item_id)));
+            drop(items);
             read_and_store(&cx, catalog, plan, &first, &mut group, batch, &mut found)?;
             // A later copy is read only when its item still needs it (its first copy could not
             // be read or stored, or it brings the original of a picked item).
             todo = later
                 .into_iter()
-                .filter(|e| {
-                    let keep = plan.get(e.index()).is_some_and(&wanted);
+                .filter(|t| {
+                    let keep = plan.get(t.index()).is_some_and(&wanted);
                     if !keep {
-                        progress.dequeued(Some(e.size));
+                        progress.dequeued(Some(t.size));
                     }
                     keep
                 })
@@ -248,7 +275,7 @@ fn read_and_store<'a>(
     cx: &GroupContext<'_>,
     catalog: &'a Catalog,
     plan: &'a Plan,
-    entries: &[&'a MediaEntry],
+    entries: &[Todo],
     group: &mut Group<'a>,
     batch: &crate::index::Batch<'_>,
     found: &mut Reading,
@@ -268,16 +295,20 @@ fn read_and_store<'a>(
     let cancel = stager.cancel;
     let mut store_problems = Vec::new();
     // A failed group is the problem of the entry whose arrival stored it (or of the last one).
-    let mut failed = |e: Error, entry: &MediaEntry| {
+    let mut failed = |e: Error, id: u32| {
+        let (part, entry) = match catalog.media.get(id as usize) {
+            Ok(m) => (catalog.parts[m.part()].path.clone(), Some(m.path.into())),
+            Err(_) => (std::path::PathBuf::new(), None),
+        };
         store_problems.push(Problem {
-            part: catalog.parts[entry.part()].path.clone(),
-            entry: Some(entry.path.to_string()),
+            part,
+            entry,
             kind: ProblemKind::Callback,
             message: e.to_string(),
         });
     };
     let (settled, mut read) = std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<(&'a Planned, &'a MediaEntry, Staged)>(HANDOVER);
+        let (tx, rx) = mpsc::sync_channel::<(&'a Planned, u32, Staged)>(HANDOVER);
         let readers: Vec<_> = (0..readers)
             .map(|_| {
                 let tx = tx.clone();
@@ -294,25 +325,36 @@ fn read_and_store<'a>(
                         if cancel.is_cancelled() {
                             break;
                         }
-                        let r = photobak_takeout::for_each_listed_media(
-                            catalog,
-                            stretch,
-                            |entry, reader| -> std::result::Result<Flow, Error> {
-                                if cancel.is_cancelled() {
-                                    return Ok(Flow::Stop);
-                                }
-                                let (Some(p), Some(entry)) =
-                                    (plan.get(entry.index()), catalog.media.get(entry.index()))
-                                else {
-                                    return Ok(Flow::Continue);
-                                };
-                                let staged = stager.stage(reader)?;
-                                // The committer outlives every reader; a closed handover
-                                // means it is gone, and the run with it.
-                                tx.send((p, entry, staged)).map_err(|_| Error::Cancelled)?;
-                                Ok(Flow::Continue)
-                            },
-                        );
+                        // The stretch's entries, read back from the catalog's store (in
+                        // archive order, near each other in it: few reads).
+                        let listed: std::io::Result<Vec<MediaEntry>> = entries[stretch.clone()]
+                            .iter()
+                            .map(|t| catalog.media.get(t.index()))
+                            .collect();
+                        let r =
+                            listed
+                                .map_err(photobak_takeout::Error::SpillRead)
+                                .and_then(|listed| {
+                                    let listed: Vec<&MediaEntry> = listed.iter().collect();
+                                    photobak_takeout::for_each_listed_media(
+                                        catalog,
+                                        &listed,
+                                        |entry, reader| -> std::result::Result<Flow, Error> {
+                                            if cancel.is_cancelled() {
+                                                return Ok(Flow::Stop);
+                                            }
+                                            let Some(p) = plan.get(entry.index()) else {
+                                                return Ok(Flow::Continue);
+                                            };
+                                            let staged = stager.stage(reader)?;
+                                            // The committer outlives every reader; a closed
+                                            // handover means it is gone, and the run with it.
+                                            tx.send((p, entry.id, staged))
+                                                .map_err(|_| Error::Cancelled)?;
+                                            Ok(Flow::Continue)
+                                        },
+                                    )
+                                });
                         done.push((i, r));
                     }
                     done
@@ -323,7 +365,7 @@ fn read_and_store<'a>(
         drop(tx);
         // The committer: takes staged entries as they come, stores them by groups; a group
         // open for GROUP_EVERY is stored even while a big entry is still being read.
-        let mut last: Option<&MediaEntry> = None;
+        let mut last: Option<u32> = None;
         loop {
             let wait = GROUP_EVERY.saturating_sub(group.since.elapsed());
             let (p, entry, staged) = match rx.recv_timeout(wait) {
@@ -397,25 +439,26 @@ impl Stager<'_> {
     }
 }
 
-/// The entries cut into what one reader takes at a time, in archive order: a tar part whole
-/// (it can only be read from its start), a zip part or a folder in stretches of about
-/// STRETCH_BYTES.
-fn stretches<'a>(catalog: &Catalog, entries: &[&'a MediaEntry]) -> Vec<Vec<&'a MediaEntry>> {
-    let mut out: Vec<Vec<&'a MediaEntry>> = Vec::new();
+/// The entries cut into what one reader takes at a time, in archive order, as ranges of
+/// `entries`: a tar part whole (it can only be read from its start), a zip part or a folder in
+/// stretches of about STRETCH_BYTES, and of STRETCH_ENTRIES at most.
+fn stretches(catalog: &Catalog, entries: &[Todo]) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
     let mut bytes = 0u64;
     let mut part = None;
-    for &e in entries {
+    for (i, t) in entries.iter().enumerate() {
         let splittable = matches!(
-            catalog.parts.get(e.part()).map(|p| p.format),
+            catalog.parts.get(t.part as usize).map(|p| p.format),
             Some(PartFormat::Zip | PartFormat::Folder)
         );
-        if part != Some(e.part_index) || (splittable && bytes >= STRETCH_BYTES) {
-            out.push(Vec::new());
-            part = Some(e.part_index);
+        let full = out.last().is_some_and(|r| r.len() >= STRETCH_ENTRIES);
+        if part != Some(t.part) || (splittable && (bytes >= STRETCH_BYTES || full)) {
+            out.push(i..i);
+            part = Some(t.part);
             bytes = 0;
         }
-        bytes += e.size;
-        out.last_mut().expect("pushed above").push(e);
+        bytes += t.size;
+        out.last_mut().expect("pushed above").end = i + 1;
     }
     out
 }

@@ -2,20 +2,25 @@
 //! entry of an export before anything is recorded (copies of one item in several folders must
 //! agree, and a variant's id derives from its original's).
 
+use std::collections::{HashMap, HashSet};
+
 use photobak_takeout::{Catalog, Folder, MediaEntry, SidecarRef, Variant};
 
 /// `path (suffix)` of every edited variant the reader recognised by structure.
-pub(super) fn inferred_edits(catalog: &Catalog) -> Vec<String> {
-    catalog
-        .media
-        .iter()
-        .filter(|m| m.duplicate_of.is_none())
-        .filter_map(|m| {
-            m.matched_by
-                .inferred_suffix()
-                .map(|s| format!("{} ({s})", m.path))
-        })
-        .collect()
+///
+/// # Errors
+/// When the catalog's store cannot be read back.
+pub(super) fn inferred_edits(catalog: &Catalog) -> std::io::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for m in catalog.media.in_record_order() {
+        let m = m?;
+        if m.duplicate_of.is_none()
+            && let Some(s) = m.matched_by.inferred_suffix()
+        {
+            out.push(format!("{} ({s})", m.path));
+        }
+    }
+    Ok(out)
 }
 
 /// What names an item whose sidecar has no `url`: its title, capture time and size.
@@ -39,7 +44,8 @@ pub(super) fn meta_key(e: &MediaEntry, sc: Option<&SidecarRef>) -> Option<MetaKe
     Some((sc.title().to_owned(), sc.photo_taken_time?, e.size))
 }
 
-/// The item ids of every media entry, by [`MediaEntry::id`] (see the module docs).
+/// What decides the item id of every media entry of an export (see the module docs), made
+/// once before the record pass: the url-less identities the export does not contradict.
 ///
 /// Without a `url`, the copies of a photo in its year folder and its album folders share
 /// title, capture time and size; a key shared by entries the export itself tells apart is not
@@ -47,80 +53,94 @@ pub(super) fn meta_key(e: &MediaEntry, sc: Option<&SidecarRef>) -> Option<MetaKe
 /// `(N)` counters for different items of the same name), and different CRC-32s (zip parts
 /// list them) are different bytes. Parts without CRCs (tar, folders) rely on the three fields.
 ///
-/// The sidecars are read back from the catalog's store where they are used, not held: every
-/// original's for the url-less keys, then again for its id (the record pass reads it a third
-/// time); the id of a variant, or of a same-path duplicate, derives from its original's, which
-/// the recursion decides and memoises first, so its own sidecar is not read.
-///
-/// Decided in `order` (every entry once), the order the record pass takes them in: each id
-/// is then freed in the order it was made, so the allocator's pages empty as the record pass
-/// goes. Decided in archive order, they were freed scattered over pages that stayed: the
-/// record pass's active pages grew by 5 MB (its resident memory by 8) while its heap shrank by
-/// 16, which made its end the first import's peak at 100,000 items (session 10). The ids
-/// themselves do not depend on the order.
-///
-/// # Errors
-/// When a sidecar cannot be read back from the catalog's spill file.
-pub(super) fn remote_ids_of(catalog: &Catalog, order: &[usize]) -> std::io::Result<Vec<Box<str>>> {
-    debug_assert_eq!(order.len(), catalog.media.len(), "every entry in the order");
-    use std::collections::{HashMap, HashSet};
-    let mut groups: HashMap<MetaKey, Vec<&MediaEntry>> = HashMap::new();
-    // In `order` too: the store gives sidecars back fastest in the order the scan wrote them,
-    // a folder's by name, which is the record pass's.
-    let originals = order.iter().map(|&i| &catalog.media[i]);
-    for e in originals.filter(|e| e.duplicate_of.is_none()) {
-        if let Some(k) = meta_key(e, catalog.sidecar(e)?.as_ref()) {
-            groups.entry(k).or_default().push(e);
+/// An entry's id is then decided when it is recorded ([`Identities::id_of`]): its own, from
+/// its sidecar (read back from the catalog's store), or, for a variant or a same-path
+/// duplicate, derived from its original's, whose entry is read back by id. Nothing is held
+/// per entry: every id decided up front was held until the record pass took it, some 8 MB
+/// at 100,000 items (BENCHMARKS.md, session 12), and the ids do not depend on the order they
+/// are decided in.
+pub(super) struct Identities {
+    trusted: HashSet<MetaKey>,
+    /// (title, time) → the trusted ids of originals with that sidecar, for an edited variant
+    /// whose original is not beside it.
+    by_title_time: HashMap<(String, i64), HashSet<String>>,
+}
+
+impl Identities {
+    /// Reads every original's sidecar once, in record order (the order the scan wrote them
+    /// in: few reads of its store).
+    ///
+    /// # Errors
+    /// When the catalog's store cannot be read back.
+    pub(super) fn of(catalog: &Catalog) -> std::io::Result<Identities> {
+        // The copies of each key: their folder (by a hash of its path: two folders taken for
+        // one only keep a key from being trusted) and their CRC-32.
+        let mut groups: HashMap<MetaKey, Vec<(u64, Option<u32>)>> = HashMap::new();
+        for e in catalog.media.in_record_order() {
+            let e = e?;
+            if e.duplicate_of.is_some() {
+                continue;
+            }
+            if let Some(k) = meta_key(&e, catalog.sidecar(&e)?.as_ref()) {
+                groups
+                    .entry(k)
+                    .or_default()
+                    .push((folder_hash(e.folder_path()), e.crc32()));
+            }
         }
-    }
-    // Owned: the sidecars these keys came from are not held.
-    let trusted: HashSet<MetaKey> = groups
-        .into_iter()
-        .filter(|(_, copies)| {
-            let mut folders = HashSet::new();
-            let one_per_folder = copies.iter().all(|e| folders.insert(e.folder_path()));
-            let mut crcs: Vec<u32> = copies.iter().filter_map(|e| e.crc32()).collect();
-            crcs.sort_unstable();
-            crcs.dedup();
-            one_per_folder && crcs.len() <= 1
+        let trusted: HashSet<MetaKey> = groups
+            .into_iter()
+            .filter(|(_, copies)| {
+                let mut folders = HashSet::new();
+                let one_per_folder = copies.iter().all(|c| folders.insert(c.0));
+                let mut crcs: Vec<u32> = copies.iter().filter_map(|c| c.1).collect();
+                crcs.sort_unstable();
+                crcs.dedup();
+                one_per_folder && crcs.len() <= 1
+            })
+            .map(|(k, _)| k)
+            .collect();
+        let mut by_title_time: HashMap<(String, i64), HashSet<String>> = HashMap::new();
+        for k in &trusted {
+            by_title_time
+                .entry((k.0.clone(), k.1))
+                .or_default()
+                .insert(meta_id(k));
+        }
+        Ok(Identities {
+            trusted,
+            by_title_time,
         })
-        .map(|(k, _)| k)
-        .collect();
-    // (title, time) → the trusted ids of originals with that sidecar, for an edited variant
-    // whose original is not beside it.
-    let mut by_title_time: HashMap<(&str, i64), HashSet<String>> = HashMap::new();
-    for k in &trusted {
-        by_title_time
-            .entry((k.0.as_str(), k.1))
-            .or_default()
-            .insert(meta_id(k));
     }
 
-    // Boxed to their length as they are made, empty until then (no id is empty): held for
-    // every entry until the record pass takes each. A vector of `Option<String>` first, boxed
-    // after, made a spike of some 10 MB just after the scan.
-    let mut ids: Vec<Box<str>> = vec![Box::default(); catalog.media.len()];
-    fn id_of(
-        catalog: &Catalog,
-        i: usize,
-        ids: &mut Vec<Box<str>>,
-        trusted: &HashSet<MetaKey>,
-        by_title_time: &HashMap<(&str, i64), HashSet<String>>,
-        depth: usize,
-    ) -> std::io::Result<String> {
-        if !ids[i].is_empty() {
-            return Ok(ids[i].to_string());
+    /// The item id of entry `e`.
+    ///
+    /// # Errors
+    /// When a sidecar or an original's entry cannot be read back from the catalog's store.
+    pub(super) fn id_of(&self, catalog: &Catalog, e: &MediaEntry) -> std::io::Result<String> {
+        self.id_at(catalog, e, 0)
+    }
+
+    fn id_at(&self, catalog: &Catalog, e: &MediaEntry, depth: usize) -> std::io::Result<String> {
+        // A variant's or a duplicate's id derives from its parent's (a depth cap guards
+        // against a malformed catalog linking in circles); only an id that does not derive
+        // from another entry's reads the entry's sidecar.
+        let parent = match e.variant {
+            _ if e.duplicate_of.is_some() => e.duplicate_of,
+            Variant::Edited { original: Some(o) } => Some(o),
+            Variant::LiveCompanion { still: Some(o) } => Some(o),
+            _ => None,
         }
-        let e = &catalog.media[i];
-        // Only an id that does not derive from another entry's reads the entry's sidecar.
-        let derived = depth < 8
-            && (e.duplicate_of.is_some()
-                || matches!(
-                    e.variant,
-                    Variant::Edited { original: Some(_) }
-                        | Variant::LiveCompanion { still: Some(_) }
-                ));
-        let sidecar = if derived { None } else { catalog.sidecar(e)? };
+        .filter(|_| depth < 8);
+        if let Some(o) = parent {
+            let base = self.id_at(catalog, &catalog.media.get(o as usize)?, depth + 1)?;
+            return Ok(match e.variant {
+                _ if e.duplicate_of.is_some() => base,
+                Variant::Edited { .. } => format!("{base}#edited"),
+                _ => format!("{base}#live"),
+            });
+        }
+        let sidecar = catalog.sidecar(e)?;
         let folder_scoped = || {
             // No sidecar (or no trustworthy identity): the folder, the name and the size. The
             // size keeps two different photos that happen to share a name across exports
@@ -137,35 +157,16 @@ pub(super) fn remote_ids_of(catalog: &Catalog, order: &[usize]) -> std::io::Resu
             .and_then(|s| s.photo_key())
             .filter(|key| !key.is_empty())
             .map(|key| format!("takeout:{key}"));
-        let id = match e.variant {
-            // A duplicate path, or a variant whose parent is known: derived from the parent
-            // (a depth cap guards against a malformed catalog linking in circles).
-            _ if e.duplicate_of.is_some() && depth < 8 => {
-                let first = e.duplicate_of.expect("checked");
-                id_of(
-                    catalog,
-                    first as usize,
-                    ids,
-                    trusted,
-                    by_title_time,
-                    depth + 1,
-                )?
-            }
-            Variant::Edited { original: Some(o) } if depth < 8 => format!(
-                "{}#edited",
-                id_of(catalog, o as usize, ids, trusted, by_title_time, depth + 1)?
-            ),
-            Variant::LiveCompanion { still: Some(o) } if depth < 8 => format!(
-                "{}#live",
-                id_of(catalog, o as usize, ids, trusted, by_title_time, depth + 1)?
-            ),
+        Ok(match e.variant {
             // An edited variant whose original is not in its folder: the original's id from
             // the shared sidecar, never the original's own id (that would make the edit and
             // the original one item).
             Variant::Edited { original: None } => {
                 let sc = sidecar.as_ref();
                 let via_meta = sc.and_then(|sc| {
-                    let set = by_title_time.get(&(sc.title(), sc.photo_taken_time?))?;
+                    let set = self
+                        .by_title_time
+                        .get(&(sc.title().to_owned(), sc.photo_taken_time?))?;
                     (set.len() == 1)
                         .then(|| set.iter().next().cloned())
                         .flatten()
@@ -179,19 +180,19 @@ pub(super) fn remote_ids_of(catalog: &Catalog, order: &[usize]) -> std::io::Resu
             Variant::Original | Variant::Creation | Variant::Edited { .. } => {
                 match (url_key, meta_key(e, sidecar.as_ref())) {
                     (Some(id), _) => id,
-                    (None, Some(k)) if trusted.contains(&k) => meta_id(&k),
+                    (None, Some(k)) if self.trusted.contains(&k) => meta_id(&k),
                     _ => folder_scoped(),
                 }
             }
-        };
-        ids[i] = id.as_str().into();
-        Ok(id)
+        })
     }
-    for &i in order {
-        id_of(catalog, i, &mut ids, &trusted, &by_title_time, 0)?;
-    }
-    debug_assert!(ids.iter().all(|id| !id.is_empty()), "every entry decided");
-    Ok(ids)
+}
+
+/// A folder path's hash (FNV-1a), to tell the folders of a key's copies apart.
+fn folder_hash(path: &str) -> u64 {
+    path.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// `takeout-meta:<title>|<photoTakenTime>|<size>`.
@@ -281,10 +282,9 @@ mod tests {
         out
     }
 
-    /// The ids are the same whatever order they are decided in (the record pass's, or
-    /// archive order): a variant's and a duplicate's derive from their original's through the
-    /// memoised recursion. Decided from a catalog whose sidecars are in a spill file, read
-    /// back in both orders.
+    /// The ids are the same whatever order they are decided in (the record pass's, or by id
+    /// from the last), and whether the catalog is in spill files or in memory: a variant's and
+    /// a duplicate's derive from their original's, read back by id.
     #[test]
     fn ids_do_not_depend_on_the_order_they_are_decided_in() {
         let t = tempfile::tempdir().unwrap();
@@ -295,41 +295,69 @@ mod tests {
         }
         let mut seen = [0usize; 5];
         for parts in &exports {
-            let spill = photobak_takeout::Spill::File(tempfile::tempfile().unwrap());
-            let catalog = photobak_takeout::scan_into(parts, &Limits::default(), spill).unwrap();
-            let url_less = |e: &MediaEntry| {
-                catalog
-                    .sidecar(e)
-                    .unwrap()
-                    .is_some_and(|s| s.photo_key().is_none())
+            let spill = photobak_takeout::Spill::Files {
+                sidecars: tempfile::tempfile().unwrap(),
+                media: tempfile::tempfile().unwrap(),
             };
-            for m in &catalog.media {
+            let catalog = photobak_takeout::scan_into(parts, &Limits::default(), spill).unwrap();
+            let ids = Identities::of(&catalog).unwrap();
+            let mut in_order = vec![String::new(); catalog.media.len()];
+            for m in catalog.media.in_record_order() {
+                let m = m.unwrap();
+                let url_less = catalog
+                    .sidecar(&m)
+                    .unwrap()
+                    .is_some_and(|s| s.photo_key().is_none());
                 let kinds = [
                     matches!(m.variant, Variant::Edited { original: Some(_) }),
                     matches!(m.variant, Variant::Edited { original: None }),
                     matches!(m.variant, Variant::LiveCompanion { .. }),
                     m.duplicate_of.is_some(),
-                    url_less(m),
+                    url_less,
                 ];
                 for (n, k) in seen.iter_mut().zip(kinds) {
                     *n += usize::from(k);
                 }
+                in_order[m.index()] = ids.id_of(&catalog, &m).unwrap();
             }
-            let n = catalog.media.len();
-            let in_order: Vec<usize> = (0..n).collect();
-            let reversed: Vec<usize> = (0..n).rev().collect();
-            let ids = remote_ids_of(&catalog, &in_order).unwrap();
-            assert_eq!(
-                remote_ids_of(&catalog, &reversed).unwrap(),
-                ids,
-                "{parts:?}"
-            );
+            let by_id_reversed: Vec<String> = {
+                let mut v: Vec<String> = (0..catalog.media.len())
+                    .rev()
+                    .map(|i| ids.id_of(&catalog, &catalog.media.get(i).unwrap()).unwrap())
+                    .collect();
+                v.reverse();
+                v
+            };
+            assert_eq!(by_id_reversed, in_order, "{parts:?}");
             let in_memory = scan(parts, &Limits::default()).unwrap();
-            assert_eq!(
-                remote_ids_of(&in_memory, &reversed).unwrap(),
-                ids,
-                "{parts:?}"
-            );
+            let mem_ids = Identities::of(&in_memory).unwrap();
+            let from_memory: Vec<String> = in_memory
+                .media
+                .to_vec()
+                .unwrap()
+                .iter()
+                .map(|m| mem_ids.id_of(&in_memory, m).unwrap())
+                .collect();
+            assert_eq!(from_memory, in_order, "{parts:?}");
+            // The derived ids are their originals' with the variant's mark.
+            for (i, id) in in_order.iter().enumerate() {
+                let m = catalog.media.get(i).unwrap();
+                match m.variant {
+                    _ if m.duplicate_of.is_some() => {
+                        assert_eq!(*id, in_order[m.duplicate_of.unwrap() as usize]);
+                    }
+                    Variant::Edited { original: Some(o) } => {
+                        assert_eq!(*id, format!("{}#edited", in_order[o as usize]));
+                    }
+                    Variant::LiveCompanion { still: Some(o) } => {
+                        assert_eq!(*id, format!("{}#live", in_order[o as usize]));
+                    }
+                    Variant::Edited { original: None } => {
+                        assert!(id.ends_with("#edited") || id.starts_with("takeout-file:"));
+                    }
+                    _ => assert!(!id.contains('#') || id.starts_with("takeout-file:"), "{id}"),
+                }
+            }
         }
         // Every way an id derives from another's is there.
         assert!(

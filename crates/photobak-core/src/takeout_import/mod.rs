@@ -50,7 +50,7 @@ use crate::repo::Repo;
 use crate::source::{Intake, Source};
 use crate::summary::{RunSummary, TakeoutReport};
 use bytes::store_bytes;
-use identity::{inferred_edits, remote_ids_of};
+use identity::{Identities, inferred_edits};
 use mapping::{AlbumCache, plan_entry};
 use plan::{Plan, Recorded};
 pub use rerun::import_parts;
@@ -278,7 +278,10 @@ pub(crate) fn scan_with_scratch(
     repo: &Repo,
     parts: &[PathBuf],
 ) -> Result<std::result::Result<Catalog, photobak_takeout::Error>> {
-    let spill = photobak_takeout::Spill::File(repo.scratch_file()?);
+    let spill = photobak_takeout::Spill::Files {
+        sidecars: repo.scratch_file()?,
+        media: repo.scratch_file()?,
+    };
     match photobak_takeout::scan_into(parts, &Limits::default(), spill) {
         Err(photobak_takeout::Error::Spill(source)) => Err(Error::Io {
             context: format!(
@@ -291,11 +294,11 @@ pub(crate) fn scan_with_scratch(
     }
 }
 
-/// A sidecar that cannot be read back from the scan's scratch file.
-fn sidecars_unreadable(repo: &Repo, source: std::io::Error) -> Error {
+/// A media entry or a sidecar that cannot be read back from the scan's scratch files.
+fn scratch_unreadable(repo: &Repo, source: std::io::Error) -> Error {
     Error::Io {
         context: format!(
-            "reading the Takeout scan's sidecars back from its scratch file in {}",
+            "reading the Takeout scan's catalog back from its scratch files in {}",
             repo.tmp_dir().display()
         ),
         source,
@@ -391,7 +394,7 @@ fn import_export(
         export_id: catalog.export_id.clone(),
         media_entries: catalog.media.len() as u64,
         unmatched_sidecars: catalog.unmatched_sidecars.clone(),
-        inferred_edits: inferred_edits(&catalog),
+        inferred_edits: inferred_edits(&catalog).map_err(|e| scratch_unreadable(repo, e))?,
         ambiguous: catalog
             .ambiguous
             .iter()
@@ -465,39 +468,38 @@ fn record_entries(
     cancel: &CancellationToken,
     s: &mut RunSummary,
 ) -> Result<Plan> {
-    // Items are recorded in a canonical order (folder, then name), not in archive order, so the
-    // same export gives the same item ids, and therefore the same file names, whether it comes
-    // as zip, tgz or folders.
-    let mut order: Vec<usize> = (0..catalog.media.len()).collect();
-    order.sort_by(|&a, &b| {
-        catalog.media[a]
-            .record_key()
-            .cmp(&catalog.media[b].record_key())
-    });
-    // Decided in the order they are recorded (see `remote_ids_of`).
-    let mut remote_ids =
-        remote_ids_of(catalog, &order).map_err(|e| sidecars_unreadable(repo, e))?;
+    let unreadable = |e| scratch_unreadable(repo, e);
+    let identities = Identities::of(catalog).map_err(unreadable)?;
     let mut plan = Plan::new(catalog.media.len());
     let mut albums = AlbumCache::default();
     let mut texts = catalog.sidecar_texts();
-    // A transaction per batch of entries: committing each of the dozen statements an entry
-    // takes cost more than the statements. Nothing here names a file, so a crash loses at
-    // most one batch of records, which the next run records again.
-    for batch in order.chunks(RECORD_BATCH) {
+    // Items are recorded in a canonical order (folder, then name), not in archive order, so the
+    // same export gives the same item ids, and therefore the same file names, whether it comes
+    // as zip, tgz or folders: the order the catalog's store gives them in.
+    let mut entries = catalog.media.in_record_order();
+    loop {
+        let batch = entries
+            .by_ref()
+            .take(RECORD_BATCH)
+            .collect::<std::io::Result<Vec<MediaEntry>>>()
+            .map_err(unreadable)?;
+        if batch.is_empty() {
+            break;
+        }
+        // A transaction per batch of entries: committing each of the dozen statements an
+        // entry takes cost more than the statements. Nothing here names a file, so a crash
+        // loses at most one batch of records, which the next run records again.
         repo.index.batch(|_| {
-            for &i in batch {
+            for entry in &batch {
                 if cancel.is_cancelled() {
                     return Err(Error::Cancelled);
                 }
-                let entry = &catalog.media[i];
                 if let Some(p) = record_entry(
                     repo,
                     account,
                     catalog,
                     opts,
-                    // Taken: each id is read once, and together they were a tenth of this
-                    // pass's peak.
-                    &std::mem::take(&mut remote_ids[i]),
+                    &identities,
                     entry,
                     run_id,
                     s,
@@ -526,7 +528,7 @@ fn record_entry(
     account: &Account,
     catalog: &Catalog,
     opts: &ImportOptions,
-    remote_id: &str,
+    identities: &Identities,
     entry: &MediaEntry,
     run_id: i64,
     s: &mut RunSummary,
@@ -548,7 +550,7 @@ fn record_entry(
     // Read back only for an entry that is recorded: a skipped one needs none.
     let sidecar = catalog
         .sidecar(entry)
-        .map_err(|e| sidecars_unreadable(repo, e))?;
+        .map_err(|e| scratch_unreadable(repo, e))?;
     if sidecar.is_none()
         && !matches!(
             entry.variant,
@@ -558,13 +560,17 @@ fn record_entry(
     {
         t.without_sidecar.push(entry.path.to_string());
     }
+    // Decided here, as the entry is recorded (see `Identities`).
+    let remote_id = identities
+        .id_of(catalog, entry)
+        .map_err(|e| scratch_unreadable(repo, e))?;
     plan_entry(
         repo,
         account,
         &catalog.export_id,
         entry,
         sidecar.as_ref(),
-        remote_id,
+        &remote_id,
         run_id,
         albums,
         texts,
@@ -598,8 +604,8 @@ fn tally_items(plan: &Plan, s: &mut RunSummary) -> u64 {
 
 /// Links edited variants and live companions to their originals.
 fn link_variants(repo: &Repo, catalog: &Catalog, plan: &Plan) -> Result<()> {
-    // Link edited variants and live companions to their originals.
-    for entry in &catalog.media {
+    for entry in catalog.media.in_record_order() {
+        let entry = entry.map_err(|e| scratch_unreadable(repo, e))?;
         let (Some(me), kind, other) = (
             plan.get(entry.index()),
             match entry.variant {

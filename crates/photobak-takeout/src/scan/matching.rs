@@ -10,6 +10,7 @@ impl Builder {
         &mut self,
         mut g: Group,
         skip_json: &std::collections::HashSet<Ref>,
+        // The folder's media entries (`Group::take_entries`).
         media: &mut [MediaEntry],
         albums: &mut Vec<AlbumInfo>,
         unmatched_sidecars: &mut Vec<String>,
@@ -114,10 +115,9 @@ impl Builder {
         if let Folder::Album(names) = &folder {
             let (folder_name, title, description) =
                 (&names.folder_name, &names.title, &names.description);
-            let folder_path = g
-                .media
+            let folder_path = media
                 .first()
-                .map(|&m| media[m].folder_path().to_owned())
+                .map(|m| m.folder_path().to_owned())
                 .unwrap_or_else(|| {
                     let mut p = if g.product.is_empty() {
                         vec![]
@@ -137,10 +137,7 @@ impl Builder {
             });
         }
 
-        let ids: Vec<usize> = g
-            .media
-            .iter()
-            .copied()
+        let ids: Vec<usize> = (0..media.len())
             .filter(|&m| media[m].duplicate_of.is_none())
             .collect();
         let names_: Vec<&str> = ids.iter().map(|&m| media[m].file_name()).collect();
@@ -183,10 +180,10 @@ impl Builder {
                 LocalVariant::Original => Variant::Original,
                 LocalVariant::Creation => Variant::Creation,
                 LocalVariant::Edited(x) => Variant::Edited {
-                    original: x.map(|l| index32(ids[l])),
+                    original: x.map(|l| media[ids[l]].id),
                 },
                 LocalVariant::LiveCompanion(x) => Variant::LiveCompanion {
-                    still: x.map(|l| index32(ids[l])),
+                    still: x.map(|l| media[ids[l]].id),
                 },
             };
             if variant == Variant::Original && composition {
@@ -221,8 +218,8 @@ impl Builder {
             m.variant = variant;
             m.folder = folder.clone();
         }
-        for &m in &g.media {
-            media[m].folder = folder.clone();
+        for m in media.iter_mut() {
+            m.folder = folder.clone();
             // Special folders are no albums; what makes them special is reported per file so
             // the importer can say it (the reader knows nothing of where files are stored).
             let note = match folder {
@@ -237,10 +234,10 @@ impl Builder {
                 _ => None,
             };
             if let Some((kind, msg)) = note
-                && media[m].duplicate_of.is_none()
+                && m.duplicate_of.is_none()
             {
-                let part = self.part_path(media[m].part()).to_path_buf();
-                let path = media[m].path.clone();
+                let part = self.part_path(m.part()).to_path_buf();
+                let path = m.path.clone();
                 self.problems
                     .push(Problem::new(&part, Some(&path), kind, msg));
             }

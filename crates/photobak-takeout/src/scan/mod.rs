@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use crate::folders::{self, Folder};
 use crate::json::{self, JsonKind, SidecarRef};
 use crate::matcher::{self, LocalVariant, MatchRule, SidecarIn, content_hash};
+use crate::media::Media;
 use crate::names;
 use crate::parts::{self, Listing};
-use crate::sidecars::{Sidecars, Spill};
+use crate::records::Spill;
+use crate::sidecars::Sidecars;
 use crate::{
     AlbumInfo, Catalog, Error, Limits, MediaEntry, Origin, PartInfo, Problem, ProblemKind, Variant,
 };
@@ -26,7 +28,8 @@ pub fn scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error> {
     scan_into(parts, limits, Spill::Memory)
 }
 
-/// [`scan`], keeping the sidecars in `spill` (see [`crate::Sidecars`]).
+/// [`scan`], keeping the sidecars and the media entries in `spill` (see [`crate::Sidecars`]
+/// and [`crate::Media`]).
 ///
 /// # Errors
 /// As [`scan`], and [`Error::Spill`] when the spill file cannot be written.
@@ -123,10 +126,70 @@ struct Ref {
 struct Group {
     product: String,
     dirs: Vec<String>,
-    media: Vec<usize>,
+    /// The folder's media entries as placed, until it is matched.
+    media: Vec<Placed>,
+    /// The folder's paths in the parts (`Takeout/Google Photos/Trip`; one, unless parts are
+    /// laid out differently), each once: a placed entry keeps its index and its name.
+    folder_paths: Vec<Box<str>>,
     jsons: Vec<Ref>,
     /// The listed entries of `jsons`, moved out of the listings before the matching.
     json_entries: Vec<parts::RawEntry>,
+}
+
+/// A media entry as the placement keeps it until its folder is matched: what its
+/// [`MediaEntry`] is made of then, its path as its folder's (an index in
+/// [`Group::folder_paths`]) and its name. Every media entry of the export is placed before the
+/// first folder is matched (a folder may span parts), so this is held for all of them at once,
+/// at the scan's peak: a whole `MediaEntry` with its path was 136 bytes and some 60 more, and
+/// all of them were held until the scan's end (BENCHMARKS.md, session 12).
+struct Placed {
+    id: u32,
+    part: u32,
+    ordinal: u32,
+    folder: u32,
+    size: u64,
+    zip: Option<parts::ZipLoc>,
+    duplicate_of: Option<u32>,
+    name: Box<str>,
+}
+
+impl Group {
+    /// The media entries of the folder, made whole for its matching.
+    fn take_entries(&mut self) -> Vec<MediaEntry> {
+        let folders = std::mem::take(&mut self.folder_paths);
+        std::mem::take(&mut self.media)
+            .into_iter()
+            .map(|p| {
+                let folder = &folders[p.folder as usize];
+                let path = if folder.is_empty() {
+                    p.name
+                } else {
+                    format!("{folder}/{}", p.name).into_boxed_str()
+                };
+                MediaEntry {
+                    id: p.id,
+                    part_index: p.part,
+                    entry_index: p.ordinal,
+                    path,
+                    folder: Folder::Other(Box::default()),
+                    size: p.size,
+                    zip: p.zip,
+                    sidecar: None,
+                    matched_by: MatchRule::None {
+                        reason: matcher::NONE_REASONS[0],
+                    },
+                    variant: Variant::Original,
+                    duplicate_of: p.duplicate_of,
+                }
+            })
+            .collect()
+    }
+
+    /// The order folders are matched in, which is the order their entries are written to the
+    /// catalog's store: by path (the least, when parts lay the folder out differently).
+    fn sort_key(&self) -> &str {
+        self.folder_paths.iter().min().map_or("", |p| p)
+    }
 }
 
 struct Builder {
@@ -135,6 +198,8 @@ struct Builder {
     limits: Limits,
     /// The sidecars of the folders matched so far.
     sidecars: Sidecars,
+    /// Where the media entries go once matched (None: in memory).
+    media_file: Option<std::fs::File>,
     /// Each zip part, opened when a JSON entry of it is first read (`read_json`).
     files: Vec<Option<std::fs::File>>,
 }
@@ -195,11 +260,16 @@ fn is_json_copy(name: &str) -> bool {
 impl Builder {
     fn new(listings: Vec<(PathBuf, Listing)>, limits: Limits, spill: Spill) -> Self {
         let nparts = listings.len();
+        let (sidecars, media_file) = match spill {
+            Spill::Memory => (None, None),
+            Spill::Files { sidecars, media } => (Some(sidecars), Some(media)),
+        };
         Builder {
             listings,
             problems: Vec::new(),
             limits,
-            sidecars: Sidecars::new(spill),
+            sidecars: Sidecars::new(sidecars),
+            media_file,
             files: (0..nparts).map(|_| None).collect(),
         }
     }
@@ -351,15 +421,11 @@ impl Builder {
             let lens = &lens;
             (0..nparts).flat_map(move |part| (0..lens[part]).map(move |entry| Ref { part, entry }))
         };
-        let mut may_be_media = 0usize;
         let mut html: Vec<String> = Vec::new();
         for (p, mode) in modes.iter().enumerate() {
             let listing = &self.listings[p].1;
             for e in &listing.entries {
                 match Self::place(mode, &listing.path(e)) {
-                    Some(Place::Product(..)) if !e.name.to_ascii_lowercase().ends_with(".json") => {
-                        may_be_media += 1;
-                    }
                     Some(Place::Product(..)) => {}
                     Some(Place::Top) => {
                         // The archive browser page names the account.
@@ -411,10 +477,7 @@ impl Builder {
             self.path(r)
         });
         // Media in global order, grouped by folder; duplicates by path.
-        // Room for every entry that may be media, at once: a `MediaEntry` is several hundred
-        // bytes, and growing the vector by doubling held the old and the new buffer together
-        // (up to three times the final size) at the scan's peak.
-        let mut media: Vec<MediaEntry> = Vec::with_capacity(may_be_media);
+        let mut placed = 0usize;
         let mut groups: BTreeMap<(String, Vec<String>), Group> = BTreeMap::new();
         let mut group_order: Vec<(String, Vec<String>)> = Vec::new();
         // The media ids of first entries whose path is repeated.
@@ -497,32 +560,37 @@ impl Builder {
                 g.jsons.push(r);
                 continue;
             }
-            let id = media.len();
+            let id = placed;
+            placed += 1;
             let duplicate_of = dup.and_then(|(_, m)| m).map(index32);
             if first_by_path.is_repeated(r) {
                 first_media.insert(r, id);
             }
-            g.media.push(id);
             let zip = match at {
                 Some(parts::EntryAt::Zip(loc)) => Some(loc),
                 _ => None,
             };
-            // The listing's name is not needed any more: the entry has the whole path.
+            // The listing's name is not needed any more: the placed entry keeps its own, and
+            // its folder's path is the group's.
             self.listings[r.part].1.entries[r.entry].name = Box::default();
-            media.push(MediaEntry {
+            let (folder_path, name) = path.rsplit_once('/').unwrap_or(("", &path));
+            let name: Box<str> = name.into();
+            let folder = match g.folder_paths.iter().position(|f| **f == *folder_path) {
+                Some(i) => i,
+                None => {
+                    g.folder_paths.push(folder_path.into());
+                    g.folder_paths.len() - 1
+                }
+            };
+            g.media.push(Placed {
                 id: index32(id),
-                part_index: index32(r.part),
-                entry_index: ordinal,
-                path: path.into_boxed_str(),
-                folder: Folder::Other(Box::default()),
+                part: index32(r.part),
+                ordinal,
+                folder: index32(folder),
                 size,
                 zip,
-                sidecar: None,
-                matched_by: MatchRule::None {
-                    reason: "no sidecar with a matching name and title",
-                },
-                variant: Variant::Original,
                 duplicate_of,
+                name,
             });
         }
         drop((first_by_path, first_media));
@@ -546,38 +614,58 @@ impl Builder {
             ));
         }
 
-        let mut albums = Vec::new();
+        let mut albums: Vec<(usize, AlbumInfo)> = Vec::new();
         let mut unmatched_sidecars = Vec::new();
         let mut ambiguous = Vec::new();
-        // Each folder's JSON is released once it is matched.
-        for key in &group_order {
-            let Some(g) = groups.remove(key) else {
+        let mut media = Media::new(self.media_file.take(), placed);
+        // Folders by path, so that their entries, each folder's by name, go to the catalog's
+        // store in record order; an album keeps its place in the order folders appeared.
+        let mut order: Vec<(usize, (String, Vec<String>))> =
+            group_order.into_iter().enumerate().collect();
+        order.sort_by(|a, b| {
+            let key = |k: &(String, Vec<String>)| groups.get(k).map_or("", Group::sort_key);
+            key(&a.1).cmp(key(&b.1)).then_with(|| a.1.cmp(&b.1))
+        });
+        // Same-path duplicates whose first copy is in a folder matched later (parts laid out
+        // differently): written last, with that copy's outcome.
+        let mut deferred: Vec<MediaEntry> = Vec::new();
+        let mut buf = Vec::new();
+        // Each folder's JSON is released once it is matched, its entries once written.
+        for (rank, key) in order {
+            let Some(mut g) = groups.remove(&key) else {
                 continue;
             };
+            let mut entries = g.take_entries();
+            let mut found = Vec::new();
             self.match_group(
                 g,
                 &skip_json,
-                &mut media,
-                &mut albums,
+                &mut entries,
+                &mut found,
                 &mut unmatched_sidecars,
                 &mut ambiguous,
             )
             .map_err(Error::Spill)?;
-        }
-        self.sidecars.seal().map_err(Error::Spill)?;
-        // Duplicates (same path) share the first copy's outcome.
-        for i in 0..media.len() {
-            if let Some(first) = media[i].duplicate_of {
-                let (sidecar, rule, variant, folder) = {
-                    let f = &media[first as usize];
-                    (f.sidecar, f.matched_by.clone(), f.variant, f.folder.clone())
-                };
-                media[i].sidecar = sidecar;
-                media[i].matched_by = rule;
-                media[i].variant = variant;
-                media[i].folder = folder;
+            albums.extend(found.into_iter().map(|a| (rank, a)));
+            entries.sort_by(|a, b| a.record_key().cmp(&b.record_key()));
+            for (e, settled) in share_with_duplicates(entries) {
+                if settled {
+                    media.push(&e, &mut buf).map_err(Error::Spill)?;
+                } else {
+                    deferred.push(e);
+                }
             }
         }
+        albums.sort_by_key(|(rank, _)| *rank);
+        let albums: Vec<AlbumInfo> = albums.into_iter().map(|(_, a)| a).collect();
+        self.sidecars.seal().map_err(Error::Spill)?;
+        media.flush().map_err(Error::Spill)?;
+        for mut e in deferred {
+            let first = e.duplicate_of.expect("only duplicates are deferred");
+            share(&mut e, &media.get(first as usize).map_err(Error::Spill)?);
+            media.push(&e, &mut buf).map_err(Error::Spill)?;
+        }
+        media.seal().map_err(Error::Spill)?;
 
         self.problems.append(&mut id_problems);
         let account_hint = self.account_hint(&html);
@@ -608,6 +696,38 @@ impl Builder {
             limits: self.limits,
         })
     }
+}
+
+/// Gives each same-path duplicate among a folder's `entries` its first copy's outcome when
+/// that copy is among them (as it is unless parts lay the folder out differently); each entry
+/// comes back with whether it is settled.
+fn share_with_duplicates(mut entries: Vec<MediaEntry>) -> Vec<(MediaEntry, bool)> {
+    let by_id: HashMap<u32, usize> = if entries.iter().any(|e| e.duplicate_of.is_some()) {
+        entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect()
+    } else {
+        HashMap::new()
+    };
+    let mut settled = vec![true; entries.len()];
+    for i in 0..entries.len() {
+        if let Some(first) = entries[i].duplicate_of {
+            match by_id.get(&first) {
+                Some(&f) => {
+                    let f = entries[f].clone();
+                    share(&mut entries[i], &f);
+                }
+                None => settled[i] = false,
+            }
+        }
+    }
+    entries.into_iter().zip(settled).collect()
+}
+
+/// A same-path duplicate shares its first copy's outcome.
+fn share(e: &mut MediaEntry, first: &MediaEntry) {
+    e.sidecar = first.sidecar;
+    e.matched_by = first.matched_by.clone();
+    e.variant = first.variant;
+    e.folder = first.folder.clone();
 }
 
 #[cfg(test)]
@@ -641,6 +761,60 @@ mod tests {
         );
     }
 
+    /// A same-path duplicate in another folder of the scan (parts laid out differently: the
+    /// first part's root is the Photos folder, the second lists product folders) is written
+    /// to the catalog's store after the folders, with its first copy's sidecar, folder and
+    /// rule, as one in the same folder is.
+    #[test]
+    fn a_duplicate_in_another_folder_shares_its_first_copy_s_outcome() {
+        let t = tempfile::tempdir().unwrap();
+        let write = |part: &str, path: &str, bytes: &[u8]| {
+            let f = t.path().join(part).join(path);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, bytes).unwrap();
+        };
+        let path = "Fotos X/Photos from 2020/a.jpg";
+        write("one", path, b"a");
+        write(
+            "one",
+            &format!("{path}.json"),
+            br#"{"title": "a.jpg", "photoTakenTime": {"timestamp": "1600000000"}}"#,
+        );
+        write("two", path, b"a");
+        write("two", "Google Photos/Photos from 2021/b.jpg", b"b");
+        let parts = [t.path().join("one"), t.path().join("two")];
+        let spill = Spill::Files {
+            sidecars: tempfile::tempfile().unwrap(),
+            media: tempfile::tempfile().unwrap(),
+        };
+        let catalog = scan_into(&parts, &Limits::default(), spill).unwrap();
+        let media = catalog.media.to_vec().unwrap();
+        assert_eq!(media.len(), 3, "{media:#?}");
+        let first = media.iter().find(|m| m.part_index == 0).unwrap();
+        let dup = media
+            .iter()
+            .find(|m| m.part_index == 1 && *m.path == *path)
+            .unwrap();
+        assert_eq!(dup.duplicate_of, Some(first.id));
+        assert!(first.sidecar.is_some(), "{first:#?}");
+        assert_eq!(
+            (dup.sidecar, &dup.folder, &dup.matched_by, dup.variant),
+            (
+                first.sidecar,
+                &first.folder,
+                &first.matched_by,
+                first.variant
+            )
+        );
+        // Written last, after the folders in path order.
+        let written: Vec<u32> = catalog
+            .media
+            .in_record_order()
+            .map(|m| m.unwrap().id)
+            .collect();
+        assert_eq!(written.last(), Some(&dup.id), "{written:?}");
+    }
+
     /// Two paths whose hashes, cut to the same-path map's key, are equal are two entries, and
     /// a path listed again (here in a second part) is still the first one's duplicate.
     #[test]
@@ -669,13 +843,12 @@ mod tests {
         write("two", &a, b"a");
         let parts = [t.path().join("one"), t.path().join("two")];
         let catalog = scan(&parts, &Limits::default()).unwrap();
-        let found: Vec<(u32, &str, Option<u32>)> = catalog
-            .media
+        let media = catalog.media.to_vec().unwrap();
+        let found: Vec<(u32, &str, Option<u32>)> = media
             .iter()
             .map(|m| (m.part_index, &*m.path, m.duplicate_of))
             .collect();
-        let first_a = catalog
-            .media
+        let first_a = media
             .iter()
             .find(|m| m.part_index == 0 && *m.path == *a)
             .map(|m| m.id);
@@ -751,21 +924,39 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let part = t.path().join("takeout-20250921T101010Z-001.zip");
         std::fs::write(&part, z.finish().unwrap().into_inner()).unwrap();
-        let spill = Spill::File(tempfile::tempfile().unwrap());
+        let spill = Spill::Files {
+            sidecars: tempfile::tempfile().unwrap(),
+            media: tempfile::tempfile().unwrap(),
+        };
         let catalog = scan_into(&[part], &Limits::default(), spill).unwrap();
-        let mut order: Vec<&MediaEntry> = catalog.media.iter().collect();
-        order.sort_by(|a, b| a.record_key().cmp(&b.record_key()));
         let mut titles = Vec::new();
-        for m in order {
-            titles.push(catalog.sidecar(m).unwrap().unwrap().title().to_owned());
+        let mut keys = Vec::new();
+        for m in catalog.media.in_record_order() {
+            let m = m.unwrap();
+            titles.push(catalog.sidecar(&m).unwrap().unwrap().title().to_owned());
+            keys.push(m.record_key().2.to_owned());
         }
         assert_eq!(titles.len(), n);
+        assert!(
+            keys.is_sorted(),
+            "the store gives the entries in record order"
+        );
         assert!(
             titles.is_sorted(),
             "each entry's own sidecar, in name order"
         );
         let reads = crate::sidecars::file_reads(&catalog.sidecars);
         assert!(reads <= 8, "{reads} reads of the store for {n} sidecars");
+        // By id, in archive order, which here is the reverse of the record order: the store's
+        // window follows a reader going backwards too, so few reads serve every entry.
+        for id in 0..n {
+            assert_eq!(catalog.media.get(id).unwrap().index(), id);
+        }
+        let reads = catalog.media.reads();
+        assert!(
+            reads <= 2 + n / 100,
+            "{reads} reads of the media store for {n} entries"
+        );
     }
 
     #[test]
