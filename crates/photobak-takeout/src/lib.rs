@@ -51,7 +51,8 @@
 //!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars and the media entries in
 //!   files the caller gives ([`Spill::Files`]; [`Error::Spill`] when one cannot be written).
 //! * [`Media`]: `catalog.media.len()`, `.get(id) -> io::Result<MediaEntry>`,
-//!   `.in_record_order()` (an iterator of `io::Result<MediaEntry>`, folder then name), and
+//!   `.in_record_order()` (an iterator of `io::Result<MediaEntry>`, folder then name; a
+//!   same-path duplicate whose first copy is in another folder last), and
 //!   `.to_vec()` for small exports.
 //! * `Catalog::sidecar(&self, &MediaEntry) -> io::Result<Option<SidecarRef>>` — an entry's
 //!   sidecar, read back from where the catalog keeps it.

@@ -165,10 +165,13 @@ impl Records {
                     // are two asks); others the one that starts with it.
                     let backwards = start < b.at && !b.read.is_empty();
                     let want = len.max(ahead);
+                    // Never past `start`: a record longer than seven eighths of the window
+                    // gets the window that starts with it.
                     let from = if backwards {
                         (stop + want as u64 / 8)
                             .min(self.end)
                             .saturating_sub(want as u64)
+                            .min(start)
                     } else {
                         start
                     };
@@ -231,7 +234,9 @@ pub(crate) struct Sequential<'r> {
 }
 
 impl Sequential<'_> {
-    /// The next record's bytes and where it starts; None at the end.
+    /// The next record's bytes and where it starts; None at the end. After a frame whose
+    /// length cannot be read, or runs past the end, none follows (where the next one starts is
+    /// not known); a failed read of a record's bytes skips that record only.
     ///
     /// # Errors
     /// When the file cannot be read, or a frame runs past its end.
@@ -240,12 +245,17 @@ impl Sequential<'_> {
             return Ok(None);
         }
         let start = self.at;
+        self.at = self.records.end;
         let len = u32::from_le_bytes(
             self.bytes(start, 4)?
                 .try_into()
                 .expect("four bytes asked for"),
         ) as usize;
-        self.at = start + 4 + len as u64;
+        let next = start + 4 + len as u64;
+        if next > self.records.end {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        self.at = next;
         Ok(Some((start, self.bytes(start + 4, len)?)))
     }
 
@@ -411,6 +421,43 @@ mod tests {
             }
             let err = r.with(r.end() - 2, 4, 4096, |_| ()).unwrap_err();
             assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+        }
+    }
+
+    /// Records longer than the window read backwards come back whole (the window starts with
+    /// the record then), and a sequential reader ends after a damaged frame.
+    #[test]
+    fn long_records_read_backwards_and_a_damaged_frame_ends_the_reading() {
+        for file in [None, Some(tempfile::tempfile().unwrap())] {
+            let mut r = Records::new(file);
+            let records: Vec<Vec<u8>> = (0..6u8).map(|k| vec![k; 700 + 300 * k as usize]).collect();
+            let mut starts = Vec::new();
+            let mut buf = Vec::new();
+            for rec in &records {
+                buf.clear();
+                frame(rec, &mut buf);
+                starts.push(r.append(&buf).unwrap());
+            }
+            r.seal().unwrap();
+            for k in (0..records.len()).rev() {
+                let got = r
+                    .with(starts[k] + 4, records[k].len(), 512, <[u8]>::to_vec)
+                    .unwrap();
+                assert_eq!(got, records[k], "{k}");
+            }
+            // The third frame's length made to run past the end.
+            r.damage(starts[3] + 2);
+            let mut seq = r.sequential();
+            let mut got = 0;
+            loop {
+                match seq.next_framed() {
+                    Ok(Some(_)) => got += 1,
+                    Ok(None) => break,
+                    Err(_) => got += 100,
+                }
+                assert!(got < 1000, "the reading ends");
+            }
+            assert_eq!(got, 103, "three records, then one error");
         }
     }
 }

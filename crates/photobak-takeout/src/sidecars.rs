@@ -5,7 +5,8 @@
 //! from the matching on, and nothing reads them while the scan runs once their folder is
 //! matched. Written to a spill file the caller gives ([`crate::Spill::Files`]: the importer puts it
 //! under the repository's `.photobak/tmp`, so this crate still creates no file of its own), the
-//! catalog keeps 16 bytes per sidecar (its place in the file, and the id in its media entry):
+//! catalog keeps 8 bytes per sidecar in memory (its place in the file; its id is in its media
+//! entries' records, [`crate::Media`]; it was 16 with the id in a media entry held in memory):
 //! at 100,114 items the heap from the matching to the record pass fell from 65–69 MB to
 //! 35–49 MB (heaptrack, BENCHMARKS.md, session 11). [`crate::Spill::Memory`] (what [`crate::scan`]
 //! uses) keeps the same encoding in memory, some 170 bytes per sidecar.

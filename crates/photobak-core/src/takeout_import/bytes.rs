@@ -60,9 +60,10 @@ const PARALLEL_FROM_AVERAGE: u64 = 128 << 10;
 /// from its start, whole.
 const STRETCH_BYTES: u64 = 128 << 20;
 
-/// Entries a reader takes at a time, at most: a reader holds its stretch's media entries,
-/// read back from the catalog's store, while it reads their bytes (a stretch of 128 MB of
-/// 4 KB photos was 32,000 entries, some 6 MB).
+/// Entries a reader takes at a time from a zip part or a folder, at most: a reader holds its
+/// stretch's media entries, read back from the catalog's store, while it reads their bytes (a
+/// stretch of 128 MB of 4 KB photos was 32,000 entries, some 6 MB). A tar part is read whole,
+/// its wanted entries with it (docs/architecture.md, "Not there yet").
 const STRETCH_ENTRIES: usize = 4096;
 
 /// An entry the bytes pass reads: its id in the catalog, its part and its size. What the pass
@@ -294,15 +295,18 @@ fn read_and_store<'a>(
     let stager = cx.stager;
     let cancel = stager.cancel;
     let mut store_problems = Vec::new();
+    // The catalog's store could not be read back for a stretch: the repository's failure,
+    // not the export's; the run fails once what was read is stored.
+    let mut scratch: Option<std::io::Error> = None;
     // A failed group is the problem of the entry whose arrival stored it (or of the last one).
     let mut failed = |e: Error, id: u32| {
         let (part, entry) = match catalog.media.get(id as usize) {
-            Ok(m) => (catalog.parts[m.part()].path.clone(), Some(m.path.into())),
-            Err(_) => (std::path::PathBuf::new(), None),
+            Ok(m) => (catalog.parts[m.part()].path.clone(), m.path.into()),
+            Err(_) => (std::path::PathBuf::new(), format!("media entry {id}")),
         };
         store_problems.push(Problem {
             part,
-            entry,
+            entry: Some(entry),
             kind: ProblemKind::Callback,
             message: e.to_string(),
         });
@@ -407,6 +411,7 @@ fn read_and_store<'a>(
                 found.problems.extend(problems);
             }
             Err(photobak_takeout::Error::Unreadable(problems)) => found.problems.extend(problems),
+            Err(photobak_takeout::Error::SpillRead(e)) => scratch = scratch.or(Some(e)),
             Err(e) => found.problems.push(Problem {
                 part: Default::default(),
                 entry: None,
@@ -416,7 +421,10 @@ fn read_and_store<'a>(
         }
     }
     found.problems.append(&mut store_problems);
-    Ok(())
+    match scratch {
+        Some(e) => Err(super::scratch_unreadable(cx.repo, e)),
+        None => Ok(()),
+    }
 }
 
 impl Stager<'_> {

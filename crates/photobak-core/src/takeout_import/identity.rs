@@ -1,6 +1,7 @@
-//! Which item an archive entry is: the identity rules of the module docs, decided for every
-//! entry of an export before anything is recorded (copies of one item in several folders must
-//! agree, and a variant's id derives from its original's).
+//! Which item an archive entry is: the identity rules of the module docs. What crosses entries
+//! is decided for the whole export before anything is recorded (copies of one item in several
+//! folders must agree); each entry's id then as it is recorded, a variant's from its
+//! original's.
 
 use std::collections::{HashMap, HashSet};
 

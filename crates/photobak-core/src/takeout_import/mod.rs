@@ -267,10 +267,10 @@ pub(crate) async fn scan_export(repo: &Arc<Repo>, parts: Vec<PathBuf>) -> Result
         .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))
 }
 
-/// Pass 1, the catalog's sidecars in a scratch file of the repository (see
-/// [`photobak_takeout::Sidecars`]). The outer error is the repository's (the scratch file
-/// cannot be made or written: [`Error::Io`]); the inner one the export's (no part can be
-/// read), which a caller reports its own way.
+/// Pass 1, the catalog's sidecars and media entries in two scratch files of the repository
+/// (see [`photobak_takeout::Sidecars`] and [`photobak_takeout::Media`]). The outer error is
+/// the repository's (a scratch file cannot be made, written or read back: [`Error::Io`]); the
+/// inner one the export's (no part can be read), which a caller reports its own way.
 ///
 /// # Errors
 /// As said.
@@ -285,11 +285,12 @@ pub(crate) fn scan_with_scratch(
     match photobak_takeout::scan_into(parts, &Limits::default(), spill) {
         Err(photobak_takeout::Error::Spill(source)) => Err(Error::Io {
             context: format!(
-                "writing the Takeout scan's scratch file in {}",
+                "writing the Takeout scan's scratch files in {}",
                 repo.tmp_dir().display()
             ),
             source,
         }),
+        Err(photobak_takeout::Error::SpillRead(source)) => Err(scratch_unreadable(repo, source)),
         scanned => Ok(scanned),
     }
 }
@@ -475,7 +476,8 @@ fn record_entries(
     let mut texts = catalog.sidecar_texts();
     // Items are recorded in a canonical order (folder, then name), not in archive order, so the
     // same export gives the same item ids, and therefore the same file names, whether it comes
-    // as zip, tgz or folders: the order the catalog's store gives them in.
+    // as zip, tgz or folders: the order the catalog's store gives them in (same-path
+    // duplicates of another folder's entry last, and they are skipped).
     let mut entries = catalog.media.in_record_order();
     loop {
         let batch = entries

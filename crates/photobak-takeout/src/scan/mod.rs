@@ -32,7 +32,8 @@ pub fn scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error> {
 /// and [`crate::Media`]).
 ///
 /// # Errors
-/// As [`scan`], and [`Error::Spill`] when the spill file cannot be written.
+/// As [`scan`], and [`Error::Spill`] when a spill file cannot be written
+/// ([`Error::SpillRead`] when one cannot be read back).
 pub fn scan_into(parts: &[PathBuf], limits: &Limits, spill: Spill) -> Result<Catalog, Error> {
     if parts.is_empty() {
         return Err(Error::NoParts);
@@ -660,9 +661,13 @@ impl Builder {
         let albums: Vec<AlbumInfo> = albums.into_iter().map(|(_, a)| a).collect();
         self.sidecars.seal().map_err(Error::Spill)?;
         media.flush().map_err(Error::Spill)?;
-        for mut e in deferred {
+        // Every first copy is read back before any duplicate is written: the store is read
+        // only where everything written is in the file.
+        for e in &mut deferred {
             let first = e.duplicate_of.expect("only duplicates are deferred");
-            share(&mut e, &media.get(first as usize).map_err(Error::Spill)?);
+            share(e, &media.get(first as usize).map_err(Error::SpillRead)?);
+        }
+        for e in deferred {
             media.push(&e, &mut buf).map_err(Error::Spill)?;
         }
         media.seal().map_err(Error::Spill)?;
@@ -734,9 +739,10 @@ fn share(e: &mut MediaEntry, first: &MediaEntry) {
 mod tests {
     use super::*;
 
-    /// What every media entry and every listed entry cost inline, at the scan's peak all at
-    /// once (a 100,000-item export lists some 270,000 entries and 133,000 media entries): a
-    /// field added to either is memory per entry, and this says so.
+    /// What every placed entry and every listed entry cost inline, at the scan's peak all at
+    /// once (a 100,000-item export lists some 270,000 entries and 133,000 media entries), and a
+    /// media entry, held a folder at a time: a field added to any is memory per entry, and this
+    /// says so.
     #[test]
     fn entry_sizes() {
         eprintln!(
@@ -759,12 +765,14 @@ mod tests {
             "RawEntry: {}",
             size_of::<parts::RawEntry>()
         );
+        // Every media entry as placed, at once, until its folder is matched.
+        assert!(size_of::<Placed>() <= 72, "Placed: {}", size_of::<Placed>());
     }
 
     /// A same-path duplicate in another folder of the scan (parts laid out differently: the
     /// first part's root is the Photos folder, the second lists product folders) is written
-    /// to the catalog's store after the folders, with its first copy's sidecar, folder and
-    /// rule, as one in the same folder is.
+    /// to the catalog's store after the folders (here two of them), with its first copy's
+    /// sidecar, folder and rule, as one in the same folder is.
     #[test]
     fn a_duplicate_in_another_folder_shares_its_first_copy_s_outcome() {
         let t = tempfile::tempdir().unwrap();
@@ -780,7 +788,10 @@ mod tests {
             &format!("{path}.json"),
             br#"{"title": "a.jpg", "photoTakenTime": {"timestamp": "1600000000"}}"#,
         );
+        let other = "Fotos X/Photos from 2020/c.jpg";
+        write("one", other, b"c");
         write("two", path, b"a");
+        write("two", other, b"c");
         write("two", "Google Photos/Photos from 2021/b.jpg", b"b");
         let parts = [t.path().join("one"), t.path().join("two")];
         let spill = Spill::Files {
@@ -789,8 +800,11 @@ mod tests {
         };
         let catalog = scan_into(&parts, &Limits::default(), spill).unwrap();
         let media = catalog.media.to_vec().unwrap();
-        assert_eq!(media.len(), 3, "{media:#?}");
-        let first = media.iter().find(|m| m.part_index == 0).unwrap();
+        assert_eq!(media.len(), 5, "{media:#?}");
+        let first = media
+            .iter()
+            .find(|m| m.part_index == 0 && *m.path == *path)
+            .unwrap();
         let dup = media
             .iter()
             .find(|m| m.part_index == 1 && *m.path == *path)
@@ -812,7 +826,9 @@ mod tests {
             .in_record_order()
             .map(|m| m.unwrap().id)
             .collect();
-        assert_eq!(written.last(), Some(&dup.id), "{written:?}");
+        assert!(written[3..].contains(&dup.id), "{written:?}");
+        let dups = media.iter().filter(|m| m.duplicate_of.is_some()).count();
+        assert_eq!(dups, 2, "{media:#?}");
     }
 
     /// Two paths whose hashes, cut to the same-path map's key, are equal are two entries, and
