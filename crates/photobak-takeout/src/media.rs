@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use crate::folders::{AlbumFolder, Folder};
 use crate::matcher::{MatchRule, NONE_REASONS};
-use crate::records::{Fields, Records, Sequential, frame, put_text, put_zip};
+use crate::records::{Fields, Records, Sequential, framed, put_text, put_zip};
 use crate::sidecars::SidecarId;
 use crate::{MediaEntry, Variant};
 
@@ -62,9 +62,7 @@ impl Media {
             .filter(|at| **at == UNWRITTEN)
             .ok_or_else(|| std::io::Error::other("a media entry written twice or unknown"))?;
         buf.clear();
-        let mut record = Vec::with_capacity(64 + m.path.len());
-        encode(m, &mut record);
-        frame(&record, buf);
+        framed(buf, |out| encode(m, out));
         *slot = self.records.append(buf)?;
         Ok(())
     }

@@ -86,11 +86,16 @@ pub struct Listing {
 impl Listing {
     /// The path of an entry of this listing (one moved out of it too).
     pub fn path(&self, e: &RawEntry) -> String {
-        let dir = self.dirs.get(e.dir as usize).map_or("", |d| d);
+        let dir = self.dir(e);
         let mut path = String::with_capacity(dir.len() + e.name.len());
         path.push_str(dir);
         path.push_str(&e.name);
         path
+    }
+
+    /// The folder of an entry of this listing, with its trailing `/` (empty at the root).
+    pub fn dir(&self, e: &RawEntry) -> &str {
+        self.dirs.get(e.dir as usize).map_or("", |d| d)
     }
 }
 

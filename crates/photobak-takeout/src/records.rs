@@ -291,11 +291,14 @@ impl Sequential<'_> {
     }
 }
 
-/// Frames `record` for [`Sequential`]: its length, then its bytes.
-pub(crate) fn frame(record: &[u8], out: &mut Vec<u8>) {
-    let len = u32::try_from(record.len()).expect("a record of fewer than 4 GB");
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(record);
+/// Frames a record for [`Sequential`]: its length, then the bytes `write` appends to `out`
+/// (in place: no copy of the record is made).
+pub(crate) fn framed(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    write(out);
+    let len = u32::try_from(out.len() - at - 4).expect("a record of fewer than 4 GB");
+    out[at..at + 4].copy_from_slice(&len.to_le_bytes());
 }
 
 /// The file backing while writing (`&mut`: no lock is taken; a reader that panicked leaves
@@ -403,7 +406,9 @@ mod tests {
             let mut buf = Vec::new();
             for k in 0..5000u32 {
                 buf.clear();
-                frame(&vec![(k % 251) as u8; (k % 97) as usize], &mut buf);
+                framed(&mut buf, |out| {
+                    out.extend(vec![(k % 251) as u8; (k % 97) as usize])
+                });
                 starts.push(r.append(&buf).unwrap());
             }
             r.seal().unwrap();
@@ -435,7 +440,7 @@ mod tests {
             let mut buf = Vec::new();
             for rec in &records {
                 buf.clear();
-                frame(rec, &mut buf);
+                framed(&mut buf, |out| out.extend_from_slice(rec));
                 starts.push(r.append(&buf).unwrap());
             }
             r.seal().unwrap();

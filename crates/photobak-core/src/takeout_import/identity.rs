@@ -54,7 +54,7 @@ pub(super) fn meta_key(e: &MediaEntry, sc: Option<&SidecarRef>) -> Option<MetaKe
 /// `(N)` counters for different items of the same name), and different CRC-32s (zip parts
 /// list them) are different bytes. Parts without CRCs (tar, folders) rely on the three fields.
 ///
-/// An entry's id is then decided when it is recorded ([`Identities::id_of`]): its own, from
+/// An entry's id is then decided when it is recorded ([`Identities::id_with`]): its own, from
 /// its sidecar (read back from the catalog's store), or, for a variant or a same-path
 /// duplicate, derived from its original's, whose entry is read back by id. Nothing is held
 /// per entry: every id decided up front was held until the record pass took it, some 8 MB
@@ -114,15 +114,36 @@ impl Identities {
         })
     }
 
-    /// The item id of entry `e`.
+    /// The item id of entry `e`, its sidecar read here (tests; the record pass has read it).
     ///
     /// # Errors
     /// When a sidecar or an original's entry cannot be read back from the catalog's store.
+    #[cfg(test)]
     pub(super) fn id_of(&self, catalog: &Catalog, e: &MediaEntry) -> std::io::Result<String> {
-        self.id_at(catalog, e, 0)
+        self.id_at(catalog, e, None, 0)
     }
 
-    fn id_at(&self, catalog: &Catalog, e: &MediaEntry, depth: usize) -> std::io::Result<String> {
+    /// The item id of entry `e`, whose sidecar the caller has read already.
+    ///
+    /// # Errors
+    /// When an original's entry, or its sidecar, cannot be read back from the catalog's store.
+    pub(super) fn id_with(
+        &self,
+        catalog: &Catalog,
+        e: &MediaEntry,
+        sidecar: Option<&SidecarRef>,
+    ) -> std::io::Result<String> {
+        self.id_at(catalog, e, Some(sidecar), 0)
+    }
+
+    /// `known`: the entry's sidecar when the caller read it (not read again).
+    fn id_at(
+        &self,
+        catalog: &Catalog,
+        e: &MediaEntry,
+        known: Option<Option<&SidecarRef>>,
+        depth: usize,
+    ) -> std::io::Result<String> {
         // A variant's or a duplicate's id derives from its parent's (a depth cap guards
         // against a malformed catalog linking in circles); only an id that does not derive
         // from another entry's reads the entry's sidecar.
@@ -134,14 +155,21 @@ impl Identities {
         }
         .filter(|_| depth < 8);
         if let Some(o) = parent {
-            let base = self.id_at(catalog, &catalog.media.get(o as usize)?, depth + 1)?;
+            let base = self.id_at(catalog, &catalog.media.get(o as usize)?, None, depth + 1)?;
             return Ok(match e.variant {
                 _ if e.duplicate_of.is_some() => base,
                 Variant::Edited { .. } => format!("{base}#edited"),
                 _ => format!("{base}#live"),
             });
         }
-        let sidecar = catalog.sidecar(e)?;
+        let read;
+        let sidecar = match known {
+            Some(s) => s,
+            None => {
+                read = catalog.sidecar(e)?;
+                read.as_ref()
+            }
+        };
         let folder_scoped = || {
             // No sidecar (or no trustworthy identity): the folder, the name and the size. The
             // size keeps two different photos that happen to share a name across exports
@@ -154,7 +182,6 @@ impl Identities {
             )
         };
         let url_key = sidecar
-            .as_ref()
             .and_then(|s| s.photo_key())
             .filter(|key| !key.is_empty())
             .map(|key| format!("takeout:{key}"));
@@ -163,7 +190,7 @@ impl Identities {
             // the shared sidecar, never the original's own id (that would make the edit and
             // the original one item).
             Variant::Edited { original: None } => {
-                let sc = sidecar.as_ref();
+                let sc = sidecar;
                 let via_meta = sc.and_then(|sc| {
                     let set = self
                         .by_title_time
@@ -179,7 +206,7 @@ impl Identities {
             }
             Variant::LiveCompanion { .. } => folder_scoped(),
             Variant::Original | Variant::Creation | Variant::Edited { .. } => {
-                match (url_key, meta_key(e, sidecar.as_ref())) {
+                match (url_key, meta_key(e, sidecar)) {
                     (Some(id), _) => id,
                     (None, Some(k)) if self.trusted.contains(&k) => meta_id(&k),
                     _ => folder_scoped(),
@@ -189,11 +216,12 @@ impl Identities {
     }
 }
 
-/// A folder path's hash (FNV-1a), to tell the folders of a key's copies apart.
+/// A folder path's hash, to tell the folders of a key's copies apart within one import.
 fn folder_hash(path: &str) -> u64 {
-    path.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    path.hash(&mut h);
+    h.finish()
 }
 
 /// `takeout-meta:<title>|<photoTakenTime>|<size>`.

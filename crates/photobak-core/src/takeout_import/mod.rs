@@ -562,9 +562,9 @@ fn record_entry(
     {
         t.without_sidecar.push(entry.path.to_string());
     }
-    // Decided here, as the entry is recorded (see `Identities`).
+    // Decided here, as the entry is recorded (see `Identities`), from the sidecar just read.
     let remote_id = identities
-        .id_of(catalog, entry)
+        .id_with(catalog, entry, sidecar.as_ref())
         .map_err(|e| scratch_unreadable(repo, e))?;
     plan_entry(
         repo,

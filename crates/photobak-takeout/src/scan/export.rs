@@ -49,15 +49,7 @@ impl Builder {
         let mut all: Vec<(&str, &str, u64)> = self
             .listings
             .iter()
-            .flat_map(|(_, l)| {
-                l.entries.iter().map(|e| {
-                    (
-                        l.dirs.get(e.dir as usize).map_or("", |d| d),
-                        &*e.name,
-                        e.size,
-                    )
-                })
-            })
+            .flat_map(|(_, l)| l.entries.iter().map(|e| (l.dir(e), &*e.name, e.size)))
             .collect();
         all.sort_by(|a, b| {
             let whole_a = a.0.bytes().chain(a.1.bytes());

@@ -34,7 +34,7 @@ impl Builder {
             let (at, path, size) = (e.at(), self.listings[r.part].1.path(&e), e.size);
             let hash = content_hash(&data);
             let part = self.part_path(r.part).to_path_buf();
-            let name = names::last_segment(&path).to_owned();
+            let name = e.name.to_string();
             let res = json::parse_bytes(&data);
             drop(data);
             let v = match &res {

@@ -354,10 +354,13 @@ impl Builder {
 
     fn root_mode(&self, part: usize) -> RootMode {
         let (path, listing) = &self.listings[part];
-        let first = |e: &parts::RawEntry| {
-            let path = listing.path(e);
-            path.split('/').next().unwrap_or("").to_owned()
-        };
+        // The path's first piece, without making the path.
+        fn first_piece<'a>(listing: &'a Listing, e: &'a parts::RawEntry) -> &'a str {
+            let dir = listing.dir(e);
+            let whole = if dir.is_empty() { &*e.name } else { dir };
+            whole.split('/').next().unwrap_or("")
+        }
+        let first = |e| first_piece(listing, e);
         if listing
             .entries
             .iter()
@@ -370,7 +373,7 @@ impl Builder {
             || listing
                 .entries
                 .iter()
-                .any(|e| folders::is_product_name(&first(e)))
+                .any(|e| folders::is_product_name(first(e)))
         {
             return RootMode::ProductList;
         }
@@ -493,7 +496,9 @@ impl Builder {
                 release_listing(&mut self.listings[placing].1, placing, &mut groups);
                 placing += 1;
             }
-            let Some((prod, rest)) = product_of(&self, r) else {
+            // Made once here: the placement and everything below take it.
+            let path = self.path(r);
+            let Some(Place::Product(prod, rest)) = Self::place(&modes[r.part], &path) else {
                 continue;
             };
             let (prod, rest) = match Self::kept(&photos_products, prod, rest) {
@@ -505,7 +510,6 @@ impl Builder {
                 Err(Unkept::Skipped) => continue,
                 Err(Unkept::JsonCopy) => {
                     let part = self.part_path(r.part).to_path_buf();
-                    let path = self.path(r);
                     self.problems.push(Problem::new(
                         &part,
                         Some(&path),
@@ -517,7 +521,6 @@ impl Builder {
             };
             let listed = &self.listings[r.part].1.entries[r.entry];
             let (ordinal, size, at) = (listed.ordinal, listed.size, listed.at());
-            let path = self.path(r);
             let (name, dirs) = rest.split_last().expect("kept entries have a name");
             let lower = name.to_lowercase();
             let key = (prod.clone(), dirs.to_vec());
