@@ -357,26 +357,36 @@ impl Index {
     /// Calls `f` with the digest and path of every stored file, by path: the manifest's lines,
     /// without holding them all twice.
     ///
-    /// One scan of the table, sorted by SQLite's sorter (in memory up to the page cache's
-    /// size, in a temporary file beyond), instead of the path index's order, which looked each
-    /// row up in the table: a quarter of a second at 100,000 files, half of that sorted.
+    /// One scan of the table, sorted by SQLite's sorter, instead of the path index's order,
+    /// which looked each row up in the table: a quarter of a second at 100,000 files, half of
+    /// that sorted. The sorter keeps in memory as much as the page cache holds and merges from
+    /// a temporary file beyond, so it runs under a small cache: under the index's own it added
+    /// 28 MB at 200,000 files, and was slower (0.53 s against 0.37 s; BENCHMARKS.md, session
+    /// 13).
     pub fn each_content_by_path(&self, mut f: impl FnMut(&[u8; 32], &str)) -> Result<u64> {
-        self.with(|c| {
-            let mut st = c.prepare("SELECT blake3, path FROM content NOT INDEXED ORDER BY path")?;
-            let mut rows = st.query([])?;
-            let mut n = 0;
-            while let Some(r) = rows.next()? {
-                let hash = hash_from(r.get(0)?);
-                f(
-                    &hash,
-                    r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
-                );
-                n += 1;
-            }
-            Ok(n)
+        self.with_page_cache(SORT_PAGE_CACHE_KIB, || {
+            self.with(|c| {
+                let mut st =
+                    c.prepare("SELECT blake3, path FROM content NOT INDEXED ORDER BY path")?;
+                let mut rows = st.query([])?;
+                let mut n = 0;
+                while let Some(r) = rows.next()? {
+                    let hash = hash_from(r.get(0)?);
+                    f(
+                        &hash,
+                        r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                    );
+                    n += 1;
+                }
+                Ok(n)
+            })
         })
     }
 }
+
+/// The page cache while the stored files are sorted by path (see
+/// [`Index::each_content_by_path`]).
+const SORT_PAGE_CACHE_KIB: i64 = 2048;
 
 /// The same-named items of a folder before an item: from the account's items of that name
 /// (`items_name_nocase`, schema 6), each checked for membership, instead of a walk of the

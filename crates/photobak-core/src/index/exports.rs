@@ -184,22 +184,27 @@ impl Index {
         since: i64,
         before: i64,
     ) -> Result<Vec<Sighting>> {
-        self.with(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT id, last_export, seen, seen_by, also_library, also_unlisted
-                 FROM ({NEWEST_SIGHTINGS}) WHERE seen >= ?2 AND seen < ?3 ORDER BY id"
-            ))?;
-            let rows = st.query_map(params![account_id, since, before], |r| {
-                Ok(Sighting {
-                    item_id: r.get(0)?,
-                    last_export: r.get(1)?,
-                    last_seen: r.get(2)?,
-                    last_seen_by: r.get(3)?,
-                    also_library: r.get(4)?,
-                    also_unlisted: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        // Every item of the account is read to find the few asked for: through the small
+        // cache, as `account_uses` (a full cache of these pages stayed with `prune` and
+        // `status`: 42 MB at 200,000 items; BENCHMARKS.md, session 13).
+        self.with_page_cache(super::SCAN_PAGE_CACHE_KIB, || {
+            self.with(|c| {
+                let mut st = c.prepare_cached(&format!(
+                    "SELECT id, last_export, seen, seen_by, also_library, also_unlisted
+                     FROM ({NEWEST_SIGHTINGS}) WHERE seen >= ?2 AND seen < ?3 ORDER BY id"
+                ))?;
+                let rows = st.query_map(params![account_id, since, before], |r| {
+                    Ok(Sighting {
+                        item_id: r.get(0)?,
+                        last_export: r.get(1)?,
+                        last_seen: r.get(2)?,
+                        last_seen_by: r.get(3)?,
+                        also_library: r.get(4)?,
+                        also_unlisted: r.get(5)?,
+                    })
+                })?;
+                Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+            })
         })
     }
 
@@ -210,13 +215,15 @@ impl Index {
         since: i64,
         before: i64,
     ) -> Result<u64> {
-        self.with(|c| {
-            let n: i64 = c
-                .prepare_cached(&format!(
-                    "SELECT count(*) FROM ({NEWEST_SIGHTINGS}) WHERE seen >= ?2 AND seen < ?3"
-                ))?
-                .query_row(params![account_id, since, before], |r| r.get(0))?;
-            Ok(u64::try_from(n).unwrap_or(0))
+        self.with_page_cache(super::SCAN_PAGE_CACHE_KIB, || {
+            self.with(|c| {
+                let n: i64 = c
+                    .prepare_cached(&format!(
+                        "SELECT count(*) FROM ({NEWEST_SIGHTINGS}) WHERE seen >= ?2 AND seen < ?3"
+                    ))?
+                    .query_row(params![account_id, since, before], |r| r.get(0))?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
         })
     }
 }

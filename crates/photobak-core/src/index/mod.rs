@@ -40,9 +40,7 @@ pub use exports::Sighting;
 pub use items::{ContentUser, Provenance, TakeoutExtras};
 pub use parts::{DeliveredFile, PartRecord, PartSeen};
 pub use picker::{PickerSessionRecord, SessionState};
-pub use prune::{
-    ForgottenItem, PruneForget, PruneSnapshot, SnapshotAlbum, SnapshotContent, SnapshotItem,
-};
+pub use prune::{AlbumMember, ForgottenItem, PruneAlbum, PruneContent, PruneForget, PruneItem};
 pub use queries::*;
 pub use report::{ContentCheck, Counts, FailureRecord, ItemFolder, ListRow, RunRecord};
 pub use sightings::{KnownItems, Unchanged};
@@ -697,6 +695,46 @@ mod tests {
         for q in [report::ITEM_FOLDERS, report::ITEM_SOURCES] {
             let p = plan(q, &[&1i64]);
             assert!(!p.iter().any(|d| d.starts_with("SCAN")), "{q}: {p:?}");
+        }
+    }
+
+    /// `verify` and `prune` read the library a page or a row at a time instead of holding it:
+    /// each page of stored files is a range of the table (no sort of the whole table before
+    /// the first row), a folder's files a range of the path index, and every lookup of one
+    /// file, item or album is by an index.
+    #[test]
+    fn verify_and_prune_read_by_index() {
+        let t = tempfile::tempdir().unwrap();
+        let index = Index::open(&t.path().join(INDEX_FILE)).unwrap();
+        let plan = |q: &str, args: &[&dyn rusqlite::ToSql]| query_plan(&index, q, args);
+        let page = plan(report::CONTENT_CHECKS_AFTER, &[&0i64, &10i64]);
+        assert!(
+            !page.iter().any(|d| d.contains("TEMP B-TREE")),
+            "a page sorts the table: {page:?}"
+        );
+        assert!(
+            page.iter().any(|d| d.contains("INTEGER PRIMARY KEY")),
+            "a page is not a range of the table: {page:?}"
+        );
+        let under = plan(report::CONTENT_PATHS_UNDER, &[&"a/", &"a0"]);
+        assert!(
+            !under.iter().any(|d| d.contains("TEMP B-TREE"))
+                && under.iter().any(|d| d.contains("COVERING INDEX")),
+            "a folder's files are not a range of the path index: {under:?}"
+        );
+        for q in [
+            report::CONTENT_AT,
+            prune::ALBUM_MEMBERS,
+            prune::ITEM_ALBUM_IDS,
+            prune::CONTENT_USER_IDS,
+            prune::SOURCED_ITEMS,
+        ] {
+            let p = plan(q, &[&1i64]);
+            let scans = |d: &String| d.starts_with("SCAN") && d != "SCAN CONSTANT ROW";
+            assert!(
+                !p.iter().any(|d| scans(d) || d.contains("TEMP B-TREE")),
+                "{q}: {p:?}"
+            );
         }
     }
 

@@ -1,19 +1,21 @@
-//! What `prune` reads and writes: the snapshot its plan compares with the sources, and the
-//! statements its execution runs. What the index forgets of a plan goes in one transaction
+//! What `prune` reads and writes: the rows its plan compares with the sources, read one at a
+//! time or for the few items the plan touches (never the whole library at once: holding every
+//! item, stored file and membership made the plan's memory grow with the library, 135 MB at
+//! 200,000 items), and the statements its execution runs. What the index forgets of a plan goes in one transaction
 //! ([`Index::forget_pruned`]), so a prune killed half-way leaves either all of it or none.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::Index;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kinds::{AlbumKind, Source};
 use crate::repo::naming::portable_key;
 
-/// An item as prune sees it.
+/// An item as prune's plan reads it, one at a time ([`Index::prune_item`]).
 #[derive(Debug, Clone)]
-pub struct SnapshotItem {
+pub struct PruneItem {
     /// Row id.
     pub id: i64,
     /// Its account.
@@ -26,13 +28,12 @@ pub struct SnapshotItem {
     pub filename: String,
     /// Capture time.
     pub taken_at: Option<i64>,
-    /// The sources that delivered it (prune decides by the source alone, not its reference).
-    pub sources: Vec<Source>,
 }
 
-/// An album as prune sees it.
+/// An album as prune sees it. Every album is held while a plan is made: a library has
+/// thousands of albums at most, against a hundred thousand items and more.
 #[derive(Debug, Clone)]
-pub struct SnapshotAlbum {
+pub struct PruneAlbum {
     /// Row id.
     pub id: i64,
     /// Its account.
@@ -51,7 +52,7 @@ pub struct SnapshotAlbum {
 
 /// A stored file as prune sees it.
 #[derive(Debug, Clone)]
-pub struct SnapshotContent {
+pub struct PruneContent {
     /// Row id.
     pub id: i64,
     /// Repository-relative path.
@@ -62,91 +63,15 @@ pub struct SnapshotContent {
     pub home: Option<i64>,
 }
 
-/// The whole index as prune's plan compares it with the sources.
-#[derive(Debug, Clone, Default)]
-pub struct PruneSnapshot {
-    /// Items by row id.
-    pub items: ById<SnapshotItem>,
-    /// Albums by row id.
-    pub albums: BTreeMap<i64, SnapshotAlbum>,
-    /// Stored files by row id.
-    pub contents: ById<SnapshotContent>,
-    /// (album, item) memberships.
-    pub memberships: BTreeSet<(i64, i64)>,
-}
-
-/// Rows by their id, held in one vector sorted by id. A `BTreeMap` of a 100,000-item library
-/// took twice the memory of its rows (half-full nodes), which put `prune`'s peak over 100 MB.
+/// A member of an album, as prune compares it with the album's listing.
 #[derive(Debug, Clone)]
-pub struct ById<T>(Vec<T>);
-
-impl<T> Default for ById<T> {
-    fn default() -> Self {
-        ById(Vec::new())
-    }
-}
-
-/// A row with an id, for [`ById`].
-pub trait RowId {
-    /// The row id.
-    fn row_id(&self) -> i64;
-}
-
-impl RowId for SnapshotItem {
-    fn row_id(&self) -> i64 {
-        self.id
-    }
-}
-
-impl RowId for SnapshotContent {
-    fn row_id(&self) -> i64 {
-        self.id
-    }
-}
-
-impl<T: RowId> ById<T> {
-    /// From rows in any order.
-    fn new(mut rows: Vec<T>) -> ById<T> {
-        rows.sort_unstable_by_key(RowId::row_id);
-        rows.dedup_by_key(|r| r.row_id());
-        ById(rows)
-    }
-
-    fn position(&self, id: i64) -> Option<usize> {
-        self.0.binary_search_by_key(&id, RowId::row_id).ok()
-    }
-
-    /// The row with this id.
-    pub fn get(&self, id: &i64) -> Option<&T> {
-        self.position(*id).map(|i| &self.0[i])
-    }
-
-    fn get_mut(&mut self, id: i64) -> Option<&mut T> {
-        self.position(id).map(|i| &mut self.0[i])
-    }
-
-    /// The rows, by id.
-    pub fn values(&self) -> std::slice::Iter<'_, T> {
-        self.0.iter()
-    }
-
-    /// How many rows.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl<T: RowId> std::ops::Index<&i64> for ById<T> {
-    type Output = T;
-
-    fn index(&self, id: &i64) -> &T {
-        self.get(id).expect("no row with this id")
-    }
+pub struct AlbumMember {
+    /// Item row id.
+    pub item_id: i64,
+    /// The item's source id.
+    pub remote_id: String,
+    /// Whether the Library API delivered the item.
+    pub from_library: bool,
 }
 
 /// An item prune removes.
@@ -174,42 +99,9 @@ pub struct PruneForget {
 }
 
 impl Index {
-    /// Reads items (with their provenance), albums, stored files and memberships at once.
-    pub fn prune_snapshot(&self) -> Result<PruneSnapshot> {
+    /// Every album, by row id.
+    pub fn prune_albums(&self) -> Result<BTreeMap<i64, PruneAlbum>> {
         self.with(|c| {
-            let count = |table: &str| -> Result<usize> {
-                let n: i64 =
-                    c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-                Ok(usize::try_from(n).unwrap_or(0))
-            };
-            // Sized up front: a vector that doubles holds up to twice its rows at its peak.
-            let mut rows = Vec::with_capacity(count("items")?);
-            let mut st = c.prepare(
-                "SELECT id, account_id, remote_id, content_id, filename, taken_at FROM items",
-            )?;
-            let mut q = st.query([])?;
-            while let Some(r) = q.next()? {
-                rows.push(SnapshotItem {
-                    id: r.get(0)?,
-                    account_id: r.get(1)?,
-                    remote_id: r.get(2)?,
-                    content_id: r.get(3)?,
-                    filename: r.get(4)?,
-                    taken_at: r.get(5)?,
-                    sources: vec![],
-                });
-            }
-            let mut items = ById::new(rows);
-            let mut st = c.prepare("SELECT item_id, source FROM provenance")?;
-            let mut q = st.query([])?;
-            while let Some(r) = q.next()? {
-                if let Some(i) = items.get_mut(r.get(0)?) {
-                    let source: Source = r.get(1)?;
-                    if !i.sources.contains(&source) {
-                        i.sources.push(source);
-                    }
-                }
-            }
             let mut albums = BTreeMap::new();
             let mut st = c.prepare(
                 "SELECT id, account_id, remote_id, source, title, folder, kind FROM albums",
@@ -219,7 +111,7 @@ impl Index {
                 let id: i64 = r.get(0)?;
                 albums.insert(
                     id,
-                    SnapshotAlbum {
+                    PruneAlbum {
                         id,
                         account_id: r.get(1)?,
                         remote_id: r.get(2)?,
@@ -230,30 +122,156 @@ impl Index {
                     },
                 );
             }
-            let mut rows = Vec::with_capacity(count("content")?);
-            let mut st = c.prepare("SELECT id, path, size, home_album_id FROM content")?;
-            let mut q = st.query([])?;
-            while let Some(r) = q.next()? {
-                rows.push(SnapshotContent {
-                    id: r.get(0)?,
-                    path: r.get(1)?,
-                    size: r.get(2)?,
-                    home: r.get(3)?,
-                });
-            }
-            let contents = ById::new(rows);
-            let mut memberships = BTreeSet::new();
-            let mut st = c.prepare("SELECT album_id, item_id FROM memberships")?;
-            let mut rows = st.query([])?;
+            Ok(albums)
+        })
+    }
+
+    /// Calls `f` with each item of an account that some source delivered: its row id, its
+    /// source id and the sources that delivered it. One row at a time, in no set order; `f`
+    /// must not use the index.
+    pub fn for_each_sourced_item(
+        &self,
+        account_id: i64,
+        mut f: impl FnMut(i64, &str, &[Source]) -> Result<()>,
+    ) -> Result<()> {
+        self.with(|c| {
+            let mut st = c.prepare(SOURCED_ITEMS)?;
+            let mut rows = st.query([account_id])?;
+            let mut sources = Vec::new();
             while let Some(r) = rows.next()? {
-                memberships.insert((r.get(0)?, r.get(1)?));
+                let Some(list) = r.get::<_, Option<String>>(2)? else {
+                    continue;
+                };
+                sources.clear();
+                for s in list.split(',') {
+                    let s = Source::parse(s).ok_or_else(|| {
+                        Error::Index(rusqlite::Error::FromSqlConversionFailure(
+                            2,
+                            rusqlite::types::Type::Text,
+                            format!("unknown source {s:?} in the provenance table").into(),
+                        ))
+                    })?;
+                    if !sources.contains(&s) {
+                        sources.push(s);
+                    }
+                }
+                let remote_id: String = r.get(1)?;
+                f(r.get(0)?, &remote_id, &sources)?;
             }
-            Ok(PruneSnapshot {
-                items,
-                albums,
-                contents,
-                memberships,
+            Ok(())
+        })
+    }
+
+    /// Calls `f` with each member of an album until it returns false; `f` must not use the
+    /// index.
+    pub fn for_each_album_member(
+        &self,
+        album_id: i64,
+        mut f: impl FnMut(AlbumMember) -> bool,
+    ) -> Result<()> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(ALBUM_MEMBERS)?;
+            let mut rows = st.query([album_id])?;
+            while let Some(r) = rows.next()? {
+                let member = AlbumMember {
+                    item_id: r.get(0)?,
+                    remote_id: r.get(1)?,
+                    from_library: r.get(2)?,
+                };
+                if !f(member) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// An item as prune's plan reads it.
+    pub fn prune_item(&self, id: i64) -> Result<Option<PruneItem>> {
+        self.with(|c| {
+            Ok(c.prepare_cached(
+                "SELECT account_id, remote_id, content_id, filename, taken_at
+                 FROM items WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(PruneItem {
+                    id,
+                    account_id: r.get(0)?,
+                    remote_id: r.get(1)?,
+                    content_id: r.get(2)?,
+                    filename: r.get(3)?,
+                    taken_at: r.get(4)?,
+                })
             })
+            .optional()?)
+        })
+    }
+
+    /// A stored file as prune's plan reads it.
+    pub fn prune_content(&self, id: i64) -> Result<Option<PruneContent>> {
+        self.with(|c| {
+            Ok(
+                c.prepare_cached("SELECT path, size, home_album_id FROM content WHERE id = ?1")?
+                    .query_row([id], |r| {
+                        Ok(PruneContent {
+                            id,
+                            path: r.get(0)?,
+                            size: r.get(1)?,
+                            home: r.get(2)?,
+                        })
+                    })
+                    .optional()?,
+            )
+        })
+    }
+
+    /// The albums an item is in.
+    pub fn item_album_ids(&self, item_id: i64) -> Result<Vec<i64>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(ITEM_ALBUM_IDS)?;
+            let ids = st.query_map([item_id], |r| r.get(0))?;
+            Ok(ids.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The items that use a stored file, by row id.
+    pub fn content_user_ids(&self, content_id: i64) -> Result<Vec<i64>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(CONTENT_USER_IDS)?;
+            let ids = st.query_map([content_id], |r| r.get(0))?;
+            let mut ids: Vec<i64> = ids.collect::<rusqlite::Result<_>>()?;
+            ids.sort_unstable();
+            Ok(ids)
+        })
+    }
+
+    /// The stored files whose home is one of `albums`: one pass over the stored files (their
+    /// home has no index of its own).
+    pub fn contents_homed_in(&self, albums: &BTreeSet<i64>) -> Result<Vec<i64>> {
+        if albums.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.with(|c| {
+            let mut st =
+                c.prepare("SELECT id, home_album_id FROM content WHERE home_album_id IS NOT NULL")?;
+            let mut rows = st.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                if albums.contains(&r.get(1)?) {
+                    out.push(r.get(0)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// How many items an account has.
+    pub fn account_item_count(&self, account_id: i64) -> Result<u64> {
+        self.with(|c| {
+            let n: i64 = c
+                .prepare_cached("SELECT count(*) FROM items WHERE account_id = ?1")?
+                .query_row([account_id], |r| r.get(0))?;
+            Ok(u64::try_from(n).unwrap_or(0))
         })
     }
 
@@ -350,3 +368,20 @@ impl Index {
         })
     }
 }
+
+/// Every item of an account with the sources that delivered it ([`Index::for_each_sourced_item`]).
+pub(super) const SOURCED_ITEMS: &str = "SELECT i.id, i.remote_id,
+        (SELECT group_concat(p.source, ',') FROM provenance p WHERE p.item_id = i.id)
+     FROM items i WHERE i.account_id = ?1";
+
+/// The members of an album ([`Index::for_each_album_member`]).
+pub(super) const ALBUM_MEMBERS: &str = "SELECT m.item_id, i.remote_id,
+        EXISTS (SELECT 1 FROM provenance p WHERE p.item_id = m.item_id AND p.source = 'library')
+     FROM memberships m JOIN items i ON i.id = m.item_id
+     WHERE m.album_id = ?1";
+
+/// The albums of an item ([`Index::item_album_ids`]).
+pub(super) const ITEM_ALBUM_IDS: &str = "SELECT album_id FROM memberships WHERE item_id = ?1";
+
+/// The users of a stored file ([`Index::content_user_ids`]).
+pub(super) const CONTENT_USER_IDS: &str = "SELECT id FROM items WHERE content_id = ?1";

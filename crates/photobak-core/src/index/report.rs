@@ -365,21 +365,48 @@ impl Index {
         })
     }
 
-    /// Calls `each` with every stored file as recorded.
-    pub fn each_content_check(&self, mut each: impl FnMut(ContentCheck)) -> Result<()> {
+    /// Up to `limit` stored files with a row id above `after` (0 for the first), by row id:
+    /// `verify` reads the table a page at a time, in the table's own order (the path index's
+    /// order looked each row up: a page read again and again through a small cache), so that
+    /// no page is held past its turn and each pass over the table sees the rows in the same
+    /// order.
+    pub fn content_checks_after(&self, after: i64, limit: usize) -> Result<Vec<ContentCheck>> {
         self.with(|c| {
-            let mut st = c.prepare("SELECT id, path, blake3, size, verified_at FROM content")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                each(ContentCheck {
+            let mut st = c.prepare_cached(CONTENT_CHECKS_AFTER)?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = st.query_map(params![after, limit], |r| {
+                Ok(ContentCheck {
                     id: r.get(0)?,
                     path: r.get(1)?,
                     hash: hash_from(r.get(2)?),
                     size: r.get(3)?,
                     verified_at: r.get(4)?,
-                });
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Calls `each` with the path of every stored file under the folder `dir` (at any depth),
+    /// by path: one range of the path index.
+    pub fn each_content_path_under(&self, dir: &str, mut each: impl FnMut(&str)) -> Result<()> {
+        // Paths under `dir/` sort from `dir/` up to `dir0` ('0' follows '/').
+        let (from, to) = (format!("{dir}/"), format!("{dir}0"));
+        self.with(|c| {
+            let mut st = c.prepare_cached(CONTENT_PATHS_UNDER)?;
+            let mut rows = st.query(params![from, to])?;
+            while let Some(r) = rows.next()? {
+                each(r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?);
             }
             Ok(())
+        })
+    }
+
+    /// Whether a stored file has this repository-relative path (exactly, as recorded).
+    pub fn content_at(&self, path: &str) -> Result<bool> {
+        self.with(|c| {
+            Ok(c.prepare_cached(CONTENT_AT)?
+                .query_row([path], |r| r.get(0))?)
         })
     }
 
@@ -401,3 +428,14 @@ impl Index {
         })
     }
 }
+
+/// A page of [`Index::content_checks_after`].
+pub(super) const CONTENT_CHECKS_AFTER: &str = "SELECT id, path, blake3, size, verified_at
+     FROM content WHERE id > ?1 ORDER BY id LIMIT ?2";
+
+/// The stored files under a folder ([`Index::each_content_path_under`]).
+pub(super) const CONTENT_PATHS_UNDER: &str =
+    "SELECT path FROM content WHERE path >= ?1 AND path < ?2 ORDER BY path";
+
+/// Whether a path is a stored file's ([`Index::content_at`]).
+pub(super) const CONTENT_AT: &str = "SELECT EXISTS(SELECT 1 FROM content WHERE path = ?1)";

@@ -144,3 +144,115 @@ fn takeout_items_missing_from_the_newest_export_are_pruned() {
     let p = plan(&repo, &listings, &PruneOptions::default()).unwrap();
     assert!(p.is_empty() && p.refused.is_none(), "{p:?}");
 }
+
+/// A Library album the listing no longer has: a file at home in it moves to another album of
+/// an item that stays, although that item loses no other membership and nothing is gone (the
+/// plan finds the file by its home, not by its users); a stored item left in no album joins
+/// its year folder, as does one the listing lost from its only album; an item and a file
+/// nothing touches are not in the plan.
+#[test]
+fn a_removed_library_album_moves_its_files_and_frees_its_items() {
+    use crate::kinds::{AlbumKind, Source as Kind};
+    use crate::source::library::ListedAlbum;
+    use crate::source::{Completeness, Holdings, Listed};
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let t = tempfile::tempdir().unwrap();
+    let repo = Repo::open(t.path()).unwrap();
+    let acc = repo.ensure_account("l@example.com").unwrap();
+    let album = |remote: &str, title: &str| {
+        repo.index
+            .upsert_album(
+                &acc,
+                &AlbumSpec {
+                    remote_id: remote,
+                    source: Kind::Library,
+                    title,
+                    description: None,
+                    kind: AlbumKind::User,
+                    raw_json: None,
+                },
+                None,
+                |_| format!("{}/{title}", acc.folder),
+            )
+            .unwrap()
+    };
+    let gone_album = album("A1", "Gone album");
+    let stays = album("A2", "Stays");
+    let run = repo.index.begin_run("backup", Some(acc.id)).unwrap();
+    let item = |remote: &str| {
+        let meta = ItemMeta {
+            filename: format!("{remote}.jpg"),
+            taken_at: Some(1_600_000_000),
+            ..Default::default()
+        };
+        let i = repo
+            .index
+            .upsert_item(acc.id, remote, &meta, run, Kind::Library, None);
+        i.unwrap().id
+    };
+    let (x, y, z, w) = (item("x"), item("y"), item("z"), item("w"));
+    for (a, i) in [(gone_album.id, x), (stays.id, x), (gone_album.id, y)] {
+        repo.index.add_membership(a, i).unwrap();
+    }
+    for (a, i) in [(stays.id, z), (stays.id, w)] {
+        repo.index.add_membership(a, i).unwrap();
+    }
+    let fx = store(&repo, x, &gone_album.folder, "x.jpg", b"xxx");
+    repo.index.test_set_home(fx, gone_album.id);
+    let fy = store(&repo, y, &gone_album.folder, "y.jpg", b"yyy");
+    repo.index.test_set_home(fy, gone_album.id);
+    let fz = store(&repo, z, &stays.folder, "z.jpg", b"zzz");
+    repo.index.test_set_home(fz, stays.id);
+    let fw = store(&repo, w, &stays.folder, "w.jpg", b"www");
+    repo.index.test_set_home(fw, stays.id);
+
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    let listed = ListedAlbum {
+        title: "Stays".into(),
+        announced: 2,
+        items: ids(&["x", "w"]),
+    };
+    let listings = vec![AccountListing {
+        account: Some(acc.clone()),
+        holdings: vec![Holdings {
+            source: Kind::Library,
+            completeness: Completeness::Full,
+            listed: Listed::RemoteIds(ids(&["x", "y", "z", "w"])),
+            albums: Some(BTreeMap::from([("A2".to_string(), listed)])),
+            problems: vec![],
+            evidence: None,
+        }],
+        ..Default::default()
+    }];
+    let p = plan(&repo, &listings, &PruneOptions::default()).unwrap();
+    assert!(p.refused.is_none(), "{p:?}");
+    let ap = &p.accounts[0];
+    assert_eq!(ap.items_total, 4);
+    assert!(ap.items_removed.is_empty(), "{ap:?}");
+    let removed: Vec<i64> = ap.albums_removed.iter().map(|a| a.id).collect();
+    assert_eq!(removed, vec![gone_album.id]);
+    let lost: Vec<(i64, i64)> = ap
+        .memberships_removed
+        .iter()
+        .map(|m| (m.album_id, m.item_id))
+        .collect();
+    assert_eq!(lost, vec![(stays.id, z)]);
+    assert_eq!(ap.items_to_year_folder, vec![y, z]);
+    assert!(p.files_removed.is_empty(), "{p:?}");
+    let moves: Vec<(i64, Option<i64>, Option<i64>)> = p
+        .moves
+        .iter()
+        .map(|m| (m.content_id, m.to_album, m.year_item))
+        .collect();
+    // z left its only album, so its file follows it to its year folder; w's is untouched.
+    assert_eq!(
+        moves,
+        vec![
+            (fx, Some(stays.id), None),
+            (fy, None, Some(y)),
+            (fz, None, Some(z))
+        ],
+        "{p:?}"
+    );
+}

@@ -20,13 +20,7 @@ impl Repo {
     /// The lines an album's `others.txt` must hold: the stored files of its members that live
     /// outside its folder, sorted.
     pub fn others_lines(&self, album_id: i64, folder: &str) -> Result<Vec<String>> {
-        let prefix = format!("{folder}/");
-        Ok(self
-            .index
-            .album_member_paths(album_id)?
-            .into_iter()
-            .filter(|p| lives_elsewhere(&prefix, p))
-            .collect())
+        others_lines_on(&self.index, album_id, folder)
     }
 
     /// The lines of the `others.txt` of each of `albums` (albums of the account), by album id,
@@ -82,10 +76,20 @@ impl Repo {
     }
 }
 
-/// [`Repo::all_others_lines`] on the connection `index` (`verify` reads with a second one
-/// while the first is busy), with the stored files' ids and paths from `paths` (it calls its
-/// argument once for each of them), for a caller that holds them already (`verify`).
-pub fn others_lines_with(
+/// [`Repo::others_lines`] on the connection `index` (`verify` reads with a second one while
+/// the first is busy).
+pub fn others_lines_on(index: &Index, album_id: i64, folder: &str) -> Result<Vec<String>> {
+    let prefix = format!("{folder}/");
+    Ok(index
+        .album_member_paths(album_id)?
+        .into_iter()
+        .filter(|p| lives_elsewhere(&prefix, p))
+        .collect())
+}
+
+/// [`Repo::all_others_lines`], with the stored files' ids and paths from `paths` (it calls its
+/// argument once for each of them).
+fn others_lines_with(
     index: &Index,
     account_id: i64,
     albums: &[Album],

@@ -17,25 +17,25 @@
 //! the file in place), `others.txt` files are regenerated, temporary leftovers removed. For
 //! items only Takeout delivered it names the export to import again.
 
+mod hashing;
 mod repair;
+mod tree;
 
 pub use repair::{RepairReport, repair};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::index::{ContentCheck, INDEX_FILE, Index, now};
-use crate::manifest::{MANIFEST_FILE, write_manifest_of};
+use crate::index::{ContentCheck, Index};
+use crate::manifest::write_manifest;
 use crate::progress::Progress;
-use crate::repo::others::{OTHERS_FILE, others_lines_with};
-use crate::repo::store::{hash_file_sized, hex};
-use crate::repo::{Repo, WORK_DIR};
+use crate::repo::Repo;
+use hashing::{Due, Hashed, each_stored_file, hash_due, hash_fed};
+use tree::{Walked, check_others, walk_tree};
 
 /// What `verify` should check.
 #[derive(Debug, Clone)]
@@ -155,42 +155,44 @@ impl VerifyReport {
 pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Result<VerifyReport> {
     let started = std::time::Instant::now();
     let run = repo.index.begin_run("verify", None)?;
-    let all = stored_files(repo)?;
-    let due = files_due(&all, opts, progress);
-    let known = Known(all.iter().map(|row| (row.path.as_str(), row.id)).collect());
+    // SQLite's check of the index (a second of one core at 100,000 files) runs on the index's
+    // own connection from the start, and everything else on a second one alongside it: the
+    // files are hashed while the tree is walked, then the manifest is written while the
+    // `others.txt` files are compared. Before, each waited for the one before it.
+    let second = repo.index.second_connection(SECOND_CACHE_KIB);
+    if let Err(e) = &second {
+        tracing::debug!("verify: no second connection to the index ({e}); waiting for the first");
+    }
+    let index = second.as_ref().unwrap_or(&repo.index);
+    let (files_total, due) = announce(index, opts, progress)?;
     let mut report = VerifyReport {
-        files_total: all.len() as u64,
+        files_total,
         ..Default::default()
     };
-    // SQLite's check of the index (a second of one core at 100,000 files) runs on the index's
-    // own connection from the start, and everything else alongside it: the files are hashed
-    // and the tree is walked (they need no index), then what was found is recorded and the
-    // `others.txt` files compared on a second connection, while the manifest is written from
-    // the rows read at the start (nothing else changes stored files while the repository is
-    // locked). Before, each waited for the one before it.
+    let threads = opts.threads.max(2);
     let (index_problems, found) = std::thread::scope(|s| {
         let check = s.spawn(|| repo.index.integrity_check());
-        let hashing = s.spawn(|| hash_all(repo, &due, opts.threads.max(2), progress, &opts.cancel));
-        let walked = walk_tree(repo, &known);
+        let hashing = s.spawn(|| hash_due(repo, index, due, threads, progress, &opts.cancel));
+        let walked = walk_tree(repo, index);
         let hashed = hashing
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        let found = if opts.cancel.is_cancelled() {
-            Ok(Some(hashed))
-        } else {
-            let manifest = s.spawn(|| {
-                let mut by_path: Vec<&ContentCheck> = all.iter().collect();
-                by_path.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-                write_manifest_of(repo, by_path.iter().map(|r| (&r.hash, r.path.as_str())))
-            });
-            let recorded = record_found(repo, &known, hashed, walked, &mut report);
-            let manifest = manifest
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            recorded.and_then(|()| {
-                report.manifest_entries = manifest?;
-                Ok(None)
-            })
+        let found = match hashed {
+            Err(e) => Err(e),
+            Ok(hashed) if opts.cancel.is_cancelled() => Ok(Some(hashed)),
+            Ok(hashed) => {
+                // From the index, by path, on the first connection once SQLite's check is done
+                // with it: nothing else changes stored files while the repository is locked.
+                let manifest = s.spawn(|| write_manifest(repo));
+                let recorded = record_found(repo, index, hashed, walked, &mut report);
+                let manifest = manifest
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                recorded.and_then(|()| {
+                    report.manifest_entries = manifest?;
+                    Ok(None)
+                })
+            }
         };
         let problems = check
             .join()
@@ -198,10 +200,9 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
         (problems, found)
     });
     if let Some(hashed) = found? {
-        // Interrupted: what was hashed is true information; keep it, and say the run did not
-        // finish.
+        // Interrupted: what was hashed is recorded already (true information); say the run did
+        // not finish.
         report.files_checked = hashed.files;
-        repo.index.record_verification(&hashed.good, &[], now())?;
         let summary = serde_json::json!({
             "files_checked": report.files_checked,
             "stopped": "interrupted",
@@ -227,27 +228,53 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     Ok(report)
 }
 
+/// Counts the stored files, chooses which are re-hashed this time (`--only`, `--since`,
+/// `--sample`) and announces them to `progress`, each with its size, before any is read. Two
+/// passes over the stored files when sampling (the share is of those the filters leave).
+fn announce<'a>(
+    index: &Index,
+    opts: &'a VerifyOptions,
+    progress: &dyn Progress,
+) -> Result<(u64, Due<'a>)> {
+    let filters = Due::filters(opts);
+    let (mut total, mut eligible) = (0u64, 0u64);
+    each_stored_file(index, |row| {
+        total += 1;
+        if filters.eligible(row) {
+            eligible += 1;
+            if opts.sample_percent.is_none() {
+                progress.queued(Some(row.size.max(0) as u64));
+            }
+        }
+        Ok(true)
+    })?;
+    let due = Due::new(opts, eligible);
+    if opts.sample_percent.is_some() {
+        // The same choice as the hashing's, from a copy of the same seed.
+        let mut same = due.clone();
+        each_stored_file(index, |row| {
+            if same.take(row) {
+                progress.queued(Some(row.size.max(0) as u64));
+            }
+            Ok(true)
+        })?;
+    }
+    Ok((total, due))
+}
+
 /// What the hashing and the walk found, into `report` and the index: damaged files sorted,
-/// `verified_at` recorded, orphans and leftovers, the `others.txt` problems. On a second
-/// connection to the index, since the first is busy with SQLite's check (on the first, should
-/// the index not open twice).
+/// orphans and leftovers, the `others.txt` problems. On the second connection to the index,
+/// since the first is busy with SQLite's check (on the first, should the index not open
+/// twice).
 fn record_found(
     repo: &Repo,
-    known: &Known<'_>,
+    index: &Index,
     hashed: Hashed,
     walked: Result<Walked>,
     report: &mut VerifyReport,
 ) -> Result<()> {
-    let second = repo.index.second_connection(SECOND_CACHE_KIB);
-    if let Err(e) = &second {
-        tracing::debug!("verify: no second connection to the index ({e}); waiting for the first");
-    }
-    let index = second.as_ref().unwrap_or(&repo.index);
     report.files_checked = hashed.files;
     report.bytes_checked = hashed.bytes;
-    let mut good = hashed.good;
-    // Sorted, for `check_others` to look up which files were just read whole.
-    good.sort_unstable();
     for d in hashed.damaged {
         if d.actual.is_none() && d.error.as_deref() == Some("missing") {
             report.missing.push(d);
@@ -257,76 +284,17 @@ fn record_found(
     }
     report.missing.sort_by(|a, b| a.path.cmp(&b.path));
     report.corrupted.sort_by(|a, b| a.path.cmp(&b.path));
-    // Damaged files lose their verification (see `Index::record_verification`).
-    let damaged_ids: Vec<i64> = report
-        .missing
-        .iter()
-        .chain(&report.corrupted)
-        .map(|d| d.content_id)
-        .collect();
-    index.record_verification(&good, &damaged_ids, now())?;
     let (orphans, temps, others_files) = walked?;
     report.orphans = orphans;
     report.temp_leftovers = temps;
-    report.others = check_others(repo, index, known, &good, &others_files)?;
+    report.others = check_others(repo, index, &others_files)?;
     Ok(())
 }
 
-/// The page cache of the second connection (KiB): it writes every stored file's row once and
-/// reads the memberships, so a small one will do, and `verify` stays in bounded memory.
+/// The page cache of the second connection (KiB): it reads every stored file's row a page at a
+/// time, writes each once and looks up every file of the tree, so a small one will do, and
+/// `verify` stays in bounded memory.
 const SECOND_CACHE_KIB: i64 = 4096;
-
-/// Every stored file as recorded (the set the tree walk compares with).
-fn stored_files(repo: &Repo) -> Result<Vec<ContentCheck>> {
-    let mut all: Vec<ContentCheck> = Vec::new();
-    repo.index.each_content_check(|row| all.push(row))?;
-    Ok(all)
-}
-
-/// The files to re-hash this time: all, or those `--only`, `--since` and `--sample` leave.
-fn files_due<'a>(
-    all: &'a [ContentCheck],
-    opts: &VerifyOptions,
-    progress: &dyn Progress,
-) -> Vec<&'a ContentCheck> {
-    // Files verified within `--since` are not re-hashed.
-    let cutoff = opts
-        .since
-        .map(|d| now() - i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let mut due: Vec<&ContentCheck> = all
-        .iter()
-        .filter(|row| {
-            opts.only.as_ref().is_none_or(|o| o.contains(&row.id))
-                && cutoff.is_none_or(|cut| row.verified_at.is_none_or(|v| v < cut))
-        })
-        .collect();
-    if let Some(p) = opts.sample_percent {
-        let mut rng = fastrand::Rng::new();
-        rng.shuffle(&mut due);
-        let keep = ((due.len() as f64) * p.clamp(0.0, 100.0) / 100.0).ceil() as usize;
-        due.truncate(keep);
-    }
-    for row in &due {
-        progress.queued(Some(row.size.max(0) as u64));
-    }
-    due
-}
-
-/// The stored files the index names: the rows hashed are the same rows the tree walk looks up,
-/// so each path is held once (a set of copied paths was a third of `verify`'s memory at 100,000
-/// files).
-struct Known<'a>(HashMap<&'a str, i64>);
-
-impl Known<'_> {
-    fn contains(&self, rel: &str) -> bool {
-        self.0.contains_key(rel)
-    }
-
-    /// The content row id of a stored file's path.
-    fn id(&self, rel: &str) -> Option<i64> {
-        self.0.get(rel).copied()
-    }
-}
 
 /// Re-hashes only `files` (the stored files of one Takeout export's items, before the inbox
 /// removes its parts) with the check's own hashing, and records the outcome as `verify` does:
@@ -340,293 +308,33 @@ pub fn rehash_files(
     files: &[crate::index::DeliveredFile],
     cancel: &CancellationToken,
 ) -> Result<(u64, Vec<DamagedFile>)> {
-    let rows: Vec<crate::index::ContentCheck> = files
-        .iter()
-        .map(|f| crate::index::ContentCheck {
-            id: f.content_id,
-            path: f.path.clone(),
-            hash: f.blake3,
-            size: f.size,
-            verified_at: None,
-        })
-        .collect();
-    let rows: Vec<&crate::index::ContentCheck> = rows.iter().collect();
-    let hashed = hash_all(
+    let progress = crate::progress::NoProgress;
+    let hashed = hash_fed(
         repo,
-        &rows,
+        &repo.index,
         default_threads(),
-        &crate::progress::NoProgress,
+        &progress,
         cancel,
-    );
+        |send| {
+            for f in files {
+                let row = ContentCheck {
+                    id: f.content_id,
+                    path: f.path.clone(),
+                    hash: f.blake3,
+                    size: f.size,
+                    verified_at: None,
+                };
+                if cancel.is_cancelled() || !send(row) {
+                    break;
+                }
+            }
+            Ok(())
+        },
+    )?;
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
-    let damaged: Vec<i64> = hashed.damaged.iter().map(|d| d.content_id).collect();
-    repo.index
-        .record_verification(&hashed.good, &damaged, crate::index::now())?;
     Ok((hashed.files, hashed.damaged))
-}
-
-/// What [`hash_all`] found.
-struct Hashed {
-    damaged: Vec<DamagedFile>,
-    /// Content ids whose bytes match the record.
-    good: Vec<i64>,
-    /// Files read to the end (good or corrupted).
-    files: u64,
-    /// Bytes read.
-    bytes: u64,
-}
-
-/// Hashes the rows on `threads` threads, stopping between files when `cancel` fires.
-fn hash_all(
-    repo: &Repo,
-    rows: &[&ContentCheck],
-    threads: usize,
-    progress: &dyn Progress,
-    cancel: &CancellationToken,
-) -> Hashed {
-    let next = AtomicUsize::new(0);
-    let damaged = Mutex::new(Vec::new());
-    let good = Mutex::new(Vec::new());
-    let files = AtomicU64::new(0);
-    let bytes = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..threads.min(rows.len().max(1)) {
-            s.spawn(|| {
-                // One buffer per thread, grown to the largest file up to 1 MiB: a buffer per
-                // file was allocated and zeroed 100,000 times.
-                let mut buf = Vec::new();
-                loop {
-                    if cancel.is_cancelled() {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(row) = rows.get(i) else {
-                        break;
-                    };
-                    let result = hash_file_sized(
-                        &repo.abs(&row.path),
-                        u64::try_from(row.size).unwrap_or(0),
-                        &mut buf,
-                    );
-                    let damaged_as = |actual: Option<String>, error: Option<String>| DamagedFile {
-                        content_id: row.id,
-                        path: row.path.clone(),
-                        expected: hex(&row.hash),
-                        actual,
-                        size: row.size,
-                        error,
-                    };
-                    match result {
-                        Ok((h, n)) => {
-                            progress.bytes(n);
-                            files.fetch_add(1, Ordering::Relaxed);
-                            bytes.fetch_add(n, Ordering::Relaxed);
-                            if h == row.hash {
-                                good.lock().unwrap_or_else(|p| p.into_inner()).push(row.id);
-                            } else {
-                                damaged
-                                    .lock()
-                                    .unwrap_or_else(|p| p.into_inner())
-                                    .push(damaged_as(Some(hex(&h)), None));
-                            }
-                        }
-                        Err(e) => {
-                            let error = if e.kind() == std::io::ErrorKind::NotFound {
-                                "missing".to_string()
-                            } else {
-                                e.to_string()
-                            };
-                            damaged
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .push(damaged_as(None, Some(error)));
-                        }
-                    }
-                    progress.finished();
-                }
-            });
-        }
-    });
-    Hashed {
-        damaged: damaged.into_inner().unwrap_or_else(|p| p.into_inner()),
-        good: good.into_inner().unwrap_or_else(|p| p.into_inner()),
-        files: files.into_inner(),
-        bytes: bytes.into_inner(),
-    }
-}
-
-/// Files that belong to the tree without being stored content.
-fn ignored(rel: &str) -> bool {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    let top_level = !rel.contains('/');
-    (top_level && (name.starts_with(INDEX_FILE) || name == MANIFEST_FILE || is_log(name)))
-        || name == OTHERS_FILE
-        || name.to_ascii_lowercase().ends_with(".xmp")
-        || name.eq_ignore_ascii_case("Thumbs.db")
-        || name == ".DS_Store"
-        || name.eq_ignore_ascii_case("desktop.ini")
-}
-
-/// A log kept at the repository root (`--log REPO/photobak.log`, rotated to `photobak.log.1`…).
-fn is_log(name: &str) -> bool {
-    match name.rsplit_once(".log") {
-        Some((stem, rest)) => {
-            !stem.is_empty()
-                && (rest.is_empty()
-                    || rest
-                        .strip_prefix('.')
-                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
-        }
-        None => false,
-    }
-}
-
-/// Temporary files of photobak's atomic writes (`.<name>.tmp-<pid>`) and staged downloads.
-fn is_temp(name: &str) -> bool {
-    (name.starts_with('.') && name.contains(".tmp-")) || name.ends_with(".part")
-}
-
-type Walked = (Vec<String>, Vec<String>, Vec<String>);
-
-/// Walks the repository: orphans, temporary leftovers, and every `others.txt`.
-fn walk_tree(repo: &Repo, known: &Known<'_>) -> Result<Walked> {
-    let mut orphans = Vec::new();
-    let mut temps = Vec::new();
-    let mut others = Vec::new();
-    let mut stack = vec![String::new()];
-    while let Some(rel_dir) = stack.pop() {
-        let dir = repo.abs(&rel_dir);
-        let rd = match std::fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
-        };
-        for e in rd {
-            let e = e.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
-            let name = e.file_name().to_string_lossy().to_string();
-            let rel = if rel_dir.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel_dir}/{name}")
-            };
-            let ft = e
-                .file_type()
-                .map_err(|err| Error::io(format!("reading {}", e.path().display()), err))?;
-            if ft.is_dir() {
-                if rel == WORK_DIR {
-                    // Only the staging area of downloads matters here; the lock and the trash
-                    // are photobak's own.
-                    if let Ok(rd) = std::fs::read_dir(repo.tmp_dir()) {
-                        for t in rd.flatten() {
-                            temps.push(format!(
-                                "{WORK_DIR}/tmp/{}",
-                                t.file_name().to_string_lossy()
-                            ));
-                        }
-                    }
-                    continue;
-                }
-                stack.push(rel);
-                continue;
-            }
-            if known.contains(&rel) {
-                // A stored file, whatever its name looks like (a photo named `x.part`).
-                continue;
-            } else if is_temp(&name) {
-                temps.push(rel);
-            } else if name == OTHERS_FILE {
-                others.push(rel);
-            } else if !known.contains(&rel) && !ignored(&rel) {
-                orphans.push(rel);
-            }
-        }
-    }
-    orphans.sort();
-    temps.sort();
-    others.sort();
-    Ok((orphans, temps, others))
-}
-
-/// What each album's `others.txt` must hold, by file (the rule of `Repo::refresh_all_others`),
-/// from the stored files `known` holds.
-fn expected_others(index: &Index, known: &Known<'_>) -> Result<BTreeMap<String, BTreeSet<String>>> {
-    let mut out = BTreeMap::new();
-    for account in index.accounts()? {
-        let albums = index.albums(account.id)?;
-        let mut lines = others_lines_with(index, account.id, &albums, |each| {
-            for (path, id) in &known.0 {
-                each(*id, path);
-            }
-            Ok(())
-        })?;
-        for album in albums {
-            let lines = lines.remove(&album.id).unwrap_or_default();
-            out.insert(
-                format!("{}/{OTHERS_FILE}", album.folder),
-                lines.into_iter().collect(),
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// Compares every `others.txt` (those on disk, and those the index says must exist) with what
-/// it must hold. `whole` (sorted) are the content ids this run read whole: a line naming one
-/// names a file, without asking the file system again.
-fn check_others(
-    repo: &Repo,
-    index: &Index,
-    known: &Known<'_>,
-    whole: &[i64],
-    on_disk: &[String],
-) -> Result<Vec<OthersProblem>> {
-    let expected = expected_others(index, known)?;
-    let mut problems = Vec::new();
-    let mut files: BTreeSet<&String> = on_disk.iter().collect();
-    files.extend(
-        expected
-            .iter()
-            .filter(|(_, l)| !l.is_empty())
-            .map(|(f, _)| f),
-    );
-    for file in files {
-        let text = std::fs::read_to_string(repo.abs(file)).unwrap_or_default();
-        let actual: BTreeSet<String> = text
-            .lines()
-            .map(|l| l.trim_end_matches('\r').to_string())
-            .filter(|l| !l.is_empty())
-            .collect();
-        let want = expected.get(file);
-        for line in &actual {
-            let is_file = match known.id(line) {
-                None => false,
-                Some(id) => whole.binary_search(&id).is_ok() || repo.abs(line).is_file(),
-            };
-            let kind = if !is_file {
-                "dangling"
-            } else if want.is_some_and(|w| w.contains(line)) {
-                continue;
-            } else {
-                "unexpected"
-            };
-            problems.push(OthersProblem {
-                file: file.clone(),
-                line: line.clone(),
-                kind: kind.into(),
-            });
-        }
-        for line in want.into_iter().flatten() {
-            if !actual.contains(line) {
-                problems.push(OthersProblem {
-                    file: file.clone(),
-                    line: line.clone(),
-                    kind: "missing".into(),
-                });
-            }
-        }
-    }
-    Ok(problems)
 }
 
 #[cfg(test)]
@@ -777,5 +485,40 @@ mod tests {
             r.others
         );
         assert!(!r.ok());
+    }
+
+    /// A folder of more files than are looked up one by one: its stored files are read in one
+    /// range of the path index, which also holds the files of its subfolders and stops before
+    /// a sibling whose name continues it (`Big0`, `Big 2`); only the stray file is an orphan.
+    #[test]
+    fn a_folder_of_many_files_is_checked_in_one_range() {
+        let (_t, repo) = fixture();
+        let folder = "googlephotos/v_at_example.com";
+        let put = |rel: String, stored: bool| {
+            std::fs::create_dir_all(repo.abs(&rel).parent().unwrap()).unwrap();
+            std::fs::write(repo.abs(&rel), rel.as_bytes()).unwrap();
+            if stored {
+                repo.index.test_content(&rel, rel.as_bytes(), None, None);
+            }
+        };
+        for i in 0..40 {
+            put(format!("{folder}/Big/p{i:02}.jpg"), true);
+        }
+        put(format!("{folder}/Big/sub/deep.jpg"), true);
+        put(format!("{folder}/Big0/n.jpg"), true);
+        put(format!("{folder}/Big 2/n.jpg"), true);
+        put(format!("{folder}/Big/stray.jpg"), false);
+        // A stored file's name in another folder does not make a file of this one stored.
+        put(format!("{folder}/Big/n.jpg"), false);
+        let r = verify(&repo, &VerifyOptions::default(), &NoProgress).unwrap();
+        assert_eq!(
+            r.orphans,
+            vec![
+                format!("{folder}/Big/n.jpg"),
+                format!("{folder}/Big/stray.jpg")
+            ]
+        );
+        assert_eq!((r.files_total, r.files_checked), (46, 46));
+        assert!(r.missing.is_empty() && r.corrupted.is_empty(), "{r:?}");
     }
 }

@@ -4,11 +4,11 @@ use super::*;
 
 /// Phase 4: the plan of each account, and the accounts over `--max-delete`.
 pub(super) fn account_plans(
-    snap: &Snapshot,
+    rows: &Rows<'_>,
     d: &Decisions,
     after: &After,
     opts: &PruneOptions,
-) -> (Vec<AccountPlan>, Vec<String>) {
+) -> Result<(Vec<AccountPlan>, Vec<String>)> {
     let mut accounts = Vec::new();
     let mut over = Vec::new();
     for ListedAccount {
@@ -18,54 +18,58 @@ pub(super) fn account_plans(
         problems: account_problems,
     } in &d.account_plans
     {
-        let items_total = snap
-            .items
-            .values()
-            .filter(|i| i.account_id == account.id)
-            .count() as u64;
-        let items_removed: Vec<PlannedItem> = d
-            .gone
-            .iter()
-            .filter(|(id, _)| snap.items[id].account_id == account.id)
-            .map(|(id, why)| {
-                let i = &snap.items[id];
-                PlannedItem {
-                    id: i.id,
-                    remote_id: i.remote_id.clone(),
-                    filename: i.filename.clone(),
-                    path: i
-                        .content_id
-                        .and_then(|c| snap.contents.get(&c))
-                        .map(|c| c.path.clone()),
-                    reason: why.clone(),
-                }
-            })
-            .collect();
+        let items_total = rows.index.account_item_count(account.id)?;
+        let mut items_removed = Vec::new();
+        for (&id, why) in &d.gone {
+            let Some(i) = rows.item(id)?.filter(|i| i.account_id == account.id) else {
+                continue;
+            };
+            let path = match i.content_id {
+                Some(c) => rows.index.prune_content(c)?.map(|c| c.path),
+                None => None,
+            };
+            items_removed.push(PlannedItem {
+                id: i.id,
+                remote_id: i.remote_id,
+                filename: i.filename,
+                path,
+                reason: why.clone(),
+            });
+        }
+        let of_account = |id: &i64| rows.albums.get(id).filter(|a| a.account_id == account.id);
         let albums_removed = d
             .removed_albums
             .iter()
-            .filter(|(id, _)| snap.albums[id].account_id == account.id)
-            .map(|(id, why)| {
-                let a = &snap.albums[id];
-                PlannedAlbum {
+            .filter_map(|(id, why)| {
+                of_account(id).map(|a| PlannedAlbum {
                     id: a.id,
                     title: a.title.clone(),
                     folder: a.folder.clone(),
                     reason: why.clone(),
-                }
+                })
             })
             .collect();
-        let memberships_removed = d
-            .removed_memberships
-            .iter()
-            .filter(|(a, _)| snap.albums[a].account_id == account.id)
-            .map(|&(a, i)| PlannedMembership {
+        let mut memberships_removed = Vec::new();
+        for &(a, i) in &d.removed_memberships {
+            let Some(album) = of_account(&a) else {
+                continue;
+            };
+            memberships_removed.push(PlannedMembership {
                 album_id: a,
-                album: snap.albums[&a].title.clone(),
+                album: album.title.clone(),
                 item_id: i,
-                filename: snap.items[&i].filename.clone(),
-            })
-            .collect();
+                filename: rows.item(i)?.map(|i| i.filename).unwrap_or_default(),
+            });
+        }
+        let mut items_to_year_folder = Vec::new();
+        for &i in &after.homeless {
+            if rows
+                .item(i)?
+                .is_some_and(|item| item.account_id == account.id)
+            {
+                items_to_year_folder.push(i);
+            }
+        }
         let over_limit = opts
             .max_delete
             .exceeded(items_removed.len() as u64, items_total);
@@ -85,17 +89,12 @@ pub(super) fn account_plans(
             albums_removed,
             items_removed,
             memberships_removed,
-            items_to_year_folder: after
-                .homeless
-                .iter()
-                .copied()
-                .filter(|i| snap.items[i].account_id == account.id)
-                .collect(),
+            items_to_year_folder,
             newest_export: newest.clone(),
             takeout_evidence: evidence.clone(),
             problems: account_problems.clone(),
             over_limit,
         });
     }
-    (accounts, over)
+    Ok((accounts, over))
 }

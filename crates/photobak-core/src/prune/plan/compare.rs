@@ -4,10 +4,11 @@ use super::*;
 use crate::kinds::Source;
 
 /// Phase 1: each account's sources against the index: items gone everywhere, albums and
-/// memberships gone, and what makes a listing untrustworthy.
+/// memberships gone, and what makes a listing untrustworthy. Every item of a listed account is
+/// read here, one row at a time; only the decisions are kept.
 pub(super) fn compare_with_sources(
     repo: &Repo,
-    snap: &Snapshot,
+    rows: &Rows<'_>,
     listings: &[AccountListing],
 ) -> Result<Decisions> {
     let mut d = Decisions::default();
@@ -20,25 +21,26 @@ pub(super) fn compare_with_sources(
         let newest = newest_export(repo, account.id)?;
         let holdings = |kind: Source| listing.holdings.iter().find(|h| h.source == kind);
         let evidence = holdings(Source::Takeout).and_then(|h| h.evidence.clone());
-        for item in snap.items.values().filter(|i| i.account_id == account.id) {
-            if item.sources.is_empty() {
-                continue;
-            }
-            let mut reasons = Vec::new();
-            let mut present = false;
-            // A source that made no statement, or one too incomplete to tell, keeps the item.
-            for &source in &item.sources {
-                match holdings(source).and_then(|h| h.absence(item.id, &item.remote_id)) {
-                    Some(why) => reasons.push(why),
-                    None => present = true,
+        // Items no source delivered are not read: nothing can say they are gone.
+        rows.index
+            .for_each_sourced_item(account.id, |id, remote_id, sources| {
+                let mut reasons = Vec::new();
+                let mut present = false;
+                // A source that made no statement, or one too incomplete to tell, keeps the
+                // item.
+                for &source in sources {
+                    match holdings(source).and_then(|h| h.absence(id, remote_id)) {
+                        Some(why) => reasons.push(why),
+                        None => present = true,
+                    }
                 }
-            }
-            if !present {
-                d.gone.insert(item.id, reasons.join("; "));
-            }
-        }
+                if !present {
+                    d.gone.insert(id, reasons.join("; "));
+                }
+                Ok(())
+            })?;
         if let Some(listed_albums) = holdings(Source::Library).and_then(|h| h.albums.as_ref()) {
-            for album in snap
+            for album in rows
                 .albums
                 .values()
                 .filter(|a| a.account_id == account.id && a.source == Source::Library)
@@ -49,21 +51,16 @@ pub(super) fn compare_with_sources(
                             .insert(album.id, "no longer in the Library API".into());
                     }
                     Some(listed) => {
-                        for &(a, i) in snap.memberships.range((album.id, i64::MIN)..) {
-                            if a != album.id {
-                                break;
-                            }
-                            let Some(item) = snap.items.get(&i) else {
-                                continue;
-                            };
-                            let from_library = item.sources.contains(&Source::Library);
-                            if from_library
-                                && !d.gone.contains_key(&i)
-                                && !listed.items.contains(&item.remote_id)
+                        let (gone, removed) = (&d.gone, &mut d.removed_memberships);
+                        rows.index.for_each_album_member(album.id, |m| {
+                            if m.from_library
+                                && !gone.contains_key(&m.item_id)
+                                && !listed.items.contains(&m.remote_id)
                             {
-                                d.removed_memberships.insert((a, i));
+                                removed.insert((album.id, m.item_id));
                             }
-                        }
+                            true
+                        })?;
                     }
                 }
             }

@@ -6,34 +6,42 @@ use crate::kinds::YearFolder;
 /// Phase 3: what happens to each stored file: removed when no item that stays uses it, moved
 /// when the album holding it no longer holds any of its users.
 pub(super) fn file_fates(
-    snap: &Snapshot,
+    rows: &Rows<'_>,
     d: &Decisions,
     after: &After,
     all_accounts: &[Account],
-) -> (Vec<PlannedMove>, Vec<PlannedFile>) {
-    // Each stored file's users as (file, item) pairs sorted by both: a map of vectors took
-    // 15 MB of a 100,000-item library, a pair per item takes 16 bytes.
-    let mut users: Vec<(i64, i64)> = Vec::with_capacity(snap.items.len());
-    users.extend(
-        snap.items
-            .values()
-            .filter_map(|i| i.content_id.map(|c| (c, i.id))),
-    );
-    users.sort_unstable();
-    let users_of = |c: i64| {
-        let from = users.partition_point(|&(x, _)| x < c);
-        let to = users.partition_point(|&(x, _)| x <= c);
-        &users[from..to]
-    };
+) -> Result<(Vec<PlannedMove>, Vec<PlannedFile>)> {
+    // The stored files the plan may touch, by id (the order of the plan): those at home in a
+    // removed album, and those of an item that is gone, left in no album or removed from an
+    // album. Every other file keeps its users and its home.
+    let removed_albums: BTreeSet<i64> = d.removed_albums.keys().copied().collect();
+    let mut candidates: BTreeSet<i64> = rows
+        .index
+        .contents_homed_in(&removed_albums)?
+        .into_iter()
+        .collect();
+    let affected = d
+        .gone
+        .keys()
+        .chain(&after.homeless)
+        .chain(d.removed_memberships.iter().map(|(_, i)| i));
+    for &i in affected {
+        if let Some(c) = rows.item(i)?.and_then(|item| item.content_id) {
+            candidates.insert(c);
+        }
+    }
     let mut moves = Vec::new();
     let mut files_removed = Vec::new();
-    for content in snap.contents.values() {
-        let us = users_of(content.id);
+    for id in candidates {
+        let Some(content) = rows.index.prune_content(id)? else {
+            continue;
+        };
+        let us = rows.index.content_user_ids(id)?;
         let home_removed = content
             .home
             .is_some_and(|h| d.removed_albums.contains_key(&h));
         let touched = home_removed
-            || us.iter().any(|(_, u)| {
+            || us.iter().any(|u| {
                 d.gone.contains_key(u)
                     || after.homeless.contains(u)
                     || content
@@ -43,11 +51,7 @@ pub(super) fn file_fates(
         if !touched {
             continue;
         }
-        let surviving: Vec<i64> = us
-            .iter()
-            .map(|&(_, u)| u)
-            .filter(|u| !d.gone.contains_key(u))
-            .collect();
+        let surviving: Vec<i64> = us.into_iter().filter(|u| !d.gone.contains_key(u)).collect();
         if surviving.is_empty() {
             files_removed.push(PlannedFile {
                 content_id: content.id,
@@ -56,31 +60,34 @@ pub(super) fn file_fates(
             });
             continue;
         }
-        let home_holds_user = content.home.is_some_and(|h| {
-            !home_removed
-                && surviving
-                    .iter()
-                    .any(|u| after.albums_after.get(u).is_some_and(|v| v.contains(&h)))
-        });
-        if home_holds_user {
+        let mut homes: Vec<i64> = Vec::new();
+        for &u in &surviving {
+            homes.extend(rows.albums_after(u, d)?);
+        }
+        if content
+            .home
+            .is_some_and(|h| !home_removed && homes.contains(&h))
+        {
             continue;
         }
-        let mut candidates: Vec<i64> = surviving
-            .iter()
-            .flat_map(|u| after.albums_after.get(u).cloned().unwrap_or_default())
-            .collect();
-        candidates.sort_by_key(|id| album_rank(snap, *id));
-        match candidates.first() {
+        homes.sort_by_key(|id| album_rank(&rows.albums, *id));
+        match homes.first() {
             Some(&a) => moves.push(PlannedMove {
                 content_id: content.id,
                 from: content.path.clone(),
                 to_album: Some(a),
-                to_folder: snap.albums[&a].folder.clone(),
+                to_folder: rows
+                    .albums
+                    .get(&a)
+                    .map(|a| a.folder.clone())
+                    .unwrap_or_default(),
                 year_item: None,
             }),
             None => {
                 let u = surviving[0];
-                let item = &snap.items[&u];
+                let Some(item) = rows.item(u)? else {
+                    continue;
+                };
                 let account_folder = all_accounts
                     .iter()
                     .find(|a| a.id == item.account_id)
@@ -101,5 +108,5 @@ pub(super) fn file_fates(
     }
     // Moves whose bytes stay where they are (the target is the folder they are in) are no moves.
     moves.retain(|m| parent_of(&m.from) != m.to_folder);
-    (moves, files_removed)
+    Ok((moves, files_removed))
 }

@@ -1,19 +1,26 @@
 //! Step one: compare complete listings with the index and decide what would go, in four
-//! phases over one snapshot of the index (`Index::prune_snapshot`), each a file of its own:
-//! `compare.rs` (each source against the index), `memberships.rs` (the memberships after),
-//! `fates.rs` (what happens to each stored file), `accounts.rs` (each account's plan and the
-//! `--max-delete` check). Nothing here writes.
+//! phases, each a file of its own: `compare.rs` (each source against the index),
+//! `memberships.rs` (the memberships after), `fates.rs` (what happens to each stored file),
+//! `accounts.rs` (each account's plan and the `--max-delete` check). Nothing here writes.
+//!
+//! The plan's memory follows what it removes, not the library: every item is read once, one
+//! row at a time, to compare it with its sources; after that only the items and stored files
+//! that something removed touches are read again ([`Rows`]). Holding every item, stored file
+//! and membership at once grew by 0.57 MB per 1,000 items (135 MB at 200,000; BENCHMARKS.md,
+//! session 13). Nothing else writes the index while a plan is made: prune holds the
+//! repository's lock.
 
 mod accounts;
 mod compare;
 mod fates;
 mod memberships;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 
 use crate::error::{IoContext, Result};
-use crate::index::PruneSnapshot as Snapshot;
+use crate::index::{Index, PruneAlbum, PruneItem};
 use crate::repo::Repo;
 
 use super::*;
@@ -56,9 +63,8 @@ pub fn newest_export_in(index: &crate::index::Index, account_id: i64) -> Result<
 /// # Errors
 /// Index failures.
 pub fn plan(repo: &Repo, listings: &[AccountListing], opts: &PruneOptions) -> Result<PrunePlan> {
-    // The snapshot reads every item, membership and stored file once, and the plan is made
-    // from it in memory: a full page cache of those pages was a quarter of the plan's heap at
-    // its peak at 100,000 items (17.5 of 66.5 MB; BENCHMARKS.md, session 11).
+    // The plan reads every item once: a full page cache of those pages was a quarter of the
+    // plan's heap at its peak at 100,000 items (17.5 of 66.5 MB; BENCHMARKS.md, session 11).
     repo.index.with_page_cache(PLAN_PAGE_CACHE_KIB, || {
         plan_from_index(repo, listings, opts)
     })
@@ -72,12 +78,12 @@ fn plan_from_index(
     listings: &[AccountListing],
     opts: &PruneOptions,
 ) -> Result<PrunePlan> {
-    let snap = repo.index.prune_snapshot()?;
+    let rows = Rows::new(&repo.index)?;
     let all_accounts = repo.index.accounts()?;
-    let mut d = compare_with_sources(repo, &snap, listings)?;
-    let after = memberships_after(&snap, &mut d);
-    let (moves, files_removed) = file_fates(&snap, &d, &after, &all_accounts);
-    let (accounts, over) = account_plans(&snap, &d, &after, opts);
+    let mut d = compare_with_sources(repo, &rows, listings)?;
+    let after = memberships_after(&rows, &mut d)?;
+    let (moves, files_removed) = file_fates(&rows, &d, &after, &all_accounts)?;
+    let (accounts, over) = account_plans(&rows, &d, &after, opts)?;
     let refused = if !d.problems.is_empty() {
         Some(format!(
             "a listing failed or looks incomplete, so nothing is removed: {}",
@@ -117,10 +123,62 @@ struct Decisions {
     problems: Vec<String>,
 }
 
+/// The index as the plan reads it: every album at once (a few thousand at most), the items it
+/// touches once each, and each touched item's albums after the prune.
+struct Rows<'a> {
+    index: &'a Index,
+    albums: BTreeMap<i64, PruneAlbum>,
+    items: RefCell<HashMap<i64, Option<PruneItem>>>,
+    albums_after: RefCell<HashMap<i64, Vec<i64>>>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(index: &'a Index) -> Result<Rows<'a>> {
+        Ok(Rows {
+            index,
+            albums: index.prune_albums()?,
+            items: RefCell::default(),
+            albums_after: RefCell::default(),
+        })
+    }
+
+    /// An item, read from the index once.
+    fn item(&self, id: i64) -> Result<Option<PruneItem>> {
+        if let Some(known) = self.items.borrow().get(&id) {
+            return Ok(known.clone());
+        }
+        let read = self.index.prune_item(id)?;
+        self.items.borrow_mut().insert(id, read.clone());
+        Ok(read)
+    }
+
+    /// The albums an item that stays is in after the prune, the home a file moves to first
+    /// ([`album_rank`]). Asked only once the memberships the sources removed are decided
+    /// (phase 1): the albums phase 2 removes held no item that stays.
+    fn albums_after(&self, item: i64, d: &Decisions) -> Result<Vec<i64>> {
+        if let Some(known) = self.albums_after.borrow().get(&item) {
+            return Ok(known.clone());
+        }
+        let mut after: Vec<i64> = self
+            .index
+            .item_album_ids(item)?
+            .into_iter()
+            .filter(|a| {
+                self.albums.contains_key(a)
+                    && !d.removed_albums.contains_key(a)
+                    && !d.removed_memberships.contains(&(*a, item))
+            })
+            .collect();
+        after.sort_by_key(|id| album_rank(&self.albums, *id));
+        self.albums_after.borrow_mut().insert(item, after.clone());
+        Ok(after)
+    }
+}
+
 /// User albums before the others, then the oldest: the home a file moves to.
-fn album_rank(snap: &Snapshot, id: i64) -> (bool, i64) {
-    let a = &snap.albums[&id];
-    (!a.kind.is_user(), a.id)
+fn album_rank(albums: &BTreeMap<i64, PruneAlbum>, id: i64) -> (bool, i64) {
+    let user = albums.get(&id).is_some_and(|a| a.kind.is_user());
+    (!user, id)
 }
 
 /// One account as phase 1 saw it.
@@ -134,9 +192,8 @@ struct ListedAccount {
     problems: Vec<String>,
 }
 
-/// Which albums each item stays in, and the stored items that lose every album.
+/// The stored items that stay and lose every album.
 struct After {
-    albums_after: HashMap<i64, Vec<i64>>,
     homeless: BTreeSet<i64>,
 }
 
