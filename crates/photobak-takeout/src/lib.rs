@@ -48,8 +48,9 @@
 //!
 //! * `scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error>` — [`Error`] only when
 //!   no part can be read at all; every per-entry problem lands in [`Catalog::problems`].
-//!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars and the media entries in
-//!   files the caller gives ([`Spill::Files`]; [`Error::Spill`] when one cannot be written).
+//!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars and the media entries (and,
+//!   until they are matched, the media entries as placed) in files the caller gives
+//!   ([`Spill::Files`]; [`Error::Spill`] when one cannot be written).
 //! * [`Media`]: `catalog.media.len()`, `.get(id) -> io::Result<MediaEntry>`,
 //!   `.in_record_order()` (an iterator of `io::Result<MediaEntry>`, folder then name; a
 //!   same-path duplicate whose first copy is in another folder last), and

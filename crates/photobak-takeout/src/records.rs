@@ -19,11 +19,14 @@ use crate::parts::ZipLoc;
 pub enum Spill {
     /// In memory, encoded.
     Memory,
-    /// In two files the caller created for them (empty; each is written from its start and
-    /// read back; unnamed temporary files are best, as nothing else should see them).
+    /// In files the caller created for them (empty; each is written from its start and read
+    /// back; unnamed temporary files are best, as nothing else should see them): the
+    /// sidecars, the media entries, and the media entries as placed, which only the scan
+    /// reads (until their folder is matched).
     Files {
         sidecars: std::fs::File,
         media: std::fs::File,
+        placement: std::fs::File,
     },
 }
 

@@ -16,6 +16,7 @@ fn scan_as(format: ArchiveFormat, dir: &Path) -> (Vec<std::path::PathBuf>, Catal
             let spill = Spill::Files {
                 sidecars: tempfile::tempfile().unwrap(),
                 media: tempfile::tempfile().unwrap(),
+                placement: tempfile::tempfile().unwrap(),
             };
             scan_into(&parts, &Limits::default(), spill).unwrap()
         }
@@ -118,8 +119,8 @@ fn a_part_changed_after_the_scan_is_an_error_naming_the_sidecar() {
 }
 
 /// A spill file that cannot be written (here opened read-only; a full disk alike), the
-/// sidecars' or the media entries', fails the scan with `Error::Spill`, not as a problem of
-/// the export.
+/// sidecars', the media entries' or the placement's, fails the scan with `Error::Spill`, not
+/// as a problem of the export.
 #[test]
 fn a_spill_file_that_cannot_be_written_fails_the_scan() {
     let tmp = tempfile::tempdir().unwrap();
@@ -131,11 +132,18 @@ fn a_spill_file_that_cannot_be_written_fails_the_scan() {
     let path = tmp.path().join("spill");
     std::fs::write(&path, b"").unwrap();
     let read_only = || std::fs::File::open(&path).unwrap();
-    for (sidecars, media) in [
-        (read_only(), tempfile::tempfile().unwrap()),
-        (tempfile::tempfile().unwrap(), read_only()),
+    let writable = || tempfile::tempfile().unwrap();
+    for (sidecars, media, placement) in [
+        (read_only(), writable(), writable()),
+        (writable(), read_only(), writable()),
+        (writable(), writable(), read_only()),
     ] {
-        match scan_into(&parts, &Limits::default(), Spill::Files { sidecars, media }) {
+        let spill = Spill::Files {
+            sidecars,
+            media,
+            placement,
+        };
+        match scan_into(&parts, &Limits::default(), spill) {
             Err(photobak_takeout::Error::Spill(e)) => assert!(!e.to_string().is_empty()),
             other => panic!("expected a spill error, got {other:?}"),
         }

@@ -327,6 +327,7 @@ mod tests {
             let spill = photobak_takeout::Spill::Files {
                 sidecars: tempfile::tempfile().unwrap(),
                 media: tempfile::tempfile().unwrap(),
+                placement: tempfile::tempfile().unwrap(),
             };
             let catalog = photobak_takeout::scan_into(parts, &Limits::default(), spill).unwrap();
             let ids = Identities::of(&catalog).unwrap();

@@ -267,8 +267,9 @@ pub(crate) async fn scan_export(repo: &Arc<Repo>, parts: Vec<PathBuf>) -> Result
         .map_err(|e| Error::Invalid(format!("reading the Takeout export: {e}")))
 }
 
-/// Pass 1, the catalog's sidecars and media entries in two scratch files of the repository
-/// (see [`photobak_takeout::Sidecars`] and [`photobak_takeout::Media`]). The outer error is
+/// Pass 1, the catalog's sidecars and media entries in scratch files of the repository (see
+/// [`photobak_takeout::Sidecars`] and [`photobak_takeout::Media`]; a third holds the media
+/// entries as placed, until their folder is matched). The outer error is
 /// the repository's (a scratch file cannot be made, written or read back: [`Error::Io`]); the
 /// inner one the export's (no part can be read), which a caller reports its own way.
 ///
@@ -281,6 +282,7 @@ pub(crate) fn scan_with_scratch(
     let spill = photobak_takeout::Spill::Files {
         sidecars: repo.scratch_file()?,
         media: repo.scratch_file()?,
+        placement: repo.scratch_file()?,
     };
     match photobak_takeout::scan_into(parts, &Limits::default(), spill) {
         Err(photobak_takeout::Error::Spill(source)) => Err(Error::Io {

@@ -19,8 +19,10 @@ use crate::{
 mod export;
 mod first_by_path;
 mod matching;
+mod placed;
 
 use first_by_path::FirstByPath;
+use placed::{Chain, Placed, PlacedStore};
 
 /// Reads every part of one export and pairs media with sidecars, keeping their sidecars in
 /// memory ([`Spill::Memory`]). See the crate docs.
@@ -127,8 +129,8 @@ struct Ref {
 struct Group {
     product: String,
     dirs: Vec<String>,
-    /// The folder's media entries as placed, until it is matched.
-    media: Vec<Placed>,
+    /// The folder's media entries as placed, until it is matched (in the placement's store).
+    placed: Chain,
     /// The folder's paths in the parts (`Takeout/Google Photos/Trip`; one, unless parts are
     /// laid out differently), each once: a placed entry keeps its index and its name.
     folder_paths: Vec<Box<str>>,
@@ -137,28 +139,13 @@ struct Group {
     json_entries: Vec<parts::RawEntry>,
 }
 
-/// A media entry as the placement keeps it until its folder is matched: what its
-/// [`MediaEntry`] is made of then, its path as its folder's (an index in
-/// [`Group::folder_paths`]) and its name. Every media entry of the export is placed before the
-/// first folder is matched (a folder may span parts), so this is held for all of them at once,
-/// at the scan's peak: a whole `MediaEntry` with its path was 136 bytes and some 60 more, and
-/// all of them were held until the scan's end (BENCHMARKS.md, session 12).
-struct Placed {
-    id: u32,
-    part: u32,
-    ordinal: u32,
-    folder: u32,
-    size: u64,
-    zip: Option<parts::ZipLoc>,
-    duplicate_of: Option<u32>,
-    name: Box<str>,
-}
-
 impl Group {
-    /// The media entries of the folder, made whole for its matching.
-    fn take_entries(&mut self) -> Vec<MediaEntry> {
+    /// The media entries of the folder, read back from the placement's store and made whole
+    /// for its matching.
+    fn take_entries(&mut self, store: &PlacedStore) -> std::io::Result<Vec<MediaEntry>> {
         let folders = std::mem::take(&mut self.folder_paths);
-        std::mem::take(&mut self.media)
+        Ok(store
+            .take(self.placed)?
             .into_iter()
             .map(|p| {
                 let folder = &folders[p.folder as usize];
@@ -183,7 +170,7 @@ impl Group {
                     duplicate_of: p.duplicate_of,
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// The order folders are matched in, which is the order their entries are written to the
@@ -201,6 +188,8 @@ struct Builder {
     sidecars: Sidecars,
     /// Where the media entries go once matched (None: in memory).
     media_file: Option<std::fs::File>,
+    /// The media entries as placed, until their folder is matched.
+    placed: PlacedStore,
     /// Each zip part, opened when a JSON entry of it is first read (`read_json`).
     files: Vec<Option<std::fs::File>>,
 }
@@ -261,9 +250,13 @@ fn is_json_copy(name: &str) -> bool {
 impl Builder {
     fn new(listings: Vec<(PathBuf, Listing)>, limits: Limits, spill: Spill) -> Self {
         let nparts = listings.len();
-        let (sidecars, media_file) = match spill {
-            Spill::Memory => (None, None),
-            Spill::Files { sidecars, media } => (Some(sidecars), Some(media)),
+        let (sidecars, media_file, placement) = match spill {
+            Spill::Memory => (None, None, None),
+            Spill::Files {
+                sidecars,
+                media,
+                placement,
+            } => (Some(sidecars), Some(media), Some(placement)),
         };
         Builder {
             listings,
@@ -271,6 +264,7 @@ impl Builder {
             limits,
             sidecars: Sidecars::new(sidecars),
             media_file,
+            placed: PlacedStore::new(placement),
             files: (0..nparts).map(|_| None).collect(),
         }
     }
@@ -586,7 +580,7 @@ impl Builder {
                     g.folder_paths.len() - 1
                 }
             };
-            g.media.push(Placed {
+            let p = Placed {
                 id: index32(id),
                 part: index32(r.part),
                 ordinal,
@@ -595,12 +589,14 @@ impl Builder {
                 zip,
                 duplicate_of,
                 name,
-            });
+            };
+            self.placed.push(&mut g.placed, &p).map_err(Error::Spill)?;
         }
         drop((first_by_path, first_media));
         for (p, (_, listing)) in self.listings.iter_mut().enumerate().skip(placing) {
             release_listing(listing, p, &mut groups);
         }
+        self.placed.seal().map_err(Error::Spill)?;
         let listed = lens;
         debug_assert!(
             groups
@@ -639,7 +635,7 @@ impl Builder {
             let Some(mut g) = groups.remove(&key) else {
                 continue;
             };
-            let mut entries = g.take_entries();
+            let mut entries = g.take_entries(&self.placed).map_err(Error::SpillRead)?;
             let mut found = Vec::new();
             self.match_group(
                 g,
@@ -742,10 +738,9 @@ fn share(e: &mut MediaEntry, first: &MediaEntry) {
 mod tests {
     use super::*;
 
-    /// What every placed entry and every listed entry cost inline, at the scan's peak all at
-    /// once (a 100,000-item export lists some 270,000 entries and 133,000 media entries), and a
-    /// media entry, held a folder at a time: a field added to any is memory per entry, and this
-    /// says so.
+    /// What every listed entry costs inline, at the scan's peak all at once (a 100,000-item
+    /// export lists some 270,000 entries), and a media entry, held a folder at a time: a field
+    /// added to either is memory per entry, and this says so.
     #[test]
     fn entry_sizes() {
         eprintln!(
@@ -768,8 +763,6 @@ mod tests {
             "RawEntry: {}",
             size_of::<parts::RawEntry>()
         );
-        // Every media entry as placed, at once, until its folder is matched.
-        assert!(size_of::<Placed>() <= 72, "Placed: {}", size_of::<Placed>());
     }
 
     /// A same-path duplicate in another folder of the scan (parts laid out differently: the
@@ -800,6 +793,7 @@ mod tests {
         let spill = Spill::Files {
             sidecars: tempfile::tempfile().unwrap(),
             media: tempfile::tempfile().unwrap(),
+            placement: tempfile::tempfile().unwrap(),
         };
         let catalog = scan_into(&parts, &Limits::default(), spill).unwrap();
         let media = catalog.media.to_vec().unwrap();
@@ -946,6 +940,7 @@ mod tests {
         let spill = Spill::Files {
             sidecars: tempfile::tempfile().unwrap(),
             media: tempfile::tempfile().unwrap(),
+            placement: tempfile::tempfile().unwrap(),
         };
         let catalog = scan_into(&[part], &Limits::default(), spill).unwrap();
         let mut titles = Vec::new();

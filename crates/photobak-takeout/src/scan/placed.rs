@@ -1,0 +1,225 @@
+//! The media entries as placed, kept out of memory until their folder is matched.
+//!
+//! Every media entry of an export is placed before the first folder is matched (a folder may
+//! span parts), so what the placement keeps per entry is held for all of them at once, at the
+//! scan's peak: a [`Placed`] with its name in memory was some 100 bytes per media entry, 27 MB
+//! of a 200,000-item export (BENCHMARKS.md, session 13). Each is written instead to a record
+//! file (the scan's third scratch file, [`crate::Spill::Files`]) naming the record its folder
+//! placed before it, and a folder keeps only where its last one is ([`Chain`]): its entries
+//! are read back, newest first, when it is matched.
+
+use crate::parts::ZipLoc;
+use crate::records::{Fields, Records, framed, put_text, put_zip};
+
+/// A media entry as the placement keeps it until its folder is matched: what its
+/// [`crate::MediaEntry`] is made of then, its path as its folder's (an index in the group's
+/// folder paths) and its name.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Placed {
+    pub(super) id: u32,
+    pub(super) part: u32,
+    pub(super) ordinal: u32,
+    pub(super) folder: u32,
+    pub(super) size: u64,
+    pub(super) zip: Option<ZipLoc>,
+    pub(super) duplicate_of: Option<u32>,
+    pub(super) name: Box<str>,
+}
+
+/// Where a folder's placed entries are: the last one's record, which names the one before.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Chain {
+    last: Option<u64>,
+    count: u32,
+}
+
+/// Bytes read at once when a folder's entries are read back (they were mostly written
+/// together: a zip part lists a folder's files together).
+const READ_AHEAD: usize = 64 << 10;
+
+/// No record before this one.
+const NONE: u64 = u64::MAX;
+
+/// The placed entries of every folder.
+pub(super) struct PlacedStore {
+    records: Records,
+    buf: Vec<u8>,
+}
+
+impl PlacedStore {
+    /// In `file`, or in memory.
+    pub(super) fn new(file: Option<std::fs::File>) -> PlacedStore {
+        PlacedStore {
+            records: Records::new(file),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Adds `p` to the folder whose entries `chain` holds.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub(super) fn push(&mut self, chain: &mut Chain, p: &Placed) -> std::io::Result<()> {
+        self.buf.clear();
+        framed(&mut self.buf, |out| {
+            out.extend_from_slice(&chain.last.unwrap_or(NONE).to_le_bytes());
+            for n in [p.id, p.part, p.ordinal, p.folder] {
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            out.extend_from_slice(&p.size.to_le_bytes());
+            match &p.zip {
+                Some(z) => {
+                    out.push(1);
+                    put_zip(out, z);
+                }
+                None => out.push(0),
+            }
+            match p.duplicate_of {
+                Some(d) => {
+                    out.push(1);
+                    out.extend_from_slice(&d.to_le_bytes());
+                }
+                None => out.push(0),
+            }
+            put_text(out, Some(&p.name));
+        });
+        chain.last = Some(self.records.append(&self.buf)?);
+        chain.count += 1;
+        Ok(())
+    }
+
+    /// Done placing: what is buffered goes to the file.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub(super) fn seal(&mut self) -> std::io::Result<()> {
+        self.records.seal()
+    }
+
+    /// A folder's placed entries, in the order they were placed. Only after [`Self::seal`].
+    ///
+    /// # Errors
+    /// When the file cannot be read, or holds something else than was written there.
+    pub(super) fn take(&self, chain: Chain) -> std::io::Result<Vec<Placed>> {
+        let mut out = Vec::with_capacity(chain.count as usize);
+        let mut at = chain.last;
+        while let Some(start) = at {
+            if out.len() == chain.count as usize {
+                return Err(damaged());
+            }
+            let len = self.records.with(start, 4, READ_AHEAD, |b| {
+                u32::from_le_bytes(b.try_into().expect("four bytes asked for"))
+            })?;
+            let (before, placed) =
+                self.records
+                    .with(start + 4, len as usize, READ_AHEAD, decode)??;
+            // A record names only one written before it.
+            at = (before != NONE).then_some(before);
+            if at.is_some_and(|b| b >= start) {
+                return Err(damaged());
+            }
+            out.push(placed);
+        }
+        if out.len() != chain.count as usize {
+            return Err(damaged());
+        }
+        out.reverse();
+        Ok(out)
+    }
+}
+
+fn damaged() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "the scan's placement file holds something else than was written to it",
+    )
+}
+
+/// A record as [`PlacedStore::push`] wrote it: the record before it, and the entry.
+fn decode(b: &[u8]) -> std::io::Result<(u64, Placed)> {
+    let mut f = Fields(b);
+    let mut read = || -> Option<(u64, Placed)> {
+        let before = f.u64()?;
+        let (id, part, ordinal, folder) = (f.u32()?, f.u32()?, f.u32()?, f.u32()?);
+        let size = f.u64()?;
+        let zip = match f.u8()? {
+            0 => None,
+            1 => Some(f.zip()?),
+            _ => return None,
+        };
+        let duplicate_of = match f.u8()? {
+            0 => None,
+            1 => Some(f.u32()?),
+            _ => return None,
+        };
+        let name = f.text()??.into();
+        f.is_empty().then_some((
+            before,
+            Placed {
+                id,
+                part,
+                ordinal,
+                folder,
+                size,
+                zip,
+                duplicate_of,
+                name,
+            },
+        ))
+    };
+    read().ok_or_else(damaged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placed(id: u32, name: &str, zip: bool) -> Placed {
+        Placed {
+            id,
+            part: id % 3,
+            ordinal: id * 7,
+            folder: id % 2,
+            size: u64::from(id) << 33,
+            zip: zip.then_some(ZipLoc {
+                header_start: u64::from(id) * 1000,
+                compressed: 77,
+                crc32: 0xdead_beef,
+                deflated: id.is_multiple_of(2),
+            }),
+            duplicate_of: id.is_multiple_of(4).then_some(id / 2),
+            name: name.into(),
+        }
+    }
+
+    /// Three folders placed interleaved come back each in its own order, every field whole,
+    /// from memory and from a file larger than a read; a folder with nothing placed is empty;
+    /// a chain that does not match the records is an error, not a panic or a wrong folder.
+    #[test]
+    fn folders_come_back_in_placement_order() {
+        for file in [None, Some(tempfile::tempfile().unwrap())] {
+            let mut store = PlacedStore::new(file);
+            let mut chains = [Chain::default(); 3];
+            let mut want: [Vec<Placed>; 3] = Default::default();
+            for id in 0..3000u32 {
+                let g = (id as usize * 7 / 5) % 3;
+                let p = placed(id, &format!("IMG_{id:05}.jpg"), id % 5 != 0);
+                store.push(&mut chains[g], &p).unwrap();
+                want[g].push(p);
+            }
+            store.seal().unwrap();
+            for g in 0..3 {
+                assert_eq!(store.take(chains[g]).unwrap(), want[g]);
+            }
+            assert!(store.take(Chain::default()).unwrap().is_empty());
+            let mut wrong = chains[0];
+            wrong.count += 1;
+            assert!(store.take(wrong).is_err());
+            wrong.count -= 2;
+            assert!(store.take(wrong).is_err());
+            let mut wrong = chains[1];
+            wrong.last = wrong.last.map(|l| l + 3);
+            assert!(store.take(wrong).is_err());
+        }
+    }
+}
