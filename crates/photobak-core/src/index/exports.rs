@@ -185,8 +185,9 @@ impl Index {
         before: i64,
     ) -> Result<Vec<Sighting>> {
         // Every item of the account is read to find the few asked for: through the small
-        // cache, as `account_uses` (a full cache of these pages stayed with `prune` and
-        // `status`: 42 MB at 200,000 items; BENCHMARKS.md, session 13).
+        // cache, as `account_uses` (under the index's own, these pages and the grouping's
+        // sort took `prune --dry-run` from 15 to 42 MB at 200,000 items; BENCHMARKS.md,
+        // session 13).
         self.with_page_cache(super::SCAN_PAGE_CACHE_KIB, || {
             self.with(|c| {
                 let mut st = c.prepare_cached(&format!(
@@ -215,6 +216,7 @@ impl Index {
         since: i64,
         before: i64,
     ) -> Result<u64> {
+        // As `takeout_sightings_between`: every item of the account is read.
         self.with_page_cache(super::SCAN_PAGE_CACHE_KIB, || {
             self.with(|c| {
                 let n: i64 = c

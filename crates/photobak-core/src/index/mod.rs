@@ -81,11 +81,12 @@ pub struct Index {
 }
 
 /// The page cache while a query reads much of a table once to answer one question (the
-/// sweep for unused stored files, whether an account uses a source): its pages are no use to
-/// what follows, and SQLite's allocator (the C library's) keeps what it freed, so a full cache
-/// of them stayed with the process (12.5 MB for the sweep at 100,000 items; 10.7 MB for
-/// `account_uses`, which `status`, `prune` and the sources ask; BENCHMARKS.md, sessions 10
-/// and 11).
+/// sweep for unused stored files, whether an account uses a source, the items a full Takeout
+/// export no longer has): its pages are no use to what follows, and SQLite's allocator (the C
+/// library's) keeps what it freed, so a full cache of them stayed with the process (12.5 MB
+/// for the sweep at 100,000 items; 10.7 MB for `account_uses`, which `status`, `prune` and the
+/// sources ask; the Takeout sightings took `prune --dry-run` from 15 to 42 MB at 200,000;
+/// BENCHMARKS.md, sessions 10, 11 and 13).
 pub(crate) const SCAN_PAGE_CACHE_KIB: i64 = 512;
 
 /// What every connection to the index is set to: a wait for the other connection's writes, the
@@ -725,6 +726,7 @@ mod tests {
         for q in [
             report::CONTENT_AT,
             prune::ALBUM_MEMBERS,
+            prune::ALBUM_MEMBER_IDS,
             prune::ITEM_ALBUM_IDS,
             prune::CONTENT_USER_IDS,
             prune::SOURCED_ITEMS,

@@ -1,8 +1,9 @@
 //! What `prune` reads and writes: the rows its plan compares with the sources, read one at a
-//! time or for the few items the plan touches (never the whole library at once: holding every
-//! item, stored file and membership made the plan's memory grow with the library, 135 MB at
-//! 200,000 items), and the statements its execution runs. What the index forgets of a plan goes in one transaction
-//! ([`Index::forget_pruned`]), so a prune killed half-way leaves either all of it or none.
+//! time or for the few items the plan touches (never the whole library at once: with every
+//! item, stored file and membership held, `prune --dry-run`'s peak grew with the library,
+//! 135 MB at 200,000 items), and the statements its execution runs. What the index forgets of
+//! a plan goes in one transaction ([`Index::forget_pruned`]), so a prune killed half-way leaves
+//! either all of it or none.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -135,7 +136,7 @@ impl Index {
         mut f: impl FnMut(i64, &str, &[Source]) -> Result<()>,
     ) -> Result<()> {
         self.with(|c| {
-            let mut st = c.prepare(SOURCED_ITEMS)?;
+            let mut st = c.prepare_cached(SOURCED_ITEMS)?;
             let mut rows = st.query([account_id])?;
             let mut sources = Vec::new();
             while let Some(r) = rows.next()? {
@@ -155,6 +156,9 @@ impl Index {
                         sources.push(s);
                     }
                 }
+                // By name, as the provenance's key gives them (its order, which `group_concat`
+                // does not promise): the order of the reasons an item is gone.
+                sources.sort_unstable_by_key(|s| s.as_str());
                 let remote_id: String = r.get(1)?;
                 f(r.get(0)?, &remote_id, &sources)?;
             }
@@ -162,8 +166,9 @@ impl Index {
         })
     }
 
-    /// Calls `f` with each member of an album until it returns false; `f` must not use the
-    /// index.
+    /// Calls `f` with each member of an album until it returns false, with what the comparison
+    /// with a listing needs (a membership naming a missing item is not given); `f` must not use
+    /// the index.
     pub fn for_each_album_member(
         &self,
         album_id: i64,
@@ -179,6 +184,21 @@ impl Index {
                     from_library: r.get(2)?,
                 };
                 if !f(member) {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Calls `f` with the item id of each membership of an album until it returns false; `f`
+    /// must not use the index.
+    pub fn for_each_member_id(&self, album_id: i64, mut f: impl FnMut(i64) -> bool) -> Result<()> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(ALBUM_MEMBER_IDS)?;
+            let mut rows = st.query([album_id])?;
+            while let Some(r) = rows.next()? {
+                if !f(r.get(0)?) {
                     break;
                 }
             }
@@ -379,6 +399,9 @@ pub(super) const ALBUM_MEMBERS: &str = "SELECT m.item_id, i.remote_id,
         EXISTS (SELECT 1 FROM provenance p WHERE p.item_id = m.item_id AND p.source = 'library')
      FROM memberships m JOIN items i ON i.id = m.item_id
      WHERE m.album_id = ?1";
+
+/// The item ids of an album's memberships ([`Index::for_each_member_id`]).
+pub(super) const ALBUM_MEMBER_IDS: &str = "SELECT item_id FROM memberships WHERE album_id = ?1";
 
 /// The albums of an item ([`Index::item_album_ids`]).
 pub(super) const ITEM_ALBUM_IDS: &str = "SELECT album_id FROM memberships WHERE item_id = ?1";

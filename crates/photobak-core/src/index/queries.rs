@@ -635,7 +635,8 @@ impl Index {
     }
 
     /// The stored file of every member of an account's albums, as (content id, album id) pairs,
-    /// sorted. For the `others.txt` of every album at once (the end of every run, and `verify`).
+    /// sorted. For the `others.txt` of every album at once (the end of every run; `verify` builds
+    /// each album's on its own instead, not to hold every member's pair).
     ///
     /// Two scans joined in memory: the items' stored files read from `items_content` alone (a
     /// covering index of about 12 bytes per item), and the account's memberships. The join of

@@ -113,6 +113,7 @@ fn takeout_items_missing_from_the_newest_export_are_pruned() {
     assert_eq!(removed, vec!["a", "c"]);
     assert!(p.refused.is_some(), "2 of 4 is over 10%");
     assert_eq!(ap.albums_removed.len(), 1);
+    assert_eq!(ap.albums_removed[0].reason, "every item it held is gone");
     assert_eq!(p.files_removed.len(), 1);
     assert_eq!(p.moves.len(), 1);
     assert_eq!(p.moves[0].to_folder, kept.folder);

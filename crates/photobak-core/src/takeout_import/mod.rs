@@ -446,6 +446,8 @@ fn import_export(
     // grouped) sorts as much as the page cache allows in memory, and with the catalog still
     // held and the index's own cache, that was the first import's peak at 100,114 items
     // (19 MB on top of the catalog's 48 for a tenth of a second; BENCHMARKS.md, session 11).
+    // The sightings' queries now run under the smaller scan cache themselves (session 13);
+    // the rest of the decision under the import's.
     drop(catalog);
     let (kind, absent, warnings) = repo.index.with_page_cache(IMPORT_PAGE_CACHE_KIB, || {
         decide_kind(repo, &account, &export, &record, held_known, opts)

@@ -1,14 +1,15 @@
 //! The re-hashing of `verify`: which stored files are due this time, and reading them on
 //! several threads.
 //!
-//! The stored files are read from the index a page at a time, in the table's order, and handed to
-//! the hashing threads through a short queue; each thread records what it found in batches.
+//! The stored files are read from the index a page at a time, in the table's order, and handed
+//! to the hashing threads through a short queue; each thread records the files it found whole
+//! in batches, and the damaged ones are recorded at the end.
 //! Nothing holds every stored file: holding them (path, digest, a lookup of each path, the
 //! list of those due) grew `verify` by 0.28 MB per 1,000 files, 92 MB at 200,000
 //! (BENCHMARKS.md, session 13).
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
 
 use tokio_util::sync::CancellationToken;
@@ -49,19 +50,18 @@ struct Sample {
 }
 
 impl<'a> Due<'a> {
-    /// The choice `opts` asks for; `eligible` is how many stored files `--only` and `--since`
-    /// leave (see [`Due::eligible`]).
-    pub(super) fn new(opts: &'a VerifyOptions, eligible: u64) -> Due<'a> {
-        let mut due = Due::filters(opts);
-        due.sample = opts.sample_percent.map(|p| Sample {
+    /// These filters with `--sample`'s share of the `eligible` files, how many they leave
+    /// (counted with these very filters: `--since` is one time, taken once).
+    pub(super) fn sampled(mut self, percent: Option<f64>, eligible: u64) -> Due<'a> {
+        self.sample = percent.map(|p| Sample {
             rng: fastrand::Rng::new(),
             wanted: ((eligible as f64) * p.clamp(0.0, 100.0) / 100.0).ceil() as u64,
             to_come: eligible,
         });
-        due
+        self
     }
 
-    /// `--only` and `--since` alone: what [`Due::eligible`] counts with.
+    /// `--only` and `--since` alone (`--since` counted from now).
     pub(super) fn filters(opts: &'a VerifyOptions) -> Due<'a> {
         Due {
             only: opts.only.as_ref(),
@@ -107,7 +107,7 @@ pub(super) fn each_stored_file(
     index: &Index,
     mut each: impl FnMut(&ContentCheck) -> Result<bool>,
 ) -> Result<()> {
-    let mut after = 0;
+    let mut after = i64::MIN;
     loop {
         let page = index.content_checks_after(after, PAGE)?;
         let Some(last) = page.last() else {
@@ -165,17 +165,23 @@ pub(super) fn hash_fed(
     // A short queue of small batches: the reader stays a few batches ahead of the hashing, no
     // more. A queue of single files cost four futex calls per file, and doubled the system
     // time of `verify` at 100,000 small files (BENCHMARKS.md, session 13).
-    let (send, receive) = mpsc::sync_channel::<Vec<ContentCheck>>(2 * threads.max(1));
-    let receive = Mutex::new(receive);
+    let threads = threads.max(1);
+    let (send, receive) = mpsc::sync_channel::<Vec<ContentCheck>>(2 * threads);
+    let queue = Queue {
+        receive: Mutex::new(Some(receive)),
+        live: AtomicUsize::new(threads),
+    };
     let pool = Pool::default();
     let fed = std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
+        for _ in 0..threads {
             s.spawn(|| {
+                let _leaving = Leaving(&queue);
                 let mut buf = Vec::new();
                 let mut good = Vec::new();
                 // Until the reader is done: after a cancel the rest of the queue is let go
-                // unread, so that the reader is never left waiting for room.
-                while let Ok(batch) = receive.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+                // unread, so that the reader is never left waiting for room. The queue's lock
+                // is let go before the batch is hashed (`Queue::next`).
+                while let Some(batch) = queue.next() {
                     for row in batch {
                         if cancel.is_cancelled() {
                             break;
@@ -191,8 +197,8 @@ pub(super) fn hash_fed(
                 pool.record(index, &mut good);
             });
         }
-        // A send fails only when every hashing thread has ended (a panic, which the scope
-        // reports).
+        // A send fails only once every hashing thread has ended (the last one to leave, after
+        // a panic too, lets the queue go: see `Leaving`); the scope then reports the panic.
         let mut batch = Vec::with_capacity(BATCH);
         let fed = feed(&mut |row| {
             batch.push(row);
@@ -207,8 +213,42 @@ pub(super) fn hash_fed(
         drop(send);
         fed
     });
+    // What was found is recorded even when the reading failed: a damaged file loses its
+    // verification whatever stopped the run.
+    let hashed = pool.finish(index);
     fed?;
-    pool.finish(index)
+    hashed
+}
+
+/// The queue the hashing threads take their batches from.
+struct Queue {
+    /// Taken out and dropped by the last thread to leave.
+    receive: Mutex<Option<mpsc::Receiver<Vec<ContentCheck>>>>,
+    live: AtomicUsize,
+}
+
+impl Queue {
+    /// The next batch; None once the reader is done. The lock is held only while waiting for
+    /// it: held through the hashing (as the condition of a `while let` holds a temporary
+    /// through the loop's body), one thread would hash at a time.
+    fn next(&self) -> Option<Vec<ContentCheck>> {
+        let receive = self.receive.lock().unwrap_or_else(|p| p.into_inner());
+        receive.as_ref()?.recv().ok()
+    }
+}
+
+/// A hashing thread's presence: the last to leave (returning or unwinding) drops the queue's
+/// receiving end, so that a reader waiting for room wakes up with an error instead of waiting
+/// forever for threads that are gone.
+struct Leaving<'a>(&'a Queue);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        if self.0.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let mut receive = self.0.receive.lock().unwrap_or_else(|p| p.into_inner());
+            drop(receive.take());
+        }
+    }
 }
 
 /// What the hashing threads share.
@@ -264,18 +304,16 @@ impl Pool {
         good.clear();
     }
 
-    /// Records the damaged files, and says what was found.
+    /// Records the damaged files, and says what was found (or the first failure to record).
     fn finish(self, index: &Index) -> Result<Hashed> {
-        if let Some(e) = self
-            .failed_records
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner())
-        {
-            return Err(e);
-        }
         let damaged = self.damaged.into_inner().unwrap_or_else(|p| p.into_inner());
         let ids: Vec<i64> = damaged.iter().map(|d| d.content_id).collect();
-        index.record_verification(&[], &ids, now())?;
+        let recorded = index.record_verification(&[], &ids, now());
+        let failed = self.failed_records.into_inner();
+        if let Some(e) = failed.unwrap_or_else(|p| p.into_inner()) {
+            return Err(e);
+        }
+        recorded?;
         Ok(Hashed {
             damaged,
             files: self.files.into_inner(),
@@ -285,16 +323,16 @@ impl Pool {
 }
 
 /// What reading one stored file found.
-pub(super) struct Checked {
+struct Checked {
     /// Bytes read, when the file was read to the end.
-    pub(super) read: Option<u64>,
+    read: Option<u64>,
     /// How it differs from the record, if it does.
-    pub(super) damage: Option<DamagedFile>,
+    damage: Option<DamagedFile>,
 }
 
 /// Hashes one stored file with `buf` (one per thread, grown to the largest file up to 1 MiB:
 /// a buffer per file was allocated and zeroed 100,000 times) and compares it with the record.
-pub(super) fn check_file(repo: &Repo, row: &ContentCheck, buf: &mut Vec<u8>) -> Checked {
+fn check_file(repo: &Repo, row: &ContentCheck, buf: &mut Vec<u8>) -> Checked {
     let damaged_as = |actual: Option<String>, error: Option<String>| DamagedFile {
         content_id: row.id,
         path: row.path.clone(),
@@ -368,7 +406,7 @@ mod tests {
             .unwrap();
             paths
         };
-        let due = Due::new(&opts, n as u64);
+        let due = Due::filters(&opts).sampled(opts.sample_percent, n as u64);
         let first = chosen(due.clone());
         assert_eq!(first, chosen(due));
         assert_eq!(first.len(), (n as f64 * 0.1).ceil() as usize);
@@ -377,6 +415,98 @@ mod tests {
         assert!(first.iter().any(|p| p < second));
         assert!(first.iter().any(|p| p >= second && p < third));
         // Another run chooses again.
-        assert_ne!(first, chosen(Due::new(&opts, n as u64)));
+        let again = Due::filters(&opts).sampled(opts.sample_percent, n as u64);
+        assert_ne!(first, chosen(again));
+    }
+
+    /// The hashing threads hash at the same time: with two batches' worth of files and two
+    /// threads, both are inside a file at once (a thread that kept the queue's lock while
+    /// hashing its batch left the other waiting); every file is read and recorded whole.
+    #[test]
+    fn the_threads_hash_side_by_side() {
+        use std::sync::atomic::AtomicUsize;
+        struct Overlap {
+            inside: AtomicUsize,
+            most: AtomicUsize,
+        }
+        impl Progress for Overlap {
+            fn bytes(&self, _n: u64) {
+                let now = self.inside.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                self.inside.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let mut rows = Vec::new();
+        for i in 0..2 * BATCH {
+            let rel = format!("g/{i:03}.jpg");
+            std::fs::create_dir_all(repo.abs("g")).unwrap();
+            std::fs::write(repo.abs(&rel), rel.as_bytes()).unwrap();
+            let id = repo.index.test_content(&rel, rel.as_bytes(), None, None);
+            rows.push(ContentCheck {
+                id,
+                path: rel.clone(),
+                hash: *blake3::hash(rel.as_bytes()).as_bytes(),
+                size: rel.len() as i64,
+                verified_at: None,
+            });
+        }
+        let overlap = Overlap {
+            inside: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
+        };
+        let cancel = CancellationToken::new();
+        let hashed = hash_fed(&repo, &repo.index, 2, &overlap, &cancel, |send| {
+            for row in rows {
+                send(row);
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(hashed.files, 2 * BATCH as u64);
+        assert!(hashed.damaged.is_empty());
+        assert_eq!(repo.index.test_unverified_count(), 0);
+        assert_eq!(
+            overlap.most.load(Ordering::SeqCst),
+            2,
+            "one thread hashed at a time"
+        );
+    }
+
+    /// A hashing thread that panics on every file does not leave the reader waiting for room
+    /// in the queue forever: the last thread to go lets the queue go, and the panic comes
+    /// through.
+    #[test]
+    fn hashing_threads_that_panic_do_not_hang_the_reader() {
+        struct Panics;
+        impl Progress for Panics {
+            fn finished(&self) {
+                panic!("a progress display that fails");
+            }
+        }
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let cancel = CancellationToken::new();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hash_fed(&repo, &repo.index, 2, &Panics, &cancel, |send| {
+                // Far more batches than the queue holds.
+                for i in 0..100 * BATCH as i64 {
+                    let row = ContentCheck {
+                        id: i,
+                        path: format!("missing/{i}.jpg"),
+                        hash: [0; 32],
+                        size: 1,
+                        verified_at: None,
+                    };
+                    if !send(row) {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+        }));
+        assert!(outcome.is_err(), "the panic comes through");
     }
 }

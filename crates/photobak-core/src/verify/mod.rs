@@ -156,9 +156,10 @@ pub fn verify(repo: &Repo, opts: &VerifyOptions, progress: &dyn Progress) -> Res
     let started = std::time::Instant::now();
     let run = repo.index.begin_run("verify", None)?;
     // SQLite's check of the index (a second of one core at 100,000 files) runs on the index's
-    // own connection from the start, and everything else on a second one alongside it: the
-    // files are hashed while the tree is walked, then the manifest is written while the
-    // `others.txt` files are compared. Before, each waited for the one before it.
+    // own connection from the start, and the rest alongside it on a second one: the files are
+    // hashed while the tree is walked, then the `others.txt` files are compared while the
+    // manifest is written (on the first connection, once the check is done with it). Before,
+    // each waited for the one before it.
     let second = repo.index.second_connection(SECOND_CACHE_KIB);
     if let Err(e) = &second {
         tracing::debug!("verify: no second connection to the index ({e}); waiting for the first");
@@ -248,7 +249,7 @@ fn announce<'a>(
         }
         Ok(true)
     })?;
-    let due = Due::new(opts, eligible);
+    let due = filters.sampled(opts.sample_percent, eligible);
     if opts.sample_percent.is_some() {
         // The same choice as the hashing's, from a copy of the same seed.
         let mut same = due.clone();
@@ -298,8 +299,9 @@ const SECOND_CACHE_KIB: i64 = 4096;
 
 /// Re-hashes only `files` (the stored files of one Takeout export's items, before the inbox
 /// removes its parts) with the check's own hashing, and records the outcome as `verify` does:
-/// `verified_at` for the good ones, cleared for the damaged ones. Returns how many were read
-/// and the damaged ones (missing, unreadable or with other bytes).
+/// `verified_at` for the good ones, cleared for the damaged ones (on a cancel, for those read
+/// before it). Returns how many were read and the damaged ones (missing, unreadable or with
+/// other bytes).
 ///
 /// # Errors
 /// Index failures; [`Error::Cancelled`] when `cancel` fired.

@@ -144,17 +144,18 @@ impl Group {
     /// for its matching.
     fn take_entries(&mut self, store: &PlacedStore) -> std::io::Result<Vec<MediaEntry>> {
         let folders = std::mem::take(&mut self.folder_paths);
-        Ok(store
-            .take(self.placed)?
+        store
+            .take(std::mem::take(&mut self.placed))?
             .into_iter()
             .map(|p| {
-                let folder = &folders[p.folder as usize];
+                // A record read back names a folder of this group, unless the file was damaged.
+                let folder = folders.get(p.folder as usize).ok_or_else(placed::damaged)?;
                 let path = if folder.is_empty() {
                     p.name
                 } else {
                     format!("{folder}/{}", p.name).into_boxed_str()
                 };
-                MediaEntry {
+                Ok(MediaEntry {
                     id: p.id,
                     part_index: p.part,
                     entry_index: p.ordinal,
@@ -168,9 +169,9 @@ impl Group {
                     },
                     variant: Variant::Original,
                     duplicate_of: p.duplicate_of,
-                }
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// The order folders are matched in, which is the order their entries are written to the

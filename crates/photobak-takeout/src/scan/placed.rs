@@ -128,7 +128,8 @@ impl PlacedStore {
     }
 }
 
-fn damaged() -> std::io::Error {
+/// The error of a placement file that does not hold what was written to it.
+pub(super) fn damaged() -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::InvalidData,
         "the scan's placement file holds something else than was written to it",
@@ -194,7 +195,7 @@ mod tests {
 
     /// Three folders placed interleaved come back each in its own order, every field whole,
     /// from memory and from a file larger than a read; a folder with nothing placed is empty;
-    /// a chain that does not match the records is an error, not a panic or a wrong folder.
+    /// a chain whose count or start does not match the records is an error, not a panic.
     #[test]
     fn folders_come_back_in_placement_order() {
         for file in [None, Some(tempfile::tempfile().unwrap())] {

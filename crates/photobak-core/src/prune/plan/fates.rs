@@ -76,18 +76,15 @@ pub(super) fn file_fates(
                 content_id: content.id,
                 from: content.path.clone(),
                 to_album: Some(a),
-                to_folder: rows
-                    .albums
-                    .get(&a)
-                    .map(|a| a.folder.clone())
-                    .unwrap_or_default(),
+                // An album of `albums_after`: one the index has.
+                to_folder: rows.albums[&a].folder.clone(),
                 year_item: None,
             }),
             None => {
                 let u = surviving[0];
-                let Some(item) = rows.item(u)? else {
-                    continue;
-                };
+                let item = rows
+                    .item(u)?
+                    .ok_or_else(|| missing_row("item", u, "the users of stored file", id))?;
                 let account_folder = all_accounts
                     .iter()
                     .find(|a| a.id == item.account_id)

@@ -12,8 +12,8 @@ pub(super) fn memberships_after(rows: &Rows<'_>, d: &mut Decisions) -> Result<Af
     // or an item with a removed membership.
     let mut losing: BTreeSet<i64> = d.removed_memberships.iter().map(|&(_, i)| i).collect();
     for &album in d.removed_albums.keys() {
-        rows.index.for_each_album_member(album, |m| {
-            losing.insert(m.item_id);
+        rows.index.for_each_member_id(album, |i| {
+            losing.insert(i);
             true
         })?;
     }
@@ -52,10 +52,11 @@ pub(super) fn memberships_after(rows: &Rows<'_>, d: &mut Decisions) -> Result<Af
         .collect();
     for album in candidates {
         let (mut any, mut all_gone) = (false, true);
-        // Stops at the first member that stays: most albums are read no further.
-        rows.index.for_each_album_member(album, |m| {
+        // Stops at the first member that stays: most albums are read no further. A membership
+        // naming a missing item is one that stays (the album is kept).
+        rows.index.for_each_member_id(album, |i| {
             any = true;
-            all_gone = d.gone.contains_key(&m.item_id);
+            all_gone = d.gone.contains_key(&i);
             all_gone
         })?;
         if any && all_gone {

@@ -3,12 +3,15 @@
 //! `memberships.rs` (the memberships after), `fates.rs` (what happens to each stored file),
 //! `accounts.rs` (each account's plan and the `--max-delete` check). Nothing here writes.
 //!
-//! The plan's memory follows what it removes, not the library: every item is read once, one
-//! row at a time, to compare it with its sources; after that only the items and stored files
-//! that something removed touches are read again ([`Rows`]). Holding every item, stored file
-//! and membership at once grew by 0.57 MB per 1,000 items (135 MB at 200,000; BENCHMARKS.md,
-//! session 13). Nothing else writes the index while a plan is made: prune holds the
-//! repository's lock.
+//! The plan's memory follows what it removes, not the library: every item of a listed account
+//! is read once, one row at a time, to compare it with its sources; the members of the albums
+//! that may go are read up to the first that stays, and the stored files' homes once when an
+//! album goes; after that only the items and stored files that a removal touches are read
+//! again, by index ([`Rows`] keeps the items). With a snapshot of every item, stored file and
+//! membership held instead, `prune --dry-run`'s peak grew by 0.57 MB per 1,000 items (135 MB
+//! at 200,000; BENCHMARKS.md, session 13). Nothing else writes the index while a plan is made:
+//! prune holds the repository's lock. A row that names a missing one (which the index's
+//! foreign keys forbid) makes the plan fail rather than guess.
 
 mod accounts;
 mod compare;
@@ -159,20 +162,29 @@ impl<'a> Rows<'a> {
         if let Some(known) = self.albums_after.borrow().get(&item) {
             return Ok(known.clone());
         }
-        let mut after: Vec<i64> = self
-            .index
-            .item_album_ids(item)?
-            .into_iter()
-            .filter(|a| {
-                self.albums.contains_key(a)
-                    && !d.removed_albums.contains_key(a)
-                    && !d.removed_memberships.contains(&(*a, item))
-            })
-            .collect();
+        let mut after = Vec::new();
+        for a in self.index.item_album_ids(item)? {
+            if !self.albums.contains_key(&a) {
+                return Err(missing_row("album", a, "a membership of item", item));
+            }
+            if !d.removed_albums.contains_key(&a) && !d.removed_memberships.contains(&(a, item)) {
+                after.push(a);
+            }
+        }
         after.sort_by_key(|id| album_rank(&self.albums, *id));
         self.albums_after.borrow_mut().insert(item, after.clone());
         Ok(after)
     }
+}
+
+/// The plan's refusal of an index whose rows name missing ones (the foreign keys forbid it;
+/// an index edited by hand can hold them): planning around one could move or remove files on
+/// a wrong premise.
+fn missing_row(what: &str, id: i64, named_by: &str, by: i64) -> crate::error::Error {
+    crate::error::Error::Internal(format!(
+        "the index names {what} {id} in {named_by} {by}, and has no such {what}; nothing is \
+         pruned (photobak verify checks the index)"
+    ))
 }
 
 /// User albums before the others, then the oldest: the home a file moves to.
