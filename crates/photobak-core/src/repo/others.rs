@@ -33,9 +33,34 @@ impl Repo {
         account_id: i64,
         albums: &[Album],
     ) -> Result<HashMap<i64, Vec<String>>> {
-        others_lines_with(&self.index, account_id, albums, |each| {
-            self.index.each_content_path(each)
-        })
+        let prefixes: HashMap<i64, String> = albums
+            .iter()
+            .map(|a| (a.id, format!("{}/", a.folder)))
+            .collect();
+        // (content, album), sorted: a stored file's albums are one run of it.
+        let members = self.index.album_member_contents(account_id)?;
+        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+        if members.is_empty() {
+            return Ok(out);
+        }
+        self.index.each_content_path(|id, path: &str| {
+            let first = members.partition_point(|m| m.0 < id);
+            for &(_, album) in members[first..].iter().take_while(|m| m.0 == id) {
+                if prefixes
+                    .get(&album)
+                    .is_some_and(|prefix| lives_elsewhere(prefix, path))
+                {
+                    out.entry(album).or_default().push(path.to_string());
+                }
+            }
+        })?;
+        for lines in out.values_mut() {
+            // Sorted and each once, as `album_member_paths` gives them (two members of an
+            // album can share a file).
+            lines.sort_unstable();
+            lines.dedup();
+        }
+        Ok(out)
     }
 
     /// Rewrites the `others.txt` of one album from the index. Returns true when the file changed.
@@ -85,44 +110,6 @@ pub fn others_lines_on(index: &Index, album_id: i64, folder: &str) -> Result<Vec
         .into_iter()
         .filter(|p| lives_elsewhere(&prefix, p))
         .collect())
-}
-
-/// [`Repo::all_others_lines`], with the stored files' ids and paths from `paths` (it calls its
-/// argument once for each of them).
-fn others_lines_with(
-    index: &Index,
-    account_id: i64,
-    albums: &[Album],
-    paths: impl FnOnce(&mut dyn FnMut(i64, &str)) -> Result<()>,
-) -> Result<HashMap<i64, Vec<String>>> {
-    let prefixes: HashMap<i64, String> = albums
-        .iter()
-        .map(|a| (a.id, format!("{}/", a.folder)))
-        .collect();
-    // (content, album), sorted: a stored file's albums are one run of it.
-    let members = index.album_member_contents(account_id)?;
-    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-    if members.is_empty() {
-        return Ok(out);
-    }
-    paths(&mut |id, path| {
-        let first = members.partition_point(|m| m.0 < id);
-        for &(_, album) in members[first..].iter().take_while(|m| m.0 == id) {
-            if prefixes
-                .get(&album)
-                .is_some_and(|prefix| lives_elsewhere(prefix, path))
-            {
-                out.entry(album).or_default().push(path.to_string());
-            }
-        }
-    })?;
-    for lines in out.values_mut() {
-        // Sorted and each once, as `album_member_paths` gives them (two members of an album
-        // can share a file).
-        lines.sort_unstable();
-        lines.dedup();
-    }
-    Ok(out)
 }
 
 /// True when a member's stored file (`path`) is not directly in the album folder whose path
