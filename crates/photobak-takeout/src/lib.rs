@@ -10,7 +10,12 @@
 //! 1. [`scan`] reads every part's directory (the zip central directory; a tgz streamed once; a
 //!    folder walked), parses all JSON (sidecars, album metadata), lists the media entries and
 //!    pairs media with sidecars. All parts given to one call are **one** export: a media file
-//!    and its sidecar may sit in different parts.
+//!    and its sidecar may sit in different parts. One part's listing is held at a time: each
+//!    part is surveyed (its layout, which product folders are Google Photos, the same-path
+//!    rule's hashes), then listed again and placed in turn, and a second listing that differs
+//!    from the first is an error ([`Error::Changed`]); a tgz's listing is held from the one to
+//!    the other, as it can only be streamed. The entries placed wait for their folder's
+//!    matching in the caller's spill file ([`Spill::Files`]).
 //! 2. [`for_each_media`] (or [`for_each_selected_media`]) streams the bytes of the catalog's
 //!    media part by part in archive order and calls back once per media entry (the tgz is
 //!    streamed again, zip entries are read through their local headers where the scan found
@@ -555,6 +560,10 @@ pub enum Error {
     /// A spill file the caller gave ([`Spill::Files`]) could not be written.
     #[error("writing the scan's spill file: {0}")]
     Spill(std::io::Error),
+    /// A part listed twice (once to survey the export, once to place its entries) listed
+    /// differently: it changed while it was read (still being written or synced?).
+    #[error("{}: the part changed while it was read (is it still being written or synced?); read it again once it is complete", .0.display())]
+    Changed(std::path::PathBuf),
     /// A spill file the caller gave ([`Spill::Files`]) could not be read back.
     #[error("reading the scan's spill file back: {0}")]
     SpillRead(std::io::Error),

@@ -19,7 +19,7 @@ pub const RATIO_SLACK: u64 = 1 << 20;
 pub const RATIO_MIN_SIZE: u64 = 1 << 20;
 
 /// One file entry of a part.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawEntry {
     /// Its position in the part (below [`Limits::max_entries`]).
     pub ordinal: u32,
@@ -38,7 +38,7 @@ pub struct RawEntry {
 /// What a listing keeps of an entry besides its name and size: where it is, or its contents
 /// (never both are needed, so one field: two were 16 bytes more for each of the some 270,000
 /// entries of a 100,000-item export, all held at the scan's peak).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Held {
     /// Neither (a tar part's media, which the bytes pass streams again).
     #[default]

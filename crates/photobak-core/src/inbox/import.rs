@@ -57,7 +57,11 @@ pub(super) fn import_export(
         Ok(c) => c,
         Err(e) => {
             report.decision = Decision::Incomplete;
-            report.why = format!("no part can be read as an archive: {e}");
+            report.why = match e {
+                // Still being written or synced: the next run reads it again.
+                photobak_takeout::Error::Changed(_) => e.to_string(),
+                _ => format!("no part can be read as an archive: {e}"),
+            };
             return Ok(());
         }
     };

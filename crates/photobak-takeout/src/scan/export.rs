@@ -10,7 +10,9 @@ fn fnv(acc: u64, bytes: &[u8]) -> u64 {
 }
 
 impl Builder {
-    pub(super) fn export_id(&self) -> (String, Vec<Problem>) {
+    /// The export's id: from its parts' names, else from `derived`, every listed path and
+    /// size (the survey's).
+    pub(super) fn export_id(&self, derived: Option<Vec<(String, u64)>>) -> (String, Vec<Problem>) {
         let mut ids: Vec<(usize, String)> = Vec::new();
         for (i, (path, _)) in self.listings.iter().enumerate() {
             if let Some(n) = path
@@ -44,23 +46,12 @@ impl Builder {
             }
             return (first.clone(), problems);
         }
-        // Every path as its folder and name (no path is made whole: that would be a copy of
-        // every listed path at once), sorted as the whole paths sort.
-        let mut all: Vec<(&str, &str, u64)> = self
-            .listings
-            .iter()
-            .flat_map(|(_, l)| l.entries.iter().map(|e| (l.dir(e), &*e.name, e.size)))
-            .collect();
-        all.sort_by(|a, b| {
-            let whole_a = a.0.bytes().chain(a.1.bytes());
-            whole_a
-                .cmp(b.0.bytes().chain(b.1.bytes()))
-                .then(a.2.cmp(&b.2))
-        });
+        // Sorted as the whole paths sort (the survey keeps them only when no part is named).
+        let mut all = derived.unwrap_or_default();
+        all.sort_unstable();
         let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for (d, n, s) in &all {
-            h = fnv(h, d.as_bytes());
-            h = fnv(h, n.as_bytes());
+        for (path, s) in &all {
+            h = fnv(h, path.as_bytes());
             h = fnv(h, &[0]);
             h = fnv(h, s.to_string().as_bytes());
             h = fnv(h, b"\n");

@@ -1,75 +1,73 @@
 //! The first entry seen with each path, for the scan's same-path rule: a path listed twice
 //! (in two parts, or twice in one) is one entry and the later a duplicate. A file of its own
 //! because its memory layout is a decision of its own: a map of every placed entry, filled as
-//! the entries were placed, was 9 MB at the scan's peak at 270,000 listed entries, beside the
-//! listings and the media entries.
+//! the entries were placed, was 9 MB at the scan's peak at 270,000 listed entries; a sorted
+//! list of every kept entry's hash and place, made before the placement from every part's
+//! listing, was 24 bytes per entry beside those listings.
 //!
-//! So the rule is decided before the placement, from a sorted list that is gone before the
-//! media entries are made: every placed entry by a 32-bit hash of its path, sorted, so that
-//! the entries of one path are neighbours in placement order. Entries whose cut hashes are
-//! equal are told apart by their paths, compared whole (some seven pairs among 270,000 paths).
-//! Only what is a duplicate is kept: duplicates are rare.
+//! So the survey (one part's listing at a time) keeps only a 32-bit hash of each kept path,
+//! and the hashes that more than one entry has are what is left of them: the placement
+//! remembers the paths of the entries with one of those hashes only (the duplicates, and some
+//! seven pairs among 270,000 paths whose cut hashes are equal), and decides the rule as it
+//! places, in placement order. Paths are compared whole: equal hashes are no duplicates.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::Ref;
 use crate::matcher::content_hash;
 
-/// Which entries repeat the path of an earlier one, and which entries are repeated.
-#[derive(Default)]
-pub(super) struct FirstByPath {
-    /// A later entry with a path already seen → the first entry with that path.
-    later: HashMap<Ref, Ref>,
-    /// The first entries of the paths seen more than once.
-    repeated: HashSet<Ref>,
-}
-
-/// The path's hash, cut to the sort's key.
+/// The path's hash, cut to the survey's key.
 pub(super) fn short_hash(path: &str) -> u32 {
     content_hash(path.as_bytes()) as u32
 }
 
+/// The first entry with a path, as the placement saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct First {
+    pub(super) at: Ref,
+    /// Its media entry's id (none for a JSON file).
+    pub(super) media: Option<usize>,
+}
+
+/// Which entries repeat the path of an earlier one, decided as they are placed.
+#[derive(Default)]
+pub(super) struct FirstByPath {
+    /// The cut hashes that more than one kept entry has, sorted.
+    shared: Vec<u32>,
+    /// The first entry placed with each path whose hash is shared.
+    firsts: HashMap<Box<str>, First>,
+}
+
 impl FirstByPath {
-    /// The rule for `placed`, every entry the placement keeps, in placement order, by its
-    /// path (`path_of`).
-    pub(super) fn find(
-        placed: impl Iterator<Item = Ref>,
-        path_of: impl Fn(Ref) -> String,
-    ) -> FirstByPath {
-        let mut keyed: Vec<(u32, Ref)> = placed.map(|r| (short_hash(&path_of(r)), r)).collect();
-        // Placement order within equal hashes; in place (a stable sort's buffer was 6 MB).
-        keyed.sort_unstable();
-        let mut found = FirstByPath::default();
-        for run in keyed.chunk_by(|a, b| a.0 == b.0) {
-            if run.len() == 1 {
-                continue;
-            }
-            // Usually one path; more only when cut hashes collide (a crafted export could make
-            // many collide: they are told apart by a map, not by comparing each with each).
-            let mut firsts: HashMap<String, Ref> = HashMap::new();
-            for &(_, r) in run {
-                match firsts.entry(path_of(r)) {
-                    std::collections::hash_map::Entry::Occupied(o) => {
-                        found.later.insert(r, *o.get());
-                        found.repeated.insert(*o.get());
-                    }
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(r);
-                    }
-                }
+    /// The rule for entries with these hashes (every kept entry's [`short_hash`], in any order).
+    pub(super) fn new(mut hashes: Vec<u32>) -> FirstByPath {
+        hashes.sort_unstable();
+        let mut shared = Vec::new();
+        for run in hashes.chunk_by(|a, b| a == b) {
+            if run.len() > 1 {
+                shared.push(run[0]);
             }
         }
-        found
+        FirstByPath {
+            shared,
+            firsts: HashMap::new(),
+        }
     }
 
-    /// The first entry with the path of `r`, when `r` is not that entry.
-    pub(super) fn first_of(&self, r: Ref) -> Option<Ref> {
-        self.later.get(&r).copied()
-    }
-
-    /// Whether a later entry repeats the path of `r`.
-    pub(super) fn is_repeated(&self, r: Ref) -> bool {
-        self.repeated.contains(&r)
+    /// Places the entry `at` with `path` (its media id `media`, none for JSON): the first entry
+    /// placed before it with the same path, if any. Entries must come in placement order, each
+    /// once, and only those the survey hashed: any other path is taken as its only copy.
+    pub(super) fn place(&mut self, at: Ref, path: &str, media: Option<usize>) -> Option<First> {
+        if self.shared.binary_search(&short_hash(path)).is_err() {
+            return None;
+        }
+        match self.firsts.get(path) {
+            Some(first) => Some(*first),
+            None => {
+                self.firsts.insert(path.into(), First { at, media });
+                None
+            }
+        }
     }
 }
 
@@ -81,34 +79,31 @@ mod tests {
         Ref { part, entry }
     }
 
-    fn find(listed: &[(Ref, &str)]) -> FirstByPath {
-        let path_of = |r: Ref| {
-            listed
-                .iter()
-                .find(|(q, _)| *q == r)
-                .map(|(_, p)| (*p).to_owned())
-                .expect("listed")
-        };
-        FirstByPath::find(listed.iter().map(|(r, _)| *r), path_of)
+    /// Every entry's rule, placed in the order given.
+    fn place_all(listed: &[(Ref, &str)]) -> Vec<Option<First>> {
+        let mut f = FirstByPath::new(listed.iter().map(|(_, p)| short_hash(p)).collect());
+        listed
+            .iter()
+            .enumerate()
+            .map(|(i, (r, p))| f.place(*r, p, Some(i)))
+            .collect()
     }
 
     #[test]
     fn later_entries_point_at_the_first_with_their_path() {
-        let f = find(&[
+        let got = place_all(&[
             (at(0, 0), "Takeout/Google Photos/a/x.jpg"),
             (at(0, 1), "Takeout/Google Photos/a/y.jpg"),
             (at(0, 2), "Takeout/Google Photos/a/x.jpg"),
             (at(1, 0), "Takeout/Google Photos/a/x.jpg"),
             (at(1, 1), "Takeout/Google Photos/b/x.jpg"),
         ]);
-        assert_eq!(f.first_of(at(0, 0)), None);
-        assert_eq!(f.first_of(at(0, 2)), Some(at(0, 0)));
+        let first = Some(First {
+            at: at(0, 0),
+            media: Some(0),
+        });
         // The first, not the previous copy.
-        assert_eq!(f.first_of(at(1, 0)), Some(at(0, 0)));
-        assert_eq!(f.first_of(at(0, 1)), None);
-        assert_eq!(f.first_of(at(1, 1)), None);
-        assert!(f.is_repeated(at(0, 0)));
-        assert!(!f.is_repeated(at(0, 1)) && !f.is_repeated(at(0, 2)));
+        assert_eq!(got, vec![None, None, first, first, None]);
     }
 
     #[test]
@@ -123,15 +118,38 @@ mod tests {
             })
             .expect("a collision");
         assert_eq!(short_hash(&a), short_hash(&b));
-        let f = find(&[
+        let got = place_all(&[
             (at(0, 0), &a),
             (at(0, 1), &b),
             (at(1, 0), &b),
             (at(1, 1), &a),
         ]);
-        assert_eq!(f.first_of(at(0, 1)), None);
-        assert_eq!(f.first_of(at(1, 0)), Some(at(0, 1)));
-        assert_eq!(f.first_of(at(1, 1)), Some(at(0, 0)));
-        assert!(f.is_repeated(at(0, 0)) && f.is_repeated(at(0, 1)));
+        let first = |entry, media| {
+            Some(First {
+                at: at(0, entry),
+                media: Some(media),
+            })
+        };
+        assert_eq!(got, vec![None, None, first(1, 1), first(0, 0)]);
+    }
+
+    /// Only the paths of shared hashes are remembered: a unique path costs nothing.
+    #[test]
+    fn unique_paths_are_not_remembered() {
+        let paths: Vec<String> = (0..1000).map(|i| format!("G/P/IMG_{i}.jpg")).collect();
+        let mut hashes: Vec<u32> = paths.iter().map(|p| short_hash(p)).collect();
+        hashes.push(short_hash(&paths[7]));
+        let mut f = FirstByPath::new(hashes);
+        for (i, p) in paths.iter().enumerate() {
+            assert_eq!(f.place(at(0, i), p, Some(i)), None);
+        }
+        assert_eq!(f.firsts.len(), 1);
+        assert_eq!(
+            f.place(at(1, 0), &paths[7], Some(1000)),
+            Some(First {
+                at: at(0, 7),
+                media: Some(7)
+            })
+        );
     }
 }

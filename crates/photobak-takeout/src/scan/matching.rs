@@ -8,8 +8,9 @@ impl Builder {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn match_group(
         &mut self,
-        mut g: Group,
-        skip_json: &std::collections::HashSet<Ref>,
+        g: Group,
+        // The folder's JSON entries (`PlacedStore::take_jsons`).
+        jsons: Vec<PlacedJson>,
         // The folder's media entries (`Group::take_entries`).
         media: &mut [MediaEntry],
         albums: &mut Vec<AlbumInfo>,
@@ -22,18 +23,18 @@ impl Builder {
         // 100,000-item export).
         let mut sidecars: Vec<Folded> = Vec::new();
         let mut album: Option<(json::AlbumMeta, String)> = None;
-        let entries = std::mem::take(&mut g.json_entries);
-        for (&r, mut e) in g.jsons.iter().zip(entries) {
-            if skip_json.contains(&r) {
+        for j in jsons {
+            if j.skip {
                 continue;
             }
+            let (p, mut e) = (j.part as usize, j.entry);
             // Each JSON is read once, here: its bytes are not needed after.
-            let Some(data) = self.read_json(r.part, &mut e, true, true) else {
+            let Some(data) = self.read_json(p, &mut e, true, true) else {
                 continue; // too large or unreadable: already a problem
             };
-            let (at, path, size) = (e.at(), self.listings[r.part].1.path(&e), e.size);
+            let (at, path, size) = (e.at(), self.listings[p].1.path(&e), e.size);
             let hash = content_hash(&data);
-            let part = self.part_path(r.part).to_path_buf();
+            let part = self.part_path(p).to_path_buf();
             let name = e.name.to_string();
             let res = json::parse_bytes(&data);
             drop(data);
@@ -49,7 +50,7 @@ impl Builder {
                     continue;
                 }
             };
-            match json::classify_at(&name, v, &path, r.part, at.map(|at| (at, size))) {
+            match json::classify_at(&name, v, &path, p, at.map(|at| (at, size))) {
                 Ok(JsonKind::Sidecar(s)) => {
                     for msg in json::time_problems(v) {
                         self.problems.push(Problem::new(

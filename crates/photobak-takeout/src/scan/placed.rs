@@ -7,8 +7,12 @@
 //! file (the scan's third scratch file, [`crate::Spill::Files`]) naming the record its folder
 //! placed before it, and a folder keeps only where its last one is ([`Chain`]): its entries
 //! are read back, newest first, when it is matched.
+//!
+//! A folder's JSON entries wait the same way, in a chain of their own ([`PlacedJson`]): held
+//! in their folders, every listed JSON entry of the parts placed so far was in memory at once
+//! (some 120 bytes each, one or two per item) once a part's listing no longer was.
 
-use crate::parts::ZipLoc;
+use crate::parts::{EntryAt, Held, RawEntry, ZipLoc};
 use crate::records::{Fields, Records, framed, put_text, put_zip};
 
 /// A media entry as the placement keeps it until its folder is matched: what its
@@ -25,6 +29,21 @@ pub(super) struct Placed {
     pub(super) duplicate_of: Option<u32>,
     pub(super) name: Box<str>,
 }
+
+/// A JSON entry as the placement keeps it until its folder is matched: its part, whether the
+/// same-path rule leaves it out (a later copy of a path), and its listed entry (where it is
+/// in the part, or a tar part's contents).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct PlacedJson {
+    pub(super) part: u32,
+    pub(super) skip: bool,
+    pub(super) entry: RawEntry,
+}
+
+/// What a record holds, its first byte after the one before it: a record of the other kind
+/// where a chain leads is a damaged file, not another entry.
+const MEDIA: u8 = b'M';
+const JSON: u8 = b'J';
 
 /// Where a folder's placed entries are: the last one's record, which names the one before.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,6 +82,7 @@ impl PlacedStore {
         self.buf.clear();
         framed(&mut self.buf, |out| {
             out.extend_from_slice(&chain.last.unwrap_or(NONE).to_le_bytes());
+            out.push(MEDIA);
             for n in [p.id, p.part, p.ordinal, p.folder] {
                 out.extend_from_slice(&n.to_le_bytes());
             }
@@ -83,6 +103,45 @@ impl PlacedStore {
             }
             put_text(out, Some(&p.name));
         });
+        self.append(chain)
+    }
+
+    /// Adds the JSON entry `j` to the folder whose JSON `chain` holds.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub(super) fn push_json(&mut self, chain: &mut Chain, j: &PlacedJson) -> std::io::Result<()> {
+        self.buf.clear();
+        framed(&mut self.buf, |out| {
+            out.extend_from_slice(&chain.last.unwrap_or(NONE).to_le_bytes());
+            out.push(JSON);
+            let e = &j.entry;
+            for n in [j.part, e.ordinal, e.dir] {
+                out.extend_from_slice(&n.to_le_bytes());
+            }
+            out.push(u8::from(j.skip));
+            out.extend_from_slice(&e.size.to_le_bytes());
+            match &e.held {
+                Held::Nothing => out.push(0),
+                Held::At(EntryAt::File) => out.push(1),
+                Held::At(EntryAt::Zip(z)) => {
+                    out.push(2);
+                    put_zip(out, z);
+                }
+                Held::Data(d) => {
+                    out.push(3);
+                    let n = u32::try_from(d.len()).expect("a JSON file of fewer than 4 GB");
+                    out.extend_from_slice(&n.to_le_bytes());
+                    out.extend_from_slice(d);
+                }
+            }
+            put_text(out, Some(&e.name));
+        });
+        self.append(chain)
+    }
+
+    /// The record in `buf` appended to `chain`.
+    fn append(&mut self, chain: &mut Chain) -> std::io::Result<()> {
         chain.last = Some(self.records.append(&self.buf)?);
         chain.count += 1;
         Ok(())
@@ -101,6 +160,23 @@ impl PlacedStore {
     /// # Errors
     /// When the file cannot be read, or holds something else than was written there.
     pub(super) fn take(&self, chain: Chain) -> std::io::Result<Vec<Placed>> {
+        self.walk(chain, decode)
+    }
+
+    /// A folder's JSON entries, in the order they were placed. Only after [`Self::seal`].
+    ///
+    /// # Errors
+    /// As [`Self::take`].
+    pub(super) fn take_jsons(&self, chain: Chain) -> std::io::Result<Vec<PlacedJson>> {
+        self.walk(chain, decode_json)
+    }
+
+    /// The records of `chain`, read back by `decode`, oldest first.
+    fn walk<T>(
+        &self,
+        chain: Chain,
+        decode: fn(&[u8]) -> std::io::Result<(u64, T)>,
+    ) -> std::io::Result<Vec<T>> {
         let mut out = Vec::with_capacity(chain.count as usize);
         let mut at = chain.last;
         while let Some(start) = at {
@@ -141,6 +217,9 @@ fn decode(b: &[u8]) -> std::io::Result<(u64, Placed)> {
     let mut f = Fields(b);
     let mut read = || -> Option<(u64, Placed)> {
         let before = f.u64()?;
+        if f.u8()? != MEDIA {
+            return None;
+        }
         let (id, part, ordinal, folder) = (f.u32()?, f.u32()?, f.u32()?, f.u32()?);
         let size = f.u64()?;
         let zip = match f.u8()? {
@@ -165,6 +244,50 @@ fn decode(b: &[u8]) -> std::io::Result<(u64, Placed)> {
                 zip,
                 duplicate_of,
                 name,
+            },
+        ))
+    };
+    read().ok_or_else(damaged)
+}
+
+/// A record as [`PlacedStore::push_json`] wrote it: the record before it, and the entry.
+fn decode_json(b: &[u8]) -> std::io::Result<(u64, PlacedJson)> {
+    let mut f = Fields(b);
+    let mut read = || -> Option<(u64, PlacedJson)> {
+        let before = f.u64()?;
+        if f.u8()? != JSON {
+            return None;
+        }
+        let (part, ordinal, dir) = (f.u32()?, f.u32()?, f.u32()?);
+        let skip = match f.u8()? {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let size = f.u64()?;
+        let held = match f.u8()? {
+            0 => Held::Nothing,
+            1 => Held::At(EntryAt::File),
+            2 => Held::At(EntryAt::Zip(f.zip()?)),
+            3 => {
+                let n = f.u32()?;
+                Held::Data(f.take(n as usize)?.into())
+            }
+            _ => return None,
+        };
+        let name = f.text()??.into();
+        f.is_empty().then_some((
+            before,
+            PlacedJson {
+                part,
+                skip,
+                entry: RawEntry {
+                    ordinal,
+                    dir,
+                    name,
+                    size,
+                    held,
+                },
             },
         ))
     };
@@ -221,6 +344,56 @@ mod tests {
             let mut wrong = chains[1];
             wrong.last = wrong.last.map(|l| l + 3);
             assert!(store.take(wrong).is_err());
+        }
+    }
+
+    fn json(i: u32) -> PlacedJson {
+        let held = match i % 4 {
+            0 => Held::Nothing,
+            1 => Held::At(EntryAt::File),
+            2 => Held::At(EntryAt::Zip(ZipLoc {
+                header_start: u64::from(i) << 20,
+                compressed: 91,
+                crc32: i,
+                deflated: true,
+            })),
+            _ => Held::Data(format!(r#"{{"title": "IMG_{i}.jpg"}}"#).into_bytes().into()),
+        };
+        PlacedJson {
+            part: i % 5,
+            skip: i.is_multiple_of(7),
+            entry: RawEntry {
+                ordinal: i * 3,
+                dir: i % 11,
+                name: format!("IMG_{i}.jpg.supplemental-metadata.json").into(),
+                size: u64::from(i) + 40,
+                held,
+            },
+        }
+    }
+
+    /// A folder's JSON entries, placed between media entries, come back in their order with
+    /// every kind of place (none, a file, a zip entry, a tar part's contents) whole; a chain
+    /// read as the other kind is an error (a damaged file), not an entry.
+    #[test]
+    fn json_entries_come_back_beside_the_media() {
+        for file in [None, Some(tempfile::tempfile().unwrap())] {
+            let mut store = PlacedStore::new(file);
+            let (mut media, mut jsons) = (Chain::default(), Chain::default());
+            let mut want = Vec::new();
+            for i in 0..2000u32 {
+                store
+                    .push(&mut media, &placed(i, &format!("IMG_{i}.jpg"), true))
+                    .unwrap();
+                let j = json(i);
+                store.push_json(&mut jsons, &j).unwrap();
+                want.push(j);
+            }
+            store.seal().unwrap();
+            assert_eq!(store.take_jsons(jsons).unwrap(), want);
+            assert_eq!(store.take(media).unwrap().len(), 2000);
+            assert!(store.take(jsons).is_err());
+            assert!(store.take_jsons(media).is_err());
         }
     }
 }

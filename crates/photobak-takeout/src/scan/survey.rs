@@ -1,0 +1,187 @@
+//! The scan's first look at the export, one part's listing at a time: what the placement of
+//! any entry needs from every part, found before the first is placed. That is each part's
+//! layout (`RootMode`, from all of its paths), which product folders are Google Photos (an
+//! entry of any part can tell), the same-path rule's hashes ([`FirstByPath`]), the archive
+//! browser pages that name the account, and, for parts that carry no Takeout name, every path
+//! for the derived export id.
+//!
+//! Why a pass of its own: the placement used to list every part first, and every listed entry
+//! (56 bytes and its name, some 2.7 entries per item) was held at once, the import's peak.
+//! Now a zip or folder part is listed here, surveyed and released, and listed again when it is
+//! placed: its central directory (or its folders) is read twice, and the second listing must
+//! be the first one again (`Surveyed::fingerprint`), or the part changed while it was read. A
+//! tar part can only be listed by reading it whole, so its listing is held from here to its
+//! placement.
+
+use std::hash::Hasher;
+
+use crate::PartFormat;
+
+use super::*;
+
+/// What the survey found of one part.
+pub(super) struct Surveyed {
+    pub(super) mode: RootMode,
+    /// The export's entry budget before the part was listed: listed again with it, a part
+    /// stops where it stopped the first time.
+    pub(super) budget: usize,
+    /// Its listed entries.
+    pub(super) listed: usize,
+    /// A hash of every listed entry's path, size and place, in listing order.
+    pub(super) fingerprint: u64,
+    /// Whether its listing is held from the survey to its placement (a tar part).
+    pub(super) held: bool,
+}
+
+/// What the survey found of the whole export.
+pub(super) struct Survey {
+    pub(super) parts: Vec<Surveyed>,
+    /// The archive browser pages' text (for the account hint).
+    pub(super) html: Vec<String>,
+    /// Which product folders are Google Photos.
+    pub(super) photos_products: BTreeMap<String, bool>,
+    pub(super) first_by_path: FirstByPath,
+    /// Every listed path and size, when no part carries a Takeout name (the derived export id).
+    pub(super) derived: Option<Vec<(String, u64)>>,
+}
+
+/// A listing's fingerprint: what the placement relies on of each entry, in order.
+pub(super) fn fingerprint(listing: &Listing) -> u64 {
+    // Not against an adversary: against a part rewritten between two listings.
+    let mut h = std::hash::DefaultHasher::new();
+    h.write_usize(listing.entries.len());
+    for e in &listing.entries {
+        h.write(listing.dir(e).as_bytes());
+        h.write(e.name.as_bytes());
+        h.write_u8(0);
+        h.write_u32(e.ordinal);
+        h.write_u64(e.size);
+        match &e.held {
+            parts::Held::Nothing => h.write_u8(0),
+            parts::Held::At(parts::EntryAt::File) => h.write_u8(1),
+            parts::Held::At(parts::EntryAt::Zip(z)) => {
+                h.write_u8(2);
+                h.write_u64(z.header_start);
+                h.write_u64(z.compressed);
+                h.write_u32(z.crc32);
+                h.write_u8(u8::from(z.deflated));
+            }
+            parts::Held::Data(d) => {
+                h.write_u8(3);
+                h.write(d);
+            }
+        }
+    }
+    h.finish()
+}
+
+impl Builder {
+    /// Lists and surveys every part in turn (see the module docs).
+    pub(super) fn survey(&mut self) -> Survey {
+        let derive = !self.listings.iter().any(|(p, _)| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(names::parse_part_name)
+                .is_some()
+        });
+        let mut s = Survey {
+            parts: Vec::with_capacity(self.listings.len()),
+            html: Vec::new(),
+            photos_products: BTreeMap::new(),
+            first_by_path: FirstByPath::default(),
+            derived: derive.then(Vec::new),
+        };
+        // The kept entries' hashes, each with its product folder's place in `products`: which
+        // products are Google Photos is known only once every part is surveyed.
+        let mut hashes: Vec<(u32, u32)> = Vec::new();
+        let mut products: HashMap<String, u32> = HashMap::new();
+        let mut budget = self.limits.max_entries.min(u32::MAX as usize);
+        for p in 0..self.listings.len() {
+            let before = budget;
+            let listing = parts::list(&self.listings[p].0, &self.limits, &mut budget);
+            let held = matches!(listing.format, PartFormat::Tar | PartFormat::Tgz);
+            self.listings[p].1 = listing;
+            let mode = self.root_mode(p);
+            self.survey_part(p, &mode, &mut s, &mut hashes, &mut products);
+            let listing = &mut self.listings[p].1;
+            s.parts.push(Surveyed {
+                mode,
+                budget: before,
+                listed: listing.entries.len(),
+                fingerprint: fingerprint(listing),
+                held,
+            });
+            if !held {
+                listing.entries = Vec::new();
+                listing.dirs = Vec::new();
+            }
+        }
+        let mut is_photos = vec![false; products.len()];
+        for (name, id) in products {
+            is_photos[id as usize] = s.photos_products.get(&name).copied().unwrap_or(false);
+        }
+        let kept: Vec<u32> = hashes
+            .into_iter()
+            .filter(|&(_, prod)| is_photos[prod as usize])
+            .map(|(h, _)| h)
+            .collect();
+        s.first_by_path = FirstByPath::new(kept);
+        s
+    }
+
+    fn survey_part(
+        &mut self,
+        p: usize,
+        mode: &RootMode,
+        s: &mut Survey,
+        hashes: &mut Vec<(u32, u32)>,
+        products: &mut HashMap<String, u32>,
+    ) {
+        for entry in 0..self.listings[p].1.entries.len() {
+            let r = Ref { part: p, entry };
+            let path = self.path(r);
+            if let Some(d) = &mut s.derived {
+                d.push((path.clone(), self.entry(r).size));
+            }
+            let (prod, rest) = match Self::place(mode, &path) {
+                Some(Place::Product(prod, rest)) => (prod, rest),
+                Some(Place::Top) => {
+                    // The archive browser page names the account.
+                    let e = self.entry(r);
+                    let lower = e.name.to_lowercase();
+                    if (lower.ends_with(".html") || lower.ends_with(".htm"))
+                        && let Some(d) = e.data()
+                    {
+                        s.html.push(String::from_utf8_lossy(d).into_owned());
+                    }
+                    continue;
+                }
+                None => continue,
+            };
+            if Self::name_kept(&rest).is_ok() {
+                let next = index32(products.len());
+                let id = *products.entry(prod.clone()).or_insert(next);
+                hashes.push((first_by_path::short_hash(&path), id));
+            }
+            let known = prod.is_empty() || folders::is_product_name(&prod);
+            let flag = s.photos_products.entry(prod).or_insert(known);
+            if *flag {
+                continue;
+            }
+            if rest.len() >= 2 && folders::year_of(&rest[0]).is_some() {
+                *flag = true;
+            } else if self.entry(r).name.to_ascii_lowercase().ends_with(".json")
+                && let Some(d) = {
+                    let mut e = std::mem::take(&mut self.listings[p].1.entries[entry]);
+                    let d = self.read_json(p, &mut e, false, false);
+                    self.listings[p].1.entries[entry] = e;
+                    d
+                }
+                && let Ok(v) = json::parse_bytes(&d)
+                && json::looks_like_photos(&v)
+            {
+                *flag = true;
+            }
+        }
+    }
+}
