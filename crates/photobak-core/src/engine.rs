@@ -243,7 +243,7 @@ impl Engine {
                 let failed = &mut s.failed;
                 let written = repo
                     .index
-                    .batch(|_| Ok(finish_items(&repo, &touched, finishing, failed)));
+                    .batch(|_| Ok(finish_items(&repo, touched, finishing, failed)));
                 match written {
                     Ok(n) => s.xmp_written += n,
                     Err(e) => s.failed.push(("finishing steps".into(), e.to_string())),
@@ -281,20 +281,20 @@ impl Engine {
     }
 }
 
-/// Capture time from the file, `.xmp`, modification time, once per item; returns the number
-/// of `.xmp` files written.
+/// Capture time from the file, `.xmp`, modification time, once per item, in id order;
+/// returns the number of `.xmp` files written.
 fn finish_items(
     repo: &Repo,
-    items: &[i64],
+    mut items: Vec<i64>,
     finishing: Finishing,
     failed: &mut Vec<(String, String)>,
 ) -> u64 {
-    let mut seen = std::collections::HashSet::new();
+    // Each once by sorting the list in place: a set of every item touched was a second copy,
+    // at the end of an import (session 14).
+    items.sort_unstable();
+    items.dedup();
     let mut xmp = 0;
-    for &id in items {
-        if !seen.insert(id) {
-            continue;
-        }
+    for id in items {
         let step = || -> Result<bool> {
             if finishing.time_from_file {
                 resolve_from_file(repo, id)?;

@@ -179,7 +179,10 @@ pub(super) fn store_bytes(
     // Which entries to read, decided once (a lookup and a `stat` each); everything to read is
     // queued before reading starts, with its size, so a progress bar can show the bytes left
     // and an honest time left.
-    let mut todo: Vec<Todo> = Vec::new();
+    // Room for every entry at once (the pages of what is not used are never touched): grown
+    // by doubling, the list left its earlier copies to the allocator, which keeps freed pages
+    // for seconds, when the import's peak was there (session 14).
+    let mut todo: Vec<Todo> = Vec::with_capacity(catalog.media.len());
     for entry in catalog.media.in_record_order() {
         let entry = entry.map_err(|e| super::scratch_unreadable(repo, e))?;
         if plan.get(entry.index()).is_some_and(&wanted) {
@@ -193,6 +196,8 @@ pub(super) fn store_bytes(
     }
     // Archive order: the ids are in part order, then in each part's order.
     todo.sort_unstable_by_key(|t| t.id);
+    // Held through the pass: without the room left unused.
+    todo.shrink_to_fit();
     let any_wanted = !todo.is_empty();
     // Group commit: entries are staged without an fsync; a group (GROUP_ENTRIES entries,
     // GROUP_BYTES bytes or GROUP_EVERY, whichever comes first) is made durable with one
@@ -215,11 +220,19 @@ pub(super) fn store_bytes(
     let pass = repo.index.batch(|batch| {
         while !todo.is_empty() && !cancel.is_cancelled() {
             // The first copy of every item now; the others once these are stored.
-            let mut items = HashSet::new();
-            let (first, later): (Vec<Todo>, Vec<Todo>) = todo
-                .iter()
-                .partition(|t| plan.get(t.index()).is_some_and(|p| items.insert(p.item_id)));
+            // Split in place, the later copies (a few, usually) moved out: the list was held
+            // beside a copy of each half through the reading.
+            let mut items = HashSet::with_capacity(todo.len());
+            let mut later = Vec::new();
+            todo.retain(|t| {
+                let first = plan.get(t.index()).is_some_and(|p| items.insert(p.item_id));
+                if !first {
+                    later.push(*t);
+                }
+                first
+            });
             drop(items);
+            let first = std::mem::take(&mut todo);
             read_and_store(&cx, catalog, plan, &first, &mut group, batch, &mut found)?;
             // A later copy is read only when its item still needs it (its first copy could not
             // be read or stored, or it brings the original of a picked item).

@@ -3,7 +3,10 @@
 //! record pass to the end of the bytes pass, so packed: a boxed plan per entry (64 bytes)
 //! with its file name in an allocation of its own, and a pointer to it, became 32 bytes and
 //! the name's own bytes; the bytes pass's resident memory at 100,114 items fell from 69–70 to
-//! 62–63 MiB (BENCHMARKS.md, session 11).
+//! 62–63 MiB (BENCHMARKS.md, session 11). The names are kept in blocks of 1 MiB: one string
+//! grown by doubling held up to twice their size, and both the old and the new string for the
+//! moment it grew (7.6 MiB for 3.8 of names at 100,114 items, the import's largest allocation;
+//! session 14).
 
 use std::collections::HashMap;
 
@@ -31,7 +34,7 @@ pub(super) struct Planned {
     /// The item; 0 (no row has it) for an entry that became none.
     pub item_id: i64,
     taken_at: i64,
-    /// The file name's place in [`Plan::names`].
+    /// The file name's place in [`Plan::names`]: its block, and where in the block.
     name_at: u32,
     name_len: u32,
     flags: u8,
@@ -66,11 +69,16 @@ impl Planned {
     }
 }
 
+/// The size of a block of [`Plan::names`]: a name's place is its block's number and its
+/// offset in 20 bits, which leaves 4,096 blocks (4 GiB of names).
+const NAMES_BLOCK: usize = 1 << 20;
+
 /// Every entry's plan, by entry index.
 pub(super) struct Plan {
     entries: Vec<Planned>,
-    /// Every recorded entry's file name, one after the other.
-    names: String,
+    /// Every recorded entry's file name, one after the other, in blocks of [`NAMES_BLOCK`]
+    /// bytes (a longer name has a block of its own).
+    names: Vec<String>,
     /// The report lines of the items an entry adopted (rare), by item.
     adopted: HashMap<i64, Box<str>>,
 }
@@ -80,7 +88,7 @@ impl Plan {
     pub fn new(n: usize) -> Plan {
         Plan {
             entries: vec![Planned::default(); n],
-            names: String::new(),
+            names: Vec::new(),
             adopted: HashMap::new(),
         }
     }
@@ -88,9 +96,16 @@ impl Plan {
     /// Entry `i` became `r`'s item.
     pub fn record(&mut self, i: usize, r: Recorded) {
         debug_assert_ne!(r.item_id, 0, "rowids start at 1");
-        let at = u32::try_from(self.names.len()).expect("file names of fewer than 4 GB");
-        let len = u32::try_from(r.filename.len()).expect("a file name of fewer than 4 GB");
-        self.names.push_str(&r.filename);
+        let len = r.filename.len();
+        let fits = |b: &String| b.capacity() - b.len() >= len;
+        if !self.names.last().is_some_and(fits) {
+            self.names.push(String::with_capacity(len.max(NAMES_BLOCK)));
+        }
+        let block = self.names.len() - 1;
+        let names = &mut self.names[block];
+        let at = u32::try_from(block << 20 | names.len()).expect("file names of fewer than 4 GiB");
+        names.push_str(&r.filename);
+        let len = u32::try_from(len).expect("a file name of fewer than 4 GiB");
         let mut flags = 0;
         for (set, flag) in [
             (r.was_stored, WAS_STORED),
@@ -127,8 +142,11 @@ impl Plan {
 
     /// The name of a new stored file for `p`.
     pub fn filename(&self, p: &Planned) -> &str {
-        let at = p.name_at as usize;
-        &self.names[at..at + p.name_len as usize]
+        let (block, at) = (
+            p.name_at as usize >> 20,
+            p.name_at as usize & (NAMES_BLOCK - 1),
+        );
+        &self.names[block][at..at + p.name_len as usize]
     }
 
     /// The report line of the picked item `p`'s item adopted. Kept by item: check
@@ -192,5 +210,41 @@ mod tests {
         assert_eq!(plan.adopted_line(a), None);
         let ids: Vec<i64> = plan.iter().map(|p| p.item_id).collect();
         assert_eq!(ids, [7, 9]);
+    }
+
+    /// Names read back across the blocks they are kept in, a name longer than a block too,
+    /// and no block grows past what it was made with.
+    #[test]
+    fn names_read_back_across_blocks() {
+        let n = 60_000;
+        let name = |i: usize| match i {
+            777 => "L".repeat(NAMES_BLOCK + 5),
+            _ => format!("IMG_{i:06}_{}.jpg", "x".repeat(i % 13)),
+        };
+        let mut plan = Plan::new(n);
+        for i in 0..n {
+            plan.record(
+                i,
+                Recorded {
+                    adopted: None,
+                    item_id: i as i64 + 1,
+                    filename: name(i),
+                    taken_at: None,
+                    was_stored: false,
+                    changed: false,
+                    known_before: false,
+                },
+            );
+        }
+        assert!(plan.names.len() > 2, "{} blocks", plan.names.len());
+        assert!(
+            plan.names
+                .iter()
+                .all(|b| b.capacity() == NAMES_BLOCK.max(b.len())),
+            "a block grew"
+        );
+        for i in 0..n {
+            assert_eq!(plan.filename(plan.get(i).unwrap()), name(i), "entry {i}");
+        }
     }
 }
