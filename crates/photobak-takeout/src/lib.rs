@@ -19,9 +19,10 @@
 //! 2. [`for_each_media`] (or [`for_each_selected_media`]) streams the bytes of the catalog's
 //!    media part by part in archive order and calls back once per media entry (the tgz is
 //!    streamed again, zip entries are read through their local headers where the scan found
-//!    them ([`MediaEntry::zip`]), files are opened). The central directory is read once, by the
-//!    scan: held by every reader of the second pass, it was 33 MB for a part of 133,000
-//!    entries, parsed again for every stretch of the part.
+//!    them ([`MediaEntry::zip`]), files are opened). The central directory is read by the scan
+//!    alone (twice: its survey and its placement), one record at a time: held by every reader
+//!    of the second pass, it was 33 MB for a part of 133,000 entries, parsed again for every
+//!    stretch of the part.
 //!
 //! The JSON of a zip part or a folder is not held between the two: the listing keeps where
 //! each JSON file is, the matching reads and parses it, and the catalog keeps a
@@ -52,9 +53,10 @@
 //! # Public API
 //!
 //! * `scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error>` — [`Error`] only when
-//!   no part can be read at all; every per-entry problem lands in [`Catalog::problems`].
+//!   no part can be read at all, or a part changed while it was read ([`Error::Changed`]); every
+//!   per-entry problem lands in [`Catalog::problems`].
 //!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars and the media entries (and,
-//!   until they are matched, the media entries as placed) in files the caller gives
+//!   until their folder is matched, the media and JSON entries as placed) in files the caller gives
 //!   ([`Spill::Files`]; [`Error::Spill`] when one cannot be written).
 //! * [`Media`]: `catalog.media.len()`, `.get(id) -> io::Result<MediaEntry>`,
 //!   `.in_record_order()` (an iterator of `io::Result<MediaEntry>`, folder then name; a

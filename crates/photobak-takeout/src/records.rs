@@ -21,8 +21,8 @@ pub enum Spill {
     Memory,
     /// In files the caller created for them (empty; each is written from its start and read
     /// back; unnamed temporary files are best, as nothing else should see them): the
-    /// sidecars, the media entries, and the media entries as placed, which only the scan
-    /// reads (until their folder is matched).
+    /// sidecars, the media entries, and the media and JSON entries as placed, which only the
+    /// scan reads (until their folder is matched).
     Files {
         sidecars: std::fs::File,
         media: std::fs::File,

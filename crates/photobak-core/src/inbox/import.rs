@@ -51,17 +51,22 @@ pub(super) fn import_export(
     }
     // Every part must open as an archive before anything is recorded of the export: a
     // truncated download would otherwise be imported as an export lacking items. (For a zip
-    // this reads its directory and JSON; a tgz is streamed once more.)
+    // this reads its directory, twice, and its JSON; a tgz is streamed once more.)
     let paths: Vec<PathBuf> = chosen.iter().map(|c| c.found.path.clone()).collect();
     let catalog = match crate::takeout_import::scan_with_scratch(repo, &paths)? {
         Ok(c) => c,
+        // Listed otherwise the second time: still being written or synced.
+        Err(photobak_takeout::Error::Changed(part)) => {
+            let name = part.file_name().map_or_else(
+                || part.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            waiting(report, &name);
+            return Ok(());
+        }
         Err(e) => {
             report.decision = Decision::Incomplete;
-            report.why = match e {
-                // Still being written or synced: the next run reads it again.
-                photobak_takeout::Error::Changed(_) => e.to_string(),
-                _ => format!("no part can be read as an archive: {e}"),
-            };
+            report.why = format!("no part can be read as an archive: {e}");
             return Ok(());
         }
     };
@@ -105,7 +110,16 @@ pub(super) fn import_export(
         Ok(s) => s,
         Err(Error::Cancelled) => return Err(Error::Cancelled),
         Err(e) => {
-            report.error = Some(e.to_string());
+            // A part that changed while the import read it (its scan stops on a part listed
+            // otherwise the second time) is still being written: read again next run.
+            match chosen
+                .iter()
+                .flat_map(Chosen::files)
+                .find(|f| !f.unchanged_on_disk())
+            {
+                Some(f) => waiting(report, &f.name),
+                None => report.error = Some(e.to_string()),
+            }
             return Ok(());
         }
     };

@@ -204,8 +204,8 @@ impl StoreOptions {
 /// Imports one export on the engine, then writes the manifest.
 ///
 /// # Errors
-/// When no part can be read at all, the index fails, or the run is interrupted; problems with
-/// single entries are in the summary.
+/// When no part can be read at all or a part changed while it was read, the index fails, or
+/// the run is interrupted; problems with single entries are in the summary.
 pub async fn import_takeout(
     repo: Arc<Repo>,
     opts: &ImportOptions,
@@ -257,7 +257,8 @@ pub async fn import_takeout(
 /// Pass 1 on a blocking thread ([`scan_with_scratch`]).
 ///
 /// # Errors
-/// [`Error::Invalid`] when no part can be read; [`Error::Io`] when the scratch file cannot be
+/// [`Error::Invalid`] when no part can be read or a part changed while it was read
+/// ([`photobak_takeout::Error::Changed`]); [`Error::Io`] when the scratch file cannot be
 /// made or written (a full disk is not a broken export).
 pub(crate) async fn scan_export(repo: &Arc<Repo>, parts: Vec<PathBuf>) -> Result<Catalog> {
     let repo = repo.clone();
@@ -268,10 +269,11 @@ pub(crate) async fn scan_export(repo: &Arc<Repo>, parts: Vec<PathBuf>) -> Result
 }
 
 /// Pass 1, the catalog's sidecars and media entries in scratch files of the repository (see
-/// [`photobak_takeout::Sidecars`] and [`photobak_takeout::Media`]; a third holds the media
-/// entries as placed, until their folder is matched). The outer error is
-/// the repository's (a scratch file cannot be made, written or read back: [`Error::Io`]); the
-/// inner one the export's (no part can be read), which a caller reports its own way.
+/// [`photobak_takeout::Sidecars`] and [`photobak_takeout::Media`]; a third holds the media and
+/// JSON entries as placed, until their folder is matched). The outer error is the
+/// repository's (a scratch file cannot be made, written or read back: [`Error::Io`]); the
+/// inner one the export's (no part can be read, or one changed while it was read), which a
+/// caller reports its own way.
 ///
 /// # Errors
 /// As said.

@@ -5,7 +5,7 @@
 //! the name's own bytes; the bytes pass's resident memory at 100,114 items fell from 69–70 to
 //! 62–63 MiB (BENCHMARKS.md, session 11). The names are kept in blocks of 1 MiB: one string
 //! grown by doubling held up to twice their size, and both the old and the new string for the
-//! moment it grew (7.6 MiB for 3.8 of names at 100,114 items, the import's largest allocation;
+//! moment it grew (7.6 MB for 3.8 of names at 100,114 items, the import's largest allocation;
 //! session 14).
 
 use std::collections::HashMap;
@@ -69,8 +69,8 @@ impl Planned {
     }
 }
 
-/// The size of a block of [`Plan::names`]: a name's place is its block's number and its
-/// offset in 20 bits, which leaves 4,096 blocks (4 GiB of names).
+/// The size of a block of [`Plan::names`]: a name's place is its block's number (12 bits, up
+/// to 4,096 blocks: 4 GiB of names, less what blocks leave unused) and its offset (20 bits).
 const NAMES_BLOCK: usize = 1 << 20;
 
 /// Every entry's plan, by entry index.
@@ -97,13 +97,18 @@ impl Plan {
     pub fn record(&mut self, i: usize, r: Recorded) {
         debug_assert_ne!(r.item_id, 0, "rowids start at 1");
         let len = r.filename.len();
-        let fits = |b: &String| b.capacity() - b.len() >= len;
+        // By the block's length, not its room (a block may have more than it asked for): a
+        // name starts below `NAMES_BLOCK` in its block, so its place keeps its block's number
+        // whole; a full block, or one made for a longer name, takes no more, not even an
+        // empty name.
+        let fits = |b: &String| b.len() < NAMES_BLOCK && b.len() + len <= NAMES_BLOCK;
         if !self.names.last().is_some_and(fits) {
             self.names.push(String::with_capacity(len.max(NAMES_BLOCK)));
         }
         let block = self.names.len() - 1;
+        assert!(block < 1 << 12, "more than 4,096 blocks of file names");
         let names = &mut self.names[block];
-        let at = u32::try_from(block << 20 | names.len()).expect("file names of fewer than 4 GiB");
+        let at = u32::try_from(block << 20 | names.len()).expect("a block number of 12 bits");
         names.push_str(&r.filename);
         let len = u32::try_from(len).expect("a file name of fewer than 4 GiB");
         let mut flags = 0;
@@ -216,9 +221,15 @@ mod tests {
     /// and no block grows past what it was made with.
     #[test]
     fn names_read_back_across_blocks() {
+        // A block filled exactly by entries 1,000 and 1,001, then an empty name; an empty name
+        // after each long one, the last entry one of them (its place must name its own block,
+        // which is the last).
         let n = 60_000;
         let name = |i: usize| match i {
-            777 => "L".repeat(NAMES_BLOCK + 5),
+            777 | 59_998 => "L".repeat(NAMES_BLOCK + 5),
+            778 | 1002 | 59_999 => String::new(),
+            1000 => "a".repeat(NAMES_BLOCK - 10),
+            1001 => "b".repeat(10),
             _ => format!("IMG_{i:06}_{}.jpg", "x".repeat(i % 13)),
         };
         let mut plan = Plan::new(n);
@@ -240,7 +251,7 @@ mod tests {
         assert!(
             plan.names
                 .iter()
-                .all(|b| b.capacity() == NAMES_BLOCK.max(b.len())),
+                .all(|b| b.len() <= NAMES_BLOCK || b.len() == NAMES_BLOCK + 5),
             "a block grew"
         );
         for i in 0..n {

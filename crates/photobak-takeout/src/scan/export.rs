@@ -1,6 +1,7 @@
 //! What names the export: its id (from the parts' names, else derived from what they list)
 //! and the account its archive browser page names.
 
+use super::survey::Paths;
 use super::*;
 
 fn fnv(acc: u64, bytes: &[u8]) -> u64 {
@@ -12,7 +13,7 @@ fn fnv(acc: u64, bytes: &[u8]) -> u64 {
 impl Builder {
     /// The export's id: from its parts' names, else from `derived`, every listed path and
     /// size (the survey's).
-    pub(super) fn export_id(&self, derived: Option<Vec<(String, u64)>>) -> (String, Vec<Problem>) {
+    pub(super) fn export_id(&self, derived: Option<Paths>) -> (String, Vec<Problem>) {
         let mut ids: Vec<(usize, String)> = Vec::new();
         for (i, (path, _)) in self.listings.iter().enumerate() {
             if let Some(n) = path
@@ -48,9 +49,8 @@ impl Builder {
         }
         // Sorted as the whole paths sort (the survey keeps them only when no part is named).
         let mut all = derived.unwrap_or_default();
-        all.sort_unstable();
         let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for (path, s) in &all {
+        for (path, s) in all.sorted() {
             h = fnv(h, path.as_bytes());
             h = fnv(h, &[0]);
             h = fnv(h, s.to_string().as_bytes());

@@ -135,15 +135,23 @@ struct Group {
 
 impl Group {
     /// The media entries of the folder, read back from the placement's store and made whole
-    /// for its matching.
-    fn take_entries(&mut self, store: &PlacedStore) -> std::io::Result<Vec<MediaEntry>> {
+    /// for its matching (`parts`: how many parts the scan has).
+    fn take_entries(
+        &mut self,
+        store: &PlacedStore,
+        parts: usize,
+    ) -> std::io::Result<Vec<MediaEntry>> {
         let folders = std::mem::take(&mut self.folder_paths);
         store
             .take(std::mem::take(&mut self.placed))?
             .into_iter()
             .map(|p| {
-                // A record read back names a folder of this group, unless the file was damaged.
+                // A record read back names a part of the scan and a folder of this group,
+                // unless the file was damaged.
                 let folder = folders.get(p.folder as usize).ok_or_else(placed::damaged)?;
+                if p.part as usize >= parts {
+                    return Err(placed::damaged());
+                }
                 let path = if folder.is_empty() {
                     p.name
                 } else {
@@ -183,7 +191,7 @@ struct Builder {
     sidecars: Sidecars,
     /// Where the media entries go once matched (None: in memory).
     media_file: Option<std::fs::File>,
-    /// The media entries as placed, until their folder is matched.
+    /// The media and JSON entries as placed, until their folder is matched.
     placed: PlacedStore,
     /// Each zip part, opened when a JSON entry of it is first read (`read_json`).
     files: Vec<Option<std::fs::File>>,
@@ -454,14 +462,21 @@ impl Builder {
             let Some(mut g) = groups.remove(&key) else {
                 continue;
             };
-            let mut entries = g.take_entries(&self.placed).map_err(Error::SpillRead)?;
+            let mut entries = g
+                .take_entries(&self.placed, self.listings.len())
+                .map_err(Error::SpillRead)?;
             let jsons = self
                 .placed
                 .take_jsons(std::mem::take(&mut g.jsons))
                 .and_then(|jsons| {
-                    // A record read back names a part of the scan, unless the file was damaged.
-                    let parts = self.listings.len();
-                    match jsons.iter().all(|j| (j.part as usize) < parts) {
+                    // A record read back names a part of the scan and a folder of its listing,
+                    // unless the file was damaged.
+                    let listed = |j: &PlacedJson| {
+                        self.listings
+                            .get(j.part as usize)
+                            .is_some_and(|(_, l)| (j.entry.dir as usize) < l.dirs.len())
+                    };
+                    match jsons.iter().all(listed) {
                         true => Ok(jsons),
                         false => Err(placed::damaged()),
                     }
@@ -569,9 +584,9 @@ fn share(e: &mut MediaEntry, first: &MediaEntry) {
 mod tests {
     use super::*;
 
-    /// What every listed entry costs inline, at the scan's peak all at once (a 100,000-item
-    /// export lists some 270,000 entries), and a media entry, held a folder at a time: a field
-    /// added to either is memory per entry, and this says so.
+    /// What every listed entry costs inline, a part's listing at a time (every tar part's at
+    /// once; a 100,000-item export lists some 270,000 entries), and a media entry, held a
+    /// folder at a time: a field added to either is memory per entry, and this says so.
     #[test]
     fn entry_sizes() {
         eprintln!(
@@ -897,8 +912,9 @@ mod tests {
 
     /// A part that lists otherwise when it is placed than when it was surveyed changed while
     /// it was read: the scan stops with an error naming it, whether a file was added to a
-    /// folder part or a zip part was written again with other contents. A tar part is not
-    /// read again (its listing is held), so one removed after the survey is still placed.
+    /// folder part or a zip part was written again with other contents; a `.DS_Store` written
+    /// in between is no change. A tar part is not read again (its listing is held), so one
+    /// removed after the survey is still placed.
     #[test]
     fn a_part_changed_between_its_two_listings_is_an_error_naming_it() {
         let t = tempfile::tempdir().unwrap();
@@ -909,6 +925,13 @@ mod tests {
         let scan_changing = |parts: Vec<PathBuf>, change: &dyn Fn()| {
             Builder::new(parts, Limits::default(), Spill::Memory).build_then(|_| change())
         };
+        // A file the scan never keeps, written by the system between the two listings (and
+        // shifting the positions of the files after it), is no change.
+        let catalog = scan_changing(vec![folder.clone()], &|| {
+            std::fs::write(folder.join(".DS_Store"), b"finder").unwrap();
+        })
+        .unwrap();
+        assert_eq!(catalog.media.to_vec().unwrap().len(), 1);
         let err = scan_changing(vec![folder.clone()], &|| {
             std::fs::write(folder.join(dir).join("b.jpg"), b"b").unwrap();
         })

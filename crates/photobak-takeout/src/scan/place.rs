@@ -1,8 +1,9 @@
 //! The placement: each part listed again (or its held listing taken) and its entries put in
 //! their folders' groups, one part at a time, in the export's order: a media entry goes to
 //! the placement's store (`placed.rs`), and so does a JSON entry, until its group is matched;
-//! the rest of the part's listing is released before the next part is listed. The same-
-//! path rule is decided here, as the entries come ([`FirstByPath::place`]).
+//! the part's entries are released before the next part is listed (its folders stay: a JSON
+//! entry's path is made from its folder when it is read). The same-path rule is decided here,
+//! as the entries come ([`FirstByPath::place`]).
 
 use super::survey::{Survey, fingerprint};
 use super::*;
@@ -28,7 +29,7 @@ impl Builder {
         }
         let mut budget = surveyed.budget;
         let again = parts::list(&self.listings[p].0, &self.limits, &mut budget);
-        if again.entries.len() != surveyed.listed || fingerprint(&again) != surveyed.fingerprint {
+        if fingerprint(&again) != surveyed.fingerprint {
             return Err(Error::Changed(self.listings[p].0.clone()));
         }
         // Its problems are the survey's again, reported once.

@@ -9,9 +9,9 @@
 //! (56 bytes and its name, some 2.7 entries per item) was held at once, the import's peak.
 //! Now a zip or folder part is listed here, surveyed and released, and listed again when it is
 //! placed: its central directory (or its folders) is read twice, and the second listing must
-//! be the first one again (`Surveyed::fingerprint`), or the part changed while it was read. A
-//! tar part can only be listed by reading it whole, so its listing is held from here to its
-//! placement.
+//! be the first one again ([`fingerprint`]), or the part changed while it was read. A tar or
+//! tgz part can only be listed by reading it whole, so its listing is held from here to its
+//! placement (the listings of every such part at once, as before).
 
 use std::hash::Hasher;
 
@@ -27,9 +27,9 @@ pub(super) struct Surveyed {
     pub(super) budget: usize,
     /// Its listed entries.
     pub(super) listed: usize,
-    /// A hash of every listed entry's path, size and place, in listing order.
+    /// A hash of its listed entries ([`fingerprint`]).
     pub(super) fingerprint: u64,
-    /// Whether its listing is held from the survey to its placement (a tar part).
+    /// Whether its listing is held from the survey to its placement (a tar or tgz part).
     pub(super) held: bool,
 }
 
@@ -42,19 +42,48 @@ pub(super) struct Survey {
     pub(super) photos_products: BTreeMap<String, bool>,
     pub(super) first_by_path: FirstByPath,
     /// Every listed path and size, when no part carries a Takeout name (the derived export id).
-    pub(super) derived: Option<Vec<(String, u64)>>,
+    pub(super) derived: Option<Paths>,
 }
 
-/// A listing's fingerprint: what the placement relies on of each entry, in order.
+/// Listed paths and their sizes, the paths one after the other in one string: a `String` per
+/// path was an allocation and 24 bytes more for each listed entry.
+#[derive(Default)]
+pub(super) struct Paths {
+    text: String,
+    /// Each path's start in `text`, its length and its entry's size.
+    at: Vec<(usize, u32, u64)>,
+}
+
+impl Paths {
+    fn push(&mut self, path: &str, size: u64) {
+        let len = u32::try_from(path.len()).expect("a path of fewer than 4 GiB");
+        self.at.push((self.text.len(), len, size));
+        self.text.push_str(path);
+    }
+
+    /// Every path and size, sorted by path (bytes), then size.
+    pub(super) fn sorted(&mut self) -> impl Iterator<Item = (&str, u64)> {
+        let text = &self.text;
+        let path = |&(at, len, _): &(usize, u32, u64)| &text[at..at + len as usize];
+        self.at
+            .sort_unstable_by(|a, b| path(a).cmp(path(b)).then(a.2.cmp(&b.2)));
+        self.at.iter().map(move |e| (path(e), e.2))
+    }
+}
+
+/// A listing's fingerprint: what the placement relies on of each entry, in order. Not
+/// against an adversary: against a part rewritten between two listings (entries added,
+/// removed, renamed or resized; a zip's entries moved or with other contents). The files the
+/// scan never keeps (`.DS_Store` …), which a system may write into a folder part at any time,
+/// and the entries' positions, which such a file shifts, are left out.
 pub(super) fn fingerprint(listing: &Listing) -> u64 {
-    // Not against an adversary: against a part rewritten between two listings.
     let mut h = std::hash::DefaultHasher::new();
-    h.write_usize(listing.entries.len());
-    for e in &listing.entries {
+    let mut n = 0usize;
+    for e in listing.entries.iter().filter(|e| !is_junk(&e.name)) {
+        n += 1;
         h.write(listing.dir(e).as_bytes());
         h.write(e.name.as_bytes());
         h.write_u8(0);
-        h.write_u32(e.ordinal);
         h.write_u64(e.size);
         match &e.held {
             parts::Held::Nothing => h.write_u8(0),
@@ -72,6 +101,7 @@ pub(super) fn fingerprint(listing: &Listing) -> u64 {
             }
         }
     }
+    h.write_usize(n);
     h.finish()
 }
 
@@ -89,7 +119,7 @@ impl Builder {
             html: Vec::new(),
             photos_products: BTreeMap::new(),
             first_by_path: FirstByPath::default(),
-            derived: derive.then(Vec::new),
+            derived: derive.then(Paths::default),
         };
         // The kept entries' hashes, each with its product folder's place in `products`: which
         // products are Google Photos is known only once every part is surveyed.
@@ -141,7 +171,7 @@ impl Builder {
             let r = Ref { part: p, entry };
             let path = self.path(r);
             if let Some(d) = &mut s.derived {
-                d.push((path.clone(), self.entry(r).size));
+                d.push(&path, self.entry(r).size);
             }
             let (prod, rest) = match Self::place(mode, &path) {
                 Some(Place::Product(prod, rest)) => (prod, rest),
