@@ -33,11 +33,7 @@ pub(super) fn import_export(
         };
         fps.push(fp);
     }
-    if let Some(f) = chosen
-        .iter()
-        .flat_map(Chosen::files)
-        .find(|f| !f.unchanged_on_disk())
-    {
+    if let Some(f) = changed_on_disk(chosen) {
         waiting(report, &f.name);
         return Ok(());
     }
@@ -112,11 +108,7 @@ pub(super) fn import_export(
         Err(e) => {
             // A part that changed while the import read it (its scan stops on a part listed
             // otherwise the second time) is still being written: read again next run.
-            match chosen
-                .iter()
-                .flat_map(Chosen::files)
-                .find(|f| !f.unchanged_on_disk())
-            {
+            match changed_on_disk(chosen) {
                 Some(f) => waiting(report, &f.name),
                 None => report.error = Some(e.to_string()),
             }
@@ -126,11 +118,7 @@ pub(super) fn import_export(
     let ok = s.ok();
     let account = repo.ensure_account(&s.account)?;
     report.import = Some(s);
-    if let Some(f) = chosen
-        .iter()
-        .flat_map(Chosen::files)
-        .find(|f| !f.unchanged_on_disk())
-    {
+    if let Some(f) = changed_on_disk(chosen) {
         // Read while it changed: not recorded, so the next run reads it again.
         report.why = format!(
             "{}; {} changed while it was read, so it is read again on the next run",
@@ -255,4 +243,13 @@ pub(super) fn remove_parts(
     }
     report.removal = Some(why);
     Ok(())
+}
+
+/// The first file of the chosen parts that changed on disk since it was found (still being
+/// written: the export is read again on the next run).
+fn changed_on_disk(chosen: &[Chosen]) -> Option<&Found> {
+    chosen
+        .iter()
+        .flat_map(Chosen::files)
+        .find(|f| !f.unchanged_on_disk())
 }

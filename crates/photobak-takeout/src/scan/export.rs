@@ -16,11 +16,7 @@ impl Builder {
     pub(super) fn export_id(&self, derived: Option<Paths>) -> (String, Vec<Problem>) {
         let mut ids: Vec<(usize, String)> = Vec::new();
         for (i, (path, _)) in self.listings.iter().enumerate() {
-            if let Some(n) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(names::parse_part_name)
-            {
+            if let Some(n) = part_name(path) {
                 ids.push((i, n.export_id));
             }
         }

@@ -49,6 +49,13 @@ pub fn scan_into(parts: &[PathBuf], limits: &Limits, spill: Spill) -> Result<Cat
     Builder::new(ordered, *limits, spill).build()
 }
 
+/// A part's Takeout name (`takeout-20250921T101010Z-001.zip`), when it carries one.
+fn part_name(part: &Path) -> Option<names::PartName> {
+    part.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(names::parse_part_name)
+}
+
 /// Sorts parts by the number in their names when every name carries one; else keeps the order.
 fn order_parts(parts: &[PathBuf]) -> Vec<PathBuf> {
     let keyed: Option<Vec<_>> = parts
@@ -174,6 +181,27 @@ impl Group {
                 })
             })
             .collect()
+    }
+
+    /// The JSON entries of the folder, read back from the placement's store (`listings`: the
+    /// scan's parts, whose folders their paths are made from).
+    fn take_jsons(
+        &mut self,
+        store: &PlacedStore,
+        listings: &[(PathBuf, Listing)],
+    ) -> std::io::Result<Vec<PlacedJson>> {
+        let jsons = store.take_jsons(std::mem::take(&mut self.jsons))?;
+        // A record read back names a part of the scan and a folder of its listing, unless the
+        // file was damaged.
+        let listed = |j: &PlacedJson| {
+            listings
+                .get(j.part as usize)
+                .is_some_and(|(_, l)| (j.entry.dir as usize) < l.dirs.len())
+        };
+        match jsons.iter().all(listed) {
+            true => Ok(jsons),
+            false => Err(placed::damaged()),
+        }
     }
 
     /// The order folders are matched in, which is the order their entries are written to the
@@ -465,22 +493,8 @@ impl Builder {
             let mut entries = g
                 .take_entries(&self.placed, self.listings.len())
                 .map_err(Error::SpillRead)?;
-            let jsons = self
-                .placed
-                .take_jsons(std::mem::take(&mut g.jsons))
-                .and_then(|jsons| {
-                    // A record read back names a part of the scan and a folder of its listing,
-                    // unless the file was damaged.
-                    let listed = |j: &PlacedJson| {
-                        self.listings
-                            .get(j.part as usize)
-                            .is_some_and(|(_, l)| (j.entry.dir as usize) < l.dirs.len())
-                    };
-                    match jsons.iter().all(listed) {
-                        true => Ok(jsons),
-                        false => Err(placed::damaged()),
-                    }
-                })
+            let jsons = g
+                .take_jsons(&self.placed, &self.listings)
                 .map_err(Error::SpillRead)?;
             let mut found = Vec::new();
             self.match_group(
@@ -523,11 +537,10 @@ impl Builder {
         let mut part_infos = Vec::new();
         for ((path, l), entries) in self.listings.iter_mut().zip(listed) {
             problems.append(&mut l.problems);
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
             part_infos.push(PartInfo {
                 path: path.clone(),
                 format: l.format,
-                export_id: names::parse_part_name(name).map(|n| n.export_id),
+                export_id: part_name(path).map(|n| n.export_id),
                 entries,
                 readable: l.readable,
             });
@@ -831,6 +844,23 @@ mod tests {
         z.finish().unwrap().into_inner()
     }
 
+    /// A tgz part of `files` (path, bytes) at `path`.
+    fn write_tgz(path: &Path, files: &[(&str, &[u8])]) {
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(path).unwrap(),
+            flate2::Compression::default(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        for (name, bytes) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(bytes.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            tar.append_data(&mut h, name, *bytes).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+    }
+
     const SIDECAR: &[u8] = br#"{"title": "a.jpg", "photoTakenTime": {"timestamp": "1600000000"}}"#;
 
     /// The survey holds one part's listing at a time: between the survey and the placement
@@ -851,25 +881,14 @@ mod tests {
         )
         .unwrap();
         let tgz = t.path().join("takeout-20250921T101010Z-002.tgz");
-        {
-            let gz = flate2::write::GzEncoder::new(
-                std::fs::File::create(&tgz).unwrap(),
-                flate2::Compression::default(),
-            );
-            let mut tar = tar::Builder::new(gz);
-            let json = br#"{"title": "b.jpg", "photoTakenTime": {"timestamp": "1600000001"}}"#;
-            for (path, bytes) in [
-                (format!("{dir}/b.jpg"), &b"b"[..]),
-                (format!("{dir}/b.jpg.json"), &json[..]),
-            ] {
-                let mut h = tar::Header::new_gnu();
-                h.set_size(bytes.len() as u64);
-                h.set_mode(0o644);
-                h.set_cksum();
-                tar.append_data(&mut h, path, bytes).unwrap();
-            }
-            tar.into_inner().unwrap().finish().unwrap();
-        }
+        let json = br#"{"title": "b.jpg", "photoTakenTime": {"timestamp": "1600000001"}}"#;
+        write_tgz(
+            &tgz,
+            &[
+                (&format!("{dir}/b.jpg"), b"b"),
+                (&format!("{dir}/b.jpg.json"), json),
+            ],
+        );
         let folder = t.path().join("extracted");
         std::fs::create_dir_all(folder.join("Google Photos/Photos from 2021")).unwrap();
         std::fs::write(folder.join("Google Photos/Photos from 2021/c.jpg"), b"c").unwrap();
@@ -958,20 +977,7 @@ mod tests {
         assert_eq!(catalog.media.to_vec().unwrap().len(), 1);
 
         let tgz = t.path().join("takeout-20250921T101010Z-002.tgz");
-        {
-            let gz = flate2::write::GzEncoder::new(
-                std::fs::File::create(&tgz).unwrap(),
-                flate2::Compression::default(),
-            );
-            let mut tar = tar::Builder::new(gz);
-            let mut h = tar::Header::new_gnu();
-            h.set_size(1);
-            h.set_mode(0o644);
-            h.set_cksum();
-            tar.append_data(&mut h, format!("Takeout/{dir}/t.jpg"), &b"t"[..])
-                .unwrap();
-            tar.into_inner().unwrap().finish().unwrap();
-        }
+        write_tgz(&tgz, &[(&format!("Takeout/{dir}/t.jpg"), b"t")]);
         let catalog = scan_changing(vec![zip.clone(), tgz.clone()], &|| {
             std::fs::remove_file(&tgz).unwrap();
         })

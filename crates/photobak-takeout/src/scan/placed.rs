@@ -79,10 +79,7 @@ impl PlacedStore {
     /// # Errors
     /// When the file cannot be written.
     pub(super) fn push(&mut self, chain: &mut Chain, p: &Placed) -> std::io::Result<()> {
-        self.buf.clear();
-        framed(&mut self.buf, |out| {
-            out.extend_from_slice(&chain.last.unwrap_or(NONE).to_le_bytes());
-            out.push(MEDIA);
+        self.append(chain, MEDIA, |out| {
             for n in [p.id, p.part, p.ordinal, p.folder] {
                 out.extend_from_slice(&n.to_le_bytes());
             }
@@ -102,8 +99,7 @@ impl PlacedStore {
                 None => out.push(0),
             }
             put_text(out, Some(&p.name));
-        });
-        self.append(chain)
+        })
     }
 
     /// Adds the JSON entry `j` to the folder whose JSON `chain` holds.
@@ -111,10 +107,7 @@ impl PlacedStore {
     /// # Errors
     /// When the file cannot be written.
     pub(super) fn push_json(&mut self, chain: &mut Chain, j: &PlacedJson) -> std::io::Result<()> {
-        self.buf.clear();
-        framed(&mut self.buf, |out| {
-            out.extend_from_slice(&chain.last.unwrap_or(NONE).to_le_bytes());
-            out.push(JSON);
+        self.append(chain, JSON, |out| {
             let e = &j.entry;
             for n in [j.part, e.ordinal, e.dir] {
                 out.extend_from_slice(&n.to_le_bytes());
@@ -136,12 +129,23 @@ impl PlacedStore {
                 }
             }
             put_text(out, Some(&e.name));
-        });
-        self.append(chain)
+        })
     }
 
-    /// The record in `buf` appended to `chain`.
-    fn append(&mut self, chain: &mut Chain) -> std::io::Result<()> {
+    /// Appends to `chain` a record of `kind` whose fields `fields` writes, after the record
+    /// before it (see [`unframed`]).
+    fn append(
+        &mut self,
+        chain: &mut Chain,
+        kind: u8,
+        fields: impl FnOnce(&mut Vec<u8>),
+    ) -> std::io::Result<()> {
+        self.buf.clear();
+        framed(&mut self.buf, |out| {
+            out.extend_from_slice(&chain.last.unwrap_or(NONE).to_le_bytes());
+            out.push(kind);
+            fields(out);
+        });
         chain.last = Some(self.records.append(&self.buf)?);
         chain.count += 1;
         Ok(())
@@ -214,12 +218,7 @@ pub(super) fn damaged() -> std::io::Error {
 
 /// A record as [`PlacedStore::push`] wrote it: the record before it, and the entry.
 fn decode(b: &[u8]) -> std::io::Result<(u64, Placed)> {
-    let mut f = Fields(b);
-    let mut read = || -> Option<(u64, Placed)> {
-        let before = f.u64()?;
-        if f.u8()? != MEDIA {
-            return None;
-        }
+    unframed(b, MEDIA, |f| {
         let (id, part, ordinal, folder) = (f.u32()?, f.u32()?, f.u32()?, f.u32()?);
         let size = f.u64()?;
         let zip = match f.u8()? {
@@ -233,31 +232,22 @@ fn decode(b: &[u8]) -> std::io::Result<(u64, Placed)> {
             _ => return None,
         };
         let name = f.text()??.into();
-        f.is_empty().then_some((
-            before,
-            Placed {
-                id,
-                part,
-                ordinal,
-                folder,
-                size,
-                zip,
-                duplicate_of,
-                name,
-            },
-        ))
-    };
-    read().ok_or_else(damaged)
+        Some(Placed {
+            id,
+            part,
+            ordinal,
+            folder,
+            size,
+            zip,
+            duplicate_of,
+            name,
+        })
+    })
 }
 
 /// A record as [`PlacedStore::push_json`] wrote it: the record before it, and the entry.
 fn decode_json(b: &[u8]) -> std::io::Result<(u64, PlacedJson)> {
-    let mut f = Fields(b);
-    let mut read = || -> Option<(u64, PlacedJson)> {
-        let before = f.u64()?;
-        if f.u8()? != JSON {
-            return None;
-        }
+    unframed(b, JSON, |f| {
         let (part, ordinal, dir) = (f.u32()?, f.u32()?, f.u32()?);
         let skip = match f.u8()? {
             0 => false,
@@ -276,22 +266,37 @@ fn decode_json(b: &[u8]) -> std::io::Result<(u64, PlacedJson)> {
             _ => return None,
         };
         let name = f.text()??.into();
-        f.is_empty().then_some((
-            before,
-            PlacedJson {
-                part,
-                skip,
-                entry: RawEntry {
-                    ordinal,
-                    dir,
-                    name,
-                    size,
-                    held,
-                },
+        Some(PlacedJson {
+            part,
+            skip,
+            entry: RawEntry {
+                ordinal,
+                dir,
+                name,
+                size,
+                held,
             },
-        ))
-    };
-    read().ok_or_else(damaged)
+        })
+    })
+}
+
+/// A record as [`PlacedStore::append`] framed it: the record before it, and what `fields`
+/// reads of the rest, which must be a record of `kind` read to its end.
+fn unframed<T>(
+    b: &[u8],
+    kind: u8,
+    fields: impl FnOnce(&mut Fields<'_>) -> Option<T>,
+) -> std::io::Result<(u64, T)> {
+    let mut f = Fields(b);
+    let before = f.u64().ok_or_else(damaged)?;
+    if f.u8() != Some(kind) {
+        return Err(damaged());
+    }
+    let read = fields(&mut f).ok_or_else(damaged)?;
+    match f.is_empty() {
+        true => Ok((before, read)),
+        false => Err(damaged()),
+    }
 }
 
 #[cfg(test)]

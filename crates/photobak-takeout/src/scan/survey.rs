@@ -108,12 +108,8 @@ pub(super) fn fingerprint(listing: &Listing) -> u64 {
 impl Builder {
     /// Lists and surveys every part in turn (see the module docs).
     pub(super) fn survey(&mut self) -> Survey {
-        let derive = !self.listings.iter().any(|(p, _)| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .and_then(names::parse_part_name)
-                .is_some()
-        });
+        // As `export_id` decides: a derived id when no part carries a Takeout name.
+        let derive = !self.listings.iter().any(|(p, _)| part_name(p).is_some());
         let mut s = Survey {
             parts: Vec::with_capacity(self.listings.len()),
             html: Vec::new(),
