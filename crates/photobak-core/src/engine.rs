@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::{Error, Result};
 use crate::finish::{finish_file, resolve_from_file};
 use crate::google::http::Pacer;
+use crate::id_set::IdSet;
 use crate::index::{Account, AlbumSpec, Batch, ItemState, KnownItems};
 use crate::ingest::{IngestRequest, Stored, album_folder, ingest};
 use crate::kinds::Source as SourceKind;
@@ -176,7 +177,7 @@ impl Engine {
             progress: self.progress.clone(),
             cancel: self.cancel.child_token(),
             summary: Mutex::new(summary),
-            touched: Mutex::new(Vec::new()),
+            touched: Mutex::new(IdSet::new()),
             tasks: Mutex::new(JoinSet::new()),
             known: Mutex::new(if source.kind() == SourceKind::Library {
                 Known::Unloaded
@@ -285,16 +286,12 @@ impl Engine {
 /// returns the number of `.xmp` files written.
 fn finish_items(
     repo: &Repo,
-    mut items: Vec<i64>,
+    items: IdSet,
     finishing: Finishing,
     failed: &mut Vec<(String, String)>,
 ) -> u64 {
-    // Each once by sorting the list in place: a set of every item touched was a second copy,
-    // at the end of an import (session 14).
-    items.sort_unstable();
-    items.dedup();
     let mut xmp = 0;
-    for id in items {
+    for id in items.iter() {
         let step = || -> Result<bool> {
             if finishing.time_from_file {
                 resolve_from_file(repo, id)?;
@@ -333,7 +330,9 @@ struct RunIntake {
     progress: Arc<dyn Progress>,
     cancel: CancellationToken,
     summary: Mutex<RunSummary>,
-    touched: Mutex<Vec<i64>>,
+    /// The items to finish, a bit each: a list of ids (a Takeout import touches each item at
+    /// least twice) was among what a first import of a large library still held per item.
+    touched: Mutex<IdSet>,
     tasks: Mutex<JoinSet<()>>,
     /// The account's stored items, for recognising unchanged ones without a lookup each
     /// ([`KnownItems`]): read when the first page is recorded, Library runs only.
@@ -651,7 +650,7 @@ impl Intake for RunIntake {
     }
 
     fn touched(&self, item_id: i64) {
-        lock(&self.touched).push(item_id);
+        lock(&self.touched).insert(item_id);
     }
 
     fn report(&self, f: &mut dyn FnMut(&mut RunSummary)) {

@@ -23,6 +23,7 @@ pub mod error;
 pub mod exports;
 pub mod finish;
 pub mod google;
+pub mod id_set;
 pub mod inbox;
 pub mod index;
 pub mod ingest;

@@ -27,6 +27,7 @@ use photobak_takeout::{Catalog, Flow, MediaEntry, PartFormat, Problem, ProblemKi
 
 use super::plan::{Plan, Planned};
 use crate::error::{Error, Result};
+use crate::id_set::IdSet;
 use crate::progress::{Watched, is_cancelled_read};
 use crate::repo::Repo;
 use crate::repo::store::Staged;
@@ -66,29 +67,13 @@ const STRETCH_BYTES: u64 = 128 << 20;
 /// its wanted entries with it (docs/architecture.md, "Not there yet").
 const STRETCH_ENTRIES: usize = 4096;
 
-/// An entry the bytes pass reads: its id in the catalog, its part and its size. What the pass
-/// holds for every entry it reads (16 bytes), the entries themselves being read back from the
-/// catalog's store a stretch at a time.
-#[derive(Clone, Copy)]
-struct Todo {
-    id: u32,
-    part: u32,
-    size: u64,
-}
-
-impl Todo {
-    fn index(self) -> usize {
-        self.id as usize
-    }
-}
-
 /// Staged entries waiting for the committer, at most: with the group, what bounds the staging
 /// area while a group is made durable (readers wait; nothing is held in memory but names).
 const HANDOVER: usize = 16;
 
 /// Staged entries of the bytes pass waiting for their group's commit.
-struct Group<'a> {
-    pending: Vec<(&'a Planned, Staged)>,
+struct Group {
+    pending: Vec<(Planned, Staged)>,
     bytes: u64,
     since: std::time::Instant,
     /// Report lines of adopted picked items.
@@ -97,7 +82,7 @@ struct Group<'a> {
     placed: bool,
 }
 
-impl Default for Group<'_> {
+impl Default for Group {
     fn default() -> Self {
         Group {
             pending: Vec::new(),
@@ -109,7 +94,7 @@ impl Default for Group<'_> {
     }
 }
 
-impl Group<'_> {
+impl Group {
     fn is_full(&self) -> bool {
         self.pending.len() >= GROUP_ENTRIES
             || self.bytes >= GROUP_BYTES
@@ -124,7 +109,7 @@ struct GroupContext<'c> {
     /// What the readers need.
     stager: Stager<'c>,
     /// Items whose picked copy was replaced already.
-    replaced: &'c std::cell::RefCell<HashSet<i64>>,
+    replaced: &'c std::cell::RefCell<IdSet>,
     /// The entries' plans (a new file's name).
     plan: &'c Plan,
 }
@@ -168,9 +153,9 @@ pub(super) fn store_bytes(
     };
     // An entry that adopted a picked item brings the original that replaces the picked copy,
     // once per item (its album copies are the same bytes).
-    let replaced = std::cell::RefCell::new(HashSet::new());
+    let replaced = std::cell::RefCell::new(IdSet::new());
     let wanted = |p: &Planned| {
-        needs_bytes(p.item_id) || (p.adopted() && !replaced.borrow().contains(&p.item_id))
+        needs_bytes(p.item_id) || (p.adopted() && !replaced.borrow().contains(p.item_id))
     };
     let progress = intake.progress();
     let progress = progress.as_ref();
@@ -178,26 +163,24 @@ pub(super) fn store_bytes(
     let cancel = &cancel;
     // Which entries to read, decided once (a lookup and a `stat` each); everything to read is
     // queued before reading starts, with its size, so a progress bar can show the bytes left
-    // and an honest time left.
-    // Room for every entry at once (the pages of what is not used are never touched): grown
-    // by doubling, the list left its earlier copies to the allocator, which keeps freed pages
-    // for seconds, when the import's peak was there (session 14).
-    let mut todo: Vec<Todo> = Vec::with_capacity(catalog.media.len());
+    // and an honest time left. A bit per entry, by id (the ids are in archive order: part
+    // order, then each part's): a list of the entries with their part and size (16 bytes
+    // each) was among what a first import still held per item (session 15); the readers read
+    // the entries back from the catalog's store anyway.
+    let mut todo = IdSet::new();
+    let unplanned = |e| super::plan_io(repo, e);
+    let unreadable = |e| super::scratch_unreadable(repo, e);
     for entry in catalog.media.in_record_order() {
-        let entry = entry.map_err(|e| super::scratch_unreadable(repo, e))?;
-        if plan.get(entry.index()).is_some_and(&wanted) {
+        let entry = entry.map_err(unreadable)?;
+        if plan
+            .get(entry.index())
+            .map_err(unplanned)?
+            .is_some_and(|p| wanted(&p))
+        {
             progress.queued(Some(entry.size));
-            todo.push(Todo {
-                id: entry.id,
-                part: entry.part_index,
-                size: entry.size,
-            });
+            todo.insert(entry.id.into());
         }
     }
-    // Archive order: the ids are in part order, then in each part's order.
-    todo.sort_unstable_by_key(|t| t.id);
-    // Held through the pass: without the room left unused.
-    todo.shrink_to_fit();
     let any_wanted = !todo.is_empty();
     // Group commit: entries are staged without an fsync; a group (GROUP_ENTRIES entries,
     // GROUP_BYTES bytes or GROUP_EVERY, whichever comes first) is made durable with one
@@ -220,32 +203,32 @@ pub(super) fn store_bytes(
     let pass = repo.index.batch(|batch| {
         while !todo.is_empty() && !cancel.is_cancelled() {
             // The first copy of every item now; the others once these are stored.
-            // Split in place, the later copies (a few, usually) moved out: the list was held
-            // beside a copy of each half through the reading.
-            let mut items = HashSet::with_capacity(todo.len());
-            let mut later = Vec::new();
-            todo.retain(|t| {
-                let first = plan.get(t.index()).is_some_and(|p| items.insert(p.item_id));
-                if !first {
-                    later.push(*t);
+            let (mut first, mut later, mut items) = (IdSet::new(), IdSet::new(), IdSet::new());
+            for id in std::mem::take(&mut todo).iter() {
+                let p = plan.get(id as usize).map_err(unplanned)?;
+                if p.is_some_and(|p| items.insert(p.item_id)) {
+                    first.insert(id);
+                } else {
+                    later.insert(id);
                 }
-                first
-            });
+            }
             drop(items);
-            let first = std::mem::take(&mut todo);
             read_and_store(&cx, catalog, plan, &first, &mut group, batch, &mut found)?;
+            drop(first);
             // A later copy is read only when its item still needs it (its first copy could not
             // be read or stored, or it brings the original of a picked item).
-            todo = later
-                .into_iter()
-                .filter(|t| {
-                    let keep = plan.get(t.index()).is_some_and(&wanted);
-                    if !keep {
-                        progress.dequeued(Some(t.size));
-                    }
-                    keep
-                })
-                .collect();
+            for id in later.iter() {
+                if plan
+                    .get(id as usize)
+                    .map_err(unplanned)?
+                    .is_some_and(|p| wanted(&p))
+                {
+                    todo.insert(id);
+                } else {
+                    let entry = catalog.media.get(id as usize).map_err(unreadable)?;
+                    progress.dequeued(Some(entry.size));
+                }
+            }
         }
         Ok(())
     });
@@ -285,18 +268,21 @@ pub(super) fn store_bytes(
 /// # Errors
 /// When the last group cannot be stored or its rows cannot be committed safely (its `syncfs`
 /// failed).
-fn read_and_store<'a>(
+fn read_and_store(
     cx: &GroupContext<'_>,
-    catalog: &'a Catalog,
-    plan: &'a Plan,
-    entries: &[Todo],
-    group: &mut Group<'a>,
+    catalog: &Catalog,
+    plan: &Plan,
+    entries: &IdSet,
+    group: &mut Group,
     batch: &crate::index::Batch<'_>,
     found: &mut Reading,
 ) -> Result<()> {
-    let stretches = stretches(catalog, entries);
-    let bytes: u64 = entries.iter().map(|e| e.size).sum();
-    let readers = if bytes / (entries.len().max(1) as u64) < PARALLEL_FROM_AVERAGE {
+    let Stretches {
+        stretches,
+        bytes,
+        count,
+    } = stretches(catalog, entries).map_err(|e| super::scratch_unreadable(cx.repo, e))?;
+    let readers = if bytes / (count.max(1) as u64) < PARALLEL_FROM_AVERAGE {
         1
     } else {
         std::thread::available_parallelism()
@@ -325,7 +311,7 @@ fn read_and_store<'a>(
         });
     };
     let (settled, mut read) = std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<(&'a Planned, u32, Staged)>(HANDOVER);
+        let (tx, rx) = mpsc::sync_channel::<(Planned, u32, Staged)>(HANDOVER);
         let readers: Vec<_> = (0..readers)
             .map(|_| {
                 let tx = tx.clone();
@@ -344,9 +330,9 @@ fn read_and_store<'a>(
                         }
                         // The stretch's entries, read back from the catalog's store (in
                         // archive order, near each other in it: few reads).
-                        let listed: std::io::Result<Vec<MediaEntry>> = entries[stretch.clone()]
-                            .iter()
-                            .map(|t| catalog.media.get(t.index()))
+                        let listed: std::io::Result<Vec<MediaEntry>> = entries
+                            .range(stretch.clone())
+                            .map(|id| catalog.media.get(id as usize))
                             .collect();
                         let r =
                             listed
@@ -360,7 +346,10 @@ fn read_and_store<'a>(
                                             if cancel.is_cancelled() {
                                                 return Ok(Flow::Stop);
                                             }
-                                            let Some(p) = plan.get(entry.index()) else {
+                                            let Some(p) = plan
+                                                .get(entry.index())
+                                                .map_err(|e| super::plan_io(stager.repo, e))?
+                                            else {
                                                 return Ok(Flow::Continue);
                                             };
                                             let staged = stager.stage(reader)?;
@@ -460,28 +449,52 @@ impl Stager<'_> {
     }
 }
 
-/// The entries cut into what one reader takes at a time, in archive order, as ranges of
-/// `entries`: a tar part whole (it can only be read from its start), a zip part or a folder in
-/// stretches of about STRETCH_BYTES, and of STRETCH_ENTRIES at most.
-fn stretches(catalog: &Catalog, entries: &[Todo]) -> Vec<std::ops::Range<usize>> {
-    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
-    let mut bytes = 0u64;
+/// The entries of a reading cut into what one reader takes at a time.
+struct Stretches {
+    /// Ranges of entry ids, in archive order.
+    stretches: Vec<std::ops::RangeInclusive<i64>>,
+    /// The entries' bytes.
+    bytes: u64,
+    /// The entries.
+    count: usize,
+}
+
+/// The entries cut into what one reader takes at a time, in archive order: a tar part whole
+/// (it can only be read from its start), a zip part or a folder in stretches of about
+/// STRETCH_BYTES, and of STRETCH_ENTRIES at most. Each entry's part and size are read back
+/// from the catalog's store (in id order: few reads).
+///
+/// # Errors
+/// When the store cannot be read back.
+fn stretches(catalog: &Catalog, entries: &IdSet) -> std::io::Result<Stretches> {
+    let mut out = Stretches {
+        stretches: Vec::new(),
+        bytes: 0,
+        count: 0,
+    };
+    let (mut bytes, mut len) = (0u64, 0usize);
     let mut part = None;
-    for (i, t) in entries.iter().enumerate() {
+    for id in entries.iter() {
+        let entry = catalog.media.get(id as usize)?;
         let splittable = matches!(
-            catalog.parts.get(t.part as usize).map(|p| p.format),
+            catalog.parts.get(entry.part()).map(|p| p.format),
             Some(PartFormat::Zip | PartFormat::Folder)
         );
-        let full = out.last().is_some_and(|r| r.len() >= STRETCH_ENTRIES);
-        if part != Some(t.part) || (splittable && (bytes >= STRETCH_BYTES || full)) {
-            out.push(i..i);
-            part = Some(t.part);
-            bytes = 0;
+        if part != Some(entry.part_index)
+            || (splittable && (bytes >= STRETCH_BYTES || len >= STRETCH_ENTRIES))
+        {
+            out.stretches.push(id..=id);
+            part = Some(entry.part_index);
+            (bytes, len) = (0, 0);
         }
-        bytes += t.size;
-        out.last_mut().expect("pushed above").end = i + 1;
+        bytes += entry.size;
+        len += 1;
+        out.bytes += entry.size;
+        out.count += 1;
+        let last = out.stretches.last_mut().expect("pushed above");
+        *last = *last.start()..=id;
     }
-    out
+    Ok(out)
 }
 
 /// Stores a group. Where the file system can be synced at once: one `syncfs` makes the
@@ -491,9 +504,9 @@ fn stretches(catalog: &Catalog, entries: &[Todo]) -> Vec<std::ops::Range<usize>>
 /// with one). So the index never names a file whose bytes or name a power cut could take back,
 /// and each group costs one journal commit instead of one per folder. Elsewhere every file is
 /// synced, placed and its folder synced on its own, and its row committed at once.
-fn store_group<'a>(
+fn store_group(
     cx: &GroupContext<'_>,
-    group: &mut Group<'a>,
+    group: &mut Group,
     batch: &crate::index::Batch<'_>,
 ) -> Result<()> {
     if group.pending.is_empty() && !group.placed {
@@ -511,10 +524,14 @@ fn store_group<'a>(
     }
     let mut stored = || -> Result<()> {
         for (p, staged) in group.pending.drain(..) {
+            let filename = cx
+                .plan
+                .filename(&p)
+                .map_err(|e| super::plan_io(cx.repo, e))?;
             cx.intake.store(
                 &Delivery {
                     item_id: p.item_id,
-                    filename: cx.plan.filename(p),
+                    filename: &filename,
                     taken_at: p.taken_at(),
                     counted: p.was_stored(),
                     replaces_copy: p.adopted(),
@@ -523,7 +540,7 @@ fn store_group<'a>(
             )?;
             // The line is the item's; only the copy that adopted the picked item reports it.
             if p.adopted()
-                && let Some(line) = cx.plan.adopted_line(p)
+                && let Some(line) = cx.plan.adopted_line(&p)
                 && cx.replaced.borrow_mut().insert(p.item_id)
             {
                 group.linked.push(line.to_string());
@@ -549,11 +566,7 @@ fn store_group<'a>(
 }
 
 /// Stores what is left: the open group, then the `syncfs` that lets its rows be committed.
-fn settle(
-    cx: &GroupContext<'_>,
-    group: &mut Group<'_>,
-    batch: &crate::index::Batch<'_>,
-) -> Result<()> {
+fn settle(cx: &GroupContext<'_>, group: &mut Group, batch: &crate::index::Batch<'_>) -> Result<()> {
     store_group(cx, group, batch)?;
     store_group(cx, group, batch)
 }

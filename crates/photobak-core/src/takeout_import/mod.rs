@@ -32,7 +32,6 @@ mod plan;
 mod rerun;
 mod time;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -43,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 use crate::engine::{Engine, EngineOptions, Finishing};
 use crate::error::{Error, Result};
 use crate::exports::{Coverage, ExportId, ExportKind, FULL_SHARE, KindBy, KindDecision};
+use crate::id_set::IdSet;
 use crate::index::Account;
 use crate::kinds::Source as SourceKind;
 use crate::progress::Progress;
@@ -52,7 +52,7 @@ use crate::summary::{RunSummary, TakeoutReport};
 use bytes::store_bytes;
 use identity::{Identities, inferred_edits};
 use mapping::{AlbumCache, plan_entry};
-use plan::{Plan, Recorded};
+use plan::{Plan, PlanWriter, Recorded};
 pub use rerun::import_parts;
 
 /// What `import takeout` should do.
@@ -299,6 +299,17 @@ pub(crate) fn scan_with_scratch(
     }
 }
 
+/// The import's plan cannot be written to its scratch files or read back (`plan.rs`).
+fn plan_io(repo: &Repo, source: std::io::Error) -> Error {
+    Error::Io {
+        context: format!(
+            "the Takeout import's plan in its scratch files in {}",
+            repo.tmp_dir().display()
+        ),
+        source,
+    }
+}
+
 /// A media entry or a sidecar that cannot be read back from the scan's scratch files.
 fn scratch_unreadable(repo: &Repo, source: std::io::Error) -> Error {
     Error::Io {
@@ -434,13 +445,13 @@ fn import_export(
     // again from the operating system's cache).
     let held_known = repo.index.with_page_cache(IMPORT_PAGE_CACHE_KIB, || {
         let plan = record_entries(repo, &account, &catalog, opts, intake.run_id(), &cancel, s)?;
-        let held_known = tally_items(&plan, s);
+        let held_known = tally_items(repo, &plan, s)?;
         link_variants(repo, &catalog, &plan)?;
         store_bytes(repo, &catalog, &plan, intake, s)?;
         // Every item of the export is finished again (each step writes only what differs), so
         // an import cut short before its finishing steps is completed by the next one.
         for p in plan.iter() {
-            intake.touched(p.item_id);
+            intake.touched(p.map_err(|e| plan_io(repo, e))?.item_id);
         }
         Ok(held_known)
     })?;
@@ -477,7 +488,12 @@ fn record_entries(
 ) -> Result<Plan> {
     let unreadable = |e| scratch_unreadable(repo, e);
     let identities = Identities::of(catalog).map_err(unreadable)?;
-    let mut plan = Plan::new(catalog.media.len());
+    let mut plan = PlanWriter::new(
+        repo.scratch_file()?,
+        repo.scratch_file()?,
+        catalog.media.len(),
+    )
+    .map_err(|e| plan_io(repo, e))?;
     let mut albums = AlbumCache::default();
     let mut texts = catalog.sidecar_texts();
     // Items are recorded in a canonical order (folder, then name), not in archive order, so the
@@ -514,13 +530,14 @@ fn record_entries(
                     &mut albums,
                     &mut texts,
                 )? {
-                    plan.record(entry.index(), p);
+                    plan.record(entry.index(), p)
+                        .map_err(|e| plan_io(repo, e))?;
                 }
             }
             Ok(())
         })?;
     }
-    Ok(plan)
+    plan.finish().map_err(|e| plan_io(repo, e))
 }
 
 /// The index's page cache while an export's passes run (see `import_export`).
@@ -588,26 +605,31 @@ fn record_entry(
 
 /// Counts the export's items as updated or unchanged (an item may come as several copies: it
 /// changed when any copy changed it). Returns how many of them an earlier export had delivered.
-fn tally_items(plan: &Plan, s: &mut RunSummary) -> u64 {
-    // Per item (an item may come from several copies): updated when any copy changed it.
-    let mut per_item: BTreeMap<i64, (bool, bool, bool)> = BTreeMap::new();
+///
+/// # Errors
+/// When the plan cannot be read back.
+fn tally_items(repo: &Repo, plan: &Plan, s: &mut RunSummary) -> Result<u64> {
+    // Per item, as sets of item ids (a bit per item, not a map's node): seen, stored before
+    // this import (as its first copy says), changed by any copy, delivered by an earlier export.
+    let (mut seen, mut stored, mut changed, mut known) =
+        (IdSet::new(), IdSet::new(), IdSet::new(), IdSet::new());
     for p in plan.iter() {
-        let e = per_item
-            .entry(p.item_id)
-            .or_insert((p.was_stored(), false, false));
-        e.1 |= p.changed();
-        e.2 |= p.known_before();
-    }
-    s.items = per_item.len() as u64;
-    let held_known = per_item.values().filter(|v| v.2).count() as u64;
-    for (was_stored, changed, _) in per_item.values() {
-        match (was_stored, changed) {
-            (true, true) => s.updated += 1,
-            (true, false) => s.unchanged += 1,
-            _ => {}
+        let p = p.map_err(|e| plan_io(repo, e))?;
+        if seen.insert(p.item_id) && p.was_stored() {
+            stored.insert(p.item_id);
+        }
+        if p.changed() {
+            changed.insert(p.item_id);
+        }
+        if p.known_before() {
+            known.insert(p.item_id);
         }
     }
-    held_known
+    s.items = seen.len() as u64;
+    let updated = stored.iter().filter(|&id| changed.contains(id)).count() as u64;
+    s.updated += updated;
+    s.unchanged += stored.len() as u64 - updated;
+    Ok(known.len() as u64)
 }
 
 /// Links edited variants and live companions to their originals.
@@ -615,7 +637,7 @@ fn link_variants(repo: &Repo, catalog: &Catalog, plan: &Plan) -> Result<()> {
     for entry in catalog.media.in_record_order() {
         let entry = entry.map_err(|e| scratch_unreadable(repo, e))?;
         let (Some(me), kind, other) = (
-            plan.get(entry.index()),
+            plan.get(entry.index()).map_err(|e| plan_io(repo, e))?,
             match entry.variant {
                 Variant::Edited { .. } => "edited",
                 Variant::LiveCompanion { .. } => "live",
@@ -629,7 +651,10 @@ fn link_variants(repo: &Repo, catalog: &Catalog, plan: &Plan) -> Result<()> {
         ) else {
             continue;
         };
-        if let Some(orig) = other.and_then(|o| plan.get(o as usize)) {
+        let Some(other) = other else {
+            continue;
+        };
+        if let Some(orig) = plan.get(other as usize).map_err(|e| plan_io(repo, e))? {
             repo.index.link_item(me.item_id, orig.item_id, kind)?;
         }
     }

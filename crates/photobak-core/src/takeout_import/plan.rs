@@ -1,14 +1,21 @@
 //! What the record pass decided for each media entry, for the passes after it (the tallies,
-//! the variant links, the bytes pass, the finishing steps). Held for every entry from the
-//! record pass to the end of the bytes pass, so packed: a boxed plan per entry (64 bytes)
-//! with its file name in an allocation of its own, and a pointer to it, became 32 bytes and
-//! the name's own bytes; the bytes pass's resident memory at 100,114 items fell from 69–70 to
-//! 62–63 MiB (BENCHMARKS.md, session 11). The names are kept in blocks of 1 MiB: one string
-//! grown by doubling held up to twice their size, and both the old and the new string for the
-//! moment it grew (7.6 MB for 3.8 of names at 100,114 items, the import's largest allocation;
-//! session 14).
+//! the variant links, the bytes pass, the finishing steps). Needed for every entry from the
+//! record pass to the end of the bytes pass, so it is not held in memory: each entry's plan is
+//! a record of 32 bytes at its entry's place in a scratch file, read and written through a
+//! cache of a few pages, and the file names follow one another in a second scratch file.
+//!
+//! Held in memory, packed (32 bytes and the name's bytes per entry, the names in blocks of
+//! 1 MiB), the plan was the largest part of what a first import still held per item after the
+//! scan: some 60 of its 115 bytes (BENCHMARKS.md, session 15). The entries are recorded in
+//! folder order and read in archive order, which Takeout keeps close to each other: a page
+//! read from the file is used for many entries, and the reads come from the operating
+//! system's cache, not the disk.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::sync::Mutex;
 
 /// One entry's plan, as [`crate::takeout_import::mapping::plan_entry`] makes it.
 pub(super) struct Recorded {
@@ -34,8 +41,8 @@ pub(super) struct Planned {
     /// The item; 0 (no row has it) for an entry that became none.
     pub item_id: i64,
     taken_at: i64,
-    /// The file name's place in [`Plan::names`]: its block, and where in the block.
-    name_at: u32,
+    /// The file name's place in the names' file.
+    name_at: u64,
     name_len: u32,
     flags: u8,
 }
@@ -69,48 +76,206 @@ impl Planned {
     }
 }
 
-/// The size of a block of [`Plan::names`]: a name's place is its block's number (12 bits, up
-/// to 4,096 blocks: 4 GiB of names, less what blocks leave unused) and its offset (20 bits).
-const NAMES_BLOCK: usize = 1 << 20;
+/// The bytes of one entry's record: its item, its capture time, its name's place and
+/// length in the names file, its flags.
+const RECORD: usize = 32;
 
-/// Every entry's plan, by entry index.
-pub(super) struct Plan {
-    entries: Vec<Planned>,
-    /// Every recorded entry's file name, one after the other, in blocks of [`NAMES_BLOCK`]
-    /// bytes (a longer name has a block of its own).
-    names: Vec<String>,
-    /// The report lines of the items an entry adopted (rare), by item.
+/// Records per page of the cache: pages of 4 KiB, so an entry far from the others costs one
+/// small read (and a write back while recording), not a large one.
+const PAGE_RECORDS: usize = 128;
+const PAGE: usize = RECORD * PAGE_RECORDS;
+
+/// Pages the cache holds (1 MiB).
+const CACHED_PAGES: usize = 256;
+
+impl Planned {
+    fn encode(&self) -> [u8; RECORD] {
+        let mut b = [0; RECORD];
+        b[0..8].copy_from_slice(&self.item_id.to_le_bytes());
+        b[8..16].copy_from_slice(&self.taken_at.to_le_bytes());
+        b[16..24].copy_from_slice(&self.name_at.to_le_bytes());
+        b[24..28].copy_from_slice(&self.name_len.to_le_bytes());
+        b[28] = self.flags;
+        b
+    }
+
+    fn decode(b: &[u8]) -> Planned {
+        let word = |r: std::ops::Range<usize>| {
+            let mut w = [0; 8];
+            w.copy_from_slice(&b[r]);
+            w
+        };
+        Planned {
+            item_id: i64::from_le_bytes(word(0..8)),
+            taken_at: i64::from_le_bytes(word(8..16)),
+            name_at: u64::from_le_bytes(word(16..24)),
+            name_len: u32::from_le_bytes([b[24], b[25], b[26], b[27]]),
+            flags: b[28],
+        }
+    }
+}
+
+/// The records' file through a cache of [`CACHED_PAGES`] pages, the least recently used one
+/// written back (when changed) and dropped for a page not in it.
+struct Pages {
+    file: File,
+    /// The file's length: every record's.
+    len: usize,
+    /// Page number to its slot.
+    at: HashMap<usize, usize>,
+    slots: Vec<Slot>,
+    clock: u64,
+}
+
+struct Slot {
+    page: usize,
+    used: u64,
+    dirty: bool,
+    bytes: Box<[u8]>,
+}
+
+impl Pages {
+    /// Over `file`, made `n` records long (unwritten records read as zeros: no item).
+    fn new(file: File, n: usize) -> std::io::Result<Pages> {
+        file.set_len((n * RECORD) as u64)?;
+        Ok(Pages {
+            file,
+            len: n * RECORD,
+            at: HashMap::new(),
+            slots: Vec::new(),
+            clock: 0,
+        })
+    }
+
+    /// The slot holding record `i`'s page, read in if needed; and the record's offset in it.
+    fn slot(&mut self, i: usize) -> std::io::Result<(&mut Slot, usize)> {
+        let page = i / PAGE_RECORDS;
+        self.clock += 1;
+        let k = match self.at.get(&page) {
+            Some(&k) => k,
+            None => {
+                let k = if self.slots.len() < CACHED_PAGES {
+                    self.slots.push(Slot {
+                        page,
+                        used: 0,
+                        dirty: false,
+                        bytes: vec![0; PAGE].into_boxed_slice(),
+                    });
+                    self.slots.len() - 1
+                } else {
+                    let (k, old) = self
+                        .slots
+                        .iter_mut()
+                        .enumerate()
+                        .min_by_key(|(_, s)| s.used)
+                        .expect("a full cache has slots");
+                    old.write_back(&self.file, self.len)?;
+                    // Unless a failed read left the slot unmapped (and its page read again
+                    // elsewhere since).
+                    if self.at.get(&old.page) == Some(&k) {
+                        self.at.remove(&old.page);
+                    }
+                    k
+                };
+                let s = &mut self.slots[k];
+                // The last page is short: the file ends with the last record.
+                let start = page * PAGE;
+                let end = (start + PAGE).min(self.len);
+                read_at(&self.file, &mut s.bytes[..end - start], start as u64)?;
+                (s.page, s.dirty) = (page, false);
+                self.at.insert(page, k);
+                k
+            }
+        };
+        let s = &mut self.slots[k];
+        s.used = self.clock;
+        Ok((s, (i % PAGE_RECORDS) * RECORD))
+    }
+
+    /// Writes back every changed page.
+    fn flush(&mut self) -> std::io::Result<()> {
+        for s in &mut self.slots {
+            s.write_back(&self.file, self.len)?;
+        }
+        Ok(())
+    }
+}
+
+impl Slot {
+    /// The page back to `file` (of `len` bytes) if it changed; the last page only up to the
+    /// file's end.
+    fn write_back(&mut self, file: &File, len: usize) -> std::io::Result<()> {
+        if self.dirty {
+            let start = self.page * PAGE;
+            let end = (start + PAGE).min(len);
+            write_at(file, &self.bytes[..end - start], start as u64)?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    file.read_exact_at(buf, offset)
+}
+
+#[cfg(unix)]
+fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    file.write_all_at(buf, offset)
+}
+
+// Elsewhere through the file's position: every access holds the plan's lock.
+#[cfg(not(unix))]
+fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
+
+#[cfg(not(unix))]
+fn write_at(mut file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(offset))?;
+    file.write_all(buf)
+}
+
+/// The plan as the record pass makes it (see the module docs).
+pub(super) struct PlanWriter {
+    pages: Pages,
+    n: usize,
+    names: BufWriter<File>,
+    /// Bytes of names written.
+    names_len: u64,
     adopted: HashMap<i64, Box<str>>,
 }
 
-impl Plan {
-    /// A plan for `n` entries, none recorded yet.
-    pub fn new(n: usize) -> Plan {
-        Plan {
-            entries: vec![Planned::default(); n],
-            names: Vec::new(),
+impl PlanWriter {
+    /// A plan for `n` entries, none recorded yet, in two empty scratch files.
+    ///
+    /// # Errors
+    /// When the records' file cannot be sized.
+    pub fn new(records: File, names: File, n: usize) -> std::io::Result<PlanWriter> {
+        Ok(PlanWriter {
+            pages: Pages::new(records, n)?,
+            n,
+            names: BufWriter::with_capacity(64 << 10, names),
+            names_len: 0,
             adopted: HashMap::new(),
-        }
+        })
     }
 
     /// Entry `i` became `r`'s item.
-    pub fn record(&mut self, i: usize, r: Recorded) {
-        debug_assert_ne!(r.item_id, 0, "rowids start at 1");
-        let len = r.filename.len();
-        // By the block's length, not its room (a block may have more than it asked for): a
-        // name starts below `NAMES_BLOCK` in its block, so its place keeps its block's number
-        // whole; a full block, or one made for a longer name, takes no more, not even an
-        // empty name.
-        let fits = |b: &String| b.len() < NAMES_BLOCK && b.len() + len <= NAMES_BLOCK;
-        if !self.names.last().is_some_and(fits) {
-            self.names.push(String::with_capacity(len.max(NAMES_BLOCK)));
-        }
-        let block = self.names.len() - 1;
-        assert!(block < 1 << 12, "more than 4,096 blocks of file names");
-        let names = &mut self.names[block];
-        let at = u32::try_from(block << 20 | names.len()).expect("a block number of 12 bits");
-        names.push_str(&r.filename);
-        let len = u32::try_from(len).expect("a file name of fewer than 4 GiB");
+    ///
+    /// # Errors
+    /// When a scratch file cannot be written or read back.
+    pub fn record(&mut self, i: usize, r: Recorded) -> std::io::Result<()> {
+        assert_ne!(r.item_id, 0, "rowids start at 1");
+        assert!(i < self.n, "entry {i} of {}", self.n);
+        self.names.write_all(r.filename.as_bytes())?;
+        let name_at = self.names_len;
+        let name_len = u32::try_from(r.filename.len()).expect("a file name of fewer than 4 GiB");
+        self.names_len += u64::from(name_len);
         let mut flags = 0;
         for (set, flag) in [
             (r.was_stored, WAS_STORED),
@@ -126,32 +291,87 @@ impl Plan {
         if let Some(line) = r.adopted {
             self.adopted.insert(r.item_id, line.into_boxed_str());
         }
-        self.entries[i] = Planned {
+        let record = Planned {
             item_id: r.item_id,
             taken_at: r.taken_at.unwrap_or(0),
-            name_at: at,
-            name_len: len,
+            name_at,
+            name_len,
             flags,
-        };
+        }
+        .encode();
+        let (slot, at) = self.pages.slot(i)?;
+        slot.bytes[at..at + RECORD].copy_from_slice(&record);
+        slot.dirty = true;
+        Ok(())
+    }
+
+    /// The plan recorded, to be read.
+    ///
+    /// # Errors
+    /// When a scratch file cannot be written.
+    pub fn finish(mut self) -> std::io::Result<Plan> {
+        self.pages.flush()?;
+        let names = self.names.into_inner().map_err(|e| e.into_error())?;
+        Ok(Plan {
+            n: self.n,
+            store: Mutex::new(Store {
+                pages: self.pages,
+                names,
+            }),
+            adopted: self.adopted,
+        })
+    }
+}
+
+/// Every entry's plan, by entry index, as recorded (see the module docs).
+pub(super) struct Plan {
+    n: usize,
+    /// Read by the bytes pass's readers and its committer alike.
+    store: Mutex<Store>,
+    /// The report lines of the items an entry adopted (rare), by item.
+    adopted: HashMap<i64, Box<str>>,
+}
+
+struct Store {
+    pages: Pages,
+    names: File,
+}
+
+impl Plan {
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        // Nothing is changed under the lock: a reader that panicked leaves it as it was.
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Entry `i`'s plan; `None` when it became no item (skipped) or is no entry.
-    pub fn get(&self, i: usize) -> Option<&Planned> {
-        self.entries.get(i).filter(|p| p.item_id != 0)
+    ///
+    /// # Errors
+    /// When the scratch file cannot be read.
+    pub fn get(&self, i: usize) -> std::io::Result<Option<Planned>> {
+        if i >= self.n {
+            return Ok(None);
+        }
+        let mut store = self.store();
+        let (slot, at) = store.pages.slot(i)?;
+        let p = Planned::decode(&slot.bytes[at..at + RECORD]);
+        Ok((p.item_id != 0).then_some(p))
     }
 
     /// The plans of the entries that became items, in entry order.
-    pub fn iter(&self) -> impl Iterator<Item = &Planned> {
-        self.entries.iter().filter(|p| p.item_id != 0)
+    pub fn iter(&self) -> impl Iterator<Item = std::io::Result<Planned>> + '_ {
+        (0..self.n).filter_map(|i| self.get(i).transpose())
     }
 
     /// The name of a new stored file for `p`.
-    pub fn filename(&self, p: &Planned) -> &str {
-        let (block, at) = (
-            p.name_at as usize >> 20,
-            p.name_at as usize & (NAMES_BLOCK - 1),
-        );
-        &self.names[block][at..at + p.name_len as usize]
+    ///
+    /// # Errors
+    /// When the scratch file cannot be read.
+    pub fn filename(&self, p: &Planned) -> std::io::Result<String> {
+        let mut name = vec![0; p.name_len as usize];
+        read_at(&self.store().names, &mut name, p.name_at)?;
+        String::from_utf8(name).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
     }
 
     /// The report line of the picked item `p`'s item adopted. Kept by item: check
@@ -165,22 +385,31 @@ impl Plan {
 mod tests {
     use super::*;
 
+    fn writer(n: usize) -> PlanWriter {
+        PlanWriter::new(
+            tempfile::tempfile().unwrap(),
+            tempfile::tempfile().unwrap(),
+            n,
+        )
+        .unwrap()
+    }
+
+    fn recorded(item_id: i64, filename: String) -> Recorded {
+        Recorded {
+            adopted: None,
+            item_id,
+            filename,
+            taken_at: None,
+            was_stored: false,
+            changed: false,
+            known_before: false,
+        }
+    }
+
     /// What is recorded reads back, per entry, and skipped entries read as none.
     #[test]
     fn plans_read_back_as_recorded() {
-        let mut plan = Plan::new(4);
-        plan.record(
-            0,
-            Recorded {
-                adopted: None,
-                item_id: 7,
-                filename: "IMG_1.jpg".into(),
-                taken_at: Some(-5),
-                was_stored: true,
-                changed: false,
-                known_before: true,
-            },
-        );
+        let mut plan = writer(4);
         plan.record(
             2,
             Recorded {
@@ -192,70 +421,104 @@ mod tests {
                 changed: true,
                 known_before: false,
             },
-        );
-        let (a, b) = (plan.get(0).unwrap(), plan.get(2).unwrap());
-        assert!(plan.get(1).is_none() && plan.get(3).is_none() && plan.get(4).is_none());
+        )
+        .unwrap();
+        plan.record(
+            0,
+            Recorded {
+                taken_at: Some(-5),
+                was_stored: true,
+                known_before: true,
+                ..recorded(7, "IMG_1.jpg".into())
+            },
+        )
+        .unwrap();
+        let plan = plan.finish().unwrap();
+        let (a, b) = (plan.get(0).unwrap().unwrap(), plan.get(2).unwrap().unwrap());
+        for none in [1, 3, 4] {
+            assert!(plan.get(none).unwrap().is_none(), "entry {none}");
+        }
         assert_eq!(
-            (a.item_id, plan.filename(a), a.taken_at()),
-            (7, "IMG_1.jpg", Some(-5))
+            (a.item_id, plan.filename(&a).unwrap(), a.taken_at()),
+            (7, "IMG_1.jpg".into(), Some(-5))
         );
         assert_eq!(
             (a.was_stored(), a.changed(), a.known_before(), a.adopted()),
             (true, false, true, false)
         );
         assert_eq!(
-            (b.item_id, plan.filename(b), b.taken_at()),
-            (9, "VID_é.mp4", None)
+            (b.item_id, plan.filename(&b).unwrap(), b.taken_at()),
+            (9, "VID_é.mp4".into(), None)
         );
         assert_eq!(
             (b.was_stored(), b.changed(), b.known_before(), b.adopted()),
             (false, true, false, true)
         );
-        assert_eq!(plan.adopted_line(b), Some("adopted picked item"));
-        assert_eq!(plan.adopted_line(a), None);
-        let ids: Vec<i64> = plan.iter().map(|p| p.item_id).collect();
+        assert_eq!(plan.adopted_line(&b), Some("adopted picked item"));
+        assert_eq!(plan.adopted_line(&a), None);
+        let ids: Vec<i64> = plan.iter().map(|p| p.unwrap().item_id).collect();
         assert_eq!(ids, [7, 9]);
     }
 
-    /// Names read back across the blocks they are kept in, a name longer than a block too,
-    /// and no block grows past what it was made with.
+    /// Many more entries than the cache holds, recorded out of order (pages written back and
+    /// read again while recording) and read in another order: each reads back as recorded,
+    /// the last, short page too, and the cache stays at its size.
     #[test]
-    fn names_read_back_across_blocks() {
-        // A block filled exactly by entries 1,000 and 1,001, then an empty name; an empty name
-        // after each long one, the last entry one of them (its place must name its own block,
-        // which is the last).
-        let n = 60_000;
-        let name = |i: usize| match i {
-            777 | 59_998 => "L".repeat(NAMES_BLOCK + 5),
-            778 | 1002 | 59_999 => String::new(),
-            1000 => "a".repeat(NAMES_BLOCK - 10),
-            1001 => "b".repeat(10),
+    fn plans_read_back_past_the_cache() {
+        let n = CACHED_PAGES * PAGE_RECORDS * 2 + 77;
+        let name = |i: usize| match i % 1000 {
+            0 => String::new(),
+            1 => "L".repeat(70_000),
             _ => format!("IMG_{i:06}_{}.jpg", "x".repeat(i % 13)),
         };
-        let mut plan = Plan::new(n);
-        for i in 0..n {
+        // Every third entry skipped; the rest recorded in a scattered order.
+        let order: Vec<usize> = (0..n)
+            .map(|k| (k * 7919) % n)
+            .filter(|i| i % 3 != 1)
+            .collect();
+        let mut plan = writer(n);
+        for &i in &order {
             plan.record(
                 i,
                 Recorded {
-                    adopted: None,
-                    item_id: i as i64 + 1,
-                    filename: name(i),
-                    taken_at: None,
-                    was_stored: false,
-                    changed: false,
-                    known_before: false,
+                    taken_at: i.is_multiple_of(2).then_some(-(i as i64)),
+                    changed: i.is_multiple_of(5),
+                    ..recorded(i as i64 + 1, name(i))
                 },
-            );
+            )
+            .unwrap();
+            assert!(plan.pages.slots.len() <= CACHED_PAGES);
         }
-        assert!(plan.names.len() > 2, "{} blocks", plan.names.len());
-        assert!(
-            plan.names
-                .iter()
-                .all(|b| b.len() <= NAMES_BLOCK || b.len() == NAMES_BLOCK + 5),
-            "a block grew"
+        assert_eq!(
+            plan.pages.file.metadata().unwrap().len(),
+            (n * RECORD) as u64
         );
-        for i in 0..n {
-            assert_eq!(plan.filename(plan.get(i).unwrap()), name(i), "entry {i}");
+        let plan = plan.finish().unwrap();
+        for k in 0..n {
+            let i = (k * 104_729) % n;
+            let got = plan.get(i).unwrap();
+            if i % 3 == 1 {
+                assert!(got.is_none(), "entry {i}");
+                continue;
+            }
+            let p = got.unwrap_or_else(|| panic!("entry {i}"));
+            assert_eq!(
+                (p.item_id, p.taken_at(), p.changed()),
+                (
+                    i as i64 + 1,
+                    i.is_multiple_of(2).then_some(-(i as i64)),
+                    i.is_multiple_of(5)
+                ),
+                "entry {i}"
+            );
+            assert_eq!(plan.filename(&p).unwrap(), name(i), "entry {i}");
         }
+        let read: Vec<i64> = plan.iter().map(|p| p.unwrap().item_id).collect();
+        let want: Vec<i64> = (0..n)
+            .filter(|i| i % 3 != 1)
+            .map(|i| i as i64 + 1)
+            .collect();
+        assert_eq!(read, want);
+        assert!(plan.store().pages.slots.len() <= CACHED_PAGES);
     }
 }
