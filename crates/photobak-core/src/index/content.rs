@@ -385,8 +385,10 @@ impl Index {
 }
 
 /// The page cache while the stored files are sorted by path (see
-/// [`Index::each_content_by_path`]).
-const SORT_PAGE_CACHE_KIB: i64 = 2048;
+/// [`Index::each_content_by_path`]) and the lines of every `others.txt` by album and path
+/// ([`Index::each_album_member_path`]): SQLite's sorter keeps in memory about what the cache
+/// may hold before it spills to a temporary file.
+pub(super) const SORT_PAGE_CACHE_KIB: i64 = 2048;
 
 /// The same-named items of a folder before an item: from the account's items of that name
 /// (`items_name_nocase`, schema 6), each checked for membership, instead of a walk of the

@@ -504,19 +504,16 @@ mod tests {
                 .any(|d| d.starts_with("SEARCH i") && d.contains("INDEX items_name_nocase")),
             "{plan:?}"
         );
-        // The items' stored files for every album's others.txt at once
-        // (`album_member_contents`): read from the small index alone, never from the items'
-        // large rows.
-        let plan = scans("SELECT id, content_id FROM items WHERE content_id IS NOT NULL");
-        assert!(plan.is_empty(), "{plan:?}");
-        let plan = query_plan(
-            &index,
-            "SELECT id, content_id FROM items WHERE content_id IS NOT NULL",
-            &[],
-        );
+        // Every album's others.txt at once (`each_album_member_path`): from the items' small
+        // index of their stored files, never from the items' large rows, and no table scanned.
+        let plan = query_plan(&index, queries::ALBUM_MEMBER_PATHS, rusqlite::params![1]);
         assert!(
             plan.iter()
-                .any(|d| d.contains("COVERING INDEX items_content")),
+                .any(|d| d.contains("COVERING INDEX items_content"))
+                && plan
+                    .iter()
+                    .any(|d| d.contains("COVERING INDEX memberships_item"))
+                && !plan.iter().any(|d| d.starts_with("SCAN")),
             "{plan:?}"
         );
         // The check sees a scan: the case-insensitive comparison photobak used before could not

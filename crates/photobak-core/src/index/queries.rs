@@ -178,6 +178,24 @@ fn album_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Album> {
 
 const ALBUM_COLS: &str = "id, account_id, remote_id, title, folder, kind";
 
+/// The stored file's path of each member of an account's albums that lives outside its
+/// album's folder, by album, then path ([`Index::each_album_member_path`]). Driven by the
+/// items' small index of their stored files (`items_content`), never by the items' large rows
+/// (a Takeout item keeps its sidecar: looking each member up in `items` took three times as
+/// long); the rule of `others.txt` (not directly in the album's folder: elsewhere or deeper)
+/// is applied before the sort, which then orders only the lines (a fifth of the members of a
+/// generated export, most members being in their year's folder). `substr` and `length` count
+/// characters on both sides, so the prefix test is the byte-wise one.
+pub(super) const ALBUM_MEMBER_PATHS: &str = "
+    SELECT m.album_id, ct.path FROM items i INDEXED BY items_content
+    JOIN content ct ON ct.id = i.content_id
+    JOIN memberships m ON m.item_id = i.id
+    JOIN albums a ON a.id = m.album_id
+    WHERE i.content_id IS NOT NULL AND a.account_id = ?1
+      AND NOT (substr(ct.path, 1, length(a.folder) + 1) = a.folder || '/'
+               AND instr(substr(ct.path, length(a.folder) + 2), '/') = 0)
+    ORDER BY m.album_id, ct.path";
+
 impl Index {
     /// Returns the account, creating it with `folder` when new.
     pub fn ensure_account(&self, provider: &str, name: &str, folder: &str) -> Result<Account> {
@@ -634,52 +652,30 @@ impl Index {
         })
     }
 
-    /// The stored file of every member of an account's albums, as (content id, album id) pairs,
-    /// sorted. For the `others.txt` of every album at once (the end of every run; `verify` builds
-    /// each album's on its own instead, not to hold every member's pair).
+    /// Calls `f` with the stored file's path of each member of the account's albums that lives
+    /// outside its album's folder, by album id, then path (a file two members of an album
+    /// share comes twice in a row): [`ALBUM_MEMBER_PATHS`]. The lines are sorted by SQLite's
+    /// sorter, which spills to a temporary file past the page cache's size: nothing grows
+    /// with the library ([`Repo::refresh_all_others`]).
     ///
-    /// Two scans joined in memory: the items' stored files read from `items_content` alone (a
-    /// covering index of about 12 bytes per item), and the account's memberships. The join of
-    /// [`Index::album_member_paths`], once per album, looked each member up in `items`, whose
-    /// rows are large (a Takeout item keeps its sidecar): on 100,000 items it read the table
-    /// again for every album, 0.4 s of a no-op backup's CPU and more of `verify`'s (perf).
-    pub fn album_member_contents(&self, account_id: i64) -> Result<Vec<(i64, i64)>> {
-        self.with(|c| {
-            let mut stored: Vec<(i64, i64)> = c
-                .prepare_cached("SELECT id, content_id FROM items WHERE content_id IS NOT NULL")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
-            stored.sort_unstable();
-            let mut st = c.prepare_cached(
-                "SELECT m.album_id, m.item_id FROM albums a JOIN memberships m ON m.album_id = a.id
-                 WHERE a.account_id = ?1",
-            )?;
-            let mut rows = st.query([account_id])?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
-                let (album, item): (i64, i64) = (r.get(0)?, r.get(1)?);
-                if let Ok(i) = stored.binary_search_by_key(&item, |s| s.0) {
-                    out.push((stored[i].1, album));
+    /// [`Repo::refresh_all_others`]: crate::repo::Repo::refresh_all_others
+    pub fn each_album_member_path(
+        &self,
+        account_id: i64,
+        mut f: impl FnMut(i64, &str) -> Result<()>,
+    ) -> Result<()> {
+        self.with_page_cache(super::content::SORT_PAGE_CACHE_KIB, || {
+            self.with(|c| {
+                let mut st = c.prepare_cached(ALBUM_MEMBER_PATHS)?;
+                let mut rows = st.query([account_id])?;
+                while let Some(r) = rows.next()? {
+                    f(
+                        r.get(0)?,
+                        r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                    )?;
                 }
-            }
-            out.sort_unstable();
-            Ok(out)
-        })
-    }
-
-    /// Calls `f` with the id and path of every stored file, in no particular order (one scan
-    /// of the path index).
-    pub fn each_content_path(&self, mut f: impl FnMut(i64, &str)) -> Result<()> {
-        self.with(|c| {
-            let mut st = c.prepare_cached("SELECT id, path FROM content")?;
-            let mut rows = st.query([])?;
-            while let Some(r) = rows.next()? {
-                f(
-                    r.get(0)?,
-                    r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
-                );
-            }
-            Ok(())
+                Ok(())
+            })
         })
     }
 

@@ -6,10 +6,10 @@
 //! whole, so it can never hold duplicates or paths the index does not know; it is written
 //! atomically and only when its content changes.
 
-use std::collections::HashMap;
+use std::io::Write;
 
 use super::Repo;
-use super::store::write_atomic_if_changed;
+use super::store::{ReplaceWriter, write_atomic_if_changed};
 use crate::error::{IoContext, Result};
 use crate::index::{Album, Index};
 
@@ -21,46 +21,6 @@ impl Repo {
     /// outside its folder, sorted.
     pub fn others_lines(&self, album_id: i64, folder: &str) -> Result<Vec<String>> {
         others_lines_on(&self.index, album_id, folder)
-    }
-
-    /// The lines of the `others.txt` of each of `albums` (albums of the account), by album id,
-    /// by the rule of [`Repo::others_lines`]; an album with none is absent. One pass over the
-    /// account's memberships and the stored files' paths
-    /// ([`Index::album_member_contents`](crate::index::Index::album_member_contents)) instead
-    /// of a query per album: every run ends with this, nothing changed or not.
-    pub fn all_others_lines(
-        &self,
-        account_id: i64,
-        albums: &[Album],
-    ) -> Result<HashMap<i64, Vec<String>>> {
-        let prefixes: HashMap<i64, String> = albums
-            .iter()
-            .map(|a| (a.id, format!("{}/", a.folder)))
-            .collect();
-        // (content, album), sorted: a stored file's albums are one run of it.
-        let members = self.index.album_member_contents(account_id)?;
-        let mut out: HashMap<i64, Vec<String>> = HashMap::new();
-        if members.is_empty() {
-            return Ok(out);
-        }
-        self.index.each_content_path(|id, path: &str| {
-            let first = members.partition_point(|m| m.0 < id);
-            for &(_, album) in members[first..].iter().take_while(|m| m.0 == id) {
-                if prefixes
-                    .get(&album)
-                    .is_some_and(|prefix| lives_elsewhere(prefix, path))
-                {
-                    out.entry(album).or_default().push(path.to_string());
-                }
-            }
-        })?;
-        for lines in out.values_mut() {
-            // Sorted and each once, as `album_member_paths` gives them (two members of an
-            // album can share a file).
-            lines.sort_unstable();
-            lines.dedup();
-        }
-        Ok(out)
     }
 
     /// Rewrites the `others.txt` of one album from the index. Returns true when the file changed.
@@ -87,17 +47,95 @@ impl Repo {
 
     /// Rewrites the `others.txt` of every album of an account from the index (a finishing step
     /// of every run that changes memberships). Returns how many files changed.
+    ///
+    /// One pass over the account's memberships with their stored files' paths, by album and
+    /// path ([`Index::each_album_member_path`]), each album's file compared with what it
+    /// must hold as the lines come ([`ReplaceWriter`]: an unchanged file is read, not
+    /// written). Nothing is held per member: the lines of every album at once, and every
+    /// membership with its stored file, were what a first import held last (7 MB at 100,114
+    /// items; BENCHMARKS.md, session 15).
     pub fn refresh_all_others(&self, account_id: i64) -> Result<u64> {
         let albums = self.index.albums(account_id)?;
-        let mut lines = self.all_others_lines(account_id, &albums)?;
+        // The albums in id order, as the pass gives their members; those without members
+        // (or before the next one with members) lose their file.
+        let mut next = 0;
+        let mut open: Option<Open> = None;
         let mut changed = 0;
-        for album in &albums {
-            let lines = lines.remove(&album.id).unwrap_or_default();
-            if self.write_others(&album.folder, &lines)? {
-                changed += 1;
-            }
+        self.index
+            .each_album_member_path(account_id, |album_id, path| {
+                if open.as_ref().is_none_or(|o| o.album != album_id) {
+                    if let Some(o) = open.take() {
+                        changed += u64::from(o.close(self)?);
+                    }
+                    while albums.get(next).is_some_and(|a| a.id < album_id) {
+                        changed += u64::from(self.write_others(&albums[next].folder, &[])?);
+                        next += 1;
+                    }
+                    match albums.get(next) {
+                        Some(a) if a.id == album_id => {
+                            open = Some(Open::new(a));
+                            next += 1;
+                        }
+                        // Not one of the account's albums as listed: nothing to write.
+                        _ => return Ok(()),
+                    }
+                }
+                let o = open.as_mut().expect("opened above");
+                // Two members of an album can share a file: its path comes twice in a row.
+                if o.last != path && lives_elsewhere(&o.prefix, path) {
+                    let w = o.writer.get_or_insert_with(|| {
+                        ReplaceWriter::new(&self.tmp_dir(), &self.abs(&o.file))
+                    });
+                    w.write_all(path.as_bytes())
+                        .and_then(|()| w.write_all(b"\n"))
+                        .ctx(|| format!("writing {}", o.file))?;
+                    o.last.clear();
+                    o.last.push_str(path);
+                }
+                Ok(())
+            })?;
+        if let Some(o) = open.take() {
+            changed += u64::from(o.close(self)?);
+        }
+        for a in &albums[next..] {
+            changed += u64::from(self.write_others(&a.folder, &[])?);
         }
         Ok(changed)
+    }
+}
+
+/// The album whose `others.txt` [`Repo::refresh_all_others`] is writing.
+struct Open {
+    album: i64,
+    folder: String,
+    /// The folder with a trailing `/`.
+    prefix: String,
+    /// The file, relative to the repository.
+    file: String,
+    /// The last line written.
+    last: String,
+    /// Made with the album's first line.
+    writer: Option<ReplaceWriter>,
+}
+
+impl Open {
+    fn new(a: &Album) -> Open {
+        Open {
+            album: a.id,
+            folder: a.folder.clone(),
+            prefix: format!("{}/", a.folder),
+            file: format!("{}/{OTHERS_FILE}", a.folder),
+            last: String::new(),
+            writer: None,
+        }
+    }
+
+    /// Ends the album's file (removed when it has no line). Returns whether it changed.
+    fn close(self, repo: &Repo) -> Result<bool> {
+        match self.writer {
+            Some(w) => w.finish(),
+            None => repo.write_others(&self.folder, &[]),
+        }
     }
 }
 
@@ -124,11 +162,12 @@ mod tests {
     use crate::kinds::{AlbumKind, Source};
     use crate::repo::Repo;
 
-    /// The lines of every album at once are the lines of each album on its own: members stored
-    /// in another album's folder or deeper in a folder of its own are listed, a file two
-    /// members share once, members without a file and other accounts' albums not at all.
+    /// Every album's file written at once holds the lines of the album on its own: members
+    /// stored in another album's folder or deeper in a folder of its own are listed, a file two
+    /// members share once, members without a file and other accounts' albums not at all; an
+    /// album with no line (members all in its folder, or none) has no file, a stale one goes.
     #[test]
-    fn every_albums_lines_at_once_follow_the_one_album_rule() {
+    fn every_albums_file_follows_the_one_album_rule() {
         let t = tempfile::tempdir().unwrap();
         let repo = Repo::open(t.path()).unwrap();
         let run = repo.index.begin_run("backup", None).unwrap();
@@ -136,7 +175,7 @@ mod tests {
         let mut accounts = Vec::new();
         for address in ["o@example.com", "p@example.com"] {
             let acc = repo.ensure_account(address).unwrap();
-            for title in ["A", "B"] {
+            for title in ["A", "B", "C", "D"] {
                 let album = repo
                     .index
                     .upsert_album(
@@ -157,7 +196,7 @@ mod tests {
             }
             accounts.push(acc);
         }
-        let (a, b, other) = (&albums[0], &albums[1], &albums[2]);
+        let (a, b, c, d, other) = (&albums[0], &albums[1], &albums[2], &albums[3], &albums[4]);
         let item = |acc: i64, remote: &str| {
             let meta = ItemMeta {
                 filename: format!("{remote}.jpg"),
@@ -175,6 +214,7 @@ mod tests {
         let in_b = item(o, "in_b");
         let twin = item(o, "twin");
         let bare = item(o, "bare");
+        let in_c = item(o, "in_c");
         let theirs = item(accounts[1].id, "theirs");
         let file = |item: i64, rel: &str| {
             repo.index
@@ -185,39 +225,47 @@ mod tests {
         let shared = file(in_b, &format!("{}/in_b.jpg", b.folder));
         repo.index.test_use_content(twin, shared);
         file(theirs, &format!("{}/theirs.jpg", other.folder));
+        file(in_c, &format!("{}/in_c.jpg", c.folder));
         for (album, items) in [
             (a, vec![in_a, deeper, in_b, twin, bare]),
             (b, vec![in_a, in_b]),
+            (c, vec![in_c]),
             (other, vec![theirs, in_a]),
         ] {
             for i in items {
                 repo.index.add_membership(album.id, i).unwrap();
             }
         }
-        let all = repo.all_others_lines(o, &albums[..2]).unwrap();
-        for album in &albums[..2] {
+        // Stale files in an album whose members are all in its folder (C) and in one with no
+        // members, after the last with some (D): both go.
+        for album in [c, d] {
+            std::fs::create_dir_all(repo.abs(&album.folder)).unwrap();
+            std::fs::write(repo.abs(&format!("{}/others.txt", album.folder)), "stale\n").unwrap();
+        }
+        assert_eq!(repo.refresh_all_others(o).unwrap(), 4);
+        for album in &albums[..4] {
+            let lines = repo.others_lines(album.id, &album.folder).unwrap();
+            let file = repo.abs(&format!("{}/others.txt", album.folder));
             assert_eq!(
-                all.get(&album.id).cloned().unwrap_or_default(),
-                repo.others_lines(album.id, &album.folder).unwrap(),
+                std::fs::read_to_string(&file).ok(),
+                (!lines.is_empty()).then(|| lines.iter().map(|l| format!("{l}\n")).collect()),
                 "{}",
                 album.folder
             );
         }
         assert_eq!(
-            all[&a.id],
-            vec![
-                format!("{}/sub/deeper.jpg", a.folder),
-                format!("{}/in_b.jpg", b.folder)
-            ]
+            std::fs::read_to_string(repo.abs(&format!("{}/others.txt", a.folder))).unwrap(),
+            format!("{}/sub/deeper.jpg\n{}/in_b.jpg\n", a.folder, b.folder)
         );
-        assert_eq!(all[&b.id], vec![format!("{}/in_a.jpg", a.folder)]);
-        assert!(!all.contains_key(&other.id), "{all:?}");
-        // Writing them: B's file holds A's member; nothing changes the second time.
-        assert_eq!(repo.refresh_all_others(o).unwrap(), 2);
         assert_eq!(
             std::fs::read_to_string(repo.abs(&format!("{}/others.txt", b.folder))).unwrap(),
             format!("{}/in_a.jpg\n", a.folder)
         );
+        assert!(!repo.abs(&format!("{}/others.txt", other.folder)).exists());
+        // Nothing changes the second time; a changed line is written again.
+        assert_eq!(repo.refresh_all_others(o).unwrap(), 0);
+        std::fs::write(repo.abs(&format!("{}/others.txt", b.folder)), "x\n").unwrap();
+        assert_eq!(repo.refresh_all_others(o).unwrap(), 1);
         assert_eq!(repo.refresh_all_others(o).unwrap(), 0);
     }
 }
