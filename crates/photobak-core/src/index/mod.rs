@@ -253,6 +253,26 @@ impl Index {
         out
     }
 
+    /// [`Index::with_page_cache`] for one use of the connection: the cache set, `f` run and
+    /// the cache set back under one hold of the lock, so that runs of several accounts at once
+    /// cannot leave it at another's size (each sets it back to what it found).
+    ///
+    /// # Errors
+    /// `f`'s error, or the index's.
+    fn with_held_page_cache<T>(
+        &self,
+        kib: i64,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        self.with(|c| {
+            let before: i64 = c.pragma_query_value(None, "cache_size", |r| r.get(0))?;
+            c.pragma_update(None, "cache_size", -kib)?;
+            let out = f(c);
+            c.pragma_update(None, "cache_size", before)?;
+            out
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite inconsistent (the transaction rolls
         // back on drop), so a poisoned mutex is still safe to use.
@@ -455,6 +475,20 @@ mod tests {
         });
         assert!(failed.is_err());
         assert_eq!(cache(&index), -16_384);
+        // Held: set and set back within one hold of the connection, failed or not.
+        for ok in [true, false] {
+            let out = index.with_held_page_cache(2048, |c| {
+                let now: i64 = c.pragma_query_value(None, "cache_size", |r| r.get(0))?;
+                assert_eq!(now, -2048);
+                if ok {
+                    Ok(())
+                } else {
+                    Err(Error::Invalid("work failed".into()))
+                }
+            });
+            assert_eq!(out.is_ok(), ok);
+            assert_eq!(cache(&index), -16_384);
+        }
     }
 
     /// The queries run once per stored file must be index lookups, not scans of a table that

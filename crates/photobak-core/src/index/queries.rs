@@ -664,18 +664,16 @@ impl Index {
         account_id: i64,
         mut f: impl FnMut(i64, &str) -> Result<()>,
     ) -> Result<()> {
-        self.with_page_cache(super::content::SORT_PAGE_CACHE_KIB, || {
-            self.with(|c| {
-                let mut st = c.prepare_cached(ALBUM_MEMBER_PATHS)?;
-                let mut rows = st.query([account_id])?;
-                while let Some(r) = rows.next()? {
-                    f(
-                        r.get(0)?,
-                        r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
-                    )?;
-                }
-                Ok(())
-            })
+        self.with_held_page_cache(super::content::SORT_PAGE_CACHE_KIB, |c| {
+            let mut st = c.prepare_cached(ALBUM_MEMBER_PATHS)?;
+            let mut rows = st.query([account_id])?;
+            while let Some(r) = rows.next()? {
+                f(
+                    r.get(0)?,
+                    r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?,
+                )?;
+            }
+            Ok(())
         })
     }
 

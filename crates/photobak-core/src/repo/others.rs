@@ -9,7 +9,7 @@
 use std::io::Write;
 
 use super::Repo;
-use super::store::{ReplaceWriter, write_atomic_if_changed};
+use super::store::{ReplaceWriter, Replacement, write_atomic_if_changed};
 use crate::error::{IoContext, Result};
 use crate::index::{Album, Index};
 
@@ -53,22 +53,26 @@ impl Repo {
     /// must hold as the lines come ([`ReplaceWriter`]: an unchanged file is read, not
     /// written). Nothing is held per member: the lines of every album at once, and every
     /// membership with its stored file, were what a first import held last (7 MB at 100,114
-    /// items; BENCHMARKS.md, session 15).
+    /// items; BENCHMARKS.md, session 15). The pass holds the index's connection, so the
+    /// changed files are synced and placed, and the files of albums with no line removed,
+    /// once it is over (two paths per changed album wait): another account's run does not
+    /// wait on this one's disk.
     pub fn refresh_all_others(&self, account_id: i64) -> Result<u64> {
         let albums = self.index.albums(account_id)?;
         // The albums in id order, as the pass gives their members; those without members
         // (or before the next one with members) lose their file.
         let mut next = 0;
         let mut open: Option<Open> = None;
-        let mut changed = 0;
+        let mut replaced = Vec::new();
+        let mut emptied = Vec::new();
         self.index
             .each_album_member_path(account_id, |album_id, path| {
-                if open.as_ref().is_none_or(|o| o.album != album_id) {
+                if open.as_ref().is_none_or(|o| o.album.id != album_id) {
                     if let Some(o) = open.take() {
-                        changed += u64::from(o.close(self)?);
+                        o.close(&mut replaced, &mut emptied)?;
                     }
                     while albums.get(next).is_some_and(|a| a.id < album_id) {
-                        changed += u64::from(self.write_others(&albums[next].folder, &[])?);
+                        emptied.push(&albums[next]);
                         next += 1;
                     }
                     match albums.get(next) {
@@ -95,9 +99,14 @@ impl Repo {
                 Ok(())
             })?;
         if let Some(o) = open.take() {
-            changed += u64::from(o.close(self)?);
+            o.close(&mut replaced, &mut emptied)?;
         }
-        for a in &albums[next..] {
+        emptied.extend(&albums[next..]);
+        let mut changed = replaced.len() as u64;
+        for r in replaced {
+            r.place()?;
+        }
+        for a in emptied {
             changed += u64::from(self.write_others(&a.folder, &[])?);
         }
         Ok(changed)
@@ -105,9 +114,8 @@ impl Repo {
 }
 
 /// The album whose `others.txt` [`Repo::refresh_all_others`] is writing.
-struct Open {
-    album: i64,
-    folder: String,
+struct Open<'a> {
+    album: &'a Album,
     /// The folder with a trailing `/`.
     prefix: String,
     /// The file, relative to the repository.
@@ -118,11 +126,10 @@ struct Open {
     writer: Option<ReplaceWriter>,
 }
 
-impl Open {
-    fn new(a: &Album) -> Open {
+impl<'a> Open<'a> {
+    fn new(a: &'a Album) -> Open<'a> {
         Open {
-            album: a.id,
-            folder: a.folder.clone(),
+            album: a,
             prefix: format!("{}/", a.folder),
             file: format!("{}/{OTHERS_FILE}", a.folder),
             last: String::new(),
@@ -130,12 +137,13 @@ impl Open {
         }
     }
 
-    /// Ends the album's file (removed when it has no line). Returns whether it changed.
-    fn close(self, repo: &Repo) -> Result<bool> {
+    /// Ends the album's file: to be placed when it changed, to be removed when it has no line.
+    fn close(self, replaced: &mut Vec<Replacement>, emptied: &mut Vec<&'a Album>) -> Result<()> {
         match self.writer {
-            Some(w) => w.finish(),
-            None => repo.write_others(&self.folder, &[]),
+            Some(w) => replaced.extend(w.finish_written()?),
+            None => emptied.push(self.album),
         }
+        Ok(())
     }
 }
 

@@ -507,24 +507,70 @@ impl ReplaceWriter {
     ///
     /// # Errors
     /// File-system failures, naming the file; the temporary file is removed.
-    pub fn finish(mut self) -> Result<bool> {
+    pub fn finish(self) -> Result<bool> {
+        match self.finish_written()? {
+            Some(r) => r.place().map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// [`Self::finish`] without waiting on the disk: the new file written (not yet synced),
+    /// to be synced and placed by [`Replacement::place`], by a caller that must not wait on
+    /// the disk while it holds something (the index's connection); None when the bytes equal
+    /// the old file's. Holds no buffer: what it returns is two paths.
+    ///
+    /// # Errors
+    /// File-system failures, naming the file; the temporary file is removed.
+    pub fn finish_written(mut self) -> Result<Option<Replacement>> {
         let path = self.path.clone();
         if let Some(old) = self.old.as_mut()
             && old.fill_buf().is_ok_and(<[u8]>::is_empty)
         {
-            return Ok(false);
+            return Ok(None);
         }
-        let written = self
-            .out()
+        self.out()
             .and_then(|out| out.flush())
-            .and_then(|()| self.out.take().expect("flushed above").get_ref().sync_all())
-            .ctx(|| format!("writing {}", path.display()));
-        written?;
-        create_dir_durably(path.parent().unwrap_or(Path::new(".")))?;
-        let tmp = self.tmp.clone().expect("made by out()");
-        rename_durably(&tmp, &path)?;
-        self.tmp = None;
-        Ok(true)
+            .ctx(|| format!("writing {}", path.display()))?;
+        self.out = None;
+        Ok(Some(Replacement {
+            tmp: Some(self.tmp.take().expect("made by out()")),
+            path,
+        }))
+    }
+}
+
+/// A file written beside the one it replaces ([`ReplaceWriter::finish_written`]); removed
+/// unless placed.
+pub struct Replacement {
+    /// Until placed.
+    tmp: Option<PathBuf>,
+    path: PathBuf,
+}
+
+impl Replacement {
+    /// Syncs the new file and renames it over the old one (its folder made first if need be,
+    /// and synced).
+    ///
+    /// # Errors
+    /// File-system failures, naming the file; the temporary file is removed.
+    pub fn place(mut self) -> Result<()> {
+        let tmp = self.tmp.as_ref().expect("placed once");
+        File::open(tmp)
+            .and_then(|f| f.sync_all())
+            .ctx(|| format!("writing {}", self.path.display()))?;
+        create_dir_durably(self.path.parent().unwrap_or(Path::new(".")))?;
+        let tmp = self.tmp.take().expect("placed once");
+        rename_durably(&tmp, &self.path).inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
+        })
+    }
+}
+
+impl Drop for Replacement {
+    fn drop(&mut self) {
+        if let Some(tmp) = self.tmp.take() {
+            let _ = fs::remove_file(tmp);
+        }
     }
 }
 

@@ -73,7 +73,8 @@ const HANDOVER: usize = 16;
 
 /// Staged entries of the bytes pass waiting for their group's commit.
 struct Group {
-    pending: Vec<(Planned, Staged)>,
+    /// Each with its new file's name.
+    pending: Vec<(Planned, String, Staged)>,
     bytes: u64,
     since: std::time::Instant,
     /// Report lines of adopted picked items.
@@ -297,6 +298,8 @@ fn read_and_store(
     // The catalog's store could not be read back for a stretch: the repository's failure,
     // not the export's; the run fails once what was read is stored.
     let mut scratch: Option<std::io::Error> = None;
+    // The same for the import's plan.
+    let mut unplanned: Option<std::io::Error> = None;
     // A failed group is the problem of the entry whose arrival stored it (or of the last one).
     let mut failed = |e: Error, id: u32| {
         let (part, entry) = match catalog.media.get(id as usize) {
@@ -311,7 +314,7 @@ fn read_and_store(
         });
     };
     let (settled, mut read) = std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<(Planned, u32, Staged)>(HANDOVER);
+        let (tx, rx) = mpsc::sync_channel::<Handed>(HANDOVER);
         let readers: Vec<_> = (0..readers)
             .map(|_| {
                 let tx = tx.clone();
@@ -328,39 +331,8 @@ fn read_and_store(
                         if cancel.is_cancelled() {
                             break;
                         }
-                        // The stretch's entries, read back from the catalog's store (in
-                        // archive order, near each other in it: few reads).
-                        let listed: std::io::Result<Vec<MediaEntry>> = entries
-                            .range(stretch.clone())
-                            .map(|id| catalog.media.get(id as usize))
-                            .collect();
-                        let r =
-                            listed
-                                .map_err(photobak_takeout::Error::SpillRead)
-                                .and_then(|listed| {
-                                    let listed: Vec<&MediaEntry> = listed.iter().collect();
-                                    photobak_takeout::for_each_listed_media(
-                                        catalog,
-                                        &listed,
-                                        |entry, reader| -> std::result::Result<Flow, Error> {
-                                            if cancel.is_cancelled() {
-                                                return Ok(Flow::Stop);
-                                            }
-                                            let Some(p) = plan
-                                                .get(entry.index())
-                                                .map_err(|e| super::plan_io(stager.repo, e))?
-                                            else {
-                                                return Ok(Flow::Continue);
-                                            };
-                                            let staged = stager.stage(reader)?;
-                                            // The committer outlives every reader; a closed
-                                            // handover means it is gone, and the run with it.
-                                            tx.send((p, entry.id, staged))
-                                                .map_err(|_| Error::Cancelled)?;
-                                            Ok(Flow::Continue)
-                                        },
-                                    )
-                                });
+                        let ids = entries.range(stretch.clone());
+                        let r = read_stretch(catalog, plan, &stager, ids, &tx);
                         done.push((i, r));
                     }
                     done
@@ -374,7 +346,12 @@ fn read_and_store(
         let mut last: Option<u32> = None;
         loop {
             let wait = GROUP_EVERY.saturating_sub(group.since.elapsed());
-            let (p, entry, staged) = match rx.recv_timeout(wait) {
+            let Handed {
+                plan: p,
+                name,
+                entry,
+                staged,
+            } = match rx.recv_timeout(wait) {
                 Ok(got) => got,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if let (Err(e), Some(entry)) = (store_group(cx, group, batch), last) {
@@ -387,7 +364,7 @@ fn read_and_store(
             };
             last = Some(entry);
             group.bytes += staged.size;
-            group.pending.push((p, staged));
+            group.pending.push((p, name, staged));
             if (!stager.grouped || group.is_full())
                 && let Err(e) = store_group(cx, group, batch)
             {
@@ -412,9 +389,14 @@ fn read_and_store(
                 found.opened_any = true;
                 found.problems.extend(problems);
             }
-            Err(photobak_takeout::Error::Unreadable(problems)) => found.problems.extend(problems),
-            Err(photobak_takeout::Error::SpillRead(e)) => scratch = scratch.or(Some(e)),
-            Err(e) => found.problems.push(Problem {
+            Err(StretchFailure::Plan(e)) => unplanned = unplanned.or(Some(e)),
+            Err(StretchFailure::Takeout(photobak_takeout::Error::Unreadable(problems))) => {
+                found.problems.extend(problems);
+            }
+            Err(StretchFailure::Takeout(photobak_takeout::Error::SpillRead(e))) => {
+                scratch = scratch.or(Some(e));
+            }
+            Err(StretchFailure::Takeout(e)) => found.problems.push(Problem {
                 part: Default::default(),
                 entry: None,
                 kind: ProblemKind::Unreadable,
@@ -423,6 +405,9 @@ fn read_and_store(
         }
     }
     found.problems.append(&mut store_problems);
+    if let Some(e) = unplanned {
+        return Err(super::plan_io(cx.repo, e));
+    }
     match scratch {
         Some(e) => Err(super::scratch_unreadable(cx.repo, e)),
         None => Ok(()),
@@ -447,6 +432,80 @@ impl Stager<'_> {
             w.finish()
         }
     }
+}
+
+/// What a reader hands the committer: a staged entry, with its plan and its new file's name.
+struct Handed {
+    plan: Planned,
+    name: String,
+    /// The entry's id in the catalog.
+    entry: u32,
+    staged: Staged,
+}
+
+/// Why a reader could not read (all of) a stretch.
+enum StretchFailure {
+    /// The export's failure (no part of it could be read), or the catalog's store's.
+    Takeout(photobak_takeout::Error),
+    /// The import's plan could not be read back: the repository's failure, never an entry's.
+    Plan(std::io::Error),
+}
+
+/// One stretch, on a reader's thread: its entries read back from the catalog's store (in
+/// archive order, near each other in it: few reads) with their plans and file names, then
+/// their bytes staged and handed to the committer. The plans are read before any byte: a
+/// plan that cannot be read fails the run, where a failure inside the reading of the bytes
+/// would be taken for a problem of the entry.
+fn read_stretch(
+    catalog: &Catalog,
+    plan: &Plan,
+    stager: &Stager<'_>,
+    ids: impl Iterator<Item = i64>,
+    tx: &mpsc::SyncSender<Handed>,
+) -> std::result::Result<Vec<Problem>, StretchFailure> {
+    let listed = ids
+        .map(|id| catalog.media.get(id as usize))
+        .collect::<std::io::Result<Vec<MediaEntry>>>()
+        .map_err(|e| StretchFailure::Takeout(photobak_takeout::Error::SpillRead(e)))?;
+    let planned = listed
+        .iter()
+        .map(|m| match plan.get(m.index())? {
+            Some(p) => Ok(Some((p, plan.filename(&p)?))),
+            None => Ok(None),
+        })
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(StretchFailure::Plan)?;
+    let refs: Vec<&MediaEntry> = listed.iter().collect();
+    let cancel = stager.cancel;
+    photobak_takeout::for_each_listed_media(
+        catalog,
+        &refs,
+        |entry, reader| -> std::result::Result<Flow, Error> {
+            if cancel.is_cancelled() {
+                return Ok(Flow::Stop);
+            }
+            // `listed` is in id order (the set's).
+            let Some((p, name)) = listed
+                .binary_search_by_key(&entry.id, |m| m.id)
+                .ok()
+                .and_then(|k| planned[k].as_ref())
+            else {
+                return Ok(Flow::Continue);
+            };
+            let staged = stager.stage(reader)?;
+            // The committer outlives every reader; a closed handover means it is gone, and
+            // the run with it.
+            tx.send(Handed {
+                plan: *p,
+                name: name.clone(),
+                entry: entry.id,
+                staged,
+            })
+            .map_err(|_| Error::Cancelled)?;
+            Ok(Flow::Continue)
+        },
+    )
+    .map_err(StretchFailure::Takeout)
 }
 
 /// The entries of a reading cut into what one reader takes at a time.
@@ -523,11 +582,7 @@ fn store_group(
         cx.repo.begin_group();
     }
     let mut stored = || -> Result<()> {
-        for (p, staged) in group.pending.drain(..) {
-            let filename = cx
-                .plan
-                .filename(&p)
-                .map_err(|e| super::plan_io(cx.repo, e))?;
+        for (p, filename, staged) in group.pending.drain(..) {
             cx.intake.store(
                 &Delivery {
                     item_id: p.item_id,

@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
+#[cfg(unix)]
 use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 
@@ -35,7 +36,7 @@ pub(super) struct Recorded {
     pub known_before: bool,
 }
 
-/// An entry's plan, packed (see the module docs).
+/// An entry's plan, as read back (its record: [`RECORD`]).
 #[derive(Clone, Copy, Default)]
 pub(super) struct Planned {
     /// The item; 0 (no row has it) for an entry that became none.
@@ -339,7 +340,9 @@ struct Store {
 
 impl Plan {
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        // Nothing is changed under the lock: a reader that panicked leaves it as it was.
+        // Only this module's code runs under the lock, and the cache is whole at every point
+        // where it can fail (a page is mapped to its slot once read in full): a poisoned lock
+        // is still usable.
         self.store
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -520,5 +523,36 @@ mod tests {
             .collect();
         assert_eq!(read, want);
         assert!(plan.store().pages.slots.len() <= CACHED_PAGES);
+    }
+
+    /// A scratch file that no longer holds what was written reads as an error, never as an
+    /// entry that became no item (which the bytes pass would skip).
+    #[test]
+    fn a_shortened_scratch_file_is_an_error() {
+        let n = CACHED_PAGES * PAGE_RECORDS * 2;
+        let (records, names) = (tempfile::tempfile().unwrap(), tempfile::tempfile().unwrap());
+        let (records_again, names_again) =
+            (records.try_clone().unwrap(), names.try_clone().unwrap());
+        let mut plan = PlanWriter::new(records, names, n).unwrap();
+        for i in 0..n {
+            plan.record(i, recorded(i as i64 + 1, format!("{i}.jpg")))
+                .unwrap();
+        }
+        let plan = plan.finish().unwrap();
+        records_again.set_len(0).unwrap();
+        names_again.set_len(0).unwrap();
+        let mut failed = 0;
+        for i in 0..n {
+            match plan.get(i) {
+                Ok(Some(p)) => {
+                    assert_eq!(p.item_id, i as i64 + 1);
+                    assert!(plan.filename(&p).is_err(), "entry {i}");
+                }
+                Ok(None) => panic!("entry {i} read as no item"),
+                Err(_) => failed += 1,
+            }
+        }
+        // The pages still cached read as recorded; the others fail.
+        assert!(failed >= n - CACHED_PAGES * PAGE_RECORDS, "{failed}");
     }
 }
