@@ -301,22 +301,18 @@ pub(crate) fn scan_with_scratch(
 
 /// The import's plan cannot be written to its scratch files or read back (`plan.rs`).
 fn plan_io(repo: &Repo, source: std::io::Error) -> Error {
-    Error::Io {
-        context: format!(
-            "the Takeout import's plan in its scratch files in {}",
-            repo.tmp_dir().display()
-        ),
-        source,
-    }
+    scratch_error(repo, "the Takeout import's plan in", source)
 }
 
 /// A media entry or a sidecar that cannot be read back from the scan's scratch files.
 fn scratch_unreadable(repo: &Repo, source: std::io::Error) -> Error {
+    scratch_error(repo, "reading the Takeout scan's catalog back from", source)
+}
+
+/// A failure of the repository's scratch files (`what` them), not of the export.
+fn scratch_error(repo: &Repo, what: &str, source: std::io::Error) -> Error {
     Error::Io {
-        context: format!(
-            "reading the Takeout scan's catalog back from its scratch files in {}",
-            repo.tmp_dir().display()
-        ),
+        context: format!("{what} its scratch files in {}", repo.tmp_dir().display()),
         source,
     }
 }
