@@ -169,6 +169,7 @@ mod parts;
 mod records;
 mod scan;
 mod sidecars;
+mod slots;
 mod stream;
 mod zipdir;
 
@@ -193,6 +194,7 @@ pub use parts::ZipLoc;
 pub use records::Spill;
 pub use scan::{scan, scan_into};
 pub use sidecars::{SidecarId, Sidecars};
+pub use slots::Slots;
 pub use stream::{Flow, for_each_listed_media, for_each_media, for_each_selected_media};
 
 /// What a scan found in one export.

@@ -5,8 +5,11 @@
 //! Why not held: a media entry is 136 bytes and its path's allocation, some 200 bytes for each
 //! of the 133,000 media entries of a 100,000-item export, and every pass of an import held all
 //! of them from the scan to the end of the bytes pass (BENCHMARKS.md, session 12). Written to a
-//! file the caller gives ([`Spill::Files`]), the catalog keeps 8 bytes per entry: where its
-//! record starts. [`Spill::Memory`] keeps the same records in memory.
+//! file the caller gives ([`Spill::Files`]), the catalog keeps where each record starts in a
+//! second one, 8 bytes per entry by id ([`Slots`]: a few pages cached); in memory those 8
+//! bytes per entry were most of what the scan still held per entry of a large export
+//! (BENCHMARKS.md, session 16). [`Spill::Memory`] keeps the same records and places in
+//! memory.
 //!
 //! The records are written in record order (folder, then name: [`MediaEntry::record_key`],
 //! the order an importer records entries in, the same for the same export as zip, tgz or
@@ -19,8 +22,9 @@
 //! [`Spill::Files`]: crate::Spill::Files
 //! [`Spill::Memory`]: crate::Spill::Memory
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use crate::Slots;
 use crate::folders::{AlbumFolder, Folder};
 use crate::matcher::{MatchRule, NONE_REASONS};
 use crate::records::{Fields, Records, Sequential, framed, put_text, put_zip};
@@ -31,70 +35,133 @@ use crate::{MediaEntry, Variant};
 /// about the order they were written.
 const READ_AHEAD: usize = 16 << 10;
 
-/// Where an entry not written yet starts.
-const UNWRITTEN: u64 = u64::MAX;
+/// Pages of the places' file cached (256 KiB: 512 entries a page).
+const CACHED_PAGES: usize = 64;
 
 /// The media entries of a catalog (see the module docs).
 #[derive(Debug)]
 pub struct Media {
-    /// Where each entry's record starts, by id.
-    at: Vec<u64>,
+    /// Where each entry's record starts, by id, plus one (0: not written).
+    at: Places,
+    n: usize,
+    written: usize,
     records: Records,
 }
 
-impl Media {
-    /// A store for `n` entries (ids `0..n`), in `file` or in memory.
-    pub(crate) fn new(file: Option<std::fs::File>, n: usize) -> Media {
-        Media {
-            at: vec![UNWRITTEN; n],
-            records: Records::new(file),
+#[derive(Debug)]
+enum Places {
+    Memory(Vec<u64>),
+    /// Read by the importer's readers at once: the cache is behind a lock, as the records'
+    /// window is.
+    File(Mutex<Slots>),
+}
+
+impl Places {
+    fn get(&self, id: usize) -> std::io::Result<u64> {
+        match self {
+            Places::Memory(v) => Ok(v[id]),
+            Places::File(m) => {
+                let mut slots = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let b = slots.get(id)?;
+                Ok(u64::from_le_bytes(b.try_into().expect("slots of 8 bytes")))
+            }
         }
+    }
+
+    fn set(&mut self, id: usize, at: u64) -> std::io::Result<()> {
+        match self {
+            Places::Memory(v) => v[id] = at,
+            Places::File(m) => m
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .set(id, &at.to_le_bytes())?,
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Places::Memory(_) => Ok(()),
+            Places::File(m) => m
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .flush(),
+        }
+    }
+}
+
+impl Media {
+    /// A store for `n` entries (ids `0..n`): in `files` (the records', then the places'), or
+    /// in memory.
+    ///
+    /// # Errors
+    /// When the places' file cannot be sized.
+    pub(crate) fn new(
+        files: Option<(std::fs::File, std::fs::File)>,
+        n: usize,
+    ) -> std::io::Result<Media> {
+        let (records, at) = match files {
+            None => (Records::new(None), Places::Memory(vec![0; n])),
+            Some((records, places)) => (
+                Records::new(Some(records)),
+                Places::File(Mutex::new(Slots::new(places, n, 8, CACHED_PAGES)?)),
+            ),
+        };
+        Ok(Media {
+            at,
+            n,
+            written: 0,
+            records,
+        })
     }
 
     /// Keeps `m` (in record order: see the module docs).
     ///
     /// # Errors
-    /// When the spill file cannot be written.
+    /// When a spill file cannot be written (or the places' read back), or `m` is already
+    /// written or of no id of this store.
     pub(crate) fn push(&mut self, m: &MediaEntry, buf: &mut Vec<u8>) -> std::io::Result<()> {
-        let slot = self
-            .at
-            .get_mut(m.index())
-            .filter(|at| **at == UNWRITTEN)
-            .ok_or_else(|| std::io::Error::other("a media entry written twice or unknown"))?;
+        let id = m.index();
+        if id >= self.n || self.at.get(id)? != 0 {
+            return Err(std::io::Error::other(
+                "a media entry written twice or unknown",
+            ));
+        }
         buf.clear();
         framed(buf, |out| encode(m, out));
-        *slot = self.records.append(buf)?;
+        let start = self.records.append(buf)?;
+        self.at.set(id, start + 1)?;
+        self.written += 1;
         Ok(())
     }
 
     /// What is written so far can be read back ([`Self::get`]); more may be written after.
     ///
     /// # Errors
-    /// When the spill file cannot be written.
+    /// When a spill file cannot be written.
     pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        self.at.flush()?;
         self.records.seal()
     }
 
     /// Done writing.
     ///
     /// # Errors
-    /// When the spill file cannot be written.
+    /// When a spill file cannot be written.
     pub(crate) fn seal(&mut self) -> std::io::Result<()> {
-        debug_assert!(
-            self.at.iter().all(|&a| a != UNWRITTEN),
-            "every media entry written"
-        );
+        debug_assert_eq!(self.written, self.n, "every media entry written");
+        self.at.flush()?;
         self.records.seal()
     }
 
     /// How many media entries the export has.
     pub fn len(&self) -> usize {
-        self.at.len()
+        self.n
     }
 
     /// Whether it has none.
     pub fn is_empty(&self) -> bool {
-        self.at.is_empty()
+        self.n == 0
     }
 
     /// The entry of id `id` ([`MediaEntry::id`]).
@@ -103,11 +170,10 @@ impl Media {
     /// When there is no such entry, the spill file cannot be read back, or it does not give
     /// back what was written (`InvalidData`).
     pub fn get(&self, id: usize) -> std::io::Result<MediaEntry> {
-        let start = self
-            .at
-            .get(id)
-            .copied()
-            .filter(|&a| a != UNWRITTEN)
+        let start = (id < self.n)
+            .then(|| self.at.get(id))
+            .transpose()?
+            .and_then(|at| at.checked_sub(1))
             .ok_or_else(|| std::io::Error::other(format!("no media entry {id} in the catalog")))?;
         let len = self.records.with(start, 4, READ_AHEAD, |b| {
             u32::from_le_bytes(b.try_into().expect("four bytes asked for"))
@@ -444,6 +510,10 @@ mod tests {
         out
     }
 
+    fn scratch() -> (std::fs::File, std::fs::File) {
+        (tempfile::tempfile().unwrap(), tempfile::tempfile().unwrap())
+    }
+
     /// Every field comes back as written, from memory and from a file: in the order written,
     /// and by id in any order, across several windows of the file.
     #[test]
@@ -456,8 +526,8 @@ mod tests {
                 ..one[i % one.len()].clone()
             })
             .collect();
-        for file in [None, Some(tempfile::tempfile().unwrap())] {
-            let mut store = Media::new(file, n);
+        for files in [None, Some(scratch())] {
+            let mut store = Media::new(files, n).unwrap();
             let mut buf = Vec::new();
             // Written in an order of their own, as the scan writes folder by folder.
             let order: Vec<usize> = (0..n).map(|k| (k * 7919) % n).collect();
@@ -481,7 +551,7 @@ mod tests {
     #[test]
     fn a_damaged_store_is_an_error() {
         let want = samples();
-        let mut store = Media::new(Some(tempfile::tempfile().unwrap()), want.len());
+        let mut store = Media::new(Some(scratch()), want.len()).unwrap();
         let mut buf = Vec::new();
         for m in &want {
             store.push(m, &mut buf).unwrap();
@@ -489,7 +559,7 @@ mod tests {
         assert!(store.push(&want[0], &mut buf).is_err(), "written twice");
         store.seal().unwrap();
         let last = want.len() - 1;
-        let cut = store.at[last] + 6;
+        let cut = store.at.get(last).unwrap() - 1 + 6;
         store.records.damage(cut);
         let err = store.get(last).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
@@ -500,10 +570,13 @@ mod tests {
         assert!(store.get(want.len()).is_err());
 
         // A record whose bytes changed.
-        let mut mem = Media::new(None, 1);
+        let mut mem = Media::new(None, 1).unwrap();
         mem.push(&want[0], &mut buf).unwrap();
         mem.seal().unwrap();
-        mem.at[0] += 1;
+        let Places::Memory(at) = &mut mem.at else {
+            unreachable!("in memory")
+        };
+        at[0] += 1;
         let err = mem.get(0).unwrap_err();
         assert!(
             matches!(

@@ -21,13 +21,33 @@ pub enum Spill {
     Memory,
     /// In files the caller created for them (empty; each is written from its start and read
     /// back; unnamed temporary files are best, as nothing else should see them): the
-    /// sidecars, the media entries, and the media and JSON entries as placed, which only the
-    /// scan reads (until their folder is matched).
+    /// sidecars, the media entries, where each media entry starts (8 bytes per entry, by id),
+    /// and what only the scan reads: the media and JSON entries as placed (until their folder
+    /// is matched), and the survey's hashes of paths (in sorted runs, once more than 1 MiB of
+    /// them).
     Files {
         sidecars: std::fs::File,
         media: std::fs::File,
+        media_index: std::fs::File,
         placement: std::fs::File,
+        survey: std::fs::File,
     },
+}
+
+impl Spill {
+    /// [`Spill::Files`], each file made by `make` (unnamed temporary files are best).
+    ///
+    /// # Errors
+    /// `make`'s first error.
+    pub fn files<E>(mut make: impl FnMut() -> Result<std::fs::File, E>) -> Result<Spill, E> {
+        Ok(Spill::Files {
+            sidecars: make()?,
+            media: make()?,
+            media_index: make()?,
+            placement: make()?,
+            survey: make()?,
+        })
+    }
 }
 
 /// Bytes written at a time to a file.
@@ -88,7 +108,8 @@ impl Records {
         Records { end: 0, backing }
     }
 
-    /// Where the next record starts (the bytes written so far).
+    /// Where the next record starts (the bytes written so far; tests).
+    #[cfg(test)]
     pub(crate) fn end(&self) -> u64 {
         self.end
     }
@@ -314,12 +335,16 @@ fn writing(f: &mut Mutex<FileBacking>) -> &mut FileBacking {
 /// Fills `buf` from `file` at `offset`. Positioned reads leave the file's position where
 /// writes append, and need no `&mut`.
 #[cfg(unix)]
-fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }
 
 #[cfg(not(unix))]
-fn read_at(mut file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+pub(crate) fn read_at(
+    mut file: &std::fs::File,
+    buf: &mut [u8],
+    offset: u64,
+) -> std::io::Result<()> {
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(buf)?;
     file.seek(SeekFrom::End(0)).map(drop)

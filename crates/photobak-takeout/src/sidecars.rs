@@ -5,10 +5,14 @@
 //! from the matching on, and nothing reads them while the scan runs once their folder is
 //! matched. Written to a spill file the caller gives ([`crate::Spill::Files`]: the importer puts it
 //! under the repository's `.photobak/tmp`, so this crate still creates no file of its own), the
-//! catalog keeps 8 bytes per sidecar in memory (its place in the file; its id is in its media
-//! entries' records, [`crate::Media`]; it was 16 with the id in a media entry held in memory):
-//! at 100,114 items the heap from the matching to the record pass fell from 65–69 MB to
-//! 35–49 MB (heaptrack, BENCHMARKS.md, session 11). [`crate::Spill::Memory`] (what [`crate::scan`]
+//! catalog keeps the place in the file of one sidecar in [`STRIDE`] (its id is in its media
+//! entries' records, [`crate::Media`]): the records are framed by their length and ids are
+//! given in the order they are written, so a sidecar is found from the place before it by
+//! skipping at most `STRIDE - 1` records, which the read-ahead window mostly already holds.
+//! The place of every sidecar, 8 bytes each, was most of what the scan still held per entry
+//! of a large export with the media entries' (BENCHMARKS.md, session 16); with the sidecars
+//! out of memory the heap from the matching to the record pass had fallen from 65–69 MB to
+//! 35–49 MB at 100,114 items (session 11). [`crate::Spill::Memory`] (what [`crate::scan`]
 //! uses) keeps the same encoding in memory, some 170 bytes per sidecar.
 //!
 //! A sidecar shared by several media entries (an edited variant's is its original's, a
@@ -19,11 +23,11 @@
 //! held) stay in memory, shared between byte-identical sidecars as before.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::json::{RawJson, RawKind, SidecarRef};
 use crate::parts::EntryAt;
-use crate::records::{Fields, Records, put_text, put_zip};
+use crate::records::{Fields, Records, framed, put_text, put_zip};
 
 /// A sidecar of the catalog ([`crate::MediaEntry::sidecar`]; [`crate::Catalog::sidecar`]
 /// reads it).
@@ -45,11 +49,21 @@ impl SidecarId {
 /// they were written (folder by folder), so one read serves the next few hundred.
 const READ_AHEAD: usize = 64 << 10;
 
+/// One sidecar's place kept in this many: 0.25 bytes per sidecar, and a sidecar read skips 16
+/// records on average (some 2 KiB), mostly in the window already read.
+const STRIDE: usize = 32;
+
 /// The store (see the module docs).
 #[derive(Debug)]
 pub struct Sidecars {
-    /// Where each sidecar starts; the next one's start (or the end) is where it ends.
-    starts: Vec<u64>,
+    /// Where sidecars `0, STRIDE, 2 * STRIDE …` start.
+    every: Vec<u64>,
+    /// How many sidecars are kept.
+    n: usize,
+    /// The sidecar after the last one read, and where it starts: a reader in the order they
+    /// were written goes on from there, not from the place kept before it, which the
+    /// window has left behind (a read back there would move the window back).
+    next: Mutex<Option<(usize, u64)>>,
     records: Records,
     /// The held texts (tar parts), by index.
     texts: Vec<Arc<str>>,
@@ -62,7 +76,9 @@ impl Sidecars {
     /// A store in the spill's sidecar file, or in memory.
     pub(crate) fn new(spill: Option<std::fs::File>) -> Sidecars {
         Sidecars {
-            starts: Vec::new(),
+            every: Vec::new(),
+            n: 0,
+            next: Mutex::new(None),
             records: Records::new(spill),
             texts: Vec::new(),
             text_by_hash: HashMap::new(),
@@ -71,12 +87,12 @@ impl Sidecars {
 
     /// How many sidecars are kept.
     pub fn len(&self) -> usize {
-        self.starts.len()
+        self.n
     }
 
     /// Whether none is.
     pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
+        self.n == 0
     }
 
     /// Keeps `s`; `hash` is the hash of its JSON's bytes (shares a held text with an identical
@@ -85,16 +101,20 @@ impl Sidecars {
     /// # Errors
     /// When the spill file cannot be written.
     pub(crate) fn push(&mut self, s: &SidecarRef, hash: u64) -> std::io::Result<SidecarId> {
-        let id = u32::try_from(self.starts.len())
+        let id = u32::try_from(self.n)
             .map(SidecarId)
             .map_err(|_| std::io::Error::other("more than 4 billion sidecars"))?;
         let text = match &s.raw.0 {
             RawKind::Text(t) => Some(self.text_index(t, hash)),
             RawKind::At { .. } => None,
         };
-        let mut buf = Vec::with_capacity(64 + s.names_len());
-        encode(s, text, &mut buf);
-        self.starts.push(self.records.append(&buf)?);
+        let mut buf = Vec::with_capacity(68 + s.names_len());
+        framed(&mut buf, |out| encode(s, text, out));
+        let start = self.records.append(&buf)?;
+        if self.n.is_multiple_of(STRIDE) {
+            self.every.push(start);
+        }
+        self.n += 1;
         Ok(id)
     }
 
@@ -117,7 +137,7 @@ impl Sidecars {
     /// When the spill file cannot be written.
     pub(crate) fn seal(&mut self) -> std::io::Result<()> {
         self.text_by_hash = HashMap::new();
-        self.starts.shrink_to_fit();
+        self.every.shrink_to_fit();
         self.texts.shrink_to_fit();
         self.records.seal()
     }
@@ -129,18 +149,34 @@ impl Sidecars {
     /// (`InvalidData`).
     pub fn get(&self, id: SidecarId) -> std::io::Result<SidecarRef> {
         let i = id.0 as usize;
-        let start = *self
-            .starts
-            .get(i)
-            .ok_or_else(|| std::io::Error::other("a sidecar id of another catalog"))?;
-        let end = self
-            .starts
-            .get(i + 1)
-            .copied()
-            .unwrap_or(self.records.end());
-        let len = usize::try_from(end - start).map_err(std::io::Error::other)?;
-        self.records
-            .with(start, len, READ_AHEAD, |bytes| self.decode(bytes))?
+        if i >= self.n {
+            return Err(std::io::Error::other("a sidecar id of another catalog"));
+        }
+        let len_at = |at: u64| {
+            self.records.with(at, 4, READ_AHEAD, |b| {
+                u32::from_le_bytes(b.try_into().expect("four bytes asked for")) as u64
+            })
+        };
+        let (mut k, mut at) = (i - i % STRIDE, self.every[i / STRIDE]);
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((j, j_at)) = *next
+            && (k..=i).contains(&j)
+        {
+            (k, at) = (j, j_at);
+        }
+        while k < i {
+            at += 4 + len_at(at)?;
+            k += 1;
+        }
+        let len = usize::try_from(len_at(at)?).map_err(std::io::Error::other)?;
+        let s = self
+            .records
+            .with(at + 4, len, READ_AHEAD, |bytes| self.decode(bytes))??;
+        *next = Some((i + 1, at + 4 + len as u64));
+        Ok(s)
     }
 
     fn decode(&self, bytes: &[u8]) -> std::io::Result<SidecarRef> {
@@ -315,7 +351,20 @@ mod tests {
         let cut = mem.records.end() - 1;
         mem.records.damage(cut);
         let err = mem.get(id).unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
+        // A record whose length says less than was written: what is left is no sidecar.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            let file = tempfile::tempfile().unwrap();
+            let mut store = Sidecars::new(Some(file.try_clone().unwrap()));
+            let id = store.push(&samples()[0], 1).unwrap();
+            store.seal().unwrap();
+            let len = file.metadata().unwrap().len() as u32 - 4;
+            file.write_all_at(&(len - 1).to_le_bytes(), 0).unwrap();
+            let err = store.get(id).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+        }
         assert!(mem.get(SidecarId(5)).is_err());
     }
 }

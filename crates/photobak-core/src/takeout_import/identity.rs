@@ -324,11 +324,7 @@ mod tests {
         }
         let mut seen = [0usize; 5];
         for parts in &exports {
-            let spill = photobak_takeout::Spill::Files {
-                sidecars: tempfile::tempfile().unwrap(),
-                media: tempfile::tempfile().unwrap(),
-                placement: tempfile::tempfile().unwrap(),
-            };
+            let spill = photobak_takeout::Spill::files(tempfile::tempfile).unwrap();
             let catalog = photobak_takeout::scan_into(parts, &Limits::default(), spill).unwrap();
             let ids = Identities::of(&catalog).unwrap();
             let mut in_order = vec![String::new(); catalog.media.len()];

@@ -281,11 +281,7 @@ pub(crate) fn scan_with_scratch(
     repo: &Repo,
     parts: &[PathBuf],
 ) -> Result<std::result::Result<Catalog, photobak_takeout::Error>> {
-    let spill = photobak_takeout::Spill::Files {
-        sidecars: repo.scratch_file()?,
-        media: repo.scratch_file()?,
-        placement: repo.scratch_file()?,
-    };
+    let spill = photobak_takeout::Spill::files(|| repo.scratch_file())?;
     match photobak_takeout::scan_into(parts, &Limits::default(), spill) {
         Err(photobak_takeout::Error::Spill(source)) => Err(Error::Io {
             context: format!(

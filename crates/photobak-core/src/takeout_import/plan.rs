@@ -18,6 +18,8 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 
+use photobak_takeout::Slots;
+
 /// One entry's plan, as [`crate::takeout_import::mapping::plan_entry`] makes it.
 pub(super) struct Recorded {
     /// A picked item this entry adopted (the same photo): its bytes are replaced by the
@@ -81,12 +83,7 @@ impl Planned {
 /// length in the names file, its flags.
 const RECORD: usize = 32;
 
-/// Records per page of the cache: pages of 4 KiB, so an entry far from the others costs one
-/// small read (and a write back while recording), not a large one.
-const PAGE_RECORDS: usize = 128;
-const PAGE: usize = RECORD * PAGE_RECORDS;
-
-/// Pages the cache holds (1 MiB).
+/// Pages of 4 KiB the records' cache holds (1 MiB: 128 records a page).
 const CACHED_PAGES: usize = 256;
 
 impl Planned {
@@ -116,117 +113,12 @@ impl Planned {
     }
 }
 
-/// The records' file through a cache of [`CACHED_PAGES`] pages, the least recently used one
-/// written back (when changed) and dropped for a page not in it.
-struct Pages {
-    file: File,
-    /// The file's length: every record's.
-    len: usize,
-    /// Page number to its slot.
-    at: HashMap<usize, usize>,
-    slots: Vec<Slot>,
-    clock: u64,
-}
-
-struct Slot {
-    page: usize,
-    used: u64,
-    dirty: bool,
-    bytes: Box<[u8]>,
-}
-
-impl Pages {
-    /// Over `file`, made `n` records long (unwritten records read as zeros: no item).
-    fn new(file: File, n: usize) -> std::io::Result<Pages> {
-        file.set_len((n * RECORD) as u64)?;
-        Ok(Pages {
-            file,
-            len: n * RECORD,
-            at: HashMap::new(),
-            slots: Vec::new(),
-            clock: 0,
-        })
-    }
-
-    /// The slot holding record `i`'s page, read in if needed; and the record's offset in it.
-    fn slot(&mut self, i: usize) -> std::io::Result<(&mut Slot, usize)> {
-        let page = i / PAGE_RECORDS;
-        self.clock += 1;
-        let k = match self.at.get(&page) {
-            Some(&k) => k,
-            None => {
-                let k = if self.slots.len() < CACHED_PAGES {
-                    self.slots.push(Slot {
-                        page,
-                        used: 0,
-                        dirty: false,
-                        bytes: vec![0; PAGE].into_boxed_slice(),
-                    });
-                    self.slots.len() - 1
-                } else {
-                    let (k, old) = self
-                        .slots
-                        .iter_mut()
-                        .enumerate()
-                        .min_by_key(|(_, s)| s.used)
-                        .expect("a full cache has slots");
-                    old.write_back(&self.file, self.len)?;
-                    // Unless a failed read left the slot unmapped (and its page read again
-                    // elsewhere since).
-                    if self.at.get(&old.page) == Some(&k) {
-                        self.at.remove(&old.page);
-                    }
-                    k
-                };
-                let s = &mut self.slots[k];
-                // The last page is short: the file ends with the last record.
-                let start = page * PAGE;
-                let end = (start + PAGE).min(self.len);
-                read_at(&self.file, &mut s.bytes[..end - start], start as u64)?;
-                (s.page, s.dirty) = (page, false);
-                self.at.insert(page, k);
-                k
-            }
-        };
-        let s = &mut self.slots[k];
-        s.used = self.clock;
-        Ok((s, (i % PAGE_RECORDS) * RECORD))
-    }
-
-    /// Writes back every changed page.
-    fn flush(&mut self) -> std::io::Result<()> {
-        for s in &mut self.slots {
-            s.write_back(&self.file, self.len)?;
-        }
-        Ok(())
-    }
-}
-
-impl Slot {
-    /// The page back to `file` (of `len` bytes) if it changed; the last page only up to the
-    /// file's end.
-    fn write_back(&mut self, file: &File, len: usize) -> std::io::Result<()> {
-        if self.dirty {
-            let start = self.page * PAGE;
-            let end = (start + PAGE).min(len);
-            write_at(file, &self.bytes[..end - start], start as u64)?;
-            self.dirty = false;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(unix)]
 fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     file.read_exact_at(buf, offset)
 }
 
-#[cfg(unix)]
-fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
-    file.write_all_at(buf, offset)
-}
-
-// Elsewhere through the file's position: every access holds the plan's lock.
+// Elsewhere through the file's position: every read of the names holds the plan's lock.
 #[cfg(not(unix))]
 fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
@@ -234,16 +126,9 @@ fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> 
     file.read_exact(buf)
 }
 
-#[cfg(not(unix))]
-fn write_at(mut file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
-    use std::io::{Seek, SeekFrom};
-    file.seek(SeekFrom::Start(offset))?;
-    file.write_all(buf)
-}
-
 /// The plan as the record pass makes it (see the module docs).
 pub(super) struct PlanWriter {
-    pages: Pages,
+    records: Slots,
     n: usize,
     names: BufWriter<File>,
     /// Bytes of names written.
@@ -258,7 +143,7 @@ impl PlanWriter {
     /// When the records' file cannot be sized.
     pub fn new(records: File, names: File, n: usize) -> std::io::Result<PlanWriter> {
         Ok(PlanWriter {
-            pages: Pages::new(records, n)?,
+            records: Slots::new(records, n, RECORD, CACHED_PAGES)?,
             n,
             names: BufWriter::with_capacity(64 << 10, names),
             names_len: 0,
@@ -300,10 +185,7 @@ impl PlanWriter {
             flags,
         }
         .encode();
-        let (slot, at) = self.pages.slot(i)?;
-        slot.bytes[at..at + RECORD].copy_from_slice(&record);
-        slot.dirty = true;
-        Ok(())
+        self.records.set(i, &record)
     }
 
     /// The plan recorded, to be read.
@@ -311,12 +193,12 @@ impl PlanWriter {
     /// # Errors
     /// When a scratch file cannot be written.
     pub fn finish(mut self) -> std::io::Result<Plan> {
-        self.pages.flush()?;
+        self.records.flush()?;
         let names = self.names.into_inner().map_err(|e| e.into_error())?;
         Ok(Plan {
             n: self.n,
             store: Mutex::new(Store {
-                pages: self.pages,
+                records: self.records,
                 names,
             }),
             adopted: self.adopted,
@@ -334,15 +216,15 @@ pub(super) struct Plan {
 }
 
 struct Store {
-    pages: Pages,
+    records: Slots,
     names: File,
 }
 
 impl Plan {
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
         // Only this module's code runs under the lock, and the cache is whole at every point
-        // where it can fail (a page is mapped to its slot once read in full): a poisoned lock
-        // is still usable.
+        // where it can fail (a page is mapped once read in full: `Slots`): a poisoned lock is
+        // still usable.
         self.store
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -357,8 +239,7 @@ impl Plan {
             return Ok(None);
         }
         let mut store = self.store();
-        let (slot, at) = store.pages.slot(i)?;
-        let p = Planned::decode(&slot.bytes[at..at + RECORD]);
+        let p = Planned::decode(store.records.get(i)?);
         Ok((p.item_id != 0).then_some(p))
     }
 
@@ -387,6 +268,9 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Records per page of the cache.
+    const PAGE_RECORDS: usize = 4096 / RECORD;
 
     fn writer(n: usize) -> PlanWriter {
         PlanWriter::new(
@@ -469,6 +353,8 @@ mod tests {
     #[test]
     fn plans_read_back_past_the_cache() {
         let n = CACHED_PAGES * PAGE_RECORDS * 2 + 77;
+        let records = tempfile::tempfile().unwrap();
+        let records_again = records.try_clone().unwrap();
         let name = |i: usize| match i % 1000 {
             0 => String::new(),
             1 => "L".repeat(70_000),
@@ -479,7 +365,7 @@ mod tests {
             .map(|k| (k * 7919) % n)
             .filter(|i| i % 3 != 1)
             .collect();
-        let mut plan = writer(n);
+        let mut plan = PlanWriter::new(records, tempfile::tempfile().unwrap(), n).unwrap();
         for &i in &order {
             plan.record(
                 i,
@@ -490,12 +376,9 @@ mod tests {
                 },
             )
             .unwrap();
-            assert!(plan.pages.slots.len() <= CACHED_PAGES);
+            assert!(plan.records.cached() <= CACHED_PAGES);
         }
-        assert_eq!(
-            plan.pages.file.metadata().unwrap().len(),
-            (n * RECORD) as u64
-        );
+        assert_eq!(records_again.metadata().unwrap().len(), (n * RECORD) as u64);
         let plan = plan.finish().unwrap();
         for k in 0..n {
             let i = (k * 104_729) % n;
@@ -522,7 +405,7 @@ mod tests {
             .map(|i| i as i64 + 1)
             .collect();
         assert_eq!(read, want);
-        assert!(plan.store().pages.slots.len() <= CACHED_PAGES);
+        assert!(plan.store().records.cached() <= CACHED_PAGES);
     }
 
     /// A scratch file that no longer holds what was written reads as an error, never as an

@@ -10,8 +10,18 @@
 //! remembers the paths of the entries with one of those hashes only (the duplicates, and some
 //! seven pairs among 270,000 paths whose cut hashes are equal), and decides the rule as it
 //! places, in placement order. Paths are compared whole: equal hashes are no duplicates.
+//!
+//! The survey's hashes themselves (8 bytes per kept entry with its product folder, which
+//! decides whether the entry counts once every part is surveyed) were what the scan still
+//! held per entry of a large export: 8.5 MB at 400,114 items, more while the vector grew
+//! (BENCHMARKS.md, session 16). Given a scratch file ([`crate::Spill::Files`]), a [`Tally`]
+//! keeps [`RUN`] of them in memory, writes each full run to the file sorted, and finds the
+//! shared hashes by merging the runs, a small read of each at a time.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fs::File;
+use std::io::Write;
 
 use super::Ref;
 use crate::matcher::content_hash;
@@ -39,15 +49,10 @@ pub(super) struct FirstByPath {
 }
 
 impl FirstByPath {
-    /// The rule for entries with these hashes (every kept entry's [`short_hash`], in any order).
-    pub(super) fn new(mut hashes: Vec<u32>) -> FirstByPath {
-        hashes.sort_unstable();
-        let mut shared = Vec::new();
-        for run in hashes.chunk_by(|a, b| a == b) {
-            if run.len() > 1 {
-                shared.push(run[0]);
-            }
-        }
+    /// The rule for entries with these hashes (those more than one kept entry has, sorted:
+    /// [`Tally::shared`]).
+    pub(super) fn new(shared: Vec<u32>) -> FirstByPath {
+        debug_assert!(shared.is_sorted(), "shared hashes sorted");
         FirstByPath {
             shared,
             firsts: HashMap::new(),
@@ -71,6 +76,168 @@ impl FirstByPath {
     }
 }
 
+/// Pairs held before a full run goes to the file: 1 MiB.
+const RUN: usize = 1 << 17;
+
+/// Pairs read at a time from each run while the runs are merged (8 KiB).
+const MERGE_READ: usize = 1 << 10;
+
+/// Every kept entry's hash with the group it counts for (its product folder, as a number),
+/// in sorted runs: in memory, or the full ones in a scratch file (see the module docs).
+pub(super) struct Tally {
+    run: Vec<(u32, u32)>,
+    file: Option<File>,
+    /// The runs in the file: where each starts and its pairs, counted in pairs.
+    runs: Vec<(u64, u64)>,
+    written: u64,
+}
+
+impl Tally {
+    /// A tally in `file` (empty), or in memory.
+    pub(super) fn new(file: Option<File>) -> Tally {
+        Tally {
+            run: Vec::new(),
+            file,
+            runs: Vec::new(),
+            written: 0,
+        }
+    }
+
+    /// One more entry's `hash`, which counts if its `group` is kept ([`Self::shared`]).
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub(super) fn push(&mut self, hash: u32, group: u32) -> std::io::Result<()> {
+        self.run.push((hash, group));
+        match &self.file {
+            Some(file) if self.run.len() >= RUN => {
+                self.run.sort_unstable();
+                let mut bytes = Vec::with_capacity(self.run.len() * 8);
+                for (h, g) in &self.run {
+                    bytes.extend_from_slice(&h.to_le_bytes());
+                    bytes.extend_from_slice(&g.to_le_bytes());
+                }
+                // Only this tally writes the file: its position is the end of the last run.
+                let mut file = file;
+                file.write_all(&bytes)?;
+                let n = self.run.len() as u64;
+                self.runs.push((self.written, n));
+                self.written += n;
+                self.run.clear();
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The hashes that more than one entry of a kept group has (`keep`), sorted.
+    ///
+    /// # Errors
+    /// When the file cannot be read back, or does not hold what was written.
+    pub(super) fn shared(mut self, keep: impl Fn(u32) -> bool) -> std::io::Result<Vec<u32>> {
+        self.run.sort_unstable();
+        let mut cursors: Vec<Cursor<'_>> = Vec::with_capacity(self.runs.len() + 1);
+        if let Some(file) = &self.file {
+            for &(start, n) in &self.runs {
+                cursors.push(Cursor::File {
+                    file,
+                    next: start,
+                    end: start + n,
+                    buf: Vec::new(),
+                    at: 0,
+                });
+            }
+        }
+        cursors.push(Cursor::Memory(&self.run, 0));
+        let mut heap = BinaryHeap::with_capacity(cursors.len());
+        for (k, c) in cursors.iter_mut().enumerate() {
+            if let Some((h, _)) = c.peek()? {
+                heap.push(Reverse((h, k)));
+            }
+        }
+        let mut shared = Vec::new();
+        let mut last: Option<(u32, bool)> = None;
+        while let Some(Reverse((h, k))) = heap.pop() {
+            let (_, group) = cursors[k].peek()?.expect("a cursor in the heap has a pair");
+            cursors[k].advance();
+            if let Some((next, _)) = cursors[k].peek()? {
+                if next < h {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the survey's scratch file does not hold what was written to it",
+                    ));
+                }
+                heap.push(Reverse((next, k)));
+            }
+            if !keep(group) {
+                continue;
+            }
+            match &mut last {
+                // A third copy or more: already counted.
+                Some((seen, true)) if *seen == h => {}
+                Some((seen, twice)) if *seen == h => {
+                    shared.push(h);
+                    *twice = true;
+                }
+                _ => last = Some((h, false)),
+            }
+        }
+        Ok(shared)
+    }
+}
+
+/// One sorted run being merged.
+enum Cursor<'a> {
+    Memory(&'a [(u32, u32)], usize),
+    /// Pairs `next..end` of the file not read yet; `buf[at..]` read.
+    File {
+        file: &'a File,
+        next: u64,
+        end: u64,
+        buf: Vec<(u32, u32)>,
+        at: usize,
+    },
+}
+
+impl Cursor<'_> {
+    fn peek(&mut self) -> std::io::Result<Option<(u32, u32)>> {
+        match self {
+            Cursor::Memory(run, at) => Ok(run.get(*at).copied()),
+            Cursor::File {
+                file,
+                next,
+                end,
+                buf,
+                at,
+            } => {
+                if *at == buf.len() {
+                    if *next == *end {
+                        return Ok(None);
+                    }
+                    let n = (*end - *next).min(MERGE_READ as u64) as usize;
+                    let mut bytes = vec![0; n * 8];
+                    crate::records::read_at(file, &mut bytes, *next * 8)?;
+                    buf.clear();
+                    buf.extend(bytes.chunks_exact(8).map(|b| {
+                        let word = |r: std::ops::Range<usize>| {
+                            u32::from_le_bytes(b[r].try_into().expect("four bytes"))
+                        };
+                        (word(0..4), word(4..8))
+                    }));
+                    (*next, *at) = (*next + n as u64, 0);
+                }
+                Ok(Some(buf[*at]))
+            }
+        }
+    }
+
+    fn advance(&mut self) {
+        match self {
+            Cursor::Memory(_, at) | Cursor::File { at, .. } => *at += 1,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,9 +246,73 @@ mod tests {
         Ref { part, entry }
     }
 
+    /// The hashes given more than once, by a tally in memory.
+    fn shared(hashes: impl Iterator<Item = u32>) -> Vec<u32> {
+        let mut t = Tally::new(None);
+        for h in hashes {
+            t.push(h, 0).unwrap();
+        }
+        t.shared(|_| true).unwrap()
+    }
+
+    /// Runs in the file and in memory, merged: the hashes more than one entry of a kept group
+    /// has, each once, as counting them all in memory finds.
+    #[test]
+    fn a_tally_in_runs_finds_what_one_in_memory_finds() {
+        let n = 3 * RUN + 777;
+        // Hashes from a small range (many repeat), groups 0 to 2; group 1 does not count.
+        let pairs: Vec<(u32, u32)> = (0..n as u64)
+            .map(|i| {
+                let x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
+                ((x % 900_000) as u32, (x % 3) as u32)
+            })
+            .collect();
+        let mut want: Vec<u32> = pairs.iter().filter(|p| p.1 != 1).map(|p| p.0).collect();
+        want.sort_unstable();
+        let want: Vec<u32> = want
+            .chunk_by(|a, b| a == b)
+            .filter(|r| r.len() > 1)
+            .map(|r| r[0])
+            .collect();
+        assert!(want.len() > 1000, "{}", want.len());
+        for file in [None, Some(tempfile::tempfile().unwrap())] {
+            let in_file = file.is_some();
+            let mut t = Tally::new(file);
+            for &(h, g) in &pairs {
+                t.push(h, g).unwrap();
+            }
+            assert!(!in_file || t.run.len() < RUN, "{}", t.run.len());
+            assert_eq!(t.runs.len(), if in_file { 3 } else { 0 });
+            assert_eq!(t.shared(|g| g != 1).unwrap(), want);
+        }
+    }
+
+    /// A run that cannot be written is an error.
+    #[test]
+    fn a_tally_that_cannot_write_is_an_error() {
+        let t = tempfile::NamedTempFile::new().unwrap();
+        let mut tally = Tally::new(Some(File::open(t.path()).unwrap()));
+        let failed = (0..RUN as u32)
+            .map(|i| tally.push(i, 0))
+            .find(Result::is_err);
+        assert!(failed.is_some());
+    }
+
+    /// A run that no longer reads back as written is an error, never fewer shared hashes.
+    #[test]
+    fn a_shortened_tally_file_is_an_error() {
+        let file = tempfile::tempfile().unwrap();
+        let mut t = Tally::new(Some(file.try_clone().unwrap()));
+        for i in 0..RUN as u32 + 5 {
+            t.push(i / 2, 0).unwrap();
+        }
+        file.set_len(1000).unwrap();
+        assert!(t.shared(|_| true).is_err());
+    }
+
     /// Every entry's rule, placed in the order given.
     fn place_all(listed: &[(Ref, &str)]) -> Vec<Option<First>> {
-        let mut f = FirstByPath::new(listed.iter().map(|(_, p)| short_hash(p)).collect());
+        let mut f = FirstByPath::new(shared(listed.iter().map(|(_, p)| short_hash(p))));
         listed
             .iter()
             .enumerate()
@@ -137,9 +368,8 @@ mod tests {
     #[test]
     fn unique_paths_are_not_remembered() {
         let paths: Vec<String> = (0..1000).map(|i| format!("G/P/IMG_{i}.jpg")).collect();
-        let mut hashes: Vec<u32> = paths.iter().map(|p| short_hash(p)).collect();
-        hashes.push(short_hash(&paths[7]));
-        let mut f = FirstByPath::new(hashes);
+        let hashes = paths.iter().map(|p| short_hash(p));
+        let mut f = FirstByPath::new(shared(hashes.chain([short_hash(&paths[7])])));
         for (i, p) in paths.iter().enumerate() {
             assert_eq!(f.place(at(0, i), p, Some(i)), None);
         }

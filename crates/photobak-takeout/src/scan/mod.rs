@@ -218,7 +218,10 @@ struct Builder {
     /// The sidecars of the folders matched so far.
     sidecars: Sidecars,
     /// Where the media entries go once matched (None: in memory).
-    media_file: Option<std::fs::File>,
+    /// The media entries' files: their records, where each starts.
+    media_file: Option<(std::fs::File, std::fs::File)>,
+    /// The survey's hashes in sorted runs (`first_by_path::Tally`).
+    survey_file: Option<std::fs::File>,
     /// The media and JSON entries as placed, until their folder is matched.
     placed: PlacedStore,
     /// Each zip part, opened when a JSON entry of it is first read (`read_json`).
@@ -271,13 +274,20 @@ impl Builder {
                 (p, empty)
             })
             .collect();
-        let (sidecars, media_file, placement) = match spill {
-            Spill::Memory => (None, None, None),
+        let (sidecars, media_file, placement, survey_file) = match spill {
+            Spill::Memory => (None, None, None, None),
             Spill::Files {
                 sidecars,
                 media,
+                media_index,
                 placement,
-            } => (Some(sidecars), Some(media), Some(placement)),
+                survey,
+            } => (
+                Some(sidecars),
+                Some((media, media_index)),
+                Some(placement),
+                Some(survey),
+            ),
         };
         Builder {
             listings,
@@ -285,6 +295,7 @@ impl Builder {
             limits,
             sidecars: Sidecars::new(sidecars),
             media_file,
+            survey_file,
             placed: PlacedStore::new(placement),
             files: (0..nparts).map(|_| None).collect(),
         }
@@ -434,7 +445,7 @@ impl Builder {
         // as soon as it is: holding every sidecar of a 100,000-item export parsed at once cost
         // more memory than everything else together. Each part's listing is held while it
         // is surveyed, then while it is placed (`survey.rs`, `place.rs`), one part at a time.
-        let mut survey = self.survey();
+        let mut survey = self.survey()?;
         if self.listings.iter().all(|(_, l)| !l.readable) {
             let problems = self
                 .listings
@@ -472,7 +483,7 @@ impl Builder {
         let mut albums: Vec<(usize, AlbumInfo)> = Vec::new();
         let mut unmatched_sidecars = Vec::new();
         let mut ambiguous = Vec::new();
-        let mut media = Media::new(self.media_file.take(), placed);
+        let mut media = Media::new(self.media_file.take(), placed).map_err(Error::Spill)?;
         // Folders by path, so that their entries, each folder's by name, go to the catalog's
         // store in record order; an album keeps its place in the order folders appeared.
         let mut order: Vec<(usize, (String, Vec<String>))> =
@@ -649,11 +660,7 @@ mod tests {
         write("two", other, b"c");
         write("two", "Google Photos/Photos from 2021/b.jpg", b"b");
         let parts = [t.path().join("one"), t.path().join("two")];
-        let spill = Spill::Files {
-            sidecars: tempfile::tempfile().unwrap(),
-            media: tempfile::tempfile().unwrap(),
-            placement: tempfile::tempfile().unwrap(),
-        };
+        let spill = Spill::files(tempfile::tempfile).unwrap();
         let catalog = scan_into(&parts, &Limits::default(), spill).unwrap();
         let media = catalog.media.to_vec().unwrap();
         assert_eq!(media.len(), 5, "{media:#?}");
@@ -796,11 +803,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let part = t.path().join("takeout-20250921T101010Z-001.zip");
         std::fs::write(&part, z.finish().unwrap().into_inner()).unwrap();
-        let spill = Spill::Files {
-            sidecars: tempfile::tempfile().unwrap(),
-            media: tempfile::tempfile().unwrap(),
-            placement: tempfile::tempfile().unwrap(),
-        };
+        let spill = Spill::files(tempfile::tempfile).unwrap();
         let catalog = scan_into(&[part], &Limits::default(), spill).unwrap();
         let mut titles = Vec::new();
         let mut keys = Vec::new();
@@ -829,6 +832,18 @@ mod tests {
         assert!(
             reads <= 2 + n / 100,
             "{reads} reads of the media store for {n} entries"
+        );
+        // The sidecars in archive order too: each found from the place kept before it.
+        let before = crate::sidecars::file_reads(&catalog.sidecars);
+        for id in 0..n {
+            let m = catalog.media.get(id).unwrap();
+            let title = catalog.sidecar(&m).unwrap().unwrap().title().to_owned();
+            assert!(m.path.ends_with(&format!("/{title}")), "{title}");
+        }
+        let reads = crate::sidecars::file_reads(&catalog.sidecars) - before;
+        assert!(
+            reads <= 2 + n / 100,
+            "{reads} reads for {n} sidecars backwards"
         );
     }
 

@@ -17,6 +17,7 @@ use std::hash::Hasher;
 
 use crate::PartFormat;
 
+use super::first_by_path::Tally;
 use super::*;
 
 /// What the survey found of one part.
@@ -107,7 +108,10 @@ pub(super) fn fingerprint(listing: &Listing) -> u64 {
 
 impl Builder {
     /// Lists and surveys every part in turn (see the module docs).
-    pub(super) fn survey(&mut self) -> Survey {
+    ///
+    /// # Errors
+    /// When the survey's scratch file cannot be written or read back ([`Error::Spill`]).
+    pub(super) fn survey(&mut self) -> Result<Survey, Error> {
         // As `export_id` decides: a derived id when no part carries a Takeout name.
         let derive = !self.listings.iter().any(|(p, _)| part_name(p).is_some());
         let mut s = Survey {
@@ -119,7 +123,7 @@ impl Builder {
         };
         // The kept entries' hashes, each with its product folder's place in `products`: which
         // products are Google Photos is known only once every part is surveyed.
-        let mut hashes: Vec<(u32, u32)> = Vec::new();
+        let mut hashes = Tally::new(self.survey_file.take());
         let mut products: HashMap<String, u32> = HashMap::new();
         let mut budget = self.limits.max_entries.min(u32::MAX as usize);
         for p in 0..self.listings.len() {
@@ -128,7 +132,8 @@ impl Builder {
             let held = matches!(listing.format, PartFormat::Tar | PartFormat::Tgz);
             self.listings[p].1 = listing;
             let mode = self.root_mode(p);
-            self.survey_part(p, &mode, &mut s, &mut hashes, &mut products);
+            self.survey_part(p, &mode, &mut s, &mut hashes, &mut products)
+                .map_err(Error::Spill)?;
             let listing = &mut self.listings[p].1;
             s.parts.push(Surveyed {
                 mode,
@@ -146,13 +151,11 @@ impl Builder {
         for (name, id) in products {
             is_photos[id as usize] = s.photos_products.get(&name).copied().unwrap_or(false);
         }
-        let kept: Vec<u32> = hashes
-            .into_iter()
-            .filter(|&(_, prod)| is_photos[prod as usize])
-            .map(|(h, _)| h)
-            .collect();
-        s.first_by_path = FirstByPath::new(kept);
-        s
+        let shared = hashes
+            .shared(|prod| is_photos[prod as usize])
+            .map_err(Error::SpillRead)?;
+        s.first_by_path = FirstByPath::new(shared);
+        Ok(s)
     }
 
     fn survey_part(
@@ -160,9 +163,9 @@ impl Builder {
         p: usize,
         mode: &RootMode,
         s: &mut Survey,
-        hashes: &mut Vec<(u32, u32)>,
+        hashes: &mut Tally,
         products: &mut HashMap<String, u32>,
-    ) {
+    ) -> std::io::Result<()> {
         for entry in 0..self.listings[p].1.entries.len() {
             let r = Ref { part: p, entry };
             let path = self.path(r);
@@ -187,7 +190,7 @@ impl Builder {
             if Self::name_kept(&rest).is_ok() {
                 let next = index32(products.len());
                 let id = *products.entry(prod.clone()).or_insert(next);
-                hashes.push((first_by_path::short_hash(&path), id));
+                hashes.push(first_by_path::short_hash(&path), id)?;
             }
             let known = prod.is_empty() || folders::is_product_name(&prod);
             let flag = s.photos_products.entry(prod).or_insert(known);
@@ -209,5 +212,6 @@ impl Builder {
                 *flag = true;
             }
         }
+        Ok(())
     }
 }
