@@ -55,9 +55,13 @@
 //! * `scan(parts: &[PathBuf], limits: &Limits) -> Result<Catalog, Error>` — [`Error`] only when
 //!   no part can be read at all, or a part changed while it was read ([`Error::Changed`]); every
 //!   per-entry problem lands in [`Catalog::problems`].
-//!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars and the media entries (and,
-//!   until their folder is matched, the media and JSON entries as placed) in files the caller gives
-//!   ([`Spill::Files`]; [`Error::Spill`] when one cannot be written).
+//!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars, the media entries and where
+//!   each starts (and, while the scan runs, the media and JSON entries as placed and the
+//!   survey's hashes of paths) in files the caller gives ([`Spill::Files`], or
+//!   `Spill::files(make)` with a function that makes each; [`Error::Spill`] when one cannot be
+//!   written).
+//! * [`Slots`]: fixed-width slots by index in a file, through a small cache of pages (what the
+//!   catalog keeps per media entry, and the importer's plan per entry).
 //! * [`Media`]: `catalog.media.len()`, `.get(id) -> io::Result<MediaEntry>`,
 //!   `.in_record_order()` (an iterator of `io::Result<MediaEntry>`, folder then name; a
 //!   same-path duplicate whose first copy is in another folder last), and

@@ -108,8 +108,7 @@ impl Records {
         Records { end: 0, backing }
     }
 
-    /// Where the next record starts (the bytes written so far; tests).
-    #[cfg(test)]
+    /// Where the next record starts (the bytes written so far).
     pub(crate) fn end(&self) -> u64 {
         self.end
     }
@@ -347,6 +346,20 @@ pub(crate) fn read_at(
 ) -> std::io::Result<()> {
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(buf)?;
+    file.seek(SeekFrom::End(0)).map(drop)
+}
+
+/// Writes `buf` to `file` at `offset`, leaving the file's position alone (Unix) or at the end
+/// (elsewhere), as [`read_at`] does.
+#[cfg(unix)]
+pub(crate) fn write_at(file: &std::fs::File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+#[cfg(not(unix))]
+pub(crate) fn write_at(mut file: &std::fs::File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    file.seek(SeekFrom::Start(offset))?;
+    file.write_all(buf)?;
     file.seek(SeekFrom::End(0)).map(drop)
 }
 

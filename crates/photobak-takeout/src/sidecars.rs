@@ -7,8 +7,8 @@
 //! under the repository's `.photobak/tmp`, so this crate still creates no file of its own), the
 //! catalog keeps the place in the file of one sidecar in [`STRIDE`] (its id is in its media
 //! entries' records, [`crate::Media`]): the records are framed by their length and ids are
-//! given in the order they are written, so a sidecar is found from the place before it by
-//! skipping at most `STRIDE - 1` records, which the read-ahead window mostly already holds.
+//! given in the order they are written, so a sidecar is found in its group, read whole from
+//! the kept place before it (the read-ahead window mostly holds it already).
 //! The place of every sidecar, 8 bytes each, was most of what the scan still held per entry
 //! of a large export with the media entries' (BENCHMARKS.md, session 16); with the sidecars
 //! out of memory the heap from the matching to the record pass had fallen from 65–69 MB to
@@ -23,7 +23,7 @@
 //! held) stay in memory, shared between byte-identical sidecars as before.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::json::{RawJson, RawKind, SidecarRef};
 use crate::parts::EntryAt;
@@ -49,8 +49,9 @@ impl SidecarId {
 /// they were written (folder by folder), so one read serves the next few hundred.
 const READ_AHEAD: usize = 64 << 10;
 
-/// One sidecar's place kept in this many: 0.25 bytes per sidecar, and a sidecar read skips 16
-/// records on average (some 2 KiB), mostly in the window already read.
+/// One sidecar's place kept in this many: 0.25 bytes per sidecar, and a sidecar is read with
+/// the others of its group (some 7 KiB), in the window already read but for one read a
+/// window.
 const STRIDE: usize = 32;
 
 /// The store (see the module docs).
@@ -60,10 +61,6 @@ pub struct Sidecars {
     every: Vec<u64>,
     /// How many sidecars are kept.
     n: usize,
-    /// The sidecar after the last one read, and where it starts: a reader in the order they
-    /// were written goes on from there, not from the place kept before it, which the
-    /// window has left behind (a read back there would move the window back).
-    next: Mutex<Option<(usize, u64)>>,
     records: Records,
     /// The held texts (tar parts), by index.
     texts: Vec<Arc<str>>,
@@ -78,7 +75,6 @@ impl Sidecars {
         Sidecars {
             every: Vec::new(),
             n: 0,
-            next: Mutex::new(None),
             records: Records::new(spill),
             texts: Vec::new(),
             text_by_hash: HashMap::new(),
@@ -152,41 +148,47 @@ impl Sidecars {
         if i >= self.n {
             return Err(std::io::Error::other("a sidecar id of another catalog"));
         }
-        let len_at = |at: u64| {
-            self.records.with(at, 4, READ_AHEAD, |b| {
-                u32::from_le_bytes(b.try_into().expect("four bytes asked for")) as u64
-            })
-        };
-        let (mut k, mut at) = (i - i % STRIDE, self.every[i / STRIDE]);
-        let mut next = self
-            .next
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((j, j_at)) = *next
-            && (k..=i).contains(&j)
-        {
-            (k, at) = (j, j_at);
-        }
-        while k < i {
-            at += 4 + len_at(at)?;
-            k += 1;
-        }
-        let len = usize::try_from(len_at(at)?).map_err(std::io::Error::other)?;
-        let s = self
-            .records
-            .with(at + 4, len, READ_AHEAD, |bytes| self.decode(bytes))??;
-        *next = Some((i + 1, at + 4 + len as u64));
-        Ok(s)
+        // The whole group of `STRIDE` records from the kept place, read as one: its frames
+        // must tile it exactly (a record that does not end where the next begins is damage,
+        // never another sidecar), and one window serves it whichever way the reader goes.
+        let g = i / STRIDE;
+        let from = self.every[g];
+        let to = self.every.get(g + 1).copied().unwrap_or(self.records.end());
+        let span = usize::try_from(to - from).map_err(std::io::Error::other)?;
+        let records = (self.n - g * STRIDE).min(STRIDE);
+        self.records
+            .with(from, span, READ_AHEAD, |group| {
+                let mut rest = group;
+                let mut wanted = None;
+                for k in 0..records {
+                    let len = rest
+                        .get(..4)
+                        .map(|b| u32::from_le_bytes(b.try_into().expect("four bytes")) as usize)
+                        .filter(|&len| len <= rest.len() - 4);
+                    let Some(len) = len else { break };
+                    if k == i % STRIDE {
+                        wanted = Some(&rest[4..4 + len]);
+                    }
+                    rest = &rest[4 + len..];
+                    if k + 1 == records && rest.is_empty() {
+                        return wanted.map(|bytes| self.decode(bytes));
+                    }
+                }
+                None
+            })?
+            .unwrap_or_else(|| Err(changed()))
     }
 
     fn decode(&self, bytes: &[u8]) -> std::io::Result<SidecarRef> {
-        decode(bytes, &self.texts).ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "the catalog's spill file does not hold what was written to it",
-            )
-        })
+        decode(bytes, &self.texts).ok_or_else(changed)
     }
+}
+
+fn changed() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "the catalog's spill file does not hold what was written to it",
+    )
 }
 
 /// Reads of a file store so far (tests).
@@ -333,6 +335,42 @@ mod tests {
         }
     }
 
+    /// Sidecars of long names read against the order they were written take a read a
+    /// window, not one a group: a group is read whole from its kept place.
+    #[test]
+    fn long_sidecars_read_backwards_take_few_reads() {
+        let long = |k: usize| {
+            SidecarRef::with_key(
+                &format!(
+                    "Takeout/Google Photos/{}/IMG_{k:06}.jpg.supplemental-metadata.json",
+                    "Album with a long name ".repeat(14)
+                ),
+                0,
+                &format!("IMG_{k:06}.jpg"),
+                Some(k as i64),
+                None,
+                RawJson(RawKind::At {
+                    at: EntryAt::File,
+                    size: 9,
+                }),
+            )
+        };
+        let mut store = Sidecars::new(Some(tempfile::tempfile().unwrap()));
+        let n = 2000;
+        let ids: Vec<SidecarId> = (0..n).map(|k| store.push(&long(k), 0).unwrap()).collect();
+        store.seal().unwrap();
+        let size = store.records.end() as usize;
+        assert!(size / n > 400, "records of {} bytes", size / n);
+        for k in (0..n).rev() {
+            assert_eq!(store.get(ids[k]).unwrap(), long(k));
+        }
+        let reads = file_reads(&store);
+        assert!(
+            reads <= 2 + size / (READ_AHEAD / 2),
+            "{reads} reads of {size} bytes"
+        );
+    }
+
     /// A spill file that does not hold what was written is an error, not a wrong sidecar.
     #[test]
     fn a_changed_spill_file_is_an_error() {
@@ -351,19 +389,25 @@ mod tests {
         let cut = mem.records.end() - 1;
         mem.records.damage(cut);
         let err = mem.get(id).unwrap_err();
-        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof, "{err}");
-        // A record whose length says less than was written: what is left is no sidecar.
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+        // A record whose length says less than was written: what is left is no sidecar (nor
+        // the start of the next one).
         #[cfg(unix)]
         {
             use std::os::unix::fs::FileExt;
             let file = tempfile::tempfile().unwrap();
             let mut store = Sidecars::new(Some(file.try_clone().unwrap()));
             let id = store.push(&samples()[0], 1).unwrap();
+            let next = store.push(&samples()[1], 1).unwrap();
             store.seal().unwrap();
-            let len = file.metadata().unwrap().len() as u32 - 4;
-            file.write_all_at(&(len - 1).to_le_bytes(), 0).unwrap();
-            let err = store.get(id).unwrap_err();
-            assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+            let mut len = [0; 4];
+            file.read_exact_at(&mut len, 0).unwrap();
+            let len = u32::from_le_bytes(len);
+            file.write_all_at(&(len - 8).to_le_bytes(), 0).unwrap();
+            for id in [id, next] {
+                let err = store.get(id).unwrap_err();
+                assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{err}");
+            }
         }
         assert!(mem.get(SidecarId(5)).is_err());
     }

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 
-use crate::records::read_at;
+use crate::records::{read_at, write_at};
 
 /// Bytes per page (whole slots: a slot never spans two pages).
 const PAGE_BYTES: usize = 4096;
@@ -194,20 +194,6 @@ impl Slots {
     }
 }
 
-#[cfg(unix)]
-fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
-}
-
-// Elsewhere through the file's position: the slots own their file, and every access holds
-// `&mut self`.
-#[cfg(not(unix))]
-fn write_at(mut file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
-    use std::io::{Seek, SeekFrom, Write};
-    file.seek(SeekFrom::Start(offset))?;
-    file.write_all(buf)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,7 +213,8 @@ mod tests {
                 }
                 b
             };
-            // Every third slot, from both ends towards the middle: pages leave and come back.
+            // Every third slot, from the middle outwards in the first half, then from the end
+            // inwards: pages leave and come back.
             let mut order: Vec<usize> = (0..n).filter(|i| i % 3 == 0).collect();
             let (front, back) = order.split_at_mut(n / 6);
             back.reverse();

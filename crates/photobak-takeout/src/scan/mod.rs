@@ -217,8 +217,8 @@ struct Builder {
     limits: Limits,
     /// The sidecars of the folders matched so far.
     sidecars: Sidecars,
-    /// Where the media entries go once matched (None: in memory).
-    /// The media entries' files: their records, where each starts.
+    /// Where the media entries go once matched, their records and where each starts (None:
+    /// in memory).
     media_file: Option<(std::fs::File, std::fs::File)>,
     /// The survey's hashes in sorted runs (`first_by_path::Tally`).
     survey_file: Option<std::fs::File>,

@@ -4,7 +4,7 @@
 //! span parts), so what the placement keeps per entry is held for all of them at once, at the
 //! scan's peak: a [`Placed`] with its name in memory was some 100 bytes per media entry, 27 MB
 //! of a 200,000-item export (BENCHMARKS.md, session 13). Each is written instead to a record
-//! file (the scan's third scratch file, [`crate::Spill::Files`]) naming the record its folder
+//! file (the scan's `placement` scratch file, [`crate::Spill::Files`]) naming the record its folder
 //! placed before it, and a folder keeps only where its last one is ([`Chain`]): its entries
 //! are read back, newest first, when it is matched.
 //!
