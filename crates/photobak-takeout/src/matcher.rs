@@ -462,7 +462,9 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
     let mut open = vec![true; n];
 
     // Phase A: each file's own sidecar by the name rules.
-    let mut claims: HashMap<usize, Vec<usize>> = HashMap::new();
+    // (sidecar, file) pairs, grouped by sidecar below: a map to a vector per sidecar was an
+    // allocation per matched file, the largest thing a year folder's matching held.
+    let mut claims: Vec<(usize, usize)> = Vec::with_capacity(n);
     // Sidecars that fit several files: the title-only fallback must not take them either.
     let mut contested: HashSet<usize> = HashSet::new();
     for i in 0..n {
@@ -471,7 +473,7 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
                 out[i].sidecar = Some(si);
                 out[i].rule = rule;
                 open[i] = false;
-                claims.entry(si).or_default().push(i);
+                claims.push((si, i));
             }
             Own::Many(list) => {
                 contested.extend(list.iter().copied());
@@ -485,10 +487,13 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
     }
     // One sidecar claimed by several files: a still and its companions (a title without
     // extension gives both the same candidate) keep it on the still; anything else is ambiguous.
-    for (si, who) in &claims {
-        if who.len() < 2 {
+    claims.sort_unstable();
+    for run in claims.chunk_by(|a, b| a.0 == b.0) {
+        if run.len() < 2 {
             continue;
         }
+        let si = &run[0].0;
+        let who: Vec<usize> = run.iter().map(|&(_, i)| i).collect();
         let stills: Vec<usize> = who
             .iter()
             .copied()
@@ -505,7 +510,7 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
             }
         } else {
             contested.insert(*si);
-            for &o in who {
+            for &o in &who {
                 out[o].sidecar = None;
                 out[o].rule = MatchRule::Ambiguous {
                     candidates: names_of(sidecars, &[*si]),
@@ -565,11 +570,15 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
     }
 
     // Phase C: title-only fallback for the rest, never taking a sidecar another file has.
-    let taken: HashSet<usize> = out
+    // A flag per sidecar: a set of the taken ones (most of them) grew by rehashing.
+    let mut taken = vec![false; sidecars.len()];
+    for si in out
         .iter()
         .filter_map(|o| o.sidecar)
         .chain(contested.iter().copied())
-        .collect();
+    {
+        taken[si] = true;
+    }
     let mut late: HashMap<usize, Vec<usize>> = HashMap::new();
     for i in 0..n {
         if !open[i] {
@@ -579,7 +588,7 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
             .candidates(media[i], true)
             .into_iter()
             .map(|(si, _)| si)
-            .filter(|si| !taken.contains(si))
+            .filter(|&si| !taken[si])
             .collect();
         match c.len() {
             0 => {}

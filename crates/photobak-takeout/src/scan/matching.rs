@@ -21,7 +21,7 @@ impl Builder {
         // JSON of the folder until the folder was matched made the scan's peak grow with the
         // largest folder (the heap rose and fell by some 15 MB with each year folder of a
         // 100,000-item export).
-        let mut sidecars: Vec<Folded> = Vec::new();
+        let mut sidecars: Vec<Folded> = Vec::with_capacity(jsons.len());
         let mut album: Option<(json::AlbumMeta, String)> = None;
         for j in jsons {
             if j.skip {

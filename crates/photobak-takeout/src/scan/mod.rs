@@ -149,38 +149,39 @@ impl Group {
         parts: usize,
     ) -> std::io::Result<Vec<MediaEntry>> {
         let folders = std::mem::take(&mut self.folder_paths);
-        store
-            .take(std::mem::take(&mut self.placed))?
-            .into_iter()
-            .map(|p| {
-                // A record read back names a part of the scan and a folder of this group,
-                // unless the file was damaged.
-                let folder = folders.get(p.folder as usize).ok_or_else(placed::damaged)?;
-                if p.part as usize >= parts {
-                    return Err(placed::damaged());
-                }
-                let path = if folder.is_empty() {
-                    p.name
-                } else {
-                    format!("{folder}/{}", p.name).into_boxed_str()
-                };
-                Ok(MediaEntry {
-                    id: p.id,
-                    part_index: p.part,
-                    entry_index: p.ordinal,
-                    path,
-                    folder: Folder::Other(Box::default()),
-                    size: p.size,
-                    zip: p.zip,
-                    sidecar: None,
-                    matched_by: MatchRule::None {
-                        reason: matcher::NONE_REASONS[0],
-                    },
-                    variant: Variant::Original,
-                    duplicate_of: p.duplicate_of,
-                })
-            })
-            .collect()
+        let records = store.take(std::mem::take(&mut self.placed))?;
+        // Made at their size: collected through `Result`, the vector grew by doubling, beside
+        // the placed records (a year folder's entries are the scan's peak).
+        let mut entries = Vec::with_capacity(records.len());
+        for p in records {
+            // A record read back names a part of the scan and a folder of this group, unless
+            // the file was damaged.
+            let folder = folders.get(p.folder as usize).ok_or_else(placed::damaged)?;
+            if p.part as usize >= parts {
+                return Err(placed::damaged());
+            }
+            let path = if folder.is_empty() {
+                p.name
+            } else {
+                format!("{folder}/{}", p.name).into_boxed_str()
+            };
+            entries.push(MediaEntry {
+                id: p.id,
+                part_index: p.part,
+                entry_index: p.ordinal,
+                path,
+                folder: Folder::Other(Box::default()),
+                size: p.size,
+                zip: p.zip,
+                sidecar: None,
+                matched_by: MatchRule::None {
+                    reason: matcher::NONE_REASONS[0],
+                },
+                variant: Variant::Original,
+                duplicate_of: p.duplicate_of,
+            });
+        }
+        Ok(entries)
     }
 
     /// The JSON entries of the folder, read back from the placement's store (`listings`: the
