@@ -492,7 +492,7 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
         if run.len() < 2 {
             continue;
         }
-        let si = &run[0].0;
+        let si = run[0].0;
         let who: Vec<usize> = run.iter().map(|&(_, i)| i).collect();
         let stills: Vec<usize> = who
             .iter()
@@ -509,11 +509,11 @@ pub fn match_folder(media: &[&str], sidecars: &[SidecarIn<'_>]) -> FolderMatch {
                 open[o] = true;
             }
         } else {
-            contested.insert(*si);
+            contested.insert(si);
             for &o in &who {
                 out[o].sidecar = None;
                 out[o].rule = MatchRule::Ambiguous {
-                    candidates: names_of(sidecars, &[*si]),
+                    candidates: names_of(sidecars, &[si]),
                 };
             }
         }

@@ -54,6 +54,10 @@ const READ_AHEAD: usize = 64 << 10;
 /// window.
 const STRIDE: usize = 32;
 
+/// A group longer than this is read a record at a time (a window as large as the group would
+/// be held after: 32 sidecars of titles of megabytes are possible in a hostile export).
+const LARGE_GROUP: usize = 4 * READ_AHEAD;
+
 /// The store (see the module docs).
 #[derive(Debug)]
 pub struct Sidecars {
@@ -156,6 +160,9 @@ impl Sidecars {
         let to = self.every.get(g + 1).copied().unwrap_or(self.records.end());
         let span = usize::try_from(to - from).map_err(std::io::Error::other)?;
         let records = (self.n - g * STRIDE).min(STRIDE);
+        if span > LARGE_GROUP {
+            return self.get_in_large(from, to, records, i % STRIDE);
+        }
         self.records
             .with(from, span, READ_AHEAD, |group| {
                 let mut rest = group;
@@ -177,6 +184,38 @@ impl Sidecars {
                 None
             })?
             .unwrap_or_else(|| Err(changed()))
+    }
+
+    /// Record `k` of the `records` that tile `from..to`, a group too large to read as one
+    /// (sidecars of huge titles): frame by frame, with the same checks.
+    fn get_in_large(
+        &self,
+        from: u64,
+        to: u64,
+        records: usize,
+        k: usize,
+    ) -> std::io::Result<SidecarRef> {
+        let mut at = from;
+        let mut wanted = None;
+        for j in 0..records {
+            let len = self.records.with(at, 4, READ_AHEAD, |b| {
+                u64::from(u32::from_le_bytes(b.try_into().expect("four bytes")))
+            })?;
+            if at + 4 + len > to {
+                return Err(changed());
+            }
+            if j == k {
+                wanted = Some((at + 4, len as usize));
+            }
+            at += 4 + len;
+        }
+        match wanted {
+            Some((start, len)) if at == to => {
+                self.records
+                    .with(start, len, READ_AHEAD, |bytes| self.decode(bytes))?
+            }
+            _ => Err(changed()),
+        }
     }
 
     fn decode(&self, bytes: &[u8]) -> std::io::Result<SidecarRef> {
@@ -369,6 +408,75 @@ mod tests {
             reads <= 2 + size / (READ_AHEAD / 2),
             "{reads} reads of {size} bytes"
         );
+    }
+
+    /// A group's records must tile it: bytes left after its last record are damage, whichever
+    /// of its sidecars is read, in a group read as one and in one read frame by frame; groups
+    /// that end exactly at the store's end (a multiple of 32 sidecars) read whole.
+    #[cfg(unix)]
+    #[test]
+    fn a_group_that_its_records_do_not_tile_is_an_error() {
+        use std::os::unix::fs::FileExt;
+        let title = |k: usize, long: bool| {
+            let t = format!("IMG_{k}.jpg");
+            if long { t.repeat(3000) } else { t }
+        };
+        let sidecar = |k: usize, long: bool| {
+            SidecarRef::with_key(
+                "a.json",
+                0,
+                &title(k, long),
+                None,
+                None,
+                RawJson(RawKind::At {
+                    at: EntryAt::File,
+                    size: 1,
+                }),
+            )
+        };
+        let make = |long: bool| {
+            let file = tempfile::tempfile().unwrap();
+            let mut store = Sidecars::new(Some(file.try_clone().unwrap()));
+            let ids: Vec<SidecarId> = (0..2 * STRIDE)
+                .map(|k| store.push(&sidecar(k, long), 0).unwrap())
+                .collect();
+            store.seal().unwrap();
+            assert_eq!(store.every.len(), 2);
+            (file, store, ids)
+        };
+        for long in [false, true] {
+            let (_, store, ids) = make(long);
+            let from = store.every[1];
+            assert_eq!(
+                (store.records.end() - from > LARGE_GROUP as u64),
+                long,
+                "the group read frame by frame or as one"
+            );
+            for k in (0..2 * STRIDE).rev() {
+                assert_eq!(store.get(ids[k]).unwrap(), sidecar(k, long), "{k}");
+            }
+            // The last record's length made 8 bytes shorter: 8 bytes left after it.
+            let (file, store, ids) = make(long);
+            let mut at = from;
+            for _ in 0..STRIDE - 1 {
+                let mut len = [0; 4];
+                file.read_exact_at(&mut len, at).unwrap();
+                at += 4 + u64::from(u32::from_le_bytes(len));
+            }
+            let mut len = [0; 4];
+            file.read_exact_at(&mut len, at).unwrap();
+            let len = u32::from_le_bytes(len);
+            file.write_all_at(&(len - 8).to_le_bytes(), at).unwrap();
+            for k in [STRIDE, 2 * STRIDE - 1] {
+                let err = store.get(ids[k]).unwrap_err();
+                assert_eq!(err.kind(), std::io::ErrorKind::InvalidData, "{k}: {err}");
+            }
+            assert_eq!(
+                store.get(ids[3]).unwrap(),
+                sidecar(3, long),
+                "another group"
+            );
+        }
     }
 
     /// A spill file that does not hold what was written is an error, not a wrong sidecar.
