@@ -368,12 +368,12 @@ fn record_item(
     if let Known::Loaded(k) = known
         && item.source_ref.is_none()
     {
-        if let Some(u) = k.unchanged(&item.remote_id, &item.meta, run_id)
+        if let Some(u) = k.unchanged(&item.remote_id, &item.meta)
             && repo
                 .index
                 .record_sighting(&u, &item.remote_id, run_id, source)?
         {
-            k.seen(&u, run_id);
+            k.seen(&u);
             return Ok(ItemState {
                 id: u.id,
                 content_id: Some(u.content_id),
@@ -439,7 +439,7 @@ impl RunIntake {
         let (items, recorded, flow, new, known) = blocking(move || {
             if matches!(known, Known::Unloaded) {
                 // Without it every item takes `upsert_item`'s lookup, as before.
-                known = match repo.index.known_items(account_id) {
+                known = match repo.index.known_items(account_id, run_id) {
                     Ok(k) => Known::Loaded(k),
                     Err(e) => {
                         tracing::warn!("reading the known items: {e}");

@@ -516,6 +516,8 @@ mod tests {
             "SELECT id FROM albums WHERE account_id = 1 AND remote_id = 'r'",
             "SELECT EXISTS(SELECT 1 FROM albums WHERE account_id = 1 AND folder = 'f' COLLATE NOCASE)",
             "SELECT 1 FROM memberships WHERE album_id = 1 AND item_id = 2",
+            // Once a Library run, the size of its known items (sightings.rs): an index's count.
+            "SELECT count(*) FROM items WHERE account_id = 1",
         ];
         let scans = |q: &str| -> Vec<String> {
             query_plan(&index, q, &[])

@@ -21,8 +21,10 @@
 //! the version the same. A field given as `None` over a stored value only makes the
 //! fingerprints differ, which costs the old lookup, never a missed change. The write checks
 //! the row id, the remote id and the file again, so a stale or colliding entry also falls back.
-
-use std::collections::HashMap;
+//!
+//! Why a sorted vector: 41 bytes per item (key, row, file, fingerprint; a byte of flags), made
+//! at its size. A map of the same entries with a run id each cost some 75 bytes per item, the
+//! most of what a no-op backup held per item (BENCHMARKS.md, session 16).
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ToSql, params};
@@ -34,7 +36,10 @@ use crate::kinds::Source;
 /// What a run knows of an account's stored items (see the module's documentation).
 #[derive(Debug, Default)]
 pub struct KnownItems {
-    by_id: HashMap<u64, Known>,
+    /// By key, ascending; a key two remote ids share is left out.
+    known: Vec<Known>,
+    /// Per entry of `known`: [`SEEN`], [`FORGOTTEN`].
+    flags: Vec<u8>,
     /// A listed item's values, encoded for its fingerprint (reused: one hash of the whole
     /// encoding, not a hasher fed value by value, which cost more than the lookup it saves).
     scratch: Vec<u8>,
@@ -42,11 +47,16 @@ pub struct KnownItems {
 
 #[derive(Debug, Clone, Copy)]
 struct Known {
+    key: u64,
     id: i64,
     content_id: i64,
     fingerprint: [u8; 16],
-    seen_run: Option<i64>,
 }
+
+/// This run recorded the item's sighting (an album's member listed again).
+const SEEN: u8 = 1;
+/// `upsert_item` recorded the item in this run: it is no longer known.
+const FORGOTTEN: u8 = 2;
 
 /// A listed item recognised as unchanged: its row, its stored file, and whether this run had
 /// recorded it already (an album's member listed again).
@@ -58,8 +68,8 @@ pub struct Unchanged {
     pub content_id: i64,
     /// This run had already recorded it.
     pub seen_this_run: bool,
-    /// Its key in [`KnownItems`].
-    key: u64,
+    /// Its place in [`KnownItems`].
+    at: usize,
 }
 
 /// The columns of the fingerprint, in its order: the version and every field a Library
@@ -134,15 +144,17 @@ fn key_of(remote_id: &str) -> u64 {
 }
 
 impl KnownItems {
-    /// The listed item, when it is a stored item whose listed fields are what is stored.
-    pub fn unchanged(
-        &mut self,
-        remote_id: &str,
-        meta: &ItemMeta,
-        run_id: i64,
-    ) -> Option<Unchanged> {
+    /// Where the item of `remote_id` is, unless forgotten.
+    fn find(&self, remote_id: &str) -> Option<usize> {
         let key = key_of(remote_id);
-        let known = *self.by_id.get(&key)?;
+        let at = self.known.binary_search_by_key(&key, |k| k.key).ok()?;
+        (self.flags[at] & FORGOTTEN == 0).then_some(at)
+    }
+
+    /// The listed item, when it is a stored item whose listed fields are what is stored.
+    pub fn unchanged(&mut self, remote_id: &str, meta: &ItemMeta) -> Option<Unchanged> {
+        let at = self.find(remote_id)?;
+        let known = self.known[at];
         let values = listed_values(meta)?;
         let out = &mut self.scratch;
         out.clear();
@@ -156,32 +168,34 @@ impl KnownItems {
         (fingerprint(out) == known.fingerprint).then_some(Unchanged {
             id: known.id,
             content_id: known.content_id,
-            seen_this_run: known.seen_run == Some(run_id),
-            key,
+            seen_this_run: self.flags[at] & SEEN != 0,
+            at,
         })
     }
 
     /// Notes that this run recorded the sighting of an item [`KnownItems::unchanged`] found.
-    pub fn seen(&mut self, item: &Unchanged, run_id: i64) {
-        if let Some(k) = self.by_id.get_mut(&item.key) {
-            k.seen_run = Some(run_id);
+    pub fn seen(&mut self, item: &Unchanged) {
+        if let Some(f) = self.flags.get_mut(item.at) {
+            *f |= SEEN;
         }
     }
 
     /// Forgets an item `upsert_item` recorded (it may have changed): its next listing in the
     /// run goes through `upsert_item` too.
     pub fn forget(&mut self, remote_id: &str) {
-        self.by_id.remove(&key_of(remote_id));
+        if let Some(at) = self.find(remote_id) {
+            self.flags[at] |= FORGOTTEN;
+        }
     }
 
     /// How many items are known.
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.flags.iter().filter(|&&f| f & FORGOTTEN == 0).count()
     }
 
     /// True when no item is known.
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.len() == 0
     }
 }
 
@@ -191,8 +205,16 @@ impl Index {
     ///
     /// # Errors
     /// The index's.
-    pub fn known_items(&self, account_id: i64) -> Result<KnownItems> {
+    pub fn known_items(&self, account_id: i64, run_id: i64) -> Result<KnownItems> {
         self.with(|c| {
+            // Made at its size: the account's items, counted from the index of remote ids
+            // (an upper bound: some have no stored file), so the vector is never copied as it
+            // grows; pages of it never written are never touched either.
+            let rows: i64 = c
+                .prepare_cached("SELECT count(*) FROM items WHERE account_id = ?1")?
+                .query_row([account_id], |r| r.get(0))?;
+            let mut known = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
+            let mut flags = Vec::new();
             // The table in its own order (`NOT INDEXED`): through an index on `account_id`
             // (the planner picks a name index) every row is a lookup of its own, in no order,
             // and a table larger than the page cache was read from the file several times
@@ -202,31 +224,43 @@ impl Index {
                  WHERE account_id = ?1 AND content_id IS NOT NULL AND version IS NOT NULL"
             ))?;
             let mut rows = st.query([account_id])?;
-            let mut by_id = HashMap::new();
             let mut encoded = Vec::with_capacity(256);
-            // Two remote ids with one key: neither is recognised (both take the lookup).
-            let mut clashes = Vec::new();
+            let mut seen = Vec::new();
             while let Some(r) = rows.next()? {
                 encoded.clear();
                 for i in 4..4 + 11 {
                     push_value(&mut encoded, r.get_ref(i)?);
                 }
                 let key = key_of(r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?);
-                let known = Known {
+                known.push(Known {
+                    key,
                     id: r.get(0)?,
                     content_id: r.get(1)?,
-                    seen_run: r.get(2)?,
                     fingerprint: fingerprint(&encoded),
-                };
-                if by_id.insert(key, known).is_some() {
-                    clashes.push(key);
+                });
+                if r.get::<_, Option<i64>>(2)? == Some(run_id) {
+                    seen.push(key);
                 }
             }
-            for key in clashes {
-                by_id.remove(&key);
+            known.sort_unstable_by_key(|k| k.key);
+            // Two remote ids with one key: neither is recognised (both take the lookup).
+            let mut kept = Vec::with_capacity(known.len());
+            for same in known.chunk_by(|a, b| a.key == b.key) {
+                if let [one] = same {
+                    kept.push(*one);
+                }
+            }
+            drop(known);
+            kept.shrink_to_fit();
+            flags.resize(kept.len(), 0);
+            for key in seen {
+                if let Ok(at) = kept.binary_search_by_key(&key, |k| k.key) {
+                    flags[at] |= SEEN;
+                }
             }
             Ok(KnownItems {
-                by_id,
+                known: kept,
+                flags,
                 scratch: Vec::with_capacity(256),
             })
         })
@@ -335,7 +369,7 @@ mod tests {
             }
         }
         let run = index.begin_run("backup", Some(acc.id)).unwrap();
-        let mut known = index.known_items(acc.id).unwrap();
+        let mut known = index.known_items(acc.id, run).unwrap();
         assert_eq!(known.len(), n - 1, "every item with a stored file");
         let mut changed: Vec<(usize, ItemMeta)> = vec![
             (
@@ -399,7 +433,7 @@ mod tests {
                 .find(|(c, _)| *c == i)
                 .map_or_else(|| listed(i), |(_, m)| m.clone());
             let remote = format!("r{i}");
-            let recognised = known.unchanged(&remote, &meta, run);
+            let recognised = known.unchanged(&remote, &meta);
             let is_special = changed.iter().any(|(c, _)| *c == i);
             assert_eq!(recognised.is_some(), !is_special, "item {i}");
             let Some(u) = recognised else { continue };
@@ -413,7 +447,7 @@ mod tests {
             assert_eq!(seen_run, Some(run));
             assert_eq!(last_seen, prov_seen);
         }
-        assert!(known.unchanged("r-unknown", &listed(1), run).is_none());
+        assert!(known.unchanged("r-unknown", &listed(1)).is_none());
         // The upsert's verdict on the same items agrees: the recognised ones are unchanged.
         let third = index.begin_run("backup", Some(acc.id)).unwrap();
         for i in [0, 1, 2, 60, 199] {
@@ -453,8 +487,8 @@ mod tests {
             .unwrap();
         let c1 = index.test_content("g/a/1.jpg", b"1", None, Some(st.id));
         let run = index.begin_run("backup", Some(acc.id)).unwrap();
-        let mut known = index.known_items(acc.id).unwrap();
-        let u = known.unchanged("r1", &listed(1), run).unwrap();
+        let mut known = index.known_items(acc.id, run).unwrap();
+        let u = known.unchanged("r1", &listed(1)).unwrap();
         assert_eq!((u.id, u.content_id), (st.id, c1));
         let before = sighting(&index, "r1");
         let wrong_file = Unchanged {
@@ -477,14 +511,22 @@ mod tests {
                 .record_sighting(&u, "r1", run, Source::Library)
                 .unwrap()
         );
-        known.seen(&u, run);
-        assert!(
-            known
-                .unchanged("r1", &listed(1), run)
-                .unwrap()
-                .seen_this_run
-        );
+        known.seen(&u);
+        assert!(known.unchanged("r1", &listed(1)).unwrap().seen_this_run);
+        // Read again in the same run, the row's sighting says so; in the next, it does not.
+        let again = index
+            .known_items(acc.id, run)
+            .unwrap()
+            .unchanged("r1", &listed(1));
+        assert!(again.unwrap().seen_this_run);
+        let next = index.begin_run("backup", Some(acc.id)).unwrap();
+        let later = index
+            .known_items(acc.id, next)
+            .unwrap()
+            .unchanged("r1", &listed(1));
+        assert!(!later.unwrap().seen_this_run);
         known.forget("r1");
-        assert!(known.unchanged("r1", &listed(1), run).is_none());
+        assert!(known.unchanged("r1", &listed(1)).is_none());
+        assert!(known.is_empty());
     }
 }
