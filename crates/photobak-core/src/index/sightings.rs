@@ -53,9 +53,11 @@ struct Known {
     fingerprint: [u8; 16],
 }
 
-/// This run recorded the item's sighting (an album's member listed again).
+/// This run recorded the item's sighting (before the known items were read, or since: an
+/// album's member listed again).
 const SEEN: u8 = 1;
-/// `upsert_item` recorded the item in this run: it is no longer known.
+/// The item goes through `upsert_item` in this run (it may have changed, or its entry was
+/// stale): it is no longer known.
 const FORGOTTEN: u8 = 2;
 
 /// A listed item recognised as unchanged: its row, its stored file, and whether this run had
@@ -137,7 +139,24 @@ fn fingerprint(encoded: &[u8]) -> [u8; 16] {
     out
 }
 
-/// The map's key for a remote id (the write checks the id itself).
+/// Leaves out of `known` (sorted by key) every entry whose key another has: two remote ids
+/// with one key are neither recognised (both take the lookup). In place: a second vector
+/// would double the memory while it is made.
+fn drop_shared_keys(known: &mut Vec<Known>) {
+    let mut kept = 0;
+    let mut from = 0;
+    while from < known.len() {
+        let same = known[from..].partition_point(|k| k.key == known[from].key);
+        if same == 1 {
+            known[kept] = known[from];
+            kept += 1;
+        }
+        from += same;
+    }
+    known.truncate(kept);
+}
+
+/// The known items' key for a remote id (the write checks the id itself).
 fn key_of(remote_id: &str) -> u64 {
     let hash = blake3::hash(remote_id.as_bytes());
     u64::from_le_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"))
@@ -201,20 +220,20 @@ impl KnownItems {
 
 impl Index {
     /// The account's items that have a stored file and a version, for recognising them when
-    /// they are listed again unchanged (one scan of the account's items).
+    /// they are listed again unchanged (one scan of the account's items) in run `run_id`;
+    /// those whose sighting that run already recorded start as seen.
     ///
     /// # Errors
     /// The index's.
     pub fn known_items(&self, account_id: i64, run_id: i64) -> Result<KnownItems> {
         self.with(|c| {
-            // Made at its size: the account's items, counted from the index of remote ids
-            // (an upper bound: some have no stored file), so the vector is never copied as it
-            // grows; pages of it never written are never touched either.
+            // Made at its size: the account's items, counted from one of the indices that
+            // start with the account (an upper bound: some have no stored file), so the vector
+            // is never copied as it grows; pages of it never written are never touched either.
             let rows: i64 = c
                 .prepare_cached("SELECT count(*) FROM items WHERE account_id = ?1")?
                 .query_row([account_id], |r| r.get(0))?;
-            let mut known = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
-            let mut flags = Vec::new();
+            let mut known: Vec<Known> = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
             // The table in its own order (`NOT INDEXED`): through an index on `account_id`
             // (the planner picks a name index) every row is a lookup of its own, in no order,
             // and a table larger than the page cache was read from the file several times
@@ -243,23 +262,15 @@ impl Index {
                 }
             }
             known.sort_unstable_by_key(|k| k.key);
-            // Two remote ids with one key: neither is recognised (both take the lookup).
-            let mut kept = Vec::with_capacity(known.len());
-            for same in known.chunk_by(|a, b| a.key == b.key) {
-                if let [one] = same {
-                    kept.push(*one);
-                }
-            }
-            drop(known);
-            kept.shrink_to_fit();
-            flags.resize(kept.len(), 0);
+            drop_shared_keys(&mut known);
+            let mut flags = vec![0; known.len()];
             for key in seen {
-                if let Ok(at) = kept.binary_search_by_key(&key, |k| k.key) {
+                if let Ok(at) = known.binary_search_by_key(&key, |k| k.key) {
                     flags[at] |= SEEN;
                 }
             }
             Ok(KnownItems {
-                known: kept,
+                known,
                 flags,
                 scratch: Vec::with_capacity(256),
             })
@@ -473,6 +484,24 @@ mod tests {
             let expected = *i != 7 && *i != 100;
             assert_eq!(st.meta_changed || st.version_changed, expected, "item {i}");
         }
+    }
+
+    /// A key two or three remote ids share leaves every one of them out; the others stay.
+    #[test]
+    fn shared_keys_are_left_out() {
+        let entry = |key: u64| Known {
+            key,
+            id: key as i64 * 10,
+            content_id: 0,
+            fingerprint: [0; 16],
+        };
+        let mut known: Vec<Known> = [1, 2, 2, 3, 3, 3, 4, 5, 5].map(entry).to_vec();
+        drop_shared_keys(&mut known);
+        let left: Vec<(u64, i64)> = known.iter().map(|k| (k.key, k.id)).collect();
+        assert_eq!(left, vec![(1, 10), (4, 40)]);
+        let mut none: Vec<Known> = Vec::new();
+        drop_shared_keys(&mut none);
+        assert!(none.is_empty());
     }
 
     /// The sighting's write checks the row: another file or another remote id than the known
