@@ -62,6 +62,7 @@
 //!   written).
 //! * [`Slots`]: fixed-width slots by index in a file, through a small cache of pages (what the
 //!   catalog keeps per media entry, and the importer's plan per entry).
+//!   [`read_at`]: a positioned read of such a file.
 //! * [`Media`]: `catalog.media.len()`, `.get(id) -> io::Result<MediaEntry>`,
 //!   `.in_record_order()` (an iterator of `io::Result<MediaEntry>`, folder then name; a
 //!   same-path duplicate whose first copy is in another folder last), and
@@ -195,7 +196,7 @@ pub use json::{AlbumMeta, Geo, Origin, RawJson, Sidecar, SidecarRef};
 pub use matcher::MatchRule;
 pub use media::{Media, RecordOrder};
 pub use parts::ZipLoc;
-pub use records::Spill;
+pub use records::{Spill, read_at};
 pub use scan::{scan, scan_into};
 pub use sidecars::{SidecarId, Sidecars};
 pub use slots::Slots;

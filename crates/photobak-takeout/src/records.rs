@@ -332,18 +332,15 @@ fn writing(f: &mut Mutex<FileBacking>) -> &mut FileBacking {
 }
 
 /// Fills `buf` from `file` at `offset`. Positioned reads leave the file's position where
-/// writes append, and need no `&mut`.
+/// writes append (elsewhere than Unix, at the file's end), and need no `&mut`: how the
+/// catalog's scratch files, and the importer's, are read back.
 #[cfg(unix)]
-pub(crate) fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+pub fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
 }
 
 #[cfg(not(unix))]
-pub(crate) fn read_at(
-    mut file: &std::fs::File,
-    buf: &mut [u8],
-    offset: u64,
-) -> std::io::Result<()> {
+pub fn read_at(mut file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(buf)?;
     file.seek(SeekFrom::End(0)).map(drop)

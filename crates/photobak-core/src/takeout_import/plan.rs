@@ -14,11 +14,9 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-#[cfg(unix)]
-use std::os::unix::fs::FileExt;
 use std::sync::Mutex;
 
-use photobak_takeout::Slots;
+use photobak_takeout::{Slots, read_at};
 
 /// One entry's plan, as [`crate::takeout_import::mapping::plan_entry`] makes it.
 pub(super) struct Recorded {
@@ -111,19 +109,6 @@ impl Planned {
             flags: b[28],
         }
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    file.read_exact_at(buf, offset)
-}
-
-// Elsewhere through the file's position: every read of the names holds the plan's lock.
-#[cfg(not(unix))]
-fn read_at(mut file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    file.seek(SeekFrom::Start(offset))?;
-    file.read_exact(buf)
 }
 
 /// The plan as the record pass makes it (see the module docs).
