@@ -15,7 +15,11 @@
 //!    rule's hashes), then listed again and placed in turn, and a second listing that differs
 //!    from the first is an error ([`Error::Changed`]); a tgz's listing is held from the one to
 //!    the other, as it can only be streamed. The entries placed wait for their folder's
-//!    matching in the caller's spill file ([`Spill::Files`]).
+//!    matching in the caller's spill file ([`Spill::Files`]). A folder of more media entries
+//!    than [`Limits::folder_slice`] is matched in slices of its names
+//!    ([`names::slice_key`]: the name rules never pair names of two keys), each slice's
+//!    entries written in record order to a scratch file and the slices merged: what the scan
+//!    holds while it matches is one slice, not the largest folder.
 //! 2. [`for_each_media`] (or [`for_each_selected_media`]) streams the bytes of the catalog's
 //!    media part by part in archive order and calls back once per media entry (the tgz is
 //!    streamed again, zip entries are read through their local headers where the scan found
@@ -56,8 +60,9 @@
 //!   no part can be read at all, or a part changed while it was read ([`Error::Changed`]); every
 //!   per-entry problem lands in [`Catalog::problems`].
 //!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars, the media entries and where
-//!   each starts (and, while the scan runs, the media and JSON entries as placed and the
-//!   survey's hashes of paths) in files the caller gives ([`Spill::Files`], or
+//!   each starts (and, while the scan runs, the media and JSON entries as placed, the
+//!   survey's hashes of paths, and a large folder's sidecars and slices while it is
+//!   matched) in files the caller gives ([`Spill::Files`], or
 //!   `Spill::files(make)` with a function that makes each; [`Error::Spill`] when one cannot be
 //!   written).
 //! * [`Slots`]: fixed-width slots by index in a file, through a small cache of pages (what the
@@ -546,6 +551,10 @@ pub struct Limits {
     pub max_ratio: u64,
     /// Most entries listed for the whole export.
     pub max_entries: usize,
+    /// Most media entries of a folder matched at once: a larger folder is matched in slices
+    /// of about this many, by [`names::slice_key`] (what the scan holds while it matches
+    /// grows with this, not with the folder).
+    pub folder_slice: usize,
 }
 
 impl Default for Limits {
@@ -555,6 +564,7 @@ impl Default for Limits {
             max_entry_bytes: 64 << 30,
             max_ratio: 1000,
             max_entries: 10_000_000,
+            folder_slice: 8192,
         }
     }
 }

@@ -1477,6 +1477,192 @@ mod tests {
         );
     }
 
+    /// A small deterministic generator for the slicing test (no dependency for one test).
+    use crate::names::clip_utf16;
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            // xorshift64*
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn pick<'a, T>(&mut self, of: &'a [T]) -> &'a T {
+            &of[(self.next() % of.len() as u64) as usize]
+        }
+
+        fn chance(&mut self, percent: u64) -> bool {
+            self.next() % 100 < percent
+        }
+    }
+
+    /// A folder of related and unrelated names: stems that share beginnings, cases and
+    /// replaced characters, counters, both sidecar generations, clipped long titles, edits
+    /// (known and inferred suffixes), live companions, titles without extension, and
+    /// sidecars whose names fit no rule.
+    fn random_folder(rng: &mut Rng) -> (Vec<String>, Vec<(String, String)>) {
+        // Titles whose media names are clipped at 47 units: past the clip, at a `-` before a
+        // digit, inside an emoji.
+        let long = format!("{}-x", "L".repeat(44));
+        let longer = "M".repeat(50);
+        let dash_digit = format!("{}-5abc", "N".repeat(46));
+        let emoji = format!("{}😀😀-trip", "E".repeat(29));
+        let emoji_clip = format!("{}😀{}", "F".repeat(46), "G".repeat(8));
+        let stems: Vec<&str> = vec![
+            "IMG_7",
+            "IMG_70",
+            "img_7",
+            "IMG-7",
+            "IMG-2",
+            "IMG",
+            "2023-01-01 12.00.00",
+            "2023-01-01 12.00.01",
+            "PXL_20230101_123456789.MP",
+            "MVIMG_1",
+            "X",
+            "Tom & Jerry?",
+            "Tom _ Jerry_",
+            "A-",
+            "A--b",
+            "Trip-beach",
+            "Trip",
+            &long,
+            &longer,
+            &dash_digit,
+            &emoji,
+            &emoji_clip,
+            "Negative0-36-35(1)",
+        ];
+        let exts = [".jpg", ".JPG", ".heic", ".mp4", ".png", ""];
+        let suffixes = ["-edited", "-bearbeitet", "-redigeret", "-ha e", "-glorp"];
+        let (mut media, mut sidecars) = (Vec::new(), Vec::new());
+        let items = 3 + rng.next() % 20;
+        for _ in 0..items {
+            let stem = *rng.pick(&stems);
+            let ext = *rng.pick(&exts);
+            let title = format!("{stem}{ext}");
+            let base = clip_utf16(stem, MEDIA_BASE_UNITS, true);
+            let counter = rng.chance(25).then(|| 1 + rng.next() % 3);
+            let c = counter_text(counter.map(|k| k as u32));
+            let shown = if rng.chance(20) {
+                base.replace(['&', '?'], "_")
+            } else {
+                base.to_owned()
+            };
+            let media_ext = if ext.is_empty() && rng.chance(50) {
+                ".jpg"
+            } else {
+                ext
+            };
+            media.push(format!("{shown}{c}{media_ext}"));
+            if rng.chance(85) {
+                let name = match rng.next() % 6 {
+                    0 => format!("{}{c}.json", clip_utf16(&title, SIDECAR_STEM_UNITS, false)),
+                    1 => format!(
+                        "{}{c}.json",
+                        clip_utf16(
+                            &format!("{title}{}", names::SUPPLEMENTAL),
+                            SIDECAR_STEM_UNITS,
+                            false
+                        )
+                    ),
+                    2 => format!("{title}{}{c}.json", names::SUPPLEMENTAL),
+                    3 => format!("{}{c}.json", split_ext(&title).0),
+                    4 => format!("odd-{}.json", rng.next() % 1000),
+                    _ => format!("{stem}{c}{ext}.json"),
+                };
+                sidecars.push((name, title.clone()));
+            }
+            if rng.chance(30) {
+                let suffix = *rng.pick(&suffixes);
+                let edited =
+                    clip_utf16(&format!("{base}{suffix}"), MEDIA_BASE_UNITS, true).to_owned();
+                media.push(format!("{edited}{c}{media_ext}"));
+            }
+            if rng.chance(20) {
+                let companion = *rng.pick(&[".MP4", ".mov", ""]);
+                media.push(format!("{shown}{c}{companion}"));
+            }
+        }
+        (media, sidecars)
+    }
+
+    #[test]
+    fn a_folder_matched_in_slices_of_its_keys_is_matched_as_a_whole() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        // Every rule is met, so that the comparison is of pairings, not of misses.
+        let mut rules = HashSet::new();
+        for round in 0..400 {
+            let (media, side) = random_folder(&mut rng);
+            let names: Vec<&str> = media.iter().map(String::as_str).collect();
+            let ins: Vec<SidecarIn> = side.iter().map(|(n, t)| sc(n, t)).collect();
+            let whole = match_folder(&names, &ins);
+            rules.extend(whole.outcomes.iter().map(|o| o.rule.code()));
+            for slices in [2u64, 3, 5, 16] {
+                let slice = |name: &str| content_hash(names::slice_key(name).as_bytes()) % slices;
+                let mut outcomes: Vec<Option<Outcome>> = vec![None; media.len()];
+                let mut unmatched = Vec::new();
+                for k in 0..slices {
+                    let m: Vec<usize> = (0..media.len())
+                        .filter(|&i| slice(&media[i]) == k)
+                        .collect();
+                    let s: Vec<usize> = (0..side.len())
+                        .filter(|&i| slice(&side[i].1) == k)
+                        .collect();
+                    let m_names: Vec<&str> = m.iter().map(|&i| names[i]).collect();
+                    let s_ins: Vec<SidecarIn> = s.iter().map(|&i| ins[i].clone()).collect();
+                    let part = match_folder(&m_names, &s_ins);
+                    for (j, o) in part.outcomes.into_iter().enumerate() {
+                        let global = |l: Option<usize>| l.map(|l| m[l]);
+                        outcomes[m[j]] = Some(Outcome {
+                            sidecar: o.sidecar.map(|x| s[x]),
+                            rule: o.rule,
+                            variant: match o.variant {
+                                LocalVariant::Edited(l) => LocalVariant::Edited(global(l)),
+                                LocalVariant::LiveCompanion(l) => {
+                                    LocalVariant::LiveCompanion(global(l))
+                                }
+                                other => other,
+                            },
+                        });
+                    }
+                    unmatched.extend(part.unmatched.into_iter().map(|x| s[x]));
+                }
+                unmatched.sort_unstable();
+                let outcomes: Vec<Outcome> = outcomes.into_iter().map(Option::unwrap).collect();
+                assert_eq!(
+                    outcomes, whole.outcomes,
+                    "round {round}, {slices} slices: {media:?} {side:?}"
+                );
+                assert_eq!(unmatched, whole.unmatched, "round {round}, {slices} slices");
+            }
+        }
+        let mut rules: Vec<&str> = rules.into_iter().collect();
+        rules.sort_unstable();
+        assert_eq!(
+            rules,
+            [
+                "ambiguous",
+                "counter-in-title",
+                "edited-variant",
+                "edited-variant-inferred",
+                "legacy",
+                "live-companion",
+                "none",
+                "sidecar-without-extension",
+                "supplemental",
+                "supplemental-clipped",
+                "supplemental-unclipped",
+                "title-only",
+                "title-without-extension",
+            ]
+        );
+    }
+
     #[test]
     fn strip_json_is_case_insensitive() {
         assert_eq!(strip_json("a.JSON"), Some("a"));

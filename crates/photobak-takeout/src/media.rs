@@ -255,7 +255,7 @@ fn opt(b: &mut Fields<'_>) -> Option<Option<u32>> {
 
 /// The fields in their order, little-endian, fixed widths (the record is read whole); enums as
 /// a tag and their fields.
-fn encode(m: &MediaEntry, out: &mut Vec<u8>) {
+pub(crate) fn encode(m: &MediaEntry, out: &mut Vec<u8>) {
     for v in [m.id, m.part_index, m.entry_index] {
         out.extend_from_slice(&v.to_le_bytes());
     }
@@ -336,7 +336,7 @@ fn encode(m: &MediaEntry, out: &mut Vec<u8>) {
     }
     put_opt(out, m.duplicate_of);
 }
-fn decode(bytes: &[u8]) -> std::io::Result<MediaEntry> {
+pub(crate) fn decode(bytes: &[u8]) -> std::io::Result<MediaEntry> {
     decode_fields(&mut Fields(bytes)).ok_or_else(changed)
 }
 

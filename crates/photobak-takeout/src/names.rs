@@ -143,6 +143,44 @@ pub fn fold_key(s: &str) -> String {
     s.chars().map(fold).collect()
 }
 
+/// UTF-16 units of a name that [`slice_key`] looks at: fewer than any clipping of a name rule
+/// (46 and 47 units) leaves, with one unit to spare for the character after them.
+const SLICE_KEY_UNITS: usize = 32;
+
+/// What every name a file could be paired with by the name rules begins with: a large folder
+/// is matched in slices, each holding the names of some keys, and no rule pairs names of two
+/// keys, so a slice is matched as the whole folder would be (scan/matching.rs).
+///
+/// Every pairing the rules make (a file and a sidecar's title, an edit and its original, a
+/// companion and its still, `X(N).jpg` and `X.jpg`) is between a name `P` and a name that is
+/// `P` (clipped at 46 or 47 units at most, relaxed as [`relaxed_eq`]) followed by nothing or
+/// by `.`, `(`, or `-` and a letter. So the key is the name up to the first `.`, `(`, or `-`
+/// not followed by an ASCII digit (`IMG-2.jpg` is no edit of `IMG.jpg`), within its first
+/// [`SLICE_KEY_UNITS`], folded and in lower case: `IMG_7` for `IMG_7.jpg`, `IMG_7(1).jpg`,
+/// `IMG_7-edited.jpg` and the title `IMG_7.jpg`. A sidecar's key is its title's: the title
+/// is what every rule confirms, whatever its file's name.
+pub fn slice_key(name: &str) -> String {
+    let name = clip_utf16(name, SLICE_KEY_UNITS, false);
+    let mut end = name.len();
+    let mut chars = name.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let cut = match c {
+            '.' | '(' => true,
+            '-' => !chars.peek().is_some_and(|(_, next)| next.is_ascii_digit()),
+            _ => false,
+        };
+        if cut {
+            end = i;
+            break;
+        }
+    }
+    name[..end]
+        .chars()
+        .map(fold)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 fn ext_in(ext: &str, list: &[&str]) -> bool {
     let e = ext.strip_prefix('.').unwrap_or(ext);
     list.iter().any(|x| x.eq_ignore_ascii_case(e))
@@ -406,6 +444,33 @@ pub fn find_emails(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slice_keys_are_what_related_names_begin_with() {
+        for (name, key) in [
+            ("IMG_7.jpg", "img_7"),
+            ("IMG_7(1).jpg", "img_7"),
+            ("IMG_7-edited.jpg", "img_7"),
+            ("img_7-redigeret(2).JPG", "img_7"),
+            ("IMG_7", "img_7"),
+            ("IMG_70.jpg", "img_70"),
+            ("IMG-2.jpg", "img-2"),
+            ("IMG-2-edited.jpg", "img-2"),
+            ("A-", "a"),
+            ("PXL_20230101_123456789.MP.jpg", "pxl_20230101_123456789"),
+            ("Tom & Jerry?.jpg", "tom _ jerry_"),
+            ("Tom _ Jerry_.jpg", "tom _ jerry_"),
+            (".hidden.jpg", ""),
+            ("2023-01-01 12.00.00.jpg", "2023-01-01 12"),
+        ] {
+            assert_eq!(slice_key(name), key, "{name}");
+        }
+        // Only the first 32 units count: a title and its media name clipped at 47 agree.
+        let title = format!("{}-5abc.jpg", "N".repeat(46));
+        let media = format!("{}-.jpg", "N".repeat(46));
+        assert_eq!(slice_key(&title), "n".repeat(32));
+        assert_eq!(slice_key(&title), slice_key(&media));
+    }
 
     #[test]
     fn utf16_clip_keeps_whole_chars() {

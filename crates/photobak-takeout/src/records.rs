@@ -24,13 +24,15 @@ pub enum Spill {
     /// sidecars, the media entries, where each media entry starts (8 bytes per entry, by id),
     /// and what only the scan reads: the media and JSON entries as placed (until their folder
     /// is matched), and the survey's hashes of paths (in sorted runs, once more than 1 MiB of
-    /// them).
+    /// them), and a large folder's sidecars and matched slices while it is matched
+    /// ([`crate::Limits::folder_slice`]).
     Files {
         sidecars: std::fs::File,
         media: std::fs::File,
         media_index: std::fs::File,
         placement: std::fs::File,
         survey: std::fs::File,
+        matching: std::fs::File,
     },
 }
 
@@ -46,6 +48,7 @@ impl Spill {
             media_index: make()?,
             placement: make()?,
             survey: make()?,
+            matching: make()?,
         })
     }
 }
@@ -216,11 +219,18 @@ impl Records {
 
     /// A reader of the records from their start, with a buffer of its own.
     pub(crate) fn sequential(&self) -> Sequential<'_> {
+        self.sequential_from(0, SEQUENTIAL_READ)
+    }
+
+    /// A reader of the records from the one at `at`, with a buffer of its own that reads
+    /// `read` bytes at a time (several readers of one file at once keep theirs small).
+    pub(crate) fn sequential_from(&self, at: u64, read: usize) -> Sequential<'_> {
         Sequential {
             records: self,
-            at: 0,
+            at,
             buf: Vec::new(),
             from: 0,
+            read,
         }
     }
 
@@ -254,6 +264,8 @@ pub(crate) struct Sequential<'r> {
     /// Bytes of the file from `from`.
     buf: Vec<u8>,
     from: u64,
+    /// Bytes read at a time.
+    read: usize,
 }
 
 impl Sequential<'_> {
@@ -294,9 +306,7 @@ impl Sequential<'_> {
             Backing::File(m) => {
                 if start < self.from || stop > self.from + self.buf.len() as u64 {
                     self.buf.clear();
-                    let want = len
-                        .max(SEQUENTIAL_READ)
-                        .min((self.records.end - start) as usize);
+                    let want = len.max(self.read).min((self.records.end - start) as usize);
                     self.buf.resize(want, 0);
                     let b = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     let read = read_at(&b.file, &mut self.buf, start);

@@ -243,7 +243,7 @@ const TAG_FILE: u8 = 3;
 /// `json_part`, the capture time, where the JSON is, then the three names, each with its
 /// length. Little-endian, fixed widths: the record is read whole, so nothing is gained by
 /// varints but code.
-fn encode(s: &SidecarRef, text: Option<u32>, out: &mut Vec<u8>) {
+pub(crate) fn encode(s: &SidecarRef, text: Option<u32>, out: &mut Vec<u8>) {
     out.extend_from_slice(&(s.json_part as u64).to_le_bytes());
     match s.photo_taken_time {
         Some(t) => {
@@ -274,7 +274,7 @@ fn encode(s: &SidecarRef, text: Option<u32>, out: &mut Vec<u8>) {
     put_text(out, s.photo_key());
 }
 
-fn decode(b: &[u8], texts: &[Arc<str>]) -> Option<SidecarRef> {
+pub(crate) fn decode(b: &[u8], texts: &[Arc<str>]) -> Option<SidecarRef> {
     let mut b = Fields(b);
     let json_part = usize::try_from(b.u64()?).ok()?;
     let time = match b.u8()? {

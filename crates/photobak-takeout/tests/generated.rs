@@ -415,6 +415,123 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
     }
 }
 
+/// A folder of more media entries than `Limits::folder_slice` is matched in slices of its
+/// names (in a scratch file when the scan has spill files): the catalog is the one of every
+/// folder matched whole, entry for entry in the same order, with the same sidecars under the
+/// same ids, and the same albums, problems, unmatched and ambiguous sidecars.
+#[test]
+fn folders_matched_in_slices_give_the_catalog_of_folders_matched_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let specs = [
+        realistic_export(4).format(ArchiveFormat::Zip),
+        realistic_export(7).format(ArchiveFormat::Tgz),
+        matching_export(Lang::En, "20190901T000000Z").format(ArchiveFormat::Zip),
+        matching_export(Lang::De, "20190901T000000Z").format(ArchiveFormat::Folder),
+    ];
+    type Seen = (
+        Vec<(MediaEntry, Option<photobak_takeout::SidecarRef>)>,
+        usize,
+        Vec<photobak_takeout::AlbumInfo>,
+        Vec<photobak_takeout::Problem>,
+        Vec<String>,
+        Vec<(String, Vec<String>)>,
+    );
+    let seen = |c: Catalog| -> Seen {
+        let media = c
+            .media
+            .in_record_order()
+            .map(|m| {
+                let m = m.unwrap();
+                let s = c.sidecar(&m).unwrap();
+                (m, s)
+            })
+            .collect();
+        (
+            media,
+            c.sidecars.len(),
+            c.albums,
+            c.problems,
+            c.unmatched_sidecars,
+            c.ambiguous,
+        )
+    };
+    for (i, spec) in specs.iter().enumerate() {
+        let parts = write_export(spec, &tmp.path().join(format!("e{i}"))).unwrap();
+        let whole = seen(scan(&parts, &Limits::default()).unwrap());
+        assert!(whole.0.iter().any(|(_, s)| s.is_some()));
+        for folder_slice in [1, 2, 7] {
+            let limits = Limits {
+                folder_slice,
+                ..Limits::default()
+            };
+            let in_memory = scan(&parts, &limits).unwrap();
+            assert_eq!(
+                seen(in_memory),
+                whole,
+                "export {i}, slices of {folder_slice}"
+            );
+            let spill = photobak_takeout::Spill::files(tempfile::tempfile).unwrap();
+            let in_files = photobak_takeout::scan_into(&parts, &limits, spill).unwrap();
+            assert_eq!(
+                seen(in_files),
+                whole,
+                "export {i}, slices of {folder_slice}, spilled"
+            );
+        }
+    }
+}
+
+/// A sidecar goes to the slice of its title, not of its file's name: one whose name fits no
+/// rule still pairs by its title (title-only) when its folder is matched in slices.
+#[test]
+fn a_sidecar_named_unlike_its_title_pairs_in_a_sliced_folder() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = "Takeout/Google Photos/Photos from 2020";
+    let json = |title: &str| {
+        format!(
+            r#"{{"title": "{title}", "photoTakenTime": {{"timestamp": "1590000000"}}, "url": "https://photos.google.com/photo/AF1Qip{title}"}}"#
+        )
+    };
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    for i in 0..40usize {
+        let name = format!("P{i}.jpg");
+        z.start_file(format!("{folder}/{name}"), opts).unwrap();
+        z.write_all(format!("jpeg {i}").as_bytes()).unwrap();
+        // Every fourth sidecar's name is unrelated to its title.
+        let json_name = if i.is_multiple_of(4) {
+            format!("zz{i}.json")
+        } else {
+            format!("{name}.json")
+        };
+        z.start_file(format!("{folder}/{json_name}"), opts).unwrap();
+        z.write_all(json(&name).as_bytes()).unwrap();
+    }
+    let part = tmp.path().join("takeout-20200101T000000Z-001.zip");
+    std::fs::write(&part, z.finish().unwrap().into_inner()).unwrap();
+    for folder_slice in [1, 3, 1000] {
+        let limits = Limits {
+            folder_slice,
+            ..Limits::default()
+        };
+        let c = scan(std::slice::from_ref(&part), &limits).unwrap();
+        for m in all(&c) {
+            let i: usize = m.file_name()[1..].trim_end_matches(".jpg").parse().unwrap();
+            let rule = if i.is_multiple_of(4) { "title-only" } else { "legacy" };
+            assert_eq!(
+                m.matched_by.code(),
+                rule,
+                "{} in slices of {folder_slice}",
+                m.path
+            );
+            let s = c.sidecar(&m).unwrap().unwrap();
+            assert_eq!(s.title(), m.file_name());
+        }
+        assert!(c.unmatched_sidecars.is_empty());
+    }
+}
+
 /// Lists of entries read at once on different threads (every other entry each, given in reverse
 /// order) deliver every entry exactly once, in archive order within each list, with the bytes
 /// the generator wrote.

@@ -115,7 +115,7 @@ fn a_part_changed_after_the_scan_is_an_error_naming_the_sidecar() {
 }
 
 /// A spill file that cannot be written (here opened read-only; a full disk alike), the
-/// sidecars', the media entries' or the placement's, fails the scan with `Error::Spill`, not
+/// sidecars', the media entries', the placement's or the matching's, fails the scan with `Error::Spill`, not
 /// as a problem of the export.
 #[test]
 fn a_spill_file_that_cannot_be_written_fails_the_scan() {
@@ -130,15 +130,20 @@ fn a_spill_file_that_cannot_be_written_fails_the_scan() {
     let read_only = || std::fs::File::open(&path).unwrap();
     let writable = || tempfile::tempfile().unwrap();
     // Each of the files written for an export this small (the survey's is written from
-    // 1 MiB of hashes on: its own test) read-only in turn.
-    for k in 0..4 {
+    // 1 MiB of hashes on: its own test; the matching's for folders matched in slices, which
+    // these limits make of every folder of more than two files) read-only in turn.
+    let limits = Limits {
+        folder_slice: 2,
+        ..Limits::default()
+    };
+    for k in [0, 1, 2, 3, 5] {
         let mut n = 0;
         let spill = Spill::files(|| {
             n += 1;
             Ok::<_, std::convert::Infallible>(if n - 1 == k { read_only() } else { writable() })
         })
         .unwrap();
-        match scan_into(&parts, &Limits::default(), spill) {
+        match scan_into(&parts, &limits, spill) {
             Err(photobak_takeout::Error::Spill(e)) => assert!(!e.to_string().is_empty()),
             other => panic!("expected a spill error, got {other:?}"),
         }

@@ -1,29 +1,224 @@
 //! One folder's media paired with its sidecars: the folder's JSON read and parsed where it is
-//! used, the folder classified (year, album, special), the matcher's outcome applied to the
-//! media entries, and the folder's JSON released.
+//! used, the folder classified (year, album, special), the folder matched a slice of names at
+//! a time (`slices.rs`: what stays in memory is the slice being matched), and its entries
+//! given to the catalog in record order with their sidecars.
 
+use super::slices::{Folded, Scratch, slice_of};
 use super::*;
+use crate::sidecars::SidecarId;
+
+/// A sidecar of the folder: its slice, and where [`Scratch`] keeps it.
+#[derive(Clone, Copy)]
+struct SidecarAt {
+    slice: u32,
+    at: u64,
+}
+
+/// What the JSON of a folder gave: its sidecars, its album metadata and its path, and the
+/// sidecars' capture years.
+struct FolderJson {
+    sidecars: Vec<SidecarAt>,
+    album: Option<(json::AlbumMeta, String)>,
+    years: folders::SidecarYears,
+}
+
+/// Where the matched folder's entries go, and what the scan reports of them.
+pub(super) struct Matched<'a> {
+    /// The catalog's media entries.
+    pub(super) media: &'a mut Media,
+    /// Same-path duplicates whose first copy is in a folder matched later.
+    pub(super) deferred: &'a mut Vec<MediaEntry>,
+    pub(super) albums: &'a mut Vec<AlbumInfo>,
+    pub(super) unmatched_sidecars: &'a mut Vec<String>,
+    pub(super) ambiguous: &'a mut Vec<(String, Vec<String>)>,
+}
 
 impl Builder {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn match_group(
+    /// Matches the folder `g` and gives its entries to `out.media` in record order (see the
+    /// module docs).
+    pub(super) fn match_group(&mut self, g: Group, out: Matched<'_>) -> Result<(), Error> {
+        let slices = g
+            .placed
+            .len()
+            .max(g.jsons.len())
+            .div_ceil(self.limits.folder_slice.max(1))
+            .max(1);
+        let mut scratch =
+            Scratch::new(self.matching_file.as_ref(), slices > 1).map_err(Error::Spill)?;
+        let FolderJson {
+            sidecars,
+            album,
+            years,
+        } = self.read_folder_json(&g, slices, &mut scratch)?;
+        scratch.seal().map_err(Error::Spill)?;
+        let mut placed = self
+            .placed
+            .media_starts(g.placed, |p| slice_of(&p.name, slices))
+            .map_err(Error::SpillRead)?;
+
+        let folder = match g.dirs.len() {
+            0 => Folder::Other(Box::default()),
+            1 => {
+                let meta = album
+                    .as_ref()
+                    .map(|(a, _)| (a.title.as_str(), a.description.as_deref()));
+                folders::classify_counted(&g.dirs[0], meta, &years)
+            }
+            _ => Folder::Other(g.dirs.join("/").into()),
+        };
+        if let Folder::Album(names) = &folder {
+            let folder_path = match placed.first() {
+                Some(&(at, _)) => {
+                    let first = self.placed.media_at(at).map_err(Error::SpillRead)?;
+                    g.folder_paths
+                        .get(first.folder as usize)
+                        .ok_or_else(|| Error::SpillRead(placed::damaged()))?
+                        .to_string()
+                }
+                None => {
+                    let mut p = if g.product.is_empty() {
+                        vec![]
+                    } else {
+                        vec!["Takeout".to_owned(), g.product.clone()]
+                    };
+                    p.extend(g.dirs.iter().cloned());
+                    p.join("/")
+                }
+            };
+            out.albums.push(AlbumInfo {
+                folder_name: names.folder_name.to_string(),
+                folder_path,
+                title: names.title.to_string(),
+                description: names.description.as_deref().map(str::to_owned),
+                metadata_path: album.as_ref().map(|(_, p)| p.clone()),
+                metadata: album.as_ref().map(|(a, _)| a.clone()),
+            });
+        }
+
+        // Each slice's entries and sidecars together, each in the order they were placed.
+        placed.sort_by_key(|&(_, slice)| slice);
+        let mut by_slice: Vec<u32> = (0..index32(sidecars.len())).collect();
+        by_slice.sort_by_key(|&i| sidecars[i as usize].slice);
+        let mut runs = Vec::with_capacity(slices);
+        let mut unmatched: Vec<(u32, String)> = Vec::new();
+        let (mut m, mut s) = (0, 0);
+        for slice in 0..index32(slices) {
+            let m_end = m + placed[m..].partition_point(|&(_, k)| k <= slice);
+            let s_end = s + by_slice[s..].partition_point(|&i| sidecars[i as usize].slice <= slice);
+            let start = scratch.end();
+            let mine: Vec<(u32, u64)> = by_slice[s..s_end]
+                .iter()
+                .map(|&i| (i, sidecars[i as usize].at))
+                .collect();
+            let n = self.match_slice(
+                &g,
+                &folder,
+                &placed[m..m_end],
+                &mine,
+                &mut scratch,
+                &mut unmatched,
+            )?;
+            scratch.seal().map_err(Error::Spill)?;
+            runs.push((start, n));
+            (m, s) = (m_end, s_end);
+        }
+        drop(placed);
+        drop(by_slice);
+        // In the order of the folder's sidecars, as a folder matched whole reported them.
+        unmatched.sort_unstable_by_key(|&(i, _)| i);
+        out.unmatched_sidecars
+            .extend(unmatched.into_iter().map(|(_, p)| p));
+
+        // Each sidecar applied goes to the store once, however many media share it (an edited
+        // variant's is its original's), when its first media entry comes in record order: the
+        // import reads them back in that order, so that one read of the store serves the next
+        // few hundred. Written in archive order, they were read back scattered, a read of the
+        // store's file per sidecar.
+        let mut stored: Vec<Option<SidecarId>> = vec![None; sidecars.len()];
+        let note = match folder {
+            // Special folders are no albums; what makes them special is reported per file so
+            // the importer can say it (the reader knows nothing of where files are stored).
+            Folder::FailedVideos => Some((
+                ProblemKind::FailedVideo,
+                "in Google's Failed Videos folder: Google could not process this video",
+            )),
+            Folder::LockedFolder => Some((
+                ProblemKind::LockedFolder,
+                "in the Locked Folder: private in Google Photos",
+            )),
+            _ => None,
+        };
+        let mut buf = Vec::new();
+        scratch.merge(&runs, |mut e, settled| {
+            if let Some(local) = e.sidecar {
+                let local = local.raw() as usize;
+                let known = stored
+                    .get(local)
+                    .ok_or_else(|| Error::SpillRead(placed::damaged()))?;
+                e.sidecar = Some(match known {
+                    Some(id) => *id,
+                    None => {
+                        let f = scratch
+                            .sidecar(sidecars[local].at)
+                            .map_err(Error::SpillRead)?;
+                        let id = self
+                            .sidecars
+                            .push(&f.sidecar, f.hash)
+                            .map_err(Error::Spill)?;
+                        stored[local] = Some(id);
+                        id
+                    }
+                });
+            }
+            if e.duplicate_of.is_none() {
+                if let MatchRule::Ambiguous { candidates } = &e.matched_by {
+                    out.ambiguous
+                        .push((e.path.to_string(), candidates.to_vec()));
+                }
+                if let Some((kind, msg)) = note {
+                    let part = self.part_path(e.part()).to_path_buf();
+                    self.problems
+                        .push(Problem::new(&part, Some(&e.path), kind, msg));
+                }
+            }
+            if settled {
+                out.media.push(&e, &mut buf).map_err(Error::Spill)
+            } else {
+                out.deferred.push(e);
+                Ok(())
+            }
+        })
+    }
+
+    /// Every JSON entry of `g`, read and parsed once: its sidecars kept in `scratch` with
+    /// their slice (of `slices`), its album metadata, and problems for what is neither.
+    fn read_folder_json(
         &mut self,
-        g: Group,
-        // The folder's JSON entries (`PlacedStore::take_jsons`).
-        jsons: Vec<PlacedJson>,
-        // The folder's media entries (`Group::take_entries`).
-        media: &mut [MediaEntry],
-        albums: &mut Vec<AlbumInfo>,
-        unmatched_sidecars: &mut Vec<String>,
-        ambiguous: &mut Vec<(String, Vec<String>)>,
-    ) -> std::io::Result<()> {
+        g: &Group,
+        slices: usize,
+        scratch: &mut Scratch,
+    ) -> Result<FolderJson, Error> {
         // What the catalog keeps of each sidecar, from here on: a parsed `Sidecar` for every
         // JSON of the folder until the folder was matched made the scan's peak grow with the
         // largest folder (the heap rose and fell by some 15 MB with each year folder of a
         // 100,000-item export).
-        let mut sidecars: Vec<Folded> = Vec::with_capacity(jsons.len());
-        let mut album: Option<(json::AlbumMeta, String)> = None;
-        for j in jsons {
+        let starts = self.placed.json_starts(g.jsons).map_err(Error::SpillRead)?;
+        let mut found = FolderJson {
+            sidecars: Vec::with_capacity(starts.len()),
+            album: None,
+            years: folders::SidecarYears::default(),
+        };
+        for start in starts {
+            let j = self.placed.json_at(start).map_err(Error::SpillRead)?;
+            // A record read back names a part of the scan and a folder of its listing, unless
+            // the file was damaged.
+            let listed = self
+                .listings
+                .get(j.part as usize)
+                .is_some_and(|(_, l)| (j.entry.dir as usize) < l.dirs.len());
+            if !listed {
+                return Err(Error::SpillRead(placed::damaged()));
+            }
             if j.skip {
                 continue;
             }
@@ -60,15 +255,23 @@ impl Builder {
                             msg,
                         ));
                     }
+                    if let Some(t) = s.photo_taken_time {
+                        found.years.add(year_of_epoch(t));
+                    }
                     let composition = matches!(s.origin, Some(Origin::Composition { .. }));
-                    sidecars.push(Folded {
+                    let folded = Folded {
                         sidecar: s.to_ref(),
                         hash,
                         composition,
+                    };
+                    let at = scratch.put_sidecar(&folded).map_err(Error::Spill)?;
+                    found.sidecars.push(SidecarAt {
+                        slice: slice_of(folded.sidecar.title(), slices),
+                        at,
                     });
                 }
                 Ok(JsonKind::Album(a)) => {
-                    if album.is_some() {
+                    if found.album.is_some() {
                         self.problems.push(Problem::new(
                             &part,
                             Some(&path),
@@ -76,7 +279,7 @@ impl Builder {
                             "a second album metadata file in this folder; ignored",
                         ));
                     } else {
-                        album = Some((a, path.to_string()));
+                        found.album = Some((a, path.to_string()));
                     }
                 }
                 Ok(JsonKind::Other) => {
@@ -98,51 +301,37 @@ impl Builder {
                 }
             }
         }
+        Ok(found)
+    }
 
-        let folder = match g.dirs.len() {
-            0 => Folder::Other(Box::default()),
-            1 => {
-                let years: Vec<i32> = sidecars
-                    .iter()
-                    .filter_map(|f| f.sidecar.photo_taken_time.map(year_of_epoch))
-                    .collect();
-                let meta = album
-                    .as_ref()
-                    .map(|(a, _)| (a.title.as_str(), a.description.as_deref()));
-                folders::classify(&g.dirs[0], meta, &years)
-            }
-            _ => Folder::Other(g.dirs.join("/").into()),
-        };
-        if let Folder::Album(names) = &folder {
-            let (folder_name, title, description) =
-                (&names.folder_name, &names.title, &names.description);
-            let folder_path = media
-                .first()
-                .map(|m| m.folder_path().to_owned())
-                .unwrap_or_else(|| {
-                    let mut p = if g.product.is_empty() {
-                        vec![]
-                    } else {
-                        vec!["Takeout".to_owned(), g.product.clone()]
-                    };
-                    p.extend(g.dirs.iter().cloned());
-                    p.join("/")
-                });
-            albums.push(AlbumInfo {
-                folder_name: folder_name.to_string(),
-                folder_path,
-                title: title.to_string(),
-                description: description.as_deref().map(str::to_owned),
-                metadata_path: album.as_ref().map(|(_, p)| p.clone()),
-                metadata: album.as_ref().map(|(a, _)| a.clone()),
-            });
+    /// Matches one slice of a folder: the media entries placed at `placed` with the sidecars
+    /// `sidecars` (their index in the folder, and where `scratch` keeps them), and writes its
+    /// entries to `scratch` as one run in record order; returns how many. Sidecars that no
+    /// entry takes go to `unmatched` with their index.
+    fn match_slice(
+        &mut self,
+        g: &Group,
+        folder: &Folder,
+        placed: &[(u64, u32)],
+        sidecars: &[(u32, u64)],
+        scratch: &mut Scratch,
+        unmatched: &mut Vec<(u32, String)>,
+    ) -> Result<usize, Error> {
+        let mut media = Vec::with_capacity(placed.len());
+        for &(at, _) in placed {
+            let p = self.placed.media_at(at).map_err(Error::SpillRead)?;
+            media.push(g.entry(p, self.listings.len()).map_err(Error::SpillRead)?);
+        }
+        let mut folded = Vec::with_capacity(sidecars.len());
+        for &(_, at) in sidecars {
+            folded.push(scratch.sidecar(at).map_err(Error::SpillRead)?);
         }
 
         let ids: Vec<usize> = (0..media.len())
             .filter(|&m| media[m].duplicate_of.is_none())
             .collect();
         let names_: Vec<&str> = ids.iter().map(|&m| media[m].file_name()).collect();
-        let ins: Vec<SidecarIn<'_>> = sidecars
+        let ins: Vec<SidecarIn<'_>> = folded
             .iter()
             .map(|f| SidecarIn {
                 name: f.name(),
@@ -152,31 +341,15 @@ impl Builder {
             .collect();
         let result = matcher::match_folder(&names_, &ins);
         drop(ins);
-        let path_of = |i: usize| sidecars[i].sidecar.json_path().to_owned();
-        let by_name: HashMap<&str, usize> = sidecars
+        let path_of = |i: usize| folded[i].sidecar.json_path().to_owned();
+        let by_name: HashMap<&str, usize> = folded
             .iter()
             .enumerate()
             .map(|(i, f)| (f.name(), i))
             .collect();
-        // Each sidecar applied goes to the store once, however many media share it (an edited
-        // variant's is its original's), in the order of its media's names: the import reads
-        // them back folder by folder in that order (its record order), so that one read of the
-        // store serves the next few hundred. Written in archive order, they were read back
-        // scattered, a read of the store's file per sidecar.
-        let mut in_name_order: Vec<usize> = (0..ids.len()).collect();
-        in_name_order.sort_by_key(|&k| media[ids[k]].record_key());
-        let mut stored: Vec<Option<crate::SidecarId>> = vec![None; sidecars.len()];
-        for k in in_name_order {
-            if let Some(i) = result.outcomes[k].sidecar
-                && stored[i].is_none()
-            {
-                stored[i] = Some(self.sidecars.push(&sidecars[i].sidecar, sidecars[i].hash)?);
-            }
-        }
         let mut updates = Vec::with_capacity(ids.len());
         for (k, o) in result.outcomes.into_iter().enumerate() {
-            let id = ids[k];
-            let composition = o.sidecar.is_some_and(|i| sidecars[i].composition);
+            let composition = o.sidecar.is_some_and(|i| folded[i].composition);
             let mut variant = match o.variant {
                 LocalVariant::Original => Variant::Original,
                 LocalVariant::Creation => Variant::Creation,
@@ -191,76 +364,45 @@ impl Builder {
                 variant = Variant::Creation;
             }
             let rule = match o.rule {
-                MatchRule::Ambiguous { candidates } => {
-                    let paths: Vec<String> = candidates
+                MatchRule::Ambiguous { candidates } => MatchRule::Ambiguous {
+                    candidates: candidates
                         .iter()
                         .map(|n| {
                             by_name
                                 .get(n.as_str())
                                 .map_or_else(|| n.clone(), |&i| path_of(i))
                         })
-                        .collect();
-                    ambiguous.push((media[id].path.to_string(), paths.clone()));
-                    MatchRule::Ambiguous {
-                        candidates: paths.into(),
-                    }
-                }
+                        .collect(),
+                },
                 other => other,
             };
-            updates.push((id, o.sidecar, rule, variant));
+            // In a run an entry names its sidecar by the sidecar's index in the folder; the
+            // merge stores it and names it by its id in the catalog.
+            let sidecar = o.sidecar.map(|i| SidecarId::from_raw(sidecars[i].0));
+            updates.push((ids[k], sidecar, rule, variant));
         }
-        unmatched_sidecars.extend(result.unmatched.into_iter().map(path_of));
+        unmatched.extend(
+            result
+                .unmatched
+                .into_iter()
+                .map(|i| (sidecars[i].0, path_of(i))),
+        );
         drop(by_name);
-        drop(sidecars);
+        drop(folded);
         for (id, sidecar, rule, variant) in updates {
             let m = &mut media[id];
-            m.sidecar = sidecar.and_then(|i| stored[i]);
+            m.sidecar = sidecar;
             m.matched_by = rule;
             m.variant = variant;
+        }
+        for m in &mut media {
             m.folder = folder.clone();
         }
-        for m in media.iter_mut() {
-            m.folder = folder.clone();
-            // Special folders are no albums; what makes them special is reported per file so
-            // the importer can say it (the reader knows nothing of where files are stored).
-            let note = match folder {
-                Folder::FailedVideos => Some((
-                    ProblemKind::FailedVideo,
-                    "in Google's Failed Videos folder: Google could not process this video",
-                )),
-                Folder::LockedFolder => Some((
-                    ProblemKind::LockedFolder,
-                    "in the Locked Folder: private in Google Photos",
-                )),
-                _ => None,
-            };
-            if let Some((kind, msg)) = note
-                && m.duplicate_of.is_none()
-            {
-                let part = self.part_path(m.part()).to_path_buf();
-                let path = m.path.clone();
-                self.problems
-                    .push(Problem::new(&part, Some(&path), kind, msg));
-            }
+        media.sort_by(|a, b| a.record_key().cmp(&b.record_key()));
+        let n = media.len();
+        for (e, settled) in share_with_duplicates(media) {
+            scratch.put_entry(&e, settled).map_err(Error::Spill)?;
         }
-        Ok(())
-    }
-}
-
-/// One sidecar of the folder being matched: what the catalog keeps of it, and what the matcher
-/// needs besides.
-struct Folded {
-    sidecar: SidecarRef,
-    /// The hash of its bytes (identical sidecars of a photo's copies in other folders).
-    hash: u64,
-    /// Google made it (`googlePhotosOrigin.composition`): a media entry that is otherwise an
-    /// original is a creation.
-    composition: bool,
-}
-
-impl Folded {
-    /// The JSON's file name.
-    fn name(&self) -> &str {
-        names::last_segment(self.sidecar.json_path())
+        Ok(n)
     }
 }

@@ -1,6 +1,7 @@
 //! Pass 1: survey every part (`survey.rs`), then list and place each in turn (`place.rs`),
 //! one part's listing held at a time, the placed entries in the placement's store
-//! (`placed.rs`); then match each folder (`matching.rs`), its JSON parsed where it is used.
+//! (`placed.rs`); then match each folder (`matching.rs`), its JSON parsed where it is used,
+//! a large one a slice of its names at a time (`slices.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
@@ -23,6 +24,7 @@ mod first_by_path;
 mod matching;
 mod place;
 mod placed;
+mod slices;
 mod survey;
 
 use first_by_path::FirstByPath;
@@ -141,68 +143,39 @@ struct Group {
 }
 
 impl Group {
-    /// The media entries of the folder, read back from the placement's store and made whole
-    /// for its matching (`parts`: how many parts the scan has).
-    fn take_entries(
-        &mut self,
-        store: &PlacedStore,
-        parts: usize,
-    ) -> std::io::Result<Vec<MediaEntry>> {
-        let folders = std::mem::take(&mut self.folder_paths);
-        let records = store.take(std::mem::take(&mut self.placed))?;
-        // Made at their size: collected through `Result`, the vector grew by doubling, beside
-        // the placed records (a year folder's entries are the scan's peak).
-        let mut entries = Vec::with_capacity(records.len());
-        for p in records {
-            // A record read back names a part of the scan and a folder of this group, unless
-            // the file was damaged.
-            let folder = folders.get(p.folder as usize).ok_or_else(placed::damaged)?;
-            if p.part as usize >= parts {
-                return Err(placed::damaged());
-            }
-            let path = if folder.is_empty() {
-                p.name
-            } else {
-                format!("{folder}/{}", p.name).into_boxed_str()
-            };
-            entries.push(MediaEntry {
-                id: p.id,
-                part_index: p.part,
-                entry_index: p.ordinal,
-                path,
-                folder: Folder::Other(Box::default()),
-                size: p.size,
-                zip: p.zip,
-                sidecar: None,
-                matched_by: MatchRule::None {
-                    reason: matcher::NONE_REASONS[0],
-                },
-                variant: Variant::Original,
-                duplicate_of: p.duplicate_of,
-            });
+    /// The media entry the placed record `p` of this folder is made whole into, for its
+    /// matching (`parts`: how many parts the scan has).
+    ///
+    /// # Errors
+    /// When the record names no part of the scan or no folder of this group (a damaged file).
+    fn entry(&self, p: Placed, parts: usize) -> std::io::Result<MediaEntry> {
+        let folder = self
+            .folder_paths
+            .get(p.folder as usize)
+            .ok_or_else(placed::damaged)?;
+        if p.part as usize >= parts {
+            return Err(placed::damaged());
         }
-        Ok(entries)
-    }
-
-    /// The JSON entries of the folder, read back from the placement's store (`listings`: the
-    /// scan's parts, whose folders their paths are made from).
-    fn take_jsons(
-        &mut self,
-        store: &PlacedStore,
-        listings: &[(PathBuf, Listing)],
-    ) -> std::io::Result<Vec<PlacedJson>> {
-        let jsons = store.take_jsons(std::mem::take(&mut self.jsons))?;
-        // A record read back names a part of the scan and a folder of its listing, unless the
-        // file was damaged.
-        let listed = |j: &PlacedJson| {
-            listings
-                .get(j.part as usize)
-                .is_some_and(|(_, l)| (j.entry.dir as usize) < l.dirs.len())
+        let path = if folder.is_empty() {
+            p.name
+        } else {
+            format!("{folder}/{}", p.name).into_boxed_str()
         };
-        match jsons.iter().all(listed) {
-            true => Ok(jsons),
-            false => Err(placed::damaged()),
-        }
+        Ok(MediaEntry {
+            id: p.id,
+            part_index: p.part,
+            entry_index: p.ordinal,
+            path,
+            folder: Folder::Other(Box::default()),
+            size: p.size,
+            zip: p.zip,
+            sidecar: None,
+            matched_by: MatchRule::None {
+                reason: matcher::NONE_REASONS[0],
+            },
+            variant: Variant::Original,
+            duplicate_of: p.duplicate_of,
+        })
     }
 
     /// The order folders are matched in, which is the order their entries are written to the
@@ -223,6 +196,8 @@ struct Builder {
     media_file: Option<(std::fs::File, std::fs::File)>,
     /// The survey's hashes in sorted runs (`first_by_path::Tally`).
     survey_file: Option<std::fs::File>,
+    /// A large folder's sidecars and matched slices while it is matched (`slices.rs`).
+    matching_file: Option<std::fs::File>,
     /// The media and JSON entries as placed, until their folder is matched.
     placed: PlacedStore,
     /// Each zip part, opened when a JSON entry of it is first read (`read_json`).
@@ -275,19 +250,21 @@ impl Builder {
                 (p, empty)
             })
             .collect();
-        let (sidecars, media_file, placement, survey_file) = match spill {
-            Spill::Memory => (None, None, None, None),
+        let (sidecars, media_file, placement, survey_file, matching_file) = match spill {
+            Spill::Memory => (None, None, None, None, None),
             Spill::Files {
                 sidecars,
                 media,
                 media_index,
                 placement,
                 survey,
+                matching,
             } => (
                 Some(sidecars),
                 Some((media, media_index)),
                 Some(placement),
                 Some(survey),
+                Some(matching),
             ),
         };
         Builder {
@@ -297,6 +274,7 @@ impl Builder {
             sidecars: Sidecars::new(sidecars),
             media_file,
             survey_file,
+            matching_file,
             placed: PlacedStore::new(placement),
             files: (0..nparts).map(|_| None).collect(),
         }
@@ -499,34 +477,21 @@ impl Builder {
         let mut buf = Vec::new();
         // Each folder's JSON is released once it is matched, its entries once written.
         for (rank, key) in order {
-            let Some(mut g) = groups.remove(&key) else {
+            let Some(g) = groups.remove(&key) else {
                 continue;
             };
-            let mut entries = g
-                .take_entries(&self.placed, self.listings.len())
-                .map_err(Error::SpillRead)?;
-            let jsons = g
-                .take_jsons(&self.placed, &self.listings)
-                .map_err(Error::SpillRead)?;
             let mut found = Vec::new();
             self.match_group(
                 g,
-                jsons,
-                &mut entries,
-                &mut found,
-                &mut unmatched_sidecars,
-                &mut ambiguous,
-            )
-            .map_err(Error::Spill)?;
+                matching::Matched {
+                    media: &mut media,
+                    deferred: &mut deferred,
+                    albums: &mut found,
+                    unmatched_sidecars: &mut unmatched_sidecars,
+                    ambiguous: &mut ambiguous,
+                },
+            )?;
             albums.extend(found.into_iter().map(|a| (rank, a)));
-            entries.sort_by(|a, b| a.record_key().cmp(&b.record_key()));
-            for (e, settled) in share_with_duplicates(entries) {
-                if settled {
-                    media.push(&e, &mut buf).map_err(Error::Spill)?;
-                } else {
-                    deferred.push(e);
-                }
-            }
         }
         albums.sort_by_key(|(rank, _)| *rank);
         let albums: Vec<AlbumInfo> = albums.into_iter().map(|(_, a)| a).collect();

@@ -52,6 +52,13 @@ pub(super) struct Chain {
     count: u32,
 }
 
+impl Chain {
+    /// How many entries it holds.
+    pub(super) fn len(&self) -> usize {
+        self.count as usize
+    }
+}
+
 /// Bytes read at once when a folder's entries are read back (they were mostly written
 /// together: a zip part lists a folder's files together).
 const READ_AHEAD: usize = 64 << 10;
@@ -159,46 +166,93 @@ impl PlacedStore {
         self.records.seal()
     }
 
-    /// A folder's placed entries, in the order they were placed. Only after [`Self::seal`].
+    /// Where each of a folder's placed media entries is, in the order they were placed, and
+    /// what `keep` takes of each (its name's slice, while the folder is read for its
+    /// matching). Only after [`Self::seal`].
     ///
     /// # Errors
     /// When the file cannot be read, or holds something else than was written there.
-    pub(super) fn take(&self, chain: Chain) -> std::io::Result<Vec<Placed>> {
-        self.walk(chain, decode)
+    pub(super) fn media_starts<U>(
+        &self,
+        chain: Chain,
+        mut keep: impl FnMut(&Placed) -> U,
+    ) -> std::io::Result<Vec<(u64, U)>> {
+        self.walk(chain, decode, |start, p| (start, keep(&p)))
     }
 
-    /// A folder's JSON entries, in the order they were placed. Only after [`Self::seal`].
+    /// Where each of a folder's placed JSON entries is, in the order they were placed. Only
+    /// after [`Self::seal`].
     ///
     /// # Errors
-    /// As [`Self::take`].
-    pub(super) fn take_jsons(&self, chain: Chain) -> std::io::Result<Vec<PlacedJson>> {
-        self.walk(chain, decode_json)
+    /// As [`Self::media_starts`].
+    pub(super) fn json_starts(&self, chain: Chain) -> std::io::Result<Vec<u64>> {
+        self.walk(chain, decode_json, |start, _| start)
     }
 
-    /// The records of `chain`, read back by `decode`, oldest first.
-    fn walk<T>(
+    /// The media entry placed at `start` (one of [`Self::media_starts`]).
+    ///
+    /// # Errors
+    /// As [`Self::media_starts`].
+    pub(super) fn media_at(&self, start: u64) -> std::io::Result<Placed> {
+        self.at(start, decode).map(|(_, p)| p)
+    }
+
+    /// The JSON entry placed at `start` (one of [`Self::json_starts`]).
+    ///
+    /// # Errors
+    /// As [`Self::media_starts`].
+    pub(super) fn json_at(&self, start: u64) -> std::io::Result<PlacedJson> {
+        self.at(start, decode_json).map(|(_, j)| j)
+    }
+
+    /// A folder's placed entries, in the order they were placed (tests).
+    #[cfg(test)]
+    fn take(&self, chain: Chain) -> std::io::Result<Vec<Placed>> {
+        let starts = self.media_starts(chain, |_| ())?;
+        starts.iter().map(|&(at, ())| self.media_at(at)).collect()
+    }
+
+    /// A folder's JSON entries, in the order they were placed (tests).
+    #[cfg(test)]
+    fn take_jsons(&self, chain: Chain) -> std::io::Result<Vec<PlacedJson>> {
+        let starts = self.json_starts(chain)?;
+        starts.iter().map(|&at| self.json_at(at)).collect()
+    }
+
+    /// The record at `start` read back by `decode`: the record before it, and the entry.
+    fn at<T>(
+        &self,
+        start: u64,
+        decode: fn(&[u8]) -> std::io::Result<(u64, T)>,
+    ) -> std::io::Result<(u64, T)> {
+        let len = self.records.with(start, 4, READ_AHEAD, |b| {
+            u32::from_le_bytes(b.try_into().expect("four bytes asked for"))
+        })?;
+        self.records
+            .with(start + 4, len as usize, READ_AHEAD, decode)?
+    }
+
+    /// What `keep` takes of each record of `chain` (where it starts, and the entry `decode`
+    /// reads), oldest first: only that is held, not the entries.
+    fn walk<T, U>(
         &self,
         chain: Chain,
         decode: fn(&[u8]) -> std::io::Result<(u64, T)>,
-    ) -> std::io::Result<Vec<T>> {
+        mut keep: impl FnMut(u64, T) -> U,
+    ) -> std::io::Result<Vec<U>> {
         let mut out = Vec::with_capacity(chain.count as usize);
         let mut at = chain.last;
         while let Some(start) = at {
             if out.len() == chain.count as usize {
                 return Err(damaged());
             }
-            let len = self.records.with(start, 4, READ_AHEAD, |b| {
-                u32::from_le_bytes(b.try_into().expect("four bytes asked for"))
-            })?;
-            let (before, placed) =
-                self.records
-                    .with(start + 4, len as usize, READ_AHEAD, decode)??;
+            let (before, placed) = self.at(start, decode)?;
             // A record names only one written before it.
             at = (before != NONE).then_some(before);
             if at.is_some_and(|b| b >= start) {
                 return Err(damaged());
             }
-            out.push(placed);
+            out.push(keep(start, placed));
         }
         if out.len() != chain.count as usize {
             return Err(damaged());
