@@ -19,7 +19,7 @@
 //!    than [`Limits::folder_slice`] is matched in slices of its names
 //!    ([`names::slice_key`]: the name rules never pair names of two keys), each slice's
 //!    entries written in record order to a scratch file and the slices merged: what the scan
-//!    holds while it matches is one slice, not the largest folder.
+//!    holds while it matches is one slice, and some 50 bytes for each entry of the folder.
 //! 2. [`for_each_media`] (or [`for_each_selected_media`]) streams the bytes of the catalog's
 //!    media part by part in archive order and calls back once per media entry (the tgz is
 //!    streamed again, zip entries are read through their local headers where the scan found
@@ -551,9 +551,13 @@ pub struct Limits {
     pub max_ratio: u64,
     /// Most entries listed for the whole export.
     pub max_entries: usize,
-    /// Most media entries of a folder matched at once: a larger folder is matched in slices
-    /// of about this many, by [`names::slice_key`] (what the scan holds while it matches
-    /// grows with this, not with the folder).
+    /// Media entries of a folder matched at once: a larger folder is matched in slices, by
+    /// [`names::slice_key`] hashed into as many slices as it takes for this many entries a
+    /// slice on average. What the scan holds while it matches grows with this; what it holds
+    /// for the whole folder meanwhile is some 50 bytes per entry (where each is, its slice,
+    /// its sidecar's id). A slice is not cut smaller than the names of one key: a folder of
+    /// names that all begin alike up to their first `.`, `(` or `-` (`image(1).png`,
+    /// `image(2).png` …) is matched as one slice, as those names may pair with each other.
     pub folder_slice: usize,
 }
 

@@ -1512,6 +1512,9 @@ mod tests {
         let dash_digit = format!("{}-5abc", "N".repeat(46));
         let emoji = format!("{}😀😀-trip", "E".repeat(29));
         let emoji_clip = format!("{}😀{}", "F".repeat(46), "G".repeat(8));
+        // Equal in lower case only as whole names (a final sigma), or longer in lower case.
+        let dotted = format!("İ{}", "x".repeat(31));
+        let undotted = format!("i\u{307}{}", "x".repeat(31));
         let stems: Vec<&str> = vec![
             "IMG_7",
             "IMG_70",
@@ -1535,6 +1538,10 @@ mod tests {
             &dash_digit,
             &emoji,
             &emoji_clip,
+            "ΟΔΟΣ 1",
+            "Οδος 1",
+            &dotted,
+            &undotted,
             "Negative0-36-35(1)",
         ];
         let exts = [".jpg", ".JPG", ".heic", ".mp4", ".png", ""];

@@ -154,15 +154,24 @@ const SLICE_KEY_UNITS: usize = 32;
 /// Every pairing the rules make (a file and a sidecar's title, an edit and its original, a
 /// companion and its still, `X(N).jpg` and `X.jpg`) is between a name `P` and a name that is
 /// `P` (clipped at 46 or 47 units at most, relaxed as [`relaxed_eq`]) followed by nothing or
-/// by `.`, `(`, or `-` and a letter. So the key is the name up to the first `.`, `(`, or `-`
-/// not followed by an ASCII digit (`IMG-2.jpg` is no edit of `IMG.jpg`), within its first
-/// [`SLICE_KEY_UNITS`], folded and in lower case: `IMG_7` for `IMG_7.jpg`, `IMG_7(1).jpg`,
-/// `IMG_7-edited.jpg` and the title `IMG_7.jpg`. A sidecar's key is its title's: the title
-/// is what every rule confirms, whatever its file's name.
+/// by `.`, `(`, or `-` and something else than a digit (an edited suffix begins with a
+/// letter, an apostrophe or an accent), or between two names equal in lower case (an
+/// original or a still looked for whatever its case). So the key is the name folded, in
+/// lower case (a final `ς` as `σ`: the lower case of a whole name depends on where its `Σ`
+/// stands), within its first [`SLICE_KEY_UNITS`] (lower case never shortens a character),
+/// up to the first `.`, `(`, or `-` not followed by an ASCII digit (`IMG-2.jpg` is no edit of
+/// `IMG.jpg`): `img_7` for `IMG_7.jpg`, `IMG_7(1).jpg`, `IMG_7-edited.jpg` and the title
+/// `IMG_7.jpg`. A sidecar's key is its title's: the title is what every rule confirms,
+/// whatever its file's name.
 pub fn slice_key(name: &str) -> String {
-    let name = clip_utf16(name, SLICE_KEY_UNITS, false);
-    let mut end = name.len();
-    let mut chars = name.char_indices().peekable();
+    let lower: String = name
+        .chars()
+        .map(fold)
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect();
+    let lower = clip_utf16(&lower, SLICE_KEY_UNITS, false);
+    let mut chars = lower.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let cut = match c {
             '.' | '(' => true,
@@ -170,15 +179,10 @@ pub fn slice_key(name: &str) -> String {
             _ => false,
         };
         if cut {
-            end = i;
-            break;
+            return lower[..i].to_owned();
         }
     }
-    name[..end]
-        .chars()
-        .map(fold)
-        .flat_map(char::to_lowercase)
-        .collect()
+    lower.to_owned()
 }
 
 fn ext_in(ext: &str, list: &[&str]) -> bool {
@@ -470,6 +474,18 @@ mod tests {
         let media = format!("{}-.jpg", "N".repeat(46));
         assert_eq!(slice_key(&title), "n".repeat(32));
         assert_eq!(slice_key(&title), slice_key(&media));
+        // Names equal in lower case, which the matcher looks originals and stills up by, have
+        // one key: a final sigma, a capital I with a dot (two units in lower case).
+        for (a, b) in [
+            ("ΟΔΟΣ 1.jpg", "Οδος 1.jpg"),
+            ("ΟΔΟΣ.jpg", "οδος.jpg"),
+            (
+                format!("İ{}.jpg", "x".repeat(31)).as_str(),
+                format!("i\u{307}{}.MP4", "x".repeat(31)).as_str(),
+            ),
+        ] {
+            assert_eq!(slice_key(a), slice_key(b), "{a} {b}");
+        }
     }
 
     #[test]

@@ -142,14 +142,26 @@ impl Records {
     /// # Errors
     /// When the file cannot be written.
     pub(crate) fn seal(&mut self) -> std::io::Result<()> {
+        self.flush()?;
         match &mut self.backing {
             Backing::Memory(v) => v.shrink_to_fit(),
-            Backing::File(f) => {
-                let f = writing(f);
-                f.file.write_all(&f.pending)?;
-                f.pending = Vec::new();
-                f.file.flush()?;
-            }
+            Backing::File(f) => writing(f).pending = Vec::new(),
+        }
+        Ok(())
+    }
+
+    /// What is buffered goes to the file, so that what is written can be read back, and more
+    /// may be written after (as [`Self::seal`], without giving back what the writing used: a
+    /// writer that reads between its writes would copy it all again each time).
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub(crate) fn flush(&mut self) -> std::io::Result<()> {
+        if let Backing::File(f) = &mut self.backing {
+            let f = writing(f);
+            f.file.write_all(&f.pending)?;
+            f.pending.clear();
+            f.file.flush()?;
         }
         Ok(())
     }

@@ -518,7 +518,11 @@ fn a_sidecar_named_unlike_its_title_pairs_in_a_sliced_folder() {
         let c = scan(std::slice::from_ref(&part), &limits).unwrap();
         for m in all(&c) {
             let i: usize = m.file_name()[1..].trim_end_matches(".jpg").parse().unwrap();
-            let rule = if i.is_multiple_of(4) { "title-only" } else { "legacy" };
+            let rule = if i.is_multiple_of(4) {
+                "title-only"
+            } else {
+                "legacy"
+            };
             assert_eq!(
                 m.matched_by.code(),
                 rule,

@@ -115,8 +115,8 @@ fn a_part_changed_after_the_scan_is_an_error_naming_the_sidecar() {
 }
 
 /// A spill file that cannot be written (here opened read-only; a full disk alike), the
-/// sidecars', the media entries', the placement's or the matching's, fails the scan with `Error::Spill`, not
-/// as a problem of the export.
+/// sidecars', the media entries', the placement's or the matching's, fails the scan with
+/// `Error::Spill`, not as a problem of the export.
 #[test]
 fn a_spill_file_that_cannot_be_written_fails_the_scan() {
     let tmp = tempfile::tempdir().unwrap();

@@ -3,7 +3,7 @@
 //! a time (`slices.rs`: what stays in memory is the slice being matched), and its entries
 //! given to the catalog in record order with their sidecars.
 
-use super::slices::{Folded, Scratch, slice_of};
+use super::slices::{self, Folded, Scratch, slice_of};
 use super::*;
 use crate::sidecars::SidecarId;
 
@@ -45,30 +45,49 @@ impl Builder {
             .max(1);
         let mut scratch =
             Scratch::new(self.matching_file.as_ref(), slices > 1).map_err(Error::Spill)?;
-        let FolderJson {
-            sidecars,
-            album,
-            years,
-        } = self.read_folder_json(&g, slices, &mut scratch)?;
-        scratch.seal().map_err(Error::Spill)?;
-        let mut placed = self
+        let json = self.read_folder_json(&g, slices, &mut scratch)?;
+        scratch.flush().map_err(Error::Spill)?;
+        let placed = self
             .placed
             .media_starts(g.placed, |p| slice_of(&p.name, slices))
             .map_err(Error::SpillRead)?;
+        let folder =
+            self.classify_folder(&g, &json, placed.first().map(|&(at, _)| at), out.albums)?;
+        let runs = self.match_slices(
+            &g,
+            &folder,
+            placed,
+            &json.sidecars,
+            &mut scratch,
+            out.unmatched_sidecars,
+        )?;
+        self.take_merged(&folder, &json.sidecars, &scratch, &runs, out)
+    }
 
+    /// What the folder `g` is (year, album, special …), from its name, its album metadata and
+    /// its sidecars' years; an album's info goes to `albums`, its path that of the folder's
+    /// first media entry (placed at `first`) when it has one.
+    fn classify_folder(
+        &self,
+        g: &Group,
+        json: &FolderJson,
+        first: Option<u64>,
+        albums: &mut Vec<AlbumInfo>,
+    ) -> Result<Folder, Error> {
+        let album = &json.album;
         let folder = match g.dirs.len() {
             0 => Folder::Other(Box::default()),
             1 => {
                 let meta = album
                     .as_ref()
                     .map(|(a, _)| (a.title.as_str(), a.description.as_deref()));
-                folders::classify_counted(&g.dirs[0], meta, &years)
+                folders::classify_counted(&g.dirs[0], meta, &json.years)
             }
             _ => Folder::Other(g.dirs.join("/").into()),
         };
         if let Folder::Album(names) = &folder {
-            let folder_path = match placed.first() {
-                Some(&(at, _)) => {
+            let folder_path = match first {
+                Some(at) => {
                     let first = self.placed.media_at(at).map_err(Error::SpillRead)?;
                     g.folder_paths
                         .get(first.folder as usize)
@@ -85,7 +104,7 @@ impl Builder {
                     p.join("/")
                 }
             };
-            out.albums.push(AlbumInfo {
+            albums.push(AlbumInfo {
                 folder_name: names.folder_name.to_string(),
                 folder_path,
                 title: names.title.to_string(),
@@ -94,41 +113,63 @@ impl Builder {
                 metadata: album.as_ref().map(|(a, _)| a.clone()),
             });
         }
+        Ok(folder)
+    }
 
+    /// Matches the folder a slice at a time: `placed`, where each media entry is and its
+    /// slice, with the sidecars of the same slice; returns each slice's run in `scratch`
+    /// (where it starts, how many entries). The sidecars no entry takes go to `unmatched`.
+    fn match_slices(
+        &mut self,
+        g: &Group,
+        folder: &Folder,
+        mut placed: Vec<(u64, u32)>,
+        sidecars: &[SidecarAt],
+        scratch: &mut Scratch,
+        unmatched: &mut Vec<String>,
+    ) -> Result<Vec<(u64, usize)>, Error> {
         // Each slice's entries and sidecars together, each in the order they were placed.
         placed.sort_by_key(|&(_, slice)| slice);
         let mut by_slice: Vec<u32> = (0..index32(sidecars.len())).collect();
         by_slice.sort_by_key(|&i| sidecars[i as usize].slice);
-        let mut runs = Vec::with_capacity(slices);
-        let mut unmatched: Vec<(u32, String)> = Vec::new();
+        let slices = placed
+            .last()
+            .map(|&(_, k)| k)
+            .max(by_slice.last().map(|&i| sidecars[i as usize].slice))
+            .map_or(0, |k| k + 1);
+        let mut runs = Vec::with_capacity(slices as usize);
+        let mut left: Vec<(u32, String)> = Vec::new();
         let (mut m, mut s) = (0, 0);
-        for slice in 0..index32(slices) {
+        for slice in 0..slices {
             let m_end = m + placed[m..].partition_point(|&(_, k)| k <= slice);
             let s_end = s + by_slice[s..].partition_point(|&i| sidecars[i as usize].slice <= slice);
-            let start = scratch.end();
             let mine: Vec<(u32, u64)> = by_slice[s..s_end]
                 .iter()
                 .map(|&i| (i, sidecars[i as usize].at))
                 .collect();
-            let n = self.match_slice(
-                &g,
-                &folder,
-                &placed[m..m_end],
-                &mine,
-                &mut scratch,
-                &mut unmatched,
-            )?;
-            scratch.seal().map_err(Error::Spill)?;
+            let start = scratch.end();
+            let n = self.match_slice(g, folder, &placed[m..m_end], &mine, scratch, &mut left)?;
+            scratch.flush().map_err(Error::Spill)?;
             runs.push((start, n));
             (m, s) = (m_end, s_end);
         }
-        drop(placed);
-        drop(by_slice);
         // In the order of the folder's sidecars, as a folder matched whole reported them.
-        unmatched.sort_unstable_by_key(|&(i, _)| i);
-        out.unmatched_sidecars
-            .extend(unmatched.into_iter().map(|(_, p)| p));
+        left.sort_unstable_by_key(|&(i, _)| i);
+        unmatched.extend(left.into_iter().map(|(_, p)| p));
+        Ok(runs)
+    }
 
+    /// The folder's entries from its `runs`, merged into record order, to the catalog: each
+    /// with its sidecar stored and named by its id in the catalog, each special folder's file
+    /// and each ambiguous one reported.
+    fn take_merged(
+        &mut self,
+        folder: &Folder,
+        sidecars: &[SidecarAt],
+        scratch: &Scratch,
+        runs: &[(u64, usize)],
+        out: Matched<'_>,
+    ) -> Result<(), Error> {
         // Each sidecar applied goes to the store once, however many media share it (an edited
         // variant's is its original's), when its first media entry comes in record order: the
         // import reads them back in that order, so that one read of the store serves the next
@@ -149,12 +190,12 @@ impl Builder {
             _ => None,
         };
         let mut buf = Vec::new();
-        scratch.merge(&runs, |mut e, settled| {
+        scratch.merge(runs, |mut e, settled| {
             if let Some(local) = e.sidecar {
                 let local = local.raw() as usize;
                 let known = stored
                     .get(local)
-                    .ok_or_else(|| Error::SpillRead(placed::damaged()))?;
+                    .ok_or_else(|| Error::SpillRead(slices::damaged()))?;
                 e.sidecar = Some(match known {
                     Some(id) => *id,
                     None => {

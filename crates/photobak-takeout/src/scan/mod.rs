@@ -576,7 +576,8 @@ mod tests {
 
     /// What every listed entry costs inline, a part's listing at a time (every tar part's at
     /// once; a 100,000-item export lists some 270,000 entries), and a media entry, held a
-    /// folder at a time: a field added to either is memory per entry, and this says so.
+    /// slice of a folder at a time: a field added to either is memory per entry, and this
+    /// says so.
     #[test]
     fn entry_sizes() {
         eprintln!(

@@ -10,7 +10,11 @@
 //! gives their slice), each slice's media entries and sidecars are read back, matched, and
 //! written here as a run in the catalog's record order; the runs are then merged, so the
 //! catalog gets the folder's entries, and its sidecars, in the same order as from a folder
-//! matched whole. What stays in memory per entry of the folder is where it is and its slice.
+//! matched whole. What stays in memory for each entry of the folder is some 50 bytes: where
+//! it and its sidecar are placed and their slices, the sidecar's id in the catalog once
+//! stored (and the held JSON text of a sidecar of a tar part, as the catalog holds them
+//! anyway); and, while the runs are merged, a buffer of 16 KiB and an entry for each slice.
+//! The slices are as even as the keys' hashes, but never cut the names of one key.
 //!
 //! A folder of one slice keeps the same records in memory: one way of doing it, tested by
 //! every scan.
@@ -159,12 +163,12 @@ impl Scratch {
         self.records.end()
     }
 
-    /// What is written can be read back.
+    /// What is written can be read back; more may be written after.
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub(super) fn seal(&mut self) -> std::io::Result<()> {
-        self.records.seal()
+    pub(super) fn flush(&mut self) -> std::io::Result<()> {
+        self.records.flush()
     }
 
     /// The entries of `runs` (where each starts and how many it has, each in record order),
@@ -177,11 +181,22 @@ impl Scratch {
         runs: &[(u64, usize)],
         mut each: impl FnMut(MediaEntry, bool) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        // A run's reader reads no further than its run (a small run's buffer is its size).
+        let ends = runs
+            .iter()
+            .skip(1)
+            .map(|&(at, _)| at)
+            .chain([self.records.end()]);
         let mut readers: Vec<RunReader<'_>> = runs
             .iter()
-            .map(|&(at, left)| RunReader {
-                seq: self.records.sequential_from(at, RUN_READ),
-                left,
+            .zip(ends)
+            .map(|(&(at, left), end)| {
+                let read = usize::try_from(end.saturating_sub(at))
+                    .map_or(RUN_READ, |len| len.min(RUN_READ));
+                RunReader {
+                    seq: self.records.sequential_from(at, read),
+                    left,
+                }
             })
             .collect();
         let mut heads = BinaryHeap::with_capacity(readers.len());
@@ -232,7 +247,9 @@ impl RunReader<'_> {
             Some(1) => true,
             _ => return Err(damaged()),
         };
-        crate::media::decode(&bytes[1..]).map(|e| Some((e, settled)))
+        crate::media::decode(&bytes[1..])
+            .map(|e| Some((e, settled)))
+            .map_err(|_| damaged())
     }
 }
 
@@ -273,7 +290,7 @@ impl Ord for Head {
 }
 
 /// The error of a matching file that does not hold what was written to it.
-fn damaged() -> std::io::Error {
+pub(super) fn damaged() -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::InvalidData,
         "the scan's matching file holds something else than was written to it",
