@@ -61,7 +61,7 @@ impl Builder {
             &mut scratch,
             out.unmatched_sidecars,
         )?;
-        self.take_merged(&folder, &json.sidecars, &scratch, &runs, out)
+        self.take_merged(&folder, json.sidecars.len(), &scratch, &runs, out)
     }
 
     /// What the folder `g` is (year, album, special …), from its name, its album metadata and
@@ -160,12 +160,12 @@ impl Builder {
     }
 
     /// The folder's entries from its `runs`, merged into record order, to the catalog: each
-    /// with its sidecar stored and named by its id in the catalog, each special folder's file
-    /// and each ambiguous one reported.
+    /// with its sidecar (of the folder's `sidecars`) stored and named by its id in the
+    /// catalog, each special folder's file and each ambiguous one reported.
     fn take_merged(
         &mut self,
         folder: &Folder,
-        sidecars: &[SidecarAt],
+        sidecars: usize,
         scratch: &Scratch,
         runs: &[(u64, usize)],
         out: Matched<'_>,
@@ -175,7 +175,7 @@ impl Builder {
         // import reads them back in that order, so that one read of the store serves the next
         // few hundred. Written in archive order, they were read back scattered, a read of the
         // store's file per sidecar.
-        let mut stored: Vec<Option<SidecarId>> = vec![None; sidecars.len()];
+        let mut stored: Vec<Option<SidecarId>> = vec![None; sidecars];
         let note = match folder {
             // Special folders are no albums; what makes them special is reported per file so
             // the importer can say it (the reader knows nothing of where files are stored).
@@ -190,25 +190,23 @@ impl Builder {
             _ => None,
         };
         let mut buf = Vec::new();
-        scratch.merge(runs, |mut e, settled| {
+        scratch.merge(runs, |mut e, settled, carried| {
             if let Some(local) = e.sidecar {
-                let local = local.raw() as usize;
                 let known = stored
-                    .get(local)
+                    .get_mut(local.raw() as usize)
                     .ok_or_else(|| Error::SpillRead(slices::damaged()))?;
-                e.sidecar = Some(match known {
-                    Some(id) => *id,
-                    None => {
-                        let f = scratch
-                            .sidecar(sidecars[local].at)
-                            .map_err(Error::SpillRead)?;
+                e.sidecar = Some(match (*known, carried) {
+                    (Some(id), None) => id,
+                    (None, Some(f)) => {
                         let id = self
                             .sidecars
                             .push(&f.sidecar, f.hash)
                             .map_err(Error::Spill)?;
-                        stored[local] = Some(id);
+                        *known = Some(id);
                         id
                     }
+                    // Its first entry carries it, the others none.
+                    _ => return Err(Error::SpillRead(slices::damaged())),
                 });
             }
             if e.duplicate_of.is_none() {
@@ -363,9 +361,14 @@ impl Builder {
             let p = self.placed.media_at(at).map_err(Error::SpillRead)?;
             media.push(g.entry(p, self.listings.len()).map_err(Error::SpillRead)?);
         }
+        // Each sidecar's record as kept, which the run carries to the merge with its first
+        // entry, and the sidecar it holds.
+        let mut records = Vec::with_capacity(sidecars.len());
         let mut folded = Vec::with_capacity(sidecars.len());
         for &(_, at) in sidecars {
-            folded.push(scratch.sidecar(at).map_err(Error::SpillRead)?);
+            let record = scratch.sidecar_record(at).map_err(Error::SpillRead)?;
+            folded.push(scratch.decode_sidecar(&record).map_err(Error::SpillRead)?);
+            records.push(record);
         }
 
         let ids: Vec<usize> = (0..media.len())
@@ -441,8 +444,17 @@ impl Builder {
         }
         media.sort_by(|a, b| a.record_key().cmp(&b.record_key()));
         let n = media.len();
+        // `sidecars` is in the folder's order: an entry's sidecar is found by its index there.
+        let mut carried = vec![false; sidecars.len()];
         for (e, settled) in share_with_duplicates(media) {
-            scratch.put_entry(&e, settled).map_err(Error::Spill)?;
+            let first = e
+                .sidecar
+                .and_then(|id| sidecars.binary_search_by_key(&id.raw(), |&(i, _)| i).ok())
+                .filter(|&k| !std::mem::replace(&mut carried[k], true));
+            let record = first.map(|k| &*records[k]);
+            scratch
+                .put_entry(&e, settled, record)
+                .map_err(Error::Spill)?;
         }
         Ok(n)
     }

@@ -115,44 +115,70 @@ impl Scratch {
         self.records.append(&self.buf)
     }
 
-    /// The sidecar kept at `at`. Only after [`Self::seal`].
+    /// The record of the sidecar kept at `at` ([`Self::decode_sidecar`] reads it). Only
+    /// after [`Self::flush`].
     ///
     /// # Errors
-    /// When the file cannot be read back, or does not hold what was written there.
-    pub(super) fn sidecar(&self, at: u64) -> std::io::Result<Folded> {
+    /// When the file cannot be read back.
+    pub(super) fn sidecar_record(&self, at: u64) -> std::io::Result<Box<[u8]>> {
         let len = self.records.with(at, 4, SIDECAR_READ, |b| {
             u32::from_le_bytes(b.try_into().expect("four bytes asked for"))
         })?;
         self.records
-            .with(at + 4, len as usize, SIDECAR_READ, |b| {
-                let mut f = Fields(b);
-                let hash = f.u64()?;
-                let composition = match f.u8()? {
-                    0 => false,
-                    1 => true,
-                    _ => return None,
-                };
-                let sidecar = sidecars::decode(f.0, &self.texts)?;
-                Some(Folded {
-                    sidecar,
-                    hash,
-                    composition,
-                })
-            })?
-            .ok_or_else(damaged)
+            .with(at + 4, len as usize, SIDECAR_READ, |b| Box::from(b))
+    }
+
+    /// The sidecar a record of [`Self::sidecar_record`] holds.
+    ///
+    /// # Errors
+    /// When it is not what was written (a damaged file).
+    pub(super) fn decode_sidecar(&self, record: &[u8]) -> std::io::Result<Folded> {
+        let mut f = Fields(record);
+        let read = (|| {
+            let hash = f.u64()?;
+            let composition = match f.u8()? {
+                0 => false,
+                1 => true,
+                _ => return None,
+            };
+            let sidecar = sidecars::decode(f.0, &self.texts)?;
+            Some(Folded {
+                sidecar,
+                hash,
+                composition,
+            })
+        })();
+        read.ok_or_else(damaged)
     }
 
     /// Keeps a matched media entry of the run being written; `settled`: whether it has its
     /// outcome (a same-path duplicate whose first copy is in another folder has not yet).
     /// Its [`MediaEntry::sidecar`] names a sidecar of the folder by its index, not one of the
-    /// catalog: the merge stores each applied sidecar once, in the catalog's order.
+    /// catalog: the merge stores each applied sidecar once, in the catalog's order, from the
+    /// `sidecar` record the first entry of the run that has it carries. Read from where the
+    /// JSON pass put it, in the catalog's order instead of its own, the sidecars of a large
+    /// folder were a read of the file each.
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub(super) fn put_entry(&mut self, e: &MediaEntry, settled: bool) -> std::io::Result<()> {
+    pub(super) fn put_entry(
+        &mut self,
+        e: &MediaEntry,
+        settled: bool,
+        sidecar: Option<&[u8]>,
+    ) -> std::io::Result<()> {
         self.buf.clear();
         framed(&mut self.buf, |out| {
             out.push(u8::from(settled));
+            match sidecar {
+                Some(record) => {
+                    out.push(1);
+                    let len = u32::try_from(record.len()).expect("a sidecar of fewer than 4 GB");
+                    out.extend_from_slice(&len.to_le_bytes());
+                    out.extend_from_slice(record);
+                }
+                None => out.push(0),
+            }
             crate::media::encode(e, out);
         });
         self.records.append(&self.buf).map(drop)
@@ -172,14 +198,15 @@ impl Scratch {
     }
 
     /// The entries of `runs` (where each starts and how many it has, each in record order),
-    /// given to `each` in record order, with whether each is settled.
+    /// given to `each` in record order, with whether each is settled and the sidecar it
+    /// carries (see [`Self::put_entry`]).
     ///
     /// # Errors
     /// [`Error::SpillRead`] when a run cannot be read back; `each`'s errors.
     pub(super) fn merge(
         &self,
         runs: &[(u64, usize)],
-        mut each: impl FnMut(MediaEntry, bool) -> Result<(), Error>,
+        mut each: impl FnMut(MediaEntry, bool, Option<Folded>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         // A run's reader reads no further than its run (a small run's buffer is its size).
         let ends = runs
@@ -201,10 +228,11 @@ impl Scratch {
             .collect();
         let mut heads = BinaryHeap::with_capacity(readers.len());
         for (run, r) in readers.iter_mut().enumerate() {
-            if let Some((entry, settled)) = r.next().map_err(Error::SpillRead)? {
+            if let Some((entry, settled, sidecar)) = r.next(self).map_err(Error::SpillRead)? {
                 heads.push(Head {
                     entry,
                     settled,
+                    sidecar,
                     run,
                 });
             }
@@ -212,17 +240,21 @@ impl Scratch {
         while let Some(Head {
             entry,
             settled,
+            sidecar,
             run,
         }) = heads.pop()
         {
-            if let Some((entry, settled)) = readers[run].next().map_err(Error::SpillRead)? {
+            if let Some((entry, settled, sidecar)) =
+                readers[run].next(self).map_err(Error::SpillRead)?
+            {
                 heads.push(Head {
                     entry,
                     settled,
+                    sidecar,
                     run,
                 });
             }
-            each(entry, settled)?;
+            each(entry, settled, sidecar)?;
         }
         Ok(())
     }
@@ -236,20 +268,34 @@ struct RunReader<'r> {
 }
 
 impl RunReader<'_> {
-    fn next(&mut self) -> std::io::Result<Option<(MediaEntry, bool)>> {
+    fn next(
+        &mut self,
+        scratch: &Scratch,
+    ) -> std::io::Result<Option<(MediaEntry, bool, Option<Folded>)>> {
         if self.left == 0 {
             return Ok(None);
         }
         self.left -= 1;
         let (_, bytes) = self.seq.next_framed()?.ok_or_else(damaged)?;
-        let settled = match bytes.first() {
+        let mut f = Fields(bytes);
+        let settled = match f.u8() {
             Some(0) => false,
             Some(1) => true,
             _ => return Err(damaged()),
         };
-        crate::media::decode(&bytes[1..])
-            .map(|e| Some((e, settled)))
-            .map_err(|_| damaged())
+        let sidecar = match f.u8() {
+            Some(0) => None,
+            Some(1) => {
+                let record = f
+                    .u32()
+                    .and_then(|len| f.take(len as usize))
+                    .ok_or_else(damaged)?;
+                Some(scratch.decode_sidecar(record)?)
+            }
+            _ => return Err(damaged()),
+        };
+        let entry = crate::media::decode(f.0).map_err(|_| damaged())?;
+        Ok(Some((entry, settled, sidecar)))
     }
 }
 
@@ -259,6 +305,7 @@ impl RunReader<'_> {
 struct Head {
     entry: MediaEntry,
     settled: bool,
+    sidecar: Option<Folded>,
     run: usize,
 }
 
