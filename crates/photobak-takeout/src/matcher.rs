@@ -3,6 +3,11 @@
 //! The mapping is only deterministic from a media name to a sidecar name, so every candidate is
 //! generated from the media side and then confirmed against the sidecar's `title`. When more
 //! than one sidecar remains, none is applied.
+//!
+//! Every pairing here is between names of one [`crate::names::slice_key`] (a sidecar's is its
+//! title's), which is what lets the scan match a large folder a slice of keys at a time
+//! (`scan/slices.rs`). A rule added here must keep that true:
+//! `a_folder_matched_in_slices_of_its_keys_is_matched_as_a_whole` checks it on random folders.
 
 use std::collections::{HashMap, HashSet};
 
