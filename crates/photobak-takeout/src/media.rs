@@ -175,12 +175,7 @@ impl Media {
             .transpose()?
             .and_then(|at| at.checked_sub(1))
             .ok_or_else(|| std::io::Error::other(format!("no media entry {id} in the catalog")))?;
-        let len = self.records.with(start, 4, READ_AHEAD, |b| {
-            u32::from_le_bytes(b.try_into().expect("four bytes asked for"))
-        })?;
-        let m = self
-            .records
-            .with(start + 4, len as usize, READ_AHEAD, decode)??;
+        let m = self.records.framed_at(start, READ_AHEAD, decode)??;
         (m.index() == id).then_some(m).ok_or_else(changed)
     }
 

@@ -229,6 +229,23 @@ impl Records {
         }
     }
 
+    /// `f` of the record framed at `start` (its length, then its bytes; see [`framed`]),
+    /// through the shared window as [`Self::with`].
+    ///
+    /// # Errors
+    /// As [`Self::with`].
+    pub(crate) fn framed_at<R>(
+        &self,
+        start: u64,
+        ahead: usize,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> std::io::Result<R> {
+        let len = self.with(start, 4, ahead, |b| {
+            u32::from_le_bytes(b.try_into().expect("four bytes asked for"))
+        })?;
+        self.with(start + 4, len as usize, ahead, f)
+    }
+
     /// A reader of the records from their start, with a buffer of its own.
     pub(crate) fn sequential(&self) -> Sequential<'_> {
         self.sequential_from(0, SEQUENTIAL_READ)

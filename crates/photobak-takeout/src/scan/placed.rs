@@ -186,7 +186,9 @@ impl PlacedStore {
     /// # Errors
     /// As [`Self::media_starts`].
     pub(super) fn json_starts(&self, chain: Chain) -> std::io::Result<Vec<u64>> {
-        self.walk(chain, decode_json, |start, _| start)
+        // Only each record's header: the entry is decoded once, when it is read
+        // ([`Self::json_at`]), not twice (a tar part's JSON text is in its record).
+        self.walk(chain, json_header, |start, ()| start)
     }
 
     /// The media entry placed at `start` (one of [`Self::media_starts`]).
@@ -225,11 +227,7 @@ impl PlacedStore {
         start: u64,
         decode: fn(&[u8]) -> std::io::Result<(u64, T)>,
     ) -> std::io::Result<(u64, T)> {
-        let len = self.records.with(start, 4, READ_AHEAD, |b| {
-            u32::from_le_bytes(b.try_into().expect("four bytes asked for"))
-        })?;
-        self.records
-            .with(start + 4, len as usize, READ_AHEAD, decode)?
+        self.records.framed_at(start, READ_AHEAD, decode)?
     }
 
     /// What `keep` takes of each record of `chain` (where it starts, and the entry `decode`
@@ -332,6 +330,17 @@ fn decode_json(b: &[u8]) -> std::io::Result<(u64, PlacedJson)> {
             },
         })
     })
+}
+
+/// The record before a JSON record, and that it is one (its fields are read by
+/// [`decode_json`] when the entry is).
+fn json_header(b: &[u8]) -> std::io::Result<(u64, ())> {
+    let mut f = Fields(b);
+    let before = f.u64().ok_or_else(damaged)?;
+    match f.u8() {
+        Some(JSON) => Ok((before, ())),
+        _ => Err(damaged()),
+    }
 }
 
 /// A record as [`PlacedStore::append`] framed it: the record before it, and what `fields`

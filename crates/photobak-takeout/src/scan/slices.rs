@@ -121,11 +121,7 @@ impl Scratch {
     /// # Errors
     /// When the file cannot be read back.
     pub(super) fn sidecar_record(&self, at: u64) -> std::io::Result<Box<[u8]>> {
-        let len = self.records.with(at, 4, SIDECAR_READ, |b| {
-            u32::from_le_bytes(b.try_into().expect("four bytes asked for"))
-        })?;
-        self.records
-            .with(at + 4, len as usize, SIDECAR_READ, |b| Box::from(b))
+        self.records.framed_at(at, SIDECAR_READ, |b| Box::from(b))
     }
 
     /// The sidecar a record of [`Self::sidecar_record`] holds.
