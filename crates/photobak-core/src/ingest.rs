@@ -16,7 +16,7 @@
 use crate::error::Result;
 use crate::index::{Account, Album, AlbumSpec, NewContent};
 use crate::kinds::{AlbumKind, Source, YearFolder};
-use crate::meta::read_file_meta;
+use crate::meta::{FileMeta, read_file_meta};
 use crate::repo::Repo;
 use crate::repo::naming::{numbered_folder, sanitize};
 use crate::repo::store::{Staged, hash_file};
@@ -71,7 +71,7 @@ pub use crate::kinds::UNDATED_FOLDER;
 ///
 /// # Errors
 /// File system or index failures; the staged file is removed and nothing recorded is changed.
-pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<Stored> {
+pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, mut staged: Staged) -> Result<Stored> {
     let _serial = repo.ingest_lock.lock().unwrap_or_else(|p| p.into_inner());
     // Every stored item appears in at least one folder: its albums, or its year folder.
     let albums = albums_or_year_folder(repo, req)?;
@@ -114,9 +114,10 @@ pub fn ingest(repo: &Repo, req: &IngestRequest<'_>, staged: Staged) -> Result<St
         if repo.index.content_users(old.id)? == 1 {
             let size = staged.size as i64;
             let hash = staged.hash;
+            let ahead = staged.take_meta();
             repo.replace(staged, &old.path)?;
             repo.index.replace_content_bytes(old.id, &hash, size)?;
-            record_file_meta(repo, old.id, &old.path)?;
+            record_file_meta(repo, old.id, &old.path, ahead)?;
             return Ok(Stored::Replaced(old.path));
         }
         let path = store_new(repo, req, &albums, staged)?;
@@ -131,8 +132,9 @@ fn store_new(
     repo: &Repo,
     req: &IngestRequest<'_>,
     albums: &[Album],
-    staged: Staged,
+    mut staged: Staged,
 ) -> Result<String> {
+    let ahead = staged.take_meta();
     let (home, reason) = home_album(albums);
     let name = sanitize(req.filename, "item");
     let hash = staged.hash;
@@ -149,7 +151,7 @@ fn store_new(
             home_reason: &reason,
         },
     )?;
-    record_file_meta(repo, content_id, &path)?;
+    record_file_meta(repo, content_id, &path, ahead)?;
     Ok(path)
 }
 
@@ -248,8 +250,15 @@ fn release_if_unused(repo: &Repo, content_id: i64) -> Result<()> {
     Ok(())
 }
 
-fn record_file_meta(repo: &Repo, content_id: i64, path: &str) -> Result<()> {
-    let meta = read_file_meta(&repo.abs(path));
+/// Records what the file says about itself: as read ahead when its bytes were staged
+/// ([`Staged::read_meta`]), or read from the placed file now.
+fn record_file_meta(
+    repo: &Repo,
+    content_id: i64,
+    path: &str,
+    ahead: Option<Result<FileMeta, String>>,
+) -> Result<()> {
+    let meta = ahead.unwrap_or_else(|| read_file_meta(&repo.abs(path)));
     repo.index.set_file_meta(content_id, &meta)
 }
 
@@ -354,5 +363,60 @@ mod tests {
         );
         let trash = t.path().join(".photobak/trash");
         assert_eq!(std::fs::read_dir(&trash).unwrap().count(), 1);
+    }
+
+    /// What a new file says about itself is recorded as read when its bytes were staged, and
+    /// read from the placed file when it was not: the same facts either way.
+    #[test]
+    fn file_facts_read_ahead_are_what_ingest_records() {
+        let t = tempfile::tempdir().unwrap();
+        let repo = Repo::open(t.path()).unwrap();
+        let acc = repo.ensure_account("i@example.com").unwrap();
+        let photo = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../photobak-testkit/testdata/jpg_gps_DSCN0010.jpg"),
+        )
+        .unwrap();
+        let facts = |remote: &str| {
+            repo.index
+                .stored_file_facts(acc.id, remote)
+                .unwrap()
+                .unwrap()
+        };
+        let ingest_as = |remote: &str, bytes: &[u8], how: &dyn Fn(&mut Staged)| {
+            let id = item(&repo, &acc, remote);
+            let mut s = staged(&repo, bytes);
+            how(&mut s);
+            let req = IngestRequest {
+                account: &acc,
+                item_id: id,
+                filename: &format!("{remote}.jpg"),
+                taken_at: Some(1_600_000_000),
+            };
+            assert!(matches!(ingest(&repo, &req, s).unwrap(), Stored::New(_)));
+        };
+        ingest_as("read", &photo, &|_| {});
+        // Other bytes (one more byte after the JPEG's end) with the same EXIF, read ahead.
+        let mut other = photo.clone();
+        other.push(0);
+        ingest_as("ahead", &other, &|s| s.read_meta());
+        let read = facts("read");
+        assert!(
+            read.lat.is_some_and(|l| (l - 43.467).abs() < 0.01),
+            "{read:?}"
+        );
+        assert_eq!(facts("ahead"), read);
+        // What was read ahead is what is recorded: the placed file is not read again.
+        let mut third = other.clone();
+        third.push(0);
+        ingest_as("given", &third, &|s| {
+            s.set_meta_for_test(Ok(FileMeta {
+                latitude: Some(1.5),
+                longitude: Some(2.5),
+                ..FileMeta::default()
+            }))
+        });
+        let given = facts("given");
+        assert_eq!((given.lat, given.lon), (Some(1.5), Some(2.5)));
     }
 }

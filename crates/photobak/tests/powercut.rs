@@ -290,7 +290,7 @@ fn a_power_cut_during_an_import_never_leaves_the_index_naming_bytes_that_are_not
 /// Cuts inside the bytes pass, where readers on several threads inflate, hash and stage the
 /// entries of different parts at once while one thread makes groups durable, places them and
 /// commits them: entries of about 200 KB in several parts (every reader busy), more than two
-/// groups' worth (256 entries, 64 MiB), a third of them with an album copy too (later copies
+/// groups' worth (1,024 entries, 64 MiB), a third of them with an album copy too (later copies
 /// wait for their item's first copy).
 #[test]
 fn a_power_cut_inside_the_parallel_bytes_pass_loses_nothing() {

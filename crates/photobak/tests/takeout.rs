@@ -475,9 +475,9 @@ fn xmp_sidecars_are_read_back_by_exiftool() {
 #[test]
 fn an_interrupted_import_resumes_without_rereading_what_was_stored() {
     let env = Env::new();
-    // Enough items for several group commits (256 entries each): with 300 the first group
+    // Enough items for several group commits (1,024 entries each): with 300 the first group
     // and the last were a few milliseconds apart, and the kill could miss the import.
-    const ITEMS: i64 = 1200;
+    const ITEMS: i64 = 3000;
     let mut spec = ExportSpec::new("20250101T000000Z").part_size(256 << 10);
     for i in 0..ITEMS {
         spec = spec.item(ItemSpec::new(&format!("k{i}"), &format!("IMG_{i:04}.jpg")));

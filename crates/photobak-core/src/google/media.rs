@@ -234,11 +234,13 @@ pub async fn download(f: &Fetch<'_>, repo: &Repo, src: &mut impl UrlSource) -> R
                         let w = writer.take().expect("writer exists");
                         let sync = f.sync;
                         return tokio::task::spawn_blocking(move || {
-                            if sync {
-                                w.finish()
+                            let mut staged = if sync {
+                                w.finish()?
                             } else {
-                                w.finish_unsynced()
-                            }
+                                w.finish_unsynced()?
+                            };
+                            staged.read_meta();
+                            Ok(staged)
                         })
                         .await
                         .map_err(|e| Error::from_join(&what, &e))?;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use super::Repo;
 use super::naming::numbered;
 use crate::error::{Error, IoContext, Result};
+use crate::meta::{FileMeta, read_file_meta};
 
 /// A file being written into the repository's temporary area.
 pub struct StageWriter {
@@ -31,6 +32,8 @@ pub struct Staged {
     pub hash: [u8; 32],
     /// Length in bytes.
     pub size: u64,
+    /// What the bytes say about themselves, when read ahead by [`Staged::read_meta`].
+    meta: Option<Result<FileMeta, String>>,
 }
 
 impl StageWriter {
@@ -123,6 +126,7 @@ impl StageWriter {
             path: std::mem::take(&mut self.path),
             hash: *self.hasher.finalize().as_bytes(),
             size: self.size,
+            meta: None,
         })
     }
 }
@@ -144,6 +148,31 @@ impl Drop for Staged {
 }
 
 impl Staged {
+    /// Reads the file's metadata now, on the thread that staged it, for ingest to record
+    /// instead of reading the placed file again.
+    ///
+    /// Ingest runs on the one committing thread, and reading a new file's EXIF there was a
+    /// third of its work in a Takeout import of small photos (perf: `read_file_meta` 12.8 % of
+    /// all samples against 32.5 % for the whole of `ingest`); the readers and fetches that
+    /// stage the bytes run beside it, and the file is still in the page cache. The bytes are
+    /// the ones hashed and placed (a staged file is never written again), so what is read is
+    /// what reading the placed file would give. Wasted for bytes ingest links to an identical
+    /// file instead, which costs the staging thread, not the committer.
+    pub fn read_meta(&mut self) {
+        self.meta = Some(read_file_meta(&self.path));
+    }
+
+    /// Sets what [`Staged::read_meta`] would have read, for tests of its use.
+    #[cfg(test)]
+    pub(crate) fn set_meta_for_test(&mut self, meta: Result<FileMeta, String>) {
+        self.meta = Some(meta);
+    }
+
+    /// The metadata read ahead, if it was.
+    pub(crate) fn take_meta(&mut self) -> Option<Result<FileMeta, String>> {
+        self.meta.take()
+    }
+
     /// Hex form of the hash.
     pub fn hash_hex(&self) -> String {
         hex(&self.hash)

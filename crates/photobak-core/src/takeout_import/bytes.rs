@@ -35,14 +35,23 @@ use crate::source::{Delivery, Intake};
 use crate::summary::RunSummary;
 
 /// Entries of the bytes pass made durable and committed together, at most.
-const GROUP_ENTRIES: usize = 256;
+///
+/// Each group costs a `syncfs` and a commit, and a commit writes every index page the group
+/// changed: the entries' rows sit at random places of the content table's hash and path
+/// indexes, so 256 entries of a 100,000-item library dirtied about a thousand pages, most of
+/// them again in the next group. 1,024 entries share many of those pages: a first import of
+/// 100,000 small photos took 54 s instead of 60 s on this machine's disk, 29 s instead of 34 s
+/// on tmpfs (BENCHMARKS.md, session 18), for under 1 MiB more memory (the queue and the group's
+/// names).
+const GROUP_ENTRIES: usize = 1024;
 
 /// Bytes of the bytes pass made durable together, at most.
 const GROUP_BYTES: u64 = 64 << 20;
 
 /// The longest a group of the bytes pass stays open: bounds what a crash makes the next run
-/// adopt again, and lets `status` see an import progress.
-const GROUP_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// adopt again, and lets `status` see an import progress. Long enough for a full group of
+/// small entries (about 3,000 a second are stored).
+const GROUP_EVERY: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// Readers at most (one per core below that): each keeps a core busy reading, inflating and
 /// hashing, and past a few the disk that takes the bytes sets the pace anyway.
@@ -67,9 +76,32 @@ const STRETCH_BYTES: u64 = 128 << 20;
 /// its wanted entries with it (docs/architecture.md, "Not there yet").
 const STRETCH_ENTRIES: usize = 4096;
 
-/// Staged entries waiting for the committer, at most: with the group, what bounds the staging
-/// area while a group is made durable (readers wait; nothing is held in memory but names).
+/// Staged entries waiting for the committer, at least: with the group, what bounds the staging
+/// area while a group is made durable (readers wait; nothing is held in memory but names and
+/// hashes).
 const HANDOVER: usize = 16;
+
+/// Staged entries waiting for the committer, at most: [`handover`] sizes the queue to about a
+/// group's bytes, up to a whole group of entries.
+///
+/// A queue of 16 made the reader and the committer take turns on an export of small photos:
+/// while the committer stored a group (its `syncfs`, 256 placements and rows, the commit), the
+/// reader staged 16 entries and waited; while the reader staged the next group, the committer
+/// waited. Each thread sat idle about half of the bytes pass (perf, 100,000 entries of 4–12 KB:
+/// committer 60 %, reader 46 % of a core). A queue as long as a group lets the reader stage
+/// the next group while this one is stored.
+const HANDOVER_MAX: usize = GROUP_ENTRIES;
+
+/// The depth of the readers' queue for entries of `bytes` in `count`: a group's bytes of the
+/// average entry, within [`HANDOVER`] and [`HANDOVER_MAX`]. So the staging area holds about
+/// two groups' bytes at most (the group being stored, the queue), as a queue of 16 large
+/// entries did.
+fn handover(bytes: u64, count: usize) -> usize {
+    let average = (bytes / count.max(1) as u64).max(1);
+    usize::try_from(GROUP_BYTES / average)
+        .unwrap_or(usize::MAX)
+        .clamp(HANDOVER, HANDOVER_MAX)
+}
 
 /// Staged entries of the bytes pass waiting for their group's commit.
 struct Group {
@@ -314,7 +346,7 @@ fn read_and_store(
         });
     };
     let (settled, mut read) = std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<Handed>(HANDOVER);
+        let (tx, rx) = mpsc::sync_channel::<Handed>(handover(bytes, count));
         let readers: Vec<_> = (0..readers)
             .map(|_| {
                 let tx = tx.clone();
@@ -426,11 +458,13 @@ impl Stager<'_> {
                     e
                 }
             })?;
-        if self.grouped {
-            w.finish_unsynced()
+        let mut staged = if self.grouped {
+            w.finish_unsynced()?
         } else {
-            w.finish()
-        }
+            w.finish()?
+        };
+        staged.read_meta();
+        Ok(staged)
     }
 }
 
@@ -624,4 +658,20 @@ fn store_group(
 fn settle(cx: &GroupContext<'_>, group: &mut Group, batch: &crate::index::Batch<'_>) -> Result<()> {
     store_group(cx, group, batch)?;
     store_group(cx, group, batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readers_queue_holds_about_a_group_of_bytes() {
+        // Small photos: a whole group waits, so the reader stages the next one meanwhile.
+        assert_eq!(handover(100_000 * 8_000, 100_000), GROUP_ENTRIES);
+        // Photos of 1 MiB: a group's bytes.
+        assert_eq!(handover(1_000 << 20, 1_000), 64);
+        // Videos: never fewer than before.
+        assert_eq!(handover(10 << 30, 10), HANDOVER);
+        assert_eq!(handover(0, 0), GROUP_ENTRIES);
+    }
 }
