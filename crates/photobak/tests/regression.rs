@@ -423,8 +423,11 @@ fn takeout_albums_of_the_same_title_in_two_folders_stay_two() {
 #[test]
 fn an_unfinished_import_makes_prune_refuse() {
     let env = Env::new();
+    // Several groups of the bytes pass (1,024 entries each): with 300 the first rows were
+    // committed with the last, and the kill came after the end.
+    const ITEMS: i64 = 3000;
     let mut spec = ExportSpec::new("20250101T000000Z").part_size(256 << 10);
-    for i in 0..300 {
+    for i in 0..ITEMS {
         spec = spec.item(ItemSpec::new(&format!("k{i}"), &format!("IMG_{i:04}.jpg")));
     }
     let parts = write_parts(&spec, &env.dir.path().join("export"));
@@ -461,7 +464,7 @@ fn an_unfinished_import_makes_prune_refuse() {
     // Imported again to the end, the export is evidence prune can use.
     env.import_takeout(&parts, &["--full"]);
     env.ok(&["prune"]);
-    assert_eq!(count(&env, "SELECT count(*) FROM items"), 300);
+    assert_eq!(count(&env, "SELECT count(*) FROM items"), ITEMS);
 }
 
 /// A stored file that no item uses, as a run killed between relinking an item and releasing

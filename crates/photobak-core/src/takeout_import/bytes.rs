@@ -9,10 +9,13 @@
 //! The reading runs on both cores. Inflating, hashing and writing an entry to the staging area
 //! cost about as much CPU as everything else of an import together, and the group commit
 //! waits on the disk with the CPU idle; so readers on worker threads (one per part, or per
-//! stretch of a zip part, taken in archive order) inflate, hash and stage entries, while this
-//! thread alone commits: it takes the staged files as they come, makes them durable, places
-//! them and commits their index rows, as before. The index and the placing are touched by one
-//! thread only, and a reader only ever hands over a whole staged file.
+//! stretch of a zip part, taken in archive order) inflate, hash and stage entries, and read
+//! what each new file says about itself, while this thread alone commits: it takes the staged
+//! files as they come, waits until they are durable, places them and commits their index
+//! rows, as before. The `syncfs` that makes them durable runs on a thread of its own as soon
+//! as there is something to sync (`sync_ahead.rs`), so this thread rarely waits for the disk.
+//! The index and the placing are touched by one thread only, and a reader only ever hands over
+//! a whole staged file.
 //!
 //! Which copy of an item is stored does not depend on the threads: the first copy of each item
 //! in archive order is read first; the later copies (album folders) wait, and are read only
@@ -26,6 +29,7 @@ use std::sync::mpsc;
 use photobak_takeout::{Catalog, Flow, MediaEntry, PartFormat, Problem, ProblemKind};
 
 use super::plan::{Plan, Planned};
+use super::sync_ahead::SyncAhead;
 use crate::error::{Error, Result};
 use crate::id_set::IdSet;
 use crate::progress::{Watched, is_cancelled_read};
@@ -113,6 +117,11 @@ struct Group {
     linked: Vec<String>,
     /// Files were placed whose rows wait for the next `syncfs` to be committed.
     placed: bool,
+    /// The `syncfs` that makes the pending entries durable (a [`SyncAhead`] stamp, the
+    /// highest of theirs).
+    staged_by: u64,
+    /// The `syncfs` that makes the placed files' renames durable.
+    renamed_by: u64,
 }
 
 impl Default for Group {
@@ -123,6 +132,8 @@ impl Default for Group {
             since: std::time::Instant::now(),
             linked: Vec::new(),
             placed: false,
+            staged_by: 0,
+            renamed_by: 0,
         }
     }
 }
@@ -155,6 +166,8 @@ struct Stager<'c> {
     cancel: &'c tokio_util::sync::CancellationToken,
     /// Staged files are made durable by the group (`syncfs`), not one by one.
     grouped: bool,
+    /// Where the group's `syncfs` runs (grouped only).
+    sync: Option<&'c SyncAhead<'c>>,
 }
 
 /// What reading a list of entries found.
@@ -219,6 +232,9 @@ pub(super) fn store_bytes(
     // GROUP_BYTES bytes or GROUP_EVERY, whichever comes first) is made durable with one
     // `syncfs` and placed; its index rows are committed after the next `syncfs`. Where the file
     // system cannot be synced at once, every entry is its own group, synced as before.
+    // The `syncfs` runs on a thread of its own, ahead of the committer (`sync_ahead.rs`).
+    let grouped = repo.group_commit_supported();
+    let sync_ahead = SyncAhead::new(repo);
     let cx = GroupContext {
         repo,
         intake,
@@ -226,44 +242,62 @@ pub(super) fn store_bytes(
             repo,
             progress,
             cancel,
-            grouped: repo.group_commit_supported(),
+            grouped,
+            sync: grouped.then_some(&sync_ahead),
         },
         replaced: &replaced,
         plan,
     };
     let mut group = Group::default();
     let mut found = Reading::default();
-    let pass = repo.index.batch(|batch| {
-        while !todo.is_empty() && !cancel.is_cancelled() {
-            // The first copy of every item now; the others once these are stored.
-            let (mut first, mut later, mut items) = (IdSet::new(), IdSet::new(), IdSet::new());
-            for id in std::mem::take(&mut todo).iter() {
-                let p = plan.get(id as usize).map_err(unplanned)?;
-                if p.is_some_and(|p| items.insert(p.item_id)) {
-                    first.insert(id);
-                } else {
-                    later.insert(id);
-                }
-            }
-            drop(items);
-            read_and_store(&cx, catalog, plan, &first, &mut group, batch, &mut found)?;
-            drop(first);
-            // A later copy is read only when its item still needs it (its first copy could not
-            // be read or stored, or it brings the original of a picked item).
-            for id in later.iter() {
-                if plan
-                    .get(id as usize)
-                    .map_err(unplanned)?
-                    .is_some_and(|p| wanted(&p))
-                {
-                    todo.insert(id);
-                } else {
-                    let entry = catalog.media.get(id as usize).map_err(unreadable)?;
-                    progress.dequeued(Some(entry.size));
-                }
-            }
+    /// Stops the syncing thread however the pass ends (a panic included), so that the scope
+    /// can join it.
+    struct Stop<'a, 'r>(&'a SyncAhead<'r>);
+    impl Drop for Stop<'_, '_> {
+        fn drop(&mut self) {
+            self.0.stop();
         }
-        Ok(())
+    }
+    let pass = std::thread::scope(|scope| {
+        if grouped {
+            let syncing = std::thread::Builder::new().name("takeout-sync".into());
+            syncing
+                .spawn_scoped(scope, || sync_ahead.run())
+                .expect("spawning the syncing thread");
+        }
+        let _stop = Stop(&sync_ahead);
+        repo.index.batch(|batch| {
+            while !todo.is_empty() && !cancel.is_cancelled() {
+                // The first copy of every item now; the others once these are stored.
+                let (mut first, mut later, mut items) = (IdSet::new(), IdSet::new(), IdSet::new());
+                for id in std::mem::take(&mut todo).iter() {
+                    let p = plan.get(id as usize).map_err(unplanned)?;
+                    if p.is_some_and(|p| items.insert(p.item_id)) {
+                        first.insert(id);
+                    } else {
+                        later.insert(id);
+                    }
+                }
+                drop(items);
+                read_and_store(&cx, catalog, plan, &first, &mut group, batch, &mut found)?;
+                drop(first);
+                // A later copy is read only when its item still needs it (its first copy could not
+                // be read or stored, or it brings the original of a picked item).
+                for id in later.iter() {
+                    if plan
+                        .get(id as usize)
+                        .map_err(unplanned)?
+                        .is_some_and(|p| wanted(&p))
+                    {
+                        todo.insert(id);
+                    } else {
+                        let entry = catalog.media.get(id as usize).map_err(unreadable)?;
+                        progress.dequeued(Some(entry.size));
+                    }
+                }
+            }
+            Ok(())
+        })
     });
     s.linked.append(&mut group.linked);
     pass?;
@@ -383,6 +417,7 @@ fn read_and_store(
                 name,
                 entry,
                 staged,
+                staged_by,
             } = match rx.recv_timeout(wait) {
                 Ok(got) => got,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -396,6 +431,7 @@ fn read_and_store(
             };
             last = Some(entry);
             group.bytes += staged.size;
+            group.staged_by = group.staged_by.max(staged_by);
             group.pending.push((p, name, staged));
             if (!stager.grouped || group.is_full())
                 && let Err(e) = store_group(cx, group, batch)
@@ -475,6 +511,8 @@ struct Handed {
     /// The entry's id in the catalog.
     entry: u32,
     staged: Staged,
+    /// The `syncfs` that makes it durable (grouped only).
+    staged_by: u64,
 }
 
 /// Why a reader could not read (all of) a stretch.
@@ -527,6 +565,7 @@ fn read_stretch(
                 return Ok(Flow::Continue);
             };
             let staged = stager.stage(reader)?;
+            let staged_by = stager.sync.map_or(0, SyncAhead::stamp);
             // The committer outlives every reader; a closed handover means it is gone, and
             // the run with it.
             tx.send(Handed {
@@ -534,6 +573,7 @@ fn read_stretch(
                 name: name.clone(),
                 entry: entry.id,
                 staged,
+                staged_by,
             })
             .map_err(|_| Error::Cancelled)?;
             Ok(Flow::Continue)
@@ -606,7 +646,12 @@ fn store_group(
         return Ok(());
     }
     if cx.stager.grouped {
-        cx.repo.sync_staged()?;
+        // The group's bytes durable before they are placed, the previous group's renames
+        // before its rows are committed.
+        match cx.stager.sync {
+            Some(sync) => sync.wait(group.staged_by.max(group.renamed_by))?,
+            None => cx.repo.sync_staged()?,
+        }
         if std::mem::take(&mut group.placed) {
             batch.checkpoint()?;
         }
@@ -642,11 +687,13 @@ fn store_group(
     // What a failed placement left of the group is gone (its staged files are removed).
     group.pending.clear();
     group.bytes = 0;
+    group.staged_by = 0;
     group.since = std::time::Instant::now();
     if cx.stager.grouped {
         // Even when a placement failed: what was placed is committed after the next `syncfs`.
         cx.repo.end_group_unsynced();
         group.placed = true;
+        group.renamed_by = cx.stager.sync.map_or(0, SyncAhead::stamp);
         result
     } else {
         result?;

@@ -30,6 +30,7 @@ mod identity;
 mod mapping;
 mod plan;
 mod rerun;
+mod sync_ahead;
 mod time;
 
 use std::path::PathBuf;
