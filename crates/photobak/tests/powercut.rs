@@ -289,9 +289,9 @@ fn a_power_cut_during_an_import_never_leaves_the_index_naming_bytes_that_are_not
 
 /// Cuts inside the bytes pass, where readers on several threads inflate, hash and stage the
 /// entries of different parts at once while one thread makes groups durable, places them and
-/// commits them: entries of about 200 KB in several parts (every reader busy), more than two
-/// groups' worth (1,024 entries, 64 MiB), a third of them with an album copy too (later copies
-/// wait for their item's first copy).
+/// commits them: entries of about 200 KB in several parts (every reader busy), some five
+/// groups' worth (1,024 entries or 64 MiB; most cuts land after a group's rows are committed),
+/// a third of them with an album copy too (later copies wait for their item's first copy).
 #[test]
 fn a_power_cut_inside_the_parallel_bytes_pass_loses_nothing() {
     use photobak_testkit::takeout_gen::{AlbumSpec, ExportSpec, ItemSpec};
@@ -299,7 +299,7 @@ fn a_power_cut_inside_the_parallel_bytes_pass_loses_nothing() {
         .account(common::TAKEOUT_ACCOUNT)
         .album(AlbumSpec::new("Holidays"))
         .part_size(8 << 20);
-    for i in 0..600 {
+    for i in 0..1500 {
         let mut it = ItemSpec::new(&format!("p{i}"), &format!("PXL_{i:04}.jpg"))
             .sized(150_000 + 1_000 * (i % 100));
         if i % 3 == 0 {
@@ -310,8 +310,8 @@ fn a_power_cut_inside_the_parallel_bytes_pass_loses_nothing() {
     import_power_cuts(
         "power cut in the parallel bytes pass",
         &spec,
-        600,
-        320,
+        1500,
+        800,
         Cut::InBytesPass,
     );
 }
