@@ -154,6 +154,26 @@ mod tests {
             .join(name)
     }
 
+    /// The staged file's name (`<random>.part`) says nothing of its kind: what is read from it
+    /// ahead of placing (`Staged::read_meta`) is what the placed file would give.
+    #[test]
+    fn a_file_reads_the_same_under_its_staged_name() {
+        let t = tempfile::tempdir().unwrap();
+        let mut read = 0;
+        for e in std::fs::read_dir(sample("")).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "md") {
+                continue;
+            }
+            let staged = t.path().join("3f9a0c.part");
+            std::fs::copy(&path, &staged).unwrap();
+            let placed = read_file_meta(&path);
+            assert_eq!(read_file_meta(&staged), placed, "{}", path.display());
+            read += usize::from(placed.is_ok());
+        }
+        assert!(read >= 8, "{read} samples read");
+    }
+
     #[test]
     fn reads_gps_time_and_camera_from_a_real_jpeg() {
         let m = read_file_meta(&sample("jpg_gps_DSCN0010.jpg")).unwrap();
