@@ -671,12 +671,24 @@ async fn file_is_healthy(repo: &Arc<Repo>, content_id: i64) -> Result<bool> {
     .await
 }
 
-/// Files fetched and queued for their group commit, at most (the committer's queue); a group
-/// is whatever is queued when the committer is free, up to this many.
-const GROUP_ENTRIES: usize = 256;
+/// Files of one group, at most; also the committer's queue, so the fetches go on while a group
+/// is committed.
+///
+/// A group used to be whatever was queued when the committer was free (up to 256): at
+/// thumbnail sizes the committer kept up, so groups were of 7 files, and a backup of 20,000
+/// paid 2,710 `syncfs`, as many folder fsyncs and commits (strace: 12.4 s in the syncs), and
+/// 239,393 `pwrite`s of index pages, since each commit rewrites the index pages its rows
+/// touch. Filled up to [`GROUP_EVERY`], the same backup pays 38 `syncfs`, 59 `fsync`s and
+/// 143,178 `pwrite`s (BENCHMARKS.md, session 19); 1,024 as for a Takeout import's groups.
+const GROUP_ENTRIES: usize = 1024;
 
 /// Bytes of one group, at most.
 const GROUP_BYTES: u64 = 64 << 20;
+
+/// The longest the committer waits for a group to fill: bounds how long a fetched file waits
+/// for its commit (what a crash makes the next run fetch or adopt again), and how late
+/// `status` and the progress see it stored.
+const GROUP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One item's fetch on the pool; its storing is the committer's ([`commit_groups`]).
 struct FetchJob {
@@ -817,8 +829,9 @@ impl FetchJob {
 }
 
 /// The run's committer: stores fetched files by groups, the same group commit as a Takeout
-/// import's bytes pass. A group is what the fetches queued while the previous one was being
-/// committed (up to [`GROUP_ENTRIES`] files or [`GROUP_BYTES`]): its files, fetched without an
+/// import's bytes pass. A group is what the fetches queue within [`GROUP_EVERY`] of its first
+/// file (up to [`GROUP_ENTRIES`] files or [`GROUP_BYTES`], or until the last fetch has
+/// ended); the next one is queued while it is committed. Its files, fetched without an
 /// fsync, are made durable with one `syncfs`, placed (renamed into their folders), the folders
 /// fsynced once, and only then are the group's index rows committed, in one transaction. So the
 /// index never names a file a power cut could take back; a crash before the commit leaves whole
@@ -826,15 +839,16 @@ impl FetchJob {
 /// (`Repo::place_new`), and nothing partial under a final name.
 async fn commit_groups(run: Arc<RunIntake>, mut queue: mpsc::Receiver<Fetched>) {
     while let Some(first) = queue.recv().await {
+        let deadline = tokio::time::Instant::now() + GROUP_EVERY;
         let mut bytes = first.staged.size;
         let mut group = vec![first];
         while group.len() < GROUP_ENTRIES && bytes < GROUP_BYTES {
-            match queue.try_recv() {
-                Ok(f) => {
+            match tokio::time::timeout_at(deadline, queue.recv()).await {
+                Ok(Some(f)) => {
                     bytes += f.staged.size;
                     group.push(f);
                 }
-                Err(_) => break,
+                Ok(None) | Err(_) => break,
             }
         }
         let repo = run.repo.clone();

@@ -189,44 +189,17 @@ pub(super) fn store_bytes(
     intake: &dyn Intake,
     s: &mut RunSummary,
 ) -> Result<()> {
-    let needs_bytes = |item_id: i64| -> bool {
-        match repo.index.stored_file(item_id).unwrap_or(None) {
-            Some(f) if f.verified => std::fs::metadata(repo.abs(&f.path))
-                .map(|m| m.len() as i64 != f.size)
-                .unwrap_or(true),
-            _ => true,
-        }
-    };
     // An entry that adopted a picked item brings the original that replaces the picked copy,
     // once per item (its album copies are the same bytes).
     let replaced = std::cell::RefCell::new(IdSet::new());
     let wanted = |p: &Planned| {
-        needs_bytes(p.item_id) || (p.adopted() && !replaced.borrow().contains(p.item_id))
+        needs_bytes(repo, p.item_id) || (p.adopted() && !replaced.borrow().contains(p.item_id))
     };
     let progress = intake.progress();
     let progress = progress.as_ref();
     let cancel = intake.cancel().clone();
     let cancel = &cancel;
-    // Which entries to read, decided once (a lookup and a `stat` each); everything to read is
-    // queued before reading starts, with its size, so a progress bar can show the bytes left
-    // and an honest time left. A bit per entry, by id (the ids are in archive order: part
-    // order, then each part's): a list of the entries with their part and size (16 bytes
-    // each) was among what a first import still held per item (session 15); the readers read
-    // the entries back from the catalog's store anyway.
-    let mut todo = IdSet::new();
-    let unplanned = |e| super::plan_io(repo, e);
-    let unreadable = |e| super::scratch_unreadable(repo, e);
-    for entry in catalog.media.in_record_order() {
-        let entry = entry.map_err(unreadable)?;
-        if plan
-            .get(entry.index())
-            .map_err(unplanned)?
-            .is_some_and(|p| wanted(&p))
-        {
-            progress.queued(Some(entry.size));
-            todo.insert(entry.id.into());
-        }
-    }
+    let mut todo = entries_to_read(repo, catalog, plan, progress, &wanted)?;
     let any_wanted = !todo.is_empty();
     // Group commit: entries are staged without an fsync; a group (GROUP_ENTRIES entries,
     // GROUP_BYTES bytes or GROUP_EVERY, whichever comes first) is made durable with one
@@ -267,34 +240,15 @@ pub(super) fn store_bytes(
         }
         let _stop = Stop(&sync_ahead);
         repo.index.batch(|batch| {
+            let mut round = Round {
+                cx: &cx,
+                catalog,
+                group: &mut group,
+                batch,
+                found: &mut found,
+            };
             while !todo.is_empty() && !cancel.is_cancelled() {
-                // The first copy of every item now; the others once these are stored.
-                let (mut first, mut later, mut items) = (IdSet::new(), IdSet::new(), IdSet::new());
-                for id in std::mem::take(&mut todo).iter() {
-                    let p = plan.get(id as usize).map_err(unplanned)?;
-                    if p.is_some_and(|p| items.insert(p.item_id)) {
-                        first.insert(id);
-                    } else {
-                        later.insert(id);
-                    }
-                }
-                drop(items);
-                read_and_store(&cx, catalog, plan, &first, &mut group, batch, &mut found)?;
-                drop(first);
-                // A later copy is read only when its item still needs it (its first copy could not
-                // be read or stored, or it brings the original of a picked item).
-                for id in later.iter() {
-                    if plan
-                        .get(id as usize)
-                        .map_err(unplanned)?
-                        .is_some_and(|p| wanted(&p))
-                    {
-                        todo.insert(id);
-                    } else {
-                        let entry = catalog.media.get(id as usize).map_err(unreadable)?;
-                        progress.dequeued(Some(entry.size));
-                    }
-                }
+                todo = round.store(todo, &wanted)?;
             }
             Ok(())
         })
@@ -305,6 +259,102 @@ pub(super) fn store_bytes(
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
+    report_problems(found, any_wanted, s)
+}
+
+/// Whether an item has no whole file: none, or one that `verify` did not pass, or whose size
+/// on disk is not the recorded one.
+fn needs_bytes(repo: &Repo, item_id: i64) -> bool {
+    match repo.index.stored_file(item_id).unwrap_or(None) {
+        Some(f) if f.verified => std::fs::metadata(repo.abs(&f.path))
+            .map(|m| m.len() as i64 != f.size)
+            .unwrap_or(true),
+        _ => true,
+    }
+}
+
+/// Which entries to read, decided once (a lookup and a `stat` each); everything to read is
+/// queued before reading starts, with its size, so a progress bar can show the bytes left and
+/// an honest time left. A bit per entry, by id (the ids are in archive order: part order, then
+/// each part's): a list of the entries with their part and size (16 bytes each) was among what
+/// a first import still held per item (session 15); the readers read the entries back from the
+/// catalog's store anyway.
+fn entries_to_read(
+    repo: &Repo,
+    catalog: &Catalog,
+    plan: &Plan,
+    progress: &dyn crate::progress::Progress,
+    wanted: &dyn Fn(&Planned) -> bool,
+) -> Result<IdSet> {
+    let mut todo = IdSet::new();
+    for entry in catalog.media.in_record_order() {
+        let entry = entry.map_err(|e| super::scratch_unreadable(repo, e))?;
+        if plan
+            .get(entry.index())
+            .map_err(|e| super::plan_io(repo, e))?
+            .is_some_and(|p| wanted(&p))
+        {
+            progress.queued(Some(entry.size));
+            todo.insert(entry.id.into());
+        }
+    }
+    Ok(todo)
+}
+
+/// One round of the bytes pass, inside its index batch: the first copy of every item still to
+/// read, then which later copies are still wanted.
+struct Round<'a, 'c> {
+    cx: &'a GroupContext<'c>,
+    catalog: &'a Catalog,
+    group: &'a mut Group,
+    batch: &'a crate::index::Batch<'a>,
+    found: &'a mut Reading,
+}
+
+impl Round<'_, '_> {
+    /// Reads and stores the first copy of every item in `todo`; returns the other copies whose
+    /// item still needs them (its first copy could not be read or stored, or it brings the
+    /// original of a picked item), for the next round.
+    fn store(&mut self, todo: IdSet, wanted: &dyn Fn(&Planned) -> bool) -> Result<IdSet> {
+        let (repo, plan, catalog) = (self.cx.repo, self.cx.plan, self.catalog);
+        let unplanned = |e| super::plan_io(repo, e);
+        let (mut first, mut later, mut items) = (IdSet::new(), IdSet::new(), IdSet::new());
+        for id in todo.iter() {
+            let p = plan.get(id as usize).map_err(unplanned)?;
+            if p.is_some_and(|p| items.insert(p.item_id)) {
+                first.insert(id);
+            } else {
+                later.insert(id);
+            }
+        }
+        drop((todo, items));
+        read_and_store(
+            self.cx, catalog, plan, &first, self.group, self.batch, self.found,
+        )?;
+        drop(first);
+        let mut next = IdSet::new();
+        for id in later.iter() {
+            if plan
+                .get(id as usize)
+                .map_err(unplanned)?
+                .is_some_and(|p| wanted(&p))
+            {
+                next.insert(id);
+            } else {
+                let entry = catalog
+                    .media
+                    .get(id as usize)
+                    .map_err(|e| super::scratch_unreadable(repo, e))?;
+                self.cx.stager.progress.dequeued(Some(entry.size));
+            }
+        }
+        Ok(next)
+    }
+}
+
+/// The export's problems the pass met: the run fails when no part with wanted entries could be
+/// opened at all; otherwise each is logged and reported with the run.
+fn report_problems(found: Reading, any_wanted: bool, s: &mut RunSummary) -> Result<()> {
     let mut problems = found.problems;
     // A part that cannot be opened is said once, not once per stretch read from it.
     let mut said = HashSet::new();
@@ -361,11 +411,6 @@ fn read_and_store(
     let stager = cx.stager;
     let cancel = stager.cancel;
     let mut store_problems = Vec::new();
-    // The catalog's store could not be read back for a stretch: the repository's failure,
-    // not the export's; the run fails once what was read is stored.
-    let mut scratch: Option<std::io::Error> = None;
-    // The same for the import's plan.
-    let mut unplanned: Option<std::io::Error> = None;
     // A failed group is the problem of the entry whose arrival stored it (or of the last one).
     let mut failed = |e: Error, id: u32| {
         let (part, entry) = match catalog.media.get(id as usize) {
@@ -379,7 +424,7 @@ fn read_and_store(
             message: e.to_string(),
         });
     };
-    let (settled, mut read) = std::thread::scope(|scope| {
+    let (settled, read) = std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Handed>(handover(bytes, count));
         let readers: Vec<_> = (0..readers)
             .map(|_| {
@@ -450,35 +495,61 @@ fn read_and_store(
         (settled, read)
     });
     settled?;
-    read.sort_by_key(|(i, _)| *i);
-    for (_, r) in read {
-        match r {
-            Ok(problems) => {
-                found.opened_any = true;
-                found.problems.extend(problems);
+    found.gather(read, store_problems).map_err(|e| match e {
+        Gathered::Plan(e) => super::plan_io(cx.repo, e),
+        Gathered::Scratch(e) => super::scratch_unreadable(cx.repo, e),
+    })
+}
+
+/// Why the readers' outcomes fail the run: the repository's own files, never the export.
+enum Gathered {
+    /// The import's plan could not be read back.
+    Plan(std::io::Error),
+    /// The catalog's store could not be read back.
+    Scratch(std::io::Error),
+}
+
+impl Reading {
+    /// Adds what the readers found, stretch by stretch in archive order, then the committer's
+    /// problems.
+    ///
+    /// # Errors
+    /// When the plan or the catalog's store could not be read back for some stretch (the
+    /// plan's failure first): the run fails once what was read is stored.
+    fn gather(
+        &mut self,
+        mut read: Vec<(usize, std::result::Result<Vec<Problem>, StretchFailure>)>,
+        mut store_problems: Vec<Problem>,
+    ) -> std::result::Result<(), Gathered> {
+        let (mut unplanned, mut scratch) = (None, None);
+        read.sort_by_key(|(i, _)| *i);
+        for (_, r) in read {
+            match r {
+                Ok(problems) => {
+                    self.opened_any = true;
+                    self.problems.extend(problems);
+                }
+                Err(StretchFailure::Plan(e)) => unplanned = unplanned.or(Some(e)),
+                Err(StretchFailure::Takeout(photobak_takeout::Error::Unreadable(problems))) => {
+                    self.problems.extend(problems);
+                }
+                Err(StretchFailure::Takeout(photobak_takeout::Error::SpillRead(e))) => {
+                    scratch = scratch.or(Some(e));
+                }
+                Err(StretchFailure::Takeout(e)) => self.problems.push(Problem {
+                    part: Default::default(),
+                    entry: None,
+                    kind: ProblemKind::Unreadable,
+                    message: e.to_string(),
+                }),
             }
-            Err(StretchFailure::Plan(e)) => unplanned = unplanned.or(Some(e)),
-            Err(StretchFailure::Takeout(photobak_takeout::Error::Unreadable(problems))) => {
-                found.problems.extend(problems);
-            }
-            Err(StretchFailure::Takeout(photobak_takeout::Error::SpillRead(e))) => {
-                scratch = scratch.or(Some(e));
-            }
-            Err(StretchFailure::Takeout(e)) => found.problems.push(Problem {
-                part: Default::default(),
-                entry: None,
-                kind: ProblemKind::Unreadable,
-                message: e.to_string(),
-            }),
         }
-    }
-    found.problems.append(&mut store_problems);
-    if let Some(e) = unplanned {
-        return Err(super::plan_io(cx.repo, e));
-    }
-    match scratch {
-        Some(e) => Err(super::scratch_unreadable(cx.repo, e)),
-        None => Ok(()),
+        self.problems.append(&mut store_problems);
+        match (unplanned, scratch) {
+            (Some(e), _) => Err(Gathered::Plan(e)),
+            (None, Some(e)) => Err(Gathered::Scratch(e)),
+            (None, None) => Ok(()),
+        }
     }
 }
 
