@@ -115,3 +115,58 @@ fn every_folder_created_is_fsynced_in_its_parent() {
         "folders created without an fsync of their parent: {missing:?}"
     );
 }
+
+/// A backup's fetched files are made durable by groups that fill for up to a second
+/// (`engine::commit_groups`), not by one `syncfs` for whatever a fast committer found queued:
+/// groups of 7 thumbnails paid 2,710 `syncfs` for 20,000 items (BENCHMARKS.md, session 19).
+/// At most one `syncfs` per second of the run, a few more for its ends.
+#[test]
+fn a_backup_syncs_its_fetched_files_by_groups_of_a_second() {
+    use photobak_testkit::fake_google::{GenerateSpec, Sizes};
+    if !common::tool_available(
+        "strace",
+        "-V",
+        "strace",
+        "a_backup_syncs_its_fetched_files_by_groups_of_a_second",
+    ) {
+        return;
+    }
+    const ACCOUNT: &str = "groups@example.com";
+    const ITEMS: usize = 400;
+    let env = Env::new();
+    env.fake.add_account(ACCOUNT);
+    env.fake.generate(
+        ACCOUNT,
+        &GenerateSpec {
+            items: ITEMS,
+            albums: 0,
+            seed: 19,
+            sizes: Sizes::Tiny,
+            videos: Some(0),
+        },
+    );
+    env.auth(ACCOUNT);
+    let log = env.dir.path().join("strace.log");
+    let mut cmd = env.cmd();
+    cmd.args(["backup", "--googlephotos", ACCOUNT, "--concurrency", "8"]);
+    let started = std::time::Instant::now();
+    let out = common::under_strace(
+        &cmd,
+        &["-f", "-e", "trace=syncfs", "-o", log.to_str().unwrap()],
+    );
+    let secs = started.elapsed().as_secs_f64().ceil() as usize;
+    assert!(out.status.success(), "{}", common::described(&out));
+    let snap = env.fake.library();
+    assert_eq!(common::assert_matches_library(&env, &snap, ACCOUNT), ITEMS);
+    let trace = std::fs::read_to_string(&log).unwrap();
+    let syncs = trace
+        .lines()
+        .filter(|l| l.contains("syncfs(") && l.trim_end().ends_with("= 0"))
+        .count();
+    assert!(syncs >= 1, "the fetched files were synced: {trace}");
+    assert!(
+        syncs <= secs + 2,
+        "{syncs} syncfs for {ITEMS} items in a run of {secs} s: groups of {:.1} files",
+        ITEMS as f64 / syncs as f64
+    );
+}
