@@ -13,8 +13,9 @@
 //!    and its sidecar may sit in different parts. One part's listing is held at a time: each
 //!    part is surveyed (its layout, which product folders are Google Photos, the same-path
 //!    rule's hashes), then listed again and placed in turn, and a second listing that differs
-//!    from the first is an error ([`Error::Changed`]); a tgz's listing is held from the one to
-//!    the other, as it can only be streamed. The entries placed wait for their folder's
+//!    from the first is an error ([`Error::Changed`]); a tgz's listing, which can only be
+//!    streamed, is written to a spill file after its survey and read back to be placed. The
+//!    entries placed wait for their folder's
 //!    matching in the caller's spill file ([`Spill::Files`]). A folder of more media entries
 //!    than [`Limits::folder_slice`] is matched in slices of its names
 //!    ([`names::slice_key`]: the name rules never pair names of two keys), each slice's

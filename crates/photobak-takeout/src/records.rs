@@ -25,7 +25,8 @@ pub enum Spill {
     /// and what only the scan reads: the media and JSON entries as placed (until their folder
     /// is matched), and the survey's hashes of paths (in sorted runs, once more than 1 MiB of
     /// them), and a large folder's sidecars and matched slices while it is matched
-    /// ([`crate::Limits::folder_slice`]).
+    /// ([`crate::Limits::folder_slice`]), and the listings of tar parts from their survey to
+    /// their placement.
     Files {
         sidecars: std::fs::File,
         media: std::fs::File,
@@ -33,6 +34,7 @@ pub enum Spill {
         placement: std::fs::File,
         survey: std::fs::File,
         matching: std::fs::File,
+        listings: std::fs::File,
     },
 }
 
@@ -49,6 +51,7 @@ impl Spill {
             placement: make()?,
             survey: make()?,
             matching: make()?,
+            listings: make()?,
         })
     }
 }

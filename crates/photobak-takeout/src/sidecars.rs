@@ -19,10 +19,11 @@
 //! same-path duplicate's is its first copy's) is written once and named by one [`SidecarId`]:
 //! as boxes each of them held a copy.
 //!
-//! The texts of sidecars read from tar parts (which can only be streamed, so their JSON text is
-//! held) stay in memory, shared between byte-identical sidecars as before.
+//! The text of a sidecar read from a tar part (which can only be streamed, so its JSON text is
+//! kept: it cannot be read again where it is) is in its record. Held in memory instead, shared
+//! between byte-identical sidecars, the texts were 69 MB of the 85 MB heap peak of a first
+//! import of a 100,114-item tgz export (heaptrack, BENCHMARKS.md session 19).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::json::{RawJson, RawKind, SidecarRef};
@@ -66,11 +67,6 @@ pub struct Sidecars {
     /// How many sidecars are kept.
     n: usize,
     records: Records,
-    /// The held texts (tar parts), by index.
-    texts: Vec<Arc<str>>,
-    /// Held texts by the hash of their bytes, while sidecars are written: byte-identical
-    /// sidecars (a photo's copies in its year and album folders) share one text.
-    text_by_hash: HashMap<u64, u32>,
 }
 
 impl Sidecars {
@@ -80,8 +76,6 @@ impl Sidecars {
             every: Vec::new(),
             n: 0,
             records: Records::new(spill),
-            texts: Vec::new(),
-            text_by_hash: HashMap::new(),
         }
     }
 
@@ -95,21 +89,17 @@ impl Sidecars {
         self.n == 0
     }
 
-    /// Keeps `s`; `hash` is the hash of its JSON's bytes (shares a held text with an identical
-    /// sidecar's).
+    /// Keeps `s`.
     ///
     /// # Errors
     /// When the spill file cannot be written.
-    pub(crate) fn push(&mut self, s: &SidecarRef, hash: u64) -> std::io::Result<SidecarId> {
+    pub(crate) fn push(&mut self, s: &SidecarRef) -> std::io::Result<SidecarId> {
         let id = u32::try_from(self.n)
             .map(SidecarId)
             .map_err(|_| std::io::Error::other("more than 4 billion sidecars"))?;
-        let text = match &s.raw.0 {
-            RawKind::Text(t) => Some(self.text_index(t, hash)),
-            RawKind::At { .. } => None,
-        };
-        let mut buf = Vec::with_capacity(68 + s.names_len());
-        framed(&mut buf, |out| encode(s, text, out));
+        let text = s.raw.held().map_or(0, str::len);
+        let mut buf = Vec::with_capacity(68 + s.names_len() + text);
+        framed(&mut buf, |out| encode(s, out));
         let start = self.records.append(&buf)?;
         if self.n.is_multiple_of(STRIDE) {
             self.every.push(start);
@@ -118,27 +108,13 @@ impl Sidecars {
         Ok(id)
     }
 
-    fn text_index(&mut self, text: &Arc<str>, hash: u64) -> u32 {
-        if let Some(&i) = self.text_by_hash.get(&hash)
-            && *self.texts[i as usize] == **text
-        {
-            return i;
-        }
-        let i = self.texts.len() as u32;
-        self.texts.push(text.clone());
-        self.text_by_hash.entry(hash).or_insert(i);
-        i
-    }
-
     /// Done writing: what is buffered goes to the file, and what only the writing needed is
     /// released.
     ///
     /// # Errors
     /// When the spill file cannot be written.
     pub(crate) fn seal(&mut self) -> std::io::Result<()> {
-        self.text_by_hash = HashMap::new();
         self.every.shrink_to_fit();
-        self.texts.shrink_to_fit();
         self.records.seal()
     }
 
@@ -219,7 +195,7 @@ impl Sidecars {
     }
 
     fn decode(&self, bytes: &[u8]) -> std::io::Result<SidecarRef> {
-        decode(bytes, &self.texts).ok_or_else(changed)
+        decode(bytes).ok_or_else(changed)
     }
 }
 
@@ -240,10 +216,10 @@ const TAG_TEXT: u8 = 0;
 const TAG_ZIP: u8 = 1;
 const TAG_FILE: u8 = 3;
 
-/// `json_part`, the capture time, where the JSON is, then the three names, each with its
-/// length. Little-endian, fixed widths: the record is read whole, so nothing is gained by
-/// varints but code.
-pub(crate) fn encode(s: &SidecarRef, text: Option<u32>, out: &mut Vec<u8>) {
+/// `json_part`, the capture time, where the JSON is (or its text), then the three names, each
+/// with its length. Little-endian, fixed widths: the record is read whole, so nothing is
+/// gained by varints but code.
+pub(crate) fn encode(s: &SidecarRef, out: &mut Vec<u8>) {
     out.extend_from_slice(&(s.json_part as u64).to_le_bytes());
     match s.photo_taken_time {
         Some(t) => {
@@ -252,12 +228,12 @@ pub(crate) fn encode(s: &SidecarRef, text: Option<u32>, out: &mut Vec<u8>) {
         }
         None => out.push(0),
     }
-    match (&s.raw.0, text) {
-        (RawKind::Text(_), Some(i)) => {
+    match &s.raw.0 {
+        RawKind::Text(t) => {
             out.push(TAG_TEXT);
-            out.extend_from_slice(&i.to_le_bytes());
+            put_text(out, Some(t));
         }
-        (RawKind::At { at, size }, _) => {
+        RawKind::At { at, size } => {
             match at {
                 EntryAt::Zip(z) => {
                     out.push(TAG_ZIP);
@@ -267,14 +243,13 @@ pub(crate) fn encode(s: &SidecarRef, text: Option<u32>, out: &mut Vec<u8>) {
             }
             out.extend_from_slice(&size.to_le_bytes());
         }
-        (RawKind::Text(_), None) => unreachable!("a held text has its index"),
     }
     put_text(out, Some(s.json_path()));
     put_text(out, Some(s.title()));
     put_text(out, s.photo_key());
 }
 
-pub(crate) fn decode(b: &[u8], texts: &[Arc<str>]) -> Option<SidecarRef> {
+pub(crate) fn decode(b: &[u8]) -> Option<SidecarRef> {
     let mut b = Fields(b);
     let json_part = usize::try_from(b.u64()?).ok()?;
     let time = match b.u8()? {
@@ -282,7 +257,7 @@ pub(crate) fn decode(b: &[u8], texts: &[Arc<str>]) -> Option<SidecarRef> {
         _ => Some(b.u64()? as i64),
     };
     let raw = match b.u8()? {
-        TAG_TEXT => RawJson(RawKind::Text(texts.get(b.u32()? as usize)?.clone())),
+        TAG_TEXT => RawJson(RawKind::Text(Arc::from(b.text()??))),
         TAG_ZIP => {
             let at = EntryAt::Zip(b.zip()?);
             RawJson(RawKind::At { at, size: b.u64()? })
@@ -351,7 +326,7 @@ mod tests {
     }
 
     /// Every field comes back as written, from memory and from a file, read in any order
-    /// (the file's read-ahead window moving back and forth), and held texts are shared.
+    /// (the file's read-ahead window moving back and forth), a tar part's text with it.
     #[test]
     fn what_is_written_is_read_back() {
         for spill in [None, Some(tempfile::tempfile().unwrap())] {
@@ -361,13 +336,10 @@ mod tests {
             let n = 3 * READ_AHEAD / 40;
             let mut ids = Vec::new();
             for k in 0..n {
-                let s = &want[k % want.len()];
-                let hash = crate::matcher::content_hash(s.raw.held().unwrap_or("").as_bytes());
-                ids.push(store.push(s, hash).unwrap());
+                ids.push(store.push(&want[k % want.len()]).unwrap());
             }
             store.seal().unwrap();
             assert_eq!(store.len(), n);
-            assert_eq!(store.texts.len(), 2, "identical texts are shared");
             for k in (0..n).rev().chain(0..n).step_by(7) {
                 assert_eq!(store.get(ids[k]).unwrap(), want[k % want.len()], "{k}");
             }
@@ -396,7 +368,7 @@ mod tests {
         };
         let mut store = Sidecars::new(Some(tempfile::tempfile().unwrap()));
         let n = 2000;
-        let ids: Vec<SidecarId> = (0..n).map(|k| store.push(&long(k), 0).unwrap()).collect();
+        let ids: Vec<SidecarId> = (0..n).map(|k| store.push(&long(k)).unwrap()).collect();
         store.seal().unwrap();
         let size = store.records.end() as usize;
         assert!(size / n > 400, "records of {} bytes", size / n);
@@ -438,7 +410,7 @@ mod tests {
             let file = tempfile::tempfile().unwrap();
             let mut store = Sidecars::new(Some(file.try_clone().unwrap()));
             let ids: Vec<SidecarId> = (0..2 * STRIDE)
-                .map(|k| store.push(&sidecar(k, long), 0).unwrap())
+                .map(|k| store.push(&sidecar(k, long)).unwrap())
                 .collect();
             store.seal().unwrap();
             assert_eq!(store.every.len(), 2);
@@ -484,7 +456,7 @@ mod tests {
     fn a_changed_spill_file_is_an_error() {
         let file = tempfile::tempfile().unwrap();
         let mut store = Sidecars::new(Some(file.try_clone().unwrap()));
-        let id = store.push(&samples()[0], 1).unwrap();
+        let id = store.push(&samples()[0]).unwrap();
         store.seal().unwrap();
         file.set_len(10).unwrap();
         let err = store.get(id).unwrap_err();
@@ -492,7 +464,7 @@ mod tests {
         // Again: a failed read left no window to serve it from.
         assert!(store.get(id).is_err());
         let mut mem = Sidecars::new(None);
-        let id = mem.push(&samples()[0], 1).unwrap();
+        let id = mem.push(&samples()[0]).unwrap();
         mem.seal().unwrap();
         let cut = mem.records.end() - 1;
         mem.records.damage(cut);
@@ -505,8 +477,8 @@ mod tests {
             use std::os::unix::fs::FileExt;
             let file = tempfile::tempfile().unwrap();
             let mut store = Sidecars::new(Some(file.try_clone().unwrap()));
-            let id = store.push(&samples()[0], 1).unwrap();
-            let next = store.push(&samples()[1], 1).unwrap();
+            let id = store.push(&samples()[0]).unwrap();
+            let next = store.push(&samples()[1]).unwrap();
             store.seal().unwrap();
             let mut len = [0; 4];
             file.read_exact_at(&mut len, 0).unwrap();

@@ -198,10 +198,7 @@ impl Builder {
                 e.sidecar = Some(match (*known, carried) {
                     (Some(id), None) => id,
                     (None, Some(f)) => {
-                        let id = self
-                            .sidecars
-                            .push(&f.sidecar, f.hash)
-                            .map_err(Error::Spill)?;
+                        let id = self.sidecars.push(&f.sidecar).map_err(Error::Spill)?;
                         *known = Some(id);
                         id
                     }

@@ -21,6 +21,7 @@ use crate::{
 
 mod export;
 mod first_by_path;
+mod held;
 mod matching;
 mod place;
 mod placed;
@@ -28,6 +29,7 @@ mod slices;
 mod survey;
 
 use first_by_path::FirstByPath;
+use held::HeldListings;
 use placed::{Chain, Placed, PlacedJson, PlacedStore};
 use survey::Surveyed;
 
@@ -200,6 +202,8 @@ struct Builder {
     matching_file: Option<std::fs::File>,
     /// The media and JSON entries as placed, until their folder is matched.
     placed: PlacedStore,
+    /// The tar parts' listings, from their survey to their placement.
+    held: HeldListings,
     /// Each zip part, opened when a JSON entry of it is first read (`read_json`).
     files: Vec<Option<std::fs::File>>,
 }
@@ -250,8 +254,8 @@ impl Builder {
                 (p, empty)
             })
             .collect();
-        let (sidecars, media_file, placement, survey_file, matching_file) = match spill {
-            Spill::Memory => (None, None, None, None, None),
+        let (sidecars, media_file, placement, survey_file, matching_file, held) = match spill {
+            Spill::Memory => (None, None, None, None, None, None),
             Spill::Files {
                 sidecars,
                 media,
@@ -259,12 +263,14 @@ impl Builder {
                 placement,
                 survey,
                 matching,
+                listings,
             } => (
                 Some(sidecars),
                 Some((media, media_index)),
                 Some(placement),
                 Some(survey),
                 Some(matching),
+                Some(listings),
             ),
         };
         Builder {
@@ -276,6 +282,7 @@ impl Builder {
             survey_file,
             matching_file,
             placed: PlacedStore::new(placement),
+            held: HeldListings::new(held),
             files: (0..nparts).map(|_| None).collect(),
         }
     }
@@ -846,11 +853,12 @@ mod tests {
     const SIDECAR: &[u8] = br#"{"title": "a.jpg", "photoTakenTime": {"timestamp": "1600000000"}}"#;
 
     /// The survey holds one part's listing at a time: between the survey and the placement
-    /// a zip or folder part holds no entry (it is listed again when placed), a tar part its
-    /// whole listing (it cannot be listed without being read whole). What the placement makes
-    /// of them is what it made of a listing held throughout.
+    /// no part holds an entry in memory: a zip or folder part is listed again when placed, a
+    /// tar part's listing (it cannot be listed without being read whole) is read back from
+    /// where the survey wrote it (`held.rs`). What the placement makes of them is what it made
+    /// of a listing held throughout.
     #[test]
-    fn parts_are_listed_again_when_placed_and_tar_parts_held() {
+    fn parts_are_listed_again_or_read_back_when_placed() {
         let t = tempfile::tempdir().unwrap();
         let dir = "Takeout/Google Photos/Photos from 2020";
         let zip = t.path().join("takeout-20250921T101010Z-001.zip");
@@ -890,7 +898,7 @@ mod tests {
             seen,
             [
                 (PartFormat::Zip, 0),
-                (PartFormat::Tgz, 2),
+                (PartFormat::Tgz, 0),
                 (PartFormat::Folder, 0)
             ]
         );
@@ -914,8 +922,8 @@ mod tests {
     /// A part that lists otherwise when it is placed than when it was surveyed changed while
     /// it was read: the scan stops with an error naming it, whether a file was added to a
     /// folder part or a zip part was written again with other contents; a `.DS_Store` written
-    /// in between is no change. A tar part is not read again (its listing is held), so one
-    /// removed after the survey is still placed.
+    /// in between is no change. A tar part is not read again (its listing is read back from
+    /// the survey's spill file), so one removed after the survey is still placed.
     #[test]
     fn a_part_changed_between_its_two_listings_is_an_error_naming_it() {
         let t = tempfile::tempdir().unwrap();

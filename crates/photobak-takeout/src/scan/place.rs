@@ -21,10 +21,12 @@ pub(super) struct Placement {
 }
 
 impl Builder {
-    /// Lists part `p` again unless its listing is held; an error when that listing is not the
-    /// one the survey saw (the part changed while it was read).
+    /// Lists part `p` again, or reads back its held listing (a tar part's, `held.rs`); an
+    /// error when a listing made again is not the one the survey saw (the part changed while
+    /// it was read).
     fn relist(&mut self, p: usize, surveyed: &Surveyed) -> Result<(), Error> {
-        if surveyed.held {
+        if let Some(at) = surveyed.held {
+            self.listings[p].1.entries = self.held.take(at).map_err(Error::SpillRead)?;
             return Ok(());
         }
         let mut budget = surveyed.budget;

@@ -115,27 +115,9 @@ impl PlacedStore {
     /// When the file cannot be written.
     pub(super) fn push_json(&mut self, chain: &mut Chain, j: &PlacedJson) -> std::io::Result<()> {
         self.append(chain, JSON, |out| {
-            let e = &j.entry;
-            for n in [j.part, e.ordinal, e.dir] {
-                out.extend_from_slice(&n.to_le_bytes());
-            }
+            out.extend_from_slice(&j.part.to_le_bytes());
             out.push(u8::from(j.skip));
-            out.extend_from_slice(&e.size.to_le_bytes());
-            match &e.held {
-                Held::Nothing => out.push(0),
-                Held::At(EntryAt::File) => out.push(1),
-                Held::At(EntryAt::Zip(z)) => {
-                    out.push(2);
-                    put_zip(out, z);
-                }
-                Held::Data(d) => {
-                    out.push(3);
-                    let n = u32::try_from(d.len()).expect("a JSON file of fewer than 4 GB");
-                    out.extend_from_slice(&n.to_le_bytes());
-                    out.extend_from_slice(d);
-                }
-            }
-            put_text(out, Some(&e.name));
+            put_entry(out, &j.entry);
         })
     }
 
@@ -300,35 +282,61 @@ fn decode(b: &[u8]) -> std::io::Result<(u64, Placed)> {
 /// A record as [`PlacedStore::push_json`] wrote it: the record before it, and the entry.
 fn decode_json(b: &[u8]) -> std::io::Result<(u64, PlacedJson)> {
     unframed(b, JSON, |f| {
-        let (part, ordinal, dir) = (f.u32()?, f.u32()?, f.u32()?);
+        let part = f.u32()?;
         let skip = match f.u8()? {
             0 => false,
             1 => true,
             _ => return None,
         };
-        let size = f.u64()?;
-        let held = match f.u8()? {
-            0 => Held::Nothing,
-            1 => Held::At(EntryAt::File),
-            2 => Held::At(EntryAt::Zip(f.zip()?)),
-            3 => {
-                let n = f.u32()?;
-                Held::Data(f.take(n as usize)?.into())
-            }
-            _ => return None,
-        };
-        let name = f.text()??.into();
-        Some(PlacedJson {
-            part,
-            skip,
-            entry: RawEntry {
-                ordinal,
-                dir,
-                name,
-                size,
-                held,
-            },
-        })
+        let entry = take_entry(f)?;
+        Some(PlacedJson { part, skip, entry })
+    })
+}
+
+/// A listed entry's fields, as [`take_entry`] reads them back: what a placed JSON entry and a
+/// held tar listing (`held.rs`) keep of it.
+pub(super) fn put_entry(out: &mut Vec<u8>, e: &RawEntry) {
+    for n in [e.ordinal, e.dir] {
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+    out.extend_from_slice(&e.size.to_le_bytes());
+    match &e.held {
+        Held::Nothing => out.push(0),
+        Held::At(EntryAt::File) => out.push(1),
+        Held::At(EntryAt::Zip(z)) => {
+            out.push(2);
+            put_zip(out, z);
+        }
+        Held::Data(d) => {
+            out.push(3);
+            let n = u32::try_from(d.len()).expect("a listed file of fewer than 4 GB held");
+            out.extend_from_slice(&n.to_le_bytes());
+            out.extend_from_slice(d);
+        }
+    }
+    put_text(out, Some(&e.name));
+}
+
+/// A listed entry written by [`put_entry`]; None when the fields are not one.
+pub(super) fn take_entry(f: &mut Fields<'_>) -> Option<RawEntry> {
+    let (ordinal, dir, size) = (f.u32()?, f.u32()?, f.u64()?);
+    let held = match f.u8()? {
+        0 => Held::Nothing,
+        1 => Held::At(EntryAt::File),
+        2 => Held::At(EntryAt::Zip(f.zip()?)),
+        3 => {
+            let n = f.u32()?;
+            Held::Data(f.take(n as usize)?.into())
+        }
+        _ => return None,
+    };
+    let name = f.text()??.into();
+    Some(RawEntry {
+        ordinal,
+        dir,
+        name,
+        size,
+        held,
     })
 }
 

@@ -21,10 +21,8 @@
 
 use std::collections::BinaryHeap;
 use std::io::{Seek, SeekFrom};
-use std::sync::Arc;
 
 use super::*;
-use crate::json::RawKind;
 use crate::records::{Fields, Records, Sequential, framed};
 use crate::sidecars;
 
@@ -65,8 +63,6 @@ pub(super) fn slice_of(name: &str, slices: usize) -> u32 {
 /// A folder's sidecars and matched runs while it is matched (see the module docs).
 pub(super) struct Scratch {
     records: Records,
-    /// Held texts of sidecars read from tar parts (their records name them by index).
-    texts: Vec<Arc<str>>,
     buf: Vec<u8>,
 }
 
@@ -89,7 +85,6 @@ impl Scratch {
         };
         Ok(Scratch {
             records: Records::new(file),
-            texts: Vec::new(),
             buf: Vec::new(),
         })
     }
@@ -99,18 +94,11 @@ impl Scratch {
     /// # Errors
     /// When the file cannot be written.
     pub(super) fn put_sidecar(&mut self, f: &Folded) -> std::io::Result<u64> {
-        let text = match &f.sidecar.raw.0 {
-            RawKind::Text(t) => {
-                self.texts.push(t.clone());
-                Some(u32::try_from(self.texts.len() - 1).map_err(std::io::Error::other)?)
-            }
-            RawKind::At { .. } => None,
-        };
         self.buf.clear();
         framed(&mut self.buf, |out| {
             out.extend_from_slice(&f.hash.to_le_bytes());
             out.push(u8::from(f.composition));
-            sidecars::encode(&f.sidecar, text, out);
+            sidecars::encode(&f.sidecar, out);
         });
         self.records.append(&self.buf)
     }
@@ -137,7 +125,7 @@ impl Scratch {
                 1 => true,
                 _ => return None,
             };
-            let sidecar = sidecars::decode(f.0, &self.texts)?;
+            let sidecar = sidecars::decode(f.0)?;
             Some(Folded {
                 sidecar,
                 hash,

@@ -10,8 +10,8 @@
 //! Now a zip or folder part is listed here, surveyed and released, and listed again when it is
 //! placed: its central directory (or its folders) is read twice, and the second listing must
 //! be the first one again ([`fingerprint`]), or the part changed while it was read. A tar or
-//! tgz part can only be listed by reading it whole, so its listing is held from here to its
-//! placement (the listings of every such part at once, as before).
+//! tgz part can only be listed by reading it whole, so its entries are written to a spill
+//! file here and read back when it is placed (`held.rs`).
 
 use std::hash::Hasher;
 
@@ -30,8 +30,9 @@ pub(super) struct Surveyed {
     pub(super) listed: usize,
     /// A hash of its listed entries ([`fingerprint`]).
     pub(super) fingerprint: u64,
-    /// Whether its listing is held from the survey to its placement (a tar or tgz part).
-    pub(super) held: bool,
+    /// Where its listing is kept from the survey to its placement, a tar or tgz part's
+    /// (`held.rs`); None: it is listed again.
+    pub(super) held: Option<super::held::HeldAt>,
 }
 
 /// What the survey found of the whole export.
@@ -135,18 +136,25 @@ impl Builder {
             self.survey_part(p, &mode, &mut s, &mut hashes, &mut products)
                 .map_err(Error::Spill)?;
             let listing = &mut self.listings[p].1;
+            let (listed, fingerprint) = (listing.entries.len(), fingerprint(listing));
+            let entries = std::mem::take(&mut listing.entries);
+            let held = if held {
+                // Its folders stay (a few per part): its entries name them.
+                Some(self.held.put(&entries).map_err(Error::Spill)?)
+            } else {
+                listing.dirs = Vec::new();
+                None
+            };
+            drop(entries);
             s.parts.push(Surveyed {
                 mode,
                 budget: before,
-                listed: listing.entries.len(),
-                fingerprint: fingerprint(listing),
+                listed,
+                fingerprint,
                 held,
             });
-            if !held {
-                listing.entries = Vec::new();
-                listing.dirs = Vec::new();
-            }
         }
+        self.held.seal().map_err(Error::Spill)?;
         let mut is_photos = vec![false; products.len()];
         for (name, id) in products {
             is_photos[id as usize] = s.photos_products.get(&name).copied().unwrap_or(false);
