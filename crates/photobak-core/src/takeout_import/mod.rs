@@ -272,7 +272,8 @@ pub(crate) async fn scan_export(repo: &Arc<Repo>, parts: Vec<PathBuf>) -> Result
 /// Pass 1, the catalog's sidecars and media entries in scratch files of the repository (see
 /// [`photobak_takeout::Sidecars`] and [`photobak_takeout::Media`]; the others hold where each
 /// media entry starts, and, while the scan runs, the media and JSON entries as placed, the
-/// survey's hashes and a large folder's sidecars and slices while it is matched:
+/// survey's hashes, a large folder's sidecars and slices while it is matched, and the tar
+/// parts' listings from their survey to their placement:
 /// [`photobak_takeout::Spill::Files`]). The outer error is the
 /// repository's (a scratch file cannot be made, written or read back: [`Error::Io`]); the
 /// inner one the export's (no part can be read, or one changed while it was read), which a
