@@ -24,7 +24,9 @@
 //!
 //! Why a sorted vector: 41 bytes per item (key, row, file, fingerprint; a byte of flags), made
 //! at its size. A map of the same entries with a run id each cost some 75 bytes per item, the
-//! most of what a no-op backup held per item (BENCHMARKS.md, session 16).
+//! most of what a no-op backup held per item (BENCHMARKS.md, session 16). It is still memory
+//! per item, so an account of more items than the caller's bound is not read at all (the
+//! engine's `KNOWN_ITEMS_AT_MOST`): its run looks every listed item up, as before this module.
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ToSql, params};
@@ -221,11 +223,18 @@ impl KnownItems {
 impl Index {
     /// The account's items that have a stored file and a version, for recognising them when
     /// they are listed again unchanged (one scan of the account's items) in run `run_id`;
-    /// those whose sighting that run already recorded start as seen.
+    /// those whose sighting that run already recorded start as seen. None when the account
+    /// has more than `at_most` items: 41 bytes each are held for the run, so past a bound the
+    /// caller looks each listed item up instead, slower but in memory that does not grow.
     ///
     /// # Errors
     /// The index's.
-    pub fn known_items(&self, account_id: i64, run_id: i64) -> Result<KnownItems> {
+    pub fn known_items(
+        &self,
+        account_id: i64,
+        run_id: i64,
+        at_most: usize,
+    ) -> Result<Option<KnownItems>> {
         self.with(|c| {
             // Made at its size: the account's items, counted from one of the indices that
             // start with the account (an upper bound: some have no stored file), so the vector
@@ -233,6 +242,9 @@ impl Index {
             let rows: i64 = c
                 .prepare_cached("SELECT count(*) FROM items WHERE account_id = ?1")?
                 .query_row([account_id], |r| r.get(0))?;
+            if usize::try_from(rows).unwrap_or(usize::MAX) > at_most {
+                return Ok(None);
+            }
             let mut known: Vec<Known> = Vec::with_capacity(usize::try_from(rows).unwrap_or(0));
             // The table in its own order (`NOT INDEXED`): through an index on `account_id`
             // (the planner picks a name index) every row is a lookup of its own, in no order,
@@ -269,11 +281,11 @@ impl Index {
                     flags[at] |= SEEN;
                 }
             }
-            Ok(KnownItems {
+            Ok(Some(KnownItems {
                 known,
                 flags,
                 scratch: Vec::with_capacity(256),
-            })
+            }))
         })
     }
 
@@ -380,7 +392,7 @@ mod tests {
             }
         }
         let run = index.begin_run("backup", Some(acc.id)).unwrap();
-        let mut known = index.known_items(acc.id, run).unwrap();
+        let mut known = index.known_items(acc.id, run, usize::MAX).unwrap().unwrap();
         assert_eq!(known.len(), n - 1, "every item with a stored file");
         let mut changed: Vec<(usize, ItemMeta)> = vec![
             (
@@ -487,6 +499,30 @@ mod tests {
     }
 
     /// A key two or three remote ids share leaves every one of them out; the others stay.
+    /// Past the bound nothing is read (the caller looks items up one by one); at it, all is.
+    #[test]
+    fn an_account_past_the_bound_is_not_read() {
+        let (_t, index, acc) = index_with_account();
+        let first = index.begin_run("backup", Some(acc.id)).unwrap();
+        for i in 0..5 {
+            let st = index
+                .upsert_item(
+                    acc.id,
+                    &format!("r{i}"),
+                    &listed(i),
+                    first,
+                    Source::Library,
+                    None,
+                )
+                .unwrap();
+            index.test_content(&format!("g/a/{i}.jpg"), &[i as u8], None, Some(st.id));
+        }
+        let run = index.begin_run("backup", Some(acc.id)).unwrap();
+        assert!(index.known_items(acc.id, run, 4).unwrap().is_none());
+        let known = index.known_items(acc.id, run, 5).unwrap().unwrap();
+        assert_eq!(known.len(), 5);
+    }
+
     #[test]
     fn shared_keys_are_left_out() {
         let entry = |key: u64| Known {
@@ -516,7 +552,7 @@ mod tests {
             .unwrap();
         let c1 = index.test_content("g/a/1.jpg", b"1", None, Some(st.id));
         let run = index.begin_run("backup", Some(acc.id)).unwrap();
-        let mut known = index.known_items(acc.id, run).unwrap();
+        let mut known = index.known_items(acc.id, run, usize::MAX).unwrap().unwrap();
         let u = known.unchanged("r1", &listed(1)).unwrap();
         assert_eq!((u.id, u.content_id), (st.id, c1));
         let before = sighting(&index, "r1");
@@ -544,13 +580,15 @@ mod tests {
         assert!(known.unchanged("r1", &listed(1)).unwrap().seen_this_run);
         // Read again in the same run, the row's sighting says so; in the next, it does not.
         let again = index
-            .known_items(acc.id, run)
+            .known_items(acc.id, run, usize::MAX)
+            .unwrap()
             .unwrap()
             .unchanged("r1", &listed(1));
         assert!(again.unwrap().seen_this_run);
         let next = index.begin_run("backup", Some(acc.id)).unwrap();
         let later = index
-            .known_items(acc.id, next)
+            .known_items(acc.id, next, usize::MAX)
+            .unwrap()
             .unwrap()
             .unchanged("r1", &listed(1));
         assert!(!later.unwrap().seen_this_run);
