@@ -43,7 +43,7 @@ use crate::ingest::{IngestRequest, Stored, album_folder, ingest};
 use crate::kinds::Source as SourceKind;
 use crate::progress::Progress;
 use crate::repo::Repo;
-use crate::repo::store::{Staged, hash_file};
+use crate::repo::store::{GROUP_BYTES, GROUP_ENTRIES, GROUP_EVERY, Staged, hash_file};
 use crate::source::{
     Bytes, Delivery, FetchBytes, FetchContext, Flow, Intake, ListedItem, NewAlbum, Source,
 };
@@ -683,24 +683,13 @@ async fn file_is_healthy(repo: &Arc<Repo>, content_id: i64) -> Result<bool> {
     .await
 }
 
-/// Files of one group, at most; also the committer's queue, so the fetches go on while a group
-/// is committed.
-///
-/// A group used to be whatever was queued when the committer was free (up to 256): at
-/// thumbnail sizes the committer kept up, so groups were of 7 files, and a backup of 20,000
-/// paid 2,710 `syncfs`, as many folder fsyncs and commits (strace: 12.4 s in the syncs), and
-/// 239,393 `pwrite`s of index pages, since each commit rewrites the index pages its rows
-/// touch. Filled up to [`GROUP_EVERY`], the same backup pays 38 `syncfs`, 59 `fsync`s and
-/// 143,178 `pwrite`s (BENCHMARKS.md, session 19); 1,024 as for a Takeout import's groups.
-const GROUP_ENTRIES: usize = 1024;
-
-/// Bytes of one group, at most.
-const GROUP_BYTES: u64 = 64 << 20;
-
-/// The longest the committer waits for a group to fill: bounds how long a fetched file waits
-/// for its commit (what a crash makes the next run fetch or adopt again), and how late
-/// `status` and the progress see it stored.
-const GROUP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+// A group's bounds are the group commit's (`repo::store::GROUP_ENTRIES` and the others), and
+// the committer's queue holds a group, so the fetches go on while one is committed. A group
+// used to be whatever was queued when the committer was free (up to 256): at thumbnail sizes
+// the committer kept up, so groups were of 7 files, and a backup of 20,000 paid 2,710
+// `syncfs`, as many folder fsyncs and commits (strace: 12.4 s in the syncs), and 239,393
+// `pwrite`s of index pages. Filled for up to `GROUP_EVERY`, the same backup pays 38 `syncfs`,
+// 59 `fsync`s and 143,178 `pwrite`s (BENCHMARKS.md, session 19).
 
 /// One item's fetch on the pool; its storing is the committer's ([`commit_groups`]).
 struct FetchJob {

@@ -328,6 +328,7 @@ impl Index {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::index::Account;
     use crate::index::tests::index_with_account;
     use crate::kinds::TimeSource;
 
@@ -343,6 +344,32 @@ mod tests {
             camera_make: n.is_multiple_of(2).then(|| "Sony".into()),
             version: Some(format!("v{n}")),
             ..Default::default()
+        }
+    }
+
+    /// Items `r0` … of the account listed by a first run, each with a stored file but
+    /// `without`.
+    fn stored_items(index: &Index, acc: &Account, n: usize, without: Option<usize>) {
+        let first = index.begin_run("backup", Some(acc.id)).unwrap();
+        for i in 0..n {
+            let st = index
+                .upsert_item(
+                    acc.id,
+                    &format!("r{i}"),
+                    &listed(i),
+                    first,
+                    Source::Library,
+                    None,
+                )
+                .unwrap();
+            if Some(i) != without {
+                index.test_content(
+                    &format!("g/a/{i}.jpg"),
+                    format!("{i}").as_bytes(),
+                    None,
+                    Some(st.id),
+                );
+            }
         }
     }
 
@@ -368,29 +395,9 @@ mod tests {
     #[test]
     fn one_changed_item_among_many_is_not_recognised_as_unchanged() {
         let (_t, index, acc) = index_with_account();
-        let first = index.begin_run("backup", Some(acc.id)).unwrap();
         let n = 200;
-        for i in 0..n {
-            let st = index
-                .upsert_item(
-                    acc.id,
-                    &format!("r{i}"),
-                    &listed(i),
-                    first,
-                    Source::Library,
-                    None,
-                )
-                .unwrap();
-            // Item 7 has no stored file yet.
-            if i != 7 {
-                index.test_content(
-                    &format!("g/a/{i}.jpg"),
-                    format!("{i}").as_bytes(),
-                    None,
-                    Some(st.id),
-                );
-            }
-        }
+        // Item 7 has no stored file yet.
+        stored_items(&index, &acc, n, Some(7));
         let run = index.begin_run("backup", Some(acc.id)).unwrap();
         let mut known = index.known_items(acc.id, run, usize::MAX).unwrap().unwrap();
         assert_eq!(known.len(), n - 1, "every item with a stored file");
@@ -498,31 +505,18 @@ mod tests {
         }
     }
 
-    /// A key two or three remote ids share leaves every one of them out; the others stay.
     /// Past the bound nothing is read (the caller looks items up one by one); at it, all is.
     #[test]
     fn an_account_past_the_bound_is_not_read() {
         let (_t, index, acc) = index_with_account();
-        let first = index.begin_run("backup", Some(acc.id)).unwrap();
-        for i in 0..5 {
-            let st = index
-                .upsert_item(
-                    acc.id,
-                    &format!("r{i}"),
-                    &listed(i),
-                    first,
-                    Source::Library,
-                    None,
-                )
-                .unwrap();
-            index.test_content(&format!("g/a/{i}.jpg"), &[i as u8], None, Some(st.id));
-        }
+        stored_items(&index, &acc, 5, None);
         let run = index.begin_run("backup", Some(acc.id)).unwrap();
         assert!(index.known_items(acc.id, run, 4).unwrap().is_none());
         let known = index.known_items(acc.id, run, 5).unwrap().unwrap();
         assert_eq!(known.len(), 5);
     }
 
+    /// A key two or three remote ids share leaves every one of them out; the others stay.
     #[test]
     fn shared_keys_are_left_out() {
         let entry = |key: u64| Known {

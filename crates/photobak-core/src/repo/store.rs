@@ -16,6 +16,26 @@ use super::naming::numbered;
 use crate::error::{Error, IoContext, Result};
 use crate::meta::{FileMeta, read_file_meta};
 
+/// Files of one group commit ([`Repo::begin_group`]), at most: the same bounds for both
+/// committers, a Takeout import's bytes pass and the engine's for fetched files.
+///
+/// Each group costs a `syncfs` and a commit, and a commit writes every index page the group
+/// changed: the entries' rows sit at random places of the content table's hash and path
+/// indexes, so 256 entries of a 100,000-item library dirtied about a thousand pages, most of
+/// them again in the next group. 1,024 entries share many of those pages: a first import of
+/// 100,000 small photos took 54 s instead of 60 s on this machine's disk, 29 s instead of 34 s
+/// on tmpfs (BENCHMARKS.md, session 18), for under 1 MiB more memory (the queue and the group's
+/// names).
+pub const GROUP_ENTRIES: usize = 1024;
+
+/// Bytes of one group commit, at most.
+pub const GROUP_BYTES: u64 = 64 << 20;
+
+/// The longest a group stays open for more files: bounds what a crash makes the next run adopt
+/// (or fetch) again, and how late `status` and the progress see a file stored. Long enough for
+/// a full group of small files (about 3,000 a second are stored).
+pub const GROUP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A file being written into the repository's temporary area.
 pub struct StageWriter {
     path: PathBuf,

@@ -34,28 +34,9 @@ use crate::error::{Error, Result};
 use crate::id_set::IdSet;
 use crate::progress::{Watched, is_cancelled_read};
 use crate::repo::Repo;
-use crate::repo::store::Staged;
+use crate::repo::store::{GROUP_BYTES, GROUP_ENTRIES, GROUP_EVERY, Staged};
 use crate::source::{Delivery, Intake};
 use crate::summary::RunSummary;
-
-/// Entries of the bytes pass made durable and committed together, at most.
-///
-/// Each group costs a `syncfs` and a commit, and a commit writes every index page the group
-/// changed: the entries' rows sit at random places of the content table's hash and path
-/// indexes, so 256 entries of a 100,000-item library dirtied about a thousand pages, most of
-/// them again in the next group. 1,024 entries share many of those pages: a first import of
-/// 100,000 small photos took 54 s instead of 60 s on this machine's disk, 29 s instead of 34 s
-/// on tmpfs (BENCHMARKS.md, session 18), for under 1 MiB more memory (the queue and the group's
-/// names).
-const GROUP_ENTRIES: usize = 1024;
-
-/// Bytes of the bytes pass made durable together, at most.
-const GROUP_BYTES: u64 = 64 << 20;
-
-/// The longest a group of the bytes pass stays open: bounds what a crash makes the next run
-/// adopt again, and lets `status` see an import progress. Long enough for a full group of
-/// small entries (about 3,000 a second are stored).
-const GROUP_EVERY: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// Readers at most (one per core below that): each keeps a core busy reading, inflating and
 /// hashing, and past a few the disk that takes the bytes sets the pace anyway.
@@ -495,18 +476,7 @@ fn read_and_store(
         (settled, read)
     });
     settled?;
-    found.gather(read, store_problems).map_err(|e| match e {
-        Gathered::Plan(e) => super::plan_io(cx.repo, e),
-        Gathered::Scratch(e) => super::scratch_unreadable(cx.repo, e),
-    })
-}
-
-/// Why the readers' outcomes fail the run: the repository's own files, never the export.
-enum Gathered {
-    /// The import's plan could not be read back.
-    Plan(std::io::Error),
-    /// The catalog's store could not be read back.
-    Scratch(std::io::Error),
+    found.gather(cx.repo, read, store_problems)
 }
 
 impl Reading {
@@ -515,12 +485,14 @@ impl Reading {
     ///
     /// # Errors
     /// When the plan or the catalog's store could not be read back for some stretch (the
-    /// plan's failure first): the run fails once what was read is stored.
+    /// plan's failure first): the repository's own files, never the export; the run fails
+    /// once what was read is stored.
     fn gather(
         &mut self,
+        repo: &Repo,
         mut read: Vec<(usize, std::result::Result<Vec<Problem>, StretchFailure>)>,
         mut store_problems: Vec<Problem>,
-    ) -> std::result::Result<(), Gathered> {
+    ) -> Result<()> {
         let (mut unplanned, mut scratch) = (None, None);
         read.sort_by_key(|(i, _)| *i);
         for (_, r) in read {
@@ -546,8 +518,8 @@ impl Reading {
         }
         self.problems.append(&mut store_problems);
         match (unplanned, scratch) {
-            (Some(e), _) => Err(Gathered::Plan(e)),
-            (None, Some(e)) => Err(Gathered::Scratch(e)),
+            (Some(e), _) => Err(super::plan_io(repo, e)),
+            (None, Some(e)) => Err(super::scratch_unreadable(repo, e)),
             (None, None) => Ok(()),
         }
     }
