@@ -125,8 +125,10 @@ pub fn archive_entries(data: &[u8]) {
         max_entry_bytes: 4 << 20,
         max_ratio: 100,
         max_entries: 10_000,
-        // Small slices, so that the fuzzer reaches the sliced matching of a folder too.
+        // Small slices, so that the fuzzer reaches the sliced matching of a folder too, and
+        // crowded slices matched in parts (by counters, by stems).
         folder_slice: 4,
+        crowded_slice: 12,
     };
     let Ok(catalog) = photobak_takeout::scan(std::slice::from_ref(&part), &limits) else {
         return;

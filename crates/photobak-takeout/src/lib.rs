@@ -20,7 +20,11 @@
 //!    than [`Limits::folder_slice`] is matched in slices of its names
 //!    ([`names::slice_key`]: the name rules never pair names of two keys), each slice's
 //!    entries written in record order to a scratch file and the slices merged: what the scan
-//!    holds while it matches is one slice, and some 50 bytes for each entry of the folder.
+//!    holds while it matches is one slice, and some 50 bytes for each entry of the folder. A
+//!    slice that one key crowds past [`Limits::crowded_slice`] names (`image(N).png`) is
+//!    matched in parts of whole collision counters (`scan/crowded.rs`). When no part
+//!    carries a Takeout name, the export's derived id hashes every listed path in sorted
+//!    order, sorted in runs in a spill file (`scan/derived.rs`).
 //! 2. [`for_each_media`] (or [`for_each_selected_media`]) streams the bytes of the catalog's
 //!    media part by part in archive order and calls back once per media entry (the tgz is
 //!    streamed again, zip entries are read through their local headers where the scan found
@@ -62,8 +66,8 @@
 //!   per-entry problem lands in [`Catalog::problems`].
 //!   `scan_into(parts, limits, spill: Spill)` keeps the sidecars, the media entries and where
 //!   each starts (and, while the scan runs, the media and JSON entries as placed, the
-//!   survey's hashes of paths, and a large folder's sidecars and slices while it is
-//!   matched) in files the caller gives ([`Spill::Files`], or
+//!   survey's hashes of paths, a large folder's sidecars and slices while it is matched,
+//!   the tar parts' listings, and the paths of a derived export id) in files the caller gives ([`Spill::Files`], or
 //!   `Spill::files(make)` with a function that makes each; [`Error::Spill`] when one cannot be
 //!   written).
 //! * [`Slots`]: fixed-width slots by index in a file, through a small cache of pages (what the
@@ -556,10 +560,16 @@ pub struct Limits {
     /// [`names::slice_key`] hashed into as many slices as it takes for this many entries a
     /// slice on average. What the scan holds while it matches grows with this; what it holds
     /// for the whole folder meanwhile is some 50 bytes per entry (where each is, its slice,
-    /// its sidecar's id). A slice is not cut smaller than the names of one key: a folder of
-    /// names that all begin alike up to their first `.`, `(` or `-` (`image(1).png`,
-    /// `image(2).png` …) is matched as one slice, as those names may pair with each other.
+    /// its sidecar's id). A slice is not cut between the names of one key, as those names may
+    /// pair with each other, unless it is crowded ([`Limits::crowded_slice`]).
     pub folder_slice: usize,
+    /// Names (media entries and sidecars) a slice may hold before it is matched in parts: a
+    /// key that fills a slice alone (`image.png`, `image(1).png` … share the key `image`) is
+    /// matched a run of whole collision counters at a time, each part of at most
+    /// [`Limits::folder_slice`] names; a counter of one key with more names than this (only a
+    /// hostile export has one) is matched in parts of one plain stem, which is reported as a
+    /// [`ProblemKind::TooLarge`] of the folder (see `scan/crowded.rs`).
+    pub crowded_slice: usize,
 }
 
 impl Default for Limits {
@@ -570,6 +580,9 @@ impl Default for Limits {
             max_ratio: 1000,
             max_entries: 10_000_000,
             folder_slice: 8192,
+            // A slice holds about `folder_slice` media entries and as many sidecars (the keys'
+            // hashes spread them evenly): only a crowding key passes twice that.
+            crowded_slice: 4 * 8192,
         }
     }
 }

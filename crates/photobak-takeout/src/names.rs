@@ -185,6 +185,46 @@ pub fn slice_key(name: &str) -> String {
     lower.to_owned()
 }
 
+/// The last collision counter written in a name, `(N)` with one to six digits wherever it
+/// stands: the finer key of a slice that one [`slice_key`] fills (`unnamed.jpg`,
+/// `unnamed(1).jpg` … are all `unnamed`), which is matched in parts of counters
+/// (scan/matching.rs). A media name's and a sidecar file's name (not its title) agree on it
+/// for every pairing the rules make: `X(N).jpg` with `X.jpg(N).json`,
+/// `X.jpg.supplemental-metadata(N).json` and `X(N).jpg.json`; a title's own `(N)`
+/// (`X(1).jpg`, its sidecar `X(1).jpg.supplemental-metadata.json`); an edit or a companion
+/// and its original (`X(N)-edited.jpg`, `X-edited(N).jpg`, `X(N).MP4` with `X(N).jpg`); the
+/// corners where they do not are in scan/crowded.rs.
+pub fn last_counter(name: &str) -> Option<u32> {
+    counters_in(name).last()
+}
+
+/// Every counter written in `name`, `(N)` with one to six digits (as [`strip_counter`]
+/// reads one), wherever it stands, in order.
+pub fn counters_in(name: &str) -> impl Iterator<Item = u32> + '_ {
+    name.match_indices('(').filter_map(move |(at, _)| {
+        let rest = &name[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        ((1..=6).contains(&digits) && rest[digits..].starts_with(')'))
+            .then(|| rest[..digits].parse().ok())
+            .flatten()
+    })
+}
+
+/// A name without what tells related names apart beyond their counter: folded in lower case,
+/// without a media extension and its collision counters (`unnamed(1)(2).JPG` → `unnamed`).
+/// The last resort of a slice that one key and one counter fill, which only a hostile or
+/// broken export has: names of one stem are matched together, so a file still finds the
+/// sidecar titled as it is named, but an edit, a companion or a clipped name may not find
+/// its original's.
+pub fn plain_stem(name: &str) -> String {
+    let (base, ext) = split_ext(name);
+    let mut stem = if is_media_ext(ext) { base } else { name };
+    while let Some((s, _)) = strip_counter(stem) {
+        stem = s;
+    }
+    fold_key(&stem.to_lowercase())
+}
+
 fn ext_in(ext: &str, list: &[&str]) -> bool {
     let e = ext.strip_prefix('.').unwrap_or(ext);
     list.iter().any(|x| x.eq_ignore_ascii_case(e))
@@ -486,6 +526,47 @@ mod tests {
         ] {
             assert_eq!(slice_key(a), slice_key(b), "{a} {b}");
         }
+    }
+
+    /// The finer keys of a slice filled by one key: the counter a media name and its
+    /// sidecar's file name (or an edit, a companion and its original) both carry, and the
+    /// stem of a file and its sidecar's title.
+    #[test]
+    fn names_paired_have_one_counter_and_one_plain_stem() {
+        for (a, b, k) in [
+            ("unnamed(7).jpg", "unnamed.jpg(7).json", Some(7)),
+            (
+                "unnamed(7).jpg",
+                "unnamed.jpg.supplemental-metadata(7).json",
+                Some(7),
+            ),
+            (
+                "unnamed(7).jpg",
+                "unnamed.jpg.supplemental-me(7).json",
+                Some(7),
+            ),
+            ("unnamed(7).jpg", "unnamed(7).jpg.json", Some(7)),
+            ("X(1).jpg", "X(1).jpg.supplemental-metadata.json", Some(1)),
+            ("X(1)(2).jpg", "X(1).jpg(2).json", Some(2)),
+            ("X(3)-edited.jpg", "X(3).jpg", Some(3)),
+            ("X-edited(3).jpg", "X(3).jpg", Some(3)),
+            ("X(3).MP4", "X(3).HEIC", Some(3)),
+            ("X.jpg", "X.jpg.json", None),
+            ("X(1234567).jpg", "X(12a).jpg", None),
+        ] {
+            assert_eq!(last_counter(a), k, "{a}");
+            assert_eq!(last_counter(b), k, "{b}");
+        }
+        for (file, title) in [
+            ("unnamed(7).JPG", "unnamed.jpg"),
+            ("X(1)(2).jpg", "X(1).jpg"),
+            ("2023.01.01 Trip(4).jpg", "2023.01.01 Trip.jpg"),
+            ("20030616.jpg", "20030616"),
+            ("Tom _ Jerry_(2).png", "Tom & Jerry?.png"),
+        ] {
+            assert_eq!(plain_stem(file), plain_stem(title), "{file} {title}");
+        }
+        assert_ne!(plain_stem("a.1.jpg"), plain_stem("a.2.jpg"));
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub enum Spill {
     /// is matched), and the survey's hashes of paths (in sorted runs, once more than 1 MiB of
     /// them), and a large folder's sidecars and matched slices while it is matched
     /// ([`crate::Limits::folder_slice`]), and the listings of tar parts from their survey to
-    /// their placement.
+    /// their placement, and the paths an export without Takeout part names is known by (in
+    /// sorted runs, once more than 4 MiB of them).
     Files {
         sidecars: std::fs::File,
         media: std::fs::File,
@@ -35,6 +36,7 @@ pub enum Spill {
         survey: std::fs::File,
         matching: std::fs::File,
         listings: std::fs::File,
+        paths: std::fs::File,
     },
 }
 
@@ -52,6 +54,7 @@ impl Spill {
             survey: make()?,
             matching: make()?,
             listings: make()?,
+            paths: make()?,
         })
     }
 }

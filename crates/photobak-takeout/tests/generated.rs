@@ -459,23 +459,28 @@ fn folders_matched_in_slices_give_the_catalog_of_folders_matched_whole() {
         let parts = write_export(spec, &tmp.path().join(format!("e{i}"))).unwrap();
         let whole = seen(scan(&parts, &Limits::default()).unwrap());
         assert!(whole.0.iter().any(|(_, s)| s.is_some()));
-        for folder_slice in [1, 2, 7] {
+        // Crowded slices too: more names than `crowded_slice` in a slice are matched in
+        // parts of whole counters (no counter of one key here holds more than 16 names).
+        for (folder_slice, crowded_slice) in
+            [(1, 1 << 20), (2, 1 << 20), (7, 1 << 20), (1, 16), (3, 20)]
+        {
             let limits = Limits {
                 folder_slice,
+                crowded_slice,
                 ..Limits::default()
             };
             let in_memory = scan(&parts, &limits).unwrap();
             assert_eq!(
                 seen(in_memory),
                 whole,
-                "export {i}, slices of {folder_slice}"
+                "export {i}, slices of {folder_slice}, crowded past {crowded_slice}"
             );
             let spill = photobak_takeout::Spill::files(tempfile::tempfile).unwrap();
             let in_files = photobak_takeout::scan_into(&parts, &limits, spill).unwrap();
             assert_eq!(
                 seen(in_files),
                 whole,
-                "export {i}, slices of {folder_slice}, spilled"
+                "export {i}, slices of {folder_slice}, crowded past {crowded_slice}, spilled"
             );
         }
     }
@@ -533,6 +538,153 @@ fn a_sidecar_named_unlike_its_title_pairs_in_a_sliced_folder() {
             assert_eq!(s.title(), m.file_name());
         }
         assert!(c.unmatched_sidecars.is_empty());
+    }
+}
+
+/// A zip part of `files` (path, bytes) in one folder of a Takeout export.
+fn zip_of(dir: &Path, folder: &str, files: &[(String, String)]) -> PathBuf {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, bytes) in files {
+        z.start_file(format!("{folder}/{name}"), opts).unwrap();
+        z.write_all(bytes.as_bytes()).unwrap();
+    }
+    let part = dir.join("takeout-20200101T000000Z-001.zip");
+    std::fs::write(&part, z.finish().unwrap().into_inner()).unwrap();
+    part
+}
+
+fn sidecar_json(title: &str, i: usize) -> String {
+    format!(
+        r#"{{"title": "{title}", "photoTakenTime": {{"timestamp": "{}"}}, "url": "https://photos.google.com/photo/AF1Qip{i}"}}"#,
+        1_590_000_000 + i
+    )
+}
+
+/// Files of one name told apart by Google's counters (`unnamed(N).jpg`, each sidecar
+/// generation, with edits and live photos' videos) fill one slice of their folder alone:
+/// past `crowded_slice` names it is matched in parts of whole counters, and the catalog is
+/// the one of the folder matched whole, in memory and spilled, with nothing reported.
+#[test]
+fn a_slice_crowded_by_counters_is_matched_in_parts_as_a_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for i in 0..60usize {
+        let c = if i == 0 {
+            String::new()
+        } else {
+            format!("({i})")
+        };
+        files.push((format!("unnamed{c}.jpg"), format!("jpeg {i}")));
+        let json = match i % 3 {
+            0 => format!("unnamed.jpg{c}.json"),
+            1 => format!("unnamed.jpg.supplemental-metadata{c}.json"),
+            _ => format!("unnamed{c}.jpg.json"),
+        };
+        files.push((json, sidecar_json("unnamed.jpg", i)));
+        if i % 7 == 0 {
+            files.push((format!("unnamed{c}-edited.jpg"), format!("edited {i}")));
+        }
+        if i % 5 == 0 {
+            files.push((format!("unnamed{c}.MP4"), format!("video {i}")));
+        }
+        // Other keys beside it.
+        files.push((format!("IMG_{i}.jpg"), format!("img {i}")));
+        files.push((
+            format!("IMG_{i}.jpg.json"),
+            sidecar_json(&format!("IMG_{i}.jpg"), 100 + i),
+        ));
+    }
+    let part = zip_of(tmp.path(), "Takeout/Google Photos/Photos from 2020", &files);
+    let parts = [part];
+    let summary = |c: Catalog| {
+        let media: Vec<(String, Option<String>, String, String)> = all(&c)
+            .into_iter()
+            .map(|m| {
+                let s = c.sidecar(&m).unwrap().map(|s| s.json_path().to_owned());
+                (
+                    m.path.to_string(),
+                    s,
+                    m.matched_by.code().to_owned(),
+                    format!("{:?}", m.variant),
+                )
+            })
+            .collect();
+        (media, c.problems.len(), c.unmatched_sidecars, c.ambiguous)
+    };
+    let whole = summary(scan(&parts, &Limits::default()).unwrap());
+    // Every unnamed file has a sidecar: its own, or its original's (edits), or its still's.
+    assert!(
+        whole.0.iter().all(|(_, s, ..)| s.is_some()),
+        "{:?}",
+        whole.0
+    );
+    assert_eq!(whole.0.len(), 60 + 9 + 12 + 60);
+    let limits = Limits {
+        folder_slice: 4,
+        crowded_slice: 12,
+        ..Limits::default()
+    };
+    assert_eq!(summary(scan(&parts, &limits).unwrap()), whole);
+    let spill = photobak_takeout::Spill::files(tempfile::tempfile).unwrap();
+    let spilled = photobak_takeout::scan_into(&parts, &limits, spill).unwrap();
+    assert_eq!(summary(spilled), whole);
+}
+
+/// A hostile folder fills one key and one counter past `crowded_slice` (names alike up to a
+/// `-` and a letter, no counter): it is matched in parts of one plain stem, which is said as
+/// a problem of the folder; every file is still listed, and each file whose sidecar is titled
+/// as it is named still has it.
+#[test]
+fn a_slice_crowded_by_one_counter_is_matched_by_stems_and_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for i in 0..40usize {
+        files.push((format!("a-b{i}.jpg"), format!("jpeg {i}")));
+        files.push((
+            format!("a-b{i}.jpg.json"),
+            sidecar_json(&format!("a-b{i}.jpg"), i),
+        ));
+        if i % 4 == 0 {
+            files.push((format!("a-b{i}-edited.jpg"), format!("edited {i}")));
+        }
+    }
+    let part = zip_of(tmp.path(), "Takeout/Google Photos/Photos from 2020", &files);
+    let parts = [part];
+    let whole = scan(&parts, &Limits::default()).unwrap();
+    assert!(whole.problems.is_empty(), "{:?}", whole.problems);
+    let limits = Limits {
+        folder_slice: 4,
+        crowded_slice: 12,
+        ..Limits::default()
+    };
+    for spilled in [false, true] {
+        let c = if spilled {
+            let spill = photobak_takeout::Spill::files(tempfile::tempfile).unwrap();
+            photobak_takeout::scan_into(&parts, &limits, spill).unwrap()
+        } else {
+            scan(&parts, &limits).unwrap()
+        };
+        let media = all(&c);
+        assert_eq!(media.len(), 50, "spilled: {spilled}");
+        for m in &media {
+            let name = m.file_name();
+            if !name.ends_with("-edited.jpg") {
+                let s = c.sidecar(m).unwrap().expect(name);
+                assert_eq!(s.title(), name);
+            }
+        }
+        let said: Vec<String> = c
+            .problems
+            .iter()
+            .filter(|p| p.kind == photobak_takeout::ProblemKind::TooLarge)
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(said.len(), 1, "{:?}", c.problems);
+        assert!(said[0].contains("Photos from 2020/a-b"), "{said:?}");
+        assert!(said[0].contains("begin as \"a\""), "{said:?}");
+        assert!(said[0].contains("every file is kept"), "{said:?}");
     }
 }
 

@@ -1,19 +1,19 @@
 //! What names the export: its id (from the parts' names, else derived from what they list)
 //! and the account its archive browser page names.
 
-use super::survey::Paths;
+use super::derived::Paths;
 use super::*;
-
-fn fnv(acc: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(acc, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}
 
 impl Builder {
     /// The export's id: from its parts' names, else from `derived`, every listed path and
-    /// size (the survey's).
-    pub(super) fn export_id(&self, derived: Option<Paths>) -> (String, Vec<Problem>) {
+    /// size (the survey's, `derived.rs`).
+    ///
+    /// # Errors
+    /// When the derived id's scratch file cannot be written or read back.
+    pub(super) fn export_id(
+        &self,
+        derived: Option<Paths>,
+    ) -> Result<(String, Vec<Problem>), Error> {
         let mut ids: Vec<(usize, String)> = Vec::new();
         for (i, (path, _)) in self.listings.iter().enumerate() {
             if let Some(n) = part_name(path) {
@@ -41,18 +41,10 @@ impl Builder {
                     ));
                 }
             }
-            return (first.clone(), problems);
+            return Ok((first.clone(), problems));
         }
-        // Sorted as the whole paths sort (the survey keeps them only when no part is named).
-        let mut all = derived.unwrap_or_default();
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for (path, s) in all.sorted() {
-            h = fnv(h, path.as_bytes());
-            h = fnv(h, &[0]);
-            h = fnv(h, s.to_string().as_bytes());
-            h = fnv(h, b"\n");
-        }
-        (format!("takeout-derived-{h:016x}"), problems)
+        let paths = derived.unwrap_or_else(|| Paths::new(None));
+        Ok((paths.id().map_err(Error::SpillRead)?, problems))
     }
 
     pub(super) fn account_hint(&self, html: &[String]) -> Option<String> {

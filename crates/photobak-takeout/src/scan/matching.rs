@@ -147,10 +147,25 @@ impl Builder {
                 .iter()
                 .map(|&i| (i, sidecars[i as usize].at))
                 .collect();
-            let start = scratch.end();
-            let n = self.match_slice(g, folder, &placed[m..m_end], &mine, scratch, &mut left)?;
-            scratch.flush().map_err(Error::Spill)?;
-            runs.push((start, n));
+            let media = &placed[m..m_end];
+            if media.len() + mine.len() <= self.limits.crowded_slice.max(1) {
+                let start = scratch.end();
+                let n = self.match_slice(g, folder, media, &mine, scratch, &mut left)?;
+                scratch.flush().map_err(Error::Spill)?;
+                runs.push((start, n));
+            } else {
+                // One key crowds the slice (`crowded.rs`): a run per part.
+                for part in self.crowded_parts(g, media, &mine, scratch)? {
+                    let media: Vec<(u64, u32)> =
+                        part.media.iter().map(|&i| media[i as usize]).collect();
+                    let mine: Vec<(u32, u64)> =
+                        part.sidecars.iter().map(|&i| mine[i as usize]).collect();
+                    let start = scratch.end();
+                    let n = self.match_slice(g, folder, &media, &mine, scratch, &mut left)?;
+                    scratch.flush().map_err(Error::Spill)?;
+                    runs.push((start, n));
+                }
+            }
             (m, s) = (m_end, s_end);
         }
         // In the order of the folder's sidecars, as a folder matched whole reported them.

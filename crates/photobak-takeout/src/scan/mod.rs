@@ -19,6 +19,8 @@ use crate::{
     AlbumInfo, Catalog, Error, Limits, MediaEntry, Origin, PartInfo, Problem, ProblemKind, Variant,
 };
 
+mod crowded;
+mod derived;
 mod export;
 mod first_by_path;
 mod held;
@@ -198,6 +200,8 @@ struct Builder {
     media_file: Option<(std::fs::File, std::fs::File)>,
     /// The survey's hashes in sorted runs (`first_by_path::Tally`).
     survey_file: Option<std::fs::File>,
+    /// The derived export id's runs of paths (`derived.rs`).
+    paths_file: Option<std::fs::File>,
     /// A large folder's sidecars and matched slices while it is matched (`slices.rs`).
     matching_file: Option<std::fs::File>,
     /// The media and JSON entries as placed, until their folder is matched.
@@ -254,8 +258,9 @@ impl Builder {
                 (p, empty)
             })
             .collect();
-        let (sidecars, media_file, placement, survey_file, matching_file, held) = match spill {
-            Spill::Memory => (None, None, None, None, None, None),
+        let (sidecars, media_file, placement, survey_file, matching_file, held, paths) = match spill
+        {
+            Spill::Memory => (None, None, None, None, None, None, None),
             Spill::Files {
                 sidecars,
                 media,
@@ -264,6 +269,7 @@ impl Builder {
                 survey,
                 matching,
                 listings,
+                paths,
             } => (
                 Some(sidecars),
                 Some((media, media_index)),
@@ -271,6 +277,7 @@ impl Builder {
                 Some(survey),
                 Some(matching),
                 Some(listings),
+                Some(paths),
             ),
         };
         Builder {
@@ -280,6 +287,7 @@ impl Builder {
             sidecars: Sidecars::new(sidecars),
             media_file,
             survey_file,
+            paths_file: paths,
             matching_file,
             placed: PlacedStore::new(placement),
             held: HeldListings::new(held),
@@ -441,7 +449,7 @@ impl Builder {
             return Err(Error::Unreadable(problems));
         }
         after_survey(&self);
-        let (export_id, mut id_problems) = self.export_id(survey.derived.take());
+        let (export_id, mut id_problems) = self.export_id(survey.derived.take())?;
         let listed: Vec<usize> = survey.parts.iter().map(|p| p.listed).collect();
         let mut at = place::Placement::default();
         for p in 0..self.listings.len() {

@@ -17,6 +17,7 @@ use std::hash::Hasher;
 
 use crate::PartFormat;
 
+use super::derived::Paths;
 use super::first_by_path::Tally;
 use super::*;
 
@@ -43,34 +44,9 @@ pub(super) struct Survey {
     /// Which product folders are Google Photos.
     pub(super) photos_products: BTreeMap<String, bool>,
     pub(super) first_by_path: FirstByPath,
-    /// Every listed path and size, when no part carries a Takeout name (the derived export id).
+    /// Every listed path and size, when no part carries a Takeout name (the derived export id,
+    /// `derived.rs`).
     pub(super) derived: Option<Paths>,
-}
-
-/// Listed paths and their sizes, the paths one after the other in one string: a `String` per
-/// path was an allocation and 24 bytes more for each listed entry.
-#[derive(Default)]
-pub(super) struct Paths {
-    text: String,
-    /// Each path's start in `text`, its length and its entry's size.
-    at: Vec<(usize, u32, u64)>,
-}
-
-impl Paths {
-    fn push(&mut self, path: &str, size: u64) {
-        let len = u32::try_from(path.len()).expect("a path of fewer than 4 GiB");
-        self.at.push((self.text.len(), len, size));
-        self.text.push_str(path);
-    }
-
-    /// Every path and size, sorted by path (bytes), then size.
-    pub(super) fn sorted(&mut self) -> impl Iterator<Item = (&str, u64)> {
-        let text = &self.text;
-        let path = |&(at, len, _): &(usize, u32, u64)| &text[at..at + len as usize];
-        self.at
-            .sort_unstable_by(|a, b| path(a).cmp(path(b)).then(a.2.cmp(&b.2)));
-        self.at.iter().map(move |e| (path(e), e.2))
-    }
 }
 
 /// A listing's fingerprint: what the placement relies on of each entry, in order. Not
@@ -120,7 +96,7 @@ impl Builder {
             html: Vec::new(),
             photos_products: BTreeMap::new(),
             first_by_path: FirstByPath::default(),
-            derived: derive.then(Paths::default),
+            derived: derive.then(|| Paths::new(self.paths_file.take())),
         };
         // The kept entries' hashes, each with its product folder's place in `products`: which
         // products are Google Photos is known only once every part is surveyed.
@@ -178,7 +154,7 @@ impl Builder {
             let r = Ref { part: p, entry };
             let path = self.path(r);
             if let Some(d) = &mut s.derived {
-                d.push(&path, self.entry(r).size);
+                d.push(&path, self.entry(r).size)?;
             }
             let (prod, rest) = match Self::place(mode, &path) {
                 Some(Place::Product(prod, rest)) => (prod, rest),
