@@ -164,11 +164,55 @@ impl Index {
 
     /// How many items of an album, recorded before `item_id`, have the same file name (case
     /// folded): the item's place among them is this plus one.
+    ///
+    /// Counted from the album's last answer when it was for the same name and an item before
+    /// this one (files are stored about in the order their items were recorded): only the
+    /// items between the two are counted then. Counted from the start each time, 20,000
+    /// attachments named `unnamed.jpg` in one year folder (Google's `unnamed(N).jpg`) took
+    /// 41 s of a 43 s import, quadratic in the name's files (BENCHMARKS.md, session 20).
+    /// The answer is forgotten when what it counted may change: a membership of an earlier
+    /// item of the album added, an item's fields rewritten, a prune's removals, a rolled-back
+    /// transaction.
     pub fn same_name_before(&self, album_id: i64, item_id: i64, filename: &str) -> Result<i64> {
         self.with(|c| {
-            Ok(c.prepare_cached(SAME_NAME_BEFORE)?
-                .query_row(params![album_id, item_id, filename], |r| r.get(0))?)
+            let name = filename.to_ascii_lowercase();
+            let mut memo = self.same_names.lock().unwrap_or_else(|p| p.into_inner());
+            let (from, counted) = match memo.0.get(&album_id) {
+                Some(m) if m.name == name && m.item <= item_id => (m.item, m.before),
+                _ => (i64::MIN, 0),
+            };
+            let between: i64 = c
+                .prepare_cached(SAME_NAME_BEFORE)?
+                .query_row(params![album_id, item_id, filename, from], |r| r.get(0))?;
+            let before = counted + between;
+            memo.0.insert(
+                album_id,
+                SameName {
+                    name,
+                    item: item_id,
+                    before,
+                },
+            );
+            Ok(before)
         })
+    }
+
+    /// Forgets the counts [`Index::same_name_before`] keeps (what they counted may change).
+    pub(super) fn forget_same_names(&self) {
+        self.same_names
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+            .clear();
+    }
+
+    /// A membership of `item_id` in `album_id` was added: a count of the album's items
+    /// before a later item is no longer known.
+    pub(super) fn member_added(&self, album_id: i64, item_id: i64) {
+        let mut memo = self.same_names.lock().unwrap_or_else(|p| p.into_inner());
+        if memo.0.get(&album_id).is_some_and(|m| m.item > item_id) {
+            memo.0.remove(&album_id);
+        }
     }
 
     /// Stored files no item uses, by id.
@@ -390,10 +434,23 @@ impl Index {
 /// may hold before it spills to a temporary file.
 pub(super) const SORT_PAGE_CACHE_KIB: i64 = 2048;
 
-/// The same-named items of a folder before an item: from the account's items of that name
-/// (`items_name_nocase`, schema 6), each checked for membership, instead of a walk of the
-/// folder's members for every new file.
+/// The same-named items of a folder before an item (`?2`) and from another (`?4`): from the
+/// account's items of that name (`items_name_nocase`, schema 6, whose rows end with the
+/// item's id), each checked for membership, instead of a walk of the folder's members for
+/// every new file.
 pub(super) const SAME_NAME_BEFORE: &str = "SELECT count(*) FROM items i
      WHERE i.account_id = (SELECT account_id FROM albums WHERE id = ?1)
-       AND i.filename = ?3 COLLATE NOCASE AND i.id < ?2
+       AND i.filename = ?3 COLLATE NOCASE AND i.id < ?2 AND i.id >= ?4
        AND EXISTS (SELECT 1 FROM memberships m WHERE m.album_id = ?1 AND m.item_id = i.id)";
+
+/// The last answer of [`Index::same_name_before`] per album.
+#[derive(Default)]
+pub(super) struct SameNames(std::collections::HashMap<i64, SameName>);
+
+/// Of an album's items named `name` (ASCII case folded, as `COLLATE NOCASE`), `before` were
+/// recorded before `item`.
+pub(super) struct SameName {
+    name: String,
+    item: i64,
+    before: i64,
+}

@@ -86,6 +86,8 @@ pub struct Index {
     /// time, so two batches (two accounts' group commits, a page of listed items) take turns
     /// instead of one failing with "cannot start a transaction within a transaction".
     batch_gate: Mutex<()>,
+    /// The last count of same-named items asked per album ([`Index::same_name_before`]).
+    same_names: Mutex<content::SameNames>,
 }
 
 /// The page cache while a query reads much of a table once to answer one question (the
@@ -141,6 +143,7 @@ impl Index {
         Ok(Index {
             conn: Mutex::new(conn),
             batch_gate: Mutex::new(()),
+            same_names: Mutex::default(),
         })
     }
 
@@ -165,6 +168,7 @@ impl Index {
         Ok(Index {
             conn: Mutex::new(conn),
             batch_gate: Mutex::new(()),
+            same_names: Mutex::default(),
         })
     }
 
@@ -194,7 +198,7 @@ impl Index {
         let guard = self.lock();
         guard.prepare_cached("SAVEPOINT photobak_tx")?.execute([])?;
         let mut open = Open(&guard, false);
-        let out = f(open.0)?;
+        let out = f(open.0).inspect_err(|_| self.forget_same_names())?;
         open.0.prepare_cached("RELEASE photobak_tx")?.execute([])?;
         open.1 = true;
         Ok(out)
@@ -254,7 +258,13 @@ impl Index {
             Ok(())
         })?;
         let out = f(&Batch(self));
-        let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let end = if out.is_ok() {
+            "COMMIT"
+        } else {
+            // What was counted inside may be rolled back.
+            self.forget_same_names();
+            "ROLLBACK"
+        };
         self.with(|c| {
             c.execute_batch(end)?;
             Ok(settings_again(c)?)
@@ -561,7 +571,7 @@ mod tests {
         let plan = query_plan(
             &index,
             content::SAME_NAME_BEFORE,
-            rusqlite::params![1, 2, "x"],
+            rusqlite::params![1, 2, "x", 1],
         );
         assert!(
             plan.iter()
@@ -586,6 +596,103 @@ mod tests {
             !scans("SELECT EXISTS(SELECT 1 FROM content WHERE path = 'x' COLLATE NOCASE)")
                 .is_empty()
         );
+    }
+
+    /// The count of same-named items before an item, continued from the album's last answer,
+    /// is the count from the start whatever happens between two questions: members added
+    /// before and after the last item asked, files renamed, a batch rolled back, items asked
+    /// out of order, other albums and names asked in between.
+    #[test]
+    fn same_names_counted_on_are_counted_afresh() {
+        use crate::kinds::{AlbumKind, Source};
+        let (_t, index, acc) = index_with_account();
+        let album = |title: &str| {
+            index
+                .upsert_album(
+                    &acc,
+                    &AlbumSpec {
+                        remote_id: title,
+                        source: Source::Takeout,
+                        title,
+                        description: None,
+                        kind: AlbumKind::User,
+                        raw_json: None,
+                    },
+                    None,
+                    |_| format!("g/a/{title}"),
+                )
+                .unwrap()
+                .id
+        };
+        let albums = [album("A"), album("B")];
+        let run = index.begin_run("import", Some(acc.id)).unwrap();
+        let names = ["unnamed.jpg", "UNNAMED.JPG", "image.png"];
+        let mut filenames = Vec::new();
+        let mut items = Vec::new();
+        for i in 0..60usize {
+            let meta = ItemMeta {
+                filename: names[i % 3].into(),
+                ..Default::default()
+            };
+            let st = index
+                .upsert_item(acc.id, &format!("r{i}"), &meta, run, Source::Takeout, None)
+                .unwrap();
+            items.push(st.id);
+            filenames.push(meta.filename);
+        }
+        let afresh = |album: i64, item: i64, name: &str| -> i64 {
+            index
+                .with(|c| {
+                    Ok(c.prepare_cached(content::SAME_NAME_BEFORE)?
+                        .query_row(rusqlite::params![album, item, name, i64::MIN], |r| r.get(0))?)
+                })
+                .unwrap()
+        };
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let mut asked = 0;
+        for step in 0..3000 {
+            let (a, i) = (albums[next(2)], next(60));
+            match next(10) {
+                // Mostly questions in the order of the items, as files are stored.
+                0..=5 => {
+                    let i = if next(4) == 0 { i } else { step / 50 };
+                    let name = &filenames[i];
+                    let got = index.same_name_before(a, items[i], name).unwrap();
+                    assert_eq!(got, afresh(a, items[i], name), "step {step}");
+                    asked += 1;
+                }
+                6..=7 => {
+                    index.add_membership(a, items[i]).unwrap();
+                }
+                8 => {
+                    filenames[i] = names[next(3)].into();
+                    let meta = ItemMeta {
+                        filename: filenames[i].clone(),
+                        ..Default::default()
+                    };
+                    index
+                        .upsert_item(acc.id, &format!("r{i}"), &meta, run, Source::Takeout, None)
+                        .unwrap();
+                }
+                _ => {
+                    // Counted and added inside a batch that rolls back.
+                    let name = filenames[i].clone();
+                    let failed = index.batch(|_| {
+                        index.add_membership(a, items[i])?;
+                        index.same_name_before(a, items[(i + 7) % 60], &name)?;
+                        Err::<(), _>(Error::Invalid("rolled back".into()))
+                    });
+                    assert!(failed.is_err());
+                }
+            }
+        }
+        assert!(asked > 1500, "{asked}");
     }
 
     /// Listing an item again writes only its sighting when nothing about it changed (a no-op

@@ -347,6 +347,7 @@ impl Index {
     /// files, items (with their provenance, the links of their variants and their failure
     /// records) and albums.
     pub fn forget_pruned(&self, f: &PruneForget) -> Result<()> {
+        self.forget_same_names();
         self.tx(|tx| {
             for (album_id, item_id) in &f.memberships {
                 tx.prepare_cached("DELETE FROM memberships WHERE album_id = ?1 AND item_id = ?2")?

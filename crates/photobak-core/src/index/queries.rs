@@ -463,6 +463,8 @@ impl Index {
                         fields(tx)? != before
                     };
                     if meta_changed {
+                        // Its file name may be another now.
+                        self.forget_same_names();
                         tx.prepare_cached("UPDATE items SET updated_at = ?2 WHERE id = ?1")?.execute( params![id, t])?;
                     }
                     ItemState {
@@ -579,6 +581,9 @@ impl Index {
                  ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![album_id, item_id, now()])?;
+            if n == 1 {
+                self.member_added(album_id, item_id);
+            }
             Ok(n == 1)
         })
     }
