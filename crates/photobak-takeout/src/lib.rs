@@ -14,10 +14,11 @@
 //!    part is surveyed (its layout, which product folders are Google Photos, the same-path
 //!    rule's hashes), then listed again and placed in turn, and a second listing that differs
 //!    from the first is an error ([`Error::Changed`]); a tgz's listing, which can only be
-//!    streamed, is written to a spill file after its survey and read back to be placed. The
-//!    entries placed wait for their folder's
-//!    matching in the caller's spill file ([`Spill::Files`]). A folder of more media entries
-//!    than [`Limits::folder_slice`] is matched in slices of its names
+//!    streamed, is written to a spill file after its survey and read back to be placed; a
+//!    folder part of more than [`Limits::folder_chunk`] entries (an extracted export given as
+//!    one folder) is surveyed and placed a chunk at a time. The entries placed wait for their
+//!    folder's matching in the caller's spill file ([`Spill::Files`]). A folder of more media
+//!    entries than [`Limits::folder_slice`] is matched in slices of its names
 //!    ([`names::slice_key`]: the name rules never pair names of two keys), each slice's
 //!    entries written in record order to a scratch file and the slices merged: what the scan
 //!    holds while it matches is one slice, and some 50 bytes for each entry of the folder. A
@@ -570,6 +571,11 @@ pub struct Limits {
     /// hostile export has one) is matched in parts of one plain stem, which is reported as a
     /// [`ProblemKind::TooLarge`] of the folder (see `scan/crowded.rs`).
     pub crowded_slice: usize,
+    /// Entries of a folder part held at once: a folder part of more (an extracted export given
+    /// as one folder, which Google's part size does not bound) is walked once for its layout,
+    /// then surveyed and placed this many entries at a time (some 95 bytes each), instead of
+    /// held whole twice.
+    pub folder_chunk: usize,
 }
 
 impl Default for Limits {
@@ -583,6 +589,7 @@ impl Default for Limits {
             // A slice holds about `folder_slice` media entries and as many sidecars (the keys'
             // hashes spread them evenly): only a crowding key passes twice that.
             crowded_slice: 4 * 8192,
+            folder_chunk: 65_536,
         }
     }
 }

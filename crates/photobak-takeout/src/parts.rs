@@ -467,6 +467,30 @@ impl Lister<'_> {
 
 /// Lists one part. Never fails: what goes wrong is in the listing's problems.
 pub fn list(part: &Path, limits: &Limits, budget: &mut usize) -> Listing {
+    let never = |_: &mut Listing| -> Result<(), std::convert::Infallible> { Ok(()) };
+    match list_in_chunks(part, limits, budget, usize::MAX, never) {
+        Ok(listing) => listing,
+        Err(never) => match never {},
+    }
+}
+
+/// Lists one part as [`list`] does, giving its entries to `each` as they come, `chunk` at a
+/// time (a folder's, walked; every other format's at once): `each` gets the listing with a
+/// chunk of entries, and the folders (`dirs`) of this chunk and the ones before, which it must
+/// leave as they are; the entries are dropped after. The last chunk (all the entries, when
+/// there are no more than `chunk`) is left in the listing returned. A folder part is not cut
+/// by Google's part size: an extracted export given as one folder is one part, and its
+/// listing held whole grew with the export (some 95 bytes per entry).
+///
+/// # Errors
+/// `each`'s first error, which ends the listing.
+pub fn list_in_chunks<E>(
+    part: &Path,
+    limits: &Limits,
+    budget: &mut usize,
+    chunk: usize,
+    mut each: impl FnMut(&mut Listing) -> Result<(), E>,
+) -> Result<Listing, E> {
     let mut l = Lister {
         part,
         limits,
@@ -484,20 +508,20 @@ pub fn list(part: &Path, limits: &Limits, budget: &mut usize) -> Listing {
         Ok(f) => l.listing.format = f,
         Err(e) => {
             l.problem(None, ProblemKind::Unreadable, format!("cannot open: {e}"));
-            return l.listing;
+            return Ok(l.listing);
         }
     }
     match l.listing.format {
         PartFormat::Zip => list_zip(&mut l),
         PartFormat::Tgz | PartFormat::Tar => list_tar(&mut l),
-        PartFormat::Folder => list_folder(&mut l),
+        PartFormat::Folder => list_folder(&mut l, chunk, &mut each)?,
         PartFormat::Unknown => l.problem(
             None,
             ProblemKind::Unreadable,
             "not a zip, tgz, tar or folder (.tbz parts are not supported: choose zip or tgz)",
         ),
     }
-    l.listing
+    Ok(l.listing)
 }
 
 fn list_zip(l: &mut Lister<'_>) {
@@ -793,7 +817,11 @@ fn list_tar(l: &mut Lister<'_>) {
     }
 }
 
-fn list_folder(l: &mut Lister<'_>) {
+fn list_folder<E>(
+    l: &mut Lister<'_>,
+    chunk: usize,
+    each: &mut impl FnMut(&mut Listing) -> Result<(), E>,
+) -> Result<(), E> {
     let root = l.part.to_path_buf();
     l.listing.readable = true;
     let mut stack: Vec<(std::path::PathBuf, String)> = vec![(root, String::new())];
@@ -846,8 +874,12 @@ fn list_folder(l: &mut Lister<'_>) {
             } else if meta.is_dir() {
                 subdirs.push((item.path(), format!("{path}/")));
             } else if meta.is_file() {
+                if l.listing.entries.len() >= chunk {
+                    each(&mut l.listing)?;
+                    l.listing.entries.clear();
+                }
                 if !l.take_budget() {
-                    return;
+                    return Ok(());
                 }
                 let this = ordinal;
                 ordinal += 1;
@@ -895,6 +927,7 @@ fn list_folder(l: &mut Lister<'_>) {
         // Depth-first in name order: push in reverse so the first subfolder is walked first.
         stack.extend(subdirs.into_iter().rev());
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -415,6 +415,126 @@ fn matching_cases_scan_as_expected_in_every_language_and_format() {
     }
 }
 
+/// What two scans of one export must agree on: the media entries in record order with their
+/// sidecars, the sidecars stored, the albums, the problems, the unmatched and ambiguous
+/// sidecars, and the export's id.
+type Seen = (
+    Vec<(MediaEntry, Option<photobak_takeout::SidecarRef>)>,
+    usize,
+    Vec<photobak_takeout::AlbumInfo>,
+    Vec<photobak_takeout::Problem>,
+    Vec<String>,
+    Vec<(String, Vec<String>)>,
+    String,
+);
+
+fn seen(c: Catalog) -> Seen {
+    let media = c
+        .media
+        .in_record_order()
+        .map(|m| {
+            let m = m.unwrap();
+            let s = c.sidecar(&m).unwrap();
+            (m, s)
+        })
+        .collect();
+    (
+        media,
+        c.sidecars.len(),
+        c.albums,
+        c.problems,
+        c.unmatched_sidecars,
+        c.ambiguous,
+        c.export_id,
+    )
+}
+
+/// A folder part of more entries than `Limits::folder_chunk` (an extracted export given as
+/// one folder) is walked for its layout, then surveyed and placed a chunk at a time: the
+/// catalog is the one of the part listed whole, in memory and spilled, also for a folder
+/// without Takeout part names (its derived id) and for parts laid out from `Takeout/` or
+/// from the Photos folder.
+#[test]
+fn folder_parts_listed_in_chunks_give_the_catalog_of_parts_listed_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut exports = Vec::new();
+    for (i, spec) in [
+        realistic_export(4).format(ArchiveFormat::Folder),
+        matching_export(Lang::De, "20190901T000000Z").format(ArchiveFormat::Folder),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let parts = write_export(spec, &tmp.path().join(format!("e{i}"))).unwrap();
+        exports.push(parts.clone());
+        // The same folders without their Takeout names, and the Photos folder given alone.
+        let renamed: Vec<PathBuf> = parts
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let to = tmp
+                    .path()
+                    .join(format!("e{i}-copy"))
+                    .join(format!("extracted {k}"));
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::rename(p, &to).unwrap();
+                to
+            })
+            .collect();
+        for (p, to) in parts.iter().zip(&renamed) {
+            // Back where it was, and a copy under the other name (hard links: same files).
+            copy_tree(to, p);
+        }
+        exports.push(renamed.clone());
+        // The Photos folder (`Google Photos`, `Google Fotos` …) of the first part.
+        let photos = std::fs::read_dir(renamed[0].join("Takeout"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.is_dir() && p.to_string_lossy().contains("oto"))
+            .unwrap();
+        exports.push(vec![photos]);
+    }
+    // Two exports, each as written, renamed, and its Photos folder alone.
+    assert_eq!(exports.len(), 6);
+    for (i, parts) in exports.iter().enumerate() {
+        let whole = seen(scan(parts, &Limits::default()).unwrap());
+        assert!(whole.0.len() > 5, "export {i}: {} media", whole.0.len());
+        for folder_chunk in [1, 3, 50] {
+            let limits = Limits {
+                folder_chunk,
+                ..Limits::default()
+            };
+            let in_memory = scan(parts, &limits).unwrap();
+            assert_eq!(
+                seen(in_memory),
+                whole,
+                "export {i}, chunks of {folder_chunk}"
+            );
+            let spill = photobak_takeout::Spill::files(tempfile::tempfile).unwrap();
+            let in_files = photobak_takeout::scan_into(parts, &limits, spill).unwrap();
+            assert_eq!(
+                seen(in_files),
+                whole,
+                "export {i}, chunks of {folder_chunk}, spilled"
+            );
+        }
+    }
+}
+
+/// `from`'s files hard-linked under `to`, folders made.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::hard_link(e.path(), &target).unwrap();
+        }
+    }
+}
+
 /// A folder of more media entries than `Limits::folder_slice` is matched in slices of its
 /// names (in a scratch file when the scan has spill files): the catalog is the one of every
 /// folder matched whole, entry for entry in the same order, with the same sidecars under the
@@ -428,33 +548,6 @@ fn folders_matched_in_slices_give_the_catalog_of_folders_matched_whole() {
         matching_export(Lang::En, "20190901T000000Z").format(ArchiveFormat::Zip),
         matching_export(Lang::De, "20190901T000000Z").format(ArchiveFormat::Folder),
     ];
-    type Seen = (
-        Vec<(MediaEntry, Option<photobak_takeout::SidecarRef>)>,
-        usize,
-        Vec<photobak_takeout::AlbumInfo>,
-        Vec<photobak_takeout::Problem>,
-        Vec<String>,
-        Vec<(String, Vec<String>)>,
-    );
-    let seen = |c: Catalog| -> Seen {
-        let media = c
-            .media
-            .in_record_order()
-            .map(|m| {
-                let m = m.unwrap();
-                let s = c.sidecar(&m).unwrap();
-                (m, s)
-            })
-            .collect();
-        (
-            media,
-            c.sidecars.len(),
-            c.albums,
-            c.problems,
-            c.unmatched_sidecars,
-            c.ambiguous,
-        )
-    };
     for (i, spec) in specs.iter().enumerate() {
         let parts = write_export(spec, &tmp.path().join(format!("e{i}"))).unwrap();
         let whole = seen(scan(&parts, &Limits::default()).unwrap());

@@ -127,6 +127,43 @@ enum RootMode {
     ProductRoot,
 }
 
+/// What a part's layout ([`RootMode`]) is decided by, seen in its listing (or in each chunk
+/// of it): whether an entry's path begins with `Takeout/`, whether one begins with a product
+/// folder's name.
+#[derive(Default)]
+struct RootSeen {
+    takeout: bool,
+    product: bool,
+}
+
+impl RootSeen {
+    fn see(&mut self, listing: &Listing) {
+        // The path's first piece, without making the path.
+        fn first_piece<'a>(listing: &'a Listing, e: &'a parts::RawEntry) -> &'a str {
+            let dir = listing.dir(e);
+            let whole = if dir.is_empty() { &*e.name } else { dir };
+            whole.split('/').next().unwrap_or("")
+        }
+        for e in &listing.entries {
+            let first = first_piece(listing, e);
+            self.takeout |= first.eq_ignore_ascii_case("Takeout");
+            self.product |= folders::is_product_name(first);
+        }
+    }
+
+    /// The layout of the part at `path`.
+    fn mode(&self, path: &Path) -> RootMode {
+        if self.takeout {
+            return RootMode::Takeout;
+        }
+        let part_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if part_name.eq_ignore_ascii_case("Takeout") || self.product {
+            return RootMode::ProductList;
+        }
+        RootMode::ProductRoot
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 struct Ref {
     part: usize,
@@ -381,30 +418,9 @@ impl Builder {
 
     fn root_mode(&self, part: usize) -> RootMode {
         let (path, listing) = &self.listings[part];
-        // The path's first piece, without making the path.
-        fn first_piece<'a>(listing: &'a Listing, e: &'a parts::RawEntry) -> &'a str {
-            let dir = listing.dir(e);
-            let whole = if dir.is_empty() { &*e.name } else { dir };
-            whole.split('/').next().unwrap_or("")
-        }
-        let first = |e| first_piece(listing, e);
-        if listing
-            .entries
-            .iter()
-            .any(|e| first(e).eq_ignore_ascii_case("Takeout"))
-        {
-            return RootMode::Takeout;
-        }
-        let part_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if part_name.eq_ignore_ascii_case("Takeout")
-            || listing
-                .entries
-                .iter()
-                .any(|e| folders::is_product_name(first(e)))
-        {
-            return RootMode::ProductList;
-        }
-        RootMode::ProductRoot
+        let mut seen = RootSeen::default();
+        seen.see(listing);
+        seen.mode(path)
     }
 
     fn place(mode: &RootMode, path: &str) -> Option<Place> {
@@ -931,33 +947,45 @@ mod tests {
     /// it was read: the scan stops with an error naming it, whether a file was added to a
     /// folder part or a zip part was written again with other contents; a `.DS_Store` written
     /// in between is no change. A tar part is not read again (its listing is read back from
-    /// the survey's spill file), so one removed after the survey is still placed.
+    /// the survey's spill file), so one removed after the survey is still placed. A folder
+    /// part listed a chunk at a time is checked the same way.
     #[test]
     fn a_part_changed_between_its_two_listings_is_an_error_naming_it() {
         let t = tempfile::tempdir().unwrap();
         let dir = "Google Photos/Photos from 2020";
-        let folder = t.path().join("extracted");
-        std::fs::create_dir_all(folder.join(dir)).unwrap();
-        std::fs::write(folder.join(dir).join("a.jpg"), b"a").unwrap();
         let scan_changing = |parts: Vec<PathBuf>, change: &dyn Fn()| {
             Builder::new(parts, Limits::default(), Spill::Memory).build_then(|_| change())
         };
-        // A file the scan never keeps, written by the system between the two listings (and
-        // shifting the positions of the files after it), is no change.
-        let catalog = scan_changing(vec![folder.clone()], &|| {
-            std::fs::write(folder.join(".DS_Store"), b"finder").unwrap();
-        })
-        .unwrap();
-        assert_eq!(catalog.media.to_vec().unwrap().len(), 1);
-        let err = scan_changing(vec![folder.clone()], &|| {
-            std::fs::write(folder.join(dir).join("b.jpg"), b"b").unwrap();
-        })
-        .unwrap_err();
-        assert!(matches!(&err, Error::Changed(p) if *p == folder), "{err}");
-        assert!(
-            err.to_string().contains("changed while it was read"),
-            "{err}"
-        );
+        for folder_chunk in [Limits::default().folder_chunk, 2] {
+            let folder = t.path().join(format!("extracted-{folder_chunk}"));
+            std::fs::create_dir_all(folder.join(dir)).unwrap();
+            for name in ["a.jpg", "c.jpg", "d.jpg"] {
+                std::fs::write(folder.join(dir).join(name), name).unwrap();
+            }
+            let limits = Limits {
+                folder_chunk,
+                ..Limits::default()
+            };
+            let scan_changing = |change: &dyn Fn()| {
+                Builder::new(vec![folder.clone()], limits, Spill::Memory).build_then(|_| change())
+            };
+            // A file the scan never keeps, written by the system between the two listings
+            // (and shifting the positions of the files after it), is no change.
+            let catalog = scan_changing(&|| {
+                std::fs::write(folder.join(".DS_Store"), b"finder").unwrap();
+            })
+            .unwrap();
+            assert_eq!(catalog.media.to_vec().unwrap().len(), 3);
+            let err = scan_changing(&|| {
+                std::fs::write(folder.join(dir).join("b.jpg"), b"b").unwrap();
+            })
+            .unwrap_err();
+            assert!(matches!(&err, Error::Changed(p) if *p == folder), "{err}");
+            assert!(
+                err.to_string().contains("changed while it was read"),
+                "{err}"
+            );
+        }
 
         let zip = t.path().join("takeout-20250921T101010Z-001.zip");
         let files = |bytes: &'static [u8]| [(format!("Takeout/{dir}/a.jpg"), bytes)];

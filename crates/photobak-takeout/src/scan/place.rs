@@ -5,8 +5,9 @@
 //! entry's path is made from its folder when it is read). The same-path rule is decided here,
 //! as the entries come ([`FirstByPath::place`]).
 
-use super::survey::{Survey, fingerprint};
+use super::survey::{Fingerprint, Survey, fingerprint};
 use super::*;
+use crate::parts::Listing;
 
 /// What the placement builds across parts.
 #[derive(Default)]
@@ -48,12 +49,49 @@ impl Builder {
         survey: &mut Survey,
         at: &mut Placement,
     ) -> Result<(), Error> {
+        if survey.parts[p].chunked {
+            return self.place_chunked(p, survey, at);
+        }
         self.relist(p, &survey.parts[p])?;
         for entry in 0..self.listings[p].1.entries.len() {
             self.place_entry(Ref { part: p, entry }, survey, at)?;
         }
         // Its folders stay: a JSON entry's path is made from its folder when it is read.
         self.listings[p].1.entries = Vec::new();
+        Ok(())
+    }
+
+    /// [`Self::place_part`] of a folder part surveyed a chunk at a time
+    /// ([`Surveyed::chunked`]): listed again and placed a chunk at a time. Its entries are
+    /// placed before the listing is known to be the survey's (at its end): a part that
+    /// changed is an error of the whole scan all the same.
+    fn place_chunked(
+        &mut self,
+        p: usize,
+        survey: &mut Survey,
+        at: &mut Placement,
+    ) -> Result<(), Error> {
+        let (path, limits) = (self.listings[p].0.clone(), self.limits);
+        let (mut budget, want) = (survey.parts[p].budget, survey.parts[p].fingerprint);
+        let mut print = Fingerprint::default();
+        let mut place = |this: &mut Self, chunk: &mut Listing| -> Result<(), Error> {
+            print.add(chunk);
+            std::mem::swap(&mut this.listings[p].1, chunk);
+            let placed = (0..this.listings[p].1.entries.len())
+                .try_for_each(|entry| this.place_entry(Ref { part: p, entry }, survey, at));
+            std::mem::swap(&mut this.listings[p].1, chunk);
+            placed
+        };
+        let chunk = limits.folder_chunk.max(1);
+        let mut last =
+            parts::list_in_chunks(&path, &limits, &mut budget, chunk, |c| place(self, c))?;
+        place(self, &mut last)?;
+        if print.finish() != want {
+            return Err(Error::Changed(path));
+        }
+        // Its folders stay: a JSON entry's path is made from its folder when it is read. Its
+        // problems are the survey's again, reported once.
+        self.listings[p].1.dirs = last.dirs;
         Ok(())
     }
 

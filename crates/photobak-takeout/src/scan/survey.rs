@@ -11,11 +11,16 @@
 //! placed: its central directory (or its folders) is read twice, and the second listing must
 //! be the first one again ([`fingerprint`]), or the part changed while it was read. A tar or
 //! tgz part can only be listed by reading it whole, so its entries are written to a spill
-//! file here and read back when it is placed (`held.rs`).
+//! file here and read back when it is placed (`held.rs`). A folder part is not cut by
+//! Google's part size (an extracted export given as one folder), so one of more than
+//! [`crate::Limits::folder_chunk`] entries is walked a third time: once for its layout
+//! (`RootMode` needs every path's first piece), then surveyed and placed a chunk at a time,
+//! its fingerprint taken over the chunks.
 
 use std::hash::Hasher;
 
 use crate::PartFormat;
+use crate::parts::Listing;
 
 use super::derived::Paths;
 use super::first_by_path::Tally;
@@ -34,6 +39,16 @@ pub(super) struct Surveyed {
     /// Where its listing is kept from the survey to its placement, a tar or tgz part's
     /// (`held.rs`); None: it is listed again.
     pub(super) held: Option<super::held::HeldAt>,
+    /// A folder part of more entries than [`crate::Limits::folder_chunk`]: surveyed, and
+    /// placed, a chunk at a time.
+    pub(super) chunked: bool,
+}
+
+/// A part as the survey first lists it.
+enum Listed {
+    Whole(Listing),
+    /// A folder part too large to hold whole, of this layout.
+    Chunked(RootMode),
 }
 
 /// What the survey found of the whole export.
@@ -55,32 +70,54 @@ pub(super) struct Survey {
 /// scan never keeps (`.DS_Store` …), which a system may write into a folder part at any time,
 /// and the entries' positions, which such a file shifts, are left out.
 pub(super) fn fingerprint(listing: &Listing) -> u64 {
-    let mut h = std::hash::DefaultHasher::new();
-    let mut n = 0usize;
-    for e in listing.entries.iter().filter(|e| !is_junk(&e.name)) {
-        n += 1;
-        h.write(listing.dir(e).as_bytes());
-        h.write(e.name.as_bytes());
-        h.write_u8(0);
-        h.write_u64(e.size);
-        match &e.held {
-            parts::Held::Nothing => h.write_u8(0),
-            parts::Held::At(parts::EntryAt::File) => h.write_u8(1),
-            parts::Held::At(parts::EntryAt::Zip(z)) => {
-                h.write_u8(2);
-                h.write_u64(z.header_start);
-                h.write_u64(z.compressed);
-                h.write_u32(z.crc32);
-                h.write_u8(u8::from(z.deflated));
-            }
-            parts::Held::Data(d) => {
-                h.write_u8(3);
-                h.write(d);
-            }
+    let mut print = Fingerprint::default();
+    print.add(listing);
+    print.finish()
+}
+
+/// [`fingerprint`] of a listing given a chunk at a time.
+#[derive(Default)]
+pub(super) struct Fingerprint {
+    h: std::hash::DefaultHasher,
+    n: usize,
+}
+
+impl Fingerprint {
+    /// The entries of `listing`, after those added before.
+    pub(super) fn add(&mut self, listing: &Listing) {
+        let (h, n) = (&mut self.h, &mut self.n);
+        for e in listing.entries.iter().filter(|e| !is_junk(&e.name)) {
+            *n += 1;
+            add_entry(h, listing, e);
         }
     }
-    h.write_usize(n);
-    h.finish()
+
+    pub(super) fn finish(mut self) -> u64 {
+        self.h.write_usize(self.n);
+        self.h.finish()
+    }
+}
+
+fn add_entry(h: &mut std::hash::DefaultHasher, listing: &Listing, e: &parts::RawEntry) {
+    h.write(listing.dir(e).as_bytes());
+    h.write(e.name.as_bytes());
+    h.write_u8(0);
+    h.write_u64(e.size);
+    match &e.held {
+        parts::Held::Nothing => h.write_u8(0),
+        parts::Held::At(parts::EntryAt::File) => h.write_u8(1),
+        parts::Held::At(parts::EntryAt::Zip(z)) => {
+            h.write_u8(2);
+            h.write_u64(z.header_start);
+            h.write_u64(z.compressed);
+            h.write_u32(z.crc32);
+            h.write_u8(u8::from(z.deflated));
+        }
+        parts::Held::Data(d) => {
+            h.write_u8(3);
+            h.write(d);
+        }
+    }
 }
 
 impl Builder {
@@ -105,7 +142,21 @@ impl Builder {
         let mut budget = self.limits.max_entries.min(u32::MAX as usize);
         for p in 0..self.listings.len() {
             let before = budget;
-            let listing = parts::list(&self.listings[p].0, &self.limits, &mut budget);
+            let listing = match self.list_for_survey(p, &mut budget)? {
+                Listed::Whole(listing) => listing,
+                Listed::Chunked(mode) => {
+                    let part = self.survey_chunked(
+                        p,
+                        mode,
+                        &mut budget,
+                        &mut s,
+                        &mut hashes,
+                        &mut products,
+                    )?;
+                    s.parts.push(part);
+                    continue;
+                }
+            };
             let held = matches!(listing.format, PartFormat::Tar | PartFormat::Tgz);
             self.listings[p].1 = listing;
             let mode = self.root_mode(p);
@@ -128,6 +179,7 @@ impl Builder {
                 listed,
                 fingerprint,
                 held,
+                chunked: false,
             });
         }
         self.held.seal().map_err(Error::Spill)?;
@@ -140,6 +192,68 @@ impl Builder {
             .map_err(Error::SpillRead)?;
         s.first_by_path = FirstByPath::new(shared);
         Ok(s)
+    }
+
+    /// Part `p` listed whole, or, a folder part of more than [`crate::Limits::folder_chunk`]
+    /// entries, walked for its layout alone (see the module docs).
+    fn list_for_survey(&self, p: usize, budget: &mut usize) -> Result<Listed, Error> {
+        let (path, limits) = (&self.listings[p].0, &self.limits);
+        let mut seen = RootSeen::default();
+        let mut chunks = 0usize;
+        let mut walked = *budget;
+        let chunk = limits.folder_chunk.max(1);
+        let listing = parts::list_in_chunks(path, limits, &mut walked, chunk, |c| {
+            seen.see(c);
+            chunks += 1;
+            Ok::<(), Error>(())
+        })?;
+        if chunks == 0 {
+            *budget = walked;
+            return Ok(Listed::Whole(listing));
+        }
+        seen.see(&listing);
+        Ok(Listed::Chunked(seen.mode(path)))
+    }
+
+    /// Surveys the folder part `p` a chunk of [`crate::Limits::folder_chunk`] entries at a
+    /// time, with the layout `mode` its whole walk gave: what it holds at once is a chunk's
+    /// entries and the part's folders.
+    fn survey_chunked(
+        &mut self,
+        p: usize,
+        mode: RootMode,
+        budget: &mut usize,
+        s: &mut Survey,
+        hashes: &mut Tally,
+        products: &mut HashMap<String, u32>,
+    ) -> Result<Surveyed, Error> {
+        let (path, limits, before) = (self.listings[p].0.clone(), self.limits, *budget);
+        let (mut print, mut listed) = (Fingerprint::default(), 0usize);
+        let mut survey = |this: &mut Self, chunk: &mut Listing| -> Result<(), Error> {
+            print.add(chunk);
+            listed += chunk.entries.len();
+            std::mem::swap(&mut this.listings[p].1, chunk);
+            let done = this.survey_part(p, &mode, s, hashes, products);
+            std::mem::swap(&mut this.listings[p].1, chunk);
+            done.map_err(Error::Spill)
+        };
+        let mut last =
+            parts::list_in_chunks(&path, &limits, budget, limits.folder_chunk.max(1), |c| {
+                survey(self, c)
+            })?;
+        survey(self, &mut last)?;
+        // Its problems stay for the catalog; its entries and folders are listed again when
+        // it is placed.
+        (last.entries, last.dirs) = (Vec::new(), Vec::new());
+        self.listings[p].1 = last;
+        Ok(Surveyed {
+            mode,
+            budget: before,
+            listed,
+            fingerprint: print.finish(),
+            held: None,
+            chunked: true,
+        })
     }
 
     fn survey_part(
