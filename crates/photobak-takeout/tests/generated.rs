@@ -735,37 +735,46 @@ fn a_slice_crowded_by_one_counter_is_matched_by_stems_and_said() {
     let mut files = Vec::new();
     for i in 0..40usize {
         files.push((format!("a-b{i}.jpg"), format!("jpeg {i}")));
-        files.push((
-            format!("a-b{i}.jpg.json"),
-            sidecar_json(&format!("a-b{i}.jpg"), i),
-        ));
+        let title = format!("a-b{i}.jpg");
+        files.push((format!("{title}.json"), sidecar_json(&title, i)));
         if i % 4 == 0 {
             files.push((format!("a-b{i}-edited.jpg"), format!("edited {i}")));
         }
+    }
+    // Other keys, in the same slice when the folder is one slice: their edits keep their
+    // originals' sidecars.
+    for i in 0..5usize {
+        let title = format!("IMG_{i}.jpg");
+        files.push((title.clone(), format!("img {i}")));
+        files.push((format!("IMG_{i}-edited.jpg"), format!("img edited {i}")));
+        files.push((format!("{title}.json"), sidecar_json(&title, 100 + i)));
     }
     let part = zip_of(tmp.path(), "Takeout/Google Photos/Photos from 2020", &files);
     let parts = [part];
     let whole = scan(&parts, &Limits::default()).unwrap();
     assert!(whole.problems.is_empty(), "{:?}", whole.problems);
-    let limits = Limits {
-        folder_slice: 4,
-        crowded_slice: 12,
-        ..Limits::default()
-    };
-    for spilled in [false, true] {
+    for (spilled, folder_slice) in [(false, 4), (true, 4), (false, 60), (true, 60)] {
+        let limits = Limits {
+            folder_slice,
+            crowded_slice: 12,
+            ..Limits::default()
+        };
         let c = if spilled {
             let spill = photobak_takeout::Spill::files(tempfile::tempfile).unwrap();
             photobak_takeout::scan_into(&parts, &limits, spill).unwrap()
         } else {
             scan(&parts, &limits).unwrap()
         };
+        let at = format!("spilled: {spilled}, slices of {folder_slice}");
         let media = all(&c);
-        assert_eq!(media.len(), 50, "spilled: {spilled}");
+        assert_eq!(media.len(), 60, "{at}");
         for m in &media {
             let name = m.file_name();
+            let s = c.sidecar(m).unwrap();
             if !name.ends_with("-edited.jpg") {
-                let s = c.sidecar(m).unwrap().expect(name);
-                assert_eq!(s.title(), name);
+                assert_eq!(s.expect(name).title(), name, "{at}");
+            } else if name.starts_with("IMG_") {
+                assert_eq!(s.expect(name).title(), name.replace("-edited", ""), "{at}");
             }
         }
         let said: Vec<String> = c
@@ -774,7 +783,7 @@ fn a_slice_crowded_by_one_counter_is_matched_by_stems_and_said() {
             .filter(|p| p.kind == photobak_takeout::ProblemKind::TooLarge)
             .map(ToString::to_string)
             .collect();
-        assert_eq!(said.len(), 1, "{:?}", c.problems);
+        assert_eq!(said.len(), 1, "{at}: {:?}", c.problems);
         assert!(said[0].contains("Photos from 2020/a-b"), "{said:?}");
         assert!(said[0].contains("begin as \"a\""), "{said:?}");
         assert!(said[0].contains("every file is kept"), "{said:?}");

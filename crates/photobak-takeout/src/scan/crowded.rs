@@ -9,7 +9,7 @@
 //! one name (an estimate from the 1.3 KB). The rules pair names of one counter as well
 //! ([`crate::names::last_counter`]: a file's, and a sidecar's name's, else its title's), so a
 //! slice of more than [`crate::Limits::crowded_slice`] names is matched in parts, each a run
-//! of whole counters of at most [`crate::Limits::folder_slice`] names. Parted, a crowded
+//! of whole counters of a key, of at most [`crate::Limits::folder_slice`] names. Parted, a crowded
 //! slice is matched as it would be whole (`a_folder_matched_in_slices_of_its_keys_is_matched_
 //! as_a_whole` checks it on random folders) but in three corners, each needing a sidecar
 //! that no rule names after its file: one renamed with an `(N)` of its own (`Copy (2) of
@@ -31,6 +31,8 @@ use super::*;
 /// An entry of a crowded slice with its finer keys.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Finer {
+    /// A hash of its key (a slice holds several).
+    pub(super) key: u64,
     /// Its last counter, 0 for none, else N + 1.
     pub(super) counter: u64,
     /// A hash of its plain stem.
@@ -47,6 +49,7 @@ impl Finer {
     pub(super) fn new(name: &str, title: Option<&str>, at: usize) -> Finer {
         let counter = names::last_counter(name).or_else(|| title.and_then(names::last_counter));
         Finer {
+            key: content_hash(names::slice_key(title.unwrap_or(name)).as_bytes()),
             counter: counter.map_or(0, |k| u64::from(k) + 1),
             stem: content_hash(names::plain_stem(title.unwrap_or(name)).as_bytes()),
             media: title.is_none(),
@@ -79,10 +82,11 @@ impl SlicePart {
     }
 }
 
-/// Parts of at most `most` names (unless one group is larger), each of whole counters; a
-/// counter of more than `crowded` names is parted the same way by plain stems.
+/// Parts of at most `most` names (unless one group is larger), each of whole counters of a
+/// key; a counter of a key with more than `crowded` names is parted the same way by plain
+/// stems.
 pub(super) fn split(mut entries: Vec<Finer>, most: usize, crowded: usize) -> Vec<SlicePart> {
-    entries.sort_unstable_by_key(|e| (e.counter, e.stem, !e.media, e.at));
+    entries.sort_unstable_by_key(|e| (e.key, e.counter, e.stem, !e.media, e.at));
     let mut parts = vec![SlicePart::default()];
     // Groups of equal keys, packed in order into parts.
     let pack = |group: &[Finer], by_stem: bool, parts: &mut Vec<SlicePart>| {
@@ -94,7 +98,7 @@ pub(super) fn split(mut entries: Vec<Finer>, most: usize, crowded: usize) -> Vec
         last.by_stem = by_stem;
         group.iter().for_each(|e| last.push(e));
     };
-    for counter in entries.chunk_by(|a, b| a.counter == b.counter) {
+    for counter in entries.chunk_by(|a, b| (a.key, a.counter) == (b.key, b.counter)) {
         if counter.len() <= crowded {
             pack(counter, false, &mut parts);
         } else {
@@ -123,30 +127,49 @@ impl Builder {
         scratch: &Scratch,
     ) -> Result<Vec<SlicePart>, Error> {
         let mut entries = Vec::with_capacity(placed.len() + sidecars.len());
-        let mut first: Option<MediaEntry> = None;
         for (i, &(at, _)) in placed.iter().enumerate() {
             let p = self.placed.media_at(at).map_err(Error::SpillRead)?;
             entries.push(Finer::new(&p.name, None, i));
-            if first.is_none() {
-                first = Some(g.entry(p, self.listings.len()).map_err(Error::SpillRead)?);
-            }
         }
+        let sidecar = |at: u64| {
+            let record = scratch.sidecar_record(at)?;
+            scratch.decode_sidecar(&record)
+        };
         for (i, &(_, at)) in sidecars.iter().enumerate() {
-            let record = scratch.sidecar_record(at).map_err(Error::SpillRead)?;
-            let f = scratch.decode_sidecar(&record).map_err(Error::SpillRead)?;
+            let f = sidecar(at).map_err(Error::SpillRead)?;
             entries.push(Finer::new(f.name(), Some(f.sidecar.title()), i));
         }
         let (most, crowded) = (self.limits.folder_slice.max(1), self.limits.crowded_slice);
         let parts = split(entries, most, crowded);
         let by_stem: usize = parts.iter().filter(|p| p.by_stem).map(SlicePart::len).sum();
+        // Named by the first file of the parts by stem (else its first sidecar): its key is
+        // the one that crowds (the slice holds others).
+        let named = parts.iter().find(|p| p.by_stem).and_then(|p| {
+            let file = p.media.first().map(|&m| Ok(placed[m as usize].0));
+            file.or_else(|| p.sidecars.first().map(|&s| Err(sidecars[s as usize].1)))
+        });
         if by_stem > 0
-            && let Some(e) = first
+            && let Some(named) = named
         {
-            let part = self.part_path(e.part()).to_path_buf();
-            let key = names::slice_key(names::last_segment(&e.path));
+            // A file's place (Ok), or a sidecar's (Err).
+            let (part, path, name) = match named {
+                Ok(at) => {
+                    let p = self.placed.media_at(at).map_err(Error::SpillRead)?;
+                    let e = g.entry(p, self.listings.len()).map_err(Error::SpillRead)?;
+                    let name = names::last_segment(&e.path).to_owned();
+                    (e.part(), e.path.to_string(), name)
+                }
+                Err(at) => {
+                    let f = sidecar(at).map_err(Error::SpillRead)?;
+                    let (path, title) = (f.sidecar.json_path(), f.sidecar.title());
+                    (f.sidecar.json_part, path.to_owned(), title.to_owned())
+                }
+            };
+            let part = self.part_path(part).to_path_buf();
+            let key = names::slice_key(&name);
             self.problems.push(Problem::new(
                 &part,
-                Some(&e.path),
+                Some(&path),
                 ProblemKind::TooLarge,
                 format!(
                     "{by_stem} files and sidecars of this folder begin as \"{key}\" with the same \
@@ -167,6 +190,7 @@ mod tests {
 
     fn finer(counter: u64, stem: u64, media: bool, at: u32) -> Finer {
         Finer {
+            key: 7,
             counter,
             stem,
             media,
