@@ -396,11 +396,11 @@ impl<'a> Ctx<'a> {
         let mut out: Vec<(usize, MatchRule)> = Vec::new();
         for it in interps(name) {
             let key = fold_key(it.base);
-            let found: Box<dyn Iterator<Item = usize>> = match it.counter {
-                None => Box::new(lookup(&self.index, &key)),
-                Some(k) => Box::new(lookup_hash(&self.by_counter, counted_hash(&key, k))),
+            let (index, h) = match it.counter {
+                None => (&self.index, key_hash(&key)),
+                Some(k) => (&self.by_counter, counted_hash(&key, k)),
             };
-            for si in found {
+            for si in lookup_hash(index, h) {
                 if out.iter().any(|(o, _)| *o == si) {
                     continue;
                 }

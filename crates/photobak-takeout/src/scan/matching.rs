@@ -149,10 +149,7 @@ impl Builder {
                 .collect();
             let media = &placed[m..m_end];
             if media.len() + mine.len() <= self.limits.crowded_slice.max(1) {
-                let start = scratch.end();
-                let n = self.match_slice(g, folder, media, &mine, scratch, &mut left)?;
-                scratch.flush().map_err(Error::Spill)?;
-                runs.push((start, n));
+                runs.push(self.match_slice(g, folder, media, &mine, scratch, &mut left)?);
             } else {
                 // One key crowds the slice (`crowded.rs`): a run per part.
                 for part in self.crowded_parts(g, media, &mine, scratch)? {
@@ -160,10 +157,7 @@ impl Builder {
                         part.media.iter().map(|&i| media[i as usize]).collect();
                     let mine: Vec<(u32, u64)> =
                         part.sidecars.iter().map(|&i| mine[i as usize]).collect();
-                    let start = scratch.end();
-                    let n = self.match_slice(g, folder, &media, &mine, scratch, &mut left)?;
-                    scratch.flush().map_err(Error::Spill)?;
-                    runs.push((start, n));
+                    runs.push(self.match_slice(g, folder, &media, &mine, scratch, &mut left)?);
                 }
             }
             (m, s) = (m_end, s_end);
@@ -357,8 +351,8 @@ impl Builder {
 
     /// Matches one slice of a folder: the media entries placed at `placed` with the sidecars
     /// `sidecars` (their index in the folder, and where `scratch` keeps them), and writes its
-    /// entries to `scratch` as one run in record order; returns how many. Sidecars that no
-    /// entry takes go to `unmatched` with their index.
+    /// entries to `scratch` as one run in record order; returns the run (where it starts, how
+    /// many entries). Sidecars that no entry takes go to `unmatched` with their index.
     fn match_slice(
         &mut self,
         g: &Group,
@@ -367,7 +361,8 @@ impl Builder {
         sidecars: &[(u32, u64)],
         scratch: &mut Scratch,
         unmatched: &mut Vec<(u32, String)>,
-    ) -> Result<usize, Error> {
+    ) -> Result<(u64, usize), Error> {
+        let start = scratch.end();
         let mut media = Vec::with_capacity(placed.len());
         for &(at, _) in placed {
             let p = self.placed.media_at(at).map_err(Error::SpillRead)?;
@@ -468,6 +463,7 @@ impl Builder {
                 .put_entry(&e, settled, record)
                 .map_err(Error::Spill)?;
         }
-        Ok(n)
+        scratch.flush().map_err(Error::Spill)?;
+        Ok((start, n))
     }
 }

@@ -5,9 +5,8 @@
 //! entry's path is made from its folder when it is read). The same-path rule is decided here,
 //! as the entries come ([`FirstByPath::place`]).
 
-use super::survey::{Fingerprint, Survey, fingerprint};
+use super::survey::{Survey, fingerprint};
 use super::*;
-use crate::parts::Listing;
 
 /// What the placement builds across parts.
 #[derive(Default)]
@@ -71,23 +70,13 @@ impl Builder {
         survey: &mut Survey,
         at: &mut Placement,
     ) -> Result<(), Error> {
-        let (path, limits) = (self.listings[p].0.clone(), self.limits);
         let (mut budget, want) = (survey.parts[p].budget, survey.parts[p].fingerprint);
-        let mut print = Fingerprint::default();
-        let mut place = |this: &mut Self, chunk: &mut Listing| -> Result<(), Error> {
-            print.add(chunk);
-            std::mem::swap(&mut this.listings[p].1, chunk);
-            let placed = (0..this.listings[p].1.entries.len())
-                .try_for_each(|entry| this.place_entry(Ref { part: p, entry }, survey, at));
-            std::mem::swap(&mut this.listings[p].1, chunk);
-            placed
-        };
-        let chunk = limits.folder_chunk.max(1);
-        let mut last =
-            parts::list_in_chunks(&path, &limits, &mut budget, chunk, |c| place(self, c))?;
-        place(self, &mut last)?;
-        if print.finish() != want {
-            return Err(Error::Changed(path));
+        let (last, print, _) = self.in_chunks(p, &mut budget, |this| {
+            (0..this.listings[p].1.entries.len())
+                .try_for_each(|entry| this.place_entry(Ref { part: p, entry }, survey, at))
+        })?;
+        if print != want {
+            return Err(Error::Changed(self.listings[p].0.clone()));
         }
         // Its folders stay: a JSON entry's path is made from its folder when it is read. Its
         // problems are the survey's again, reported once.

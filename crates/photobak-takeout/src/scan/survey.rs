@@ -77,14 +77,14 @@ pub(super) fn fingerprint(listing: &Listing) -> u64 {
 
 /// [`fingerprint`] of a listing given a chunk at a time.
 #[derive(Default)]
-pub(super) struct Fingerprint {
+struct Fingerprint {
     h: std::hash::DefaultHasher,
     n: usize,
 }
 
 impl Fingerprint {
     /// The entries of `listing`, after those added before.
-    pub(super) fn add(&mut self, listing: &Listing) {
+    fn add(&mut self, listing: &Listing) {
         let (h, n) = (&mut self.h, &mut self.n);
         for e in listing.entries.iter().filter(|e| !is_junk(&e.name)) {
             *n += 1;
@@ -92,7 +92,7 @@ impl Fingerprint {
         }
     }
 
-    pub(super) fn finish(mut self) -> u64 {
+    fn finish(mut self) -> u64 {
         self.h.write_usize(self.n);
         self.h.finish()
     }
@@ -227,33 +227,50 @@ impl Builder {
         hashes: &mut Tally,
         products: &mut HashMap<String, u32>,
     ) -> Result<Surveyed, Error> {
-        let (path, limits, before) = (self.listings[p].0.clone(), self.limits, *budget);
-        let (mut print, mut listed) = (Fingerprint::default(), 0usize);
-        let mut survey = |this: &mut Self, chunk: &mut Listing| -> Result<(), Error> {
-            print.add(chunk);
-            listed += chunk.entries.len();
-            std::mem::swap(&mut this.listings[p].1, chunk);
-            let done = this.survey_part(p, &mode, s, hashes, products);
-            std::mem::swap(&mut this.listings[p].1, chunk);
-            done.map_err(Error::Spill)
-        };
-        let mut last =
-            parts::list_in_chunks(&path, &limits, budget, limits.folder_chunk.max(1), |c| {
-                survey(self, c)
-            })?;
-        survey(self, &mut last)?;
-        // Its problems stay for the catalog; its entries and folders are listed again when
-        // it is placed.
-        (last.entries, last.dirs) = (Vec::new(), Vec::new());
+        let before = *budget;
+        let (mut last, fingerprint, listed) = self.in_chunks(p, budget, |this| {
+            this.survey_part(p, &mode, s, hashes, products)
+                .map_err(Error::Spill)
+        })?;
+        // Its problems stay for the catalog; its folders are listed again when it is placed.
+        last.dirs = Vec::new();
         self.listings[p].1 = last;
         Ok(Surveyed {
             mode,
             budget: before,
             listed,
-            fingerprint: print.finish(),
+            fingerprint,
             held: None,
             chunked: true,
         })
+    }
+
+    /// Walks the folder part `p` a chunk of [`crate::Limits::folder_chunk`] entries at a
+    /// time, each chunk the part's listing while `f` runs; returns the listing left after
+    /// (its folders and problems, no entries), the [`fingerprint`] of every chunk, and how
+    /// many entries were listed. The survey and the placement of a chunked part both go
+    /// through here.
+    pub(super) fn in_chunks(
+        &mut self,
+        p: usize,
+        budget: &mut usize,
+        mut f: impl FnMut(&mut Self) -> Result<(), Error>,
+    ) -> Result<(Listing, u64, usize), Error> {
+        let (path, limits) = (self.listings[p].0.clone(), self.limits);
+        let (mut print, mut listed) = (Fingerprint::default(), 0usize);
+        let mut each = |this: &mut Self, chunk: &mut Listing| -> Result<(), Error> {
+            print.add(chunk);
+            listed += chunk.entries.len();
+            std::mem::swap(&mut this.listings[p].1, chunk);
+            let done = f(this);
+            std::mem::swap(&mut this.listings[p].1, chunk);
+            done
+        };
+        let chunk = limits.folder_chunk.max(1);
+        let mut last = parts::list_in_chunks(&path, &limits, budget, chunk, |c| each(self, c))?;
+        each(self, &mut last)?;
+        last.entries = Vec::new();
+        Ok((last, print.finish(), listed))
     }
 
     fn survey_part(
